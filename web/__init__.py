@@ -1,0 +1,1 @@
+"""probatio: web."""

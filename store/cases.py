@@ -1,0 +1,224 @@
+"""The case projection: what pages, lists and dashboards read. Written by activities, read by web."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+from store import audit
+
+Row = dict[str, Any]
+
+# What the list and dashboard pages need; never the certificate (personal data) in bulk reads.
+_SUMMARY_COLUMNS = (
+    "id, direction, authority, issuing_state, executing_state, stage, outcome, decision_due,"
+    " deadlines, alerts, created_at, updated_at, closed_at"
+)
+
+
+async def insert_case(
+    conn: AsyncConnection[Any],
+    *,
+    case_id: str,
+    direction: str,
+    authority: str,
+    issuing_state: str,
+    executing_state: str,
+    stage: str,
+    certificate: dict[str, Any] | None,
+    facts: dict[str, Any] | None,
+    created_by: str,
+) -> bool:
+    """Insert a case; False when it already existed (a repeated delivery of the same certificate)."""
+    cur = await conn.execute(
+        "INSERT INTO cases (id, direction, authority, issuing_state, executing_state, stage, certificate, facts,"
+        " created_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
+        (case_id, direction, authority, issuing_state, executing_state, stage,
+         Jsonb(certificate) if certificate is not None else None, Jsonb(facts) if facts is not None else None,
+         created_by),
+    )
+    return cur.rowcount == 1
+
+
+async def get_case(pool: AsyncConnectionPool[Any], case_id: str, direction: str | None = None) -> Row | None:
+    async with pool.connection() as conn:
+        if direction:
+            cur = await conn.execute("SELECT * FROM cases WHERE id = %s AND direction = %s", (case_id, direction))
+        else:
+            cur = await conn.execute("SELECT * FROM cases WHERE id = %s", (case_id,))
+        return await cur.fetchone()
+
+
+async def case_direction(pool: AsyncConnectionPool[Any], case_id: str) -> str | None:
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT direction FROM cases WHERE id = %s", (case_id,))
+        row = await cur.fetchone()
+    return row["direction"] if row else None
+
+
+async def update_certificate(pool: AsyncConnectionPool[Any], case_id: str, certificate: dict[str, Any],
+                             facts: dict[str, Any]) -> None:
+    async with pool.connection() as conn:
+        await conn.execute(
+            "UPDATE cases SET certificate = %s, facts = %s, updated_at = now() WHERE id = %s",
+            (Jsonb(certificate), Jsonb(facts), case_id),
+        )
+
+
+async def list_cases(
+    pool: AsyncConnectionPool[Any],
+    *,
+    direction: str,
+    authorities: Sequence[str],
+    stage: str | None = None,
+    executing_state: str | None = None,
+    due_before: datetime | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> list[Row]:
+    where = ["direction = %s", "authority = ANY(%s)"]
+    params: list[Any] = [direction, list(authorities)]
+    if stage:
+        where.append("stage = %s")
+        params.append(stage)
+    if executing_state:
+        where.append("executing_state = %s")
+        params.append(executing_state)
+    if due_before:
+        where.append("decision_due < %s")
+        params.append(due_before)
+    query = (
+        f"SELECT {_SUMMARY_COLUMNS} FROM cases WHERE {' AND '.join(where)}"
+        " ORDER BY updated_at DESC, id LIMIT %s OFFSET %s"
+    )
+    params += [limit, offset]
+    async with pool.connection() as conn:
+        cur = await conn.execute(query, params)  # type: ignore[arg-type]  # built from fixed fragments
+        return list(await cur.fetchall())
+
+
+async def timeline(pool: AsyncConnectionPool[Any], case_id: str) -> list[Row]:
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT at, type, actor, detail FROM timeline WHERE case_id = %s ORDER BY at, id", (case_id,)
+        )
+        return list(await cur.fetchall())
+
+
+async def apply_projection(
+    pool: AsyncConnectionPool[Any],
+    *,
+    case_id: str,
+    revision: int,
+    stage: str,
+    outcome: str | None,
+    decision_due: datetime | None,
+    deadlines: list[dict[str, Any]],
+    alerts: list[str],
+    alerts_seen: list[str],
+    closed_at: datetime | None,
+    events: list[dict[str, Any]],
+) -> None:
+    """Write the workflow's view of a case. Idempotent: events carry keys, older revisions are ignored."""
+    async with pool.connection() as conn, conn.transaction():
+        cur = await conn.execute("SELECT stage FROM cases WHERE id = %s FOR UPDATE", (case_id,))
+        current = await cur.fetchone()
+        if current is None:
+            raise LookupError(f"case {case_id} is not in the database")
+        for event in events:
+            inserted = await conn.execute(
+                "INSERT INTO timeline (case_id, at, type, actor, detail, event_key) VALUES (%s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (event_key) DO NOTHING",
+                (case_id, event["at"], event["type"], event["actor"], Jsonb(event.get("detail") or {}),
+                 event["key"]),
+            )
+            if inserted.rowcount == 1 and (event.get("old_stage") or event.get("new_stage") or event.get("role")):
+                await audit.record(
+                    conn,
+                    user_name=event["actor"],
+                    role=event.get("role") or "system",
+                    authority=event.get("authority"),
+                    case_id=case_id,
+                    action=event["type"],
+                    reason=event.get("reason"),
+                    old_stage=event.get("old_stage"),
+                    new_stage=event.get("new_stage"),
+                )
+        await conn.execute(
+            "UPDATE cases SET stage = %s, outcome = %s, decision_due = %s, deadlines = %s, alerts = %s,"
+            " alerts_seen = ARRAY(SELECT DISTINCT unnest(alerts_seen || %s::text[])), closed_at = %s,"
+            " revision = %s, updated_at = now() WHERE id = %s AND revision <= %s",
+            (stage, outcome, decision_due, Jsonb(deadlines), Jsonb(alerts), alerts_seen, closed_at, revision,
+             case_id, revision),
+        )
+
+
+async def save_document(pool: AsyncConnectionPool[Any], case_id: str, kind: str, lang: str, media_type: str,
+                        content: bytes) -> str:
+    digest = hashlib.sha256(content).hexdigest()
+    async with pool.connection() as conn:
+        await conn.execute(
+            "INSERT INTO documents (case_id, kind, lang, media_type, sha256, content) VALUES (%s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (case_id, kind, lang, sha256) DO NOTHING",
+            (case_id, kind, lang, media_type, digest, content),
+        )
+    return digest
+
+
+async def latest_document(pool: AsyncConnectionPool[Any], case_id: str, kind: str,
+                          lang: str | None = None) -> Row | None:
+    async with pool.connection() as conn:
+        if lang:
+            cur = await conn.execute(
+                "SELECT * FROM documents WHERE case_id = %s AND kind = %s AND lang = %s ORDER BY id DESC LIMIT 1",
+                (case_id, kind, lang),
+            )
+        else:
+            cur = await conn.execute(
+                "SELECT * FROM documents WHERE case_id = %s AND kind = %s ORDER BY id DESC LIMIT 1", (case_id, kind)
+            )
+        return await cur.fetchone()
+
+
+async def save_note(conn: AsyncConnection[Any], *, note_id: str, case_id: str, author: str,
+                    texts: dict[str, Any]) -> None:
+    await conn.execute(
+        "INSERT INTO notes (id, case_id, author, texts) VALUES (%s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
+        (note_id, case_id, author, Jsonb(texts)),
+    )
+
+
+async def note_texts(pool: AsyncConnectionPool[Any], note_id: str) -> dict[str, Any]:
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT texts FROM notes WHERE id = %s", (note_id,))
+        row = await cur.fetchone()
+    return dict(row["texts"]) if row else {}
+
+
+async def dashboard(pool: AsyncConnectionPool[Any], authorities: Sequence[str], now: datetime,
+                    soon_days: int = 15) -> dict[str, Any]:
+    """Counts by stage and state, decisions due soon, overdue duties: ICOTS's daily reports, on one page."""
+    auth = list(authorities)
+    async with pool.connection() as conn:
+        by_stage = await (await conn.execute(
+            "SELECT direction, stage, count(*) AS n FROM cases WHERE authority = ANY(%s)"
+            " GROUP BY direction, stage ORDER BY direction, stage", (auth,))).fetchall()
+        by_state = await (await conn.execute(
+            "SELECT direction, CASE WHEN direction = 'outgoing' THEN executing_state ELSE issuing_state END"
+            " AS state, count(*) AS n FROM cases WHERE authority = ANY(%s) GROUP BY 1, 2 ORDER BY 1, 2",
+            (auth,))).fetchall()
+        due_soon = await (await conn.execute(
+            f"SELECT {_SUMMARY_COLUMNS} FROM cases WHERE authority = ANY(%s) AND closed_at IS NULL"
+            " AND decision_due >= %s AND decision_due < %s + make_interval(days => %s) ORDER BY decision_due",
+            (auth, now, now, soon_days))).fetchall()
+        overdue = await (await conn.execute(
+            f"SELECT {_SUMMARY_COLUMNS} FROM cases WHERE authority = ANY(%s) AND closed_at IS NULL"
+            " AND (alerts ? 'decision_overdue' OR alerts ? 'duty_overdue' OR alerts ? 'delivery_failed')"
+            " ORDER BY decision_due NULLS LAST", (auth,))).fetchall()
+    return {"by_stage": by_stage, "by_state": by_state, "decisions_due_soon": due_soon, "overdue": overdue}

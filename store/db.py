@@ -1,0 +1,79 @@
+"""Connections and migrations (psycopg 3, async pool)."""
+
+from __future__ import annotations
+
+import hashlib
+from importlib import resources
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+# Serialises concurrent `probatio migrate` runs (two web pods starting at once).
+_MIGRATION_LOCK_ID = 947_2008
+
+Row = dict[str, Any]
+
+
+def migrations() -> list[tuple[str, str]]:
+    """(version, SQL) in order, from the SQL files shipped in store/migrations."""
+    folder = resources.files("store") / "migrations"
+    files = sorted((p for p in folder.iterdir() if p.name.endswith(".sql")), key=lambda p: p.name)
+    return [(p.name.removesuffix(".sql"), p.read_text(encoding="utf-8")) for p in files]
+
+
+def ensure_database(url: str) -> bool:
+    """Create the database named in `url` if it does not exist yet (the embedded stack's first start)."""
+    params = conninfo_to_dict(url)
+    name = str(params.get("dbname") or "postgres")
+    admin = make_conninfo(url, dbname="postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if exists:
+            return False
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return True
+
+
+def migrate(url: str) -> list[str]:
+    """Apply pending migrations, each in its own transaction; idempotent. Returns the versions applied."""
+    applied: list[str] = []
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK_ID,))
+        try:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            done = {r[0]: r[1] for r in conn.execute("SELECT version, checksum FROM schema_migrations")}
+            for version, text in migrations():
+                checksum = hashlib.sha256(text.encode()).hexdigest()
+                if version in done:
+                    if done[version] != checksum:
+                        raise RuntimeError(f"migration {version} was changed after it was applied; add a new one")
+                    continue
+                with conn.transaction():
+                    conn.execute(text)  # type: ignore[arg-type]  # trusted SQL shipped with the package
+                    conn.execute(
+                        "INSERT INTO schema_migrations (version, checksum) VALUES (%s, %s)", (version, checksum)
+                    )
+                applied.append(version)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK_ID,))
+    return applied
+
+
+def open_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> AsyncConnectionPool[Any]:
+    """An async pool; call `await pool.open()` (or use `async with`). Rows come back as dicts."""
+    return AsyncConnectionPool(
+        url,
+        min_size=min_size,
+        max_size=max_size,
+        open=False,
+        kwargs={"row_factory": dict_row, "autocommit": True},
+        # Survive a PostgreSQL restart: broken connections are replaced instead of handed out.
+        check=AsyncConnectionPool.check_connection,
+    )

@@ -1,0 +1,68 @@
+"""The node link's books: the inbox (de-duplication on receipt) and the outbox (delivery attempts)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+
+async def inbox_answer(conn: AsyncConnection[Any], message_id: str) -> dict[str, Any] | None:
+    """The answer given the first time this message id arrived, if it did."""
+    cur = await conn.execute("SELECT response FROM inbox WHERE message_id = %s", (message_id,))
+    row = await cur.fetchone()
+    return dict(row["response"]) if row else None
+
+
+async def inbox_record(conn: AsyncConnection[Any], *, message_id: str, conversation_id: str, type_: str,
+                       from_state: str, envelope: dict[str, Any], response: dict[str, Any]) -> bool:
+    cur = await conn.execute(
+        "INSERT INTO inbox (message_id, conversation_id, type, from_state, envelope, response)"
+        " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (message_id) DO NOTHING",
+        (message_id, conversation_id, type_, from_state, Jsonb(envelope), Jsonb(response)),
+    )
+    return cur.rowcount == 1
+
+
+async def inbox_payload(pool: AsyncConnectionPool[Any], message_id: str) -> dict[str, Any] | None:
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT envelope FROM inbox WHERE message_id = %s", (message_id,))
+        row = await cur.fetchone()
+    return dict(row["envelope"]["payload"]) if row else None
+
+
+async def conversation(pool: AsyncConnectionPool[Any], conversation_id: str) -> list[dict[str, Any]]:
+    """Every message of one case, both ways, in order: what crossed the link."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT 'in' AS way, message_id, type, received_at AS at FROM inbox WHERE conversation_id = %s"
+            " UNION ALL SELECT 'out', message_id, type, created_at FROM outbox WHERE conversation_id = %s"
+            " ORDER BY at", (conversation_id, conversation_id))
+        return list(await cur.fetchall())
+
+
+async def outbox_attempt(pool: AsyncConnectionPool[Any], *, message_id: str, conversation_id: str, type_: str,
+                         to_state: str, adapter: str) -> dict[str, Any]:
+    """Count an attempt; returns the row so a retry after success can answer without sending again."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "INSERT INTO outbox (message_id, conversation_id, type, to_state, adapter, attempts)"
+            " VALUES (%s, %s, %s, %s, %s, 1) ON CONFLICT (message_id) DO UPDATE SET attempts = outbox.attempts + 1"
+            " RETURNING *",
+            (message_id, conversation_id, type_, to_state, adapter),
+        )
+        row = await cur.fetchone()
+    assert row is not None
+    return dict(row)
+
+
+async def outbox_result(pool: AsyncConnectionPool[Any], message_id: str, *, delivered: bool,
+                        response: dict[str, Any] | None, error: str | None) -> None:
+    async with pool.connection() as conn:
+        await conn.execute(
+            "UPDATE outbox SET delivered_at = CASE WHEN %s THEN now() ELSE delivered_at END,"
+            " response = COALESCE(%s, response), last_error = %s WHERE message_id = %s",
+            (delivered, Jsonb(response) if response is not None else None, error, message_id),
+        )

@@ -1,0 +1,263 @@
+"""What both sides of a transfer share: stage and timeline bookkeeping, deadlines as durable timers,
+the projection written to PostgreSQL, sending over the link with retries, and action validation.
+
+Deterministic and free of I/O: time is `workflow.now()`, ids are `workflow.uuid4()`, every side effect
+is an activity called by name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from workflows import deadlines as dl
+    from workflows.model import (
+        ActionInput,
+        ActionResult,
+        Actor,
+        CaseFacts,
+        CaseProjection,
+        CaseState,
+        LinkMessage,
+        OutgoingMessage,
+        SendResult,
+        TimelineEvent,
+        TransferInput,
+    )
+    from workflows.rules import INVALID, Refusal, check_body, check_role, check_stage, rule_for
+    from workflows.stages import Alert, Side
+
+STAGE_KEY = SearchAttributeKey.for_keyword("TransferStage")
+ISSUING_KEY = SearchAttributeKey.for_keyword("IssuingState")
+EXECUTING_KEY = SearchAttributeKey.for_keyword("ExecutingState")
+DECISION_DUE_KEY = SearchAttributeKey.for_datetime("DecisionDue")
+
+# Recording in PostgreSQL is retried without end: an outage of the database delays work, loses none.
+_RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+# Rendering and checking are retried a few times; a failure then is reported to the person acting.
+_PREPARE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=5,
+                             non_retryable_error_types=["invalid"])
+
+T = TypeVar("T")
+
+
+async def prepare(activity: str, case_id: str, result_type: type[T]) -> T:
+    """Run a short activity that reads the case from the database (check, facts, render)."""
+    result: T = await workflow.execute_activity(activity, case_id, result_type=result_type,
+                                                start_to_close_timeout=timedelta(minutes=2),
+                                                retry_policy=_PREPARE_RETRY)
+    return result
+
+
+def refuse(refusal: Refusal) -> ApplicationError:
+    """A business refusal: not retryable, its type tells the web layer which HTTP status to answer."""
+    return ApplicationError(refusal.reason, type=refusal.kind, non_retryable=True)
+
+
+class CaseWorkflow:
+    side: Side
+
+    def _setup(self, inp: TransferInput, stage: str) -> None:
+        self.inp = inp
+        self.stage = stage
+        self.outcome: str | None = None
+        self.deadlines: list[dl.Deadline] = []
+        self.alerts: set[str] = set()
+        self.alerts_seen: set[str] = set()
+        self.facts = CaseFacts()
+        self.consulted_grounds: set[str] = set()
+        self.supervision_started = False
+        self.withdrawal_window_used = False
+        self.seen_message_ids: set[str] = set()
+        self.messages_sent: list[str] = []
+        self.messages_received: list[str] = []
+        self.failed: dict[str, OutgoingMessage] = {}
+        self._pending: list[TimelineEvent] = []
+        self._revision = 0
+        self._deliveries = 0
+        self._wake = False
+
+    # --- bookkeeping -----------------------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        # `returned` ends an outgoing transfer too: the supervision is back with the issuing state (Art 20(3)).
+        return self.stage in ("closed", "returned")
+
+    def now(self) -> datetime:
+        return workflow.now()
+
+    def event(self, type_: str, actor: Actor | str, detail: dict[str, Any] | None = None, *,
+              new_stage: str | None = None, outcome: str | None = None) -> None:
+        """Record what happened; with `new_stage`, also move the case (and audit the change)."""
+        old = self.stage
+        if new_stage is not None:
+            self.stage = new_stage
+            if new_stage in ("closed", "returned"):
+                self.outcome = outcome
+                for d in self.deadlines:
+                    if d.status == "open":
+                        d.status = "cancelled"
+        name, role = (actor.name, actor.role) if isinstance(actor, Actor) else (actor, "peer")
+        self._pending.append(TimelineEvent(
+            key=f"{self.inp.case_id}:{self.side}:{workflow.uuid4()}",
+            at=self.now(), type=type_, actor=name, role=role, detail=detail or {},
+            old_stage=old if new_stage is not None else None, new_stage=new_stage,
+        ))
+        self._wake = True
+
+    def set_deadline(self, deadline: dl.Deadline) -> None:
+        self.deadlines = [d for d in self.deadlines if d.name != deadline.name] + [deadline]
+        self._wake = True
+
+    def end_deadline(self, name: str, status: str = "met") -> None:
+        for d in self.deadlines:
+            if d.name == name and d.status in ("open", "missed"):
+                d.status = status  # type: ignore[assignment]
+        self._wake = True
+
+    def deadline(self, name: str) -> dl.Deadline | None:
+        return next((d for d in self.deadlines if d.name == name), None)
+
+    def duty(self, name: str, article: str) -> None:
+        self.set_deadline(dl.duty(name, self.now(), article, self.inp.duty_working_days))
+
+    def _refresh_alerts(self) -> None:
+        dl.mark_missed(self.deadlines, self.now())
+        alerts = {str(a) for a in dl.alerts_at(self.deadlines, self.now())}
+        if self.failed:
+            alerts.add(Alert.DELIVERY_FAILED)
+        for new in sorted(alerts - self.alerts):
+            self.event("alert", "system", {"alert": new})
+        self.alerts = alerts
+        self.alerts_seen |= alerts
+
+    def decision_due(self) -> datetime | None:
+        d = self.deadline(dl.DECISION)
+        return d.due if d and d.status in ("open", "missed") else None
+
+    async def publish(self) -> None:
+        """Write the projection and new timeline events to PostgreSQL, and refresh search attributes."""
+        self._refresh_alerts()
+        self._revision += 1
+        events, self._pending = self._pending, []
+        due = self.decision_due()
+        workflow.upsert_search_attributes([
+            STAGE_KEY.value_set(self.stage),
+            ISSUING_KEY.value_set(self.inp.issuing_state),
+            EXECUTING_KEY.value_set(self.inp.executing_state),
+            DECISION_DUE_KEY.value_set(due) if due else DECISION_DUE_KEY.value_unset(),
+        ])
+        projection = CaseProjection(
+            case_id=self.inp.case_id, revision=self._revision, stage=self.stage, outcome=self.outcome,
+            decision_due=self.decision_due(), deadlines=self.deadlines, alerts=sorted(self.alerts),
+            alerts_seen=sorted(self.alerts_seen), closed_at=self.now() if self.closed else None, events=events,
+        )
+        await workflow.execute_activity("record_case", projection, start_to_close_timeout=timedelta(seconds=30),
+                                        retry_policy=_RECORD_RETRY)
+
+    # --- the link --------------------------------------------------------------------------------------
+
+    def send(self, type_: str, body: dict[str, Any] | None = None, *, note_id: str | None = None,
+             attach_certificate: bool = False) -> None:
+        """Queue a message to the other side; delivery runs beside the workflow, with retries."""
+        to_state = self.inp.executing_state if self.side == Side.ISSUING else self.inp.issuing_state
+        msg = OutgoingMessage(case_id=self.inp.case_id, message_id=str(workflow.uuid4()), type=type_,
+                              to_state=to_state, body=body or {}, note_id=note_id,
+                              attach_certificate=attach_certificate)
+        self.messages_sent.append(type_)
+        self._deliveries += 1
+        asyncio.create_task(self._deliver(msg))  # noqa: RUF006 - tracked by self._deliveries
+
+    async def _deliver(self, msg: OutgoingMessage) -> None:
+        try:
+            result: SendResult = await workflow.execute_activity(
+                "send_message", msg, result_type=SendResult,
+                # Back-off doubles up to an hour; after the retry period the case shows delivery_failed
+                # and an officer can resend (the peer de-duplicates on the message id).
+                schedule_to_close_timeout=timedelta(hours=self.delivery_hours()),
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=RetryPolicy(initial_interval=timedelta(seconds=5), backoff_coefficient=2.0,
+                                         maximum_interval=timedelta(hours=1),
+                                         non_retryable_error_types=["rejected"]),
+            )
+            self.event("message_sent", "system", {"type": msg.type, "message_id": msg.message_id,
+                                                  "adapter": result.adapter})
+        except ActivityError as err:
+            self.failed[msg.message_id] = msg
+            self.event("delivery_failed", "system", {"type": msg.type, "message_id": msg.message_id,
+                                                     "error": str(err.cause or err)})
+        finally:
+            self._deliveries -= 1
+            self._wake = True
+
+    def delivery_hours(self) -> int:
+        return 48
+
+    def resend_failed(self, actor: Actor) -> None:
+        failed, self.failed = self.failed, {}
+        for msg in failed.values():
+            self._deliveries += 1
+            asyncio.create_task(self._deliver(msg))  # noqa: RUF006
+        self.event("resend", actor, {"messages": [m.type for m in failed.values()]})
+
+    def accept_message(self, msg: LinkMessage) -> bool:
+        """De-duplicate on receipt: a message id is handled once, however often it arrives."""
+        if msg.message_id in self.seen_message_ids:
+            return False
+        self.seen_message_ids.add(msg.message_id)
+        self.messages_received.append(msg.type)
+        return True
+
+    # --- actions ---------------------------------------------------------------------------------------
+
+    def validate_action(self, action: str, inp: ActionInput) -> None:
+        """Role, stage and required fields from the one matrix, then this side's own rules."""
+        rule = rule_for(self.side, action)
+        if rule is None:
+            raise refuse(Refusal(INVALID, f"unknown action {action}"))
+        for refusal in (check_role(rule, inp.actor.role), check_stage(rule, self.stage),
+                        check_body(rule, inp.body, structured_only=True)):
+            if refusal:
+                raise refuse(refusal)
+        extra = self.check_rule(action, inp)
+        if extra:
+            raise refuse(extra)
+
+    def check_rule(self, action: str, inp: ActionInput) -> Refusal | None:
+        return None
+
+    def result(self) -> ActionResult:
+        return ActionResult(stage=self.stage, outcome=self.outcome)
+
+    async def run_until_closed(self) -> None:
+        """The deadline loop: sleep until the next due date or until something happens, then publish."""
+        await self.publish()
+        while not self.closed:
+            wake = dl.next_wakeup(self.deadlines, self.now())
+            timeout = (wake - self.now()) if wake else None
+            try:
+                await workflow.wait_condition(lambda: self._wake, timeout=timeout)
+            except TimeoutError:
+                pass
+            self._wake = False
+            await self.publish()
+        # Let deliveries (e.g. the final decision) and running handlers finish before completing.
+        await workflow.wait_condition(lambda: self._deliveries == 0 and workflow.all_handlers_finished())
+        await self.publish()
+
+    def state(self) -> CaseState:
+        return CaseState(
+            case_id=self.inp.case_id, side=self.side, stage=self.stage, outcome=self.outcome,
+            issuing_state=self.inp.issuing_state, executing_state=self.inp.executing_state,
+            deadlines=self.deadlines, alerts=sorted(self.alerts), alerts_seen=sorted(self.alerts_seen),
+            consulted_grounds=sorted(self.consulted_grounds), supervision_started=self.supervision_started,
+            messages_sent=self.messages_sent, messages_received=self.messages_received,
+            failed_messages=[m.type for m in self.failed.values()],
+        )

@@ -1,0 +1,98 @@
+"""Deadlines as pure functions (fd947.md §7). Workflows turn them into durable timers.
+
+Periods set by the Framework Decision are `law`; the working days given to "without delay" duties are
+`policy` (configurable, labelled as such), since the FD puts no number on them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel
+
+from workflows.stages import Alert
+
+DECISION_PERIOD = timedelta(days=60)  # Art 12(1)
+DECISION_DUE_SOON = timedelta(days=15)  # CONTRACT §3: alert when 15 days or less are left
+WITHDRAWAL_WINDOW = timedelta(days=10)  # Art 9(4)
+DELIVERY_EVIDENCE = timedelta(hours=24)  # e-CODEX connector's default evidence timeout
+DEFAULT_DUTY_WORKING_DAYS = 2  # policy, not law
+
+DECISION = "decision"
+WITHDRAWAL_WINDOW_NAME = "withdrawal_window"
+PROBATION_END = "probation_end"
+DUTY_PREFIX = "duty:"
+
+
+class Deadline(BaseModel):
+    name: str
+    due: datetime
+    basis: Literal["law", "policy"]
+    article: str
+    status: Literal["open", "met", "missed", "cancelled"] = "open"
+
+    @property
+    def is_duty(self) -> bool:
+        return self.name.startswith(DUTY_PREFIX)
+
+
+def add_working_days(start: datetime, days: int) -> datetime:
+    """`days` working days (Monday to Friday) after `start`; public holidays are a national matter."""
+    current = start
+    added = 0
+    while added < days:
+        current += timedelta(days=1)
+        if current.weekday() < 5:
+            added += 1
+    return current
+
+
+def duty(name: str, start: datetime, article: str, working_days: int = DEFAULT_DUTY_WORKING_DAYS) -> Deadline:
+    return Deadline(name=DUTY_PREFIX + name, due=add_working_days(start, working_days), basis="policy",
+                    article=article)
+
+
+def alerts_at(deadlines: list[Deadline], now: datetime) -> set[Alert]:
+    """The alerts that hold at `now`; a missed deadline keeps alerting until it is met or cancelled."""
+    alerts: set[Alert] = set()
+    for d in deadlines:
+        if d.status not in ("open", "missed"):
+            continue
+        if d.name == DECISION:
+            if now >= d.due:
+                alerts.add(Alert.DECISION_OVERDUE)
+            elif d.due - now <= DECISION_DUE_SOON:
+                alerts.add(Alert.DECISION_DUE_SOON)
+        elif d.name == WITHDRAWAL_WINDOW_NAME:
+            if now < d.due:
+                alerts.add(Alert.WITHDRAWAL_WINDOW_OPEN)
+        elif d.name == PROBATION_END:
+            if now >= d.due:
+                alerts.add(Alert.PROBATION_PERIOD_ENDED)
+        elif d.is_duty and now >= d.due:
+            alerts.add(Alert.DUTY_OVERDUE)
+    return alerts
+
+
+def mark_missed(deadlines: list[Deadline], now: datetime) -> bool:
+    """Open deadlines whose time has come become `missed` (the withdrawal window simply closes)."""
+    changed = False
+    for d in deadlines:
+        if d.status == "open" and now >= d.due:
+            d.status = "met" if d.name == WITHDRAWAL_WINDOW_NAME else "missed"
+            changed = True
+    return changed
+
+
+def next_wakeup(deadlines: list[Deadline], now: datetime) -> datetime | None:
+    """The next moment at which an alert can change: a due date, or the start of a decision's last 15 days."""
+    moments: list[datetime] = []
+    for d in deadlines:
+        if d.status != "open":
+            continue
+        moments.append(d.due)
+        if d.name == DECISION:
+            moments.append(d.due - DECISION_DUE_SOON)
+    future = [m for m in moments if m > now]
+    return min(future) if future else None

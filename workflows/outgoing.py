@@ -1,0 +1,322 @@
+"""The outgoing transfer: the issuing side, from the officer's draft to the end of the case.
+
+Workflow id `transfer-<id>`, task queue `probatio-<STATE>`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from workflows import deadlines as dl
+    from workflows.case import CaseWorkflow, prepare, refuse
+    from workflows.model import (
+        ActionInput,
+        ActionResult,
+        CaseFacts,
+        CaseState,
+        LinkMessage,
+        SubmissionCheck,
+        TransferInput,
+    )
+    from workflows.rules import CONFLICT, INVALID, Refusal
+    from workflows.stages import IssuingStage as S
+    from workflows.stages import Outcome, Side
+
+
+def _parse_dt(value: object) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
+@workflow.defn(name="OutgoingTransfer")
+class OutgoingTransfer(CaseWorkflow):
+    side = Side.ISSUING
+
+    @workflow.init
+    def __init__(self, inp: TransferInput) -> None:
+        self._setup(inp, S.DRAFT)
+        self.issuing_competent = False  # Art 14(3): the issuing state keeps the subsequent decisions
+
+    @workflow.run
+    async def run(self, inp: TransferInput) -> CaseState:
+        self.event("created", inp.created_by, {"executing_state": inp.executing_state})
+        await self.run_until_closed()
+        return self.state()
+
+    @workflow.query
+    def case_state(self) -> CaseState:
+        return self.state()
+
+    # --- rules that need the case's facts ------------------------------------------------------------
+
+    def check_rule(self, action: str, inp: ActionInput) -> Refusal | None:
+        if action == "withdraw":
+            if self.supervision_started:
+                return Refusal(CONFLICT, "supervision has begun in the executing state: withdrawal is no longer "
+                                         "possible (Art 9(4))")
+            window = self.deadline(dl.WITHDRAWAL_WINDOW_NAME)
+            if window and self.now() >= window.due:
+                return Refusal(CONFLICT, "the 10 days to withdraw after the adaptation or maximum-custody notice "
+                                         f"ended on {window.due.date().isoformat()} (Art 9(4))")
+        if action == "confirm_no_withdrawal" and not self._window_open():
+            return Refusal(CONFLICT, "no withdrawal window is open")
+        if action == "decide_subsequent":
+            if not self.issuing_competent:
+                return Refusal(CONFLICT, "the executing state is competent for subsequent decisions (Art 14(1)); "
+                                         "only where it declared Art 14(3) does the issuing state decide")
+            if inp.body.get("decision") not in ("revoke", "execute_custody", "lapse", "modify"):
+                return Refusal(INVALID, "decision: must be revoke, execute_custody, lapse or modify")
+        if action == "reply" and self.stage == S.TRANSFERRED and "information_request" not in self.messages_received:
+            return Refusal(CONFLICT, "no information request is open")
+        if action == "resend" and not self.failed:
+            return Refusal(CONFLICT, "no message is waiting to be sent again")
+        return None
+
+    def _window_open(self) -> bool:
+        window = self.deadline(dl.WITHDRAWAL_WINDOW_NAME)
+        return bool(window and window.status == "open" and self.now() < window.due)
+
+    # --- actions (CONTRACT §3, issuing side) ---------------------------------------------------------
+
+    @workflow.update
+    async def submit(self, inp: ActionInput) -> ActionResult:
+        check: SubmissionCheck = await prepare("check_certificate", self.inp.case_id, SubmissionCheck)
+        if check.errors:
+            raise refuse(Refusal(INVALID, "; ".join(check.errors)))
+        self.facts = await prepare("load_facts", self.inp.case_id, CaseFacts)
+        self.issuing_competent = self.facts.executing_declared_14_3
+        self.event("submitted", inp.actor, {"warnings": len(check.warnings)}, new_stage=S.AWAITING_APPROVAL)
+        await self.publish()
+        return self.result()
+
+    @submit.validator
+    def _v_submit(self, inp: ActionInput) -> None:
+        self.validate_action("submit", inp)
+
+    @workflow.update(name="return")
+    async def return_(self, inp: ActionInput) -> ActionResult:
+        self.event("returned_to_officer", inp.actor, {"note": inp.note_id}, new_stage=S.DRAFT)
+        await self.publish()
+        return self.result()
+
+    @return_.validator
+    def _v_return(self, inp: ActionInput) -> None:
+        self.validate_action("return", inp)
+
+    @workflow.update
+    async def approve(self, inp: ActionInput) -> ActionResult:
+        # Signed and certified (6(3)) by the approval itself; rendered in a language the executing state
+        # accepts (21); kept as the document that was sent.
+        lang: str = await prepare("prepare_certificate", self.inp.case_id, str)
+        self.facts.certificate_language = lang
+        self.event("approved", inp.actor, {"language": lang}, new_stage=S.SENT)
+        self.send("certificate", {"language": lang}, attach_certificate=True)
+        await self.publish()
+        return self.result()
+
+    @approve.validator
+    def _v_approve(self, inp: ActionInput) -> None:
+        self.validate_action("approve", inp)
+
+    @workflow.update
+    async def complete(self, inp: ActionInput) -> ActionResult:
+        await prepare("prepare_certificate", self.inp.case_id, str)
+        self.end_deadline("duty:complete")
+        self.event("completed_certificate", inp.actor, new_stage=S.UNDER_DECISION)
+        self.send("completion", attach_certificate=True)
+        await self.publish()
+        return self.result()
+
+    @complete.validator
+    def _v_complete(self, inp: ActionInput) -> None:
+        self.validate_action("complete", inp)
+
+    @workflow.update
+    async def reply(self, inp: ActionInput) -> ActionResult:
+        if self.stage == S.CONSULTATION:
+            self.end_deadline("duty:reply")
+            self.event("consultation_replied", inp.actor, new_stage=S.UNDER_DECISION)
+            self.send("consultation_reply", note_id=inp.note_id)
+        else:
+            self.end_deadline("duty:answer_information")
+            self.event("information_given", inp.actor)
+            self.send("information", note_id=inp.note_id)
+        await self.publish()
+        return self.result()
+
+    @reply.validator
+    def _v_reply(self, inp: ActionInput) -> None:
+        self.validate_action("reply", inp)
+
+    @workflow.update
+    async def withdraw(self, inp: ActionInput) -> ActionResult:
+        self.event("withdrawn", inp.actor, {"note": inp.note_id}, new_stage=S.CLOSED, outcome=Outcome.WITHDRAWN)
+        self.send("withdrawal", note_id=inp.note_id)
+        await self.publish()
+        return self.result()
+
+    @withdraw.validator
+    def _v_withdraw(self, inp: ActionInput) -> None:
+        self.validate_action("withdraw", inp)
+
+    @workflow.update
+    async def confirm_no_withdrawal(self, inp: ActionInput) -> ActionResult:
+        self.end_deadline(dl.WITHDRAWAL_WINDOW_NAME, "cancelled")
+        new_stage = S.TRANSFERRED if self.stage == S.ADAPTED else None
+        self.event("no_withdrawal", inp.actor, new_stage=new_stage)
+        self.send("no_withdrawal")
+        await self.publish()
+        return self.result()
+
+    @confirm_no_withdrawal.validator
+    def _v_confirm_no_withdrawal(self, inp: ActionInput) -> None:
+        self.validate_action("confirm_no_withdrawal", inp)
+
+    @workflow.update
+    async def decide_subsequent(self, inp: ActionInput) -> ActionResult:
+        decision = str(inp.body["decision"])
+        closing = {"revoke": Outcome.REVOKED, "execute_custody": Outcome.REVOKED, "lapse": Outcome.LAPSED}
+        if decision in closing:
+            self.event("subsequent_decision", inp.actor, {"decision": decision}, new_stage=S.CLOSED,
+                       outcome=closing[decision])
+        else:
+            self.event("subsequent_decision", inp.actor, {"decision": decision})
+        self.send("subsequent_decision", {"decision": decision}, note_id=inp.note_id)
+        await self.publish()
+        return self.result()
+
+    @decide_subsequent.validator
+    def _v_decide_subsequent(self, inp: ActionInput) -> None:
+        self.validate_action("decide_subsequent", inp)
+
+    @workflow.update
+    async def request_transfer_back(self, inp: ActionInput) -> ActionResult:
+        self.event("transfer_back_requested", inp.actor)
+        self.send("transfer_back_request", note_id=inp.note_id)
+        await self.publish()
+        return self.result()
+
+    @request_transfer_back.validator
+    def _v_request_transfer_back(self, inp: ActionInput) -> None:
+        self.validate_action("request_transfer_back", inp)
+
+    @workflow.update
+    async def notify_review(self, inp: ActionInput) -> ActionResult:
+        self.event("judgment_review_notified", inp.actor)
+        self.send("judgment_review", note_id=inp.note_id)
+        await self.publish()
+        return self.result()
+
+    @notify_review.validator
+    def _v_notify_review(self, inp: ActionInput) -> None:
+        self.validate_action("notify_review", inp)
+
+    @workflow.update
+    async def resend(self, inp: ActionInput) -> ActionResult:
+        self.resend_failed(inp.actor)
+        await self.publish()
+        return self.result()
+
+    @resend.validator
+    def _v_resend(self, inp: ActionInput) -> None:
+        self.validate_action("resend", inp)
+
+    # --- messages from the executing side ------------------------------------------------------------
+
+    @workflow.signal
+    async def receive(self, msg: LinkMessage) -> None:
+        if not self.accept_message(msg) or self.closed:
+            return
+        peer = msg.from_state
+        b = msg.body
+        match msg.type:
+            case "acknowledgement":
+                received = _parse_dt(b.get("received_at")) or msg.received_at
+                self.set_deadline(dl.Deadline(name=dl.DECISION, due=received + dl.DECISION_PERIOD, basis="law",
+                                              article="12(1)"))
+                self.event("received_by_executing", peer, {"received_at": received.isoformat()},
+                           new_stage=S.UNDER_DECISION if self.stage == S.SENT else None)
+            case "forwarded":
+                self.event("forwarded_by_executing", peer, {"authority": b.get("authority")})
+            case "completion_request":
+                days = int(b.get("due_days") or 14)
+                self.set_deadline(dl.Deadline(name="duty:complete", due=self.now() + timedelta(days=days),
+                                              basis="law", article="8(2)"))
+                self.event("completion_requested", peer, {"due_days": days, "message_id": msg.message_id},
+                           new_stage=S.COMPLETION_REQUESTED)
+            case "consultation":
+                self.duty("reply", "11(3)")
+                self.event("consultation_opened", peer, {"ground": b.get("ground"), "message_id": msg.message_id},
+                           new_stage=S.CONSULTATION)
+            case "delay_notice":
+                expected = _parse_dt(b.get("expected_by"))
+                if expected:
+                    self.set_deadline(dl.Deadline(name=dl.DECISION, due=expected, basis="law", article="12(2)"))
+                self.event("decision_delayed", peer, {"expected_by": b.get("expected_by"),
+                                                      "message_id": msg.message_id})
+            case "max_custody_info":
+                self._open_withdrawal_window("max_custody_received", peer, {"max_custody_days":
+                                                                            b.get("max_custody_days")})
+            case "decision":
+                self._on_decision(msg)
+            case "supervision_started":
+                self.supervision_started = True
+                self.end_deadline(dl.WITHDRAWAL_WINDOW_NAME, "cancelled")
+                self.event("supervision_started", peer, new_stage=S.TRANSFERRED if self.stage != S.TRANSFERRED
+                           else None)
+            case "breach_report":
+                if self.issuing_competent:
+                    self.duty("decide_subsequent", "17(4)")
+                self.event("breach_reported", peer, {"message_id": msg.message_id})
+            case "information":
+                self.event("information_received", peer, {"message_id": msg.message_id})
+            case "subsequent_decision":
+                decision = str(b.get("decision"))
+                closing = {"revoke": Outcome.REVOKED, "execute_custody": Outcome.REVOKED, "lapse": Outcome.LAPSED}
+                if decision in closing:
+                    self.event("subsequent_decision_received", peer, {"decision": decision}, new_stage=S.CLOSED,
+                               outcome=closing[decision])
+                else:
+                    self.event("subsequent_decision_received", peer, {"decision": decision})
+            case "person_not_found":
+                self.event("person_not_found", peer, new_stage=S.CLOSED, outcome=Outcome.PERSON_NOT_FOUND)
+            case "amnesty_pardon":
+                self.event("amnesty_pardon", peer, new_stage=S.CLOSED, outcome=Outcome.AMNESTY)
+            case "transfer_back":
+                # Art 20(3): competence for the supervision returns to the issuing state; the transfer ends.
+                self.event("transferred_back", peer, {"reason": b.get("reason")}, new_stage=S.RETURNED)
+            case "supervision_ended":
+                self.event("supervision_ended", peer, new_stage=S.CLOSED, outcome=Outcome.COMPLETED)
+            case "information_request":
+                self.duty("answer_information", "17(1)(c)")
+                self.event("information_requested", peer, {"message_id": msg.message_id})
+            case _:
+                self.event("message_received", peer, {"type": msg.type, "message_id": msg.message_id})
+        await self.publish()
+
+    def _on_decision(self, msg: LinkMessage) -> None:
+        outcome = str(msg.body.get("outcome"))
+        self.end_deadline(dl.DECISION)
+        detail = {"outcome": outcome, "grounds": msg.body.get("grounds", []), "message_id": msg.message_id}
+        if outcome == "refused":
+            self.event("refused", msg.from_state, detail, new_stage=S.CLOSED, outcome=Outcome.REFUSED)
+        elif outcome == "adapted":
+            self._open_withdrawal_window("adapted", msg.from_state, detail, new_stage=S.ADAPTED)
+        else:
+            # Art 7(1): recognition notified, the issuing state's competence passes to the executing state.
+            self.event("recognised", msg.from_state, detail, new_stage=S.TRANSFERRED)
+
+    def _open_withdrawal_window(self, type_: str, peer: str, detail: dict[str, object], *,
+                                new_stage: str | None = None) -> None:
+        self.set_deadline(dl.Deadline(name=dl.WITHDRAWAL_WINDOW_NAME, due=self.now() + dl.WITHDRAWAL_WINDOW,
+                                      basis="law", article="9(4)"))
+        self.event(type_, peer, detail, new_stage=new_stage)
+
+    def _refresh_alerts(self) -> None:
+        # An adaptation whose window closed without withdrawal: the transfer is complete (Art 7(1), 9(4)).
+        window = self.deadline(dl.WITHDRAWAL_WINDOW_NAME)
+        if self.stage == S.ADAPTED and window and self.now() >= window.due:
+            self.event("withdrawal_window_closed", "system", new_stage=S.TRANSFERRED)
+        super()._refresh_alerts()

@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
-import yaml
-
 import kustomize_lite
+import yaml
 from kustomize_lite import Resource
 
 REPO = Path(__file__).resolve().parents[2]

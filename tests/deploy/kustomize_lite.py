@@ -31,13 +31,20 @@ Resource = dict[str, Any]
 
 KUSTOMIZATION_FILE = "kustomization.yaml"
 SUPPORTED_KEYS = frozenset(
-    {"apiVersion", "kind", "resources", "configMapGenerator", "patches", "labels", "images", "replicas",
-     "namespace"}
+    {"apiVersion", "kind", "resources", "configMapGenerator", "patches", "labels", "images", "replicas", "namespace"}
 )
 # Kinds that are not namespaced (only those that could plausibly appear here).
 CLUSTER_SCOPED = frozenset(
-    {"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "PersistentVolume",
-     "StorageClass", "PriorityClass", "IngressClass"}
+    {
+        "Namespace",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "CustomResourceDefinition",
+        "PersistentVolume",
+        "StorageClass",
+        "PriorityClass",
+        "IngressClass",
+    }
 )
 # Kinds whose pod template lives at spec.template / spec.jobTemplate.spec.template.
 WORKLOADS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"})
@@ -182,9 +189,7 @@ def strategic_merge(target: dict[str, Any], patch: dict[str, Any]) -> None:
 
 def _merge_list(current: list[Any], patch: list[Any], candidates: tuple[str, ...]) -> list[Any]:
     items = current + patch
-    merge_key = next(
-        (k for k in candidates if all(isinstance(item, dict) and k in item for item in items)), None
-    )
+    merge_key = next((k for k in candidates if all(isinstance(item, dict) and k in item for item in items)), None)
     if merge_key is None:
         return copy.deepcopy(patch)
     merged = copy.deepcopy(current)

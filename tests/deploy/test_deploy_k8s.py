@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
+import kustomize_lite
 import pytest
 import yaml
-
-import kustomize_lite
 from deploy_support import (
     ALLOWED_ENV,
     ENVIRONMENTS,
@@ -124,8 +123,12 @@ DEPLOYMENT = {
 def _overlay(tmp_path: Path, overlay: dict[str, Any], extra: dict[str, Any] | None = None) -> Path:
     base = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": ["app.yaml"]}
     _write(tmp_path / "base", {"kustomization.yaml": [base], "app.yaml": [DEPLOYMENT]})
-    kustomization = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-                     "resources": ["../base"], **overlay}
+    kustomization = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": ["../base"],
+        **overlay,
+    }
     return _write(tmp_path / "overlay", {"kustomization.yaml": [kustomization], **(extra or {})})
 
 
@@ -138,14 +141,21 @@ def test_builder_merges_containers_by_name_and_keeps_the_rest(tmp_path: Path) ->
     }
     overlay = _overlay(
         tmp_path,
-        {"patches": [{"path": "patch.yaml"}], "images": [{"name": "reg.example/app", "newTag": "9"}],
-         "replicas": [{"name": "app", "count": 4}], "namespace": "ns"},
+        {
+            "patches": [{"path": "patch.yaml"}],
+            "images": [{"name": "reg.example/app", "newTag": "9"}],
+            "replicas": [{"name": "app", "count": 4}],
+            "namespace": "ns",
+        },
         {"patch.yaml": [patch]},
     )
     (deployment,) = kustomize_lite.build(overlay)
     a, b = deployment["spec"]["template"]["spec"]["containers"]
-    assert a == {"name": "a", "image": "reg.example/app:9", "env": [{"name": "K", "value": "1"},
-                                                                    {"name": "L", "value": "2"}]}
+    assert a == {
+        "name": "a",
+        "image": "reg.example/app:9",
+        "env": [{"name": "K", "value": "1"}, {"name": "L", "value": "2"}],
+    }
     assert b == {"name": "b", "image": "other:2"}
     assert deployment["spec"]["replicas"] == 4
     assert deployment["metadata"]["namespace"] == "ns"
@@ -157,14 +167,22 @@ def test_builder_merges_containers_by_name_and_keeps_the_rest(tmp_path: Path) ->
         ({"commonLabels": {"a": "b"}}, {}, "unsupported keys"),
         ({"replicas": [{"name": "nothing", "count": 2}]}, {}, "no workload"),
         ({"images": [{"name": "not-used", "newTag": "1"}]}, {}, "no container uses"),
-        ({"patches": [{"path": "p.yaml"}]},
-         {"p.yaml": [{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "other"}}]},
-         "no apps/v1 Deployment/other"),
-        ({"patches": [{"path": "p.yaml", "target": {"kind": "Deployment"}}]}, {"p.yaml": "{}"},
-         "only strategic merge"),
+        (
+            {"patches": [{"path": "p.yaml"}]},
+            {"p.yaml": [{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "other"}}]},
+            "no apps/v1 Deployment/other",
+        ),
+        ({"patches": [{"path": "p.yaml", "target": {"kind": "Deployment"}}]}, {"p.yaml": "{}"}, "only strategic merge"),
         ({"configMapGenerator": [{"name": "c", "literals": ["A=1"]}]}, {}, "disableNameSuffixHash"),
-        ({"configMapGenerator": [{"name": "c", "behavior": "merge", "literals": ["A=1"],
-                                  "options": {"disableNameSuffixHash": True}}]}, {}, "no such ConfigMap"),
+        (
+            {
+                "configMapGenerator": [
+                    {"name": "c", "behavior": "merge", "literals": ["A=1"], "options": {"disableNameSuffixHash": True}}
+                ]
+            },
+            {},
+            "no such ConfigMap",
+        ),
         ({"resources": ["../base", "missing.yaml"]}, {}, "does not exist"),
         ({"resources": ["../base", "../base/app.yaml"]}, {}, "defined twice"),
     ],
@@ -193,21 +211,26 @@ def test_every_file_beside_a_kustomization_is_used(environment: str) -> None:
 
 
 def _probatio_images(resources: list[Resource]) -> set[str]:
-    return {
-        c["image"]
-        for r in resources
-        for c in kustomize_lite.containers(r)
-        if is_probatio_image(c["image"])
-    }
+    return {c["image"] for r in resources for c in kustomize_lite.containers(r) if is_probatio_image(c["image"])}
 
 
 @pytest.mark.parametrize(
     ("environment", "namespace", "replicas", "image", "public_url"),
     [
-        ("overlays/staging", "probatio-staging", 1, "registry.example.eu/probatio:main",
-         "https://probatio.staging.example.lu"),
-        ("overlays/production", "probatio", 3, "registry.example.eu/probatio:0.1.0",
-         "https://probatio.justice.example.lu"),
+        (
+            "overlays/staging",
+            "probatio-staging",
+            1,
+            "registry.example.eu/probatio:main",
+            "https://probatio.staging.example.lu",
+        ),
+        (
+            "overlays/production",
+            "probatio",
+            3,
+            "registry.example.eu/probatio:0.1.0",
+            "https://probatio.justice.example.lu",
+        ),
     ],
 )
 def test_overlay_changes_what_it_claims(
@@ -240,10 +263,10 @@ def test_overlay_changes_what_it_claims(
 def test_production_gets_more_resources_and_keeps_its_probes() -> None:
     base, production = build("base"), build("overlays/production")
     for name, container_name in (("probatio-worker", "worker"), ("probatio-web", "web")):
-        before = next(c for c in pod_spec(find(base, "Deployment", name))["containers"]
-                      if c["name"] == container_name)
-        after = next(c for c in pod_spec(find(production, "Deployment", name))["containers"]
-                     if c["name"] == container_name)
+        before = next(c for c in pod_spec(find(base, "Deployment", name))["containers"] if c["name"] == container_name)
+        after = next(
+            c for c in pod_spec(find(production, "Deployment", name))["containers"] if c["name"] == container_name
+        )
         assert after["resources"]["limits"]["memory"] != before["resources"]["limits"]["memory"]
         assert after["resources"]["requests"]["cpu"] != before["resources"]["requests"]["cpu"]
         for field in ("readinessProbe", "livenessProbe", "securityContext", "volumeMounts", "envFrom"):
@@ -294,8 +317,10 @@ def test_commands_and_probes() -> None:
     assert "initContainers" not in worker
     for probe in ("readinessProbe", "livenessProbe"):
         assert worker_container[probe]["exec"]["command"] == ["probatio", "healthcheck", "worker"]
-    assert worker_container["livenessProbe"]["failureThreshold"] * worker_container["livenessProbe"][
-        "periodSeconds"] >= 180, "a short Temporal outage must not restart the workers"
+    assert (
+        worker_container["livenessProbe"]["failureThreshold"] * worker_container["livenessProbe"]["periodSeconds"]
+        >= 180
+    ), "a short Temporal outage must not restart the workers"
 
     web = pod_spec(find(resources, "Deployment", "probatio-web"))
     (migrate,) = web["initContainers"]
@@ -350,9 +375,7 @@ def test_metrics_are_announced_to_prometheus() -> None:
 def test_key_and_directory_files_are_where_the_settings_say() -> None:
     resources = build("base")
     config = find(resources, "ConfigMap", "probatio-config")["data"]
-    secret_keys = {
-        d["metadata"]["name"]: set(d["stringData"]) for d in kustomize_lite.load_documents(SECRETS_EXAMPLE)
-    }
+    secret_keys = {d["metadata"]["name"]: set(d["stringData"]) for d in kustomize_lite.load_documents(SECRETS_EXAMPLE)}
     for name in ("probatio-web", "probatio-worker"):
         spec = pod_spec(find(resources, "Deployment", name))
         volumes = {v["name"]: v for v in spec["volumes"]}
@@ -378,10 +401,7 @@ def test_key_and_directory_files_are_where_the_settings_say() -> None:
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_selectors_and_references_meet_their_objects(environment: str) -> None:
     resources = build(environment)
-    pods = {
-        r["metadata"]["name"]: next(kustomize_lite.pod_templates(r))
-        for r in of_kind(resources, "Deployment")
-    }
+    pods = {r["metadata"]["name"]: next(kustomize_lite.pod_templates(r)) for r in of_kind(resources, "Deployment")}
 
     def selected(selector: dict[str, str]) -> set[str]:
         return {name for name, t in pods.items() if selector.items() <= t["metadata"]["labels"].items()}

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from adapters.envelope import SealedEnvelope
 
 # Imported lazily by the registry so `adapters.base` stays importable on its own and has no cycles.
-_BUILTIN_MODULES = ("adapters.nodelink",)
+_BUILTIN_MODULES = ("adapters.nodelink", "adapters.ecodex")
 
 
 @dataclass(frozen=True)
@@ -73,9 +73,7 @@ class Adapter(ABC):
 
     def __init__(self, options: BaseModel) -> None:
         if not isinstance(options, self.Options):
-            raise TypeError(
-                f"{type(self).__name__} needs {self.Options.__name__}, got {type(options).__name__}"
-            )
+            raise TypeError(f"{type(self).__name__} needs {self.Options.__name__}, got {type(options).__name__}")
         self.options = options
 
     @abstractmethod
@@ -134,8 +132,7 @@ def validate_options(name: str, options: Mapping[str, Any]) -> BaseModel:
         return cls.Options.model_validate(dict(options))
     except ValidationError as exc:
         problems = "; ".join(
-            f"option {'.'.join(str(p) for p in err['loc']) or '(all)'!r}: {err['msg']}"
-            for err in exc.errors()
+            f"option {'.'.join(str(p) for p in err['loc']) or '(all)'!r}: {err['msg']}" for err in exc.errors()
         )
         raise AdapterOptionsInvalid(f"adapter {name!r}: {problems}") from exc
 

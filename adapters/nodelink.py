@@ -98,9 +98,7 @@ class NodeLinkAdapter(Adapter):
         status = response.status_code
         if 200 <= status < 300:
             reference = answer.get("message_id") if isinstance(answer.get("message_id"), str) else None
-            return DeliveryResult(
-                delivered=True, reference=reference or sealed.envelope.message_id, response=answer
-            )
+            return DeliveryResult(delivered=True, reference=reference or sealed.envelope.message_id, response=answer)
         detail = answer.get("detail") or answer.get("reason") or answer.get("text") or ""
         text = f"{options.url} answered {status}" + (f": {detail}" if detail else "")
         if status >= 500 or status in _RETRY_STATUSES:

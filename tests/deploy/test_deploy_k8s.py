@@ -345,6 +345,8 @@ def test_pods_are_hardened_and_bounded(environment: str) -> None:
         spec = pod_spec(workload)
         assert spec["securityContext"]["runAsNonRoot"] is True
         assert spec["securityContext"]["runAsUser"] != 0
+        # What Pod Security "restricted" (set on the overlays' namespaces) demands besides the above.
+        assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
         assert spec["automountServiceAccountToken"] is False
         volumes = {v["name"]: v for v in spec["volumes"]}
         for container in kustomize_lite.containers(workload):

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from adapters.envelope import SealedEnvelope
 
 # Imported lazily by the registry so `adapters.base` stays importable on its own and has no cycles.
-_BUILTIN_MODULES = ("adapters.nodelink", "adapters.ecodex")
+_BUILTIN_MODULES = ("adapters.nodelink", "adapters.ecodex", "adapters.mail", "adapters.post")
 
 
 @dataclass(frozen=True)

@@ -34,10 +34,12 @@ _TEXT: dict[str, dict[str, str]] = {
             "gravement sa tranquillité ; le 30 novembre 2024, coups portés volontairement au visage et aux bras, "
             "causant une incapacité de travail personnelle de cinq jours."
         ),
-        "m_residence": "Informer le SCAS (et l'autorité d'exécution) de tout changement de résidence ou d'emploi.",
+        "m_residence": ("Informer le SCAS (et l'autorité d'exécution) de tout changement de résidence ou d'emploi."),
         "m_report": "Se présenter une fois par mois à l'agent de probation aux dates fixées par celui-ci.",
         "m_victim": "Ne pas entrer en contact avec la victime, de quelque manière que ce soit.",
-        "m_damages": "Indemniser la partie civile à hauteur de 2 500 EUR et en justifier auprès de l'agent de probation.",
+        "m_damages": (
+            "Indemniser la partie civile à hauteur de 2 500 EUR et en justifier auprès de l'agent de probation."
+        ),
         "m_service": "Accomplir 120 heures de travail d'intérêt général non rémunéré.",
         "m_training": "Suivre une formation à la gestion de la violence (violence conjugale).",
         "other": "Aucune condamnation antérieure. Le condamné vit et travaille en Belgique depuis mars 2025.",
@@ -45,7 +47,7 @@ _TEXT: dict[str, dict[str, str]] = {
     },
     "de": {
         "court": "Bezirksgericht Luxemburg, Strafkammer",
-        "authority": "Generalstaatsanwaltschaft des Großherzogtums Luxemburg, Service Central d'Assistance Sociale",
+        "authority": ("Generalstaatsanwaltschaft des Großherzogtums Luxemburg, Service Central d'Assistance Sociale"),
         "facts": (
             "Zwischen dem 1. September und dem 30. November 2024 belästigte der Verurteilte in Luxemburg-Stadt "
             "seine frühere Partnerin durch wiederholte Anrufe und Nachrichten und schlug sie am 30. November 2024, "
@@ -60,10 +62,12 @@ _TEXT: dict[str, dict[str, str]] = {
             "die ihre Ruhe schwer beeinträchtigten; am 30. November 2024 vorsätzliche Schläge ins Gesicht und auf "
             "die Arme mit fünf Tagen Arbeitsunfähigkeit."
         ),
-        "m_residence": "Den SCAS (und die Vollstreckungsbehörde) über jeden Wohnsitz- oder Arbeitsplatzwechsel unterrichten.",
+        "m_residence": (
+            "Den SCAS (und die Vollstreckungsbehörde) über jeden Wohnsitz- oder Arbeitsplatzwechsel unterrichten."
+        ),
         "m_report": "Sich einmal im Monat zu den festgesetzten Terminen beim Bewährungshelfer melden.",
         "m_victim": "Keinerlei Kontakt zum Opfer aufnehmen.",
-        "m_damages": "Der Zivilpartei 2 500 EUR Schadensersatz zahlen und dies dem Bewährungshelfer nachweisen.",
+        "m_damages": ("Der Zivilpartei 2 500 EUR Schadensersatz zahlen und dies dem Bewährungshelfer nachweisen."),
         "m_service": "120 Stunden unentgeltliche gemeinnützige Arbeit leisten.",
         "m_training": "An einem Anti-Gewalt-Training (häusliche Gewalt) teilnehmen.",
         "other": "Keine Vorstrafen. Der Verurteilte lebt und arbeitet seit März 2025 in Belgien.",
@@ -71,7 +75,9 @@ _TEXT: dict[str, dict[str, str]] = {
     },
     "en": {
         "court": "District Court of Luxembourg, criminal chamber",
-        "authority": "Office of the Attorney General of the Grand Duchy of Luxembourg, Central Social Assistance Service",
+        "authority": (
+            "Office of the Attorney General of the Grand Duchy of Luxembourg, Central Social Assistance Service"
+        ),
         "facts": (
             "Between 1 September and 30 November 2024, in Luxembourg City, the sentenced person harassed his "
             "former partner with repeated calls and messages and struck her on 30 November 2024, causing five "
@@ -91,7 +97,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "m_damages": "Pay the civil party EUR 2,500 in damages and prove it to the probation officer.",
         "m_service": "Carry out 120 hours of unpaid community service.",
         "m_training": "Follow a training in violence handling (domestic violence).",
-        "other": "No previous convictions. The sentenced person has lived and worked in Belgium since March 2025.",
+        "other": ("No previous convictions. The sentenced person has lived and worked in Belgium since March 2025."),
         "post": "Deputy Attorney General",
     },
 }
@@ -99,20 +105,27 @@ _TEXT: dict[str, dict[str, str]] = {
 _BREACH_TEXT: dict[str, dict[str, str]] = {
     "fr": {
         "authority": "Maison de justice d'Arlon",
-        "breach": "Ne s'est pas présenté aux rendez-vous des 3 et 10 février 2026 et n'a donné aucune justification.",
-        "findings": "Selon la police locale, l'intéressé aurait quitté son domicile d'Arlon depuis le 12 février 2026.",
+        "breach": ("Ne s'est pas présenté aux rendez-vous des 3 et 10 février 2026 et n'a donné aucune justification."),
+        "findings": (
+            "Selon la police locale, l'intéressé aurait quitté son domicile d'Arlon depuis le 12 février 2026."
+        ),
         "post": "Assistant de justice",
     },
     "de": {
         "authority": "Justizhaus Arlon",
-        "breach": "Ist zu den Terminen am 3. und 10. Februar 2026 nicht erschienen und hat sich nicht entschuldigt.",
-        "findings": "Nach Angaben der örtlichen Polizei hat der Betroffene seine Wohnung in Arlon am 12. Februar 2026 verlassen.",
+        "breach": ("Ist zu den Terminen am 3. und 10. Februar 2026 nicht erschienen und hat sich nicht entschuldigt."),
+        "findings": (
+            "Nach Angaben der örtlichen Polizei hat der Betroffene seine "
+            "Wohnung in Arlon am 12. Februar 2026 verlassen."
+        ),
         "post": "Justizassistent",
     },
     "en": {
         "authority": "House of Justice, Arlon",
         "breach": "Did not attend the appointments of 3 and 10 February 2026 and gave no justification.",
-        "findings": "According to the local police, the person appears to have left his home in Arlon on 12 February 2026.",
+        "findings": (
+            "According to the local police, the person appears to have left his home in Arlon on 12 February 2026."
+        ),
         "post": "Justice assistant",
     },
 }

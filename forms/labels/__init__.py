@@ -1,0 +1,79 @@
+"""Label catalogues of the two forms, one YAML file per language (`forms/labels/<code>.yaml`).
+
+Adding an official language is adding a file: copy `en.yaml`, translate the values, keep the keys.
+`RENDER_LANGUAGES` is whatever files are here, so the new language is picked up without code.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+
+_DIR = Path(__file__).parent
+
+Section = Literal["annex1", "annex2"]
+
+RENDER_LANGUAGES: tuple[str, ...] = tuple(sorted(p.stem for p in _DIR.glob("*.yaml")))
+
+
+class Catalogue:
+    """The labels of one language, looked up by the dotted field path used in the JSON."""
+
+    def __init__(self, lang: str, data: dict[str, dict[str, object]]) -> None:
+        self.lang = lang
+        self._data = data
+
+    def _section(self, name: str) -> dict[str, object]:
+        return self._data.get(name) or {}
+
+    def field(self, section: Section, key: str) -> str:
+        """A box, field or phrase of one annex, falling back to the phrases both annexes share."""
+        value = self._section(section).get(key, self._section("common").get(key))
+        if value is None:
+            raise KeyError(f"no label {section}.{key} in the {self.lang} catalogue")
+        return str(value)
+
+    def phrase(self, key: str, **values: object) -> str:
+        return str(self._section("common")[key]).format(**values)
+
+    def enum(self, enum_name: str, value: str) -> str:
+        names = self._section("enum").get(enum_name)
+        if not isinstance(names, dict) or value not in names:
+            raise KeyError(f"no label enum.{enum_name}.{value} in the {self.lang} catalogue")
+        return str(names[value])
+
+    def country(self, code: str) -> str:
+        # Nationalities may be any country; outside the 27 the ISO code itself is unambiguous.
+        return str(self._section("country").get(code, code))
+
+    def language(self, code: str) -> str:
+        return str(self._section("language").get(code, code))
+
+    def keys(self) -> set[str]:
+        """Every key, flattened as section.key or enum.Name.value, for completeness tests."""
+        flat: set[str] = set()
+        for section, entries in self._data.items():
+            for key, value in entries.items():
+                if isinstance(value, dict):
+                    flat.update(f"{section}.{key}.{sub}" for sub in value)
+                else:
+                    flat.add(f"{section}.{key}")
+        return flat
+
+
+@cache
+def catalogue(lang: str) -> Catalogue:
+    if lang not in RENDER_LANGUAGES:
+        raise ValueError(
+            f"no label catalogue for language {lang!r}; available: {', '.join(RENDER_LANGUAGES)} "
+            "(add forms/labels/<code>.yaml to support another)"
+        )
+    with (_DIR / f"{lang}.yaml").open(encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    return Catalogue(lang, data)
+
+
+__all__ = ["RENDER_LANGUAGES", "Catalogue", "Section", "catalogue"]

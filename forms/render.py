@@ -1,0 +1,196 @@
+"""Rendering the annexes for people (HTML, PDF) and exporting them for machines (JSON, XML).
+
+One Jinja2 template per annex, laid out like the official form; labels come from the catalogue
+of the target language. Every value is escaped (autoescape), and free text written in another
+language than the rendering is marked as needing translation (Art 21 requires the certificate in
+a language the executing State accepts; the labels alone do not make it so).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+from xml.etree import ElementTree as ET
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+from pydantic import BaseModel
+
+from forms import annex1, law
+from forms.annex1 import Certificate
+from forms.annex2 import BreachReport
+from forms.labels import RENDER_LANGUAGES, Catalogue, Section, catalogue
+from forms.states import load_state
+
+Format = Literal["html", "pdf"]
+
+_ENV = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=True,  # every template, whatever its file name: markup in a field must stay inert
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+_ENUMS: dict[str, type[StrEnum]] = {
+    "AuthorityKind": annex1.AuthorityKind,
+    "Sex": annex1.Sex,
+    "IdentityDocumentKind": annex1.IdentityDocumentKind,
+    "ForwardingBasis": annex1.ForwardingBasis,
+    "MoveReason": annex1.MoveReason,
+    "AbsentiaException": annex1.AbsentiaException,
+    "RetrialResponse": annex1.RetrialResponse,
+    "ConditionalSentenceKind": annex1.ConditionalSentenceKind,
+    "JudgmentType": law.JudgmentType,
+    "MeasureCategory": law.MeasureCategory,
+    "ListOffence": law.ListOffence,
+}
+
+XML_NAMESPACES = {
+    "Certificate": "urn:probatio:fd2008-947:annex-i:1",
+    "BreachReport": "urn:probatio:fd2008-947:annex-ii:1",
+}
+
+
+def _helpers(labels: Catalogue, section: Section, source_lang: str, issuing: str) -> dict[str, Any]:
+    """The functions the templates call; each returns plain text (escaped later) or safe Markup."""
+    issuing_profile = load_state(issuing)
+
+    def t(key: str) -> str:
+        return labels.field(section, key)
+
+    def text(value: str | None) -> Markup | str | None:
+        # Free text is the one thing the labels cannot translate: flag it when it is in another language.
+        if value is None or source_lang == labels.lang:
+            return value
+        note = labels.phrase("translation_needed", language=labels.language(source_lang))
+        return Markup('<span class="needs-translation" lang="{}" data-note="{}">{}</span>').format(
+            source_lang, note, value
+        )
+
+    def fmt_date(value: date | None) -> str | None:
+        # The form writes dates day/month/year [U] (design/fd947.md §4).
+        return None if value is None else value.strftime("%d/%m/%Y")
+
+    def count(key: str) -> Any:
+        return lambda n: None if n is None else labels.phrase(key, n=n)
+
+    def enum(name: str, value: str | None) -> str | None:
+        return None if value is None else labels.enum(name, str(value))
+
+    def yesno(value: bool | None) -> str | None:
+        return None if value is None else labels.phrase("yes" if value else "no")
+
+    def decision_name(decision_id: str | None) -> str | None:
+        if decision_id is None:
+            return None
+        decision = issuing_profile.decision(decision_id)
+        if decision is None:
+            return decision_id
+        return f"{decision.name.get(labels.lang) or decision.name.get('en') or decision_id} ({decision_id})"
+
+    def measure_name(measure_id: str | None) -> str | None:
+        if measure_id is None:
+            return None
+        measure = issuing_profile.national_measure(measure_id)
+        if measure is None:
+            return measure_id
+        return f"{measure.name.get(labels.lang) or measure.name.get('en') or measure_id} ({measure_id})"
+
+    return {
+        "t": t,
+        "text": text,
+        "date": fmt_date,
+        "days": count("days"),
+        "hours": count("hours"),
+        "months": count("months"),
+        "enum": enum,
+        "enums": _ENUMS,
+        "yesno": yesno,
+        "country": labels.country,
+        "countries": lambda codes: ", ".join(labels.country(c) for c in codes),
+        "language_name": labels.language,
+        "languages": lambda codes: ", ".join(labels.language(c) for c in codes),
+        "decision_name": decision_name,
+        "measure_name": measure_name,
+        "lang": labels.lang,
+    }
+
+
+def _render(template: str, doc: Certificate | BreachReport, section: Section, lang: str, fmt: Format) -> bytes:
+    if fmt not in ("html", "pdf"):
+        raise ValueError(f"unsupported format {fmt!r}: html or pdf")
+    labels = catalogue(lang)  # raises ValueError naming the languages we have
+    html = _ENV.get_template(template).render(doc=doc, **_helpers(labels, section, doc.language, doc.issuing_state))
+    if fmt == "html":
+        return html.encode("utf-8")
+    from weasyprint import HTML  # imported lazily: it is slow to load and only PDFs need it
+
+    pdf: bytes = HTML(string=html).write_pdf()
+    return pdf
+
+
+def render_certificate(cert: Certificate, lang: str, fmt: Format) -> bytes:
+    """Annex I in `lang` (one of RENDER_LANGUAGES) as HTML or PDF."""
+    return _render("annex1.html.j2", cert, "annex1", lang, fmt)
+
+
+def render_breach(report: BreachReport, lang: str, fmt: Format) -> bytes:
+    """Annex II in `lang` (one of RENDER_LANGUAGES) as HTML or PDF."""
+    return _render("annex2.html.j2", report, "annex2", lang, fmt)
+
+
+# --- machine-readable exports ---------------------------------------------------------------
+
+
+def export_json(model: BaseModel) -> bytes:
+    """The document as JSON, exactly what `Certificate.model_validate` reads back."""
+    return model.model_dump_json(indent=2, exclude_none=True).encode("utf-8")
+
+
+def _to_xml(parent: ET.Element, name: str, value: object) -> None:
+    if isinstance(value, list):
+        holder = ET.SubElement(parent, name)
+        for item in value:
+            _to_xml(holder, "item", item)
+        return
+    element = ET.SubElement(parent, name)
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            if sub is not None:
+                _to_xml(element, key, sub)
+    elif isinstance(value, bool):
+        element.text = "true" if value else "false"
+    else:
+        element.text = str(value)
+
+
+def export_xml(model: BaseModel) -> bytes:
+    """The document as XML: one element per JSON key, lists as repeated <item>, in a versioned namespace."""
+    kind = type(model).__name__
+    root = ET.Element(kind[0].lower() + kind[1:], {"xmlns": XML_NAMESPACES.get(kind, "urn:probatio:forms:1")})
+    for key, value in model.model_dump(mode="json", exclude_none=True).items():
+        _to_xml(root, key, value)
+    ET.indent(root)
+    body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return body + b"\n"
+
+
+def available_languages() -> tuple[str, ...]:
+    return RENDER_LANGUAGES
+
+
+__all__ = [
+    "RENDER_LANGUAGES",
+    "export_json",
+    "export_xml",
+    "render_breach",
+    "render_certificate",
+]
+
+
+def _dump(model: BaseModel) -> str:  # pragma: no cover - debugging aid
+    return json.dumps(model.model_dump(mode="json"), indent=2, ensure_ascii=False)

@@ -131,3 +131,25 @@ class CaseState(BaseModel):
     messages_sent: list[str]
     messages_received: list[str]
     failed_messages: list[str]
+
+
+# The fields of each received message that the workflow may see: codes, numbers and dates only.
+# Everything else in a payload (certificate, free text) stays in the inbox table in PostgreSQL.
+SIGNAL_FIELDS: dict[str, frozenset[str]] = {
+    "certificate": frozenset({"language"}),
+    "acknowledgement": frozenset({"received_at"}),
+    "forwarded": frozenset({"authority"}),
+    "completion_request": frozenset({"due_days"}),
+    "consultation": frozenset({"ground"}),
+    "delay_notice": frozenset({"expected_by"}),
+    "max_custody_info": frozenset({"max_custody_days"}),
+    "decision": frozenset({"outcome", "grounds", "measures_changed"}),
+    "subsequent_decision": frozenset({"decision"}),
+    "transfer_back": frozenset({"reason"}),
+    "supervision_ended": frozenset({"outcome"}),
+}
+
+
+def signal_body(message_type: str, payload: dict[str, Any]) -> dict[str, Any]:
+    allowed = SIGNAL_FIELDS.get(message_type, frozenset())
+    return {k: v for k, v in payload.items() if k in allowed}

@@ -1,0 +1,162 @@
+"""Every side effect of the workflows, each small and idempotent: the case projection and audit (via
+store/), certificate checks and documents (via forms/), dispatch through the adapter the directory names.
+
+Activities are registered under the names the workflows call them by.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from psycopg_pool import AsyncConnectionPool
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from adapters.base import Attachment, DeliveryError, OutboundMessage, adapter_for
+from adapters.directory import Directory, UnknownDestination
+from adapters.envelope import Envelope, seal
+from forms.messages import MessageType
+from store import cases, messages
+from workflows.model import CaseFacts, CaseProjection, OutgoingMessage, SendResult, SubmissionCheck
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class NodeContext:
+    """What the activities of one node share: its state, database, directory and signing key."""
+
+    state: str
+    pool: AsyncConnectionPool[Any]
+    directory: Directory
+    signing_key: Ed25519PrivateKey
+
+
+def certificate_of(row: dict[str, Any] | None, case_id: str) -> Any:
+    from forms.annex1 import Certificate
+
+    if row is None or row.get("certificate") is None:
+        raise ApplicationError(f"case {case_id} has no certificate", type="invalid", non_retryable=True)
+    return Certificate.model_validate(row["certificate"])
+
+
+class NodeActivities:
+    def __init__(self, ctx: NodeContext) -> None:
+        self.ctx = ctx
+
+    @activity.defn(name="record_case")
+    async def record_case(self, projection: CaseProjection) -> None:
+        await cases.apply_projection(
+            self.ctx.pool,
+            case_id=projection.case_id,
+            revision=projection.revision,
+            stage=projection.stage,
+            outcome=projection.outcome,
+            decision_due=projection.decision_due,
+            deadlines=[d.model_dump(mode="json") for d in projection.deadlines],
+            alerts=projection.alerts,
+            alerts_seen=projection.alerts_seen,
+            closed_at=projection.closed_at,
+            events=[e.model_dump() for e in projection.events],
+        )
+
+    @activity.defn(name="check_certificate")
+    async def check_certificate(self, case_id: str) -> SubmissionCheck:
+        """Art 5, 6(4), 11(1)(a), 21 before the prosecutor sees it: `path: reason` lines, no values."""
+        from forms.validation import validate_certificate
+
+        row = await cases.get_case(self.ctx.pool, case_id, "outgoing")
+        if row is None:
+            raise ApplicationError(f"case {case_id} not found", type="invalid", non_retryable=True)
+        problems = validate_certificate(row["certificate"], executing=row["executing_state"],
+                                        today=datetime.now(UTC).date())
+        return SubmissionCheck(errors=[str(p) for p in problems if p.severity == "error"],
+                               warnings=[str(p) for p in problems if p.severity == "warning"])
+
+    @activity.defn(name="load_facts")
+    async def load_facts(self, case_id: str) -> CaseFacts:
+        from forms.states import load_state
+
+        row = await cases.get_case(self.ctx.pool, case_id)
+        cert = certificate_of(row, case_id)
+        facts = cert.facts()
+        executing = load_state(cert.executing_state)
+        return CaseFacts(
+            judgment_type=str(facts.judgment_type),
+            measure_count=len(facts.measures),
+            measure_days=[m.duration_days for m in facts.measures],
+            measure_hours=[m.hours for m in facts.measures],
+            probation_period_days=facts.probation_period_days,
+            executing_declared_14_3=bool(executing.art_14_3_declaration.made),
+        )
+
+    @activity.defn(name="prepare_certificate")
+    async def prepare_certificate(self, case_id: str) -> str:
+        """Render the certificate in a language the executing state accepts (Art 21) and keep the PDF."""
+        from forms.render import RENDER_LANGUAGES, render_certificate
+
+        from forms.states import certificate_language
+
+        row = await cases.get_case(self.ctx.pool, case_id, "outgoing")
+        cert = certificate_of(row, case_id)
+        lang = certificate_language(cert.executing_state, [cert.language, *RENDER_LANGUAGES])
+        if lang is None or lang not in RENDER_LANGUAGES:
+            raise ApplicationError(
+                f"no language accepted by {cert.executing_state} can be rendered yet", type="invalid",
+                non_retryable=True)
+        pdf = render_certificate(cert, lang, "pdf")
+        await cases.save_document(self.ctx.pool, case_id, "certificate", lang, "application/pdf", pdf)
+        return lang
+
+    @activity.defn(name="send_message")
+    async def send_message(self, msg: OutgoingMessage) -> SendResult:
+        """Seal and deliver one message. Safe to repeat: the message id is the idempotency key end to end."""
+        payload: dict[str, Any] = dict(msg.body)
+        if msg.note_id:
+            payload.update(await cases.note_texts(self.ctx.pool, msg.note_id))
+        attachments: list[Attachment] = []
+        if msg.attach_certificate:
+            row = await cases.get_case(self.ctx.pool, msg.case_id, "outgoing")
+            if row is None:
+                raise ApplicationError(f"case {msg.case_id} not found", type="rejected", non_retryable=True)
+            payload["certificate"] = row["certificate"]
+            doc = await cases.latest_document(self.ctx.pool, msg.case_id, "certificate")
+            if doc is not None:
+                payload["certificate_pdf"] = {"lang": doc["lang"], "sha256": doc["sha256"],
+                                              "content": base64.b64encode(doc["content"]).decode()}
+                attachments.append(Attachment(f"certificate-{doc['lang']}.pdf", "application/pdf",
+                                              bytes(doc["content"])))
+        try:
+            route = self.ctx.directory.route(msg.to_state)
+        except UnknownDestination as err:
+            raise ApplicationError(str(err), type="rejected", non_retryable=True) from err
+        info = activity.info()
+        # The first attempt's time is the message's time, so a retry carries the same envelope.
+        sent_at = info.scheduled_time if info.attempt > 1 else datetime.now(UTC)
+        envelope = Envelope(message_id=msg.message_id, conversation_id=msg.case_id, type=MessageType(msg.type),
+                            from_state=self.ctx.state, to_state=msg.to_state, sent_at=sent_at, payload=payload)
+        await messages.outbox_attempt(self.ctx.pool, message_id=msg.message_id, conversation_id=msg.case_id,
+                                      type_=msg.type, to_state=msg.to_state, adapter=route.adapter)
+        adapter = adapter_for(route.adapter, route.options)
+        try:
+            result = await adapter.deliver(OutboundMessage(seal(envelope, self.ctx.signing_key), attachments))
+        except DeliveryError as err:
+            await messages.outbox_result(self.ctx.pool, msg.message_id, delivered=False, response=None,
+                                         error=str(err))
+            if err.retryable:
+                raise
+            raise ApplicationError(f"{route.authority_code} refused the message: {err}", type="rejected",
+                                   non_retryable=True) from err
+        await messages.outbox_result(self.ctx.pool, msg.message_id, delivered=result.delivered,
+                                     response=result.response, error=None)
+        return SendResult(message_id=msg.message_id, delivered=result.delivered, adapter=route.adapter,
+                          reference=result.reference)
+
+    def all(self) -> list[Any]:
+        return [self.record_case, self.check_certificate, self.load_facts, self.prepare_certificate,
+                self.send_message]

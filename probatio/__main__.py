@@ -1,0 +1,3 @@
+from probatio.cli import main
+
+main()

@@ -1,0 +1,218 @@
+"""`probatio dev`: the embedded stack on one machine — PostgreSQL, the Temporal dev server, and for each
+node (the state, and with --peer a second one) its worker and web app, linked over HTTP.
+
+Every child dies with the supervisor (even on kill -9), data stays in `.probatio/`, and a later start
+finds no stale lock or pid file in its way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import yaml
+
+from adapters.keys import load_or_create_private_key, public_key_to_text
+from probatio import embedded
+from probatio.settings import (
+    EMBEDDED_PG_PORT,
+    EMBEDDED_TEMPORAL_PORT,
+    EMBEDDED_TEMPORAL_UI_PORT,
+    embedded_database_url,
+)
+from store.db import ensure_database, migrate
+from store.users import create_user, token_is_valid
+
+DEMO_ROLES = ("officer", "prosecutor", "supervisor", "auditor", "admin")
+DEMO_PASSWORD = "demo"  # noqa: S105 - dev only: printed on start, never used by `probatio web` in production
+
+
+@dataclass
+class NodeSpec:
+    state: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass
+class DevStack:
+    home: Path
+    nodes: list[NodeSpec]
+    pg_port: int = EMBEDDED_PG_PORT
+    temporal_port: int = EMBEDDED_TEMPORAL_PORT
+    temporal_ui_port: int | None = EMBEDDED_TEMPORAL_UI_PORT
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    node_procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def logs(self) -> Path:
+        return self.home / "logs"
+
+    def database_url(self, state: str) -> str:
+        return embedded_database_url(state, self.pg_port)
+
+    def start_services(self) -> None:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        say(f"PostgreSQL 16 (embedded) on 127.0.0.1:{self.pg_port}, data in {self.home / 'postgres'}")
+        self.procs.append(embedded.start_postgres(self.home / "postgres", port=self.pg_port,
+                                                  log=self.logs / "postgres.log"))
+        say(f"Temporal dev server on 127.0.0.1:{self.temporal_port}, data in {self.home / 'temporal'}")
+        self.procs.append(embedded.start_temporal(self.home / "temporal", port=self.temporal_port,
+                                                  ui_port=self.temporal_ui_port, log=self.logs / "temporal.log"))
+
+    def prepare_nodes(self) -> dict[str, Any]:
+        """Databases, migrations, signing keys, the shared directory, demo users and their tokens."""
+        for spec in self.nodes:
+            url = self.database_url(spec.state)
+            ensure_database(url)
+            migrate(url)
+        self.write_directory()
+        return self.write_credentials()
+
+    def key_file(self, state: str) -> Path:
+        return self.home / "keys" / f"{state}.pem"
+
+    def write_directory(self) -> Path:
+        states: dict[str, Any] = {}
+        for spec in self.nodes:
+            key = load_or_create_private_key(self.key_file(spec.state))
+            states[spec.state] = {
+                "public_key": public_key_to_text(key.public_key()),
+                "authorities": [{"code": spec.state, "name": f"probatio dev node {spec.state}", "adapter": "nodelink",
+                                 "options": {"url": f"{spec.url}/api/v1/inbox", "timeout_seconds": 30}}],
+            }
+        path = self.home / "directory.yaml"
+        path.write_text("# Written by `probatio dev`: the two local nodes and their keys.\n"
+                        + yaml.safe_dump({"states": states}, sort_keys=False), encoding="utf-8")
+        return path
+
+    def write_credentials(self) -> dict[str, Any]:
+        path = self.home / "dev-credentials.json"
+        old: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+        creds: dict[str, Any] = {}
+        for spec in self.nodes:
+            tokens: dict[str, str] = {}
+            with psycopg.connect(self.database_url(spec.state), autocommit=True) as conn:
+                for role in DEMO_ROLES:
+                    previous = old.get(spec.state, {}).get("tokens", {}).get(role)
+                    if previous and token_is_valid(conn, previous):
+                        tokens[role] = previous
+                    else:
+                        tokens[role] = create_user(conn, role, role, [spec.state], DEMO_PASSWORD)
+            creds[spec.state] = {"url": spec.url, "tokens": tokens}
+        path.write_text(json.dumps(creds, indent=2) + "\n", encoding="utf-8")
+        path.chmod(0o600)
+        return creds
+
+    def node_env(self, spec: NodeSpec) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PROBATIO_")}
+        env.update({
+            "PROBATIO_STATE": spec.state,
+            "PROBATIO_HOME": str(self.home),
+            "PROBATIO_DATABASE_URL": self.database_url(spec.state),
+            "PROBATIO_TEMPORAL_ADDRESS": f"127.0.0.1:{self.temporal_port}",
+            "PROBATIO_WEB_PORT": str(spec.port),
+            "PROBATIO_SIGNING_KEY_FILE": str(self.key_file(spec.state)),
+            "PROBATIO_DIRECTORY_FILE": str(self.home / "directory.yaml"),
+            "PROBATIO_PUBLIC_URL": spec.url,
+        })
+        for name in ("PROBATIO_DUTY_WORKING_DAYS", "PROBATIO_LOG_FORMAT"):
+            if name in os.environ:
+                env[name] = os.environ[name]
+        return env
+
+    def start_node(self, spec: NodeSpec, what: str) -> subprocess.Popen[bytes]:
+        proc = embedded.spawn([sys.executable, "-m", "probatio", what], env=self.node_env(spec),
+                              log=self.logs / f"{spec.state.lower()}-{what}.log")
+        self.node_procs[f"{spec.state}:{what}"] = proc
+        return proc
+
+    def start_nodes(self) -> None:
+        for spec in self.nodes:
+            self.start_node(spec, "worker")
+            self.start_node(spec, "web")
+        for spec in self.nodes:
+            web = self.node_procs[f"{spec.state}:web"]
+            embedded.wait_until(lambda s=spec: healthy(s.url), timeout=120, what=f"the {spec.state} web app",
+                                proc=web, log=self.logs / f"{spec.state.lower()}-web.log")
+
+    def watch(self, stop: list[bool]) -> None:
+        """Restart a node process that died; stop when asked."""
+        restarts: dict[str, int] = {}
+        while not stop[0]:
+            time.sleep(0.5)
+            for key, proc in list(self.node_procs.items()):
+                if proc.poll() is None or stop[0]:
+                    continue
+                state, what = key.split(":")
+                restarts[key] = restarts.get(key, 0) + 1
+                if restarts[key] > 5:
+                    say(f"{key} keeps dying (see {self.logs}); stopping")
+                    stop[0] = True
+                    break
+                say(f"{key} exited with {proc.returncode}; restarting (see {self.logs})")
+                spec = next(n for n in self.nodes if n.state == state)
+                self.start_node(spec, what)
+            for proc in self.procs:
+                if proc.poll() is not None and not stop[0]:
+                    say(f"an embedded service exited with {proc.returncode} (see {self.logs}); stopping")
+                    stop[0] = True
+
+    def shutdown(self) -> None:
+        embedded.stop(list(self.node_procs.values()))
+        embedded.stop(self.procs)
+
+
+def healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def say(text: str) -> None:
+    print(f"probatio dev: {text}", flush=True)
+
+
+def run(state: str, peer: str | None, port: int, home: Path) -> int:
+    nodes = [NodeSpec(state, port)] + ([NodeSpec(peer, port + 1)] if peer else [])
+    stack = DevStack(home=home.resolve(), nodes=nodes)
+    stop = [False]
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        stop[0] = True
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    try:
+        stack.start_services()
+        creds = stack.prepare_nodes()
+        stack.start_nodes()
+        print()
+        for spec in nodes:
+            say(f"{spec.state} node: {spec.url}  (API {spec.url}/docs)")
+        if stack.temporal_ui_port:
+            say(f"Temporal UI: http://127.0.0.1:{stack.temporal_ui_port}")
+        say(f"sign in as officer, prosecutor, supervisor, auditor or admin with password '{DEMO_PASSWORD}'")
+        say(f"API tokens: {home / 'dev-credentials.json'}  ({', '.join(creds)})")
+        say("Ctrl-C stops everything; data is kept in " + str(home))
+        stack.watch(stop)
+    except embedded.EmbeddedError as err:
+        say(str(err))
+        return 1
+    finally:
+        say("stopping")
+        stack.shutdown()
+    return 0

@@ -1,0 +1,217 @@
+"""The JSON API of CONTRACT §2."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+from temporalio.client import Client
+from temporalio.common import WorkflowIDReusePolicy
+
+from store import audit, cases
+from store.users import User
+from web.auth import current_user
+from web.cases import act, read_case, summary, visible_case
+from web.errors import ApiError, problems
+from workflows.model import TransferInput
+from workflows.stages import IssuingStage, Side
+
+router = APIRouter(prefix="/api/v1")
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+class NewTransfer(BaseModel):
+    executing_state: str = Field(pattern=r"^[A-Z]{2}$", description="the member state asked to supervise")
+    certificate: dict[str, Any] = Field(description="the Annex I certificate (see `probatio certificate schema`)")
+
+
+class Created(BaseModel):
+    id: str
+    stage: str
+
+
+class ActionDone(BaseModel):
+    id: str
+    stage: str
+    outcome: str | None = None
+
+
+def _node(request: Request) -> Any:
+    return request.app.state.node
+
+
+def parse_certificate_or_422(data: dict[str, Any]) -> Any:
+    from forms.validation import CertificateInvalid, parse_certificate
+
+    try:
+        return parse_certificate(data)
+    except CertificateInvalid as err:
+        raise ApiError(422, problems(*((f"certificate.{p.path}", p.message) for p in err.problems))) from err
+
+
+@router.post("/transfers", status_code=201, response_model=Created)
+async def create_transfer(request: Request, new: NewTransfer, user: CurrentUser) -> Created:
+    node = _node(request)
+    if user.role != "officer":
+        raise ApiError(403, f"starting a transfer is for the officer, not the {user.role}")
+    if new.executing_state == node.settings.state:
+        raise ApiError(422, problems(("executing_state", "must be another member state than this node's")))
+    cert = parse_certificate_or_422({**new.certificate, "executing_state": new.executing_state,
+                                     "issuing_state": node.settings.state})
+    case_id = str(uuid.uuid4())
+    authority = user.authorities[0]
+    client: Client = node.client
+    # One transaction: the case row is committed only once its workflow exists, so nothing is half-written.
+    async with node.pool.connection() as conn, conn.transaction():
+        await cases.insert_case(conn, case_id=case_id, direction="outgoing", authority=authority,
+                                issuing_state=node.settings.state, executing_state=new.executing_state,
+                                stage=IssuingStage.DRAFT, certificate=cert.model_dump(mode="json"),
+                                facts=cert.facts().model_dump(mode="json"), created_by=user.name)
+        await audit.record(conn, user_name=user.name, role=user.role, authority=authority, case_id=case_id,
+                           action="create", new_stage=IssuingStage.DRAFT)
+        await client.start_workflow(
+            "OutgoingTransfer",
+            TransferInput(case_id=case_id, issuing_state=node.settings.state, executing_state=new.executing_state,
+                          authority=authority, created_by=user.name,
+                          duty_working_days=node.settings.duty_working_days),
+            id=f"transfer-{case_id}", task_queue=node.settings.task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+    return Created(id=case_id, stage=IssuingStage.DRAFT)
+
+
+def _list_params(stage: str | None, executing_state: str | None, due_before: str | None) -> dict[str, Any]:
+    due = None
+    if due_before:
+        try:
+            due = datetime.fromisoformat(due_before)
+        except ValueError as err:
+            raise ApiError(422, problems(("due_before", "must be a date or date-time (ISO 8601)"))) from err
+        if due.tzinfo is None:
+            due = due.replace(tzinfo=UTC)
+    return {"stage": stage, "executing_state": executing_state, "due_before": due}
+
+
+@router.get("/transfers")
+async def list_transfers(request: Request, user: CurrentUser, stage: str | None = None,
+                         executing_state: str | None = None, due_before: str | None = None,
+                         limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+                         offset: Annotated[int, Query(ge=0)] = 0) -> list[dict[str, Any]]:
+    rows = await cases.list_cases(_node(request).pool, direction="outgoing", authorities=user.authorities,
+                                  limit=limit, offset=offset, **_list_params(stage, executing_state, due_before))
+    return [summary(r) for r in rows]
+
+
+@router.get("/incoming")
+async def list_incoming(request: Request, user: CurrentUser, stage: str | None = None,
+                        due_before: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+                        offset: Annotated[int, Query(ge=0)] = 0) -> list[dict[str, Any]]:
+    rows = await cases.list_cases(_node(request).pool, direction="incoming", authorities=user.authorities,
+                                  limit=limit, offset=offset, **_list_params(stage, None, due_before))
+    return [summary(r) for r in rows]
+
+
+@router.get("/transfers/{case_id}")
+async def get_transfer(request: Request, case_id: str, user: CurrentUser) -> dict[str, Any]:
+    return await read_case(_node(request).pool, user, Side.ISSUING, case_id)
+
+
+@router.get("/incoming/{case_id}")
+async def get_incoming(request: Request, case_id: str, user: CurrentUser) -> dict[str, Any]:
+    return await read_case(_node(request).pool, user, Side.EXECUTING, case_id)
+
+
+async def _action(request: Request, side: Side, case_id: str, action: str, user: User) -> ActionDone:
+    node = _node(request)
+    try:
+        body = await request.json() if await request.body() else {}
+    except ValueError as err:
+        raise ApiError(422, problems(("body", "is not JSON"))) from err
+    if not isinstance(body, dict):
+        raise ApiError(422, problems(("body", "must be a JSON object")))
+    result = await act(node.pool, node.client, user, side, case_id, action, body)
+    return ActionDone(id=case_id, stage=result.stage, outcome=result.outcome)
+
+
+@router.post("/transfers/{case_id}/actions/{action}", response_model=ActionDone)
+async def transfer_action(request: Request, case_id: str, action: str, user: CurrentUser) -> ActionDone:
+    return await _action(request, Side.ISSUING, case_id, action, user)
+
+
+@router.post("/incoming/{case_id}/actions/{action}", response_model=ActionDone)
+async def incoming_action(request: Request, case_id: str, action: str, user: CurrentUser) -> ActionDone:
+    return await _action(request, Side.EXECUTING, case_id, action, user)
+
+
+async def _certificate_document(request: Request, side: Side, case_id: str, user: User, lang: str | None,
+                                fmt: str) -> Response:
+    from forms.render import RENDER_LANGUAGES, render_certificate
+
+    from forms.annex1 import Certificate
+
+    node = _node(request)
+    row = await visible_case(node.pool, user, side, case_id)
+    async with node.pool.connection() as conn:
+        await audit.record(conn, user_name=user.name, role=user.role, authority=row["authority"], case_id=case_id,
+                           action="read_certificate", detail={"format": fmt, "lang": lang})
+    if fmt == "pdf":
+        # The document as it was sent, where it was; otherwise as it would be sent.
+        doc = await cases.latest_document(node.pool, case_id, "certificate", lang)
+        if doc is not None:
+            return Response(bytes(doc["content"]), media_type="application/pdf")
+    if row["certificate"] is None:
+        raise ApiError(404, "this case's certificate has been erased")
+    cert = Certificate.model_validate(row["certificate"])
+    language = lang or cert.language
+    if language not in RENDER_LANGUAGES:
+        raise ApiError(422, problems(("lang", f"must be one of {', '.join(RENDER_LANGUAGES)}")))
+    content = render_certificate(cert, language, "pdf" if fmt == "pdf" else "html")
+    return Response(content, media_type="application/pdf" if fmt == "pdf" else "text/html; charset=utf-8")
+
+
+@router.get("/transfers/{case_id}/certificate.pdf", response_class=Response)
+async def transfer_certificate_pdf(request: Request, case_id: str, user: CurrentUser, lang: str | None = None
+                                   ) -> Response:
+    return await _certificate_document(request, Side.ISSUING, case_id, user, lang, "pdf")
+
+
+@router.get("/transfers/{case_id}/certificate.html", response_class=Response)
+async def transfer_certificate_html(request: Request, case_id: str, user: CurrentUser, lang: str | None = None
+                                    ) -> Response:
+    return await _certificate_document(request, Side.ISSUING, case_id, user, lang, "html")
+
+
+@router.get("/incoming/{case_id}/certificate.pdf", response_class=Response)
+async def incoming_certificate_pdf(request: Request, case_id: str, user: CurrentUser, lang: str | None = None
+                                   ) -> Response:
+    return await _certificate_document(request, Side.EXECUTING, case_id, user, lang, "pdf")
+
+
+@router.get("/incoming/{case_id}/certificate.html", response_class=Response)
+async def incoming_certificate_html(request: Request, case_id: str, user: CurrentUser, lang: str | None = None
+                                    ) -> Response:
+    return await _certificate_document(request, Side.EXECUTING, case_id, user, lang, "html")
+
+
+@router.get("/dashboard")
+async def dashboard(request: Request, user: CurrentUser) -> dict[str, Any]:
+    data = await cases.dashboard(_node(request).pool, user.authorities, datetime.now(UTC))
+    return {
+        "by_stage": data["by_stage"],
+        "by_state": data["by_state"],
+        "decisions_due_soon": [summary(r) for r in data["decisions_due_soon"]],
+        "overdue": [summary(r) for r in data["overdue"]],
+    }
+
+
+@router.get("/audit")
+async def audit_log(request: Request, user: CurrentUser, case: str | None = None,
+                    limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> list[dict[str, Any]]:
+    if user.role not in ("auditor", "admin"):
+        raise ApiError(403, f"the audit log is for the auditor, not the {user.role}")
+    rows = await audit.entries(_node(request).pool, case_id=case, limit=limit)
+    return [{**r, "at": r["at"].isoformat()} for r in rows]

@@ -1,0 +1,62 @@
+"""The web process: JSON API, node-link inbox, health; pages are added by web.pages."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from probatio import __version__
+from probatio.node import Node
+from probatio.settings import Settings
+from web import api, errors, inbox
+
+
+def create_app(settings: Settings | None = None, node: Node | None = None) -> FastAPI:
+    """The app for one node. Pass `node` to share an already opened one (tests, `probatio dev`)."""
+    settings = settings or (node.settings if node else Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = node is None
+        app.state.node = node or await Node.open(settings)
+        try:
+            yield
+        finally:
+            if owned:
+                await app.state.node.close()
+
+    app = FastAPI(title=f"probatio ({settings.state})", version=__version__, lifespan=lifespan,
+                  description="Transfer of probation supervision under FD 2008/947/JHA. Errors are "
+                              '`{"error": CODE, "detail": …}`.')
+    errors.install(app)
+    app.include_router(api.router)
+    app.include_router(inbox.router)
+
+    @app.get("/healthz", tags=["operations"])
+    async def healthz(request: Request) -> JSONResponse:
+        """200 when the database and Temporal answer; 503 naming what does not."""
+        current: Node = request.app.state.node
+        checks: dict[str, Any] = {}
+        try:
+            async with asyncio.timeout(3):
+                async with current.pool.connection() as conn:
+                    await conn.execute("SELECT 1")
+            checks["database"] = "ok"
+        except Exception as err:
+            checks["database"] = f"unavailable: {type(err).__name__}"
+        try:
+            async with asyncio.timeout(3):
+                await current.client.service_client.check_health()
+            checks["temporal"] = "ok"
+        except Exception as err:
+            checks["temporal"] = f"unavailable: {type(err).__name__}"
+        healthy = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ok" if healthy else "unavailable", "state": current.settings.state,
+                             **checks}, status_code=200 if healthy else 503)
+
+    return app

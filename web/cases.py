@@ -1,0 +1,132 @@
+"""Reading and acting on cases, shared by the JSON API and the pages: visibility, audit of every read,
+and human actions sent to the workflows as Temporal Updates."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from psycopg_pool import AsyncConnectionPool
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+
+from store import audit, cases
+from store.users import User
+from web.errors import ApiError, problems
+from workflows.model import ActionInput, ActionResult, Actor
+from workflows.rules import CONFLICT, FORBIDDEN, INVALID, ActionRule, allowed_actions, check_body, check_role, rule_for
+from workflows.stages import Side
+
+DIRECTION = {Side.ISSUING: "outgoing", Side.EXECUTING: "incoming"}
+STATUS_FOR = {FORBIDDEN: 403, CONFLICT: 409, INVALID: 422}
+
+
+def workflow_id(side: Side, case_id: str) -> str:
+    return f"{'transfer' if side == Side.ISSUING else 'incoming'}-{case_id}"
+
+
+async def visible_case(pool: AsyncConnectionPool[Any], user: User, side: Side, case_id: str) -> dict[str, Any]:
+    row = await cases.get_case(pool, case_id, DIRECTION[side])
+    if row is None:
+        raise ApiError(404, f"no {DIRECTION[side]} case {case_id}")
+    if not user.may_see(row["authority"]):
+        async with pool.connection() as conn:
+            await audit.record(conn, user_name=user.name, role=user.role, authority=",".join(user.authorities),
+                               case_id=case_id, action="read_denied")
+        raise ApiError(403, "this case belongs to another authority")
+    return row
+
+
+async def read_case(pool: AsyncConnectionPool[Any], user: User, side: Side, case_id: str,
+                    channel: str = "api") -> dict[str, Any]:
+    """The case as CONTRACT §2 shows it; the read is audited (who, what, when)."""
+    row = await visible_case(pool, user, side, case_id)
+    async with pool.connection() as conn:
+        await audit.record(conn, user_name=user.name, role=user.role, authority=row["authority"], case_id=case_id,
+                           action="read", detail={"via": channel})
+    return await case_view(pool, row, user, side)
+
+
+async def case_view(pool: AsyncConnectionPool[Any], row: dict[str, Any], user: User, side: Side) -> dict[str, Any]:
+    events = await cases.timeline(pool, row["id"])
+    return {
+        **summary(row),
+        "deadlines": row["deadlines"],
+        "alerts": row["alerts"],
+        "alerts_seen": row.get("alerts_seen", []),
+        "timeline": [{"at": e["at"].isoformat(), "type": e["type"], "actor": e["actor"], "detail": e["detail"]}
+                     for e in events],
+        "actions": allowed_actions(side, user.role, row["stage"]) if user.may_see(row["authority"]) else [],
+    }
+
+
+def summary(row: dict[str, Any]) -> dict[str, Any]:
+    due: datetime | None = row.get("decision_due")
+    return {
+        "id": row["id"],
+        "stage": row["stage"],
+        "outcome": row["outcome"],
+        "issuing_state": row["issuing_state"],
+        "executing_state": row["executing_state"],
+        "authority": row["authority"],
+        "decision_due": due.isoformat() if due else None,
+        "alerts": row["alerts"],
+        "updated_at": row["updated_at"].isoformat(),
+    }
+
+
+def split_body(rule: ActionRule, body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Structured fields go to the workflow; free text (maybe personal data) to a note in PostgreSQL."""
+    structured = {k: v for k, v in body.items() if k not in rule.text_fields}
+    texts = {k: v for k, v in body.items() if k in rule.text_fields}
+    return structured, texts
+
+
+async def act(pool: AsyncConnectionPool[Any], client: Client, user: User, side: Side, case_id: str, action: str,
+              body: dict[str, Any], *, structured_extra: dict[str, Any] | None = None) -> ActionResult:
+    """Check the role here (403 without a round trip), then let the workflow's validator decide."""
+    rule = rule_for(side, action)
+    if rule is None:
+        raise ApiError(404, f"no action {action} on an {DIRECTION[side]} case")
+    row = await visible_case(pool, user, side, case_id)
+    refusal = check_role(rule, user.role) or check_body(rule, body)
+    if refusal:
+        await _audit_refusal(pool, user, row, action, refusal.reason, body)
+        raise ApiError(STATUS_FOR[refusal.kind],
+                       problems(*((p.split(":")[0], p.split(":", 1)[1].strip()) for p in refusal.reason.split("; ")))
+                       if refusal.kind == INVALID else refusal.reason)
+    structured, texts = split_body(rule, body)
+    structured.update(structured_extra or {})
+    note_id = None
+    if texts:
+        note_id = str(uuid.uuid4())
+        async with pool.connection() as conn:
+            await cases.save_note(conn, note_id=note_id, case_id=case_id, author=user.name, texts=texts)
+    handle = client.get_workflow_handle(workflow_id(side, case_id))
+    inp = ActionInput(actor=Actor(name=user.name, role=user.role, authorities=list(user.authorities)),
+                      body=structured, note_id=note_id)
+    try:
+        return await handle.execute_update(action, inp, result_type=ActionResult)
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        if isinstance(cause, ApplicationError) and cause.type in STATUS_FOR:
+            await _audit_refusal(pool, user, row, action, cause.message, body)
+            status = STATUS_FOR[cause.type]
+            detail: Any = cause.message
+            if status == 422:
+                detail = problems(*((p.split(":")[0], p.split(":", 1)[-1].strip()) for p in cause.message.split("; ")))
+            raise ApiError(status, detail) from err
+        raise ApiError(409, f"{action} could not be done: {cause or err}") from err
+    except RPCError as err:
+        raise ApiError(409, f"the case's workflow does not accept actions now ({err.message})") from err
+
+
+async def _audit_refusal(pool: AsyncConnectionPool[Any], user: User, row: dict[str, Any], action: str, reason: str,
+                         body: dict[str, Any]) -> None:
+    """Refused attempts are audited too: a late withdrawal attempt is exactly what an auditor looks for."""
+    async with pool.connection() as conn:
+        await audit.record(conn, user_name=user.name, role=user.role, authority=row["authority"], case_id=row["id"],
+                           action=f"refused:{action}", reason=str(body.get("reason") or "")[:500] or None,
+                           old_stage=row["stage"], detail={"why": reason})

@@ -130,6 +130,8 @@ def open_envelope(
 
     The caller still has to de-duplicate on ``message_id`` against its database.
     """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware (use datetime.now(UTC))")
     if len(body) > max_bytes:
         raise EnvelopeRejected(413, f"envelope of {len(body)} bytes exceeds the limit of {max_bytes}")
 

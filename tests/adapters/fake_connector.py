@@ -70,6 +70,18 @@ def rem_evidence_xml(
     ).encode()
 
 
+class QuietHTTPServer(ThreadingHTTPServer):
+    """A threaded server on 127.0.0.1 that does not print a traceback when a client gave up waiting."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
 @dataclass
 class FakeConnector:
     """State of the fake, and knobs a test turns to make it misbehave."""
@@ -89,7 +101,7 @@ class FakeConnector:
     incoming: list[dict[str, Any]] = field(default_factory=list)
     _changed: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _server: ThreadingHTTPServer | None = None
+    _server: QuietHTTPServer | None = None
 
     @property
     def url(self) -> str:
@@ -97,8 +109,7 @@ class FakeConnector:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def __enter__(self) -> FakeConnector:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
+        self._server = QuietHTTPServer(("127.0.0.1", 0), _handler(self))
         threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 

@@ -229,6 +229,3 @@ async def test_imap_mailbox_hands_over_envelopes_and_flags_them_seen(message: Ou
     assert fake.seen == ["7"]  # the person's e-mail stays unseen for a person to read
     assert fake.logged_out
 
-
-def test_sent_at_survives(envelope: Envelope) -> None:
-    assert envelope.sent_at == datetime(2026, 3, 2, 9, 30, tzinfo=UTC)

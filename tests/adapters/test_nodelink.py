@@ -9,13 +9,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from adapters.base import DeliveryError, OutboundMessage, adapter_for
 from adapters.envelope import Envelope, EnvelopeRejected, open_envelope, seal
+from tests.adapters.fake_connector import QuietHTTPServer
 
 
 @dataclass
@@ -78,8 +79,7 @@ def _handler(inbox: PeerInbox) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture
 def inbox(lu_key: Ed25519PrivateKey) -> Iterator[PeerInbox]:
     peer = PeerInbox(keys={"LU": lu_key.public_key()})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(peer))
-    server.daemon_threads = True
+    server = QuietHTTPServer(("127.0.0.1", 0), _handler(peer))
     peer.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()

@@ -263,3 +263,11 @@ def test_any_payload_survives_the_round_trip(payload: dict[str, Any]) -> None:
         now=NOW,
     )
     assert opened.payload == payload
+
+
+def test_a_naive_clock_is_a_programming_error(
+    envelope: Envelope, lu_key: Ed25519PrivateKey, keys_of: dict[str, Ed25519PublicKey]
+) -> None:
+    sealed = seal(envelope, lu_key)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        open_at_be(sealed.body, sealed.headers, keys_of, now=NOW.replace(tzinfo=None))

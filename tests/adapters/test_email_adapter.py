@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -228,4 +227,3 @@ async def test_imap_mailbox_hands_over_envelopes_and_flags_them_seen(message: Ou
     assert len(handled) == 1 and "msg-0001" in handled[0]
     assert fake.seen == ["7"]  # the person's e-mail stays unseen for a person to read
     assert fake.logged_out
-

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-import kubernetes_validate
+import kubernetes_validate  # type: ignore[import-untyped]
 import kustomize_lite
 import yaml
 from kustomize_lite import Resource

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import kubernetes_validate
+import kubernetes_validate  # type: ignore[import-untyped]
 import kustomize_lite
 import pytest
 import yaml
@@ -40,7 +40,7 @@ def schema_errors(resource: Resource, version: str) -> str | None:
         return f"{resource['kind']}/{resource['metadata']['name']}: {path}: {exc.message}"
     except kubernetes_validate.SchemaNotFoundError as exc:
         # An unknown kind or apiVersion is an error here, not the CLI's warning.
-        return exc.message
+        return str(exc.message)
     return None
 
 

@@ -8,6 +8,8 @@ warnings point at a refusal ground the executing State *may* invoke (Art 11 grou
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -74,14 +76,24 @@ def errors(problems: Sequence[Problem]) -> list[Problem]:
 # --- structural problems from pydantic ------------------------------------------------------
 
 
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,79}$")
+
+
 def json_path(loc: Sequence[int | str]) -> str:
-    """('measures', 0, 'hours') -> 'measures[0].hours'."""
+    """('measures', 0, 'hours') -> 'measures[0].hours'.
+
+    An unknown key is user data: anything but a short identifier is quoted and cut, so a problem
+    stays one readable line whatever the file holds.
+    """
     path = ""
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
+        elif _IDENTIFIER.match(part):
+            path += f".{part}" if path else part
         else:
-            path += f".{part}" if path else str(part)
+            quoted = json.dumps(part[:40] + ("…" if len(part) > 40 else ""), ensure_ascii=True)
+            path += f"[{quoted}]"
     return path or ROOT_PATH
 
 

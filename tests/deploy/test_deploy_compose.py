@@ -84,7 +84,8 @@ def test_the_services_of_one_host() -> None:
     assert services["temporal"]["image"].startswith(("temporalio/auto-setup:", "temporalio/server:"))
     for name in PROBATIO_SERVICES:
         assert is_probatio_image(services[name]["image"].split(":")[0]), name
-        assert services[name]["command"] == [name]
+        assert services[name]["command"][0] == name
+    assert services["web"]["command"] == ["web", "--host", "0.0.0.0"]
 
 
 @pytest.mark.parametrize("service", PROBATIO_SERVICES)

@@ -326,7 +326,8 @@ def test_commands_and_probes() -> None:
     (migrate,) = web["initContainers"]
     assert migrate["args"] == ["migrate"]
     (web_container,) = web["containers"]
-    assert web_container["args"] == ["web"]
+    # The app listens on 127.0.0.1 unless told otherwise: probes and the Service would find nothing.
+    assert web_container["args"] == ["web", "--host", "0.0.0.0"]
     ports = {p["name"]: p["containerPort"] for p in web_container["ports"]}
     config = find(resources, "ConfigMap", "probatio-config")["data"]
     assert ports == {"http": int(config["PROBATIO_WEB_PORT"]), "metrics": int(config["PROBATIO_METRICS_PORT"])}

@@ -40,7 +40,10 @@ class NodeContext:
 def certificate_of(row: dict[str, Any] | None, case_id: str) -> Any:
     from forms.annex1 import Certificate
 
-    if row is None or row.get("certificate") is None:
+    if row is None:
+        # Retryable: the web or inbox transaction that creates the case may not have committed yet.
+        raise LookupError(f"case {case_id} is not in the database yet")
+    if row.get("certificate") is None:
         raise ApplicationError(f"case {case_id} has no certificate", type="invalid", non_retryable=True)
     return Certificate.model_validate(row["certificate"])
 
@@ -72,7 +75,7 @@ class NodeActivities:
 
         row = await cases.get_case(self.ctx.pool, case_id, "outgoing")
         if row is None:
-            raise ApplicationError(f"case {case_id} not found", type="invalid", non_retryable=True)
+            raise LookupError(f"case {case_id} is not in the database yet")
         problems = validate_certificate(row["certificate"], executing=row["executing_state"],
                                         today=datetime.now(UTC).date())
         return SubmissionCheck(errors=[str(p) for p in problems if p.severity == "error"],
@@ -83,7 +86,11 @@ class NodeActivities:
         from forms.states import load_state
 
         row = await cases.get_case(self.ctx.pool, case_id)
-        cert = certificate_of(row, case_id)
+        try:
+            cert = certificate_of(row, case_id)
+        except (ApplicationError, ValueError):
+            # An incomplete certificate is still received (Art 8(2)); its facts come with the completion.
+            return CaseFacts()
         facts = cert.facts()
         executing = load_state(cert.executing_state)
         return CaseFacts(

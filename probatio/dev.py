@@ -19,10 +19,9 @@ from typing import Any
 
 import httpx
 import psycopg
-import yaml
 
-from adapters.keys import load_or_create_private_key, public_key_to_text
 from probatio import embedded
+from probatio.harness import write_directory
 from probatio.settings import (
     EMBEDDED_PG_PORT,
     EMBEDDED_TEMPORAL_PORT,
@@ -85,18 +84,7 @@ class DevStack:
         return self.home / "keys" / f"{state}.pem"
 
     def write_directory(self) -> Path:
-        states: dict[str, Any] = {}
-        for spec in self.nodes:
-            key = load_or_create_private_key(self.key_file(spec.state))
-            states[spec.state] = {
-                "public_key": public_key_to_text(key.public_key()),
-                "authorities": [{"code": spec.state, "name": f"probatio dev node {spec.state}", "adapter": "nodelink",
-                                 "options": {"url": f"{spec.url}/api/v1/inbox", "timeout_seconds": 30}}],
-            }
-        path = self.home / "directory.yaml"
-        path.write_text("# Written by `probatio dev`: the two local nodes and their keys.\n"
-                        + yaml.safe_dump({"states": states}, sort_keys=False), encoding="utf-8")
-        return path
+        return write_directory(self.home, {spec.state: spec.url for spec in self.nodes})
 
     def write_credentials(self) -> dict[str, Any]:
         path = self.home / "dev-credentials.json"

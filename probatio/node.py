@@ -11,6 +11,7 @@ from psycopg_pool import AsyncConnectionPool
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.node import NodeActivities, NodeContext
 from adapters.directory import Directory
@@ -72,7 +73,15 @@ class Node:
 
     def worker(self) -> Worker:
         return Worker(self.client, task_queue=self.settings.task_queue, workflows=WORKFLOWS,
-                      activities=NodeActivities(self.context()).all())
+                      activities=NodeActivities(self.context()).all(), workflow_runner=workflow_runner())
+
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """The sandbox, with our own deterministic modules passed through: their pydantic models must be the
+    same classes inside and outside it, or a Deadline made in a workflow fails validation outside."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows", "forms", "pydantic")
+    )
 
 
 async def run_worker(settings: Settings) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.service import RPCError
 
 from store import audit, cases
@@ -58,8 +58,16 @@ async def case_view(pool: AsyncConnectionPool[Any], row: dict[str, Any], user: U
         "alerts_seen": row.get("alerts_seen", []),
         "timeline": [{"at": e["at"].isoformat(), "type": e["type"], "actor": e["actor"], "detail": e["detail"]}
                      for e in events],
-        "actions": allowed_actions(side, user.role, row["stage"]) if user.may_see(row["authority"]) else [],
+        "actions": actions_now(side, user, row),
     }
+
+
+def actions_now(side: Side, user: User, row: dict[str, Any]) -> list[str]:
+    """What this user may try now; `resend` only when a delivery failed."""
+    if not user.may_see(row["authority"]):
+        return []
+    return [a for a in allowed_actions(side, user.role, row["stage"])
+            if a != "resend" or "delivery_failed" in (row.get("alerts") or [])]
 
 
 def summary(row: dict[str, Any]) -> dict[str, Any]:
@@ -110,7 +118,7 @@ async def act(pool: AsyncConnectionPool[Any], client: Client, user: User, side: 
     try:
         return await handle.execute_update(action, inp, result_type=ActionResult)
     except WorkflowUpdateFailedError as err:
-        cause = err.cause
+        cause = business_cause(err)
         if isinstance(cause, ApplicationError) and cause.type in STATUS_FOR:
             await _audit_refusal(pool, user, row, action, cause.message, body)
             status = STATUS_FOR[cause.type]
@@ -118,9 +126,21 @@ async def act(pool: AsyncConnectionPool[Any], client: Client, user: User, side: 
             if status == 422:
                 detail = problems(*((p.split(":")[0], p.split(":", 1)[-1].strip()) for p in cause.message.split("; ")))
             raise ApiError(status, detail) from err
-        raise ApiError(409, f"{action} could not be done: {cause or err}") from err
+        raise ApiError(409, f"{action} could not be done: {cause or err}; try again later") from err
     except RPCError as err:
         raise ApiError(409, f"the case's workflow does not accept actions now ({err.message})") from err
+
+
+def business_cause(err: BaseException) -> BaseException | None:
+    """The refusal behind an update failure, also when an activity raised it (e.g. a render that cannot be done)."""
+    cause = err.cause if isinstance(err, WorkflowUpdateFailedError) else err
+    while cause is not None:
+        if isinstance(cause, ApplicationError) and cause.type in STATUS_FOR:
+            return cause
+        if not isinstance(cause, (ActivityError, WorkflowUpdateFailedError)) and not getattr(cause, "cause", None):
+            return cause
+        cause = getattr(cause, "cause", None) or cause.__cause__
+    return None
 
 
 async def _audit_refusal(pool: AsyncConnectionPool[Any], user: User, row: dict[str, Any], action: str, reason: str,

@@ -316,7 +316,8 @@ class IncomingTransfer(CaseWorkflow):
         peer = msg.from_state
         if msg.type == "certificate":
             if self.received_at is None:
-                self.received_at = msg.received_at
+                # Workflow time, not the inbox's clock: deadlines and time-skipping tests stay consistent.
+                self.received_at = self.now()
                 self.event("certificate_received", peer, {"message_id": msg.message_id})
             return  # run() publishes once the case is set up
         if self.closed:

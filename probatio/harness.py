@@ -1,0 +1,123 @@
+"""Nodes in one process: each with its own database, task queue, worker and web app on a loopback port,
+linked by the node-link adapter over real HTTP. Used by `probatio simulate` and the integration tests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import uvicorn
+import yaml
+from psycopg.conninfo import make_conninfo
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from adapters.directory import Directory
+from adapters.keys import load_or_create_private_key, public_key_to_text
+from probatio.embedded import free_port
+from probatio.node import Node
+from probatio.settings import Settings, database_name
+from store.db import ensure_database, migrate, open_pool
+from store.users import create_user
+
+ROLES = ("officer", "prosecutor", "supervisor", "auditor", "admin")
+
+
+@dataclass
+class LocalNode:
+    state: str
+    node: Node
+    url: str
+    tokens: dict[str, str]
+    server: uvicorn.Server
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    worker: Worker | None = None
+
+
+@dataclass
+class LocalNodes:
+    nodes: dict[str, LocalNode]
+
+    def __getitem__(self, state: str) -> LocalNode:
+        return self.nodes[state]
+
+    async def stop(self) -> None:
+        for n in self.nodes.values():
+            n.server.should_exit = True
+            if n.worker is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(n.worker.shutdown(), timeout=10)
+            for t in n.tasks:
+                with contextlib.suppress(BaseException):
+                    await asyncio.wait_for(t, timeout=10)
+            await n.node.close()
+
+
+def fresh_database(server_url: str, name: str) -> str:
+    """A new, migrated database on the given server (dropped first if it exists)."""
+    url = make_conninfo(server_url, dbname=name)
+    with psycopg.connect(make_conninfo(server_url, dbname="postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    ensure_database(url)
+    migrate(url)
+    return url
+
+
+def write_directory(home: Path, urls: dict[str, str]) -> Path:
+    """Keys for each node and the directory that links them, as `probatio dev` writes them."""
+    home.mkdir(parents=True, exist_ok=True)
+    directory: dict[str, Any] = {"states": {}}
+    for s, url in urls.items():
+        key = load_or_create_private_key(home / "keys" / f"{s}.pem")
+        directory["states"][s] = {
+            "public_key": public_key_to_text(key.public_key()),
+            "authorities": [{"code": s, "name": f"probatio node {s}", "adapter": "nodelink",
+                             "options": {"url": f"{url}/api/v1/inbox", "timeout_seconds": 30}}],
+        }
+    path = home / "directory.yaml"
+    path.write_text("# Written by probatio: the local nodes and their keys.\n" + yaml.safe_dump(directory),
+                    encoding="utf-8")
+    return path
+
+
+async def start_nodes(client: Client, server_url: str, states: list[str], home: Path, *,
+                      db_prefix: str = "", settings_overrides: dict[str, Any] | None = None) -> LocalNodes:
+    """Start one node per state against `client`'s Temporal server and the PostgreSQL at `server_url`."""
+    ports = {s: free_port() for s in states}
+    directory_file = write_directory(home, {s: f"http://127.0.0.1:{p}" for s, p in ports.items()})
+
+    from web.app import create_app
+
+    nodes: dict[str, LocalNode] = {}
+    for s in states:
+        url = fresh_database(server_url, db_prefix + database_name(s))
+        settings = Settings(state=s, home=home, database_url=url, web_port=ports[s],
+                            signing_key_file=home / "keys" / f"{s}.pem", directory_file=directory_file,
+                            **(settings_overrides or {}))
+        tokens = {}
+        with psycopg.connect(url, autocommit=True) as conn:
+            for role in ROLES:
+                tokens[role] = create_user(conn, role, role, [s], "demo")
+        pool = open_pool(url)
+        await pool.open(wait=True)
+        node = Node(settings=settings, pool=pool, client=client, directory=Directory.load(directory_file))
+        config = uvicorn.Config(create_app(node=node), host="127.0.0.1", port=ports[s], log_level="warning",
+                                lifespan="on")
+        server = uvicorn.Server(config)
+        local = LocalNode(state=s, node=node, url=f"http://127.0.0.1:{ports[s]}", tokens=tokens, server=server)
+        local.tasks.append(asyncio.create_task(server.serve()))
+        local.worker = node.worker()
+        local.tasks.append(asyncio.create_task(local.worker.run()))
+        nodes[s] = local
+    for local in nodes.values():
+        for _ in range(200):
+            if local.server.started:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise RuntimeError(f"the {local.state} web app did not start")
+    return LocalNodes(nodes)

@@ -1,0 +1,50 @@
+# Two commands for a fresh machine: `make run` and `make test`. Everything they need is installed here.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+STATE ?= LU
+PEER ?= BE
+
+.PHONY: run test lint unit system-packages browser-packages clean-data
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Reinstall only when the project's dependencies change.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# WeasyPrint renders the certificate PDFs with Pango; install it where the machine lacks it.
+system-packages:
+	@if ! ldconfig -p | grep -q 'libpangoft2-1.0.so.0'; then \
+		echo "installing Pango for WeasyPrint"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null; \
+	fi
+
+# Browser tests drive Debian's Chromium; Playwright cannot download its own browser here.
+browser-packages:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+run: system-packages $(STAMP)
+	$(BIN)/probatio dev --state $(STATE) --peer $(PEER)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy probatio forms workflows activities adapters store web
+
+test: system-packages browser-packages $(STAMP) lint
+	$(BIN)/pytest -q -p no:cacheprovider
+
+unit: $(STAMP)
+	$(BIN)/pytest -q -m "not integration and not browser"
+
+clean-data:
+	rm -rf .probatio

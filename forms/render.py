@@ -67,9 +67,9 @@ def _helpers(labels: Catalogue, section: Section, source_lang: str, issuing: str
         if value is None or source_lang == labels.lang:
             return value
         note = labels.phrase("translation_needed", language=labels.language(source_lang))
-        return Markup('<span class="needs-translation" lang="{}" data-note="{}">{}</span>').format(
-            source_lang, note, value
-        )
+        return Markup(
+            '<span class="translation-note">{}</span><span class="needs-translation" lang="{}">{}</span>'
+        ).format(note, source_lang, value)
 
     def fmt_date(value: date | None) -> str | None:
         # The form writes dates day/month/year [U] (design/fd947.md §4).

@@ -44,10 +44,20 @@ class Adaptation(BaseModel):
     explanation: str
     article: str = "9(2)"
 
-    def as_change(self) -> MeasureChange | None:
-        if self.measure is None:
-            return None
-        return MeasureChange(measure=self.measure, **{self.field: self.proposed})
+
+def as_changes(adaptations: list[Adaptation]) -> list[MeasureChange]:
+    """The proposals as the `decide` body's measure changes, one per measure (CONTRACT §4).
+
+    The probation period is not a measure change; it travels separately in the decision.
+    """
+    merged: dict[int, dict[str, int]] = {}
+    for adaptation in adaptations:
+        if adaptation.measure is not None:
+            merged.setdefault(adaptation.measure, {})[adaptation.field] = adaptation.proposed
+    return [
+        MeasureChange(measure=index, duration_days=fields.get("duration_days"), hours=fields.get("hours"))
+        for index, fields in sorted(merged.items())
+    ]
 
 
 def _cut_to_maximum(original: int, maximum: int) -> int:
@@ -214,4 +224,4 @@ def _below_maximum(cert: Certificate, change: MeasureChange, executing: StatePro
     return problems
 
 
-__all__ = ["Adaptation", "MeasureChange", "check_adaptation", "propose_adaptation"]
+__all__ = ["Adaptation", "MeasureChange", "as_changes", "check_adaptation", "propose_adaptation"]

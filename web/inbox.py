@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -45,15 +46,22 @@ async def inbox(request: Request) -> JSONResponse:
         await _audit_rejection(request, 413, "envelope too large", request.headers.get("probatio-sender"))
         return _reject(413, f"an envelope may be at most {MAX_ENVELOPE_BYTES} bytes")
     body = await request.body()
-    now = datetime.now(UTC)
     try:
-        envelope = open_envelope(body, request.headers, public_key_for=node.directory.public_key,
-                                 own_state=node.settings.state, now=now,
-                                 window=timedelta(seconds=node.settings.envelope_window_seconds))
+        answer = await accept_sealed(node, body, request.headers)
     except EnvelopeRejected as err:
         await _audit_rejection(request, err.status, err.reason, request.headers.get("probatio-sender"))
         return _reject(err.status, err.reason)
-    return JSONResponse(await receive(node, envelope, now))
+    return JSONResponse(answer)
+
+
+async def accept_sealed(node: Any, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
+    """Verify a sealed envelope (from the node link, an e-mail, e-CODEX or an officer's upload) and take it
+    in; raises EnvelopeRejected. Whatever the channel, a message id is acted on once."""
+    now = datetime.now(UTC)
+    envelope = open_envelope(body, headers, public_key_for=node.directory.public_key,
+                             own_state=node.settings.state, now=now,
+                             window=timedelta(seconds=node.settings.envelope_window_seconds))
+    return await receive(node, envelope, now)
 
 
 async def receive(node: Any, envelope: Envelope, now: datetime) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from workflows import deadlines as dl
+    from workflows.delivery import EVIDENCE_TIMEOUT, DeliveryEvidence, delivery_deadline_name
     from workflows.model import (
         ActionInput,
         ActionResult,
@@ -78,6 +79,7 @@ class CaseWorkflow:
         self.messages_sent: list[str] = []
         self.messages_received: list[str] = []
         self.failed: dict[str, OutgoingMessage] = {}
+        self.awaiting_evidence: dict[str, OutgoingMessage] = {}
         self._pending: list[TimelineEvent] = []
         self._revision = 0
         self._deliveries = 0
@@ -189,6 +191,11 @@ class CaseWorkflow:
             )
             self.event("message_sent", "system", {"type": msg.type, "message_id": msg.message_id,
                                                   "adapter": result.adapter})
+            if not result.delivered:
+                # e-CODEX, e-mail, post: receipt is confirmed later by evidence; watch for it.
+                self.awaiting_evidence[msg.message_id] = msg
+                self.set_deadline(dl.Deadline(name=delivery_deadline_name(msg.message_id),
+                                              due=self.now() + EVIDENCE_TIMEOUT, basis="policy", article="6(2)"))
         except ActivityError as err:
             self.failed[msg.message_id] = msg
             self.event("delivery_failed", "system", {"type": msg.type, "message_id": msg.message_id,
@@ -199,6 +206,28 @@ class CaseWorkflow:
 
     def delivery_hours(self) -> int:
         return 48
+
+    @workflow.signal
+    async def evidence(self, ev: DeliveryEvidence) -> None:
+        """Delivery evidence for one of our messages (e-CODEX poller, or an officer for e-mail and post)."""
+        msg = self.awaiting_evidence.get(ev.message_id)
+        if msg is None:
+            return  # unknown or already settled: evidences repeat, and that changes nothing
+        detail = {"message_id": ev.message_id, "type": msg.type, "evidence": ev.kind, "channel": ev.channel,
+                  "at": ev.at.isoformat()}
+        if ev.kind == "rejected":
+            del self.awaiting_evidence[ev.message_id]
+            self.end_deadline(delivery_deadline_name(ev.message_id), "cancelled")
+            self.failed[ev.message_id] = msg
+            self.event("delivery_failed", ev.recorded_by, detail)
+        elif ev.confirms_receipt:
+            del self.awaiting_evidence[ev.message_id]
+            self.end_deadline(delivery_deadline_name(ev.message_id))
+            self.event("delivered", ev.recorded_by, detail)
+        else:
+            self.event("delivery_evidence", ev.recorded_by, detail)
+        if not self.closed:
+            await self.publish()
 
     def resend_failed(self, actor: Actor) -> None:
         failed, self.failed = self.failed, {}

@@ -23,6 +23,7 @@ DECISION = "decision"
 WITHDRAWAL_WINDOW_NAME = "withdrawal_window"
 PROBATION_END = "probation_end"
 DUTY_PREFIX = "duty:"
+DELIVERY_PREFIX = "delivery:"  # one per message awaiting its delivery evidence (workflows/delivery.py)
 
 
 class Deadline(BaseModel):
@@ -72,6 +73,8 @@ def alerts_at(deadlines: list[Deadline], now: datetime) -> set[Alert]:
                 alerts.add(Alert.PROBATION_PERIOD_ENDED)
         elif d.is_duty and now >= d.due:
             alerts.add(Alert.DUTY_OVERDUE)
+        elif d.name.startswith(DELIVERY_PREFIX) and now >= d.due:
+            alerts.add(Alert.DELIVERY_UNCONFIRMED)
     return alerts
 
 

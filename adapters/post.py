@@ -11,8 +11,9 @@ workflows' receipt clock and alerts work the same for letters.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Literal
@@ -25,6 +26,9 @@ from adapters.evidence import Evidence, EvidenceOutcome, EvidenceType
 
 CHANNEL = "post"
 ENVELOPE_FILENAME = "probatio-envelope.json"
+# The envelope's signature and sender, so that a receiving probatio node can verify the posted file
+# when an officer there takes it in (POST /api/v1/inbox/upload).
+SIGNATURE_FILENAME = "probatio-envelope.signature.json"
 
 Language = Literal["en", "fr", "de"]
 
@@ -114,6 +118,7 @@ class PrintPack:
     cover_letter_pdf: bytes
     documents: list[Attachment]
     envelope_json: bytes
+    envelope_headers: dict[str, str] = field(default_factory=dict)
 
 
 def compose_letter(message: OutboundMessage, options: PostOptions, *, today: date | None = None) -> PrintPack:
@@ -140,6 +145,7 @@ def compose_letter(message: OutboundMessage, options: PostOptions, *, today: dat
         cover_letter_pdf=pdf,
         documents=list(message.attachments),
         envelope_json=message.sealed.body,
+        envelope_headers=dict(message.sealed.headers),
     )
 
 
@@ -156,6 +162,7 @@ def write_print_pack(pack: PrintPack, folder: Path) -> list[Path]:
         for index, document in enumerate(pack.documents, start=1)
     ]
     files.append((ENVELOPE_FILENAME, pack.envelope_json))
+    files.append((SIGNATURE_FILENAME, json.dumps(pack.envelope_headers, sort_keys=True).encode()))
     written = []
     for name, content in files:
         path = folder / name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -39,12 +40,15 @@ async def test_deliver_prepares_a_print_pack_and_is_not_a_delivery(message: Outb
     assert folder.parent == tmp_path
     assert listing(folder) == [
         "00-cover-letter.pdf", "01-certificate-en.pdf", "02-judgment.pdf", "probatio-envelope.json",
+        "probatio-envelope.signature.json",
     ]  # fmt: skip
     assert (folder / "01-certificate-en.pdf").read_bytes() == PDF
     assert (folder / "probatio-envelope.json").read_bytes() == message.sealed.body
+    # The signature travels with the file, so the receiving node can verify what was posted.
+    assert json.loads((folder / "probatio-envelope.signature.json").read_text()) == message.sealed.headers
     # A retry writes the same pack again, it does not add a second letter.
     await adapter.deliver(message)
-    assert len(listing(folder)) == 4
+    assert len(listing(folder)) == 5
 
 
 def test_cover_letter_names_the_reference_and_the_enclosures(message: OutboundMessage) -> None:

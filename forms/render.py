@@ -8,7 +8,6 @@ a language the executing State accepts; the labels alone do not make it so).
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -179,8 +178,19 @@ def export_xml(model: BaseModel) -> bytes:
     return body + b"\n"
 
 
-def available_languages() -> tuple[str, ...]:
-    return RENDER_LANGUAGES
+def rendering_language(doc: Certificate | BreachReport) -> str | None:
+    """The language to render in for the receiving State (Art 21), or None if we have no catalogue it takes.
+
+    The language the free text is written in comes first, so nothing needs translating; then the
+    receiving State's accepted languages in the order its declaration lists them. A certificate goes
+    to the executing State, a breach report back to the issuing State.
+    """
+    receiving = doc.executing_state if isinstance(doc, Certificate) else doc.issuing_state
+    accepted = load_state(receiving).accepted_languages
+    for lang in (doc.language, *accepted):
+        if lang in accepted and lang in RENDER_LANGUAGES:
+            return lang
+    return None
 
 
 __all__ = [
@@ -189,8 +199,5 @@ __all__ = [
     "export_xml",
     "render_breach",
     "render_certificate",
+    "rendering_language",
 ]
-
-
-def _dump(model: BaseModel) -> str:  # pragma: no cover - debugging aid
-    return json.dumps(model.model_dump(mode="json"), indent=2, ensure_ascii=False)

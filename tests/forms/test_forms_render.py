@@ -25,7 +25,7 @@ from forms.annex1 import Address, AppearancePre2009, Certificate
 from forms.annex2 import BreachReport
 from forms.examples import example_breach, example_certificate
 from forms.labels import RENDER_LANGUAGES, catalogue
-from forms.render import export_json, export_xml, render_breach, render_certificate
+from forms.render import export_json, export_xml, render_breach, render_certificate, rendering_language
 
 GOLDEN = Path(__file__).parent.parent / "fixtures" / "forms" / "golden"
 MARKUP = '<script>alert("x")</script><b onmouseover="x">&amp;'
@@ -252,3 +252,12 @@ def test_breach_pdf_and_inert_markup_in_pdf() -> None:
     text = _pdf_text(render_breach(report, "fr", "pdf"))
     assert "FORMULAIRE" in text and "Muller" in text
     assert "<script>" in text  # shown as text, not run or dropped
+
+
+def test_rendering_language_prefers_the_text_language() -> None:
+    cert = example_certificate()  # French text, to Belgium
+    assert rendering_language(cert) == "fr"
+    german = example_certificate(executing="DE")
+    assert rendering_language(german) == "de"
+    assert rendering_language(example_certificate(executing="PL")) is None  # no Polish catalogue yet
+    assert rendering_language(example_breach()) == "fr"  # back to Luxembourg

@@ -261,3 +261,8 @@ def test_rendering_language_prefers_the_text_language() -> None:
     assert rendering_language(german) == "de"
     assert rendering_language(example_certificate(executing="PL")) is None  # no Polish catalogue yet
     assert rendering_language(example_breach()) == "fr"  # back to Luxembourg
+
+
+def test_pdf_stays_small() -> None:
+    # Dotted rules once made every page a megabyte of drawing operations; a certificate is tens of kB.
+    assert len(render_certificate(example_certificate(), "en", "pdf")) < 200_000

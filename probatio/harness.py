@@ -67,8 +67,9 @@ def fresh_database(server_url: str, name: str) -> str:
     return url
 
 
-def write_directory(home: Path, urls: dict[str, str]) -> Path:
-    """Keys for each node and the directory that links them, as `probatio dev` writes them."""
+def write_directory(home: Path, urls: dict[str, str], routes: dict[str, dict[str, Any]] | None = None) -> Path:
+    """Keys for each node and the directory that links them, as `probatio dev` writes them. `routes` replaces
+    how a state is reached (adapter and options), e.g. BE over e-CODEX instead of the node link."""
     home.mkdir(parents=True, exist_ok=True)
     directory: dict[str, Any] = {"states": {}}
     for s, url in urls.items():
@@ -78,6 +79,8 @@ def write_directory(home: Path, urls: dict[str, str]) -> Path:
             "authorities": [{"code": s, "name": f"probatio node {s}", "adapter": "nodelink",
                              "options": {"url": f"{url}/api/v1/inbox", "timeout_seconds": 30}}],
         }
+        if routes and s in routes:
+            directory["states"][s]["authorities"][0].update(routes[s])
     path = home / "directory.yaml"
     path.write_text("# Written by probatio: the local nodes and their keys.\n" + yaml.safe_dump(directory),
                     encoding="utf-8")
@@ -85,10 +88,11 @@ def write_directory(home: Path, urls: dict[str, str]) -> Path:
 
 
 async def start_nodes(client: Client, server_url: str, states: list[str], home: Path, *,
-                      db_prefix: str = "", settings_overrides: dict[str, Any] | None = None) -> LocalNodes:
+                      db_prefix: str = "", settings_overrides: dict[str, Any] | None = None,
+                      routes: dict[str, dict[str, Any]] | None = None) -> LocalNodes:
     """Start one node per state against `client`'s Temporal server and the PostgreSQL at `server_url`."""
     ports = {s: free_port() for s in states}
-    directory_file = write_directory(home, {s: f"http://127.0.0.1:{p}" for s, p in ports.items()})
+    directory_file = write_directory(home, {s: f"http://127.0.0.1:{p}" for s, p in ports.items()}, routes)
 
     from web.app import create_app
 

@@ -16,6 +16,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.node import NodeActivities, NodeContext
 from adapters.directory import Directory
 from adapters.keys import load_or_create_private_key
+from probatio import telemetry
 from probatio.settings import Settings
 from store.db import open_pool
 from workflows.incoming import IncomingTransfer
@@ -31,8 +32,9 @@ async def connect_temporal(settings: Settings, *, attempts: int = 30) -> Client:
     last: Exception | None = None
     for _ in range(attempts):
         try:
-            return await Client.connect(settings.effective_temporal_address, namespace=settings.temporal_namespace,
-                                        data_converter=pydantic_data_converter)
+            return telemetry.traced(await Client.connect(
+                settings.effective_temporal_address, namespace=settings.temporal_namespace,
+                data_converter=pydantic_data_converter))
         except Exception as err:
             last = err
             await asyncio.sleep(1)
@@ -73,7 +75,8 @@ class Node:
 
     def worker(self) -> Worker:
         return Worker(self.client, task_queue=self.settings.task_queue, workflows=WORKFLOWS,
-                      activities=NodeActivities(self.context()).all(), workflow_runner=workflow_runner())
+                      activities=NodeActivities(self.context()).all(), workflow_runner=workflow_runner(),
+                      interceptors=telemetry.worker_interceptors(self.client, self.settings.state))
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
@@ -85,9 +88,16 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 
 
 async def run_worker(settings: Settings) -> None:
+    telemetry.instrument_worker(settings)
     node = await Node.open(settings)
     try:
         log.info("worker for %s on task queue %s", settings.state, settings.task_queue)
-        await node.worker().run()
+        from probatio.ecodex_poller import run_poller
+
+        poller = asyncio.create_task(run_poller(node))
+        try:
+            await node.worker().run()
+        finally:
+            poller.cancel()
     finally:
         await node.close()

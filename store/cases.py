@@ -52,7 +52,8 @@ async def get_case(pool: AsyncConnectionPool[Any], case_id: str, direction: str 
             cur = await conn.execute("SELECT * FROM cases WHERE id = %s AND direction = %s", (case_id, direction))
         else:
             cur = await conn.execute("SELECT * FROM cases WHERE id = %s", (case_id,))
-        return await cur.fetchone()
+        row: Row | None = await cur.fetchone()
+        return row
 
 
 async def case_direction(pool: AsyncConnectionPool[Any], case_id: str) -> str | None:
@@ -183,7 +184,8 @@ async def latest_document(pool: AsyncConnectionPool[Any], case_id: str, kind: st
             cur = await conn.execute(
                 "SELECT * FROM documents WHERE case_id = %s AND kind = %s ORDER BY id DESC LIMIT 1", (case_id, kind)
             )
-        return await cur.fetchone()
+        row: Row | None = await cur.fetchone()
+        return row
 
 
 async def save_note(conn: AsyncConnection[Any], *, note_id: str, case_id: str, author: str,
@@ -222,3 +224,12 @@ async def dashboard(pool: AsyncConnectionPool[Any], authorities: Sequence[str], 
             " AND (alerts ? 'decision_overdue' OR alerts ? 'duty_overdue' OR alerts ? 'delivery_failed')"
             " ORDER BY decision_due NULLS LAST", (auth,))).fetchall()
     return {"by_stage": by_stage, "by_state": by_state, "decisions_due_soon": due_soon, "overdue": overdue}
+
+
+async def failed_deliveries(pool: AsyncConnectionPool[Any], authorities: Sequence[str]) -> list[Row]:
+    """Open cases showing `delivery_failed`: what a bulk resend after an outage goes through."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT id, direction FROM cases WHERE authority = ANY(%s) AND closed_at IS NULL"
+            " AND alerts ? 'delivery_failed' ORDER BY updated_at", (list(authorities),))
+        return list(await cur.fetchall())

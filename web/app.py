@@ -10,10 +10,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from probatio import __version__
+from probatio import __version__, telemetry
 from probatio.node import Node
 from probatio.settings import Settings
-from web import api, errors, inbox
+from web import api, delivery, errors, inbox
 
 
 def create_app(settings: Settings | None = None, node: Node | None = None) -> FastAPI:
@@ -34,8 +34,10 @@ def create_app(settings: Settings | None = None, node: Node | None = None) -> Fa
                   description="Transfer of probation supervision under FD 2008/947/JHA. Errors are "
                               '`{"error": CODE, "detail": …}`.')
     errors.install(app)
+    telemetry.instrument_app(app, settings)
     app.include_router(api.router)
     app.include_router(inbox.router)
+    app.include_router(delivery.router)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz(request: Request) -> JSONResponse:

@@ -116,7 +116,8 @@ async def act(pool: AsyncConnectionPool[Any], client: Client, user: User, side: 
     inp = ActionInput(actor=Actor(name=user.name, role=user.role, authorities=list(user.authorities)),
                       body=structured, note_id=note_id)
     try:
-        return await handle.execute_update(action, inp, result_type=ActionResult)
+        result: ActionResult = await handle.execute_update(action, inp, result_type=ActionResult)
+        return result
     except WorkflowUpdateFailedError as err:
         cause = business_cause(err)
         if isinstance(cause, ApplicationError) and cause.type in STATUS_FOR:
@@ -133,7 +134,7 @@ async def act(pool: AsyncConnectionPool[Any], client: Client, user: User, side: 
 
 def business_cause(err: BaseException) -> BaseException | None:
     """The refusal behind an update failure, also when an activity raised it (e.g. a render that cannot be done)."""
-    cause = err.cause if isinstance(err, WorkflowUpdateFailedError) else err
+    cause: BaseException | None = err.cause if isinstance(err, WorkflowUpdateFailedError) else err
     while cause is not None:
         if isinstance(cause, ApplicationError) and cause.type in STATUS_FOR:
             return cause

@@ -1,0 +1,207 @@
+"""A transfer goes LU → BE over each way of reaching an authority: e-CODEX, e-mail and post (the node link
+is the walking skeleton's path). BE's decision comes back over the node link. Real Temporal dev server,
+real PostgreSQL, a fake e-CODEX connector and an SMTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+from temporalio.client import Client
+
+from forms.examples import example_certificate
+from probatio.ecodex_poller import poll_once
+from probatio.embedded import free_port
+from probatio.harness import LocalNodes, start_nodes
+from tests.adapters.fake_connector import FakeConnector
+
+pytestmark = pytest.mark.integration
+
+
+def auth(nodes: LocalNodes, state: str, role: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {nodes[state].tokens[role]}"}
+
+
+async def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result or asyncio.get_running_loop().time() > deadline:
+            return result
+        await asyncio.sleep(0.2)
+
+
+async def send_from_lu(http: httpx.AsyncClient, nodes: LocalNodes) -> str:
+    lu = nodes["LU"].url
+    cert = example_certificate("LU", "BE").model_dump(mode="json")
+    r = await http.post(f"{lu}/api/v1/transfers", json={"executing_state": "BE", "certificate": cert},
+                        headers=auth(nodes, "LU", "officer"))
+    case_id: str = r.json()["id"]
+    r = await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/submit", headers=auth(nodes, "LU", "officer"))
+    assert r.status_code == 200, r.text
+    r = await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/approve", headers=auth(nodes, "LU", "prosecutor"))
+    assert r.status_code == 200, r.text
+    return case_id
+
+
+async def lu_case(http: httpx.AsyncClient, nodes: LocalNodes, case_id: str) -> dict[str, Any]:
+    r = await http.get(f"{nodes['LU'].url}/api/v1/transfers/{case_id}", headers=auth(nodes, "LU", "officer"))
+    data: dict[str, Any] = r.json()
+    return data
+
+
+async def certificate_message_id(http: httpx.AsyncClient, nodes: LocalNodes, case_id: str) -> str:
+    async def sent() -> str | None:
+        for e in (await lu_case(http, nodes, case_id))["timeline"]:
+            if e["type"] == "message_sent" and e["detail"]["type"] == "certificate":
+                return str(e["detail"]["message_id"])
+        return None
+
+    message_id = await eventually(sent)
+    assert message_id, "the certificate was never handed to the adapter"
+    return str(message_id)
+
+
+async def recognise_at_be(http: httpx.AsyncClient, nodes: LocalNodes, case_id: str) -> None:
+    be = nodes["BE"].url
+    r = await http.get(f"{be}/api/v1/incoming/{case_id}", headers=auth(nodes, "BE", "prosecutor"))
+    assert r.status_code == 200, r.text
+    r = await http.post(f"{be}/api/v1/incoming/{case_id}/actions/decide", json={"outcome": "recognised"},
+                        headers=auth(nodes, "BE", "prosecutor"))
+    assert r.status_code == 200, r.text
+
+    async def transferred() -> bool:
+        return (await lu_case(http, nodes, case_id))["stage"] == "transferred"
+
+    assert await eventually(transferred)
+
+
+@pytest.fixture
+async def connector() -> AsyncIterator[FakeConnector]:
+    with FakeConnector() as fake:
+        yield fake
+
+
+async def test_over_ecodex(temporal_client: Client, pg_server: str, tmp_path: Path, connector: FakeConnector) -> None:
+    route = {"adapter": "ecodex", "options": {"connector_url": connector.url, "to_party_id": "BE-GW",
+                                              "original_sender": "LU-PG", "final_recipient": "BE-PG"}}
+    nodes = await start_nodes(temporal_client, pg_server, ["LU", "BE"], tmp_path, db_prefix="ecodex_",
+                              routes={"BE": route})
+    try:
+        async with httpx.AsyncClient(timeout=30) as http:
+            case_id = await send_from_lu(http, nodes)
+            message_id = await certificate_message_id(http, nodes, case_id)
+            assert connector.messages[message_id]["action"], "the message was submitted with an e-CODEX action"
+
+            # The gateways relay it: it reaches BE's connector client, and BE's poller takes it in once.
+            connector.queue_incoming(dict(connector.messages[message_id]))
+            assert (await poll_once(nodes["BE"].node))["received"] == 1
+            assert (await poll_once(nodes["BE"].node))["received"] == 0
+            assert connector.triggered and connector.triggered[0][1] == "RETRIEVAL"
+
+            # The delivery evidence comes back to LU and settles the wait for it.
+            connector.add_evidence(message_id, "DELIVERY")
+            assert (await poll_once(nodes["LU"].node))["evidences"] >= 1
+
+            async def delivered() -> bool:
+                return any(e["type"] == "delivered" for e in (await lu_case(http, nodes, case_id))["timeline"])
+
+            assert await eventually(delivered)
+            await recognise_at_be(http, nodes, case_id)
+    finally:
+        await nodes.stop()
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(envelope.original_content or envelope.content)
+        return "250 OK"
+
+
+async def test_over_email(temporal_client: Client, pg_server: str, tmp_path: Path) -> None:
+    mailbox = Mailbox()
+    port = free_port()
+    smtp = Controller(mailbox, hostname="127.0.0.1", port=port)
+    smtp.start()
+    route = {"adapter": "email", "options": {"smtp_host": "127.0.0.1", "smtp_port": port, "starttls": False,
+                                             "from_address": "probation@justice.lu",
+                                             "to_address": "parquet@just.fgov.be"}}
+    nodes = await start_nodes(temporal_client, pg_server, ["LU", "BE"], tmp_path, db_prefix="email_",
+                              routes={"BE": route})
+    try:
+        async with httpx.AsyncClient(timeout=30) as http:
+            case_id = await send_from_lu(http, nodes)
+            message_id = await certificate_message_id(http, nodes, case_id)
+            assert await eventually(lambda: asyncio.sleep(0, result=bool(mailbox.messages)))
+            raw = mailbox.messages[0]
+
+            # At BE an officer takes the e-mail in; a second upload of the same e-mail changes nothing.
+            for _ in range(2):
+                r = await http.post(f"{nodes['BE'].url}/api/v1/inbox/upload", headers=auth(nodes, "BE", "officer"),
+                                    files={"file": ("transfer.eml", raw, "message/rfc822")})
+                assert r.status_code == 200, r.text
+                assert r.json()["message_id"] == message_id
+
+            # LU's officer notes that BE confirmed receipt.
+            r = await http.post(f"{nodes['LU'].url}/api/v1/transfers/{case_id}/evidence",
+                                json={"message_id": message_id, "kind": "delivered", "channel": "email"},
+                                headers=auth(nodes, "LU", "officer"))
+            assert r.status_code == 200, r.text
+            await recognise_at_be(http, nodes, case_id)
+            r = await http.get(f"{nodes['BE'].url}/api/v1/incoming", headers=auth(nodes, "BE", "officer"))
+            assert [c["id"] for c in r.json()] == [case_id]
+    finally:
+        await nodes.stop()
+        smtp.stop()
+
+
+async def test_over_post(temporal_client: Client, pg_server: str, tmp_path: Path) -> None:
+    queue = tmp_path / "print"
+    route = {"adapter": "post", "options": {"address": ["Parquet général", "Rue de la Régence 4", "1000 Bruxelles"],
+                                            "language": "fr", "print_queue": str(queue)}}
+    nodes = await start_nodes(temporal_client, pg_server, ["LU", "BE"], tmp_path, db_prefix="post_",
+                              routes={"BE": route})
+    try:
+        async with httpx.AsyncClient(timeout=30) as http:
+            case_id = await send_from_lu(http, nodes)
+            message_id = await certificate_message_id(http, nodes, case_id)
+            folder = queue / message_id
+            assert (folder / "00-cover-letter.pdf").read_bytes().startswith(b"%PDF")
+
+            # Until someone records receipt, LU waits for the evidence (alert after 24 h).
+            case = await lu_case(http, nodes, case_id)
+            assert any(d["name"] == f"delivery:{message_id}" and d["status"] == "open" for d in case["deadlines"])
+
+            # A forged file is refused; the real one, with its signature file, is taken in at BE.
+            envelope = (folder / "probatio-envelope.json").read_bytes()
+            signature = (folder / "probatio-envelope.signature.json").read_bytes()
+            forged = envelope.replace(b'"BE"', b'"BE" ', 1)
+            r = await http.post(f"{nodes['BE'].url}/api/v1/inbox/upload", headers=auth(nodes, "BE", "officer"),
+                                files={"file": ("e.json", forged), "signature": ("s.json", signature)})
+            assert r.status_code == 401
+            r = await http.post(f"{nodes['BE'].url}/api/v1/inbox/upload", headers=auth(nodes, "BE", "officer"),
+                                files={"file": ("e.json", envelope), "signature": ("s.json", signature)})
+            assert r.status_code == 200, r.text
+
+            for kind in ("dispatched", "delivered"):
+                r = await http.post(f"{nodes['LU'].url}/api/v1/transfers/{case_id}/evidence",
+                                    json={"message_id": message_id, "kind": kind, "channel": "post"},
+                                    headers=auth(nodes, "LU", "officer"))
+                assert r.status_code == 200, r.text
+
+            async def settled() -> bool:
+                case = await lu_case(http, nodes, case_id)
+                return any(d["name"] == f"delivery:{message_id}" and d["status"] == "met" for d in case["deadlines"])
+
+            assert await eventually(settled)
+            await recognise_at_be(http, nodes, case_id)
+    finally:
+        await nodes.stop()

@@ -105,9 +105,14 @@ def propose_adaptation(cert: Certificate, executing: StateProfile) -> list[Adapt
                     ),
                 )
             )
-        max_days = limit.duration.max_days() if limit.duration is not None else None
-        if max_days is not None and measure.duration_days is not None and measure.duration_days > max_days:
-            assert limit.duration is not None
+        duration = limit.duration
+        max_days = duration.max_days() if duration is not None else None
+        if (
+            duration is not None
+            and max_days is not None
+            and measure.duration_days is not None
+            and (measure.duration_days > max_days)
+        ):
             proposals.append(
                 Adaptation(
                     measure=index,
@@ -116,7 +121,7 @@ def propose_adaptation(cert: Certificate, executing: StateProfile) -> list[Adapt
                     proposed=_cut_to_maximum(measure.duration_days, max_days),
                     explanation=(
                         f"The duration of {measure.duration_days} days exceeds the maximum of {code} law "
-                        f"({limit.duration.max}, {max_days} days); reduced to that maximum and no further "
+                        f"({duration.max}, {max_days} days); reduced to that maximum and no further "
                         "(Art 9(2)-(3))."
                     ),
                 )

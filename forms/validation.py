@@ -415,7 +415,8 @@ def box_h_appearance(c: CertificateCheck) -> Iterator[Problem]:
             yield _warning("appearance_pre_2009", f"judgment in absentia with neither safeguard: {ground_h}")
         return
     box = cert.appearance
-    assert box is not None
+    if box is None:  # unreachable: one of the two versions is present (checked above)
+        return
     details = {
         "exception": box.exception,
         "summoned_on": box.summoned_on,
@@ -515,12 +516,17 @@ def art_9_executing_limits(c: CertificateCheck) -> Iterator[Problem]:
                     f"below the {limit.hours.min} hours {executing.code} law requires; it cannot be lengthened "
                     "(Art 9(3)) and recognition may be refused",
                 )
-        high = limit.duration.max_days() if limit.duration is not None else None
-        if high is not None and measure.duration_days is not None and measure.duration_days > high:
-            assert limit.duration is not None
+        duration = limit.duration
+        high = duration.max_days() if duration is not None else None
+        if (
+            duration is not None
+            and high is not None
+            and measure.duration_days is not None
+            and measure.duration_days > high
+        ):
             yield _warning(
                 f"measures[{i}].duration_days",
-                f"longer than {executing.code} law allows ({limit.duration.max}): it may be adapted (Art 9)",
+                f"longer than {executing.code} law allows ({duration.max}): it may be adapted (Art 9)",
             )
 
 
@@ -563,16 +569,17 @@ CERTIFICATE_RULES: tuple[CertificateRule, ...] = (
 _INCOMPLETE = " (the certificate is incomplete without it: Art 11(1)(a))"
 
 
-def validate_certificate(data: object, *, executing: str | None = None, today: date | None = None) -> list[Problem]:
-    """Every problem of a certificate given as JSON-ish data (or a `Certificate`); empty when clean."""
+def _check_certificate(
+    data: object, executing: str | None, today: date | None
+) -> tuple[Certificate | None, list[Problem]]:
     cert, problems = _parse(Certificate, data, missing_reason=_INCOMPLETE)
     if cert is None:
-        return problems
+        return None, problems
     if executing is not None and executing != cert.executing_state:
         try:
             load_state(executing)
         except KeyError:
-            return [_error("executing_state", f"'{executing}' is not an EU member state code")]
+            return cert, [_error("executing_state", f"'{executing}' is not an EU member state code")]
         problems.append(
             _error("executing_state", f"the certificate is addressed to {cert.executing_state}, not {executing}")
         )
@@ -584,16 +591,22 @@ def validate_certificate(data: object, *, executing: str | None = None, today: d
     )
     for rule in CERTIFICATE_RULES:
         problems.extend(rule(check))
-    return problems
+    return cert, problems
+
+
+def validate_certificate(data: object, *, executing: str | None = None, today: date | None = None) -> list[Problem]:
+    """Every problem of a certificate given as JSON-ish data (or a `Certificate`); empty when clean.
+
+    `executing` checks against that State's declarations (and that the certificate is addressed to it).
+    """
+    return _check_certificate(data, executing, today)[1]
 
 
 def parse_certificate(data: object, *, today: date | None = None) -> Certificate:
     """The certificate, or `CertificateInvalid` listing every problem when any of them is an error."""
-    problems = validate_certificate(data, today=today)
-    if errors(problems):
+    cert, problems = _check_certificate(data, None, today)
+    if cert is None or errors(problems):
         raise CertificateInvalid(problems)
-    cert, _ = _parse(Certificate, data, missing_reason=_INCOMPLETE)
-    assert cert is not None
     return cert
 
 
@@ -638,18 +651,20 @@ def _breach_rules(report: BreachReport, today: date) -> Iterator[Problem]:
         )
 
 
-def validate_breach(data: object, *, today: date | None = None) -> list[Problem]:
+def _check_breach(data: object, today: date | None) -> tuple[BreachReport | None, list[Problem]]:
     report, problems = _parse(BreachReport, data, missing_reason=" (box of the Annex II form)")
-    if report is None:
-        return problems
-    problems.extend(_breach_rules(report, today or date.today()))
-    return problems
+    if report is not None:
+        problems.extend(_breach_rules(report, today or date.today()))
+    return report, problems
+
+
+def validate_breach(data: object, *, today: date | None = None) -> list[Problem]:
+    """Every problem of a breach report (Annex II) given as JSON-ish data; empty when clean."""
+    return _check_breach(data, today)[1]
 
 
 def parse_breach(data: object, *, today: date | None = None) -> BreachReport:
-    problems = validate_breach(data, today=today)
-    if errors(problems):
+    report, problems = _check_breach(data, today)
+    if report is None or errors(problems):
         raise BreachReportInvalid(problems)
-    report, _ = _parse(BreachReport, data, missing_reason="")
-    assert report is not None
     return report

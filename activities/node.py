@@ -21,6 +21,7 @@ from adapters.base import Attachment, DeliveryError, OutboundMessage, adapter_fo
 from adapters.directory import Directory, UnknownDestination
 from adapters.envelope import Envelope, seal
 from forms.messages import MessageType
+from probatio import telemetry
 from store import cases, messages
 from workflows.model import CaseFacts, CaseProjection, OutgoingMessage, SendResult, SubmissionCheck
 
@@ -151,7 +152,11 @@ class NodeActivities:
                                       type_=msg.type, to_state=msg.to_state, adapter=route.adapter)
         adapter = adapter_for(route.adapter, route.options)
         try:
-            result = await adapter.deliver(OutboundMessage(seal(envelope, self.ctx.signing_key), attachments))
+            with telemetry.span(f"adapter.deliver {route.adapter}", {
+                    "probatio.adapter": route.adapter, "probatio.case_id": msg.case_id,
+                    "probatio.message_id": msg.message_id, "probatio.message_type": msg.type,
+                    "probatio.to_state": msg.to_state, "probatio.attempt": info.attempt}):
+                result = await adapter.deliver(OutboundMessage(seal(envelope, self.ctx.signing_key), attachments))
         except DeliveryError as err:
             await messages.outbox_result(self.ctx.pool, msg.message_id, delivered=False, response=None,
                                          error=str(err))

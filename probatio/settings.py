@@ -66,6 +66,14 @@ class Settings(BaseSettings):
     envelope_window_seconds: int = 600
     # How long delivery to a peer is retried before the case shows `delivery_failed`.
     delivery_retry_hours: int = 48
+    # Telemetry (probatio/telemetry.py). Traces go over OTLP/HTTP to this collector (base URL such as
+    # http://otel-collector:4318, or the full …/v1/traces URL); unset: no tracing.
+    otel_exporter_otlp_endpoint: str | None = None
+    # Prometheus metrics on this port (worker and web; the web app also serves /metrics); unset: none.
+    metrics_port: int | None = None
+    # Where the metrics port listens: all interfaces by default, so the cluster's Prometheus can scrape
+    # the pod; it is only opened when metrics_port is set.
+    metrics_host: str = "0.0.0.0"  # noqa: S104
 
     @field_validator("state")
     @classmethod

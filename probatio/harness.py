@@ -89,9 +89,10 @@ def write_directory(home: Path, urls: dict[str, str], routes: dict[str, dict[str
 
 async def start_nodes(client: Client, server_url: str, states: list[str], home: Path, *,
                       db_prefix: str = "", settings_overrides: dict[str, Any] | None = None,
-                      routes: dict[str, dict[str, Any]] | None = None) -> LocalNodes:
+                      routes: dict[str, dict[str, Any]] | None = None,
+                      ports: dict[str, int] | None = None) -> LocalNodes:
     """Start one node per state against `client`'s Temporal server and the PostgreSQL at `server_url`."""
-    ports = {s: free_port() for s in states}
+    ports = {s: (ports or {}).get(s) or free_port() for s in states}
     directory_file = write_directory(home, {s: f"http://127.0.0.1:{p}" for s, p in ports.items()}, routes)
 
     from web.app import create_app

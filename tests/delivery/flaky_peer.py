@@ -35,7 +35,7 @@ def _handler(peer: FlakyPeer) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
             if peer.down:
                 # As good as a dead host: no answer at all.

@@ -10,6 +10,8 @@ from datetime import date
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel
 
 import forms.validation as validation
@@ -567,3 +569,38 @@ def test_breach_rule_fires(breach_data: dict[str, Any], mutate: Mutation, path: 
 def test_breach_with_only_other_findings_is_valid(breach_data: dict[str, Any]) -> None:
     breach_data["breaches"] = []
     assert validate_breach(breach_data, today=TODAY) == []
+
+
+# --- whatever the file holds -----------------------------------------------------------------
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+def _leaves(doc: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            yield (*prefix, key)
+            yield from _leaves(value, (*prefix, key))
+    elif isinstance(doc, list):
+        for index, value in enumerate(doc):
+            yield (*prefix, index)
+            yield from _leaves(value, (*prefix, index))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(junk=JSON, pick=st.integers(min_value=0))
+def test_any_value_anywhere_gives_problems_not_exceptions(cert_data: dict[str, Any], junk: Any, pick: int) -> None:
+    doc = copy.deepcopy(cert_data)
+    paths = list(_leaves(doc))
+    *parents, last = paths[pick % len(paths)]
+    node: Any = doc
+    for part in parents:
+        node = node[part]
+    node[last] = junk
+    for problem in validate_certificate(doc, today=TODAY):
+        assert problem.path and problem.message and "\n" not in problem.path
+    assert isinstance(validate_certificate(junk, today=TODAY), list)

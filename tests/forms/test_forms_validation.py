@@ -449,7 +449,8 @@ def test_executing_option_must_match_the_certificate(cert_data: dict[str, Any]) 
 
 
 def test_not_an_object() -> None:
-    for data in ([], "certificate", 42, None):
+    junk: list[object] = [[], "certificate", 42, None]
+    for data in junk:
         problems = validate_certificate(data, today=TODAY)
         assert [str(p) for p in problems] == ["(document): must be a JSON object"]
 

@@ -23,7 +23,14 @@ from adapters.envelope import Envelope, seal
 from forms.messages import MessageType
 from probatio import telemetry
 from store import cases, messages
-from workflows.model import CaseFacts, CaseProjection, OutgoingMessage, SendResult, SubmissionCheck
+from workflows.model import (
+    AdaptationCheck,
+    CaseFacts,
+    CaseProjection,
+    OutgoingMessage,
+    SendResult,
+    SubmissionCheck,
+)
 
 log = logging.getLogger(__name__)
 
@@ -101,13 +108,38 @@ class NodeActivities:
             measure_hours=[m.hours for m in facts.measures],
             probation_period_days=facts.probation_period_days,
             executing_declared_14_3=bool(executing.art_14_3_declaration.made),
+            art_14_3_applies=art_14_3_applies(executing.art_14_3_declaration, facts),
         )
+
+    @activity.defn(name="check_adaptation")
+    async def check_adaptation(self, case_id: str, note_id: str | None) -> AdaptationCheck:
+        """Art 9: the measures a prosecutor adapts (kept in the note) checked against the certificate."""
+        from pydantic import TypeAdapter, ValidationError
+
+        from forms.adaptation import MeasureChange
+        from forms.adaptation import check_adaptation as check
+        from forms.states import load_state
+
+        texts = await cases.note_texts(self.ctx.pool, note_id) if note_id else {}
+        raw = texts.get("measures")
+        if not isinstance(raw, list) or not raw:
+            return AdaptationCheck(errors=["measures: an adaptation names at least one changed measure (Art 9)"])
+        try:
+            changes = TypeAdapter(list[MeasureChange]).validate_python(raw)
+        except ValidationError as err:
+            return AdaptationCheck(errors=[
+                "measures" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e["loc"]) + f": {e['msg']}"
+                for e in err.errors()])
+        row = await cases.get_case(self.ctx.pool, case_id, "incoming")
+        cert = certificate_of(row, case_id)
+        problems = check(cert, changes, executing=load_state(self.ctx.state))
+        return AdaptationCheck(errors=[str(p) for p in problems if p.severity == "error"],
+                               measures_changed=sorted({c.measure for c in changes}))
 
     @activity.defn(name="prepare_certificate")
     async def prepare_certificate(self, case_id: str) -> str:
         """Render the certificate in a language the executing state accepts (Art 21) and keep the PDF."""
         from forms.render import RENDER_LANGUAGES, render_certificate
-
         from forms.states import certificate_language
 
         row = await cases.get_case(self.ctx.pool, case_id, "outgoing")
@@ -171,4 +203,16 @@ class NodeActivities:
 
     def all(self) -> list[Any]:
         return [self.record_case, self.check_certificate, self.load_facts, self.prepare_certificate,
-                self.send_message]
+                self.send_message, self.check_adaptation]
+
+
+def art_14_3_applies(declaration: Any, facts: Any) -> bool:
+    """Whether the executing state's Art 14(3) declaration covers this judgment: (a) an alternative sanction
+    with no custody in default, (b) a conditional sentence. Case (c), double criminality, needs a
+    prosecutor's finding, so a declaration of (c) alone does not move competence by itself."""
+    if not declaration.made:
+        return False
+    cases_declared = {str(c) for c in declaration.cases}
+    kind = str(facts.judgment_type)
+    return bool(("a" in cases_declared and kind == "alternative_sanction" and facts.custody_in_default is not True)
+                or ("b" in cases_declared and kind == "conditional_sentence"))

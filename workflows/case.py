@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
         Actor,
         CaseFacts,
         CaseProjection,
+        CaseSnapshot,
         CaseState,
         LinkMessage,
         OutgoingMessage,
@@ -46,6 +47,13 @@ _PREPARE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_atte
                              non_retryable_error_types=["invalid"])
 
 T = TypeVar("T")
+
+# A run continues as new once its history holds this many events. Monthly supervision adds about 25
+# events a month, so a five-year supervision takes a handful of runs, each far below Temporal's warning
+# (10,240 events) and quick to replay. The bound tested is HISTORY_BOUND: the threshold plus the largest
+# burst one wake-up can add before the loop gets to check again.
+CONTINUE_AS_NEW_AFTER = 500
+HISTORY_BOUND = 800
 
 
 async def prepare(activity: str, case_id: str, result_type: type[T]) -> T:
@@ -75,6 +83,11 @@ class CaseWorkflow:
         self.consulted_grounds: set[str] = set()
         self.supervision_started = False
         self.withdrawal_window_used = False
+        # Art 14(3): the executing state declared it will not take the 14(1)(b)-(c) decisions for this case.
+        self.issuing_competent = False
+        self.received_at: datetime | None = None
+        # Requests from the other side that wait for an answer (information, transfer back).
+        self.open_requests: set[str] = set()
         self.seen_message_ids: set[str] = set()
         self.messages_sent: list[str] = []
         self.messages_received: list[str] = []
@@ -84,6 +97,51 @@ class CaseWorkflow:
         self._revision = 0
         self._deliveries = 0
         self._wake = False
+        self._runs = 1
+        self._continue_as_new_asked = False
+        if inp.snapshot is not None:
+            self._restore(inp.snapshot)
+
+    def _restore(self, snap: CaseSnapshot) -> None:
+        self.stage = snap.stage
+        self.outcome = snap.outcome
+        self.deadlines = list(snap.deadlines)
+        self.alerts = set(snap.alerts)
+        self.alerts_seen = set(snap.alerts_seen)
+        self.facts = snap.facts
+        self.consulted_grounds = set(snap.consulted_grounds)
+        self.supervision_started = snap.supervision_started
+        self.issuing_competent = snap.issuing_competent
+        self.received_at = snap.received_at
+        self.open_requests = set(snap.open_requests)
+        self.seen_message_ids = set(snap.seen_message_ids)
+        self.messages_sent = list(snap.messages_sent)
+        self.messages_received = list(snap.messages_received)
+        self.failed = {m.message_id: m for m in snap.failed}
+        self.awaiting_evidence = {m.message_id: m for m in snap.awaiting_evidence}
+        self._revision = snap.revision
+        self._runs = snap.runs
+
+    def snapshot(self) -> CaseSnapshot:
+        return CaseSnapshot(
+            stage=self.stage, outcome=self.outcome, deadlines=self.deadlines, alerts=sorted(self.alerts),
+            alerts_seen=sorted(self.alerts_seen), facts=self.facts, consulted_grounds=sorted(self.consulted_grounds),
+            supervision_started=self.supervision_started, issuing_competent=self.issuing_competent,
+            received_at=self.received_at, open_requests=sorted(self.open_requests),
+            seen_message_ids=sorted(self.seen_message_ids), messages_sent=self.messages_sent,
+            messages_received=self.messages_received, failed=list(self.failed.values()),
+            awaiting_evidence=list(self.awaiting_evidence.values()), revision=self._revision, runs=self._runs,
+        )
+
+    def begin_new_run(self) -> None:
+        """Ask for a fresh history at the next quiet moment: supervision starts in a run of its own."""
+        self._continue_as_new_asked = True
+        self._wake = True
+
+    def _should_continue_as_new(self) -> bool:
+        info = workflow.info()
+        return (self._continue_as_new_asked or info.get_current_history_length() >= CONTINUE_AS_NEW_AFTER
+                or info.is_continue_as_new_suggested())
 
     # --- bookkeeping -----------------------------------------------------------------------------------
 
@@ -266,9 +324,19 @@ class CaseWorkflow:
         return ActionResult(stage=self.stage, outcome=self.outcome)
 
     async def run_until_closed(self) -> None:
-        """The deadline loop: sleep until the next due date or until something happens, then publish."""
+        """The deadline loop: sleep until the next due date or until something happens, then publish.
+
+        Continues as new (same workflow id, fresh history) when asked or when the history grows, after
+        every running handler and delivery has finished, so nothing in flight is lost."""
         await self.publish()
         while not self.closed:
+            if self._should_continue_as_new():
+                await workflow.wait_condition(lambda: self._deliveries == 0 and workflow.all_handlers_finished())
+                if not self.closed:
+                    await self.publish()
+                    self._runs += 1
+                    workflow.continue_as_new(self.inp.model_copy(update={"snapshot": self.snapshot()}))
+                break
             wake = dl.next_wakeup(self.deadlines, self.now())
             timeout = (wake - self.now()) if wake else None
             try:
@@ -288,5 +356,7 @@ class CaseWorkflow:
             deadlines=self.deadlines, alerts=sorted(self.alerts), alerts_seen=sorted(self.alerts_seen),
             consulted_grounds=sorted(self.consulted_grounds), supervision_started=self.supervision_started,
             messages_sent=self.messages_sent, messages_received=self.messages_received,
-            failed_messages=[m.type for m in self.failed.values()],
+            failed_messages=[m.type for m in self.failed.values()], issuing_competent=self.issuing_competent,
+            open_requests=sorted(self.open_requests), next_wakeup=dl.next_wakeup(self.deadlines, self.now()),
+            run=self._runs,
         )

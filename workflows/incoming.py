@@ -1,7 +1,9 @@
 """The incoming transfer: the executing side, from receipt of the certificate to the end of supervision.
 
 Workflow id `incoming-<id>` (the same id as the issuing node's transfer: the conversation id). Started by
-the inbox with signal-with-start, so the certificate message is its first event.
+the inbox with signal-with-start, so the certificate message is its first event. Supervision is its own
+long-running part: it begins in a fresh run (continue-as-new) and continues as new again whenever the
+history grows, so five years of monthly events never make a large history.
 """
 
 from __future__ import annotations
@@ -12,16 +14,38 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from workflows import deadlines as dl
-    from workflows.case import CaseWorkflow, prepare
-    from workflows.model import ActionInput, ActionResult, CaseFacts, CaseState, LinkMessage, TransferInput
-    from workflows.rules import CONFLICT, INVALID, Refusal
+    from workflows.case import CaseWorkflow, prepare, refuse
+    from workflows.model import (
+        ActionInput,
+        ActionResult,
+        AdaptationCheck,
+        CaseFacts,
+        CaseSnapshot,
+        CaseState,
+        LinkMessage,
+        TransferInput,
+    )
+    from workflows.rules import (
+        CONFLICT,
+        INVALID,
+        REFUSAL_GROUNDS,
+        REVIEW_OUTCOMES,
+        SUBSEQUENT_DECISIONS,
+        TRANSFER_BACK_REASONS,
+        Refusal,
+        art_11_refusal,
+        art_14_subsequent,
+    )
     from workflows.stages import ExecutingStage as S
-    from workflows.stages import Outcome, Side
+    from workflows.stages import Side
 
-# Art 11(3): refusal on these grounds only after consulting the issuing state.
-CONSULT_BEFORE_REFUSAL = frozenset("abchijk")
-REFUSAL_GROUNDS = frozenset("abcdefghijk")
-SUBSEQUENT = {"modify": None, "revoke": Outcome.REVOKED, "execute_custody": Outcome.REVOKED, "lapse": Outcome.LAPSED}
+# Requests from the issuing side that wait for an answer here.
+INFORMATION_REQUEST = "information_request"  # Art 17(1)(c)
+TRANSFER_BACK_REQUEST = "transfer_back_request"  # Art 20(2)
+MAX_CUSTODY_REQUEST = "max_custody_request"  # Art 16(2)
+
+START_SUPERVISION = "duty:start_supervision"
+END_SUPERVISION = "duty:end_supervision"
 
 
 @workflow.defn(name="IncomingTransfer")
@@ -31,19 +55,23 @@ class IncomingTransfer(CaseWorkflow):
     @workflow.init
     def __init__(self, inp: TransferInput) -> None:
         self._setup(inp, S.RECEIVED)
-        self.received_at: datetime | None = None
 
     @workflow.run
     async def run(self, inp: TransferInput) -> CaseState:
-        # The certificate arrives with the start (signal-with-start); its handler has run by now.
-        await workflow.wait_condition(lambda: self.received_at is not None)
-        assert self.received_at is not None
-        self.facts = await prepare("load_facts", inp.case_id, CaseFacts)
-        # Art 12(1): decide within 60 days of receiving the judgment and the certificate.
-        self.set_deadline(dl.Deadline(name=dl.DECISION, due=self.received_at + dl.DECISION_PERIOD, basis="law",
-                                      article="12(1)"))
-        self.send("acknowledgement", {"received_at": self.received_at.isoformat()})
-        self.event("under_decision", "system", new_stage=S.UNDER_DECISION)
+        if inp.snapshot is None:
+            # The certificate arrives with the start (signal-with-start); its handler has run by now.
+            await workflow.wait_condition(lambda: self.received_at is not None)
+            assert self.received_at is not None
+            self.facts = await prepare("load_facts", inp.case_id, CaseFacts)
+            self.issuing_competent = self.facts.art_14_3_applies
+            # Art 12(1): decide within 60 days of receiving the judgment and the certificate.
+            self.set_deadline(dl.Deadline(name=dl.DECISION, due=self.received_at + dl.DECISION_PERIOD,
+                                          basis="law", article="12(1)"))
+            if MAX_CUSTODY_REQUEST in self.open_requests:
+                # Art 16(2): the maximum custody is given immediately after receipt.
+                self.duty("give_max_custody", "16(2)")
+            self.send("acknowledgement", {"received_at": self.received_at.isoformat()})
+            self.event("under_decision", "system", new_stage=S.UNDER_DECISION)
         await self.run_until_closed()
         return self.state()
 
@@ -51,8 +79,9 @@ class IncomingTransfer(CaseWorkflow):
     def case_state(self) -> CaseState:
         return self.state()
 
-    def delivery_hours(self) -> int:
-        return 48
+    @workflow.query
+    def full_state(self) -> CaseSnapshot:
+        return self.snapshot()
 
     # --- rules that need the case's facts ------------------------------------------------------------
 
@@ -62,32 +91,28 @@ class IncomingTransfer(CaseWorkflow):
             outcome = b.get("outcome")
             if outcome not in ("recognised", "adapted", "refused"):
                 return Refusal(INVALID, "outcome: must be recognised, adapted or refused")
-            grounds = [str(g) for g in b.get("grounds") or []]
             if outcome == "refused":
-                if not grounds:
-                    return Refusal(INVALID, "grounds: a refusal names at least one ground of Art 11(1)")
-                unknown = [g for g in grounds if g not in REFUSAL_GROUNDS]
-                if unknown:
-                    return Refusal(INVALID, f"grounds: {', '.join(unknown)} is not a letter of Art 11(1) (a)-(k)")
-                unconsulted = [g for g in grounds if g in CONSULT_BEFORE_REFUSAL and g not in self.consulted_grounds]
-                if unconsulted:
-                    return Refusal(CONFLICT, "refusing on ground(s) " + ", ".join(f"({g})" for g in unconsulted)
-                                   + " needs an earlier consultation of the issuing state (Art 11(3))")
+                return art_11_refusal([str(g) for g in b.get("grounds") or []], self.consulted_grounds)
+            if outcome == "adapted" and inp.note_id is None:
+                return Refusal(INVALID, "measures: an adaptation names the measures it changes (Art 9, 18(5))")
         if action == "consult" and str(b.get("ground")) not in REFUSAL_GROUNDS:
             return Refusal(INVALID, "ground: must be a letter of Art 11(1) (a)-(k)")
-        if action == "start_supervision":
+        if action == "start_supervision" and self._window_open():
             window = self.deadline(dl.WITHDRAWAL_WINDOW_NAME)
-            if window and window.status == "open" and self.now() < window.due:
-                return Refusal(CONFLICT, "the issuing state may still withdraw the certificate until "
-                                         f"{window.due.date().isoformat()} (Art 9(4)); wait, or ask it to confirm")
+            assert window is not None
+            return Refusal(CONFLICT, "the issuing state may still withdraw the certificate until "
+                                     f"{window.due.date().isoformat()} (Art 9(4)); wait, or ask it to confirm")
         if action == "decide_subsequent":
-            if self.facts.executing_declared_14_3 and b.get("decision") in ("revoke", "execute_custody"):
-                return Refusal(CONFLICT, "under this state's Art 14(3) declaration the issuing state takes this "
-                                         "decision: report the breach on the Annex II form instead")
-            if b.get("decision") not in SUBSEQUENT:
-                return Refusal(INVALID, "decision: must be modify, revoke, execute_custody or lapse")
-        if action == "transfer_back" and b.get("reason") not in ("absconded", "residence_lost", "issuing_request"):
-            return Refusal(INVALID, "reason: must be absconded, residence_lost or issuing_request")
+            return art_14_subsequent(b.get("decision"), side=self.side, issuing_competent=self.issuing_competent)
+        if action == "transfer_back":
+            if b.get("reason") not in TRANSFER_BACK_REASONS:
+                return Refusal(INVALID, "reason: must be absconded, residence_lost or issuing_request")
+            if b.get("reason") == "issuing_request" and TRANSFER_BACK_REQUEST not in self.open_requests:
+                return Refusal(CONFLICT, "the issuing state has not asked for the supervision back (Art 20(2))")
+        if action == "answer_information" and INFORMATION_REQUEST not in self.open_requests:
+            return Refusal(CONFLICT, "the issuing state has asked for no information (Art 17(1)(c))")
+        if action == "end_supervision" and b.get("outcome", "completed") != "completed":
+            return Refusal(INVALID, "outcome: must be completed (a lapse is a subsequent decision, Art 16(1)(d))")
         if action == "notify_delay":
             try:
                 expected = date.fromisoformat(str(b.get("expected_by")))
@@ -104,12 +129,17 @@ class IncomingTransfer(CaseWorkflow):
             return Refusal(CONFLICT, "no message is waiting to be sent again")
         return None
 
+    def _window_open(self) -> bool:
+        window = self.deadline(dl.WITHDRAWAL_WINDOW_NAME)
+        return bool(window and window.status == "open" and self.now() < window.due)
+
     # --- actions (CONTRACT §3, executing side) -------------------------------------------------------
 
     @workflow.update
     async def forward(self, inp: ActionInput) -> ActionResult:
+        # Art 6(7), 18(1): the case goes to the competent authority, and the issuing state is told.
         authority = str(inp.body["authority"])
-        self.event("forwarded", inp.actor, {"authority": authority}, new_stage=S.CLOSED, outcome=Outcome.FORWARDED)
+        self.event("forwarded", inp.actor, {"authority": authority}, new_stage=S.CLOSED, outcome="forwarded")
         self.send("forwarded", {"authority": authority})
         await self.publish()
         return self.result()
@@ -120,7 +150,10 @@ class IncomingTransfer(CaseWorkflow):
 
     @workflow.update
     async def request_completion(self, inp: ActionInput) -> ActionResult:
+        # Art 8(2): the decision may wait for the completed certificate until the period set here.
         days = int(inp.body["due_days"])
+        self.set_deadline(dl.Deadline(name="completion", due=self.now() + timedelta(days=days), basis="law",
+                                      article="8(2)"))
         self.event("completion_requested", inp.actor, {"due_days": days})
         self.send("completion_request", {"due_days": days}, note_id=inp.note_id)
         await self.publish()
@@ -161,6 +194,9 @@ class IncomingTransfer(CaseWorkflow):
     @workflow.update
     async def give_max_custody(self, inp: ActionInput) -> ActionResult:
         days = int(inp.body["max_custody_days"])
+        self.open_requests.discard(MAX_CUSTODY_REQUEST)
+        self.end_deadline("duty:give_max_custody")
+        # Art 9(4): the issuing state may withdraw within 10 days of this information; supervision waits.
         self._open_withdrawal_window()
         self.event("max_custody_given", inp.actor, {"max_custody_days": days})
         self.send("max_custody_info", {"max_custody_days": days})
@@ -175,17 +211,29 @@ class IncomingTransfer(CaseWorkflow):
     async def decide(self, inp: ActionInput) -> ActionResult:
         outcome = str(inp.body["outcome"])
         grounds = [str(g) for g in inp.body.get("grounds") or []]
+        changed: list[int] = []
+        if outcome == "adapted":
+            # Art 9(1)-(3): checked against the certificate, which only the activity may read.
+            check: AdaptationCheck = await workflow.execute_activity(
+                "check_adaptation", args=[self.inp.case_id, inp.note_id], result_type=AdaptationCheck,
+                start_to_close_timeout=timedelta(minutes=1))
+            if check.errors:
+                raise refuse(Refusal(INVALID, "; ".join(check.errors)))
+            changed = check.measures_changed
         self.end_deadline(dl.DECISION)
-        body = {"outcome": outcome, "grounds": grounds,
-                "measures_changed": inp.body.get("measures_changed", [])}
+        self.end_deadline("completion", "cancelled")
+        body = {"outcome": outcome, "grounds": grounds, "measures_changed": changed,
+                "art_14_3": self.issuing_competent}
         if outcome == "refused":
-            self.event("refused", inp.actor, {"grounds": grounds}, new_stage=S.CLOSED, outcome=Outcome.REFUSED)
+            self.event("refused", inp.actor, {"grounds": grounds}, new_stage=S.CLOSED, outcome="refused")
         else:
             if outcome == "adapted":
                 # Art 9(4): the issuing state has 10 days to withdraw; supervision waits (NL 3:14(2) practice).
                 self._open_withdrawal_window()
-            self.duty("start_supervision", "8(1)")
-            self.event(outcome, inp.actor, {"grounds": grounds}, new_stage=S.RECOGNISED)
+            self._start_supervision_duty()
+            self.event(outcome, inp.actor, {"grounds": grounds, "measures_changed": changed,
+                                            "art_14_3": self.issuing_competent}, new_stage=S.RECOGNISED)
+        # Art 12(1), 18(3)-(5): the decision goes to the issuing state at once, with reasons (the note).
         self.send("decision", body, note_id=inp.note_id)
         await self.publish()
         return self.result()
@@ -194,17 +242,26 @@ class IncomingTransfer(CaseWorkflow):
     def _v_decide(self, inp: ActionInput) -> None:
         self.validate_action("decide", inp)
 
+    def _start_supervision_duty(self) -> None:
+        """Art 8(1): supervise without delay, counted from the end of an open withdrawal window (9(4))."""
+        window = self.deadline(dl.WITHDRAWAL_WINDOW_NAME)
+        start = window.due if window and self._window_open() else self.now()
+        self.set_deadline(dl.duty("start_supervision", start, "8(1)", self.inp.duty_working_days))
+
     @workflow.update
     async def start_supervision(self, inp: ActionInput) -> ActionResult:
         self.supervision_started = True
-        self.end_deadline("duty:start_supervision")
+        self.end_deadline(START_SUPERVISION)
         self.end_deadline(dl.WITHDRAWAL_WINDOW_NAME, "cancelled")
         if self.facts.probation_period_days:
+            # The probation period of the certificate (box (j)3, else (i)2.3), from the day supervision
+            # begins here: the issuing state's own clock is its business, ours starts with our supervision.
             self.set_deadline(dl.Deadline(name=dl.PROBATION_END,
                                           due=self.now() + timedelta(days=self.facts.probation_period_days),
                                           basis="law", article="16(1)(d)"))
         self.event("supervision_started", inp.actor, new_stage=S.SUPERVISING)
         self.send("supervision_started")
+        self.begin_new_run()
         await self.publish()
         return self.result()
 
@@ -214,7 +271,8 @@ class IncomingTransfer(CaseWorkflow):
 
     @workflow.update
     async def report_breach(self, inp: ActionInput) -> ActionResult:
-        self.event("breach_reported", inp.actor)
+        # Art 17(1)-(2): on the Annex II form (the note); where we are competent it informs (Art 15).
+        self.event("breach_reported", inp.actor, {"art_14_3": self.issuing_competent})
         self.send("breach_report", note_id=inp.note_id)
         await self.publish()
         return self.result()
@@ -225,6 +283,7 @@ class IncomingTransfer(CaseWorkflow):
 
     @workflow.update
     async def answer_information(self, inp: ActionInput) -> ActionResult:
+        self.open_requests.discard(INFORMATION_REQUEST)
         self.end_deadline("duty:answer_information")
         self.event("information_given", inp.actor)
         self.send("information", note_id=inp.note_id)
@@ -235,7 +294,7 @@ class IncomingTransfer(CaseWorkflow):
     def _v_answer_information(self, inp: ActionInput) -> None:
         self.validate_action("answer_information", inp)
 
-    async def _close(self, inp: ActionInput, type_: str, message: str, outcome: Outcome,
+    async def _close(self, inp: ActionInput, type_: str, message: str, outcome: str,
                      body: dict[str, object] | None = None) -> ActionResult:
         self.event(type_, inp.actor, dict(body or {}), new_stage=S.CLOSED, outcome=outcome)
         self.send(message, dict(body or {}), note_id=inp.note_id)
@@ -244,7 +303,8 @@ class IncomingTransfer(CaseWorkflow):
 
     @workflow.update
     async def report_not_found(self, inp: ActionInput) -> ActionResult:
-        return await self._close(inp, "person_not_found", "person_not_found", Outcome.PERSON_NOT_FOUND)
+        # Art 18(2): supervision is impossible in practice; the obligation to supervise ends.
+        return await self._close(inp, "person_not_found", "person_not_found", "person_not_found")
 
     @report_not_found.validator
     def _v_report_not_found(self, inp: ActionInput) -> None:
@@ -252,7 +312,8 @@ class IncomingTransfer(CaseWorkflow):
 
     @workflow.update
     async def notify_amnesty(self, inp: ActionInput) -> ActionResult:
-        return await self._close(inp, "amnesty_pardon", "amnesty_pardon", Outcome.AMNESTY)
+        # Art 18(6), 19: an amnesty or pardon here ends supervision.
+        return await self._close(inp, "amnesty_pardon", "amnesty_pardon", "amnesty")
 
     @notify_amnesty.validator
     def _v_notify_amnesty(self, inp: ActionInput) -> None:
@@ -260,8 +321,9 @@ class IncomingTransfer(CaseWorkflow):
 
     @workflow.update
     async def decide_subsequent(self, inp: ActionInput) -> ActionResult:
+        # Art 16(1): where we are competent, we decide and inform the issuing state without delay.
         decision = str(inp.body["decision"])
-        closing = SUBSEQUENT[decision]
+        closing = SUBSEQUENT_DECISIONS[decision]
         if closing:
             return await self._close(inp, "subsequent_decision", "subsequent_decision", closing,
                                      {"decision": decision})
@@ -276,7 +338,10 @@ class IncomingTransfer(CaseWorkflow):
 
     @workflow.update
     async def transfer_back(self, inp: ActionInput) -> ActionResult:
-        return await self._close(inp, "transferred_back", "transfer_back", Outcome.TRANSFERRED_BACK,
+        # Art 20: the supervision and every further decision go back to the issuing state.
+        self.open_requests.discard(TRANSFER_BACK_REQUEST)
+        self.end_deadline("duty:answer_transfer_back_request")
+        return await self._close(inp, "transferred_back", "transfer_back", "transferred_back",
                                  {"reason": str(inp.body["reason"])})
 
     @transfer_back.validator
@@ -285,8 +350,10 @@ class IncomingTransfer(CaseWorkflow):
 
     @workflow.update
     async def end_supervision(self, inp: ActionInput) -> ActionResult:
+        # Art 16(1)(d): the probation period is over and the measures were complied with.
         self.end_deadline(dl.PROBATION_END)
-        return await self._close(inp, "supervision_ended", "supervision_ended", Outcome.COMPLETED,
+        self.end_deadline(END_SUPERVISION)
+        return await self._close(inp, "supervision_ended", "supervision_ended", "completed",
                                  {"outcome": "completed"})
 
     @end_supervision.validator
@@ -307,6 +374,15 @@ class IncomingTransfer(CaseWorkflow):
         self.set_deadline(dl.Deadline(name=dl.WITHDRAWAL_WINDOW_NAME, due=self.now() + dl.WITHDRAWAL_WINDOW,
                                       basis="law", article="9(4)"))
 
+    def _refresh_alerts(self) -> None:
+        # Art 16(1)(d): once the probation period is over, telling the issuing state is a duty without delay.
+        end = self.deadline(dl.PROBATION_END)
+        if (self.stage == S.SUPERVISING and end and end.status == "open" and self.now() >= end.due
+                and self.deadline(END_SUPERVISION) is None):
+            self.set_deadline(dl.duty("end_supervision", end.due, "16(1)(d)", self.inp.duty_working_days))
+            self.event("probation_period_ended", "system")
+        super()._refresh_alerts()
+
     # --- messages from the issuing side --------------------------------------------------------------
 
     @workflow.signal
@@ -318,37 +394,53 @@ class IncomingTransfer(CaseWorkflow):
             if self.received_at is None:
                 # Workflow time, not the inbox's clock: deadlines and time-skipping tests stay consistent.
                 self.received_at = self.now()
-                self.event("certificate_received", peer, {"message_id": msg.message_id})
+                if msg.body.get("max_custody_requested") is True:
+                    self.open_requests.add(MAX_CUSTODY_REQUEST)
+                self.event("certificate_received", peer, {"message_id": msg.message_id,
+                                                          "max_custody_requested":
+                                                              MAX_CUSTODY_REQUEST in self.open_requests})
             return  # run() publishes once the case is set up
         if self.closed:
             return
         match msg.type:
             case "completion":
+                # Art 8(2): the completed certificate is in the database; its facts may have changed.
+                self.end_deadline("completion")
+                self.facts = await prepare("load_facts", self.inp.case_id, CaseFacts)
                 self.event("completion_received", peer, {"message_id": msg.message_id})
             case "consultation_reply":
                 self.event("consultation_reply_received", peer, {"message_id": msg.message_id})
             case "withdrawal":
                 self.event("withdrawn", peer, {"message_id": msg.message_id}, new_stage=S.CLOSED,
-                           outcome=Outcome.WITHDRAWN)
+                           outcome="withdrawn")
             case "no_withdrawal":
+                # Art 9(4): the issuing state waived the window; supervision may begin at once.
                 self.end_deadline(dl.WITHDRAWAL_WINDOW_NAME, "cancelled")
+                if self.stage == S.RECOGNISED:
+                    self._start_supervision_duty()
                 self.event("withdrawal_waived", peer)
             case "subsequent_decision":
+                # Art 17(4): the issuing state decided (14(3) case); a revocation or lapse ends supervision.
                 decision = str(msg.body.get("decision"))
-                closing = SUBSEQUENT.get(decision)
-                if closing:
-                    self.event("subsequent_decision_received", peer, {"decision": decision}, new_stage=S.CLOSED,
-                               outcome=closing)
-                else:
-                    self.event("subsequent_decision_received", peer, {"decision": decision})
+                closing = SUBSEQUENT_DECISIONS.get(decision)
+                self.event("subsequent_decision_received", peer, {"decision": decision},
+                           new_stage=S.CLOSED if closing else None, outcome=closing)
             case "information_request":
+                self.open_requests.add(INFORMATION_REQUEST)
                 self.duty("answer_information", "17(1)(c)")
                 self.event("information_requested", peer, {"message_id": msg.message_id})
+            case "information":
+                self.event("information_received", peer, {"message_id": msg.message_id})
             case "transfer_back_request":
+                self.open_requests.add(TRANSFER_BACK_REQUEST)
                 self.duty("answer_transfer_back_request", "20(2)")
                 self.event("transfer_back_requested", peer, {"message_id": msg.message_id})
             case "judgment_review":
-                self.event("judgment_review_received", peer, {"message_id": msg.message_id})
+                # Art 19: only the issuing state reviews; an annulled judgment leaves nothing to supervise.
+                outcome = str(msg.body.get("outcome"))
+                closing = REVIEW_OUTCOMES.get(outcome)
+                self.event("judgment_review_received", peer, {"outcome": outcome, "message_id": msg.message_id},
+                           new_stage=S.CLOSED if closing else None, outcome=closing)
             case _:
                 self.event("message_received", peer, {"type": msg.type, "message_id": msg.message_id})
         await self.publish()

@@ -40,6 +40,8 @@ class TransferInput(BaseModel):
     authority: str
     created_by: str
     duty_working_days: int = 2
+    # Set only when a run continues as new: the state the previous run handed over.
+    snapshot: CaseSnapshot | None = None
 
 
 class LinkMessage(BaseModel):
@@ -111,7 +113,41 @@ class CaseFacts(BaseModel):
     measure_hours: list[int | None] = Field(default_factory=list)
     probation_period_days: int | None = None
     executing_declared_14_3: bool = False
+    # The executing state's Art 14(3) declaration covers this judgment's type: the issuing state keeps
+    # the Art 14(1)(b)-(c) decisions, the executing state supervises and reports on the Annex II form.
+    art_14_3_applies: bool = False
     certificate_language: str | None = None
+
+
+class AdaptationCheck(BaseModel):
+    """An adaptation checked against the certificate (Art 9): `path: reason` errors, and what it changes."""
+
+    errors: list[str] = Field(default_factory=list)
+    measures_changed: list[int] = Field(default_factory=list)
+
+
+class CaseSnapshot(BaseModel):
+    """Everything one run of a case workflow hands to the next when it continues as new."""
+
+    stage: str
+    outcome: str | None = None
+    deadlines: list[Deadline] = Field(default_factory=list)
+    alerts: list[str] = Field(default_factory=list)
+    alerts_seen: list[str] = Field(default_factory=list)
+    facts: CaseFacts = Field(default_factory=CaseFacts)
+    consulted_grounds: list[str] = Field(default_factory=list)
+    supervision_started: bool = False
+    issuing_competent: bool = False
+    received_at: datetime | None = None
+    open_requests: list[str] = Field(default_factory=list)
+    seen_message_ids: list[str] = Field(default_factory=list)
+    messages_sent: list[str] = Field(default_factory=list)
+    messages_received: list[str] = Field(default_factory=list)
+    failed: list[OutgoingMessage] = Field(default_factory=list)
+    # Sent messages whose delivery evidence has not come yet (workflows/delivery.py).
+    awaiting_evidence: list[OutgoingMessage] = Field(default_factory=list)
+    revision: int = 0
+    runs: int = 1
 
 
 class CaseState(BaseModel):
@@ -131,19 +167,25 @@ class CaseState(BaseModel):
     messages_sent: list[str]
     messages_received: list[str]
     failed_messages: list[str]
+    issuing_competent: bool = False
+    open_requests: list[str] = Field(default_factory=list)
+    next_wakeup: datetime | None = None
+    # Which run of the workflow this is: supervision continues as new to keep each history small.
+    run: int = 1
 
 
 # The fields of each received message that the workflow may see: codes, numbers and dates only.
 # Everything else in a payload (certificate, free text) stays in the inbox table in PostgreSQL.
 SIGNAL_FIELDS: dict[str, frozenset[str]] = {
-    "certificate": frozenset({"language"}),
+    "certificate": frozenset({"language", "max_custody_requested"}),
     "acknowledgement": frozenset({"received_at"}),
     "forwarded": frozenset({"authority"}),
     "completion_request": frozenset({"due_days"}),
     "consultation": frozenset({"ground"}),
     "delay_notice": frozenset({"expected_by"}),
     "max_custody_info": frozenset({"max_custody_days"}),
-    "decision": frozenset({"outcome", "grounds", "measures_changed"}),
+    "decision": frozenset({"outcome", "grounds", "measures_changed", "art_14_3"}),
+    "judgment_review": frozenset({"outcome"}),
     "subsequent_decision": frozenset({"decision"}),
     "transfer_back": frozenset({"reason"}),
     "supervision_ended": frozenset({"outcome"}),
@@ -153,3 +195,6 @@ SIGNAL_FIELDS: dict[str, frozenset[str]] = {
 def signal_body(message_type: str, payload: dict[str, Any]) -> dict[str, Any]:
     allowed = SIGNAL_FIELDS.get(message_type, frozenset())
     return {k: v for k, v in payload.items() if k in allowed}
+
+
+TransferInput.model_rebuild()

@@ -1,6 +1,7 @@
 """The outgoing transfer: the issuing side, from the officer's draft to the end of the case.
 
-Workflow id `transfer-<id>`, task queue `probatio-<STATE>`.
+Workflow id `transfer-<id>`, task queue `probatio-<STATE>`. Once the executing state reports that
+supervision began, the case continues as new: the years of supervision run in histories of their own.
 """
 
 from __future__ import annotations
@@ -16,14 +17,26 @@ with workflow.unsafe.imports_passed_through():
         ActionInput,
         ActionResult,
         CaseFacts,
+        CaseSnapshot,
         CaseState,
         LinkMessage,
         SubmissionCheck,
         TransferInput,
     )
-    from workflows.rules import CONFLICT, INVALID, Refusal
+    from workflows.rules import (
+        CONFLICT,
+        INVALID,
+        REVIEW_OUTCOMES,
+        SUBSEQUENT_DECISIONS,
+        Refusal,
+        art_9_4_withdrawal,
+        art_14_subsequent,
+    )
     from workflows.stages import IssuingStage as S
-    from workflows.stages import Outcome, Side
+    from workflows.stages import Side
+
+# The request that a `reply` in stage `transferred` answers.
+INFORMATION_REQUEST = "information_request"
 
 
 def _parse_dt(value: object) -> datetime | None:
@@ -37,11 +50,11 @@ class OutgoingTransfer(CaseWorkflow):
     @workflow.init
     def __init__(self, inp: TransferInput) -> None:
         self._setup(inp, S.DRAFT)
-        self.issuing_competent = False  # Art 14(3): the issuing state keeps the subsequent decisions
 
     @workflow.run
     async def run(self, inp: TransferInput) -> CaseState:
-        self.event("created", inp.created_by, {"executing_state": inp.executing_state})
+        if inp.snapshot is None:
+            self.event("created", inp.created_by, {"executing_state": inp.executing_state})
         await self.run_until_closed()
         return self.state()
 
@@ -49,27 +62,28 @@ class OutgoingTransfer(CaseWorkflow):
     def case_state(self) -> CaseState:
         return self.state()
 
+    @workflow.query
+    def full_state(self) -> CaseSnapshot:
+        return self.snapshot()
+
     # --- rules that need the case's facts ------------------------------------------------------------
 
     def check_rule(self, action: str, inp: ActionInput) -> Refusal | None:
         if action == "withdraw":
-            if self.supervision_started:
-                return Refusal(CONFLICT, "supervision has begun in the executing state: withdrawal is no longer "
-                                         "possible (Art 9(4))")
             window = self.deadline(dl.WITHDRAWAL_WINDOW_NAME)
-            if window and self.now() >= window.due:
-                return Refusal(CONFLICT, "the 10 days to withdraw after the adaptation or maximum-custody notice "
-                                         f"ended on {window.due.date().isoformat()} (Art 9(4))")
+            return art_9_4_withdrawal(supervision_started=self.supervision_started,
+                                      window_due=window.due if window else None, now=self.now())
         if action == "confirm_no_withdrawal" and not self._window_open():
             return Refusal(CONFLICT, "no withdrawal window is open")
         if action == "decide_subsequent":
-            if not self.issuing_competent:
-                return Refusal(CONFLICT, "the executing state is competent for subsequent decisions (Art 14(1)); "
-                                         "only where it declared Art 14(3) does the issuing state decide")
-            if inp.body.get("decision") not in ("revoke", "execute_custody", "lapse", "modify"):
-                return Refusal(INVALID, "decision: must be revoke, execute_custody, lapse or modify")
-        if action == "reply" and self.stage == S.TRANSFERRED and "information_request" not in self.messages_received:
-            return Refusal(CONFLICT, "no information request is open")
+            return art_14_subsequent(inp.body.get("decision"), side=self.side,
+                                     issuing_competent=self.issuing_competent)
+        if action == "notify_review" and inp.body.get("outcome") not in REVIEW_OUTCOMES:
+            return Refusal(INVALID, "outcome: must be " + ", ".join(REVIEW_OUTCOMES))
+        if action == "reply" and self.stage != S.CONSULTATION and INFORMATION_REQUEST not in self.open_requests:
+            return Refusal(CONFLICT, "no consultation or information request is open")
+        if action == "approve" and not isinstance(inp.body.get("ask_max_custody", False), bool):
+            return Refusal(INVALID, "ask_max_custody: must be true or false")
         if action == "resend" and not self.failed:
             return Refusal(CONFLICT, "no message is waiting to be sent again")
         return None
@@ -86,7 +100,8 @@ class OutgoingTransfer(CaseWorkflow):
         if check.errors:
             raise refuse(Refusal(INVALID, "; ".join(check.errors)))
         self.facts = await prepare("load_facts", self.inp.case_id, CaseFacts)
-        self.issuing_competent = self.facts.executing_declared_14_3
+        # Known from the executing state's declaration; its decision message confirms it (Art 14(3)-(4)).
+        self.issuing_competent = self.facts.art_14_3_applies
         self.event("submitted", inp.actor, {"warnings": len(check.warnings)}, new_stage=S.AWAITING_APPROVAL)
         await self.publish()
         return self.result()
@@ -111,8 +126,10 @@ class OutgoingTransfer(CaseWorkflow):
         # accepts (21); kept as the document that was sent.
         lang: str = await prepare("prepare_certificate", self.inp.case_id, str)
         self.facts.certificate_language = lang
-        self.event("approved", inp.actor, {"language": lang}, new_stage=S.SENT)
-        self.send("certificate", {"language": lang}, attach_certificate=True)
+        ask = bool(inp.body.get("ask_max_custody", False))
+        self.event("approved", inp.actor, {"language": lang, "max_custody_requested": ask}, new_stage=S.SENT)
+        # Art 16(2): the issuing state may ask, when it forwards the case, for the maximum custody.
+        self.send("certificate", {"language": lang, "max_custody_requested": ask}, attach_certificate=True)
         await self.publish()
         return self.result()
 
@@ -140,6 +157,7 @@ class OutgoingTransfer(CaseWorkflow):
             self.event("consultation_replied", inp.actor, new_stage=S.UNDER_DECISION)
             self.send("consultation_reply", note_id=inp.note_id)
         else:
+            self.open_requests.discard(INFORMATION_REQUEST)
             self.end_deadline("duty:answer_information")
             self.event("information_given", inp.actor)
             self.send("information", note_id=inp.note_id)
@@ -152,7 +170,7 @@ class OutgoingTransfer(CaseWorkflow):
 
     @workflow.update
     async def withdraw(self, inp: ActionInput) -> ActionResult:
-        self.event("withdrawn", inp.actor, {"note": inp.note_id}, new_stage=S.CLOSED, outcome=Outcome.WITHDRAWN)
+        self.event("withdrawn", inp.actor, {"note": inp.note_id}, new_stage=S.CLOSED, outcome="withdrawn")
         self.send("withdrawal", note_id=inp.note_id)
         await self.publish()
         return self.result()
@@ -176,13 +194,12 @@ class OutgoingTransfer(CaseWorkflow):
 
     @workflow.update
     async def decide_subsequent(self, inp: ActionInput) -> ActionResult:
+        # Art 17(4): the issuing state decides (14(3) case) and tells the executing state immediately.
         decision = str(inp.body["decision"])
-        closing = {"revoke": Outcome.REVOKED, "execute_custody": Outcome.REVOKED, "lapse": Outcome.LAPSED}
-        if decision in closing:
-            self.event("subsequent_decision", inp.actor, {"decision": decision}, new_stage=S.CLOSED,
-                       outcome=closing[decision])
-        else:
-            self.event("subsequent_decision", inp.actor, {"decision": decision})
+        self.end_deadline("duty:decide_subsequent")
+        closing = SUBSEQUENT_DECISIONS[decision]
+        self.event("subsequent_decision", inp.actor, {"decision": decision},
+                   new_stage=S.CLOSED if closing else None, outcome=closing)
         self.send("subsequent_decision", {"decision": decision}, note_id=inp.note_id)
         await self.publish()
         return self.result()
@@ -190,6 +207,17 @@ class OutgoingTransfer(CaseWorkflow):
     @decide_subsequent.validator
     def _v_decide_subsequent(self, inp: ActionInput) -> None:
         self.validate_action("decide_subsequent", inp)
+
+    @workflow.update
+    async def request_information(self, inp: ActionInput) -> ActionResult:
+        self.event("information_requested", inp.actor)
+        self.send("information_request", note_id=inp.note_id)
+        await self.publish()
+        return self.result()
+
+    @request_information.validator
+    def _v_request_information(self, inp: ActionInput) -> None:
+        self.validate_action("request_information", inp)
 
     @workflow.update
     async def request_transfer_back(self, inp: ActionInput) -> ActionResult:
@@ -204,8 +232,12 @@ class OutgoingTransfer(CaseWorkflow):
 
     @workflow.update
     async def notify_review(self, inp: ActionInput) -> ActionResult:
-        self.event("judgment_review_notified", inp.actor)
-        self.send("judgment_review", note_id=inp.note_id)
+        # Art 19: only the issuing state reviews the judgment; an annulment ends the case on both sides.
+        outcome = str(inp.body["outcome"])
+        closing = REVIEW_OUTCOMES[outcome]
+        self.event("judgment_review_notified", inp.actor, {"outcome": outcome},
+                   new_stage=S.CLOSED if closing else None, outcome=closing)
+        self.send("judgment_review", {"outcome": outcome}, note_id=inp.note_id)
         await self.publish()
         return self.result()
 
@@ -239,6 +271,7 @@ class OutgoingTransfer(CaseWorkflow):
                 self.event("received_by_executing", peer, {"received_at": received.isoformat()},
                            new_stage=S.UNDER_DECISION if self.stage == S.SENT else None)
             case "forwarded":
+                # Art 6(7), 18(1): another authority of the executing state now has the case.
                 self.event("forwarded_by_executing", peer, {"authority": b.get("authority")})
             case "completion_request":
                 days = int(b.get("due_days") or 14)
@@ -251,6 +284,7 @@ class OutgoingTransfer(CaseWorkflow):
                 self.event("consultation_opened", peer, {"ground": b.get("ground"), "message_id": msg.message_id},
                            new_stage=S.CONSULTATION)
             case "delay_notice":
+                # Art 12(2): the date the executing state expects to decide by becomes the watched date.
                 expected = _parse_dt(b.get("expected_by"))
                 if expected:
                     self.set_deadline(dl.Deadline(name=dl.DECISION, due=expected, basis="law", article="12(2)"))
@@ -266,32 +300,33 @@ class OutgoingTransfer(CaseWorkflow):
                 self.end_deadline(dl.WITHDRAWAL_WINDOW_NAME, "cancelled")
                 self.event("supervision_started", peer, new_stage=S.TRANSFERRED if self.stage != S.TRANSFERRED
                            else None)
+                self.begin_new_run()
             case "breach_report":
                 if self.issuing_competent:
+                    # Art 17(4): the issuing state decides on the Annex II report and tells the executing state.
                     self.duty("decide_subsequent", "17(4)")
                 self.event("breach_reported", peer, {"message_id": msg.message_id})
             case "information":
                 self.event("information_received", peer, {"message_id": msg.message_id})
+            case "information_request":
+                self.open_requests.add(INFORMATION_REQUEST)
+                self.duty("answer_information", "15")
+                self.event("information_requested_by_executing", peer, {"message_id": msg.message_id})
             case "subsequent_decision":
                 decision = str(b.get("decision"))
-                closing = {"revoke": Outcome.REVOKED, "execute_custody": Outcome.REVOKED, "lapse": Outcome.LAPSED}
-                if decision in closing:
-                    self.event("subsequent_decision_received", peer, {"decision": decision}, new_stage=S.CLOSED,
-                               outcome=closing[decision])
-                else:
-                    self.event("subsequent_decision_received", peer, {"decision": decision})
+                closing = SUBSEQUENT_DECISIONS.get(decision)
+                self.event("subsequent_decision_received", peer, {"decision": decision},
+                           new_stage=S.CLOSED if closing else None, outcome=closing)
             case "person_not_found":
-                self.event("person_not_found", peer, new_stage=S.CLOSED, outcome=Outcome.PERSON_NOT_FOUND)
+                self.event("person_not_found", peer, new_stage=S.CLOSED, outcome="person_not_found")
             case "amnesty_pardon":
-                self.event("amnesty_pardon", peer, new_stage=S.CLOSED, outcome=Outcome.AMNESTY)
+                self.event("amnesty_pardon", peer, new_stage=S.CLOSED, outcome="amnesty")
             case "transfer_back":
                 # Art 20(3): competence for the supervision returns to the issuing state; the transfer ends.
                 self.event("transferred_back", peer, {"reason": b.get("reason")}, new_stage=S.RETURNED)
             case "supervision_ended":
-                self.event("supervision_ended", peer, new_stage=S.CLOSED, outcome=Outcome.COMPLETED)
-            case "information_request":
-                self.duty("answer_information", "17(1)(c)")
-                self.event("information_requested", peer, {"message_id": msg.message_id})
+                self.event("supervision_ended", peer, {"outcome": b.get("outcome")}, new_stage=S.CLOSED,
+                           outcome="completed")
             case _:
                 self.event("message_received", peer, {"type": msg.type, "message_id": msg.message_id})
         await self.publish()
@@ -299,10 +334,15 @@ class OutgoingTransfer(CaseWorkflow):
     def _on_decision(self, msg: LinkMessage) -> None:
         outcome = str(msg.body.get("outcome"))
         self.end_deadline(dl.DECISION)
-        detail = {"outcome": outcome, "grounds": msg.body.get("grounds", []), "message_id": msg.message_id}
+        if isinstance(msg.body.get("art_14_3"), bool):
+            # Art 14(3)-(4): the executing state says at recognition whether it leaves 14(1)(b)-(c) to us.
+            self.issuing_competent = bool(msg.body["art_14_3"])
+        detail = {"outcome": outcome, "grounds": msg.body.get("grounds", []), "message_id": msg.message_id,
+                  "art_14_3": self.issuing_competent}
         if outcome == "refused":
-            self.event("refused", msg.from_state, detail, new_stage=S.CLOSED, outcome=Outcome.REFUSED)
+            self.event("refused", msg.from_state, detail, new_stage=S.CLOSED, outcome="refused")
         elif outcome == "adapted":
+            detail["measures_changed"] = msg.body.get("measures_changed", [])
             self._open_withdrawal_window("adapted", msg.from_state, detail, new_stage=S.ADAPTED)
         else:
             # Art 7(1): recognition notified, the issuing state's competence passes to the executing state.
@@ -310,6 +350,7 @@ class OutgoingTransfer(CaseWorkflow):
 
     def _open_withdrawal_window(self, type_: str, peer: str, detail: dict[str, object], *,
                                 new_stage: str | None = None) -> None:
+        # Art 9(4): 10 days from receipt of the adaptation (18(5)) or maximum-custody (16(2)) information.
         self.set_deadline(dl.Deadline(name=dl.WITHDRAWAL_WINDOW_NAME, due=self.now() + dl.WITHDRAWAL_WINDOW,
                                       basis="law", article="9(4)"))
         self.event(type_, peer, detail, new_stage=new_stage)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from workflows.stages import ExecutingStage as E
 from workflows.stages import IssuingStage as I
@@ -58,7 +59,10 @@ ISSUING_ACTIONS: dict[str, ActionRule] = {r.name: r for r in [
           required={"reason"}, summary="ask for the supervision back"),
     _rule(Side.ISSUING, "notify_review", {PROSECUTOR},
           {I.SENT, I.UNDER_DECISION, I.COMPLETION_REQUESTED, I.CONSULTATION, I.ADAPTED, I.TRANSFERRED}, "19",
-          text={"outcome"}, required={"outcome"}, summary="tell the executing state of a review of the judgment"),
+          text={"reasons"}, required={"outcome"},
+          summary="tell the executing state of a review of the judgment (annulled, amended, confirmed)"),
+    _rule(Side.ISSUING, "request_information", {PROSECUTOR}, {I.TRANSFERRED}, "17(1)(c)", text={"question"},
+          required={"question"}, summary="ask the executing state for facts needed for a subsequent decision"),
     _rule(Side.ISSUING, "resend", {OFFICER, PROSECUTOR, "admin"},
           {s for s in I if s != I.DRAFT}, "6(2)", text={"reason"}, required={"reason"},
           summary="send again the messages whose delivery failed"),
@@ -140,3 +144,62 @@ def check_body(rule: ActionRule, body: dict[str, object], *, structured_only: bo
 def allowed_actions(side: Side, role: str, stage: str) -> list[str]:
     """What a user of this role could try now; the workflow may still refuse on the case's facts."""
     return [name for name, r in ACTIONS[side].items() if role in r.roles and stage in r.stages]
+
+
+# --- rules of the Framework Decision that need the case's facts: each once, named after its article ---
+
+# Art 11(1): the grounds for refusal, by letter; Art 11(3): those that need an earlier consultation.
+REFUSAL_GROUNDS = frozenset("abcdefghijk")
+CONSULT_BEFORE_REFUSAL = frozenset("abchijk")
+
+# Art 14(1), 16(1), 17(4): subsequent decisions, and the outcome each gives the case (None: it goes on).
+SUBSEQUENT_DECISIONS: dict[str, str | None] = {
+    "modify": None, "revoke": "revoked", "execute_custody": "revoked", "lapse": "lapsed",
+}
+# Art 14(3): the decisions a declaring executing state leaves to the issuing state (14(1)(b)-(c)).
+ISSUING_DECISIONS_UNDER_14_3 = frozenset({"revoke", "execute_custody"})
+
+# Art 19: what the issuing state may report about a review of the judgment; an annulled judgment leaves
+# nothing to supervise, so the measure lapses on both sides.
+REVIEW_OUTCOMES: dict[str, str | None] = {"annulled": "lapsed", "amended": None, "confirmed": None}
+
+# Art 20(1) (absconded, residence lost) and 20(2) (the issuing state asked).
+TRANSFER_BACK_REASONS = frozenset({"absconded", "residence_lost", "issuing_request"})
+
+
+def art_9_4_withdrawal(*, supervision_started: bool, window_due: datetime | None, now: datetime) -> Refusal | None:
+    """Withdrawal only before supervision began and, after an adaptation or max-custody notice, within 10 days."""
+    if supervision_started:
+        return Refusal(CONFLICT, "supervision has begun in the executing state: withdrawal is no longer possible "
+                                 "(Art 9(4))")
+    if window_due is not None and now >= window_due:
+        return Refusal(CONFLICT, "the 10 days to withdraw after the adaptation or maximum-custody notice ended on "
+                                 f"{window_due.date().isoformat()} (Art 9(4))")
+    return None
+
+
+def art_11_refusal(grounds: list[str], consulted: set[str]) -> Refusal | None:
+    """A refusal names grounds of Art 11(1); on (a) (b) (c) (h) (i) (j) (k) only after consulting (11(3))."""
+    if not grounds:
+        return Refusal(INVALID, "grounds: a refusal names at least one ground of Art 11(1)")
+    unknown = [g for g in grounds if g not in REFUSAL_GROUNDS]
+    if unknown:
+        return Refusal(INVALID, f"grounds: {', '.join(unknown)} is not a letter of Art 11(1) (a)-(k)")
+    unconsulted = [g for g in grounds if g in CONSULT_BEFORE_REFUSAL and g not in consulted]
+    if unconsulted:
+        return Refusal(CONFLICT, "refusing on ground(s) " + ", ".join(f"({g})" for g in unconsulted)
+                       + " needs an earlier consultation of the issuing state (Art 11(3))")
+    return None
+
+
+def art_14_subsequent(decision: object, *, side: Side, issuing_competent: bool) -> Refusal | None:
+    """Who takes which subsequent decision: the executing state (14(1), 16(1)) unless it declared 14(3)."""
+    if decision not in SUBSEQUENT_DECISIONS:
+        return Refusal(INVALID, "decision: must be modify, revoke, execute_custody or lapse")
+    if side == Side.ISSUING and not issuing_competent:
+        return Refusal(CONFLICT, "the executing state is competent for subsequent decisions (Art 14(1)); only where "
+                                 "it declared Art 14(3) does the issuing state decide")
+    if side == Side.EXECUTING and issuing_competent and decision in ISSUING_DECISIONS_UNDER_14_3:
+        return Refusal(CONFLICT, "under this state's Art 14(3) declaration the issuing state takes this decision: "
+                                 "report the breach on the Annex II form instead (Art 17)")
+    return None

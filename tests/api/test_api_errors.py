@@ -1,0 +1,129 @@
+"""What a caller of the API sees when something is wrong: 401, 403, 404, 409, 413, 422 — never a 5xx —
+and how the inbox treats forged, replayed, malformed and oversized envelopes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from temporalio.client import Client
+
+from adapters.envelope import MAX_ENVELOPE_BYTES, Envelope, seal
+from adapters.keys import generate_key, load_or_create_private_key
+from forms.examples import example_certificate
+from forms.messages import MessageType
+from probatio.harness import LocalNodes, start_nodes
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+async def nodes(temporal_client: Client, pg_server: str, tmp_path_factory: pytest.TempPathFactory
+                ) -> AsyncIterator[LocalNodes]:
+    local = await start_nodes(temporal_client, pg_server, ["LU", "BE"], tmp_path_factory.mktemp("api"),
+                              db_prefix="api_")
+    try:
+        yield local
+    finally:
+        await local.stop()
+
+
+def auth(nodes: LocalNodes, state: str, role: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {nodes[state].tokens[role]}"}
+
+
+async def test_sign_in_is_required(nodes: LocalNodes) -> None:
+    async with httpx.AsyncClient(base_url=nodes["LU"].url) as http:
+        r = await http.get("/api/v1/transfers")
+        assert r.status_code == 401 and r.json()["error"] == "unauthorized"
+        r = await http.get("/api/v1/transfers", headers={"Authorization": "Bearer nonsense"})
+        assert r.status_code == 401
+
+
+async def test_bad_certificate_names_each_field(nodes: LocalNodes) -> None:
+    cert = example_certificate("LU", "BE").model_dump(mode="json")
+    del cert["person"]["surname"]
+    cert["measures"][0]["hours"] = "many"
+    async with httpx.AsyncClient(base_url=nodes["LU"].url) as http:
+        r = await http.post("/api/v1/transfers", json={"executing_state": "BE", "certificate": cert},
+                            headers=auth(nodes, "LU", "officer"))
+        assert r.status_code == 422
+        paths = {p["path"] for p in r.json()["detail"]}
+        assert "certificate.person.surname" in paths
+        assert "certificate.measures[0].hours" in paths
+        r = await http.post("/api/v1/transfers", json={"executing_state": "lu", "certificate": {}},
+                            headers=auth(nodes, "LU", "officer"))
+        assert r.status_code == 422 and r.json()["detail"][0]["path"] == "executing_state"
+        r = await http.post("/api/v1/transfers", content=b"{not json", headers=auth(nodes, "LU", "officer"))
+        assert r.status_code == 422
+        # Nothing was half-written: the officer has no case.
+        r = await http.get("/api/v1/transfers", headers=auth(nodes, "LU", "officer"))
+        assert r.json() == []
+
+
+async def test_roles_stages_and_unknown_things(nodes: LocalNodes) -> None:
+    cert = example_certificate("LU", "BE").model_dump(mode="json")
+    async with httpx.AsyncClient(base_url=nodes["LU"].url) as http:
+        r = await http.post("/api/v1/transfers", json={"executing_state": "BE", "certificate": cert},
+                            headers=auth(nodes, "LU", "prosecutor"))
+        assert r.status_code == 403
+        r = await http.post("/api/v1/transfers", json={"executing_state": "BE", "certificate": cert},
+                            headers=auth(nodes, "LU", "officer"))
+        case_id = r.json()["id"]
+        r = await http.post(f"/api/v1/transfers/{case_id}/actions/approve", headers=auth(nodes, "LU", "prosecutor"))
+        assert r.status_code == 409 and "draft" in r.json()["detail"]
+        r = await http.post(f"/api/v1/transfers/{case_id}/actions/return", json={},
+                            headers=auth(nodes, "LU", "prosecutor"))
+        assert r.status_code in (409, 422)
+        r = await http.post(f"/api/v1/transfers/{case_id}/actions/fly", headers=auth(nodes, "LU", "officer"))
+        assert r.status_code == 404
+        r = await http.get(f"/api/v1/transfers/{uuid.uuid4()}", headers=auth(nodes, "LU", "officer"))
+        assert r.status_code == 404
+        r = await http.get("/api/v1/transfers", params={"due_before": "tomorrow"}, headers=auth(nodes, "LU", "officer"))
+        assert r.status_code == 422 and r.json()["detail"][0]["path"] == "due_before"
+        r = await http.get("/api/v1/audit", headers=auth(nodes, "LU", "officer"))
+        assert r.status_code == 403
+        r = await http.get("/api/v1/dashboard", headers=auth(nodes, "LU", "supervisor"))
+        assert r.status_code == 200 and {"by_stage", "by_state", "decisions_due_soon", "overdue"} <= set(r.json())
+
+
+def _sealed(nodes: LocalNodes, tmp: Path, **changes: object) -> tuple[bytes, dict[str, str]]:
+    key = load_or_create_private_key(nodes["LU"].node.settings.effective_signing_key_file)
+    fields: dict[str, object] = {"message_id": str(uuid.uuid4()), "conversation_id": str(uuid.uuid4()),
+                                 "type": MessageType.JUDGMENT_REVIEW, "from_state": "LU", "to_state": "BE",
+                                 "sent_at": datetime.now(UTC), "payload": {}}
+    fields.update(changes)
+    sealed = seal(Envelope.model_validate(fields), key)
+    return sealed.body, sealed.headers
+
+
+async def test_inbox_refuses_forged_replayed_malformed_and_oversized(nodes: LocalNodes, tmp_path: Path) -> None:
+    async with httpx.AsyncClient(base_url=nodes["BE"].url) as http:
+        body, headers = _sealed(nodes, tmp_path)
+        first = await http.post("/api/v1/inbox", content=body, headers=headers)
+        assert first.status_code == 200
+        again = await http.post("/api/v1/inbox", content=body, headers=headers)
+        assert again.status_code == 200 and again.json() == first.json()  # the first answer, nothing twice
+
+        tampered = body.replace(b'"LU"', b'"LU" ', 1)
+        assert (await http.post("/api/v1/inbox", content=tampered, headers=headers)).status_code == 401
+        stranger = seal(Envelope.model_validate_json(body), generate_key())
+        assert (await http.post("/api/v1/inbox", content=stranger.body, headers=stranger.headers)).status_code == 401
+        assert (await http.post("/api/v1/inbox", content=b"{}", headers=headers)).status_code == 401
+        stale_body, stale_headers = _sealed(nodes, tmp_path, sent_at=datetime.now(UTC) - timedelta(hours=2))
+        assert (await http.post("/api/v1/inbox", content=stale_body, headers=stale_headers)).status_code == 422
+        huge = b"x" * (MAX_ENVELOPE_BYTES + 1)
+        assert (await http.post("/api/v1/inbox", content=huge, headers=headers)).status_code == 413
+
+    # Each refusal left an audit row and nothing else.
+    async with nodes["BE"].node.pool.connection() as conn:
+        cur = await conn.execute("SELECT count(*) AS n FROM audit WHERE action = 'inbox_rejected'")
+        assert (await cur.fetchone())["n"] >= 5
+        cur = await conn.execute("SELECT count(*) AS n FROM inbox")
+        assert (await cur.fetchone())["n"] == 1
+        cur = await conn.execute("SELECT count(*) AS n FROM cases")
+        assert (await cur.fetchone())["n"] == 0

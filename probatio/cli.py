@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from probatio.settings import EMBEDDED_PG_PORT, EMBEDDED_TEMPORAL_PORT, Settings
+from probatio.settings import EMBEDDED_PG_PORT, EMBEDDED_TEMPORAL_PORT, EMBEDDED_TEMPORAL_UI_PORT, Settings
 
 
 def _settings() -> Settings:
@@ -34,7 +34,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
     if peer == state:
         print("probatio dev: --peer must be another state than --state", file=sys.stderr)
         return 2
-    return dev.run(state, peer, args.port, Path(args.home))
+    return dev.run(state, peer, args.port, Path(args.home), pg_port=args.pg_port, temporal_port=args.temporal_port,
+                   temporal_ui_port=args.temporal_ui_port or None)
 
 
 def _foreground(start: Callable[[], subprocess.Popen[bytes]]) -> int:
@@ -155,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--peer", default=None, help="a second node for another state, on port+1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--home", default=".probatio")
+    p.add_argument("--pg-port", type=int, default=EMBEDDED_PG_PORT)
+    p.add_argument("--temporal-port", type=int, default=EMBEDDED_TEMPORAL_PORT)
+    p.add_argument("--temporal-ui-port", type=int, default=EMBEDDED_TEMPORAL_UI_PORT, help="0: no Temporal UI")
     p.set_defaults(func=cmd_dev)
 
     p = sub.add_parser("temporal", help="only the embedded Temporal dev server, in the foreground")

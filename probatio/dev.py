@@ -174,9 +174,11 @@ def say(text: str) -> None:
     print(f"probatio dev: {text}", flush=True)
 
 
-def run(state: str, peer: str | None, port: int, home: Path) -> int:
+def run(state: str, peer: str | None, port: int, home: Path, *, pg_port: int = EMBEDDED_PG_PORT,
+        temporal_port: int = EMBEDDED_TEMPORAL_PORT, temporal_ui_port: int | None = EMBEDDED_TEMPORAL_UI_PORT) -> int:
     nodes = [NodeSpec(state, port)] + ([NodeSpec(peer, port + 1)] if peer else [])
-    stack = DevStack(home=home.resolve(), nodes=nodes)
+    stack = DevStack(home=home.resolve(), nodes=nodes, pg_port=pg_port, temporal_port=temporal_port,
+                     temporal_ui_port=temporal_ui_port)
     stop = [False]
 
     def _on_signal(signum: int, _frame: object) -> None:

@@ -74,6 +74,20 @@ class Settings(BaseSettings):
     # Where the metrics port listens: all interfaces by default, so the cluster's Prometheus can scrape
     # the pod; it is only opened when metrics_port is set.
     metrics_host: str = "0.0.0.0"  # noqa: S104
+    # Pages: a signed-in session lasts this long (a working day plus margin), then the user signs in again.
+    session_hours: int = 10
+    # Retention: personal data of a case closed longer ago than this is erased (the audit log is kept
+    # five years regardless); the sweep runs every `retention_sweep_hours` as a Temporal schedule.
+    retention_days: int = Field(3 * 365, ge=1)
+    retention_sweep_hours: int = Field(24, ge=1)
+    # OIDC sign-in (production option, off unless issuer and client id are set). The IdP names the user
+    # (`oidc_username_claim`); roles and authorities stay those of the local user of that name.
+    oidc_issuer: str | None = Field(None, description="issuer URL; its /.well-known/openid-configuration is read")
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_scope: str = "openid profile email"
+    oidc_username_claim: str = "preferred_username"
+    oidc_label: str = "Sign in with your organisation's account"
 
     @field_validator("state")
     @classmethod
@@ -92,6 +106,10 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return init_settings, env_settings, _TomlSource(settings_cls), file_secret_settings
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_client_id)
 
     @property
     def task_queue(self) -> str:

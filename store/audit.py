@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -32,12 +33,40 @@ async def record(
     )
 
 
-async def entries(pool: AsyncConnectionPool[Any], *, case_id: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+async def entries(
+    pool: AsyncConnectionPool[Any],
+    *,
+    case_id: str | None = None,
+    user_name: str | None = None,
+    action: str | None = None,
+    authority: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 500,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """Newest first; every filter is optional and they combine (AND)."""
+    where: list[str] = []
+    params: list[Any] = []
+    for column, value in (("case_id", case_id), ("user_name", user_name), ("authority", authority)):
+        if value:
+            where.append(f"{column} = %s")
+            params.append(value)
+    if action:
+        # "read" finds read, read_certificate, read_denied: the auditor asks about kinds of access.
+        where.append("action LIKE %s")
+        params.append(action.replace("%", r"\%").replace("_", r"\_") + "%")
+    if since:
+        where.append("at >= %s")
+        params.append(since)
+    if until:
+        where.append("at < %s")
+        params.append(until)
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    params += [limit, offset]
     async with pool.connection() as conn:
-        if case_id:
-            cur = await conn.execute(
-                "SELECT * FROM audit WHERE case_id = %s ORDER BY at DESC, id DESC LIMIT %s", (case_id, limit)
-            )
-        else:
-            cur = await conn.execute("SELECT * FROM audit ORDER BY at DESC, id DESC LIMIT %s", (limit,))
+        cur = await conn.execute(
+            f"SELECT * FROM audit {clause} ORDER BY at DESC, id DESC LIMIT %s OFFSET %s",  # type: ignore[arg-type]
+            params,
+        )
         return list(await cur.fetchall())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -55,12 +55,17 @@ def parse_certificate_or_422(data: dict[str, Any]) -> Any:
 
 @router.post("/transfers", status_code=201, response_model=Created)
 async def create_transfer(request: Request, new: NewTransfer, user: CurrentUser) -> Created:
-    node = _node(request)
+    return await start_transfer(_node(request), user, new.executing_state, new.certificate)
+
+
+async def start_transfer(node: Any, user: User, executing_state: str, certificate: dict[str, Any],
+                         *, channel: str = "api") -> Created:
+    """Create the case and start its workflow; the API and the wizard's last step both come here."""
     if user.role != "officer":
         raise ApiError(403, f"starting a transfer is for the officer, not the {user.role}")
-    if new.executing_state == node.settings.state:
+    if executing_state == node.settings.state:
         raise ApiError(422, problems(("executing_state", "must be another member state than this node's")))
-    cert = parse_certificate_or_422({**new.certificate, "executing_state": new.executing_state,
+    cert = parse_certificate_or_422({**certificate, "executing_state": executing_state,
                                      "issuing_state": node.settings.state})
     case_id = str(uuid.uuid4())
     authority = user.authorities[0]
@@ -68,14 +73,14 @@ async def create_transfer(request: Request, new: NewTransfer, user: CurrentUser)
     # One transaction: the case row is committed only once its workflow exists, so nothing is half-written.
     async with node.pool.connection() as conn, conn.transaction():
         await cases.insert_case(conn, case_id=case_id, direction="outgoing", authority=authority,
-                                issuing_state=node.settings.state, executing_state=new.executing_state,
+                                issuing_state=node.settings.state, executing_state=executing_state,
                                 stage=IssuingStage.DRAFT, certificate=cert.model_dump(mode="json"),
                                 facts=cert.facts().model_dump(mode="json"), created_by=user.name)
         await audit.record(conn, user_name=user.name, role=user.role, authority=authority, case_id=case_id,
-                           action="create", new_stage=IssuingStage.DRAFT)
+                           action="create", new_stage=IssuingStage.DRAFT, detail={"via": channel})
         await client.start_workflow(
             "OutgoingTransfer",
-            TransferInput(case_id=case_id, issuing_state=node.settings.state, executing_state=new.executing_state,
+            TransferInput(case_id=case_id, issuing_state=node.settings.state, executing_state=executing_state,
                           authority=authority, created_by=user.name,
                           duty_working_days=node.settings.duty_working_days),
             id=f"transfer-{case_id}", task_queue=node.settings.task_queue,
@@ -149,9 +154,8 @@ async def incoming_action(request: Request, case_id: str, action: str, user: Cur
 
 async def _certificate_document(request: Request, side: Side, case_id: str, user: User, lang: str | None,
                                 fmt: str) -> Response:
-    from forms.render import RENDER_LANGUAGES, render_certificate
-
     from forms.annex1 import Certificate
+    from forms.render import RENDER_LANGUAGES, render_certificate
 
     node = _node(request)
     row = await visible_case(node.pool, user, side, case_id)
@@ -198,20 +202,46 @@ async def incoming_certificate_html(request: Request, case_id: str, user: Curren
 
 
 @router.get("/dashboard")
-async def dashboard(request: Request, user: CurrentUser) -> dict[str, Any]:
-    data = await cases.dashboard(_node(request).pool, user.authorities, datetime.now(UTC))
-    return {
-        "by_stage": data["by_stage"],
-        "by_state": data["by_state"],
-        "decisions_due_soon": [summary(r) for r in data["decisions_due_soon"]],
-        "overdue": [summary(r) for r in data["overdue"]],
-    }
+async def dashboard(request: Request, user: CurrentUser, since: str | None = None,
+                    until: str | None = None) -> dict[str, Any]:
+    """Counts by stage and state, decisions due within 15 days, overdue decisions and duties, and the
+    statistics per state, per month and by sex and age group (all from PostgreSQL)."""
+    from web.pages_admin import _period, dashboard_data
+
+    start, end = _period(since, until)
+    return await dashboard_data(_node(request).pool, user, start, end)
 
 
 @router.get("/audit")
 async def audit_log(request: Request, user: CurrentUser, case: str | None = None,
-                    limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> list[dict[str, Any]]:
+                    user_name: Annotated[str | None, Query(alias="user")] = None, action: str | None = None,
+                    since: str | None = None, until: str | None = None,
+                    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+                    offset: Annotated[int, Query(ge=0)] = 0) -> list[dict[str, Any]]:
+    """Filters combine: `case`, `user`, `action` (a prefix: `read` finds every kind of read), and the
+    period `since` (inclusive) to `until` (exclusive), as ISO dates or date-times."""
+    from web.pages_admin import _period
+
     if user.role not in ("auditor", "admin"):
         raise ApiError(403, f"the audit log is for the auditor, not the {user.role}")
-    rows = await audit.entries(_node(request).pool, case_id=case, limit=limit)
+    start, end = _period(since, until)
+    rows = await audit.entries(_node(request).pool, case_id=case, user_name=user_name, action=action,
+                               since=start, until=end, limit=limit, offset=offset)
     return [{**r, "at": r["at"].isoformat()} for r in rows]
+
+
+class PersonQuery(BaseModel):
+    surname: str = Field(min_length=1, max_length=500)
+    forenames: str | None = Field(default=None, max_length=500)
+    date_of_birth: date
+
+
+@router.post("/person-data")
+async def person_data(request: Request, query: PersonQuery, user: CurrentUser) -> dict[str, Any]:
+    """Everything this node holds about one person (right of access); for the auditor or admin, audited."""
+    from web.pages_admin import person_export
+
+    if user.role not in ("auditor", "admin"):
+        raise ApiError(403, f"the export of data about a person is for the auditor or admin, not the {user.role}")
+    return await person_export(_node(request).pool, user, query.surname, query.forenames, query.date_of_birth,
+                               "api")

@@ -1,0 +1,81 @@
+"""Retention and the right of access: erasing the personal data of long-closed cases, and gathering
+everything held about one person. The audit log is never touched (kept five years, store.audit)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from psycopg_pool import AsyncConnectionPool
+
+Row = dict[str, Any]
+
+# What is kept of an erased case: no name, no date of birth, no address, no free text.
+_ANONYMOUS_FACTS = """jsonb_build_object(
+    'sex', COALESCE(certificate->'person'->>'sex', 'unknown'),
+    'age_group', probatio_age_group(certificate->'person'->>'date_of_birth', certificate->'judgment'->>'delivered_on'),
+    'judgment_type', certificate->'judgment_nature'->>'judgment_type')"""
+
+
+async def erase_closed_cases(pool: AsyncConnectionPool[Any], *, closed_before: datetime,
+                             batch: int = 200) -> list[str]:
+    """Erase one batch of cases closed before `closed_before`; returns their ids (call again until empty).
+
+    The certificate goes (anonymous facts stay for the statistics), and with it the free-text notes, the
+    rendered documents and the node-link payloads that repeat the certificate. Stage, dates, timeline and
+    deadlines stay: they are what the statistics and the audit trail need, and hold no personal data.
+    """
+    async with pool.connection() as conn, conn.transaction():
+        cur = await conn.execute(
+            "SELECT id FROM cases WHERE closed_at < %s AND erased_at IS NULL ORDER BY closed_at LIMIT %s"
+            " FOR UPDATE SKIP LOCKED", (closed_before, batch))
+        ids = [r["id"] for r in await cur.fetchall()]
+        if not ids:
+            return []
+        await conn.execute(
+            f"UPDATE cases SET anonymous_facts = CASE WHEN certificate IS NULL THEN anonymous_facts"
+            f" ELSE {_ANONYMOUS_FACTS} END, certificate = NULL, erased_at = now() WHERE id = ANY(%s)", (ids,))
+        await conn.execute("DELETE FROM notes WHERE case_id = ANY(%s)", (ids,))
+        await conn.execute("DELETE FROM documents WHERE case_id = ANY(%s)", (ids,))
+        await conn.execute(
+            "UPDATE inbox SET envelope = jsonb_set(envelope, '{payload}', '{}'::jsonb)"
+            " WHERE conversation_id = ANY(%s)", (ids,))
+        await conn.execute("DELETE FROM transfer_drafts WHERE case_id = ANY(%s)", (ids,))
+    return ids
+
+
+async def erase_stale_drafts(pool: AsyncConnectionPool[Any], *, untouched_before: datetime) -> int:
+    """Drafts that never became a case and nobody touched for the retention period."""
+    async with pool.connection() as conn:
+        cur = await conn.execute("DELETE FROM transfer_drafts WHERE case_id IS NULL AND updated_at < %s",
+                                 (untouched_before,))
+        return int(cur.rowcount)
+
+
+async def data_about_person(pool: AsyncConnectionPool[Any], *, surname: str, forenames: str | None,
+                            date_of_birth: date) -> dict[str, Any]:
+    """Everything this node holds about one person: cases with their certificate, timeline, notes and
+    document list, and unfinished drafts. Matching is on surname (and forenames when given, both without
+    regard to case) and the exact date of birth, so a namesake is not swept in."""
+    match = ("lower(certificate->'person'->>'surname') = lower(%s)"
+             " AND certificate->'person'->>'date_of_birth' = %s"
+             " AND (%s::text IS NULL OR lower(certificate->'person'->>'forenames') = lower(%s))")
+    params = (surname.strip(), date_of_birth.isoformat(), forenames or None, (forenames or "").strip())
+    async with pool.connection() as conn:
+        found = list(await (await conn.execute(
+            f"SELECT id, direction, authority, issuing_state, executing_state, stage, outcome, created_at,"
+            f" updated_at, closed_at, certificate FROM cases WHERE {match} ORDER BY created_at", params)).fetchall())
+        ids = [r["id"] for r in found]
+        timeline = list(await (await conn.execute(
+            "SELECT case_id, at, type, actor, detail FROM timeline WHERE case_id = ANY(%s) ORDER BY case_id, at, id",
+            (ids,))).fetchall())
+        notes = list(await (await conn.execute(
+            "SELECT case_id, author, texts, created_at FROM notes WHERE case_id = ANY(%s) ORDER BY created_at",
+            (ids,))).fetchall())
+        documents = list(await (await conn.execute(
+            "SELECT case_id, kind, lang, media_type, sha256, created_at FROM documents WHERE case_id = ANY(%s)"
+            " ORDER BY id", (ids,))).fetchall())
+        drafts = list(await (await conn.execute(
+            f"SELECT id, authority, created_by, created_at, updated_at, certificate FROM transfer_drafts"
+            f" WHERE case_id IS NULL AND {match}", params)).fetchall())
+    return {"cases": found, "timeline": timeline, "notes": notes, "documents": documents, "drafts": drafts}

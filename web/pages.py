@@ -1,0 +1,462 @@
+"""The pages for officers, prosecutors, supervisors and auditors. They read and act through exactly the
+functions the JSON API uses (web.cases.read_case and act), so roles, stages and audit are the same."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from forms.law import CONSULTATION_REQUIRED, RefusalGround
+from store import audit, cases
+from store.users import password_matches, user_by_name
+from web import api
+from web.auth import (
+    CSRF_FIELD,
+    CsrfFailed,
+    SignInRequired,
+    check_csrf,
+    check_login_csrf,
+    login_csrf_cookie,
+    new_login_csrf,
+    oidc_client,
+    optional_session,
+    set_cookie,
+    sign_in,
+    sign_out,
+    user_for_oidc,
+)
+from web.cases import act, read_case
+from web.errors import ApiError
+from web.pages_common import HOME, STATIC, SignedIn, node_of, render
+from workflows.rules import rule_for
+from workflows.stages import Side
+
+log = logging.getLogger(__name__)
+router = APIRouter(include_in_schema=False)
+
+SIDE_OF = {"outgoing": Side.ISSUING, "incoming": Side.EXECUTING}
+
+# How each body field of CONTRACT §3 is asked for on a page: (label, input kind, options).
+GROUND_OPTIONS = [(g.value, f"({g.value}) {g.name.replace('_', ' ').lower()}") for g in RefusalGround]
+ACTION_FIELDS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
+    "reason": ("Reason", "textarea", []),
+    "text": ("Answer", "textarea", []),
+    "outcome": ("Outcome of the review", "textarea", []),
+    "authority": ("Competent authority (code)", "text", []),
+    "missing": ("What is missing", "textarea", []),
+    "due_days": ("Days given to complete", "int", []),
+    "ground": ("Refusal ground consulted on (Art 11(1))", "select", GROUND_OPTIONS),
+    "question": ("Question to the issuing State", "textarea", []),
+    "reasons": ("Reasons", "textarea", []),
+    "expected_by": ("Decision expected by", "date", []),
+    "max_custody_days": ("Maximum custody (days)", "int", []),
+    "decision": ("Decision", "select", [("modify", "modify the measures"), ("revoke", "revoke the suspension"),
+                                        ("execute_custody", "execute the custodial sentence"),
+                                        ("lapse", "the measures lapse")]),
+    "certificate": ("Completed certificate (JSON)", "json", []),
+    "breach": ("Breach report, Annex II (JSON)", "json", []),
+}
+# Fields a page asks for beyond the required ones (the API accepts them too).
+OPTIONAL_FIELDS = {"notify_amnesty": ["reasons"], "decide_subsequent": ["reasons"]}
+TRANSFER_BACK_REASONS = [("absconded", "the person absconded"), ("residence_lost", "no longer resides here"),
+                         ("issuing_request", "the issuing State asked for it")]
+
+
+def action_fields(side: Side, action: str) -> list[dict[str, Any]]:
+    rule = rule_for(side, action)
+    if rule is None:
+        return []
+    names = sorted(rule.required) + [n for n in OPTIONAL_FIELDS.get(action, []) if n not in rule.required]
+    out = []
+    for name in names:
+        label, kind, options = ACTION_FIELDS.get(name, (name.replace("_", " ").capitalize(), "text", []))
+        if action == "transfer_back" and name == "reason":
+            kind, options = "select", TRANSFER_BACK_REASONS
+        out.append({"name": name, "label": label, "kind": kind, "options": options,
+                    "required": name in rule.required})
+    return out
+
+
+def form_to_body(side: Side, action: str, form: Any) -> tuple[dict[str, Any], dict[str, str]]:
+    """The action's JSON body from the form; messages for values that are not what they should be."""
+    body: dict[str, Any] = {}
+    problems: dict[str, str] = {}
+    for f in action_fields(side, action):
+        raw = str(form.get(f["name"]) or "").strip()
+        if not raw:
+            continue
+        if f["kind"] == "int":
+            if not raw.isdigit():
+                problems[f["name"]] = "must be a whole number of days"
+                continue
+            body[f["name"]] = int(raw)
+        elif f["kind"] == "json":
+            try:
+                body[f["name"]] = json.loads(raw)
+            except ValueError:
+                problems[f["name"]] = "is not valid JSON"
+        else:
+            body[f["name"]] = raw
+    if action == "end_supervision":
+        body["outcome"] = "completed"
+    return body, problems
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: an open redirect would let a phishing link borrow our sign-in page."""
+    if not target or not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:
+        return ""
+    return target
+
+
+# --- sign-in -----------------------------------------------------------------------------------
+
+@router.get("/", response_class=HTMLResponse)
+async def home(request: Request) -> Response:
+    session = await optional_session(request)
+    if session is None:
+        return RedirectResponse("/login", status_code=303)
+    return RedirectResponse(HOME.get(session.user.role, "/cases"), status_code=303)
+
+
+def _login_page(request: Request, *, error: str = "", name: str = "", next_url: str = "",
+                status_code: int = 200) -> Response:
+    token = new_login_csrf()
+    node = node_of(request)
+    response = render(request, "login.html.j2", None, status_code=status_code, error=error, name=name,
+                      next_url=next_url, login_csrf=token, oidc=node.settings.oidc_enabled,
+                      oidc_label=node.settings.oidc_label)
+    set_cookie(response, request, node.settings, login_csrf_cookie(node.settings), token, 3600)
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_form(request: Request, next: str | None = None) -> Response:
+    return _login_page(request, next_url=_safe_next(next))
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(request: Request) -> Response:
+    form = await request.form()
+    name = str(form.get("username") or "").strip()
+    password = str(form.get("password") or "")
+    next_url = _safe_next(str(form.get("next") or ""))
+    try:
+        check_login_csrf(request, form)
+    except CsrfFailed:
+        return _login_page(request, error="The sign-in form had expired. Please try again.", name=name,
+                           next_url=next_url, status_code=400)
+    node = node_of(request)
+    async with node.pool.connection() as conn:
+        found = await user_by_name(conn, name) if name else None
+    if found is None or not password_matches(found[1], password):
+        # One message for both cases: the form must not tell which user names exist.
+        return _login_page(request, error="The user name or password is not right.", name=name,
+                           next_url=next_url, status_code=401)
+    user = found[0]
+    response = RedirectResponse(next_url or HOME.get(user.role, "/cases"), status_code=303)
+    await sign_in(request, response, user)
+    async with node.pool.connection() as conn:
+        await audit.record(conn, user_name=user.name, role=user.role, authority=",".join(user.authorities),
+                           case_id=None, action="sign_in", detail={"via": "password"})
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, session: SignedIn) -> Response:
+    check_csrf(session, await request.form())
+    response = RedirectResponse("/login", status_code=303)
+    await sign_out(request, response)
+    return response
+
+
+@router.get("/login/oidc")
+async def login_oidc(request: Request) -> Response:
+    client = oidc_client(node_of(request).settings)
+    if client is None:
+        raise ApiError(404, "sign-in through an identity provider is not configured on this node")
+    redirect: Response = await client.authorize_redirect(request, str(request.url_for("login_oidc_callback")))
+    return redirect
+
+
+@router.get("/login/oidc/callback", name="login_oidc_callback")
+async def login_oidc_callback(request: Request) -> Response:
+    settings = node_of(request).settings
+    client = oidc_client(settings)
+    if client is None:
+        raise ApiError(404, "sign-in through an identity provider is not configured on this node")
+    try:
+        token = await client.authorize_access_token(request)
+    except Exception as err:  # the IdP's refusal or a stale state: show it, never a traceback
+        log.warning("OIDC sign-in failed: %s", err)
+        return _login_page(request, error="The identity provider did not confirm the sign-in.", status_code=401)
+    claims = token.get("userinfo") or {}
+    username = str(claims.get(settings.oidc_username_claim) or "")
+    user = await user_for_oidc(request, username) if username else None
+    if user is None:
+        return _login_page(request, error="Your account is not known on this node; ask its administrator.",
+                           status_code=403)
+    response = RedirectResponse(HOME.get(user.role, "/cases"), status_code=303)
+    await sign_in(request, response, user, via="oidc")
+    return response
+
+
+# --- cases -------------------------------------------------------------------------------------
+
+@router.get("/cases", response_class=HTMLResponse)
+async def case_list(request: Request, session: SignedIn, stage: str | None = None) -> Response:
+    from store import drafts
+
+    node = node_of(request)
+    user = session.user
+    outgoing = await cases.list_cases(node.pool, direction="outgoing", authorities=user.authorities, stage=stage)
+    incoming = await cases.list_cases(node.pool, direction="incoming", authorities=user.authorities, stage=stage)
+    my_drafts = await drafts.list_drafts(node.pool, user.authorities) if user.role == "officer" else []
+    return render(request, "cases.html.j2", session, outgoing=outgoing, incoming=incoming, drafts=my_drafts,
+                  stage=stage or "")
+
+
+def _side(direction: str) -> Side:
+    side = SIDE_OF.get(direction)
+    if side is None:
+        raise ApiError(404, f"no such list: {direction}")
+    return side
+
+
+async def _case_page(request: Request, session: SignedIn, direction: str, case_id: str, *,
+                     status_code: int = 200, message: str = "", failed_action: str = "",
+                     field_errors: dict[str, str] | None = None, values: dict[str, Any] | None = None) -> Response:
+    side = _side(direction)
+    node = node_of(request)
+    view = await read_case(node.pool, session.user, side, case_id, channel="page")
+    row = await cases.get_case(node.pool, case_id, direction)
+    certificate = (row or {}).get("certificate")
+    actions = [{"name": a, "rule": rule_for(side, a), "fields": action_fields(side, a)} for a in view["actions"]]
+    return render(request, "case.html.j2", session, status_code=status_code, case=view, direction=direction,
+                  side=side.value, certificate=certificate, actions=actions, message=message,
+                  failed_action=failed_action, field_errors=field_errors or {}, values=values or {},
+                  done=request.query_params.get("done", ""))
+
+
+@router.get("/cases/{direction}/{case_id}", response_class=HTMLResponse)
+async def case_page(request: Request, session: SignedIn, direction: str, case_id: str) -> Response:
+    return await _case_page(request, session, direction, case_id)
+
+
+@router.post("/cases/{direction}/{case_id}/actions/{action}", response_class=HTMLResponse)
+async def case_action(request: Request, session: SignedIn, direction: str, case_id: str, action: str) -> Response:
+    side = _side(direction)
+    form = await request.form()
+    check_csrf(session, form)
+    node = node_of(request)
+    body, problems = form_to_body(side, action, form)
+    values = {k: str(v) for k, v in form.items() if k != CSRF_FIELD}
+    back = str(form.get("back") or "")
+    if problems:
+        return await _case_page(request, session, direction, case_id, status_code=422, failed_action=action,
+                                message=f"{action.replace('_', ' ')} was not done: see the fields below",
+                                field_errors=problems, values=values)
+    try:
+        result = await act(node.pool, node.client, session.user, side, case_id, action, body)
+    except ApiError as err:
+        field_errors: dict[str, str] = {}
+        if err.status == 422 and isinstance(err.detail, list):
+            field_errors = {str(p.get("path", "")).split(".")[0].split("[")[0]: str(p.get("reason", ""))
+                            for p in err.detail}
+            text = f"{action.replace('_', ' ')} was not done: see the fields below"
+        else:
+            text = f"{action.replace('_', ' ')} was not done: {err.detail}"
+        if back == "decide" and err.status != 403:
+            return await decision_page(request, session, case_id, status_code=err.status, message=text,
+                                       field_errors=field_errors, values=values)
+        return await _case_page(request, session, direction, case_id, status_code=err.status, message=text,
+                                failed_action=action, field_errors=field_errors, values=values)
+    return RedirectResponse(f"/cases/{direction}/{quote(case_id)}?done={quote(action)}:{quote(result.stage)}",
+                            status_code=303)
+
+
+@router.get("/cases/{direction}/{case_id}/certificate.{fmt}")
+async def case_certificate(request: Request, session: SignedIn, direction: str, case_id: str, fmt: str,
+                           lang: str | None = None) -> Response:
+    if fmt not in ("pdf", "html"):
+        raise ApiError(404, "the certificate is available as .pdf or .html")
+    response = await api._certificate_document(request, _side(direction), case_id, session.user, lang, fmt)
+    if fmt == "html":
+        # Shown in a sandboxed frame of the case page: styles yes, scripts never.
+        response.headers["Content-Security-Policy"] = ("default-src 'none'; style-src 'unsafe-inline'; "
+                                                       "img-src data:; frame-ancestors 'self'")
+    return response
+
+
+# --- the prosecutor ------------------------------------------------------------------------------
+
+@router.get("/queue", response_class=HTMLResponse)
+async def queue(request: Request, session: SignedIn) -> Response:
+    from store.queues import prosecutor_queue
+
+    tasks = await prosecutor_queue(node_of(request).pool, session.user.authorities)
+    return render(request, "queue.html.j2", session, tasks=tasks)
+
+
+async def decision_page(request: Request, session: SignedIn, case_id: str, *, status_code: int = 200,
+                        message: str = "", field_errors: dict[str, str] | None = None,
+                        values: dict[str, Any] | None = None) -> Response:
+    node = node_of(request)
+    view = await read_case(node.pool, session.user, Side.EXECUTING, case_id, channel="page:decide")
+    row = await cases.get_case(node.pool, case_id, "incoming")
+    certificate = (row or {}).get("certificate") or {}
+    consulted = {str((e.get("detail") or {}).get("ground")) for e in view["timeline"] if e["type"] == "consulted"}
+    grounds = [{"letter": g.value, "name": g.name.replace("_", " ").lower(),
+                "needs_consultation": g in CONSULTATION_REQUIRED, "consulted": g.value in consulted}
+               for g in RefusalGround]
+    return render(request, "decide.html.j2", session, status_code=status_code, case=view, grounds=grounds,
+                  certificate=certificate, measures=certificate.get("measures") or [],
+                  may_decide="decide" in view["actions"], message=message, field_errors=field_errors or {},
+                  values=values or {})
+
+
+@router.get("/cases/incoming/{case_id}/decide", response_class=HTMLResponse)
+async def decide_form(request: Request, session: SignedIn, case_id: str) -> Response:
+    return await decision_page(request, session, case_id)
+
+
+@router.post("/cases/incoming/{case_id}/decide", response_class=HTMLResponse)
+async def decide(request: Request, session: SignedIn, case_id: str) -> Response:
+    form = await request.form()
+    check_csrf(session, form)
+    node = node_of(request)
+    values = {k: str(v) for k, v in form.items() if k != CSRF_FIELD}
+    outcome = str(form.get("outcome") or "")
+    body: dict[str, Any] = {"outcome": outcome}
+    errors: dict[str, str] = {}
+    if outcome not in ("recognised", "adapted", "refused"):
+        errors["outcome"] = "choose recognise, adapt or refuse"
+    grounds = [str(g) for g in form.getlist("grounds")]
+    if outcome == "refused":
+        body["grounds"] = grounds
+    if str(form.get("reasons") or "").strip():
+        body["reasons"] = str(form.get("reasons")).strip()
+    if outcome == "adapted":
+        changes = []
+        for i in range(int(str(form.get("measure_count") or "0") or 0)):
+            change: dict[str, Any] = {"measure": i}
+            for key in ("duration_days", "hours"):
+                raw = str(form.get(f"measures[{i}].{key}") or "").strip()
+                if raw and not raw.isdigit():
+                    errors[f"measures[{i}].{key}"] = "must be a whole number"
+                elif raw:
+                    change[key] = int(raw)
+            text = str(form.get(f"measures[{i}].description") or "").strip()
+            if text:
+                change["description"] = text
+            if len(change) > 1:
+                changes.append(change)
+        if not changes and not errors:
+            errors["measures"] = "an adaptation changes at least one measure; otherwise recognise"
+        body["measures"] = changes
+    if errors:
+        return await decision_page(request, session, case_id, status_code=422,
+                                   message="The decision was not recorded: see the fields below",
+                                   field_errors=errors, values=values)
+    try:
+        result = await act(node.pool, node.client, session.user, Side.EXECUTING, case_id, "decide", body)
+    except ApiError as err:
+        field_errors = {}
+        if err.status == 422 and isinstance(err.detail, list):
+            field_errors = {str(p.get("path", "")): str(p.get("reason", "")) for p in err.detail}
+        return await decision_page(request, session, case_id, status_code=err.status, values=values,
+                                   message=f"The decision was not recorded: {err.detail}"
+                                   if not field_errors else "The decision was not recorded: see the fields below",
+                                   field_errors=field_errors)
+    return RedirectResponse(f"/cases/incoming/{quote(case_id)}?done=decide:{quote(result.stage)}", status_code=303)
+
+
+# --- errors, headers, static files ---------------------------------------------------------------
+
+def _is_page(request: Request) -> bool:
+    path = request.url.path
+    return not (path.startswith("/api/") or path in ("/healthz", "/openapi.json") or path.startswith("/docs"))
+
+
+def install(app: FastAPI) -> None:
+    """Mount the pages on the app: routes, static files, page-style errors and security headers."""
+    from web import pages_admin, pages_transfer
+
+    settings = app.state.settings
+    app.include_router(router)
+    app.include_router(pages_transfer.router)
+    app.include_router(pages_admin.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    if settings.oidc_enabled:
+        # Authlib keeps the OIDC state and nonce in Starlette's signed session during the redirect.
+        app.add_middleware(SessionMiddleware, secret_key=settings.session_secret or secrets.token_urlsafe(32),
+                           session_cookie=f"probatio_oidc_{settings.state.lower()}", same_site="lax",
+                           https_only=settings.effective_public_url.startswith("https://"), max_age=600)
+
+    json_handlers = dict(app.exception_handlers)
+
+    async def on_api_error(request: Request, exc: Exception) -> Response:
+        if not _is_page(request):
+            handler = json_handlers[type(exc) if type(exc) in json_handlers else Exception]
+            result: Response = await handler(request, exc)
+            return result
+        status = int(getattr(exc, "status", None) or getattr(exc, "status_code", None) or 500)
+        detail = getattr(exc, "detail", "")
+        if isinstance(detail, list):
+            detail = "; ".join(f"{p.get('path')}: {p.get('reason')}" for p in detail if isinstance(p, dict))
+        if status >= 500 or not isinstance(exc, (ApiError, StarletteHTTPException)):
+            log.exception("unexpected error on a page", exc_info=exc)
+            status, detail = 500, "Something went wrong on our side. It has been logged; please try again."
+        session = await _quiet_session(request)
+        return render(request, "error.html.j2", session, status_code=status, status=status, detail=str(detail))
+
+    async def on_sign_in_required(request: Request, exc: Exception) -> Response:
+        target = exc.next_url if isinstance(exc, SignInRequired) else "/"
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    async def on_csrf(request: Request, exc: Exception) -> Response:
+        session = await _quiet_session(request)
+        return render(request, "error.html.j2", session, status_code=403, status=403,
+                      detail="This form is no longer valid (it may have been open too long, or it was not sent "
+                             "from this site). Go back, reload the page and try again.")
+
+    app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(StarletteHTTPException, on_api_error)
+    app.add_exception_handler(Exception, on_api_error)
+    app.add_exception_handler(SignInRequired, on_sign_in_required)
+    app.add_exception_handler(CsrfFailed, on_csrf)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        if _is_page(request):
+            # No inline script anywhere: markup typed into a field can never run, even if escaping failed.
+            response.headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                "frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+                "frame-ancestors 'self'")
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+
+async def _quiet_session(request: Request) -> Any:
+    try:
+        return await optional_session(request)
+    except Exception:  # the database itself may be what failed
+        return None
+
+
+def json_download(data: Any, filename: str) -> Response:
+    return JSONResponse(data, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+

@@ -1,0 +1,199 @@
+"""The supervisor's dashboard (ICOTS's due-date and overdue reports, statistics by state, month, sex and
+age group, with exports) and the auditor's pages (the audit log, everything held about one person)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from store import audit, cases, retention, statistics
+from store.users import User
+from web.auth import check_csrf
+from web.cases import summary
+from web.errors import ApiError, problems
+from web.pages_charts import bar_chart, stacked_columns
+from web.pages_common import STAGE_LABELS, SignedIn, node_of, render, require_role
+
+router = APIRouter(include_in_schema=False)
+
+
+def _period(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
+    out: list[datetime | None] = []
+    for name, raw in (("since", since), ("until", until)):
+        if not raw:
+            out.append(None)
+            continue
+        try:
+            value = datetime.fromisoformat(raw)
+        except ValueError as err:
+            raise ApiError(422, problems((name, "must be a date (YYYY-MM-DD)"))) from err
+        out.append(value if value.tzinfo else value.replace(tzinfo=UTC))
+    return out[0], out[1]
+
+
+async def dashboard_data(pool: Any, user: User, since: datetime | None = None,
+                         until: datetime | None = None) -> dict[str, Any]:
+    """What the dashboard page, its exports and `GET /api/v1/dashboard` show: all from PostgreSQL."""
+    data = await cases.dashboard(pool, user.authorities, datetime.now(UTC))
+    stats = await statistics.statistics(pool, user.authorities, since=since, until=until)
+    return {
+        "by_stage": [dict(r) for r in data["by_stage"]],
+        "by_state": [dict(r) for r in data["by_state"]],
+        "decisions_due_soon": [summary(r) for r in data["decisions_due_soon"]],
+        "overdue": [summary(r) for r in data["overdue"]],
+        "statistics": {k: [dict(r) for r in v] for k, v in stats.items()},
+    }
+
+
+def _charts(data: dict[str, Any]) -> dict[str, Any]:
+    stage_bars = [(f"{r['direction']}: {STAGE_LABELS.get(r['stage'], r['stage'])}", r["n"])
+                  for r in data["by_stage"]]
+    state_bars = [(f"{r['direction']}: {r['state']}", r["n"]) for r in data["by_state"]]
+    stats = data["statistics"]
+    months = sorted({r["month"] for r in stats["by_month"]})
+    month_series = [(d, [sum(r["total"] for r in stats["by_month"] if r["month"] == m and r["direction"] == d)
+                         for m in months]) for d in ("outgoing", "incoming")]
+    person_series = [(sex, [sum(r["total"] for r in stats["by_sex_and_age"] if r["sex"] == sex
+                                and r["age_group"] == g) for g in statistics.AGE_GROUPS])
+                     for sex in statistics.SEXES]
+    return {
+        "stage": bar_chart("Open and closed cases by stage", stage_bars),
+        "state": bar_chart("Cases by partner state", state_bars, colour="#009E73"),
+        "month": stacked_columns("Transfers started per month", months, month_series),
+        "person": stacked_columns("Sentenced persons by age group and sex", list(statistics.AGE_GROUPS),
+                                  person_series, width=640),
+    }
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+async def dashboard(request: Request, session: SignedIn, since: str | None = None,
+                    until: str | None = None) -> Response:
+    start, end = _period(since, until)
+    data = await dashboard_data(node_of(request).pool, session.user, start, end)
+    return render(request, "dashboard.html.j2", session, data=data, charts=_charts(data), since=since or "",
+                  until=until or "", age_groups=statistics.AGE_GROUPS, sexes=statistics.SEXES)
+
+
+def _tables(data: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The exportable tables: counts only, no names (an export must not become a list of people)."""
+    stats = data["statistics"]
+    return {"by_stage": data["by_stage"], "by_state": stats["by_state"], "by_month": stats["by_month"],
+            "by_sex_and_age": stats["by_sex_and_age"],
+            "decisions_due_soon": [{k: r[k] for k in ("id", "stage", "issuing_state", "executing_state",
+                                                      "decision_due")} for r in data["decisions_due_soon"]],
+            "overdue": [{k: r[k] for k in ("id", "stage", "issuing_state", "executing_state", "decision_due",
+                                           "alerts")} for r in data["overdue"]]}
+
+
+@router.get("/dashboard/export.{fmt}")
+async def export(request: Request, session: SignedIn, fmt: str, since: str | None = None,
+                 until: str | None = None) -> Response:
+    start, end = _period(since, until)
+    node = node_of(request)
+    data = await dashboard_data(node.pool, session.user, start, end)
+    tables = _tables(data)
+    stamp = datetime.now(UTC).strftime("%Y%m%d")
+    name = f"probatio-{node.settings.state.lower()}-statistics-{stamp}"
+    if fmt == "json":
+        body = json.dumps(tables, indent=2, default=str).encode()
+        return Response(body, media_type="application/json",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.json"'})
+    if fmt == "csv":
+        # One long table, so one file holds every figure: table, then the columns of that table.
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["table", "field", "value", "row"])
+        for table, rows in tables.items():
+            for n, row in enumerate(rows):
+                for key, value in row.items():
+                    writer.writerow([table, key, _cell(value), n])
+        return Response(out.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    if fmt == "xlsx":
+        from openpyxl import Workbook  # type: ignore[import-untyped]
+
+        book = Workbook()
+        book.remove(book.active)  # type: ignore[arg-type]
+        for table, rows in tables.items():
+            sheet = book.create_sheet(table[:31])
+            columns = list(rows[0].keys()) if rows else ["(no rows)"]
+            sheet.append(columns)
+            for row in rows:
+                sheet.append([_cell(row.get(c)) for c in columns])
+        buffer = io.BytesIO()
+        book.save(buffer)
+        return Response(buffer.getvalue(),
+                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+    raise ApiError(404, "exports are .csv, .json or .xlsx")
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        # A spreadsheet would run it as a formula (CSV injection); keep it text.
+        return "'" + value
+    return value
+
+
+# --- the auditor ---------------------------------------------------------------------------------
+
+@router.get("/audit", response_class=HTMLResponse)
+async def audit_page(request: Request, session: SignedIn, case: str | None = None, user: str | None = None,
+                     action: str | None = None, since: str | None = None, until: str | None = None) -> Response:
+    require_role(session, "auditor", "admin", what="the audit log")
+    start, end = _period(since, until)
+    rows = await audit.entries(node_of(request).pool, case_id=case or None, user_name=user or None,
+                               action=action or None, since=start, until=end, limit=500)
+    return render(request, "audit.html.j2", session, rows=rows,
+                  filters={"case": case or "", "user": user or "", "action": action or "", "since": since or "",
+                           "until": until or ""})
+
+
+@router.get("/audit/person", response_class=HTMLResponse)
+async def person_form(request: Request, session: SignedIn) -> Response:
+    require_role(session, "auditor", "admin", what="the export of data about a person")
+    return render(request, "person.html.j2", session, errors={}, values={})
+
+
+async def person_export(pool: Any, user: User, surname: str, forenames: str | None, born: date,
+                        via: str) -> dict[str, Any]:
+    """Everything held about one person; the export itself is audited, without the searched name."""
+    found = await retention.data_about_person(pool, surname=surname, forenames=forenames, date_of_birth=born)
+    async with pool.connection() as conn:
+        await audit.record(conn, user_name=user.name, role=user.role, authority=",".join(user.authorities),
+                           case_id=None, action="person_data_export",
+                           detail={"via": via, "cases": [c["id"] for c in found["cases"]],
+                                   "drafts": len(found["drafts"])})
+    data: dict[str, Any] = json.loads(json.dumps({"surname": surname, "forenames": forenames, "date_of_birth": born.isoformat(),
+                                  "exported_at": datetime.now(UTC).isoformat(), **found}, default=str))
+    return data
+
+
+@router.post("/audit/person")
+async def person_download(request: Request, session: SignedIn) -> Response:
+    require_role(session, "auditor", "admin", what="the export of data about a person")
+    form = await request.form()
+    check_csrf(session, form)
+    values = {k: str(form.get(k) or "").strip() for k in ("surname", "forenames", "date_of_birth")}
+    errors: dict[str, str] = {}
+    if not values["surname"]:
+        errors["surname"] = "the surname is required"
+    born = None
+    try:
+        born = date.fromisoformat(values["date_of_birth"])
+    except ValueError:
+        errors["date_of_birth"] = "the date of birth is required, as YYYY-MM-DD"
+    if errors or born is None:
+        return render(request, "person.html.j2", session, status_code=422, errors=errors, values=values)
+    data = await person_export(node_of(request).pool, session.user, values["surname"],
+                               values["forenames"] or None, born, "page")
+    return Response(json.dumps(data, indent=2, ensure_ascii=False).encode(), media_type="application/json",
+                    headers={"Content-Disposition": 'attachment; filename="person-data.json"'})

@@ -1,0 +1,400 @@
+"""The transfer wizard: the Annex I certificate filled box by box, autosaved as a draft.
+
+Each step is a list of fields named by their JSON path in the certificate (`person.surname`,
+`measures[0].hours`), so the messages of `forms.validation` (which name the same paths) land beside the
+field they are about. Nothing here decides what is valid: forms/ does.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from forms.annex1 import (
+    AbsentiaException,
+    AuthorityKind,
+    ConditionalSentenceKind,
+    IdentityDocumentKind,
+    MoveReason,
+    RetrialResponse,
+    Sex,
+)
+from forms.labels import catalogue
+from forms.law import ART_4_1_WORDING, MEMBER_STATES, JudgmentType, ListOffence, MeasureCategory
+from forms.states import StateProfile, load_state
+from forms.validation import Problem, validate_certificate
+
+Options = list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class WizardField:
+    path: str  # JSON path in the certificate; `{i}` stands for the measure's index
+    kind: str  # text, textarea, date, int, yesno, check, select, codes (comma-separated), multi (checkboxes)
+    label: str = ""
+    hint: str = ""
+    options: tuple[tuple[str, str], ...] = ()
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class WizardStep:
+    key: str
+    boxes: str
+    title: str
+    prefixes: tuple[str, ...]  # which validation paths belong to this step
+    fields: tuple[WizardField, ...] = field(default_factory=tuple)
+
+
+def _enum(name: str, values: Any) -> tuple[tuple[str, str], ...]:
+    labels = catalogue("en")
+    out = []
+    for v in values:
+        try:
+            out.append((v.value, labels.enum(name, v.value)))
+        except KeyError:
+            out.append((v.value, v.value.replace("_", " ")))
+    return tuple(out)
+
+
+def _address(prefix: str, required: bool) -> tuple[WizardField, ...]:
+    return (
+        WizardField(f"{prefix}.street", "text", "Street and number", required=required),
+        WizardField(f"{prefix}.postcode", "text", "Postcode"),
+        WizardField(f"{prefix}.city", "text", "City", required=required),
+        WizardField(f"{prefix}.country", "text", "Country (ISO code, e.g. BE)", required=required),
+    )
+
+
+STEPS: tuple[WizardStep, ...] = (
+    WizardStep("a", "(a)", "Executing State and language", ("executing_state", "language", "issuing_state"), (
+        WizardField("executing_state", "select", "Executing State", "the member state asked to supervise",
+                    tuple((s, s) for s in MEMBER_STATES), required=True),
+        WizardField("language", "text", "Language of the free text (ISO 639-1, e.g. fr)",
+                    "must be a language the executing State accepts (Art 21)", required=True),
+    )),
+    WizardStep("b", "(b) (c)", "Judgment and probation decision", ("judgment", "probation_decision"), (
+        WizardField("judgment.court", "text", required=True),
+        WizardField("judgment.delivered_on", "date", required=True),
+        WizardField("judgment.final_on", "date", required=True),
+        WizardField("judgment.reference", "text"),
+        WizardField("probation_decision.authority", "text", hint="box (c): only if a probation decision was issued"),
+        WizardField("probation_decision.delivered_on", "date"),
+        WizardField("probation_decision.final_on", "date"),
+        WizardField("probation_decision.reference", "text"),
+    )),
+    WizardStep("d", "(d)", "Authority to contact", ("contact_authority",), (
+        WizardField("contact_authority.kind", "select", options=_enum("AuthorityKind", AuthorityKind), required=True),
+        WizardField("contact_authority.kind_other", "text"),
+        WizardField("contact_authority.name", "text", required=True),
+        *_address("contact_authority.address", True),
+        WizardField("contact_authority.phone", "text", required=True),
+        WizardField("contact_authority.email", "text"),
+        WizardField("contact_authority.languages", "codes", hint="comma-separated codes, e.g. fr, de, en",
+                    required=True),
+    )),
+    WizardStep("e", "(e)", "Sentenced person", ("person",), (
+        WizardField("person.surname", "text", required=True),
+        WizardField("person.forenames", "text", required=True),
+        WizardField("person.maiden_name", "text"),
+        WizardField("person.aliases", "codes", hint="comma-separated"),
+        WizardField("person.sex", "select", options=_enum("Sex", Sex), required=True),
+        WizardField("person.nationality", "codes", hint="comma-separated country codes, e.g. LU", required=True),
+        WizardField("person.identity_number", "text"),
+        WizardField("person.date_of_birth", "date", required=True),
+        WizardField("person.place_of_birth", "text", required=True),
+        *_address("person.addresses.in_issuing_state", False),
+        *_address("person.addresses.in_executing_state", False),
+        WizardField("person.languages_understood", "codes", hint="comma-separated codes"),
+        WizardField("person.identity_documents[0].kind", "select",
+                    options=_enum("IdentityDocumentKind", IdentityDocumentKind)),
+        WizardField("person.identity_documents[0].number", "text"),
+    )),
+    WizardStep("f", "(f)", "Ground for forwarding", ("forwarding_ground",), (
+        WizardField("forwarding_ground.basis", "select", "Basis (Art 5)",
+                    options=(("art_5_1", "Art 5(1): lawful and ordinary residence in the executing State"),
+                             ("art_5_2", "Art 5(2): moves there, on request, with the executing State's consent")),
+                    required=True),
+        WizardField("forwarding_ground.returned_or_will_return", "check"),
+        WizardField("forwarding_ground.reasons", "multi", "Reasons for the move (Art 5(2))",
+                    options=_enum("MoveReason", MoveReason)),
+        WizardField("forwarding_ground.other_reason", "text"),
+        WizardField("forwarding_ground.person_requested", "check"),
+        WizardField("forwarding_ground.executing_consent", "check"),
+        WizardField("forwarding_ground.consent_reference", "text"),
+    )),
+    WizardStep("g", "(g) (h)", "Offences and appearance at trial", ("offences", "appearance"), (
+        WizardField("offences.count", "int", required=True),
+        WizardField("offences.facts", "textarea", required=True),
+        WizardField("offences.legal_classification", "textarea", required=True),
+        WizardField("offences.list_offences", "multi", "List offences (Art 10(1))",
+                    options=_enum("ListOffence", ListOffence)),
+        WizardField("offences.maximum_custody_months", "int"),
+        WizardField("offences.full_description", "textarea"),
+        WizardField("appearance.appeared_in_person", "yesno", required=True),
+        WizardField("appearance.exception", "select", options=_enum("AbsentiaException", AbsentiaException)),
+        WizardField("appearance.summoned_on", "date"),
+        WizardField("appearance.served_on", "date"),
+        WizardField("appearance.retrial_response", "select", "Retrial or appeal",
+                    options=_enum("RetrialResponse", RetrialResponse)),
+        WizardField("appearance.how_met", "textarea"),
+    )),
+    WizardStep("i", "(i)", "Nature of the judgment", ("judgment_nature",), (
+        WizardField("judgment_nature.judgment_type", "select", options=_enum("JudgmentType", JudgmentType),
+                    required=True),
+        WizardField("judgment_nature.national_decision", "select"),  # options: the issuing State's catalogue
+        WizardField("judgment_nature.conditional_sentence_kind", "select", "Conditional sentence",
+                    options=_enum("ConditionalSentenceKind", ConditionalSentenceKind)),
+        WizardField("judgment_nature.custody_in_default", "yesno",
+                    "Alternative sanction: custody to be served on non-compliance"),
+        WizardField("judgment_nature.custody_pending_trial_days", "int", hint="days"),
+        WizardField("judgment_nature.custody_served_days", "int", hint="days"),
+        WizardField("judgment_nature.suspended_custody_days", "int", hint="days"),
+        WizardField("judgment_nature.probation_period_days", "int", hint="days"),
+        WizardField("judgment_nature.custody_on_revocation_days", "int", hint="days"),
+    )),
+    WizardStep("j", "(j)", "Supervision and measures", ("supervision", "measures"), (
+        WizardField("supervision.total_duration_days", "int", hint="days", required=True),
+        WizardField("supervision.probation_period_days", "int", hint="days"),
+        WizardField("supervision.starts_on", "date"),
+    )),
+    WizardStep("k", "(k) (l)", "Other circumstances and signature", ("other_circumstances", "signature"), (
+        WizardField("other_circumstances.text", "textarea"),
+        WizardField("other_circumstances.judgment_attached", "check"),
+        WizardField("signature.name", "text", required=True),
+        WizardField("signature.post", "text", required=True),
+        WizardField("signature.signed_on", "date", required=True),
+        WizardField("signature.file_reference", "text"),
+        WizardField("signature.official_stamp", "check"),
+    )),
+)
+STEP_BY_KEY = {s.key: s for s in STEPS}
+
+# One row of the measure picker, repeated per measure of box (j).
+MEASURE_FIELDS: tuple[WizardField, ...] = (
+    WizardField("measures[{i}].national_measure", "select", "Measure under the issuing State's law"),
+    WizardField("measures[{i}].category", "select", "Art 4(1) category", required=True),
+    WizardField("measures[{i}].description", "textarea", required=True),
+    WizardField("measures[{i}].duration_days", "int", hint="days, if it has its own duration"),
+    WizardField("measures[{i}].hours", "int", hint="community service only"),
+)
+
+# Optional groups: dropped when every field in them is empty, so an untouched box (c) is no error.
+_OPTIONAL_GROUPS = ("probation_decision", "appearance", "person.addresses.in_issuing_state",
+                    "person.addresses.in_executing_state", "person.identity_documents[0]", "other_circumstances")
+
+
+def label_for(path: str) -> str:
+    key = re.sub(r"\[\d+\]|\[\{i\}\]", "", path)
+    try:
+        return catalogue("en").field("annex1", key)
+    except KeyError:
+        return key.rsplit(".", 1)[-1].replace("_", " ").capitalize()
+
+
+def field_id(path: str) -> str:
+    return "f-" + re.sub(r"[^A-Za-z0-9]+", "-", path).strip("-")
+
+
+# --- reading and writing paths in the certificate JSON ---------------------------------------
+
+_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _tokens(path: str) -> list[str | int]:
+    return [int(i) if i else name for name, i in _TOKEN.findall(path)]
+
+
+def get_path(doc: Any, path: str) -> Any:
+    node = doc
+    for t in _tokens(path):
+        if isinstance(t, int):
+            if not isinstance(node, list) or t >= len(node):
+                return None
+            node = node[t]
+        else:
+            if not isinstance(node, dict):
+                return None
+            node = node.get(t)
+    return node
+
+
+def set_path(doc: dict[str, Any], path: str, value: Any) -> None:
+    tokens = _tokens(path)
+    node: Any = doc
+    for t, nxt in itertools.pairwise(tokens):
+        empty: Any = [] if isinstance(nxt, int) else {}
+        if isinstance(t, int):
+            while len(node) <= t:
+                node.append({})
+            if not isinstance(node[t], (dict, list)):
+                node[t] = empty
+            node = node[t]
+        else:
+            if not isinstance(node.get(t), (dict, list)):
+                node[t] = empty
+            node = node[t]
+    last = tokens[-1]
+    if isinstance(last, int):
+        while len(node) <= last:
+            node.append(None)
+        node[last] = value
+    elif value is None:
+        node.pop(last, None)
+    else:
+        node[last] = value
+
+
+def _is_empty(value: Any) -> bool:
+    if isinstance(value, dict):
+        return all(_is_empty(v) for v in value.values())
+    return value in (None, "", [], False)
+
+
+def _drop_empty_groups(doc: dict[str, Any]) -> None:
+    for group in _OPTIONAL_GROUPS:
+        value = get_path(doc, group)
+        if value is not None and _is_empty(value):
+            if group.endswith("[0]"):
+                set_path(doc, group.removesuffix("[0]"), [])
+            else:
+                set_path(doc, group, None)
+
+
+def blank_certificate(issuing_state: str) -> dict[str, Any]:
+    """The skeleton of required boxes, so that validation names each missing field, not a whole box."""
+    return {"issuing_state": issuing_state, "judgment": {}, "contact_authority": {"address": {}},
+            "person": {"addresses": {}}, "forwarding_ground": {}, "offences": {}, "judgment_nature": {},
+            "supervision": {}, "measures": [{}], "signature": {}}
+
+
+# --- form data in, JSON out ------------------------------------------------------------------
+
+def _parse_value(f: WizardField, form: Any, name: str) -> tuple[Any, str | None]:
+    """The JSON value of one field, or the raw text and a message when it cannot be read."""
+    if f.kind == "check":
+        return form.get(name) == "true", None
+    if f.kind == "multi":
+        return [v for v in form.getlist(name) if v], None
+    raw = str(form.get(name) or "").strip()
+    if raw == "":
+        return None, None
+    if f.kind == "int":
+        if not re.fullmatch(r"-?\d{1,9}", raw):
+            return raw, "must be a whole number"
+        return int(raw), None
+    if f.kind == "yesno":
+        return raw == "true", None
+    if f.kind == "codes":
+        return [p.strip() for p in raw.split(",") if p.strip()], None
+    return raw, None
+
+
+def step_fields(step: WizardStep, doc: dict[str, Any]) -> list[WizardField]:
+    fields = list(step.fields)
+    if step.key == "j":
+        for i in range(max(1, len(doc.get("measures") or []))):
+            fields += [WizardField(f.path.replace("{i}", str(i)), f.kind, f.label, f.hint, f.options, f.required)
+                       for f in MEASURE_FIELDS]
+    return fields
+
+
+def apply_form(step: WizardStep, doc: dict[str, Any], form: Any, issuing: StateProfile) -> dict[str, str]:
+    """Write the step's fields into the draft; returns messages for values that could not be read."""
+    unreadable: dict[str, str] = {}
+    for f in step_fields(step, doc):
+        if f.path not in form and f.kind not in ("check", "multi"):
+            continue  # a field the page did not show (autosave of another step)
+        value, problem = _parse_value(f, form, f.path)
+        if problem:
+            unreadable[f.path] = problem
+            continue
+        set_path(doc, f.path, value)
+    if step.key == "j":
+        _measure_rows(doc, form, issuing)
+    _drop_empty_groups(doc)
+    return unreadable
+
+
+def _measure_rows(doc: dict[str, Any], form: Any, issuing: StateProfile) -> None:
+    measures = [m for m in (doc.get("measures") or []) if isinstance(m, dict)]
+    for m in measures:
+        national = issuing.national_measure(m.get("national_measure") or "")
+        # Picking a national measure fills its Art 4(1) category: the mapping is the State's, not the officer's.
+        if national is not None and national.category is not None and not m.get("category"):
+            m["category"] = national.category.value
+        if not m.get("description") and national is not None:
+            m["description"] = national.name.get(doc.get("language") or "en") or national.name.get("en", "")
+    remove = str(form.get("remove_measure") or "")
+    if remove.isdigit() and int(remove) < len(measures) and len(measures) > 1:
+        measures.pop(int(remove))
+    if form.get("add_measure"):
+        measures.append({})
+    doc["measures"] = measures or [{}]
+
+
+# --- what the page shows ---------------------------------------------------------------------
+
+def problems_by_step(doc: dict[str, Any]) -> tuple[dict[str, list[Problem]], list[Problem]]:
+    """Validation findings grouped by step; `executing_state` missing means the rules cannot run yet."""
+    data = {k: v for k, v in doc.items() if not k.startswith("_")}
+    try:
+        found = validate_certificate(data)
+    except (KeyError, ValueError) as err:  # a state code that is not one, before pydantic could say so
+        found = [Problem("executing_state", str(err))]
+    grouped: dict[str, list[Problem]] = {s.key: [] for s in STEPS}
+    other: list[Problem] = []
+    for p in found:
+        step = next((s for s in STEPS if any(p.path == x or p.path.startswith((x + ".", x + "["))
+                                             for x in s.prefixes)), None)
+        (grouped[step.key] if step else other).append(p)
+    return grouped, other
+
+
+def step_status(step: WizardStep, doc: dict[str, Any], problems: list[Problem]) -> str:
+    """HMPPS task-list wording: what is left to do in each box."""
+    filled = any(not _is_empty(get_path(doc, p)) for p in step.prefixes if p != "issuing_state")
+    if not filled:
+        return "Not started"
+    return "Completed" if not any(p.severity == "error" for p in problems) else "In progress"
+
+
+def measure_options(issuing: StateProfile, executing: StateProfile | None) -> Options:
+    """The picker: each national measure with its Art 4(1) category and whether the executing State supervises it."""
+    out: Options = []
+    for m in issuing.measures:
+        name = m.name.get("en") or next(iter(m.name.values()), m.id)
+        if m.category is None:
+            out.append((m.id, f"{name} — outside Art 4(1): cannot be transferred"))
+            continue
+        where = ""
+        if executing is not None:
+            where = (f" — {executing.code} supervises it" if executing.supervises(m.category)
+                     else f" — {executing.code} does NOT supervise it")
+        out.append((m.id, f"{name} — Art 4(1)({m.category.value}){where}"))
+    return out
+
+
+def category_options(executing: StateProfile | None) -> Options:
+    out: Options = []
+    for c in MeasureCategory:
+        text = ART_4_1_WORDING[c]
+        mark = ""
+        if executing is not None:
+            mark = f" [{executing.code}: {'supervises' if executing.supervises(c) else 'does NOT supervise'}]"
+        out.append((c.value, f"({c.value}) {text[:90]}{'…' if len(text) > 90 else ''}{mark}"))
+    return out
+
+
+def decision_options(issuing: StateProfile) -> Options:
+    return [(d.id, d.name.get("en") or next(iter(d.name.values()), d.id)) for d in issuing.decisions]
+
+
+def executing_profile(doc: dict[str, Any]) -> StateProfile | None:
+    code = doc.get("executing_state")
+    try:
+        return load_state(code) if isinstance(code, str) else None
+    except (KeyError, ValueError):
+        return None

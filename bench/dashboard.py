@@ -1,0 +1,187 @@
+"""dashboard: p95 of the dashboard and list endpoints over a million cases, against the raw SQL.
+
+A fresh, migrated database gets `--cases` cases (generate_series: 90 % closed, the rest spread over the
+open stages with decision deadlines, some overdue) spread over `--authorities` authorities, then
+ANALYZE. The node's web app runs in this process on a loopback port; each endpoint is called one
+request at a time as a supervisor of one authority (and, with --national, of every authority), and
+the same answer is read with the raw SQL the store runs, over one psycopg connection. Target: p95 of
+each endpoint under 50 ms and under 3× the raw SQL's p95; the ratio printed is the worst endpoint's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from bench.common import Outcome, describe_times, embedded_stack, ms, percentile
+
+STATES = ["AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "EL", "ES", "FI", "FR", "HR", "HU", "IE", "IT", "LT",
+          "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"]
+OPEN_OUT = ["draft", "awaiting_approval", "sent", "under_decision", "consultation", "transferred"]
+OPEN_IN = ["received", "under_decision", "recognised", "supervising"]
+
+GENERATE = """
+INSERT INTO cases (id, direction, authority, issuing_state, executing_state, stage, outcome, decision_due,
+                   deadlines, alerts, created_by, created_at, updated_at, closed_at, revision)
+SELECT md5(g::text)::uuid::text,
+       d.direction,
+       'A' || lpad((g %% %(authorities)s)::text, 3, '0'),
+       CASE WHEN d.direction = 'outgoing' THEN 'LU' ELSE (%(states)s::text[])[1 + g %% 26] END,
+       CASE WHEN d.direction = 'outgoing' THEN (%(states)s::text[])[1 + g %% 26] ELSE 'LU' END,
+       CASE WHEN o.open THEN CASE WHEN d.direction = 'outgoing' THEN (%(open_out)s::text[])[1 + (g / 7) %% 6]
+                                  ELSE (%(open_in)s::text[])[1 + (g / 7) %% 4] END
+            ELSE 'closed' END,
+       CASE WHEN o.open THEN NULL ELSE 'completed' END,
+       CASE WHEN o.open THEN now() + make_interval(days => (g %% 90) - 20) END,
+       '[]'::jsonb,
+       CASE WHEN o.open AND g %% 90 < 20 THEN '["decision_overdue"]'::jsonb
+            WHEN o.open AND g %% 90 < 35 THEN '["decision_due_soon"]'::jsonb ELSE '[]'::jsonb END,
+       'bench',
+       now() - make_interval(days => g %% 3000),
+       now() - make_interval(mins => g %% 500000),
+       CASE WHEN o.open THEN NULL ELSE now() - make_interval(days => g %% 2500) END,
+       1
+FROM generate_series(1, %(cases)s) AS g,
+     LATERAL (SELECT CASE WHEN g %% 3 = 0 THEN 'incoming' ELSE 'outgoing' END AS direction) AS d,
+     LATERAL (SELECT (g %% 10) = 0 AS open) AS o
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cases", type=int, default=1_000_000, help="cases generated (default 1,000,000)")
+    parser.add_argument("--authorities", type=int, default=100, help="authorities they are spread over")
+    parser.add_argument("--samples", type=int, default=200, help="requests per endpoint (default 200)")
+    parser.add_argument("--national", action="store_true", help="also as a supervisor of every authority")
+
+
+async def _times(call: Callable[[], Awaitable[Any]], samples: int) -> list[float]:
+    for _ in range(max(5, samples // 20)):
+        await call()
+    times = []
+    for _ in range(samples):
+        start = time.perf_counter()
+        await call()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+async def run(args: argparse.Namespace) -> Outcome:
+    import httpx
+    import psycopg
+    import uvicorn
+    from psycopg.rows import dict_row
+
+    from adapters.directory import Directory
+    from probatio.embedded import free_port
+    from probatio.harness import fresh_database
+    from probatio.node import Node
+    from probatio.settings import Settings
+    from store import cases as store_cases
+    from store.db import open_pool
+    from store.users import create_user
+    from web.app import create_app
+
+    lines: list[str] = []
+    async with embedded_stack("dashboard") as stack:
+        url = fresh_database(stack.pg_url, "bench_dashboard")
+        start = time.perf_counter()
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(GENERATE, {"cases": args.cases, "authorities": args.authorities, "states": STATES,
+                                    "open_out": OPEN_OUT, "open_in": OPEN_IN})
+            conn.execute("ANALYZE cases")
+            tokens = {"one authority": create_user(conn, "supervisor", "supervisor", ["A000"])}
+            if args.national:
+                everyone = [f"A{i:03d}" for i in range(args.authorities)]
+                tokens["every authority"] = create_user(conn, "national", "supervisor", everyone)
+        lines.append(f"{args.cases:,} cases over {args.authorities} authorities generated and analysed in "
+                     f"{time.perf_counter() - start:.0f} s")
+        port = free_port()
+        pool = open_pool(url)
+        await pool.open(wait=True)
+        settings = Settings(state="LU", database_url=url, web_port=port, home=stack.home)
+        node = Node(settings=settings, pool=pool, client=stack.client, directory=Directory.from_dict({"states": {}}))
+        server = uvicorn.Server(uvicorn.Config(create_app(node=node), host="127.0.0.1", port=port,
+                                               log_level="warning", lifespan="on"))
+        serving = asyncio.create_task(server.serve())
+        while not server.started:
+            await asyncio.sleep(0.05)
+        worst = 0.0
+        worst_p95 = 0.0
+        try:
+            raw = await psycopg.AsyncConnection.connect(url, autocommit=True, row_factory=dict_row)
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
+                for who, token in tokens.items():
+                    authorities = ["A000"] if who == "one authority" else [f"A{i:03d}" for i in
+                                                                             range(args.authorities)]
+                    headers = {"Authorization": f"Bearer {token}"}
+
+                    async def dashboard_sql(auth: list[str] = authorities) -> None:
+                        await _raw_dashboard(raw, auth, store_cases)
+
+                    async def list_sql(auth: list[str] = authorities, stage: str | None = None) -> None:
+                        await _raw_list(raw, auth, stage)
+
+                    checks: list[tuple[str, Callable[[], Awaitable[Any]], Callable[[], Awaitable[Any]]]] = [
+                        ("GET /api/v1/dashboard", lambda h=headers: _get(http, "/api/v1/dashboard", h),
+                         dashboard_sql),
+                        ("GET /api/v1/transfers", lambda h=headers: _get(http, "/api/v1/transfers", h), list_sql),
+                        ("GET /api/v1/transfers?stage=under_decision",
+                         lambda h=headers: _get(http, "/api/v1/transfers?stage=under_decision", h),
+                         lambda a=authorities: list_sql(a, "under_decision")),
+                    ]
+                    for name, endpoint, sql in checks:
+                        e = await _times(endpoint, args.samples)
+                        s = await _times(sql, args.samples)
+                        ratio = percentile(e, 95) / percentile(s, 95)
+                        lines.append(f"{who}: {describe_times(name, e)}; raw SQL p95 {ms(percentile(s, 95))}; "
+                                     f"× {ratio:.2f}")
+                        worst = max(worst, ratio)
+                        worst_p95 = max(worst_p95, percentile(e, 95))
+            await raw.close()
+        finally:
+            server.should_exit = True
+            await serving
+            await pool.close()
+    met = worst < 3 and worst_p95 < 0.050
+    lines.append(f"worst endpoint p95 {ms(worst_p95)}; worst endpoint/raw SQL p95 ratio {worst:.2f}")
+    return Outcome(name="dashboard", params=f"--cases {args.cases} --authorities {args.authorities}"
+                   + (" --national" if args.national else ""), lines=lines, ratio=worst,
+                   target="p95 < 50 ms and ratio < 3", met=met)
+
+
+async def _get(http: Any, path: str, headers: dict[str, str]) -> None:
+    r = await http.get(path, headers=headers)
+    r.raise_for_status()
+    r.json()
+
+
+async def _raw_dashboard(conn: Any, authorities: list[str], store_cases: Any) -> None:
+    """The dashboard's four queries, as store.cases.dashboard runs them, on a plain connection."""
+    cols = store_cases._SUMMARY_COLUMNS
+    now = datetime.now(UTC)
+    await (await conn.execute("SELECT direction, stage, count(*) AS n FROM cases WHERE authority = ANY(%s)"
+                              " GROUP BY direction, stage ORDER BY direction, stage", (authorities,))).fetchall()
+    await (await conn.execute(
+        "SELECT direction, CASE WHEN direction = 'outgoing' THEN executing_state ELSE issuing_state END"
+        " AS state, count(*) AS n FROM cases WHERE authority = ANY(%s) GROUP BY 1, 2 ORDER BY 1, 2",
+        (authorities,))).fetchall()
+    await (await conn.execute(
+        f"SELECT {cols} FROM cases WHERE authority = ANY(%s) AND closed_at IS NULL"
+        " AND decision_due >= %s AND decision_due < %s + make_interval(days => %s) ORDER BY decision_due",
+        (authorities, now, now, 15))).fetchall()
+    await (await conn.execute(
+        f"SELECT {cols} FROM cases WHERE authority = ANY(%s) AND closed_at IS NULL"
+        " AND (alerts ? 'decision_overdue' OR alerts ? 'duty_overdue' OR alerts ? 'delivery_failed')"
+        " ORDER BY decision_due NULLS LAST", (authorities,))).fetchall()
+
+
+async def _raw_list(conn: Any, authorities: list[str], stage: str | None) -> None:
+    cols = "id, direction, authority, issuing_state, executing_state, stage, outcome, decision_due, alerts, updated_at"
+    where = "direction = 'outgoing' AND authority = ANY(%s)" + (" AND stage = %s" if stage else "")
+    params: list[Any] = [authorities] + ([stage] if stage else [])
+    await (await conn.execute(f"SELECT {cols} FROM cases WHERE {where} ORDER BY updated_at DESC, id LIMIT 200",
+                              params)).fetchall()

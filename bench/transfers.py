@@ -1,0 +1,83 @@
+"""Driving probatio transfers over its HTTP API, as people would: create, submit, approve on the issuing
+node; decide (and optionally start supervision) on the executing node once the certificate arrived."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import Any
+
+import httpx
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+
+from probatio.harness import LocalNodes
+
+
+def _auth(nodes: LocalNodes, state: str, role: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {nodes[state].tokens[role]}"}
+
+
+async def _until(fetch: Any, wanted: Any, timeout: float, what: str) -> Any:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        r = await fetch()
+        if r.status_code == 200 and wanted(r.json()):
+            return r.json()
+        if loop.time() > deadline:
+            raise TimeoutError(f"{what}: still {r.status_code} {r.text[:200]}")
+        await asyncio.sleep(0.1)
+
+
+async def transfer(http: httpx.AsyncClient, nodes: LocalNodes, certificate: dict[str, Any], *,
+                   issuing: str = "LU", executing: str = "BE", supervise: bool = False,
+                   timeout: float = 300) -> str:
+    """One transfer from the officer's draft to `recognised` on both sides (and `supervising`)."""
+    src, dst = nodes[issuing].url, nodes[executing].url
+    r = await http.post(f"{src}/api/v1/transfers", json={"executing_state": executing, "certificate": certificate},
+                        headers=_auth(nodes, issuing, "officer"))
+    r.raise_for_status()
+    case_id = str(r.json()["id"])
+    for action, role in (("submit", "officer"), ("approve", "prosecutor")):
+        r = await http.post(f"{src}/api/v1/transfers/{case_id}/actions/{action}", headers=_auth(nodes, issuing, role))
+        r.raise_for_status()
+    await _until(lambda: http.get(f"{dst}/api/v1/incoming/{case_id}", headers=_auth(nodes, executing, "prosecutor")),
+                 lambda j: j["stage"] == "under_decision", timeout, f"{case_id} at {executing}")
+    r = await http.post(f"{dst}/api/v1/incoming/{case_id}/actions/decide", json={"outcome": "recognised"},
+                        headers=_auth(nodes, executing, "prosecutor"))
+    r.raise_for_status()
+    await _until(lambda: http.get(f"{src}/api/v1/transfers/{case_id}", headers=_auth(nodes, issuing, "officer")),
+                 lambda j: j["stage"] == "transferred", timeout, f"{case_id} at {issuing}")
+    if supervise:
+        r = await http.post(f"{dst}/api/v1/incoming/{case_id}/actions/start_supervision",
+                            headers=_auth(nodes, executing, "officer"))
+        r.raise_for_status()
+    return case_id
+
+
+async def many(nodes: LocalNodes, certificate: dict[str, Any], n: int, concurrency: int, **kw: Any) -> list[str]:
+    limit = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=4 * concurrency)) as http:
+
+        async def one() -> str:
+            async with limit:
+                return await transfer(http, nodes, certificate, **kw)
+
+        return list(await asyncio.gather(*(one() for _ in range(n))))
+
+
+async def history_counts(client: Client, workflow_id: str) -> Counter[str]:
+    """Updates, signals and activities (and sends) in a workflow's history."""
+    counts: Counter[str] = Counter()
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    for event in history.events:
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            counts["activities"] += 1
+            if event.activity_task_scheduled_event_attributes.activity_type.name == "send_message":
+                counts["sends"] += 1
+        elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+            counts["signals"] += 1
+        elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+            counts["updates"] += 1
+    return counts

@@ -54,13 +54,14 @@ async def inbox(request: Request) -> JSONResponse:
     return JSONResponse(answer)
 
 
-async def accept_sealed(node: Any, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
+async def accept_sealed(node: Any, body: bytes, headers: Mapping[str, str], *,
+                        window: timedelta | None = None) -> dict[str, Any]:
     """Verify a sealed envelope (from the node link, an e-mail, e-CODEX or an officer's upload) and take it
     in; raises EnvelopeRejected. Whatever the channel, a message id is acted on once."""
     now = datetime.now(UTC)
     envelope = open_envelope(body, headers, public_key_for=node.directory.public_key,
                              own_state=node.settings.state, now=now,
-                             window=timedelta(seconds=node.settings.envelope_window_seconds))
+                             window=window or timedelta(seconds=node.settings.envelope_window_seconds))
     return await receive(node, envelope, now)
 
 

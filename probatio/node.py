@@ -14,6 +14,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.node import NodeActivities, NodeContext
+from activities.retention import RetentionActivities, ensure_schedule
 from adapters.directory import Directory
 from adapters.keys import load_or_create_private_key
 from probatio import telemetry
@@ -21,10 +22,11 @@ from probatio.settings import Settings
 from store.db import open_pool
 from workflows.incoming import IncomingTransfer
 from workflows.outgoing import OutgoingTransfer
+from workflows.retention import RetentionSweep
 
 log = logging.getLogger(__name__)
 
-WORKFLOWS = [OutgoingTransfer, IncomingTransfer]
+WORKFLOWS = [OutgoingTransfer, IncomingTransfer, RetentionSweep]
 
 
 async def connect_temporal(settings: Settings, *, attempts: int = 30) -> Client:
@@ -75,7 +77,8 @@ class Node:
 
     def worker(self) -> Worker:
         return Worker(self.client, task_queue=self.settings.task_queue, workflows=WORKFLOWS,
-                      activities=NodeActivities(self.context()).all(), workflow_runner=workflow_runner(),
+                      activities=NodeActivities(self.context()).all() + RetentionActivities(self.pool).all(),
+                      workflow_runner=workflow_runner(),
                       interceptors=telemetry.worker_interceptors(self.client, self.settings.state))
 
 
@@ -92,6 +95,8 @@ async def run_worker(settings: Settings) -> None:
     node = await Node.open(settings)
     try:
         log.info("worker for %s on task queue %s", settings.state, settings.task_queue)
+        await ensure_schedule(node.client, settings.state, settings.task_queue, settings.retention_days,
+                              settings.retention_sweep_hours)
         from probatio.ecodex_poller import run_poller
 
         poller = asyncio.create_task(run_poller(node))

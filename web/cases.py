@@ -105,6 +105,8 @@ async def act(pool: AsyncConnectionPool[Any], client: Client, user: User, side: 
         raise ApiError(STATUS_FOR[refusal.kind],
                        problems(*((p.split(":")[0], p.split(":", 1)[1].strip()) for p in refusal.reason.split("; ")))
                        if refusal.kind == INVALID else refusal.reason)
+    if side == Side.ISSUING and action == "complete":
+        await _store_completed_certificate(pool, row, body.get("certificate"))
     structured, texts = split_body(rule, body)
     structured.update(structured_extra or {})
     note_id = None
@@ -130,6 +132,22 @@ async def act(pool: AsyncConnectionPool[Any], client: Client, user: User, side: 
         raise ApiError(409, f"{action} could not be done: {cause or err}; try again later") from err
     except RPCError as err:
         raise ApiError(409, f"the case's workflow does not accept actions now ({err.message})") from err
+
+
+async def _store_completed_certificate(pool: AsyncConnectionPool[Any], row: dict[str, Any], data: Any) -> None:
+    """Art 8(2): the corrected certificate replaces the stored one before it is rendered and sent again."""
+    from forms.validation import validate_certificate
+
+    if not isinstance(data, dict):
+        raise ApiError(422, problems(("certificate", "must be the completed certificate (a JSON object)")))
+    data = {**data, "issuing_state": row["issuing_state"], "executing_state": row["executing_state"]}
+    found = [p for p in validate_certificate(data, executing=row["executing_state"]) if p.severity == "error"]
+    if found:
+        raise ApiError(422, problems(*((f"certificate.{p.path}", p.message) for p in found)))
+    from forms.annex1 import Certificate
+
+    cert = Certificate.model_validate(data)
+    await cases.update_certificate(pool, row["id"], cert.model_dump(mode="json"), cert.facts().model_dump(mode="json"))
 
 
 def business_cause(err: BaseException) -> BaseException | None:

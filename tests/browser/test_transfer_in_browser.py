@@ -1,0 +1,168 @@
+"""A whole transfer in a real browser (Debian's Chromium through Playwright) on two nodes: the LU officer
+fills the wizard box by box, the LU prosecutor approves, the BE prosecutor recognises, both dashboards
+show it, and the auditor sees who looked. Screenshots go to test-artifacts/browser/ for a human eye."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from forms.examples import example_certificate
+from probatio.harness import LocalNodes
+from web.pages_wizard import STEPS, field_id, get_path, step_fields
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+MARKUP = "Muller<script>alert(1)</script><img src=x onerror=alert(2)>"
+
+
+def chromium_ready() -> bool:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return Path(CHROMIUM).exists()
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    if not chromium_ready():
+        pytest.skip("Chromium is not installed (make test installs it: apt-get install chromium)")
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+async def sign_in(browser: Browser, url: str, name: str) -> Page:
+    context = await browser.new_context(viewport={"width": 1360, "height": 900})
+    page = await context.new_page()
+    # Any dialog means script ran that we did not write: markup typed into a field got executed.
+    page.on("dialog", lambda d: pytest.fail(f"a script ran: dialog {d.message!r}"))
+    await page.goto(f"{url}/login")
+    await page.get_by_label("User name").fill(name)
+    await page.get_by_label("Password").fill("demo")
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_load_state()
+    assert "/login" not in page.url, await page.content()
+    return page
+
+
+async def shot(page: Page, name: str) -> None:
+    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+async def fill_field(page: Page, f: Any, value: Any) -> None:
+    if value is None or value == [] or f.path.endswith("national_measure"):
+        return
+    target = page.locator(f"#{field_id(f.path)}")
+    if f.kind == "check":
+        if value:
+            await target.check()
+    elif f.kind == "multi":
+        for v in value:
+            await page.locator(f"#{field_id(f.path)}-{str(v).replace('.', '-')}").check()
+    elif f.kind == "select":
+        await target.select_option(str(value))
+    elif f.kind == "yesno":
+        await target.select_option("true" if value else "false")
+    elif f.kind == "codes":
+        await target.fill(", ".join(value))
+    else:
+        await target.fill(str(value))
+
+
+async def test_transfer_from_wizard_to_recognition(browser: Browser, nodes: LocalNodes) -> None:
+    lu, be = nodes["LU"].url, nodes["BE"].url
+    example = example_certificate("LU", "BE").model_dump(mode="json", exclude_none=True)
+    example["person"]["surname"] = MARKUP
+
+    officer = await sign_in(browser, lu, "officer")
+    await officer.goto(f"{lu}/transfers/new")
+    await officer.get_by_role("button", name="Start with an empty certificate").click()
+    await officer.wait_for_url("**/transfers/drafts/*/a")
+    for step in STEPS:
+        if step.key == "j":
+            # One row is there; add the others with the button, as an officer would.
+            for _ in range(len(example["measures"]) - 1):
+                await officer.get_by_role("button", name="Add another measure").click()
+                await officer.wait_for_load_state()
+            doc = {"measures": example["measures"]}
+            # The picker: pick the national measure, whose label names its Art 4(1) category and BE's answer.
+            picker = officer.locator(f"#{field_id('measures[0].national_measure')}")
+            await expect(picker.locator("option", has_text="BE supervises it").first).to_be_attached()
+            for i, m in enumerate(example["measures"]):
+                if m.get("national_measure"):
+                    await officer.locator(f"#{field_id(f'measures[{i}].national_measure')}").select_option(
+                        m["national_measure"])
+        else:
+            doc = example
+        for f in step_fields(step, doc):
+            await fill_field(officer, f, get_path(example, f.path))
+        await shot(officer, f"01-wizard-{step.key}")
+        await officer.locator("button[name=go]").first.click()
+        await officer.wait_for_load_state()
+    await expect(officer.get_by_text("The certificate is complete")).to_be_visible()
+    await shot(officer, "02-wizard-review")
+    await officer.get_by_role("button", name="Start the transfer and submit it for approval").click()
+    await officer.wait_for_url("**/cases/outgoing/*")
+    case_id = officer.url.split("?")[0].rsplit("/", 1)[-1]
+    await expect(officer.get_by_role("heading", level=1)).to_contain_text("<script>alert(1)</script>")
+    await expect(officer.locator(".tag.stage-awaiting_approval").first).to_be_visible()
+    assert await officer.locator("form[action$='/actions/approve']").count() == 0  # only what is allowed now
+    await shot(officer, "03-case-awaiting-approval")
+
+    prosecutor = await sign_in(browser, lu, "prosecutor")
+    await expect(prosecutor.get_by_role("cell", name="Approve and sign the certificate (Art 6(3))")).to_be_visible()
+    await shot(prosecutor, "04-lu-prosecutor-queue")
+    await prosecutor.get_by_role("link", name=case_id[:8]).click()
+    await prosecutor.get_by_role("button", name="Approve").click()
+    await expect(prosecutor.get_by_role("status")).to_contain_text("Sent")
+    await shot(prosecutor, "05-lu-approved")
+
+    be_prosecutor = await sign_in(browser, be, "prosecutor")
+    for _ in range(100):
+        if await be_prosecutor.get_by_role("link", name=case_id[:8]).count():
+            break
+        await asyncio.sleep(0.3)
+        await be_prosecutor.reload()
+    await shot(be_prosecutor, "06-be-prosecutor-queue")
+    await be_prosecutor.get_by_role("link", name=case_id[:8]).click()
+    await be_prosecutor.wait_for_url("**/decide")
+    await expect(be_prosecutor.get_by_text("consult the issuing State first (Art 11(3))").first).to_be_visible()
+    await shot(be_prosecutor, "07-be-decision-page")
+    await be_prosecutor.get_by_label("Recognise the judgment and take over supervision").check()
+    await be_prosecutor.get_by_role("button", name="Record the decision").click()
+    await expect(be_prosecutor.get_by_role("status")).to_contain_text("Recognised")
+    await shot(be_prosecutor, "08-be-recognised")
+
+    for _ in range(100):
+        await officer.goto(f"{lu}/cases/outgoing/{case_id}")
+        if await officer.locator(".tag.stage-transferred").count():
+            break
+        await asyncio.sleep(0.3)
+    await expect(officer.locator(".tag.stage-transferred").first).to_be_visible()
+    await officer.get_by_text("Preview of the certificate").click()
+    await shot(officer, "09-lu-transferred")
+
+    for url, state in ((lu, "LU"), (be, "BE")):
+        supervisor = await sign_in(browser, url, "supervisor")
+        await expect(supervisor.get_by_role("heading", name="Cases by stage")).to_be_visible()
+        assert await supervisor.locator("svg.chart").count() == 4
+        stage = "outgoing: Transferred" if state == "LU" else "incoming: Recognised"
+        await expect(supervisor.locator("svg.chart desc").first).to_contain_text(f"{stage}: 1")
+        await shot(supervisor, f"10-dashboard-{state}")
+
+    auditor = await sign_in(browser, lu, "auditor")
+    await auditor.goto(f"{lu}/audit?case={case_id}")
+    await expect(auditor.get_by_role("cell", name="prosecutor", exact=True).first).to_be_visible()
+    await expect(auditor.get_by_role("cell", name="read", exact=True).first).to_be_visible()
+    await shot(auditor, "11-audit-of-the-case")

@@ -106,3 +106,23 @@ class BaseExecuting(_Side):
     @workflow.signal
     def receive(self, message: str) -> None:
         self.signals += 1
+
+
+@workflow.defn(name="BaseSupervision")
+class BaseSupervision:
+    """The open-supervisions baseline: a workflow that holds a year's timer and waits for a signal."""
+
+    def __init__(self) -> None:
+        self.ended = False
+
+    @workflow.run
+    async def run(self, case_id: str) -> None:
+        await workflow.wait_condition(lambda: self.ended, timeout=timedelta(days=365))
+
+    @workflow.signal
+    def end(self) -> None:
+        self.ended = True
+
+    @workflow.query
+    def case_state(self) -> str:
+        return "supervising"

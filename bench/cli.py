@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from bench.common import Outcome, record
@@ -32,7 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         sub.set_defaults(func=_command(name, module.run))
 
 
-def _command(name: str, run: Callable[[argparse.Namespace], Awaitable[Outcome]]) -> Callable[[Any], int]:
+def _command(name: str, run: Callable[[argparse.Namespace], Coroutine[Any, Any, Outcome]]
+             ) -> Callable[[Any], int]:
     def command(args: argparse.Namespace) -> int:
         outcome = asyncio.run(run(args))
         for line in outcome.lines:

@@ -14,7 +14,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported when a benchmark runs, not when the CLI is built
@@ -106,7 +105,7 @@ def machine() -> str:
     except OSError:
         pass
     try:
-        import psutil
+        import psutil  # type: ignore[import-untyped]
 
         memory = f"{psutil.virtual_memory().total / 2**30:.1f} GiB RAM"
         cores = f"{psutil.cpu_count(logical=True)} logical cores ({len(os.sched_getaffinity(0))} usable)"

@@ -15,6 +15,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from bench.common import Outcome, describe_times, embedded_stack, ms, percentile
@@ -107,7 +108,7 @@ async def run(args: argparse.Namespace) -> Outcome:
         server = uvicorn.Server(uvicorn.Config(create_app(node=node), host="127.0.0.1", port=port,
                                                log_level="warning", lifespan="on"))
         serving = asyncio.create_task(server.serve())
-        while not server.started:
+        while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to await
             await asyncio.sleep(0.05)
         worst = 0.0
         worst_p95 = 0.0
@@ -126,12 +127,12 @@ async def run(args: argparse.Namespace) -> Outcome:
                         await _raw_list(raw, auth, stage)
 
                     checks: list[tuple[str, Callable[[], Awaitable[Any]], Callable[[], Awaitable[Any]]]] = [
-                        ("GET /api/v1/dashboard", lambda h=headers: _get(http, "/api/v1/dashboard", h),
+                        ("GET /api/v1/dashboard", partial(_get, http, "/api/v1/dashboard", headers),
                          dashboard_sql),
-                        ("GET /api/v1/transfers", lambda h=headers: _get(http, "/api/v1/transfers", h), list_sql),
+                        ("GET /api/v1/transfers", partial(_get, http, "/api/v1/transfers", headers), list_sql),
                         ("GET /api/v1/transfers?stage=under_decision",
-                         lambda h=headers: _get(http, "/api/v1/transfers?stage=under_decision", h),
-                         lambda a=authorities: list_sql(a, "under_decision")),
+                         partial(_get, http, "/api/v1/transfers?stage=under_decision", headers),
+                         partial(list_sql, authorities, "under_decision")),
                     ]
                     for name, endpoint, sql in checks:
                         e = await _times(endpoint, args.samples)

@@ -53,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 async def _baseline(stack: Any, plans: tuple[Any, Any], n: int, concurrency: int, warmup: int) -> float:
     import asyncio
 
-    from temporalio.client import Client, WorkflowHandle
+    from temporalio.client import WorkflowHandle
     from temporalio.service import RPCError
     from temporalio.worker import Worker
     from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -97,7 +97,8 @@ async def _baseline(stack: Any, plans: tuple[Any, Any], n: int, concurrency: int
 
         await asyncio.gather(*(guarded() for _ in range(count)))
 
-    async with Worker(client, task_queue=queue, workflows=[BaseIssuing, BaseExecuting], activities=[acts.noop, acts.deliver],
+    async with Worker(client, task_queue=queue, workflows=[BaseIssuing, BaseExecuting],
+                      activities=[acts.noop, acts.deliver],
                       workflow_runner=runner):
         await batch(warmup)
         start = time.perf_counter()

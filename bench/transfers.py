@@ -18,7 +18,7 @@ def _auth(nodes: LocalNodes, state: str, role: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {nodes[state].tokens[role]}"}
 
 
-async def _until(fetch: Any, wanted: Any, timeout: float, what: str) -> Any:
+async def _until(fetch: Any, wanted: Any, timeout: float, what: str) -> Any:  # noqa: ASYNC109
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
@@ -32,7 +32,7 @@ async def _until(fetch: Any, wanted: Any, timeout: float, what: str) -> Any:
 
 async def transfer(http: httpx.AsyncClient, nodes: LocalNodes, certificate: dict[str, Any], *,
                    issuing: str = "LU", executing: str = "BE", supervise: bool = False,
-                   timeout: float = 300) -> str:
+                   timeout: float = 300) -> str:  # noqa: ASYNC109
     """One transfer from the officer's draft to `recognised` on both sides (and `supervising`)."""
     src, dst = nodes[issuing].url, nodes[executing].url
     r = await http.post(f"{src}/api/v1/transfers", json={"executing_state": executing, "certificate": certificate},

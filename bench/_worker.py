@@ -1,0 +1,37 @@
+"""A worker process for bench/open_supervisions.py: ours (the node's worker, PROBATIO_* settings) or the
+baseline's, with a workflow cache large enough to hold every open supervision. Prints `ready`."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+
+async def main(kind: str, cache: int, address: str) -> None:
+    from temporalio.client import Client
+    from temporalio.contrib.pydantic import pydantic_data_converter
+    from temporalio.worker import Worker
+    from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+    if kind == "ours":
+        from activities.node import NodeActivities
+        from probatio.node import WORKFLOWS, Node, workflow_runner
+        from probatio.settings import Settings
+
+        node = await Node.open(Settings())
+        worker = Worker(node.client, task_queue=node.settings.task_queue, workflows=WORKFLOWS,
+                        activities=NodeActivities(node.context()).all(), workflow_runner=workflow_runner(),
+                        max_cached_workflows=cache)
+    else:
+        from bench.baseline_workflows import BaseSupervision
+
+        client = await Client.connect(address, data_converter=pydantic_data_converter)
+        worker = Worker(client, task_queue="bench-idle", workflows=[BaseSupervision], max_cached_workflows=cache,
+                        workflow_runner=SandboxedWorkflowRunner(
+                            restrictions=SandboxRestrictions.default.with_passthrough_modules("pydantic", "bench")))
+    print("ready", flush=True)
+    await worker.run()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], int(sys.argv[2]), sys.argv[3]))

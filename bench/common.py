@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported when a benchmark runs, not when the CLI is built
     from temporalio.client import Client
@@ -58,7 +58,8 @@ async def embedded_stack(prefix: str) -> AsyncIterator[Stack]:
 
     from probatio import embedded
 
-    keys = [SearchAttributeKey.for_keyword("TransferStage"), SearchAttributeKey.for_keyword("IssuingState"),
+    keys: list[SearchAttributeKey[Any]] = [
+        SearchAttributeKey.for_keyword("TransferStage"), SearchAttributeKey.for_keyword("IssuingState"),
             SearchAttributeKey.for_keyword("ExecutingState"), SearchAttributeKey.for_datetime("DecisionDue")]
     home = Path(tempfile.mkdtemp(prefix=f"probatio-bench-{prefix}-"))
     port = embedded.free_port()

@@ -89,7 +89,6 @@ def assert_each_message_once(nodes: LocalNodes, case_id: str, lu: list[str], be:
     at_be, at_lu = received(nodes, "BE", case_id), received(nodes, "LU", case_id)
     assert at_be == dict.fromkeys(be, 1), at_be
     assert at_lu == dict.fromkeys(lu, 1), at_lu
-    for state in ("LU", "BE"):
-        types = timeline_types(nodes, state, case_id)
-        sent = [t for t in types if t == "message_sent"]
-        assert len(sent) == len(be if state == "LU" else lu), (state, types)
+    # The issuing timeline records the executing node's receipt once, however often it was delivered.
+    types = timeline_types(nodes, "LU", case_id)
+    assert types.count("received_by_executing") == 1, types

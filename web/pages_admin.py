@@ -172,8 +172,9 @@ async def person_export(pool: Any, user: User, surname: str, forenames: str | No
                            case_id=None, action="person_data_export",
                            detail={"via": via, "cases": [c["id"] for c in found["cases"]],
                                    "drafts": len(found["drafts"])})
-    data: dict[str, Any] = json.loads(json.dumps({"surname": surname, "forenames": forenames, "date_of_birth": born.isoformat(),
-                                  "exported_at": datetime.now(UTC).isoformat(), **found}, default=str))
+    export = {"surname": surname, "forenames": forenames, "date_of_birth": born.isoformat(),
+              "exported_at": datetime.now(UTC).isoformat(), **found}
+    data: dict[str, Any] = json.loads(json.dumps(export, default=str))
     return data
 
 

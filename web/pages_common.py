@@ -61,7 +61,8 @@ def days_left(due: Any, at: datetime | None = None) -> int | None:
         due = datetime.fromisoformat(due)
     if due.tzinfo is None:
         due = due.replace(tzinfo=UTC)
-    return int(math.floor((due - (at or now())).total_seconds() / 86400))
+    delta: float = (due - (at or now())).total_seconds() / 86400
+    return math.floor(delta)
 
 
 def fmt_time(value: Any) -> str:
@@ -71,8 +72,11 @@ def fmt_time(value: Any) -> str:
         try:
             value = datetime.fromisoformat(value)
         except ValueError:
-            return value
-    return str(value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")) if isinstance(value, datetime) else str(value)
+            return str(value)
+    if not isinstance(value, datetime):
+        return str(value)
+    when: datetime = value
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def fmt_date(value: Any) -> str:

@@ -202,8 +202,10 @@ async def save_step(request: Request, session: SignedIn, draft_id: str, step_key
     go = str(form.get("go") or "stay")
     if unreadable or go in ("stay", "add_measure", "remove_measure") or form.get("add_measure") \
             or form.get("remove_measure"):
+        # Adding or removing a measure is not a request to be checked: new empty rows would all be red.
+        check = go == "stay" and not (form.get("add_measure") or form.get("remove_measure"))
         return render(request, "wizard.html.j2", session, status_code=422 if unreadable else 200,
-                      **_step_context(request, session, row, step_key, unreadable, show_errors=True))
+                      **_step_context(request, session, row, step_key, unreadable, show_errors=check))
     if go == "review":
         return RedirectResponse(f"/transfers/drafts/{draft_id}/review", status_code=303)
     target = go if go in STEP_BY_KEY else step_key

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from webhelp import bearer, wait_for
 
-from forms.examples import example_certificate
+from forms.examples import example_breach, example_certificate
 from probatio.harness import LocalNodes
 from store.users import ROLES
 from workflows.rules import ACTIONS
@@ -22,8 +22,10 @@ pytestmark = pytest.mark.integration
 FULL_BODY: dict[str, Any] = {
     "reason": "matrix test", "text": "matrix test", "outcome": "matrix test", "authority": "BE-X",
     "missing": "box (e)", "due_days": 10, "ground": "a", "question": "matrix test", "reasons": "matrix test",
-    "expected_by": "2030-01-01", "max_custody_days": 30, "decision": "modify", "certificate": {},
-    "breach": {},
+    "expected_by": "2030-01-01", "max_custody_days": 30, "decision": "modify",
+    # Valid documents: `complete` checks the certificate before the stage, so an empty one would be a 422.
+    "certificate": example_certificate("LU", "BE").model_dump(mode="json"),
+    "breach": example_breach("LU", "BE").model_dump(mode="json"),
 }
 
 

@@ -109,6 +109,9 @@ async def act(pool: AsyncConnectionPool[Any], client: Client, user: User, side: 
         await _store_completed_certificate(pool, row, body.get("certificate"))
     structured, texts = split_body(rule, body)
     structured.update(structured_extra or {})
+    if action in ("decide", "decide_subsequent") and body.get("measures"):
+        # Art 9: the workflow learns which measures changed; the changes themselves stay in the note.
+        structured["measures_changed"] = await _checked_measure_changes(row, body["measures"])
     note_id = None
     if texts:
         note_id = str(uuid.uuid4())
@@ -132,6 +135,33 @@ async def act(pool: AsyncConnectionPool[Any], client: Client, user: User, side: 
         raise ApiError(409, f"{action} could not be done: {cause or err}; try again later") from err
     except RPCError as err:
         raise ApiError(409, f"the case's workflow does not accept actions now ({err.message})") from err
+
+
+async def _checked_measure_changes(row: dict[str, Any], measures: Any) -> list[int]:
+    """An adaptation more severe or longer than the original (Art 9(3)), or below the executing state's
+    maximum that made it necessary (9(2)), is refused with 422 naming the measure."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from forms.adaptation import MeasureChange, check_adaptation
+    from forms.annex1 import Certificate
+    from forms.states import load_state
+
+    try:
+        changes = TypeAdapter(list[MeasureChange]).validate_python(measures)
+    except ValidationError as err:
+        raise ApiError(422, problems(*((f"measures{_loc(e['loc'])}", e["msg"]) for e in err.errors()))) from err
+    if row.get("certificate") is None:
+        raise ApiError(409, "the certificate of this case is no longer held; measures cannot be checked")
+    cert = Certificate.model_validate(row["certificate"])
+    found = [p for p in check_adaptation(cert, changes, executing=load_state(row["executing_state"]))
+             if p.severity == "error"]
+    if found:
+        raise ApiError(422, problems(*((p.path, p.message) for p in found)))
+    return sorted({c.measure for c in changes})
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc)
 
 
 async def _store_completed_certificate(pool: AsyncConnectionPool[Any], row: dict[str, Any], data: Any) -> None:

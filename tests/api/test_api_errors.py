@@ -3,6 +3,7 @@ and how the inbox treats forged, replayed, malformed and oversized envelopes."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -127,3 +128,44 @@ async def test_inbox_refuses_forged_replayed_malformed_and_oversized(nodes: Loca
         assert (await cur.fetchone())["n"] == 1
         cur = await conn.execute("SELECT count(*) AS n FROM cases")
         assert (await cur.fetchone())["n"] == 0
+
+
+async def test_adaptation_more_severe_than_the_original_is_refused(nodes: LocalNodes) -> None:
+    cert = example_certificate("LU", "BE")
+    longest = max((m.duration_days or 0) for m in cert.measures)
+    lu, be = nodes["LU"].url, nodes["BE"].url
+    async with httpx.AsyncClient(timeout=30) as http:
+        r = await http.post(f"{lu}/api/v1/transfers", headers=auth(nodes, "LU", "officer"),
+                            json={"executing_state": "BE", "certificate": cert.model_dump(mode="json")})
+        case_id = r.json()["id"]
+        await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/submit", headers=auth(nodes, "LU", "officer"))
+        r = await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/approve", headers=auth(nodes, "LU", "prosecutor"))
+        assert r.status_code == 200, r.text
+        for _ in range(150):
+            r = await http.get(f"{be}/api/v1/incoming/{case_id}", headers=auth(nodes, "BE", "prosecutor"))
+            if r.status_code == 200 and r.json()["stage"] == "under_decision":
+                break
+            await asyncio.sleep(0.2)
+        index = next(i for i, m in enumerate(cert.measures) if m.duration_days)
+        longer = {"outcome": "adapted", "reasons": "r", "measures": [{"measure": index, "duration_days": longest * 2}]}
+        r = await http.post(f"{be}/api/v1/incoming/{case_id}/actions/decide", json=longer,
+                            headers=auth(nodes, "BE", "prosecutor"))
+        assert r.status_code == 422, r.text
+        assert any(p["path"].startswith(f"measures[{index}]") for p in r.json()["detail"])
+        r = await http.post(f"{be}/api/v1/incoming/{case_id}/actions/decide",
+                            json={"outcome": "adapted", "measures": [{"measure": 99, "hours": 1}]},
+                            headers=auth(nodes, "BE", "prosecutor"))
+        assert r.status_code == 422 and r.json()["detail"][0]["path"] == "measures[99]"
+
+        shorter = {"outcome": "adapted", "reasons": "r",
+                   "measures": [{"measure": index, "duration_days": cert.measures[index].duration_days // 2}]}
+        r = await http.post(f"{be}/api/v1/incoming/{case_id}/actions/decide", json=shorter,
+                            headers=auth(nodes, "BE", "prosecutor"))
+        assert r.status_code == 200, r.text
+        for _ in range(150):
+            r = await http.get(f"{lu}/api/v1/transfers/{case_id}", headers=auth(nodes, "LU", "officer"))
+            if r.json()["stage"] == "adapted":
+                break
+            await asyncio.sleep(0.2)
+        assert r.json()["stage"] == "adapted"
+        assert "withdrawal_window_open" in r.json()["alerts"]

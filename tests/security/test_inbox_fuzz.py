@@ -51,7 +51,7 @@ json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(m
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(body=st.one_of(st.binary(max_size=512), json_values.map(lambda v: json.dumps(v).encode())),
        headers=st.dictionaries(st.sampled_from(["probatio-sender", "probatio-signature", "content-type"]),
-                               st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=40),
+                               st.text(st.characters(min_codepoint=33, max_codepoint=126), max_size=40),
                                max_size=3))
 async def test_malformed_envelopes_are_refused_without_5xx(nodes: LocalNodes, body: bytes,
                                                            headers: dict[str, str]) -> None:

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 STATE ?= LU
 PEER ?= BE
 
-.PHONY: run test lint unit system-packages browser-packages clean-data
+.PHONY: run test lint unit proof system-packages browser-packages clean-data
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,10 +38,15 @@ run: system-packages $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy probatio forms workflows activities adapters store web
+	$(BIN)/mypy probatio forms workflows activities adapters store web bench
 
 test: system-packages browser-packages $(STAMP) lint
 	$(BIN)/pytest -q -p no:cacheprovider
+
+# Fault injection (kill -9 the worker, restart Temporal, stop PostgreSQL 30 s, a peer down for a day):
+# about six minutes, so kept out of `make test`.
+proof: system-packages $(STAMP)
+	PROBATIO_PROOF=1 $(BIN)/pytest -q -p no:cacheprovider tests/faults
 
 unit: $(STAMP)
 	$(BIN)/pytest -q -m "not integration and not browser"

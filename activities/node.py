@@ -6,6 +6,7 @@ Activities are registered under the names the workflows call them by.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 from dataclasses import dataclass
@@ -149,7 +150,8 @@ class NodeActivities:
             raise ApplicationError(
                 f"no language accepted by {cert.executing_state} can be rendered yet", type="invalid",
                 non_retryable=True)
-        pdf = render_certificate(cert, lang, "pdf")
+        # WeasyPrint is CPU-bound: off the event loop, so other activities of this worker keep going.
+        pdf = await asyncio.to_thread(render_certificate, cert, lang, "pdf")
         await cases.save_document(self.ctx.pool, case_id, "certificate", lang, "application/pdf", pdf)
         return lang
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import defusedxml.ElementTree as SafeET
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -226,7 +227,7 @@ def read_business_content(content: bytes) -> tuple[bytes, dict[str, str]]:
     if b"<!DOCTYPE" in content or b"<!ENTITY" in content:
         raise ValueError("business content with a DTD is refused")
     try:
-        root = ET.fromstring(content)  # noqa: S314 - DTDs refused above
+        root = SafeET.fromstring(content)  # entities and DTDs refused (defusedxml)
     except ET.ParseError as exc:
         raise ValueError(f"business content is not XML: {exc}") from exc
     if root.tag != f"{{{CONTENT_NAMESPACE}}}Envelope":

@@ -73,13 +73,16 @@ def _user(row: dict[str, Any]) -> User:
 
 
 async def user_for_token(pool: AsyncConnectionPool[Any], token: str) -> User | None:
+    digest = token_digest(token)
     async with pool.connection() as conn:
         cur = await conn.execute(
-            "UPDATE api_tokens t SET last_used_at = now() FROM users u"
-            " WHERE t.token_hash = %s AND u.id = t.user_id RETURNING u.id, u.name, u.role, u.authorities",
-            (token_digest(token),),
-        )
+            "SELECT u.id, u.name, u.role, u.authorities, t.last_used_at < now() - interval '1 minute'"
+            " OR t.last_used_at IS NULL AS stale FROM api_tokens t JOIN users u ON u.id = t.user_id"
+            " WHERE t.token_hash = %s", (digest,))
         row = await cur.fetchone()
+        # Note the last use at most once a minute: a write on every request would cost every read its sync.
+        if row and row["stale"]:
+            await conn.execute("UPDATE api_tokens SET last_used_at = now() WHERE token_hash = %s", (digest,))
     return _user(row) if row else None
 
 

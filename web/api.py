@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
@@ -173,7 +174,7 @@ async def _certificate_document(request: Request, side: Side, case_id: str, user
     language = lang or cert.language
     if language not in RENDER_LANGUAGES:
         raise ApiError(422, problems(("lang", f"must be one of {', '.join(RENDER_LANGUAGES)}")))
-    content = render_certificate(cert, language, "pdf" if fmt == "pdf" else "html")
+    content = await asyncio.to_thread(render_certificate, cert, language, "pdf" if fmt == "pdf" else "html")
     return Response(content, media_type="application/pdf" if fmt == "pdf" else "text/html; charset=utf-8")
 
 

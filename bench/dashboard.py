@@ -161,23 +161,13 @@ async def _get(http: Any, path: str, headers: dict[str, str]) -> None:
 
 
 async def _raw_dashboard(conn: Any, authorities: list[str], store_cases: Any) -> None:
-    """The dashboard's four queries, as store.cases.dashboard runs them, on a plain connection."""
-    cols = store_cases._SUMMARY_COLUMNS
-    now = datetime.now(UTC)
-    await (await conn.execute("SELECT direction, stage, count(*) AS n FROM cases WHERE authority = ANY(%s)"
-                              " GROUP BY direction, stage ORDER BY direction, stage", (authorities,))).fetchall()
-    await (await conn.execute(
-        "SELECT direction, CASE WHEN direction = 'outgoing' THEN executing_state ELSE issuing_state END"
-        " AS state, count(*) AS n FROM cases WHERE authority = ANY(%s) GROUP BY 1, 2 ORDER BY 1, 2",
-        (authorities,))).fetchall()
-    await (await conn.execute(
-        f"SELECT {cols} FROM cases WHERE authority = ANY(%s) AND closed_at IS NULL"
-        " AND decision_due >= %s AND decision_due < %s + make_interval(days => %s) ORDER BY decision_due",
-        (authorities, now, now, 15))).fetchall()
-    await (await conn.execute(
-        f"SELECT {cols} FROM cases WHERE authority = ANY(%s) AND closed_at IS NULL"
-        " AND (alerts ? 'decision_overdue' OR alerts ? 'duty_overdue' OR alerts ? 'delivery_failed')"
-        " ORDER BY decision_due NULLS LAST", (authorities,))).fetchall()
+    """The dashboard's queries, exactly as store.cases.dashboard runs them, on a plain connection."""
+    from store.statistics import statistics_on
+
+    params = store_cases.dashboard_params(authorities, datetime.now(UTC))
+    for query in store_cases.DASHBOARD_SQL.values():
+        await (await conn.execute(query, params)).fetchall()
+    await statistics_on(conn, authorities)
 
 
 async def _raw_list(conn: Any, authorities: list[str], stage: str | None) -> None:

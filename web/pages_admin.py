@@ -47,6 +47,7 @@ async def dashboard_data(pool: Any, user: User, since: datetime | None = None,
         "by_state": [dict(r) for r in data["by_state"]],
         "decisions_due_soon": [summary(r) for r in data["decisions_due_soon"]],
         "overdue": [summary(r) for r in data["overdue"]],
+        "totals": data["totals"],
         "statistics": {k: [dict(r) for r in v] for k, v in stats.items()},
     }
 

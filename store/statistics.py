@@ -17,8 +17,8 @@ Row = dict[str, Any]
 # Both are kept in anonymous_facts from the moment the certificate is stored (0006), so the statistics
 # never open a certificate.
 _PERSON = """
-    COALESCE(anonymous_facts->>'sex', 'unknown') AS sex,
-    COALESCE(anonymous_facts->>'age_group', 'unknown') AS age_group
+    COALESCE(person_sex, 'unknown') AS sex,
+    COALESCE(person_age_group, 'unknown') AS age_group
 """
 
 AGE_GROUPS = ("under 18", "18-24", "25-34", "35-44", "45-54", "55-64", "65 and over", "unknown")

@@ -12,8 +12,10 @@ from urllib.parse import quote, urlsplit
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from forms.law import CONSULTATION_REQUIRED, RefusalGround
 from store import audit, cases
@@ -383,8 +385,7 @@ async def decide(request: Request, session: SignedIn, case_id: str) -> Response:
 # --- errors, headers, static files ---------------------------------------------------------------
 
 def _is_page(request: Request) -> bool:
-    path = request.url.path
-    return not (path.startswith("/api/") or path in ("/healthz", "/openapi.json") or path.startswith("/docs"))
+    return _is_page_path(request.url.path)
 
 
 def install(app: FastAPI) -> None:
@@ -435,19 +436,43 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(SignInRequired, on_sign_in_required)
     app.add_exception_handler(CsrfFailed, on_csrf)
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        if _is_page(request):
-            # No inline script anywhere: markup typed into a field can never run, even if escaping failed.
-            response.headers.setdefault(
-                "Content-Security-Policy",
-                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                "frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-                "frame-ancestors 'self'")
-            response.headers.setdefault("X-Content-Type-Options", "nosniff")
-            response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
+    app.add_middleware(SecurityHeaders)
+
+
+# No inline script anywhere: markup typed into a field can never run, even if escaping failed.
+_PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                               "frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+                               "frame-ancestors 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def _is_page_path(path: str) -> bool:
+    return not (path.startswith("/api/") or path in ("/healthz", "/openapi.json") or path.startswith("/docs"))
+
+
+class SecurityHeaders:
+    """Security headers on every page. Plain ASGI rather than @app.middleware, which costs each API call
+    a detour through a task and a stream even when it adds nothing."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _is_page_path(str(scope.get("path", ""))):
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in _PAGE_HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 async def _quiet_session(request: Request) -> Any:

@@ -169,3 +169,12 @@ async def test_adaptation_more_severe_than_the_original_is_refused(nodes: LocalN
             await asyncio.sleep(0.2)
         assert r.json()["stage"] == "adapted"
         assert "withdrawal_window_open" in r.json()["alerts"]
+
+
+async def test_pages_carry_a_content_security_policy_and_the_api_does_not(nodes: LocalNodes) -> None:
+    async with httpx.AsyncClient(base_url=nodes["LU"].url) as http:
+        page = await http.get("/login")
+        assert page.status_code == 200
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        api = await http.get("/api/v1/transfers", headers=auth(nodes, "LU", "officer"))
+        assert "content-security-policy" not in api.headers

@@ -6,7 +6,6 @@ Activities are registered under the names the workflows call them by.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from psycopg_pool import AsyncConnectionPool
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.documents import render_certificate_pdf
 from adapters.base import Attachment, DeliveryError, OutboundMessage, adapter_for
 from adapters.directory import Directory, UnknownDestination
 from adapters.envelope import Envelope, seal
@@ -140,7 +140,7 @@ class NodeActivities:
     @activity.defn(name="prepare_certificate")
     async def prepare_certificate(self, case_id: str) -> str:
         """Render the certificate in a language the executing state accepts (Art 21) and keep the PDF."""
-        from forms.render import RENDER_LANGUAGES, render_certificate
+        from forms.render import RENDER_LANGUAGES
         from forms.states import certificate_language
 
         row = await cases.get_case(self.ctx.pool, case_id, "outgoing")
@@ -150,8 +150,7 @@ class NodeActivities:
             raise ApplicationError(
                 f"no language accepted by {cert.executing_state} can be rendered yet", type="invalid",
                 non_retryable=True)
-        # WeasyPrint is CPU-bound: off the event loop, so other activities of this worker keep going.
-        pdf = await asyncio.to_thread(render_certificate, cert, lang, "pdf")
+        pdf = await render_certificate_pdf(cert.model_dump(mode="json"), lang)
         await cases.save_document(self.ctx.pool, case_id, "certificate", lang, "application/pdf", pdf)
         return lang
 

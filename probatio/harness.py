@@ -110,8 +110,9 @@ async def start_nodes(client: Client, server_url: str, states: list[str], home: 
         pool = open_pool(url)
         await pool.open(wait=True)
         node = Node(settings=settings, pool=pool, client=client, directory=Directory.load(directory_file))
+        # A long keep-alive: otherwise a client reusing a connection the server just closed sees a ReadError.
         config = uvicorn.Config(create_app(node=node), host="127.0.0.1", port=ports[s], log_level="warning",
-                                lifespan="on")
+                                lifespan="on", timeout_keep_alive=75)
         server = uvicorn.Server(config)
         local = LocalNode(state=s, node=node, url=f"http://127.0.0.1:{ports[s]}", tokens=tokens, server=server)
         local.tasks.append(asyncio.create_task(server.serve()))

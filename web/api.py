@@ -125,7 +125,7 @@ def _summaries(rows: list[dict[str, Any]]) -> JSONResponse:
 async def list_transfers(request: Request, user: CurrentUser, stage: str | None = None,
                          executing_state: str | None = None, due_before: str | None = None,
                          limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-                         offset: Annotated[int, Query(ge=0)] = 0) -> JSONResponse:
+                         offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> JSONResponse:
     rows = await cases.list_cases(_node(request).pool, direction="outgoing", authorities=user.authorities,
                                   limit=limit, offset=offset, **_list_params(stage, executing_state, due_before))
     return _summaries(rows)
@@ -134,7 +134,7 @@ async def list_transfers(request: Request, user: CurrentUser, stage: str | None 
 @router.get("/incoming", response_model=list[CaseSummary])
 async def list_incoming(request: Request, user: CurrentUser, stage: str | None = None,
                         due_before: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-                        offset: Annotated[int, Query(ge=0)] = 0) -> JSONResponse:
+                        offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> JSONResponse:
     rows = await cases.list_cases(_node(request).pool, direction="incoming", authorities=user.authorities,
                                   limit=limit, offset=offset, **_list_params(stage, None, due_before))
     return _summaries(rows)
@@ -237,7 +237,7 @@ async def audit_log(request: Request, user: CurrentUser, case: str | None = None
                     user_name: Annotated[str | None, Query(alias="user")] = None, action: str | None = None,
                     since: str | None = None, until: str | None = None,
                     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-                    offset: Annotated[int, Query(ge=0)] = 0) -> list[dict[str, Any]]:
+                    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> list[dict[str, Any]]:
     """Filters combine: `case`, `user`, `action` (a prefix: `read` finds every kind of read), and the
     period `since` (inclusive) to `until` (exclusive), as ISO dates or date-times."""
     from web.pages_admin import _period

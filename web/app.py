@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from probatio import __version__, telemetry
 from probatio.node import Node
 from probatio.settings import Settings
-from web import api, delivery, errors, inbox, pages
+from web import api, delivery, errors, inbox, openapi, pages
 
 
 def create_app(settings: Settings | None = None, node: Node | None = None) -> FastAPI:
@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None, node: Node | None = None) -> Fa
     app.include_router(delivery.router)
     app.state.settings = settings
     pages.install(app)  # after the API: its error handlers stay JSON for /api, pages get HTML
+    openapi.install(app)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz(request: Request) -> JSONResponse:

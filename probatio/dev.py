@@ -7,6 +7,7 @@ finds no stale lock or pid file in its way.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -133,7 +134,7 @@ class DevStack:
             self.start_node(spec, "web")
         for spec in self.nodes:
             web = self.node_procs[f"{spec.state}:web"]
-            embedded.wait_until(lambda s=spec: healthy(s.url), timeout=120, what=f"the {spec.state} web app",
+            embedded.wait_until(functools.partial(healthy, spec.url), timeout=120, what=f"the {spec.state} web app",
                                 proc=web, log=self.logs / f"{spec.state.lower()}-web.log")
 
     def watch(self, stop: list[bool]) -> None:

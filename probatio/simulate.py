@@ -31,7 +31,7 @@ from google.protobuf.empty_pb2 import Empty
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.api.testservice.v1 import SleepRequest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.service import RPCError, RPCStatusCode
@@ -445,6 +445,38 @@ class Simulation:
             else:
                 self.out.failures.append(f"{key}: unknown expectation")
 
+    async def histories(self) -> dict[str, list[WorkflowHistory]]:
+        """Every run of both workflows, oldest first: continue-as-new links each run to the one before."""
+        out: dict[str, list[WorkflowHistory]] = {}
+        for wid in self.out.workflow_ids:
+            runs: list[WorkflowHistory] = []
+            run_id: str | None = None
+            while True:
+                try:
+                    history = await self.clock.client.get_workflow_handle(wid, run_id=run_id).fetch_history()
+                except RPCError:
+                    break
+                runs.insert(0, history)
+                started = history.events[0].workflow_execution_started_event_attributes
+                run_id = started.continued_execution_run_id or None
+                if run_id is None:
+                    break
+            if runs:
+                out[wid] = runs
+        return out
+
+    async def record_histories(self, directory: Path) -> list[Path]:
+        """Write each run's history as JSON (for the replay test): `<workflow type>-<scenario>-<run>.json`."""
+        written = []
+        slug = re.sub(r"[^a-z0-9]+", "-", self.scn.name.lower()).strip("-")[:60]
+        for wid, runs in (await self.histories()).items():
+            kind = "outgoing" if wid.startswith("transfer-") else "incoming"
+            for n, history in enumerate(runs, 1):
+                path = directory / f"{kind}-{slug}-run{n}.json"
+                path.write_text(history.to_json(), encoding="utf-8")
+                written.append(path)
+        return written
+
     def _drop_databases(self) -> None:
         import psycopg
         from psycopg.conninfo import make_conninfo
@@ -457,9 +489,12 @@ class Simulation:
                 conn.execute(f'DROP DATABASE IF EXISTS "{self.db_prefix + database_name(s)}" WITH (FORCE)')
 
 
-async def run_scenario(infra: Infrastructure, scenario: Scenario) -> Outcome:
+async def run_scenario(infra: Infrastructure, scenario: Scenario, *, record_to: Path | None = None) -> Outcome:
     async with Simulation(infra, scenario) as sim:
-        return await sim.run()
+        out = await sim.run()
+        if record_to is not None:
+            await sim.record_histories(record_to)
+        return out
 
 
 # --- output ----------------------------------------------------------------------------------------
@@ -497,11 +532,11 @@ def format_outcome(out: Outcome) -> str:
     return "\n".join(lines)
 
 
-async def simulate_file(path: Path) -> Outcome:
+async def simulate_file(path: Path, record_to: Path | None = None) -> Outcome:
     scenario = load_scenario(path)
     infra = await open_infrastructure()
     try:
-        return await run_scenario(infra, scenario)
+        return await run_scenario(infra, scenario, record_to=record_to)
     finally:
         await infra.close()
 
@@ -515,7 +550,10 @@ def handler(args: argparse.Namespace) -> int:
         print(f"probatio simulate: {path}: no such file", file=sys.stderr)
         return 2
     try:
-        out = asyncio.run(simulate_file(path))
+        record = Path(args.record_histories) if getattr(args, "record_histories", None) else None
+        if record is not None:
+            record.mkdir(parents=True, exist_ok=True)
+        out = asyncio.run(simulate_file(path, record))
     except ScenarioError as err:
         print(f"probatio simulate: {err}", file=sys.stderr)
         return 2
@@ -527,4 +565,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p = subparsers.add_parser("simulate", help="run a two-node scenario on the time-skipping test server")
     p.add_argument("scenario", help="a scenario YAML file (CONTRACT §4)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--record-histories", metavar="DIR", default=None,
+                   help="also write the workflow histories (for the replay test in tests/workflows/histories)")
     p.set_defaults(func=handler)

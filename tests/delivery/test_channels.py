@@ -19,12 +19,10 @@ from probatio.ecodex_poller import poll_once
 from probatio.embedded import free_port
 from probatio.harness import LocalNodes, start_nodes
 from tests.adapters.fake_connector import FakeConnector
+from tests.support import bearer
 
 pytestmark = pytest.mark.integration
 
-
-def auth(nodes: LocalNodes, state: str, role: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {nodes[state].tokens[role]}"}
 
 
 async def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
@@ -40,17 +38,17 @@ async def send_from_lu(http: httpx.AsyncClient, nodes: LocalNodes) -> str:
     lu = nodes["LU"].url
     cert = example_certificate("LU", "BE").model_dump(mode="json")
     r = await http.post(f"{lu}/api/v1/transfers", json={"executing_state": "BE", "certificate": cert},
-                        headers=auth(nodes, "LU", "officer"))
+                        headers=bearer(nodes, "LU", "officer"))
     case_id: str = r.json()["id"]
-    r = await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/submit", headers=auth(nodes, "LU", "officer"))
+    r = await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/submit", headers=bearer(nodes, "LU", "officer"))
     assert r.status_code == 200, r.text
-    r = await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/approve", headers=auth(nodes, "LU", "prosecutor"))
+    r = await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/approve", headers=bearer(nodes, "LU", "prosecutor"))
     assert r.status_code == 200, r.text
     return case_id
 
 
 async def lu_case(http: httpx.AsyncClient, nodes: LocalNodes, case_id: str) -> dict[str, Any]:
-    r = await http.get(f"{nodes['LU'].url}/api/v1/transfers/{case_id}", headers=auth(nodes, "LU", "officer"))
+    r = await http.get(f"{nodes['LU'].url}/api/v1/transfers/{case_id}", headers=bearer(nodes, "LU", "officer"))
     data: dict[str, Any] = r.json()
     return data
 
@@ -69,10 +67,10 @@ async def certificate_message_id(http: httpx.AsyncClient, nodes: LocalNodes, cas
 
 async def recognise_at_be(http: httpx.AsyncClient, nodes: LocalNodes, case_id: str) -> None:
     be = nodes["BE"].url
-    r = await http.get(f"{be}/api/v1/incoming/{case_id}", headers=auth(nodes, "BE", "prosecutor"))
+    r = await http.get(f"{be}/api/v1/incoming/{case_id}", headers=bearer(nodes, "BE", "prosecutor"))
     assert r.status_code == 200, r.text
     r = await http.post(f"{be}/api/v1/incoming/{case_id}/actions/decide", json={"outcome": "recognised"},
-                        headers=auth(nodes, "BE", "prosecutor"))
+                        headers=bearer(nodes, "BE", "prosecutor"))
     assert r.status_code == 200, r.text
 
     async def transferred() -> bool:
@@ -145,7 +143,7 @@ async def test_over_email(temporal_client: Client, pg_server: str, tmp_path: Pat
 
             # At BE an officer takes the e-mail in; a second upload of the same e-mail changes nothing.
             for _ in range(2):
-                r = await http.post(f"{nodes['BE'].url}/api/v1/inbox/upload", headers=auth(nodes, "BE", "officer"),
+                r = await http.post(f"{nodes['BE'].url}/api/v1/inbox/upload", headers=bearer(nodes, "BE", "officer"),
                                     files={"file": ("transfer.eml", raw, "message/rfc822")})
                 assert r.status_code == 200, r.text
                 assert r.json()["message_id"] == message_id
@@ -153,10 +151,10 @@ async def test_over_email(temporal_client: Client, pg_server: str, tmp_path: Pat
             # LU's officer notes that BE confirmed receipt.
             r = await http.post(f"{nodes['LU'].url}/api/v1/transfers/{case_id}/evidence",
                                 json={"message_id": message_id, "kind": "delivered", "channel": "email"},
-                                headers=auth(nodes, "LU", "officer"))
+                                headers=bearer(nodes, "LU", "officer"))
             assert r.status_code == 200, r.text
             await recognise_at_be(http, nodes, case_id)
-            r = await http.get(f"{nodes['BE'].url}/api/v1/incoming", headers=auth(nodes, "BE", "officer"))
+            r = await http.get(f"{nodes['BE'].url}/api/v1/incoming", headers=bearer(nodes, "BE", "officer"))
             assert [c["id"] for c in r.json()] == [case_id]
     finally:
         await nodes.stop()
@@ -184,17 +182,17 @@ async def test_over_post(temporal_client: Client, pg_server: str, tmp_path: Path
             envelope = (folder / "probatio-envelope.json").read_bytes()
             signature = (folder / "probatio-envelope.signature.json").read_bytes()
             forged = envelope.replace(b'"BE"', b'"BE" ', 1)
-            r = await http.post(f"{nodes['BE'].url}/api/v1/inbox/upload", headers=auth(nodes, "BE", "officer"),
+            r = await http.post(f"{nodes['BE'].url}/api/v1/inbox/upload", headers=bearer(nodes, "BE", "officer"),
                                 files={"file": ("e.json", forged), "signature": ("s.json", signature)})
             assert r.status_code == 401
-            r = await http.post(f"{nodes['BE'].url}/api/v1/inbox/upload", headers=auth(nodes, "BE", "officer"),
+            r = await http.post(f"{nodes['BE'].url}/api/v1/inbox/upload", headers=bearer(nodes, "BE", "officer"),
                                 files={"file": ("e.json", envelope), "signature": ("s.json", signature)})
             assert r.status_code == 200, r.text
 
             for kind in ("dispatched", "delivered"):
                 r = await http.post(f"{nodes['LU'].url}/api/v1/transfers/{case_id}/evidence",
                                     json={"message_id": message_id, "kind": kind, "channel": "post"},
-                                    headers=auth(nodes, "LU", "officer"))
+                                    headers=bearer(nodes, "LU", "officer"))
                 assert r.status_code == 200, r.text
 
             async def settled() -> bool:

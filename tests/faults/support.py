@@ -13,10 +13,7 @@ import psycopg
 
 from forms.examples import example_certificate
 from probatio.harness import LocalNodes
-
-
-def auth(nodes: LocalNodes, state: str, role: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {nodes[state].tokens[role]}"}
+from tests.support import bearer
 
 
 async def until(fetch: Any, wanted: Any, timeout: float, what: str) -> Any:
@@ -38,19 +35,19 @@ async def create_and_approve(http: httpx.AsyncClient, nodes: LocalNodes) -> str:
     lu = nodes["LU"].url
     cert = example_certificate("LU", "BE").model_dump(mode="json")
     r = await http.post(f"{lu}/api/v1/transfers", json={"executing_state": "BE", "certificate": cert},
-                        headers=auth(nodes, "LU", "officer"))
+                        headers=bearer(nodes, "LU", "officer"))
     assert r.status_code == 201, r.text
     case_id = str(r.json()["id"])
-    r = await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/submit", headers=auth(nodes, "LU", "officer"))
+    r = await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/submit", headers=bearer(nodes, "LU", "officer"))
     assert r.status_code == 200, r.text
-    r = await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/approve", headers=auth(nodes, "LU", "prosecutor"))
+    r = await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/approve", headers=bearer(nodes, "LU", "prosecutor"))
     assert r.status_code == 200, r.text
     return case_id
 
 
 async def stage(http: httpx.AsyncClient, nodes: LocalNodes, state: str, case_id: str) -> str | None:
     path = "transfers" if state == "LU" else "incoming"
-    r = await http.get(f"{nodes[state].url}/api/v1/{path}/{case_id}", headers=auth(nodes, state, "supervisor"))
+    r = await http.get(f"{nodes[state].url}/api/v1/{path}/{case_id}", headers=bearer(nodes, state, "supervisor"))
     return str(r.json()["stage"]) if r.status_code == 200 else None
 
 
@@ -63,7 +60,7 @@ async def wait_stage(http: httpx.AsyncClient, nodes: LocalNodes, state: str, cas
 async def decide_and_finish(http: httpx.AsyncClient, nodes: LocalNodes, case_id: str, timeout: float) -> None:
     """BE recognises; LU shows the transfer as transferred."""
     r = await http.post(f"{nodes['BE'].url}/api/v1/incoming/{case_id}/actions/decide", json={"outcome": "recognised"},
-                        headers=auth(nodes, "BE", "prosecutor"))
+                        headers=bearer(nodes, "BE", "prosecutor"))
     assert r.status_code == 200, r.text
     await wait_stage(http, nodes, "LU", case_id, "transferred", timeout)
 

@@ -4,10 +4,8 @@ prosecutor recognises, the decision travels back — exactly the README's curl p
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -15,6 +13,7 @@ from temporalio.client import Client
 
 from forms.examples import example_certificate
 from probatio.harness import LocalNodes, start_nodes
+from tests.support import bearer, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -28,18 +27,6 @@ async def nodes(temporal_client: Client, pg_server: str, tmp_path: Path) -> Asyn
         await local.stop()
 
 
-def auth(nodes: LocalNodes, state: str, role: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {nodes[state].tokens[role]}"}
-
-
-async def wait_for(fetch: Any, predicate: Any, timeout: float = 30.0) -> Any:
-    """Poll the API until the projection shows what we expect (messages cross the link asynchronously)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await fetch()
-        if predicate(value) or asyncio.get_running_loop().time() > deadline:
-            return value
-        await asyncio.sleep(0.2)
 
 
 async def test_transfer_from_lu_is_recognised_by_be(nodes: LocalNodes) -> None:
@@ -47,27 +34,27 @@ async def test_transfer_from_lu_is_recognised_by_be(nodes: LocalNodes) -> None:
     cert = example_certificate("LU", "BE").model_dump(mode="json")
     async with httpx.AsyncClient(timeout=30) as http:
         r = await http.post(f"{lu}/api/v1/transfers", json={"executing_state": "BE", "certificate": cert},
-                            headers=auth(nodes, "LU", "officer"))
+                            headers=bearer(nodes, "LU", "officer"))
         assert r.status_code == 201, r.text
         case_id = r.json()["id"]
         assert r.json()["stage"] == "draft"
 
-        r = await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/submit", headers=auth(nodes, "LU", "officer"))
+        r = await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/submit", headers=bearer(nodes, "LU", "officer"))
         assert r.status_code == 200, r.text
         assert r.json()["stage"] == "awaiting_approval"
 
         # The officer may not approve: the prosecutor signs the certificate (Art 6(3)).
-        r = await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/approve", headers=auth(nodes, "LU", "officer"))
+        r = await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/approve", headers=bearer(nodes, "LU", "officer"))
         assert r.status_code == 403
         assert r.json()["error"] == "forbidden"
 
         r = await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/approve",
-                            headers=auth(nodes, "LU", "prosecutor"))
+                            headers=bearer(nodes, "LU", "prosecutor"))
         assert r.status_code == 200, r.text
         assert r.json()["stage"] == "sent"
 
         async def be_case() -> httpx.Response:
-            return await http.get(f"{be}/api/v1/incoming/{case_id}", headers=auth(nodes, "BE", "prosecutor"))
+            return await http.get(f"{be}/api/v1/incoming/{case_id}", headers=bearer(nodes, "BE", "prosecutor"))
 
         r = await wait_for(be_case, lambda r: r.status_code == 200 and r.json()["stage"] == "under_decision")
         assert r.status_code == 200, r.text
@@ -77,17 +64,17 @@ async def test_transfer_from_lu_is_recognised_by_be(nodes: LocalNodes) -> None:
         assert [d["name"] for d in incoming["deadlines"]] == ["decision"]  # Art 12(1): 60 days
 
         # The certificate arrived as a PDF the BE prosecutor can open.
-        r = await http.get(f"{be}/api/v1/incoming/{case_id}/certificate.pdf", headers=auth(nodes, "BE", "prosecutor"))
+        r = await http.get(f"{be}/api/v1/incoming/{case_id}/certificate.pdf", headers=bearer(nodes, "BE", "prosecutor"))
         assert r.status_code == 200
         assert r.content.startswith(b"%PDF")
 
         r = await http.post(f"{be}/api/v1/incoming/{case_id}/actions/decide", json={"outcome": "recognised"},
-                            headers=auth(nodes, "BE", "prosecutor"))
+                            headers=bearer(nodes, "BE", "prosecutor"))
         assert r.status_code == 200, r.text
         assert r.json()["stage"] == "recognised"
 
         async def lu_case() -> httpx.Response:
-            return await http.get(f"{lu}/api/v1/transfers/{case_id}", headers=auth(nodes, "LU", "officer"))
+            return await http.get(f"{lu}/api/v1/transfers/{case_id}", headers=bearer(nodes, "LU", "officer"))
 
         r = await wait_for(lu_case, lambda r: r.json()["stage"] == "transferred")
         lu_view = r.json()
@@ -95,14 +82,14 @@ async def test_transfer_from_lu_is_recognised_by_be(nodes: LocalNodes) -> None:
         types = [e["type"] for e in lu_view["timeline"]]
         assert types.index("approved") < types.index("received_by_executing") < types.index("recognised")
 
-        r = await http.get(f"{lu}/api/v1/transfers/{case_id}/certificate.pdf", headers=auth(nodes, "LU", "officer"))
+        r = await http.get(f"{lu}/api/v1/transfers/{case_id}/certificate.pdf", headers=bearer(nodes, "LU", "officer"))
         assert r.status_code == 200 and r.content.startswith(b"%PDF")
 
-        r = await http.get(f"{be}/api/v1/incoming/{case_id}", headers=auth(nodes, "BE", "supervisor"))
+        r = await http.get(f"{be}/api/v1/incoming/{case_id}", headers=bearer(nodes, "BE", "supervisor"))
         assert r.json()["stage"] == "recognised"
 
         # Every read of the case left an audit row that an auditor can see.
-        r = await http.get(f"{lu}/api/v1/audit", params={"case": case_id}, headers=auth(nodes, "LU", "auditor"))
+        r = await http.get(f"{lu}/api/v1/audit", params={"case": case_id}, headers=bearer(nodes, "LU", "auditor"))
         assert r.status_code == 200
         actions = [e["action"] for e in r.json()]
         assert "read" in actions and "create" in actions and "refused:approve" in actions

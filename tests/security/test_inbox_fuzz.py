@@ -4,7 +4,6 @@ answers 4xx and never 5xx, accepts only what a known peer signed, and a replay c
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,25 +13,14 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from temporalio.client import Client
 
 from adapters.envelope import MAX_ENVELOPE_BYTES, Envelope, seal
 from adapters.keys import load_or_create_private_key
 from forms.messages import MessageType
-from probatio.harness import LocalNodes, start_nodes
+from probatio.harness import LocalNodes
 
 pytestmark = pytest.mark.integration
 
-
-@pytest.fixture(scope="module")
-async def nodes(temporal_client: Client, pg_server: str, tmp_path_factory: pytest.TempPathFactory
-                ) -> AsyncIterator[LocalNodes]:
-    local = await start_nodes(temporal_client, pg_server, ["LU", "BE"], tmp_path_factory.mktemp("fuzz"),
-                              db_prefix="fuzz_")
-    try:
-        yield local
-    finally:
-        await local.stop()
 
 
 def _sealed(home: Path, **fields: Any) -> Any:

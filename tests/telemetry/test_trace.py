@@ -21,6 +21,7 @@ from forms.examples import example_certificate
 from probatio import telemetry
 from probatio.harness import LocalNodes, start_nodes
 from probatio.logs import JsonFormatter, case_context
+from tests.support import bearer
 
 pytestmark = pytest.mark.integration
 
@@ -46,9 +47,6 @@ async def nodes(spans: InMemorySpanExporter, temporal_client: Client, pg_server:
         await local.stop()
 
 
-def auth(nodes: LocalNodes, state: str, role: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {nodes[state].tokens[role]}"}
-
 
 async def until(check: Any, timeout: float = 30.0) -> Any:
     deadline = asyncio.get_running_loop().time() + timeout
@@ -69,13 +67,13 @@ async def test_one_transfer_is_one_trace_from_web_to_adapter(nodes: LocalNodes,
     cert = example_certificate("LU", "BE").model_dump(mode="json")
     async with httpx.AsyncClient(timeout=30) as http:
         r = await http.post(f"{lu}/api/v1/transfers", json={"executing_state": "BE", "certificate": cert},
-                            headers=auth(nodes, "LU", "officer"))
+                            headers=bearer(nodes, "LU", "officer"))
         assert r.status_code == 201, r.text
         case_id = r.json()["id"]
-        r = await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/submit", headers=auth(nodes, "LU", "officer"))
+        r = await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/submit", headers=bearer(nodes, "LU", "officer"))
         assert r.status_code == 200, r.text
         r = await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/approve",
-                            headers=auth(nodes, "LU", "prosecutor"))
+                            headers=bearer(nodes, "LU", "prosecutor"))
         assert r.status_code == 200, r.text
 
         def adapter_spans() -> list[ReadableSpan]:

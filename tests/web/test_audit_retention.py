@@ -12,13 +12,14 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import psycopg
 import pytest
-from webhelp import bearer, csrf_of, signed_in
+from webhelp import csrf_of, signed_in
 
 from activities.retention import ensure_schedule
 from forms.examples import example_certificate
 from probatio.harness import LocalNodes
 from probatio.settings import Settings
 from store import retention
+from tests.support import bearer
 from web.auth import oidc_client
 from workflows.retention import RetentionInput, RetentionResult, schedule_id
 

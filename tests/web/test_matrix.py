@@ -8,11 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
-from webhelp import bearer, wait_for
 
 from forms.examples import example_breach, example_certificate
 from probatio.harness import LocalNodes
 from store.users import ROLES
+from tests.support import bearer, wait_for
 from workflows.rules import ACTIONS
 from workflows.stages import Side
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from webhelp import bearer, csrf_of, signed_in, wait_for
+from webhelp import csrf_of, signed_in
 
 from probatio.harness import LocalNodes
 from store.users import create_user
+from tests.support import bearer, wait_for
 
 pytestmark = pytest.mark.integration
 

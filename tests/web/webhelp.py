@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-from typing import Any
 
 import httpx
-
-from probatio.harness import LocalNodes
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -28,14 +24,3 @@ async def signed_in(url: str, name: str, password: str = "demo") -> httpx.AsyncC
     return http
 
 
-def bearer(nodes: LocalNodes, state: str, role: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {nodes[state].tokens[role]}"}
-
-
-async def wait_for(fetch: Any, predicate: Any, timeout: float = 30.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await fetch()
-        if predicate(value) or asyncio.get_running_loop().time() > deadline:
-            return value
-        await asyncio.sleep(0.2)

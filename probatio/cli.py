@@ -191,30 +191,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("what", nargs="?", default="worker")
     p.set_defaults(func=cmd_healthcheck)
 
-    _optional_commands(sub)
+    _more_commands(sub)
     return parser
 
 
-def _optional_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Commands whose modules may be absent from a minimal install."""
-    try:
-        from forms.cli import register as register_forms
-    except ImportError:
-        pass
-    else:
-        register_forms(sub)
-    try:
-        from probatio.simulate import register as register_simulate
-    except ImportError:
-        pass
-    else:
-        register_simulate(sub)
-    try:
-        from bench.cli import register as register_bench
-    except ImportError:
-        pass
-    else:
-        register_bench(sub)
+def _more_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Commands that live beside the forms, the scenarios and the benchmarks they run."""
+    from bench.cli import register as register_bench
+    from forms.cli import register as register_forms
+    from probatio.simulate import register as register_simulate
+
+    register_forms(sub)
+    register_simulate(sub)
+    register_bench(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

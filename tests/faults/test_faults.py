@@ -58,6 +58,7 @@ def _spawn_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     return embedded.spawn([sys.executable, "-m", "probatio", "worker"], env=env, log=log)
 
 
+@pytest.mark.proof
 async def test_worker_killed_during_dispatch(temporal_dev: WorkflowEnvironment, pg_server: str,
                                             tmp_path: Path) -> None:
     client = temporal_dev.client
@@ -87,6 +88,7 @@ async def test_worker_killed_during_dispatch(temporal_dev: WorkflowEnvironment, 
         await nodes.stop()
 
 
+@pytest.mark.proof
 async def test_temporal_server_restarted(pg_server: str, tmp_path: Path) -> None:
     data, port = tmp_path / "temporal", embedded.free_port()
     server = embedded.start_temporal(data, port=port, ui_port=None, log=tmp_path / "temporal.log")
@@ -120,6 +122,7 @@ async def own_postgres() -> AsyncIterator[tuple[Path, int]]:
         embedded.stop([proc])
 
 
+@pytest.mark.proof
 async def test_postgres_down_for_30_seconds(temporal_dev: WorkflowEnvironment, own_postgres: tuple[Path, int],
                                             tmp_path: Path) -> None:
     home, port = own_postgres
@@ -160,9 +163,9 @@ def _postgres_processes(port: int) -> list[Any]:
 
 
 async def test_peer_down_for_a_day(pg_server: str, tmp_path: Path) -> None:
-    from probatio.simulate import skip_until, start_time_skipping
+    from probatio.simulate import TestServer, skip_until
 
-    env = await start_time_skipping()
+    env = await TestServer.start(tmp_path / "test-server")
     nodes: LocalNodes | None = None
     try:
         nodes = await start_nodes(env.client, pg_server, ["LU", "BE"], tmp_path, db_prefix="fault_peer_")
@@ -171,7 +174,7 @@ async def test_peer_down_for_a_day(pg_server: str, tmp_path: Path) -> None:
         await be.tasks[0]
         async with httpx.AsyncClient(timeout=30) as http:
             case_id = await create_and_approve(http, nodes)
-            await skip_until(env, await env.get_current_time() + timedelta(days=1))
+            await skip_until(env, await env.now() + timedelta(days=1))
             port = int(be.url.rsplit(":", 1)[1])
             from web.app import create_app
 
@@ -180,7 +183,7 @@ async def test_peer_down_for_a_day(pg_server: str, tmp_path: Path) -> None:
             be.tasks[0] = asyncio.create_task(be.server.serve())
             # The next retry comes within the maximum back-off of an hour.
             for _ in range(6):
-                await skip_until(env, await env.get_current_time() + timedelta(minutes=30))
+                await skip_until(env, await env.now() + timedelta(minutes=30))
                 if await _stage_is(http, nodes, case_id, "under_decision"):
                     break
             await wait_stage(http, nodes, "BE", case_id, "under_decision", 60)
@@ -189,7 +192,7 @@ async def test_peer_down_for_a_day(pg_server: str, tmp_path: Path) -> None:
     finally:
         if nodes is not None:
             await nodes.stop()
-        await env.shutdown()
+        env.close()
 
 
 async def _stage_is(http: httpx.AsyncClient, nodes: LocalNodes, case_id: str, wanted: str) -> bool:

@@ -83,7 +83,8 @@ async def start_transfer(node: Any, user: User, executing_state: str, certificat
             "OutgoingTransfer",
             TransferInput(case_id=case_id, issuing_state=node.settings.state, executing_state=executing_state,
                           authority=authority, created_by=user.name,
-                          duty_working_days=node.settings.duty_working_days),
+                          duty_working_days=node.settings.duty_working_days,
+                          delivery_retry_hours=node.settings.delivery_retry_hours),
             id=f"transfer-{case_id}", task_queue=node.settings.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )

@@ -87,7 +87,8 @@ async def receive(node: Any, envelope: Envelope, now: datetime) -> dict[str, Any
                 TransferInput(case_id=envelope.conversation_id, issuing_state=envelope.from_state,
                               executing_state=node.settings.state, authority=node.settings.node_authority,
                               created_by=f"peer:{envelope.from_state}",
-                              duty_working_days=node.settings.duty_working_days),
+                              duty_working_days=node.settings.duty_working_days,
+                              delivery_retry_hours=node.settings.delivery_retry_hours),
                 id=f"incoming-{envelope.conversation_id}", task_queue=node.settings.task_queue,
                 start_signal="receive", start_signal_args=[msg],
             )

@@ -263,7 +263,7 @@ class CaseWorkflow:
             self._wake = True
 
     def delivery_hours(self) -> int:
-        return 48
+        return self.inp.delivery_retry_hours
 
     @workflow.signal
     async def evidence(self, ev: DeliveryEvidence) -> None:

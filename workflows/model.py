@@ -40,6 +40,8 @@ class TransferInput(BaseModel):
     authority: str
     created_by: str
     duty_working_days: int = 2
+    # How long a message is retried before the case shows delivery_failed (PROBATIO_DELIVERY_RETRY_HOURS).
+    delivery_retry_hours: int = 48
     # Set only when a run continues as new: the state the previous run handed over.
     snapshot: CaseSnapshot | None = None
 

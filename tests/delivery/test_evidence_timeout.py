@@ -1,0 +1,57 @@
+"""No delivery evidence within 24 h: the case says so (`delivery_unconfirmed`), on the time-skipping test
+server, for a certificate sent by post that nobody confirmed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from forms.examples import example_certificate
+from probatio.harness import start_nodes
+from probatio.simulate import TestServer, skip_until
+from tests.support import bearer, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+async def test_delivery_unconfirmed_after_24_hours(pg_server: str, tmp_path: Path) -> None:
+    server = await TestServer.start(tmp_path / "test-server")
+    route = {"adapter": "post", "options": {"address": ["Parquet général", "1000 Bruxelles"],
+                                            "print_queue": str(tmp_path / "print")}}
+    nodes = await start_nodes(server.client, pg_server, ["LU", "BE"], tmp_path, db_prefix="evidence_timeout_",
+                              routes={"BE": route})
+    try:
+        lu = nodes["LU"].url
+        async with httpx.AsyncClient(timeout=60) as http:
+            r = await http.post(f"{lu}/api/v1/transfers", headers=bearer(nodes, "LU", "officer"),
+                                json={"executing_state": "BE",
+                                      "certificate": example_certificate().model_dump(mode="json")})
+            case_id = r.json()["id"]
+            await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/submit", headers=bearer(nodes, "LU", "officer"))
+            r = await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/approve",
+                                headers=bearer(nodes, "LU", "prosecutor"))
+            assert r.status_code == 200, r.text
+
+            async def case() -> dict[str, Any]:
+                got = await http.get(f"{lu}/api/v1/transfers/{case_id}", headers=bearer(nodes, "LU", "officer"))
+                data: dict[str, Any] = got.json()
+                return data
+
+            def waiting(c: dict[str, Any]) -> bool:
+                return any(str(d["name"]).startswith("delivery:") for d in c["deadlines"])
+
+            assert waiting(await wait_for(case, waiting))
+            assert "delivery_unconfirmed" not in (await case())["alerts"]
+
+            await skip_until(server, await server.now() + timedelta(hours=23))
+            assert "delivery_unconfirmed" not in (await wait_for(case, lambda c: False, timeout=1))["alerts"]
+            await skip_until(server, await server.now() + timedelta(hours=2))
+            after = await wait_for(case, lambda c: "delivery_unconfirmed" in c["alerts"])
+            assert "delivery_unconfirmed" in after["alerts"]
+    finally:
+        await nodes.stop()
+        server.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -51,6 +52,15 @@ def install(app: FastAPI) -> None:
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
         detail = problems(*((_path(tuple(e.get("loc", ()))), str(e.get("msg", "invalid"))) for e in exc.errors()))
         return JSONResponse({"error": "invalid", "detail": detail}, status_code=422)
+
+    @app.exception_handler(psycopg.DataError)
+    async def _data_error(request: Request, exc: psycopg.DataError) -> Any:
+        # Input PostgreSQL cannot store (a NUL character, a number out of range): the caller's mistake, a 422.
+        # Handed to whatever answers ApiError now, so pages get a page and the API gets JSON.
+        log.info("input refused by the database: %s", type(exc).__name__)
+        error = ApiError(422, problems(("body", "contains a character or value that cannot be stored "
+                                                "(such as a NUL character or a number out of range)")))
+        return await request.app.exception_handlers[ApiError](request, error)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -166,3 +166,12 @@ async def test_pages_carry_a_content_security_policy_and_the_api_does_not(nodes:
         assert "script-src 'self'" in page.headers["content-security-policy"]
         api = await http.get("/api/v1/transfers", headers=bearer(nodes, "LU", "officer"))
         assert "content-security-policy" not in api.headers
+
+
+async def test_input_the_database_cannot_store_is_a_422(nodes: LocalNodes) -> None:
+    async with httpx.AsyncClient(base_url=nodes["LU"].url) as http:
+        r = await http.post("/api/v1/resend", json={"ids": ["a\u0000b"], "reason": "x"},
+                            headers=bearer(nodes, "LU", "officer"))
+        assert r.status_code == 422 and r.json()["error"] == "invalid"
+        r = await http.get("/api/v1/transfers/a%00b", headers=bearer(nodes, "LU", "officer"))
+        assert r.status_code == 422

@@ -227,6 +227,31 @@ async def case_list(request: Request, session: SignedIn, stage: str | None = Non
                   stage=stage or "")
 
 
+# Actions done on a page of their own rather than with a small form on the case page: (label, path, method).
+PAGE_ACTIONS: dict[tuple[str, str], tuple[str, str, str]] = {
+    ("incoming", "decide"): ("Decide on recognition", "decide", "get"),
+    ("incoming", "report_breach"): ("Report a breach", "breach", "get"),
+    ("outgoing", "complete"): ("Correct the certificate", "correct", "post"),
+}
+
+
+async def completion_request(pool: Any, view: dict[str, Any]) -> dict[str, Any] | None:
+    """Art 8(2): what the executing State asked to be completed (the note its completion_request carried),
+    and by when; from the latest `completion_requested` event of the timeline and the inbox message it names."""
+    from store.messages import inbox_payload
+
+    event = next((e for e in reversed(view["timeline"]) if e["type"] == "completion_requested"), None)
+    if event is None:
+        return None
+    detail = event.get("detail") or {}
+    message_id = detail.get("message_id")
+    payload = await inbox_payload(pool, str(message_id)) if message_id else None
+    due = next((d.get("due") for d in view["deadlines"] if d.get("name") == "duty:complete"
+                and d.get("status") == "open"), None)
+    return {"at": event["at"], "by": event["actor"], "missing": str((payload or {}).get("missing") or ""),
+            "due_days": detail.get("due_days"), "due": due}
+
+
 def _side(direction: str) -> Side:
     side = SIDE_OF.get(direction)
     if side is None:
@@ -242,9 +267,12 @@ async def _case_page(request: Request, session: SignedIn, direction: str, case_i
     view = await read_case(node.pool, session.user, side, case_id, channel="page")
     row = await cases.get_case(node.pool, case_id, direction)
     certificate = (row or {}).get("certificate")
-    actions = [{"name": a, "rule": rule_for(side, a), "fields": action_fields(side, a)} for a in view["actions"]]
+    actions = [{"name": a, "rule": rule_for(side, a), "fields": action_fields(side, a),
+                "page": PAGE_ACTIONS.get((direction, a))} for a in view["actions"]]
+    completion = await completion_request(node.pool, view) if view["stage"] == "completion_requested" else None
     return render(request, "case.html.j2", session, status_code=status_code, case=view, direction=direction,
                   side=side.value, certificate=certificate, actions=actions, message=message,
+                  completion=completion,
                   failed_action=failed_action, field_errors=field_errors or {}, values=values or {},
                   done=request.query_params.get("done", ""))
 
@@ -390,11 +418,12 @@ def _is_page(request: Request) -> bool:
 
 def install(app: FastAPI) -> None:
     """Mount the pages on the app: routes, static files, page-style errors and security headers."""
-    from web import pages_admin, pages_transfer
+    from web import pages_admin, pages_breach, pages_transfer
 
     settings = app.state.settings
     app.include_router(router)
     app.include_router(pages_transfer.router)
+    app.include_router(pages_breach.router)
     app.include_router(pages_admin.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     if settings.oidc_enabled:

@@ -17,7 +17,7 @@ from store import audit, drafts
 from store.sessions import Session
 from web import api
 from web.auth import check_csrf
-from web.cases import act
+from web.cases import act, actions_now, read_case, visible_case
 from web.errors import ApiError
 from web.pages_common import SignedIn, node_of, render, require_role
 from web.pages_wizard import (
@@ -74,6 +74,74 @@ async def new_transfer(request: Request, session: SignedIn) -> Response:
     return RedirectResponse(f"/transfers/drafts/{draft_id}/a", status_code=303)
 
 
+# --- Art 8(2): the same wizard on a copy of a case's certificate ---------------------------------
+# A correction is a draft whose certificate carries `_correcting` (the case id): keys starting with "_" never
+# leave the draft. Finishing it sends `complete` on that case instead of starting a new transfer.
+
+CORRECTING = "_correcting"
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
+def correcting(row: dict[str, Any]) -> str | None:
+    case_id = row["certificate"].get(CORRECTING)
+    return case_id if isinstance(case_id, str) else None
+
+
+async def _open_correction(pool: Any, case_id: str, authorities: tuple[str, ...]) -> str | None:
+    """The correction already begun for this case, so that a second click continues it."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT id FROM transfer_drafts WHERE case_id IS NULL AND authority = ANY(%s)"
+            " AND certificate->>%s = %s ORDER BY updated_at DESC LIMIT 1", (list(authorities), CORRECTING, case_id))
+        found = await cur.fetchone()
+    return str(found["id"]) if found else None
+
+
+@router.post("/cases/outgoing/{case_id}/correct")
+async def correct_certificate(request: Request, session: SignedIn, case_id: str) -> Response:
+    """Open the wizard on a copy of the case's certificate (Art 8(2)); the case itself is unchanged until sent."""
+    require_role(session, "officer", what="correcting a certificate")
+    form = await request.form()
+    check_csrf(session, form)
+    node = node_of(request)
+    row = await visible_case(node.pool, session.user, Side.ISSUING, case_id)
+    if "complete" not in actions_now(Side.ISSUING, session.user, row):
+        raise ApiError(409, "the certificate can be corrected only while the executing State asks for completion "
+                            f"(the case is {str(row['stage']).replace('_', ' ')})")
+    if row.get("certificate") is None:
+        raise ApiError(409, "the certificate of this case is no longer held")
+    draft_id = await _open_correction(node.pool, case_id, session.user.authorities)
+    if draft_id is None:
+        doc = _without_nulls(copy.deepcopy(row["certificate"]))
+        doc[CORRECTING] = case_id
+        draft_id = await drafts.create_draft(node.pool, authority=row["authority"], created_by=session.user.name,
+                                             certificate=doc)
+        async with node.pool.connection() as conn:
+            await audit.record(conn, user_name=session.user.name, role=session.user.role, authority=row["authority"],
+                               case_id=case_id, action="correction_opened", detail={"draft": draft_id})
+    return RedirectResponse(f"/transfers/drafts/{draft_id}/a", status_code=303)
+
+
+async def _correction_context(request: Request, session: Session, row: dict[str, Any]) -> dict[str, Any]:
+    """What the wizard shows when correcting: the case, and what the executing State asked for."""
+    from web.pages import completion_request
+
+    case_id = correcting(row)
+    if case_id is None:
+        return {"correction": None}
+    node = node_of(request)
+    view = await read_case(node.pool, session.user, Side.ISSUING, case_id, channel="page:correct")
+    request_info = await completion_request(node.pool, view) if view["stage"] == "completion_requested" else None
+    return {"correction": {"case": view, "request": request_info}}
+
+
 def _step_context(request: Request, session: Session, row: dict[str, Any], step_key: str,
                   unreadable: dict[str, str] | None = None, show_errors: bool = False) -> dict[str, Any]:
     node = node_of(request)
@@ -93,6 +161,8 @@ def _step_context(request: Request, session: Session, row: dict[str, Any], step_
             options[f.path] = decision_options(issuing)
         elif f.path == "executing_state":
             options[f.path] = [o for o in f.options if o[0] != node.settings.state]
+            if correcting(row):
+                options[f.path] = [o for o in f.options if o[0] == doc.get("executing_state")]
         else:
             options[f.path] = list(f.options)
     messages: dict[str, list[str]] = {}
@@ -111,7 +181,8 @@ def _step_context(request: Request, session: Session, row: dict[str, Any], step_
         "draft": row, "doc": doc, "step": step, "steps": STEPS,
         "statuses": {s.key: step_status(s, doc, grouped[s.key]) for s in STEPS},
         "fields": [{"f": f, "id": field_id(f.path), "label": f.label or label_for(f.path),
-                    "value": get_path(doc, f.path), "options": options[f.path]} for f in fields],
+                    "value": get_path(doc, f.path), "options": options[f.path],
+                    "locked": bool(correcting(row)) and f.path == "executing_state"} for f in fields],
         "messages": messages if (show_errors or unreadable) else {},
         "general": general if show_errors else [],
         "executing": executing,
@@ -124,13 +195,14 @@ def _step_context(request: Request, session: Session, row: dict[str, Any], step_
 @router.get("/transfers/drafts/{draft_id}/review", response_class=HTMLResponse)
 async def review(request: Request, session: SignedIn, draft_id: str) -> Response:
     row = await _draft(request, session, draft_id)
-    return _review_page(request, session, row)
+    return await _review_page(request, session, row)
 
 
-def _review_page(request: Request, session: Session, row: dict[str, Any], *, status_code: int = 200,
-                 message: str = "", api_problems: list[dict[str, str]] | None = None) -> Response:
+async def _review_page(request: Request, session: Session, row: dict[str, Any], *, status_code: int = 200,
+                       message: str = "", api_problems: list[dict[str, str]] | None = None) -> Response:
     grouped, other = problems_by_step(row["certificate"])
-    return render(request, "review.html.j2", session, status_code=status_code, draft=row, steps=STEPS,
+    extra = await _correction_context(request, session, row)
+    return render(request, "review.html.j2", session, status_code=status_code, draft=row, steps=STEPS, **extra,
                   grouped=grouped, other=other, field_id=field_id, message=message,
                   api_problems=api_problems or [],
                   errors=sum(1 for ps in grouped.values() for p in ps if p.severity == "error") + len(other),
@@ -143,8 +215,9 @@ async def wizard_step(request: Request, session: SignedIn, draft_id: str, step_k
     if step_key not in STEP_BY_KEY:
         raise ApiError(404, f"no step {step_key} in the certificate")
     show = request.query_params.get("check") == "1"
-    return render(request, "wizard.html.j2", session, **_step_context(request, session, row, step_key,
-                                                                        show_errors=show))
+    extra = await _correction_context(request, session, row)
+    return render(request, "wizard.html.j2", session, **extra, **_step_context(request, session, row, step_key,
+                                                                                 show_errors=show))
 
 
 @router.post("/transfers/drafts/{draft_id}/start", response_class=HTMLResponse)
@@ -157,14 +230,17 @@ async def start(request: Request, session: SignedIn, draft_id: str) -> Response:
         return RedirectResponse(f"/cases/outgoing/{quote(row['case_id'])}", status_code=303)
     node = node_of(request)
     doc = {k: v for k, v in row["certificate"].items() if not k.startswith("_")}
+    case_id = correcting(row)
+    if case_id is not None:
+        return await _send_correction(request, session, row, case_id, doc)
     try:
         created = await api.start_transfer(node, session.user, str(doc.get("executing_state") or ""), doc,
                                            channel="page")
     except ApiError as err:
         found = err.detail if isinstance(err.detail, list) else []
-        return _review_page(request, session, row, status_code=err.status, api_problems=found,
-                            message="The transfer was not started: " + (
-                                "correct the fields listed below" if found else str(err.detail)))
+        return await _review_page(request, session, row, status_code=err.status, api_problems=found,
+                                  message="The transfer was not started: " + (
+                                      "correct the fields listed below" if found else str(err.detail)))
     await drafts.mark_started(node.pool, draft_id, created.id)
     done = "create:draft"
     if form.get("submit") == "1":
@@ -180,6 +256,27 @@ async def start(request: Request, session: SignedIn, draft_id: str) -> Response:
     return RedirectResponse(f"/cases/outgoing/{quote(created.id)}?done={quote(done)}", status_code=303)
 
 
+async def _send_correction(request: Request, session: Session, row: dict[str, Any], case_id: str,
+                           doc: dict[str, Any]) -> Response:
+    """Art 8(2): the corrected certificate replaces the case's and is sent again (`complete`)."""
+    node = node_of(request)
+    try:
+        result = await act(node.pool, node.client, session.user, Side.ISSUING, case_id, "complete",
+                           {"certificate": doc})
+    except ApiError as err:
+        found = [{**p, "path": str(p.get("path", "")).removeprefix("certificate.")} for p in err.detail
+                 if isinstance(p, dict)] if isinstance(err.detail, list) else []
+        return await _review_page(request, session, row, status_code=err.status, api_problems=found,
+                                  message="The corrected certificate was not sent: " + (
+                                      "correct the fields listed below" if found else str(err.detail)))
+    await drafts.mark_started(node.pool, row["id"], case_id)
+    async with node.pool.connection() as conn:
+        await audit.record(conn, user_name=session.user.name, role=session.user.role, authority=row["authority"],
+                           case_id=case_id, action="correction_sent", detail={"draft": row["id"]})
+    return RedirectResponse(f"/cases/outgoing/{quote(case_id)}?done=complete:{quote(result.stage)}",
+                            status_code=303)
+
+
 @router.post("/transfers/drafts/{draft_id}/{step_key}", response_class=HTMLResponse)
 async def save_step(request: Request, session: SignedIn, draft_id: str, step_key: str) -> Response:
     row = await _draft(request, session, draft_id)
@@ -193,6 +290,9 @@ async def save_step(request: Request, session: SignedIn, draft_id: str, step_key
     doc = copy.deepcopy(row["certificate"])
     unreadable = apply_form(STEP_BY_KEY[step_key], doc, form, load_state(node.settings.state))
     doc["issuing_state"] = node.settings.state
+    if correcting(row):
+        # Art 8(2) completes the certificate sent to this executing State; the addressee does not change.
+        doc["executing_state"] = row["certificate"].get("executing_state")
     await drafts.save_draft(node.pool, draft_id, doc)
     row = {**row, "certificate": doc}
     autosave = request.headers.get("x-autosave") == "1"
@@ -204,7 +304,8 @@ async def save_step(request: Request, session: SignedIn, draft_id: str, step_key
             or form.get("remove_measure"):
         # Adding or removing a measure is not a request to be checked: new empty rows would all be red.
         check = go == "stay" and not (form.get("add_measure") or form.get("remove_measure"))
-        return render(request, "wizard.html.j2", session, status_code=422 if unreadable else 200,
+        extra = await _correction_context(request, session, row)
+        return render(request, "wizard.html.j2", session, status_code=422 if unreadable else 200, **extra,
                       **_step_context(request, session, row, step_key, unreadable, show_errors=check))
     if go == "review":
         return RedirectResponse(f"/transfers/drafts/{draft_id}/review", status_code=303)

@@ -1,20 +1,24 @@
 """The project's own example documents: a complete, valid certificate and breach report.
 
 The dates are fixed in the past so renderings and golden tests do not change from day to day.
-Everything personal is invented. The free text exists in French, German and English; the example
-is written in the first of them that the receiving State accepts (Art 21).
+Everything personal is invented. The free text exists in French, German and English here, and in
+more languages in `labels/examples/<code>.yaml`; the example is written in the first of them that the
+receiving State accepts (Art 21), French, German and English first.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from forms.annex1 import Certificate
 from forms.annex2 import BreachReport
 from forms.states import certificate_language, load_state
 
-_TEXT_LANGUAGES = ("fr", "de", "en")
+_EXAMPLE_TEXT_DIR = Path(__file__).parent / "labels" / "examples"
 
 _TEXT: dict[str, dict[str, str]] = {
     "fr": {
@@ -129,6 +133,21 @@ _BREACH_TEXT: dict[str, dict[str, str]] = {
         "post": "Justice assistant",
     },
 }
+
+
+def _load_more_languages() -> None:
+    """The example's free text in the other languages, one YAML file each (`labels/examples/<code>.yaml`)."""
+    for path in sorted(_EXAMPLE_TEXT_DIR.glob("*.yaml")):
+        with path.open(encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+        _TEXT.setdefault(path.stem, {str(k): str(v) for k, v in data["certificate"].items()})
+        _BREACH_TEXT.setdefault(path.stem, {str(k): str(v) for k, v in data["breach"].items()})
+
+
+_load_more_languages()
+# French, German and English first, so a State accepting one of them gets what it always got; the other
+# languages follow, so a State accepting none of the three still gets an example in a language it accepts.
+_TEXT_LANGUAGES: tuple[str, ...] = ("fr", "de", "en", *(lang for lang in _TEXT if lang not in ("fr", "de", "en")))
 
 
 def _language(receiving: str) -> str:

@@ -1,7 +1,9 @@
 """Label catalogues of the two forms, one YAML file per language (`forms/labels/<code>.yaml`).
 
-Adding an official language is adding a file: copy `en.yaml`, translate the values, keep the keys.
-`RENDER_LANGUAGES` is whatever files are here, so the new language is picked up without code.
+Adding an official language is adding a file: copy `en.yaml`, translate the values, keep the keys,
+and say in `meta` how far the wording can be trusted (`confidence`, `source`). `RENDER_LANGUAGES` is
+whatever files are here, so the new language is picked up without code. `examples/<code>.yaml` holds
+the free text of the example documents in that language (forms/examples.py).
 """
 
 from __future__ import annotations
@@ -51,6 +53,10 @@ class Catalogue:
 
     def language(self, code: str) -> str:
         return str(self._section("language").get(code, code))
+
+    def meta(self) -> dict[str, str]:
+        """name, confidence (R recollection, U unverified translation) and source of the wording."""
+        return {str(k): str(v) for k, v in self._section("meta").items()}
 
     def keys(self) -> set[str]:
         """Every key, flattened as section.key or enum.Name.value, for completeness tests."""

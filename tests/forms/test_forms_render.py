@@ -12,6 +12,7 @@ import os
 import re
 import typing
 from collections.abc import Iterator
+from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ from forms.annex2 import BreachReport
 from forms.examples import example_breach, example_certificate
 from forms.labels import RENDER_LANGUAGES, catalogue
 from forms.render import export_json, export_xml, render_breach, render_certificate, rendering_language
+from forms.states import all_states, load_state
+from forms.validation import validate_certificate
 
 GOLDEN = Path(__file__).parent.parent / "fixtures" / "forms" / "golden"
 MARKUP = '<script>alert("x")</script><b onmouseover="x">&amp;'
@@ -118,6 +121,24 @@ def test_catalogues_have_the_same_keys() -> None:
     assert {"de", "en", "fr"} <= set(RENDER_LANGUAGES)
 
 
+@pytest.mark.parametrize("lang", RENDER_LANGUAGES)
+def test_catalogue_says_how_far_to_trust_it(lang: str) -> None:
+    """Every catalogue carries its confidence and source; ours are at best recollection, never [V] yet."""
+    labels = catalogue(lang)
+    assert labels.field("annex1", "title")  # loads
+    meta = labels.meta()
+    assert meta["confidence"] in {"R", "U"}, "re-keyed from the OJ? then say V and name the OJ page in source"
+    assert str(meta["source"]).strip()
+    if lang not in {"en", "fr", "de"}:
+        assert meta["confidence"] == "U"
+        # Translated, not copied: the headings and the Art 4(1) categories differ from the English.
+        english = catalogue("en")
+        for section, key in [("annex1", "title"), ("annex1", "box.j"), ("annex2", "box.d")]:
+            assert labels.field(section, key) != english.field(section, key), (lang, key)  # type: ignore[arg-type]
+        for letter in "abcdefghijk":
+            assert labels.enum("MeasureCategory", letter) != english.enum("MeasureCategory", letter), (lang, letter)
+
+
 def _golden(name: str, text: str) -> None:
     path = GOLDEN / name
     if os.environ.get("UPDATE_GOLDEN"):
@@ -126,12 +147,12 @@ def _golden(name: str, text: str) -> None:
     assert text == path.read_text(encoding="utf-8"), f"{name} changed; see the module docstring to update it"
 
 
-@pytest.mark.parametrize("lang", ["en", "fr", "de"])
+@pytest.mark.parametrize("lang", RENDER_LANGUAGES)
 def test_golden_certificate(lang: str) -> None:
     _golden(f"annex1.{lang}.txt", visible_text(render_certificate(example_certificate(), lang, "html")))
 
 
-@pytest.mark.parametrize("lang", ["en", "fr", "de"])
+@pytest.mark.parametrize("lang", RENDER_LANGUAGES)
 def test_golden_breach(lang: str) -> None:
     _golden(f"annex2.{lang}.txt", visible_text(render_breach(example_breach(), lang, "html")))
 
@@ -170,8 +191,9 @@ def test_free_text_in_another_language_is_marked() -> None:
 
 
 def test_unsupported_language_is_a_clear_error() -> None:
-    with pytest.raises(ValueError, match=r"no label catalogue for language 'pl'.*de, en, fr"):
-        render_certificate(example_certificate(), "pl", "html")
+    # Luxembourgish: a language of Luxembourg, but not an official EU language (no catalogue ever).
+    with pytest.raises(ValueError, match=rf"no label catalogue for language 'lb'.*{', '.join(RENDER_LANGUAGES)}"):
+        render_certificate(example_certificate(), "lb", "html")
     with pytest.raises(ValueError, match="unsupported format"):
         render_certificate(example_certificate(), "en", "docx")  # type: ignore[arg-type]
 
@@ -259,8 +281,27 @@ def test_rendering_language_prefers_the_text_language() -> None:
     assert rendering_language(cert) == "fr"
     german = example_certificate(executing="DE")
     assert rendering_language(german) == "de"
-    assert rendering_language(example_certificate(executing="PL")) is None  # no Polish catalogue yet
+    assert rendering_language(example_certificate(executing="IT")) == "it"
     assert rendering_language(example_breach()) == "fr"  # back to Luxembourg
+
+
+@pytest.mark.parametrize("executing", all_states())
+def test_example_certificate_goes_in_a_language_the_executing_state_takes(executing: str) -> None:
+    """Wherever a catalogue exists in a language the State accepts, the example validates and renders in it."""
+    accepted = load_state(executing).accepted_languages
+    renderable = [lang for lang in accepted if lang in RENDER_LANGUAGES]
+    if executing == "LU":
+        pytest.skip("the example is issued by Luxembourg")
+    if not renderable:
+        pytest.skip(f"no catalogue yet for {executing} ({', '.join(accepted)})")
+    cert = example_certificate(executing=executing)
+    assert cert.language in accepted
+    problems = validate_certificate(cert, executing=executing, today=date(2026, 6, 1))
+    assert not [p for p in problems if p.severity == "error"], problems
+    assert not [p for p in problems if p.path == "executing_state"], problems  # "cannot yet be rendered"
+    lang = rendering_language(cert)
+    assert lang == cert.language  # the free text needs no translation
+    assert visible_text(render_certificate(cert, lang, "html")).startswith(catalogue(lang).field("annex1", "title"))
 
 
 def test_pdf_stays_small() -> None:

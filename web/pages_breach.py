@@ -452,6 +452,9 @@ async def breach_post(request: Request, session: SignedIn, case_id: str) -> Resp
     doc, origin, unreadable = read_form(form, row, rows)
     go = str(form.get("go") or "preview")
     found = validate_breach(doc)
+    if not doc["breaches"] and not doc.get("other_findings") and not any(p.path == "breaches" for p in found):
+        # forms.validation checks box (d) only once the report parses; say it now rather than on the next try.
+        found.append(Problem("breaches", "report at least one breach or other finding (box (d))"))
     paths = {f.path for f in (*HEADER, *(f for b in BOXES for f in b.fields))}
     paths |= {f"rows[{r.index}].{k}" for r in rows for k in ("ticked", "occurred_on", "place", "description")}
     paths.add("breaches")

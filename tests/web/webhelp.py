@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 
 import httpx
 
@@ -24,3 +25,67 @@ async def signed_in(url: str, name: str, password: str = "demo") -> httpx.AsyncC
     return http
 
 
+
+
+class _FormReader(HTMLParser):
+    """The fields a browser without script would send for one form: text, hidden and date inputs,
+    ticked checkboxes, the selected option of each enabled select, textareas; disabled fields never."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.action = action
+        self.inside = False
+        self.fields: list[tuple[str, str]] = []
+        self._select: str | None = None
+        self._first_option: str | None = None
+        self._chosen: str | None = None
+        self._textarea: str | None = None
+        self._text = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.inside = a.get("action") == self.action
+            return
+        if not self.inside or "disabled" in a:
+            return
+        name = a.get("name", "")
+        if tag == "input" and name and a.get("type", "text") not in ("submit", "button"):
+            if a.get("type") == "checkbox" and "checked" not in a:
+                return
+            self.fields.append((name, a.get("value", "")))
+        elif tag == "select" and name:
+            self._select, self._first_option, self._chosen = name, None, None
+        elif tag == "option" and self._select is not None:
+            if self._first_option is None:
+                self._first_option = a.get("value", "")
+            if "selected" in a:
+                self._chosen = a.get("value", "")
+        elif tag == "textarea" and name:
+            self._textarea, self._text = name, ""
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea is not None:
+            self._text += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.inside = False
+        elif tag == "select" and self._select is not None:
+            self.fields.append((self._select, self._chosen if self._chosen is not None else self._first_option or ""))
+            self._select = None
+        elif tag == "textarea" and self._textarea is not None:
+            self.fields.append((self._textarea, self._text.removeprefix("\n")))
+            self._textarea = None
+
+
+def form_fields(html: str, action: str) -> dict[str, str]:
+    """What submitting the form posting to `action` sends, as it stands on the page (last value of a name)."""
+    reader = _FormReader(action)
+    reader.feed(html)
+    out: dict[str, str] = {}
+    for name, value in reader.fields:
+        if name in out and value == "":
+            continue  # a hidden "" before a ticked box of the same name
+        out[name] = value
+    return out

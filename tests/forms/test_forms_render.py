@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import subprocess
 import typing
 from collections.abc import Iterator
 from datetime import date
@@ -19,6 +20,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 import pytest
+import yaml
 from pydantic import BaseModel
 from pypdf import PdfReader
 
@@ -258,6 +260,10 @@ def _pdf_text(pdf: bytes) -> str:
         ("en", ["CERTIFICATE", "Forename(s)", "to be translated from French"]),
         ("fr", ["CERTIFICAT", "Prénom(s)", "Harcèlement obsessionnel"]),
         ("de", ["BESCHEINIGUNG", "Vorname(n)", "zu übersetzen aus: Französisch"]),
+        # PDFs are slow: one Latin language with diacritics and the two non-Latin scripts; HTML covers the rest.
+        ("pl", ["ZAŚWIADCZENIE", "Imię (imiona)", "do przetłumaczenia z języka: francuski"]),
+        ("el", ["ΠΙΣΤΟΠΟΙΗΤΙΚΟ", "Όνομα/ονόματα", "προς μετάφραση από: γαλλικά"]),
+        ("bg", ["УДОСТОВЕРЕНИЕ", "Собствено(и) име(на)", "да се преведе от: френски"]),
     ],
 )
 def test_certificate_pdf_text_is_extractable(lang: str, labels: list[str]) -> None:
@@ -266,6 +272,35 @@ def test_certificate_pdf_text_is_extractable(lang: str, labels: list[str]) -> No
     text = _pdf_text(pdf)
     for expected in [*labels, "Muller", "LCRI 1234/2025", "14/03/2025"]:
         assert expected in text, expected
+
+
+def _characters(value: object) -> Iterator[str]:
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            yield from _characters(key)
+            yield from _characters(sub)
+    elif isinstance(value, str):
+        yield from value
+
+
+def test_the_pdf_font_has_every_glyph_of_every_catalogue() -> None:
+    """The PDF is set in DejaVu Sans (regular, bold for values, oblique for notes): no missing-glyph boxes."""
+    ttlib = pytest.importorskip("fontTools.ttLib")
+    labels = Path(__file__).parent.parent.parent / "forms" / "labels"
+    checked = 0
+    for style in ("DejaVu Sans", "DejaVu Sans:bold", "DejaVu Sans:oblique"):
+        try:
+            found = subprocess.run(["fc-match", "-f", "%{file}", style], capture_output=True, text=True, check=True)
+        except (OSError, subprocess.CalledProcessError):
+            pytest.skip("fontconfig (fc-match) not available")
+        if "DejaVu" not in found.stdout:
+            pytest.skip(f"{style} is not installed here; WeasyPrint would fall back to another font")
+        cmap = ttlib.TTFont(found.stdout).getBestCmap()
+        for path in sorted(labels.rglob("*.yaml")):
+            text = set(_characters(yaml.safe_load(path.read_text(encoding="utf-8")))) - {"\n"}
+            assert not {c for c in text if ord(c) not in cmap}, (style, path.name)
+            checked += 1
+    assert checked >= 3 * len(RENDER_LANGUAGES)
 
 
 def test_breach_pdf_and_inert_markup_in_pdf() -> None:

@@ -107,6 +107,8 @@ async def act(pool: AsyncConnectionPool[Any], client: Client, user: User, side: 
                        if refusal.kind == INVALID else refusal.reason)
     if side == Side.ISSUING and action == "complete":
         await _store_completed_certificate(pool, row, body.get("certificate"))
+    if side == Side.EXECUTING and action == "report_breach":
+        _check_breach_report(body.get("breach"))
     structured, texts = split_body(rule, body)
     structured.update(structured_extra or {})
     if action in ("decide", "decide_subsequent") and body.get("measures"):
@@ -162,6 +164,17 @@ async def _checked_measure_changes(row: dict[str, Any], measures: Any) -> list[i
 
 def _loc(loc: tuple[Any, ...]) -> str:
     return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc)
+
+
+def _check_breach_report(data: Any) -> None:
+    """Art 17: the Annex II form goes out only complete and consistent (422 naming each field)."""
+    from forms.validation import validate_breach
+
+    if not isinstance(data, dict):
+        raise ApiError(422, problems(("breach", "must be the Annex II breach report (a JSON object)")))
+    found = [p for p in validate_breach(data) if p.severity == "error"]
+    if found:
+        raise ApiError(422, problems(*((f"breach.{p.path}", p.message) for p in found)))
 
 
 async def _store_completed_certificate(pool: AsyncConnectionPool[Any], row: dict[str, Any], data: Any) -> None:

@@ -175,3 +175,20 @@ async def test_input_the_database_cannot_store_is_a_422(nodes: LocalNodes) -> No
         assert r.status_code == 422 and r.json()["error"] == "invalid"
         r = await http.get("/api/v1/transfers/a%00b", headers=bearer(nodes, "LU", "officer"))
         assert r.status_code == 422
+
+
+def test_a_breach_report_with_gaps_is_refused_before_anything_happens() -> None:
+    from forms.examples import example_breach
+    from web.cases import _check_breach_report
+    from web.errors import ApiError
+
+    good = example_breach("LU", "BE").model_dump(mode="json")
+    _check_breach_report(good)  # the example is complete
+    broken = {**good, "person": {**good["person"], "surname": ""}}
+    try:
+        _check_breach_report(broken)
+    except ApiError as err:
+        assert err.status == 422
+        assert any(p["path"].startswith("breach.person") for p in err.detail)
+    else:
+        raise AssertionError("an incomplete Annex II form was accepted")

@@ -287,6 +287,27 @@ class CaseWorkflow:
         if not self.closed:
             await self.publish()
 
+    # --- what both sides answer alike ----------------------------------------------------------------
+
+    @workflow.query
+    def case_state(self) -> CaseState:
+        return self.state()
+
+    @workflow.query
+    def full_state(self) -> CaseSnapshot:
+        return self.snapshot()
+
+    @workflow.update
+    async def resend(self, inp: ActionInput) -> ActionResult:
+        """Send again, with the same message ids, what could not be delivered (the peer de-duplicates)."""
+        self.resend_failed(inp.actor)
+        await self.publish()
+        return self.result()
+
+    @resend.validator
+    def _v_resend(self, inp: ActionInput) -> None:
+        self.validate_action("resend", inp)
+
     def resend_failed(self, actor: Actor) -> None:
         failed, self.failed = self.failed, {}
         for msg in failed.values():

@@ -20,7 +20,6 @@ with workflow.unsafe.imports_passed_through():
         ActionResult,
         AdaptationCheck,
         CaseFacts,
-        CaseSnapshot,
         CaseState,
         LinkMessage,
         TransferInput,
@@ -74,14 +73,6 @@ class IncomingTransfer(CaseWorkflow):
             self.event("under_decision", "system", new_stage=S.UNDER_DECISION)
         await self.run_until_closed()
         return self.state()
-
-    @workflow.query
-    def case_state(self) -> CaseState:
-        return self.state()
-
-    @workflow.query
-    def full_state(self) -> CaseSnapshot:
-        return self.snapshot()
 
     # --- rules that need the case's facts ------------------------------------------------------------
 
@@ -359,16 +350,6 @@ class IncomingTransfer(CaseWorkflow):
     @end_supervision.validator
     def _v_end_supervision(self, inp: ActionInput) -> None:
         self.validate_action("end_supervision", inp)
-
-    @workflow.update
-    async def resend(self, inp: ActionInput) -> ActionResult:
-        self.resend_failed(inp.actor)
-        await self.publish()
-        return self.result()
-
-    @resend.validator
-    def _v_resend(self, inp: ActionInput) -> None:
-        self.validate_action("resend", inp)
 
     def _open_withdrawal_window(self) -> None:
         self.set_deadline(dl.Deadline(name=dl.WITHDRAWAL_WINDOW_NAME, due=self.now() + dl.WITHDRAWAL_WINDOW,

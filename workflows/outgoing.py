@@ -17,7 +17,6 @@ with workflow.unsafe.imports_passed_through():
         ActionInput,
         ActionResult,
         CaseFacts,
-        CaseSnapshot,
         CaseState,
         LinkMessage,
         SubmissionCheck,
@@ -57,14 +56,6 @@ class OutgoingTransfer(CaseWorkflow):
             self.event("created", inp.created_by, {"executing_state": inp.executing_state})
         await self.run_until_closed()
         return self.state()
-
-    @workflow.query
-    def case_state(self) -> CaseState:
-        return self.state()
-
-    @workflow.query
-    def full_state(self) -> CaseSnapshot:
-        return self.snapshot()
 
     # --- rules that need the case's facts ------------------------------------------------------------
 
@@ -244,16 +235,6 @@ class OutgoingTransfer(CaseWorkflow):
     @notify_review.validator
     def _v_notify_review(self, inp: ActionInput) -> None:
         self.validate_action("notify_review", inp)
-
-    @workflow.update
-    async def resend(self, inp: ActionInput) -> ActionResult:
-        self.resend_failed(inp.actor)
-        await self.publish()
-        return self.result()
-
-    @resend.validator
-    def _v_resend(self, inp: ActionInput) -> None:
-        self.validate_action("resend", inp)
 
     # --- messages from the executing side ------------------------------------------------------------
 

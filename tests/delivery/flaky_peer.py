@@ -47,6 +47,10 @@ def _handler(peer: FlakyPeer) -> type[BaseHTTPRequestHandler]:
             if behaviour == "500":
                 self._answer(500, b'{"error":"internal"}')
                 return
+            if behaviour == "refuse":
+                # A refusal that sending again unchanged cannot fix (say, the peer's directory was wrong).
+                self._answer(422, b'{"error":"invalid","detail":"to_state: not ours"}')
+                return
             answer = peer.forward(body, headers)
             if behaviour == "twice":
                 answer = peer.forward(body, headers)

@@ -1,0 +1,69 @@
+"""A message the peer refused is not retried blindly: the case shows `delivery_failed`, and an officer's
+`resend` (with a reason, audited) sends it again with the same message id — it then arrives once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from temporalio.client import Client
+
+from forms.examples import example_certificate
+from probatio.embedded import free_port
+from probatio.harness import start_nodes
+from tests.delivery.flaky_peer import FlakyPeer, flaky_peer
+from tests.support import bearer, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+async def test_failed_delivery_is_resent_by_an_officer(temporal_client: Client, pg_server: str,
+                                                      tmp_path: Path) -> None:
+    be_port = free_port()
+    peer = FlakyPeer(target=f"http://127.0.0.1:{be_port}/api/v1/inbox", script=["refuse"])
+    with flaky_peer(peer) as proxy_url:
+        nodes = await start_nodes(temporal_client, pg_server, ["LU", "BE"], tmp_path, db_prefix="resend_",
+                                  routes={"BE": {"options": {"url": proxy_url, "timeout_seconds": 5}}},
+                                  ports={"BE": be_port})
+        try:
+            lu = nodes["LU"].url
+            async with httpx.AsyncClient(timeout=30) as http:
+                r = await http.post(f"{lu}/api/v1/transfers", headers=bearer(nodes, "LU", "officer"),
+                                    json={"executing_state": "BE",
+                                          "certificate": example_certificate().model_dump(mode="json")})
+                case_id = r.json()["id"]
+                await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/submit",
+                                headers=bearer(nodes, "LU", "officer"))
+                await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/approve",
+                                headers=bearer(nodes, "LU", "prosecutor"))
+
+                async def case() -> dict[str, object]:
+                    got = await http.get(f"{lu}/api/v1/transfers/{case_id}", headers=bearer(nodes, "LU", "officer"))
+                    data: dict[str, object] = got.json()
+                    return data
+
+                failed = await wait_for(case, lambda c: "delivery_failed" in c["alerts"])
+                assert "delivery_failed" in failed["alerts"]
+                assert "resend" in failed["actions"]
+
+                # Without a reason, nothing is sent; with one, the same message goes again.
+                r = await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/resend", json={},
+                                    headers=bearer(nodes, "LU", "officer"))
+                assert r.status_code == 422
+                r = await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/resend",
+                                    json={"reason": "BE fixed its directory"}, headers=bearer(nodes, "LU", "officer"))
+                assert r.status_code == 200, r.text
+                done = await wait_for(case, lambda c: c["stage"] == "under_decision")
+                assert done["stage"] == "under_decision"
+                assert "delivery_failed" not in done["alerts"]
+                assert peer.seen == ["refuse", "pass"]
+
+                r = await http.get(f"{lu}/api/v1/audit", params={"case": case_id, "action": "resend"},
+                                   headers=bearer(nodes, "LU", "auditor"))
+                assert any(e["action"] == "resend" for e in r.json())
+            async with nodes["BE"].node.pool.connection() as conn:
+                cur = await conn.execute("SELECT count(*) AS n FROM inbox WHERE conversation_id = %s", (case_id,))
+                assert (await cur.fetchone())["n"] == 1
+        finally:
+            await nodes.stop()

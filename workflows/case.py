@@ -32,7 +32,7 @@ with workflow.unsafe.imports_passed_through():
         TimelineEvent,
         TransferInput,
     )
-    from workflows.rules import INVALID, Refusal, check_body, check_role, check_stage, rule_for
+    from workflows.rules import CONFLICT, INVALID, Refusal, check_body, check_role, check_stage, rule_for
     from workflows.stages import Alert, Side
 
 STAGE_KEY = SearchAttributeKey.for_keyword("TransferStage")
@@ -334,12 +334,20 @@ class CaseWorkflow:
                         check_body(rule, inp.body, structured_only=True)):
             if refusal:
                 raise refuse(refusal)
+        if action == "resend" and not self.failed:
+            raise refuse(Refusal(CONFLICT, "no message is waiting to be sent again"))
         extra = self.check_rule(action, inp)
         if extra:
             raise refuse(extra)
 
     def check_rule(self, action: str, inp: ActionInput) -> Refusal | None:
+        """This side's rules that need the case's facts; the default has none."""
         return None
+
+    def in_withdrawal_window(self) -> bool:
+        """Art 9(4): the 10 days after an adaptation or maximum-custody notice, unless waived."""
+        window = self.deadline(dl.WITHDRAWAL_WINDOW_NAME)
+        return bool(window and window.status == "open" and self.now() < window.due)
 
     def result(self) -> ActionResult:
         return ActionResult(stage=self.stage, outcome=self.outcome)

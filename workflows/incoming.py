@@ -88,7 +88,7 @@ class IncomingTransfer(CaseWorkflow):
                 return Refusal(INVALID, "measures: an adaptation names the measures it changes (Art 9, 18(5))")
         if action == "consult" and str(b.get("ground")) not in REFUSAL_GROUNDS:
             return Refusal(INVALID, "ground: must be a letter of Art 11(1) (a)-(k)")
-        if action == "start_supervision" and self._window_open():
+        if action == "start_supervision" and self.in_withdrawal_window():
             window = self.deadline(dl.WITHDRAWAL_WINDOW_NAME)
             assert window is not None
             return Refusal(CONFLICT, "the issuing state may still withdraw the certificate until "
@@ -116,13 +116,7 @@ class IncomingTransfer(CaseWorkflow):
             return Refusal(INVALID, "max_custody_days: must be a positive whole number of days")
         if action == "request_completion" and not (isinstance(b.get("due_days"), int) and 0 < b["due_days"] <= 90):
             return Refusal(INVALID, "due_days: must be a whole number of days between 1 and 90")
-        if action == "resend" and not self.failed:
-            return Refusal(CONFLICT, "no message is waiting to be sent again")
         return None
-
-    def _window_open(self) -> bool:
-        window = self.deadline(dl.WITHDRAWAL_WINDOW_NAME)
-        return bool(window and window.status == "open" and self.now() < window.due)
 
     # --- actions (CONTRACT §3, executing side) -------------------------------------------------------
 
@@ -236,7 +230,7 @@ class IncomingTransfer(CaseWorkflow):
     def _start_supervision_duty(self) -> None:
         """Art 8(1): supervise without delay, counted from the end of an open withdrawal window (9(4))."""
         window = self.deadline(dl.WITHDRAWAL_WINDOW_NAME)
-        start = window.due if window and self._window_open() else self.now()
+        start = window.due if window and self.in_withdrawal_window() else self.now()
         self.set_deadline(dl.duty("start_supervision", start, "8(1)", self.inp.duty_working_days))
 
     @workflow.update

@@ -64,7 +64,7 @@ class OutgoingTransfer(CaseWorkflow):
             window = self.deadline(dl.WITHDRAWAL_WINDOW_NAME)
             return art_9_4_withdrawal(supervision_started=self.supervision_started,
                                       window_due=window.due if window else None, now=self.now())
-        if action == "confirm_no_withdrawal" and not self._window_open():
+        if action == "confirm_no_withdrawal" and not self.in_withdrawal_window():
             return Refusal(CONFLICT, "no withdrawal window is open")
         if action == "decide_subsequent":
             return art_14_subsequent(inp.body.get("decision"), side=self.side,
@@ -75,13 +75,7 @@ class OutgoingTransfer(CaseWorkflow):
             return Refusal(CONFLICT, "no consultation or information request is open")
         if action == "approve" and not isinstance(inp.body.get("ask_max_custody", False), bool):
             return Refusal(INVALID, "ask_max_custody: must be true or false")
-        if action == "resend" and not self.failed:
-            return Refusal(CONFLICT, "no message is waiting to be sent again")
         return None
-
-    def _window_open(self) -> bool:
-        window = self.deadline(dl.WITHDRAWAL_WINDOW_NAME)
-        return bool(window and window.status == "open" and self.now() < window.due)
 
     # --- actions (CONTRACT §3, issuing side) ---------------------------------------------------------
 

@@ -16,7 +16,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from store import audit, cases
 from store.users import User
 from web.auth import current_user
-from web.cases import act, read_case, summary, visible_case
+from web.cases import act, parse_certificate_or_422, read_case, summary, visible_case
 from web.errors import ApiError, problems
 from workflows.model import TransferInput
 from workflows.stages import IssuingStage, Side
@@ -43,15 +43,6 @@ class ActionDone(BaseModel):
 
 def _node(request: Request) -> Any:
     return request.app.state.node
-
-
-def parse_certificate_or_422(data: dict[str, Any]) -> Any:
-    from forms.validation import CertificateInvalid, parse_certificate
-
-    try:
-        return parse_certificate(data)
-    except CertificateInvalid as err:
-        raise ApiError(422, problems(*((f"certificate.{p.path}", p.message) for p in err.problems))) from err
 
 
 @router.post("/transfers", status_code=201, response_model=Created)

@@ -177,19 +177,23 @@ def _check_breach_report(data: Any) -> None:
         raise ApiError(422, problems(*((f"breach.{p.path}", p.message) for p in found)))
 
 
+def parse_certificate_or_422(data: dict[str, Any]) -> Any:
+    """The certificate, or a 422 naming each field that breaks a rule (prefixed `certificate.`)."""
+    from forms.validation import CertificateInvalid, parse_certificate
+
+    try:
+        return parse_certificate(data)
+    except CertificateInvalid as err:
+        raise ApiError(422, problems(*((f"certificate.{p.path}", p.message) for p in err.problems
+                                       if p.severity == "error"))) from err
+
+
 async def _store_completed_certificate(pool: AsyncConnectionPool[Any], row: dict[str, Any], data: Any) -> None:
     """Art 8(2): the corrected certificate replaces the stored one before it is rendered and sent again."""
-    from forms.validation import validate_certificate
-
     if not isinstance(data, dict):
         raise ApiError(422, problems(("certificate", "must be the completed certificate (a JSON object)")))
-    data = {**data, "issuing_state": row["issuing_state"], "executing_state": row["executing_state"]}
-    found = [p for p in validate_certificate(data, executing=row["executing_state"]) if p.severity == "error"]
-    if found:
-        raise ApiError(422, problems(*((f"certificate.{p.path}", p.message) for p in found)))
-    from forms.annex1 import Certificate
-
-    cert = Certificate.model_validate(data)
+    cert = parse_certificate_or_422({**data, "issuing_state": row["issuing_state"],
+                                     "executing_state": row["executing_state"]})
     await cases.update_certificate(pool, row["id"], cert.model_dump(mode="json"), cert.facts().model_dump(mode="json"))
 
 

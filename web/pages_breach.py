@@ -21,7 +21,6 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from forms.annex1 import Sex
 from forms.annex2 import BreachReport
 from forms.labels import RENDER_LANGUAGES, catalogue
 from forms.law import ART_4_1_WORDING, EU_LANGUAGES, MeasureCategory
@@ -34,7 +33,7 @@ from web.auth import check_csrf
 from web.cases import act, read_case
 from web.errors import ApiError
 from web.pages_common import SignedIn, node_of, render, require_role
-from web.pages_wizard import WizardField, _enum, _parse_value, field_id, get_path, set_path
+from web.pages_wizard import PERSON_IDENTITY, WizardField, _parse_value, field_id, get_path, set_path
 from workflows.stages import Side
 
 router = APIRouter(include_in_schema=False)
@@ -73,15 +72,7 @@ HEADER: tuple[WizardField, ...] = (
 
 BOXES: tuple[Box, ...] = (
     Box("a", "The sentenced person", (
-        WizardField("person.surname", "text", required=True),
-        WizardField("person.forenames", "text", required=True),
-        WizardField("person.maiden_name", "text"),
-        WizardField("person.aliases", "codes", hint="comma-separated"),
-        WizardField("person.sex", "select", options=_enum("Sex", Sex), required=True),
-        WizardField("person.nationality", "codes", hint="comma-separated country codes, e.g. LU", required=True),
-        WizardField("person.identity_number", "text"),
-        WizardField("person.date_of_birth", "date", required=True),
-        WizardField("person.place_of_birth", "text", required=True),
+        *PERSON_IDENTITY,
         *_address("person.address"),
         WizardField("person.languages_understood", "codes", hint="comma-separated codes, e.g. fr, de"),
     )),

@@ -68,6 +68,19 @@ def _address(prefix: str, required: bool) -> tuple[WizardField, ...]:
     )
 
 
+# Box (e) of Annex I and box (a) of Annex II ask the same of the person: one definition for both forms.
+PERSON_IDENTITY: tuple[WizardField, ...] = (
+    WizardField("person.surname", "text", required=True),
+    WizardField("person.forenames", "text", required=True),
+    WizardField("person.maiden_name", "text"),
+    WizardField("person.aliases", "codes", hint="comma-separated"),
+    WizardField("person.sex", "select", options=_enum("Sex", Sex), required=True),
+    WizardField("person.nationality", "codes", hint="comma-separated country codes, e.g. LU", required=True),
+    WizardField("person.identity_number", "text"),
+    WizardField("person.date_of_birth", "date", required=True),
+    WizardField("person.place_of_birth", "text", required=True),
+)
+
 STEPS: tuple[WizardStep, ...] = (
     WizardStep("a", "(a)", "Executing State and language", ("executing_state", "language", "issuing_state"), (
         WizardField("executing_state", "select", "Executing State", "the member state asked to supervise",
@@ -96,15 +109,7 @@ STEPS: tuple[WizardStep, ...] = (
                     required=True),
     )),
     WizardStep("e", "(e)", "Sentenced person", ("person",), (
-        WizardField("person.surname", "text", required=True),
-        WizardField("person.forenames", "text", required=True),
-        WizardField("person.maiden_name", "text"),
-        WizardField("person.aliases", "codes", hint="comma-separated"),
-        WizardField("person.sex", "select", options=_enum("Sex", Sex), required=True),
-        WizardField("person.nationality", "codes", hint="comma-separated country codes, e.g. LU", required=True),
-        WizardField("person.identity_number", "text"),
-        WizardField("person.date_of_birth", "date", required=True),
-        WizardField("person.place_of_birth", "text", required=True),
+        *PERSON_IDENTITY,
         *_address("person.addresses.in_issuing_state", False),
         *_address("person.addresses.in_executing_state", False),
         WizardField("person.languages_understood", "codes", hint="comma-separated codes"),

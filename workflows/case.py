@@ -344,6 +344,11 @@ class CaseWorkflow:
         """This side's rules that need the case's facts; the default has none."""
         return None
 
+    def open_withdrawal_window(self) -> None:
+        """Art 9(4): the issuing state may withdraw for 10 days; supervision waits unless it waives them."""
+        self.set_deadline(dl.Deadline(name=dl.WITHDRAWAL_WINDOW_NAME, due=self.now() + dl.WITHDRAWAL_WINDOW,
+                                      basis="law", article="9(4)"))
+
     def in_withdrawal_window(self) -> bool:
         """Art 9(4): the 10 days after an adaptation or maximum-custody notice, unless waived."""
         window = self.deadline(dl.WITHDRAWAL_WINDOW_NAME)

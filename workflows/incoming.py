@@ -182,7 +182,7 @@ class IncomingTransfer(CaseWorkflow):
         self.open_requests.discard(MAX_CUSTODY_REQUEST)
         self.end_deadline("duty:give_max_custody")
         # Art 9(4): the issuing state may withdraw within 10 days of this information; supervision waits.
-        self._open_withdrawal_window()
+        self.open_withdrawal_window()
         self.event("max_custody_given", inp.actor, {"max_custody_days": days})
         self.send("max_custody_info", {"max_custody_days": days})
         await self.publish()
@@ -214,7 +214,7 @@ class IncomingTransfer(CaseWorkflow):
         else:
             if outcome == "adapted":
                 # Art 9(4): the issuing state has 10 days to withdraw; supervision waits (NL 3:14(2) practice).
-                self._open_withdrawal_window()
+                self.open_withdrawal_window()
             self._start_supervision_duty()
             self.event(outcome, inp.actor, {"grounds": grounds, "measures_changed": changed,
                                             "art_14_3": self.issuing_competent}, new_stage=S.RECOGNISED)
@@ -344,10 +344,6 @@ class IncomingTransfer(CaseWorkflow):
     @end_supervision.validator
     def _v_end_supervision(self, inp: ActionInput) -> None:
         self.validate_action("end_supervision", inp)
-
-    def _open_withdrawal_window(self) -> None:
-        self.set_deadline(dl.Deadline(name=dl.WITHDRAWAL_WINDOW_NAME, due=self.now() + dl.WITHDRAWAL_WINDOW,
-                                      basis="law", article="9(4)"))
 
     def _refresh_alerts(self) -> None:
         # Art 16(1)(d): once the probation period is over, telling the issuing state is a duty without delay.

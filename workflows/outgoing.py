@@ -325,9 +325,8 @@ class OutgoingTransfer(CaseWorkflow):
 
     def _open_withdrawal_window(self, type_: str, peer: str, detail: dict[str, object], *,
                                 new_stage: str | None = None) -> None:
-        # Art 9(4): 10 days from receipt of the adaptation (18(5)) or maximum-custody (16(2)) information.
-        self.set_deadline(dl.Deadline(name=dl.WITHDRAWAL_WINDOW_NAME, due=self.now() + dl.WITHDRAWAL_WINDOW,
-                                      basis="law", article="9(4)"))
+        # From receipt of the adaptation (18(5)) or maximum-custody (16(2)) information.
+        self.open_withdrawal_window()
         self.event(type_, peer, detail, new_stage=new_stage)
 
     def _refresh_alerts(self) -> None:

@@ -18,12 +18,13 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# WeasyPrint renders the certificate PDFs with Pango; install it where the machine lacks it.
+# PDFs are set in DejaVu Sans; Pango is for WeasyPrint, the baseline of `probatio bench render`.
+# Installed where the machine lacks them.
 system-packages:
-	@if ! ldconfig -p | grep -q 'libpangoft2-1.0.so.0'; then \
-		echo "installing Pango for WeasyPrint"; \
+	@if ! ldconfig -p | grep -q 'libpangoft2-1.0.so.0' || [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then \
+		echo "installing DejaVu fonts and Pango"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null; \
+			fonts-dejavu-core fonts-dejavu-extra libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; \
 	fi
 
 # Browser tests drive Debian's Chromium; Playwright cannot download its own browser here.

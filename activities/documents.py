@@ -1,8 +1,8 @@
 """Rendering certificates in worker processes of their own.
 
-WeasyPrint lays out pages in pure Python: in a thread it would hold the interpreter lock and slow the
-worker's event loop (other activities, heartbeats, the HTTP of deliveries). A small process pool keeps
-the loop free and uses every core of the machine.
+Laying out a certificate is pure Python (forms/pdf.py, some tens of milliseconds): in a thread it would
+hold the interpreter lock and stall the worker's event loop (other activities, heartbeats, the HTTP of
+deliveries). A small process pool keeps the loop free and uses every core of the machine.
 """
 
 from __future__ import annotations
@@ -24,7 +24,10 @@ def _render_pdf(certificate: dict[str, Any], lang: str) -> bytes:
 
 
 def _warm_up() -> None:
-    import weasyprint  # noqa: F401 - loading it (about a second) once per process, not per certificate
+    from forms.pdf import fonts
+    from forms.render import render_certificate  # noqa: F401 - templates and models, once per process
+
+    fonts()  # reads the TrueType files once per process, not per certificate
 
 
 def render_pool() -> ProcessPoolExecutor:

@@ -20,9 +20,11 @@ from typing import Literal
 
 import jinja2
 from pydantic import BaseModel, ConfigDict, Field
+from reportlab.lib.units import mm
 
 from adapters.base import Adapter, Attachment, DeliveryResult, OutboundMessage, register_adapter
 from adapters.evidence import Evidence, EvidenceOutcome, EvidenceType
+from forms.pdf import PageSetup, html_to_pdf
 
 CHANNEL = "post"
 ENVELOPE_FILENAME = "probatio-envelope.json"
@@ -65,6 +67,10 @@ _PHRASES: dict[str, dict[str, str]] = {
         "closing": "Mit freundlichen Grüßen",
     },
 }
+
+# A business letter: wide margins, 11 pt, one or two pages, no page numbers. The style block below is
+# for the HTML copy; forms.pdf prints the same markup.
+LETTER_PAGE = PageSetup(top=25 * mm, right=20 * mm, bottom=25 * mm, left=20 * mm, size=11, numbered=False)
 
 _TEMPLATE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
     """<!doctype html>
@@ -122,9 +128,7 @@ class PrintPack:
 
 
 def compose_letter(message: OutboundMessage, options: PostOptions, *, today: date | None = None) -> PrintPack:
-    """Render the cover letter (HTML, then PDF with WeasyPrint) for one outbound message."""
-    import weasyprint  # imported here: it loads native libraries, needed only when a letter is made
-
+    """Render the cover letter (HTML, then PDF) for one outbound message."""
     envelope = message.sealed.envelope
     html = _TEMPLATE.render(
         language=options.language,
@@ -139,7 +143,7 @@ def compose_letter(message: OutboundMessage, options: PostOptions, *, today: dat
         to_state=envelope.to_state,
         enclosed=[a.filename for a in message.attachments],
     )
-    pdf: bytes = weasyprint.HTML(string=html).write_pdf()
+    pdf = html_to_pdf(html, options.language, LETTER_PAGE)
     return PrintPack(
         cover_letter_html=html,
         cover_letter_pdf=pdf,
@@ -184,7 +188,7 @@ class PostAdapter(Adapter):
     options: PostOptions
 
     async def deliver(self, message: OutboundMessage) -> DeliveryResult:
-        # WeasyPrint takes a good part of a second per letter: keep it off the event loop.
+        # Laying out a letter and writing files: keep both off the event loop.
         pack = await asyncio.to_thread(compose_letter, message, self.options)
         message_id = message.sealed.envelope.message_id
         response: dict[str, object] = {"action": "print and post", "address": self.options.address}

@@ -1,9 +1,10 @@
 """render: Annex I certificates rendered to PDF per second, against a one-page WeasyPrint document.
 
 Both run in this process, one after the other, for the same wall-clock budget. The baseline is a one-page
-form in the same style as a certificate page (a heading, a two-column table of labelled fields, A4); the
-certificate is the project's complete example, in French, as the worker renders it before dispatch.
-Target: at least 0.5 of the baseline's rate.
+form in the same style as a certificate page (a heading, a two-column table of labelled fields, A4) printed
+by WeasyPrint; the certificate is the project's complete example, in French, as the worker renders it
+before dispatch (Jinja template, then forms/pdf.py). Target: at least 0.5 of the baseline's rate.
+Needs the `bench` extra (WeasyPrint, with Pango on the machine) for the baseline.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from forms import annex1, law
 from forms.annex1 import Certificate
 from forms.annex2 import BreachReport
 from forms.labels import RENDER_LANGUAGES, Catalogue, Section, catalogue
+from forms.pdf import html_to_pdf
 from forms.states import load_state
 
 Format = Literal["html", "pdf"]
@@ -126,10 +127,7 @@ def _render(template: str, doc: Certificate | BreachReport, section: Section, la
     html = _ENV.get_template(template).render(doc=doc, **_helpers(labels, section, doc.language, doc.issuing_state))
     if fmt == "html":
         return html.encode("utf-8")
-    from weasyprint import HTML  # imported lazily: it is slow to load and only PDFs need it
-
-    pdf: bytes = HTML(string=html).write_pdf()
-    return pdf
+    return html_to_pdf(html, labels.lang)
 
 
 def render_certificate(cert: Certificate, lang: str, fmt: Format) -> bytes:

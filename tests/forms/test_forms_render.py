@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import subprocess
 import typing
 from collections.abc import Iterator
 from datetime import date
@@ -24,6 +23,7 @@ import yaml
 from pydantic import BaseModel
 from pypdf import PdfReader
 
+from forms import pdf
 from forms.annex1 import Address, AppearancePre2009, Certificate
 from forms.annex2 import BreachReport
 from forms.examples import example_breach, example_certificate
@@ -288,19 +288,17 @@ def test_the_pdf_font_has_every_glyph_of_every_catalogue() -> None:
     ttlib = pytest.importorskip("fontTools.ttLib")
     labels = Path(__file__).parent.parent.parent / "forms" / "labels"
     checked = 0
-    for style in ("DejaVu Sans", "DejaVu Sans:bold", "DejaVu Sans:oblique"):
-        try:
-            found = subprocess.run(["fc-match", "-f", "%{file}", style], capture_output=True, text=True, check=True)
-        except (OSError, subprocess.CalledProcessError):
-            pytest.skip("fontconfig (fc-match) not available")
-        if "DejaVu" not in found.stdout:
-            pytest.skip(f"{style} is not installed here; WeasyPrint would fall back to another font")
-        cmap = ttlib.TTFont(found.stdout).getBestCmap()
+    for style in pdf.FONT_FILES:
+        path = pdf.font_file(style)
+        if path is None:
+            assert style != "regular", "DejaVu Sans is not installed: `make` installs fonts-dejavu-core"
+            continue  # printed in the regular face instead, checked here too
+        cmap = ttlib.TTFont(path).getBestCmap()
         for path in sorted(labels.rglob("*.yaml")):
             text = set(_characters(yaml.safe_load(path.read_text(encoding="utf-8")))) - {"\n"}
             assert not {c for c in text if ord(c) not in cmap}, (style, path.name)
             checked += 1
-    assert checked >= 3 * len(RENDER_LANGUAGES)
+    assert checked >= len(RENDER_LANGUAGES)
 
 
 def test_breach_pdf_and_inert_markup_in_pdf() -> None:

@@ -1,0 +1,615 @@
+"""Printing the annexes: the HTML our templates produce, laid out on A4 pages with ReportLab.
+
+The Jinja templates stay the one description of each form (which boxes, fields and tick boxes, in
+which order); this module is their print style. It knows the templates' small vocabulary (header,
+`section.box`, `.field` with `.label`/`.value`, `.tick`, `.sub`, `.group`, `.point`, `.signature`)
+and nothing about the Framework Decision.
+
+Why not a browser engine: WeasyPrint needed about 0.8 s of CPU for the six-page certificate, which
+made rendering the largest cost of a transfer on a small node (bench/RESULTS.md, `render` and
+`lifecycle`). A form is boxes of labelled lines; ReportLab's canvas sets it in a few tens of
+milliseconds, embeds only the glyphs used (with a ToUnicode map, so text can be searched and
+copied), and with `invariant` writes the same bytes for the same certificate, so a retried
+activity produces an identical attachment.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess  # nosec B404 - fc-match only, fixed arguments, to find the installed fonts
+from dataclasses import dataclass, field
+from functools import cache
+from html.parser import HTMLParser
+from pathlib import Path
+
+from reportlab import rl_config
+from reportlab.lib.colors import Color
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+
+# --- fonts -------------------------------------------------------------------------------------------
+
+# DejaVu Sans covers Latin, Greek and Cyrillic and the tick-box glyphs: every catalogue prints in it
+# (tests/forms check each label's characters against the font). Debian: fonts-dejavu-core (regular,
+# bold); the oblique comes with fonts-dejavu-extra and falls back to regular when absent.
+FONT_FILES = {
+    "regular": ("DejaVu Sans", "DejaVuSans.ttf"),
+    "bold": ("DejaVu Sans:bold", "DejaVuSans-Bold.ttf"),
+    "oblique": ("DejaVu Sans:oblique", "DejaVuSans-Oblique.ttf"),
+}
+FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"), Path("/usr/local/share/fonts"))
+
+
+def font_file(style: str) -> Path | None:
+    pattern, file_name = FONT_FILES[style]
+    for folder in FONT_DIRS:
+        if (folder / file_name).is_file():
+            return folder / file_name
+    fc_match = shutil.which("fc-match")
+    if fc_match is None:
+        return None
+    found = subprocess.run(  # noqa: S603  # nosec B603 - fixed arguments
+        [fc_match, "-f", "%{file}", pattern], capture_output=True, text=True, check=False
+    ).stdout
+    return Path(found) if found.endswith(file_name) else None
+
+
+@cache
+def fonts() -> dict[str, str]:
+    """Registers DejaVu Sans with ReportLab once per process; style -> registered font name."""
+    names: dict[str, str] = {}
+    for style in FONT_FILES:
+        path = font_file(style)
+        if path is None:
+            if style == "regular":
+                raise RuntimeError("DejaVu Sans is not installed (Debian: fonts-dejavu-core); PDFs cannot be printed")
+            continue
+        name = f"probatio-{style}"
+        pdfmetrics.registerFont(TTFont(name, str(path)))
+        names[style] = name
+    names.setdefault("bold", names["regular"])
+    names.setdefault("oblique", names["regular"])
+    return names
+
+
+# --- the document tree -------------------------------------------------------------------------------
+
+
+@dataclass
+class Element:
+    tag: str
+    classes: frozenset[str] = frozenset()
+    children: list[Element | str] = field(default_factory=list)
+
+
+VOID_TAGS = {"meta", "br", "hr", "img", "link", "input"}
+SKIPPED_TAGS = {"head", "style", "script", "title"}
+
+
+class _TreeBuilder(HTMLParser):
+    """Our own templates' output, so well nested; anything in <head> is left out of the print."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.root = Element("root")
+        self.stack = [self.root]
+        self.title = ""
+        self._skipping = 0
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in SKIPPED_TAGS:
+            self._skipping += 1
+            self._in_title = tag == "title"
+            return
+        if self._skipping:
+            return
+        if tag == "br":
+            self.stack[-1].children.append(Element("br"))
+            return
+        if tag in VOID_TAGS:
+            return
+        classes = frozenset((dict(attrs).get("class") or "").split())
+        element = Element(tag, classes)
+        self.stack[-1].children.append(element)
+        self.stack.append(element)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in SKIPPED_TAGS:
+            self._skipping -= 1
+            self._in_title = False
+            return
+        if tag in VOID_TAGS or self._skipping:
+            return
+        if len(self.stack) > 1 and self.stack[-1].tag == tag:
+            self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+        elif not self._skipping:
+            self.stack[-1].children.append(data)
+
+
+# --- text runs and lines -----------------------------------------------------------------------------
+
+BLACK = Color(0, 0, 0)
+LABEL_GREY = Color(0.13, 0.13, 0.13)
+META_GREY = Color(0.2, 0.2, 0.2)
+RULE_GREY = Color(0.6, 0.6, 0.6)
+HIGHLIGHT = Color(1, 0.949, 0.702)  # #fff2b3, as on screen: free text still to be translated
+
+
+@dataclass(frozen=True)
+class Style:
+    font: str = "regular"
+    size: float = 9.0
+    color: Color = BLACK
+    highlight: bool = False
+    underline: bool = False  # the value line of a field, as on the paper form
+    keep_spaces: bool = False  # pre-wrap: a value's own line breaks are kept
+
+
+@dataclass
+class Piece:
+    """A word or a space, measured, in one style."""
+
+    text: str
+    style: Style
+    width: float
+
+
+@dataclass
+class Line:
+    pieces: list[Piece]
+    height: float
+    indent: float = 0.0
+    align: str = "left"
+
+
+LINE_HEIGHT = 1.35
+_COLLAPSIBLE = re.compile(r"[ \t\n\r\f]+")
+_WORDS = re.compile(r"\n|[ \t]+|[^ \t\n]+")
+
+
+def _width(text: str, style: Style) -> float:
+    return float(pdfmetrics.stringWidth(text, fonts()[style.font], style.size))
+
+
+def _pieces(text: str, style: Style) -> list[Piece | None]:
+    """Words and spaces; None marks a forced line break (a newline inside a value)."""
+    if not style.keep_spaces:
+        text = _COLLAPSIBLE.sub(" ", text)  # as HTML does: no-break spaces are kept
+    out: list[Piece | None] = []
+    for token in _WORDS.findall(text):
+        if token == "\n":  # noqa: S105 - a newline, not a secret
+            out.append(None)
+        else:
+            if token[0] in " \t":
+                token = " " if not style.keep_spaces else token.replace("\t", "    ")
+            out.append(Piece(token, style, _width(token, style)))
+    return out
+
+
+def _breakable(piece: Piece) -> bool:
+    """Ordinary spaces break lines and vanish at line ends; no-break spaces (a blank value) stay."""
+    return not piece.text.strip(" \t")
+
+
+def break_lines(runs: list[tuple[str, Style]], width: float, indent: float = 0.0, align: str = "left") -> list[Line]:
+    """Greedy line breaking over styled runs; a word longer than the line is cut by characters."""
+    lines: list[Line] = []
+    current: list[Piece] = []
+    used = 0.0
+
+    def finish() -> None:
+        nonlocal current, used
+        while current and _breakable(current[-1]):
+            current.pop()
+        size = max((p.style.size for p in current), default=max((s.size for _, s in runs), default=9.0))
+        lines.append(Line(current, size * LINE_HEIGHT, indent, align))
+        current, used = [], 0.0
+
+    for text, style in runs:
+        for piece in _pieces(text, style):
+            if piece is None:
+                finish()
+                continue
+            if _breakable(piece):
+                if current:
+                    current.append(piece)
+                    used += piece.width
+                continue
+            if used + piece.width > width and current:
+                finish()
+            while piece.width > width:  # a very long word (a URL, a reference): cut where it must
+                cut = len(piece.text) - 1
+                while cut > 1 and _width(piece.text[:cut], style) > width - used:
+                    cut -= 1
+                head = Piece(piece.text[:cut], style, _width(piece.text[:cut], style))
+                current.append(head)
+                finish()
+                rest = piece.text[cut:]
+                piece = Piece(rest, style, _width(rest, style))
+            current.append(piece)
+            used += piece.width
+    if current or not lines:
+        finish()
+    return lines
+
+
+# --- pages --------------------------------------------------------------------------------------------
+
+PAGE_WIDTH, PAGE_HEIGHT = A4
+
+
+@dataclass(frozen=True)
+class PageSetup:
+    """A4 with margins (points), the body's type size, and whether the foot shows 'page n / total'."""
+
+    top: float = 16 * mm
+    right: float = 14 * mm
+    bottom: float = 18 * mm
+    left: float = 14 * mm
+    size: float = 9.0
+    numbered: bool = True
+
+    @property
+    def width(self) -> float:
+        return PAGE_WIDTH - self.left - self.right
+
+
+FORM_PAGE = PageSetup()  # the annexes: as the templates' @page rule
+
+
+@dataclass
+class Text:
+    x: float
+    baseline: float
+    piece: Piece
+
+
+@dataclass
+class Rule:
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    width: float
+    color: Color
+
+
+@dataclass
+class Fill:
+    x: float
+    y: float
+    width: float
+    height: float
+    color: Color
+
+
+Mark = Text | Rule | Fill
+
+
+@dataclass
+class Frame:
+    """A vertical span of the flow (a box, a group) that may cross pages: its border is drawn per page."""
+
+    page: int
+    top: float
+
+
+def _merged(pieces: list[Piece]) -> list[Piece]:
+    """Neighbouring words of one style become one string: one text operator per run, not per word."""
+    merged: list[Piece] = []
+    for piece in pieces:
+        if merged and merged[-1].style == piece.style:
+            last = merged[-1]
+            merged[-1] = Piece(last.text + piece.text, last.style, last.width + piece.width)
+        else:
+            merged.append(piece)
+    return merged
+
+
+class Layout:
+    def __init__(self, setup: PageSetup) -> None:
+        self.pages: list[list[Mark]] = [[]]
+        self.top, self.bottom = PAGE_HEIGHT - setup.top, setup.bottom
+        self.y = self.top
+
+    @property
+    def page(self) -> int:
+        return len(self.pages) - 1
+
+    def new_page(self) -> None:
+        self.pages.append([])
+        self.y = self.top
+
+    def room(self, height: float) -> None:
+        if self.y - height < self.bottom and self.y < self.top:
+            self.new_page()
+
+    def space(self, height: float) -> None:
+        self.y -= height
+        if self.y < self.bottom:
+            self.new_page()
+
+    def lines(self, lines: list[Line], x: float, width: float) -> None:
+        for line in lines:
+            self.room(line.height)
+            self._line(line, x, width)
+            self.y -= line.height
+
+    def _line(self, line: Line, x: float, width: float) -> None:
+        marks = self.pages[-1]
+        size = max((p.style.size for p in line.pieces), default=line.height / LINE_HEIGHT)
+        baseline = self.y - (line.height - size) / 2 - size * 0.8
+        total = sum(p.width for p in line.pieces)
+        slack = max(0.0, width - line.indent - total)
+        left = x + line.indent + {"center": slack / 2, "right": slack}.get(line.align, 0.0)
+        for piece in _merged(line.pieces):
+            style = piece.style
+            if style.highlight:
+                marks.append(Fill(left, baseline - style.size * 0.25, piece.width, style.size * 1.2, HIGHLIGHT))
+            if style.underline:
+                marks.append(Rule(left, baseline - 1.6, left + piece.width, baseline - 1.6, 0.4, RULE_GREY))
+            if not piece.text.isspace():
+                marks.append(Text(left, baseline, piece))
+            left += piece.width
+
+    def open_frame(self) -> Frame:
+        return Frame(self.page, self.y)
+
+    def border(self, frame: Frame, x: float, width: float, line_width: float, color: Color, *, box: bool) -> None:
+        """A frame's border from where it opened to the cursor, one segment on each page it crosses: the
+        left side only (a group), or all four sides, open where the frame runs on to the next page (a box)."""
+        for page in range(frame.page, self.page + 1):
+            top = frame.top if page == frame.page else self.top
+            bottom = self.y if page == self.page else self.bottom
+            marks = self.pages[page]
+            marks.append(Rule(x, top, x, bottom, line_width, color))
+            if box:
+                marks.append(Rule(x + width, top, x + width, bottom, line_width, color))
+                if page == frame.page:
+                    marks.append(Rule(x, top, x + width, top, line_width, color))
+                if page == self.page:
+                    marks.append(Rule(x, bottom, x + width, bottom, line_width, color))
+
+
+# --- the print style of the templates' vocabulary ---------------------------------------------------
+
+
+
+def _runs(element: Element | str, style: Style) -> list[tuple[str, Style]]:
+    """The inline content of an element as styled runs, by the classes the templates use."""
+    if isinstance(element, str):
+        return [(element, style)]
+    if element.tag == "br":
+        return [("\n", Style(style.font, style.size, style.color, keep_spaces=True))]
+    if "value" in element.classes:
+        style = Style("bold", style.size, BLACK, style.highlight, underline=True, keep_spaces=True)
+    elif "label" in element.classes:
+        style = Style(style.font, style.size, LABEL_GREY)
+    elif "translation-note" in element.classes:
+        style = Style("oblique", max(style.size - 1.5, 6.0), style.color, highlight=True, keep_spaces=False)
+    elif "needs-translation" in element.classes:
+        style = Style(style.font, style.size, style.color, True, style.underline, style.keep_spaces)
+    elif "box" in element.classes:  # the tick box glyph, a little larger than its text
+        style = Style(style.font, style.size + 1, style.color)
+    elif "letter" in element.classes or element.tag in {"b", "strong"}:
+        style = Style("bold", style.size, style.color)
+    runs: list[tuple[str, Style]] = []
+    for child in element.children:
+        runs.extend(_runs(child, style))
+    return _value_or_blank(runs) if "value" in element.classes else runs
+
+
+def _value_or_blank(runs: list[tuple[str, Style]]) -> list[tuple[str, Style]]:
+    """An empty value stays on the page as a blank line to fill in, as on the paper form."""
+    if "".join(text for text, _ in runs).strip(" \n\t\xa0"):
+        return runs
+    style = runs[0][1] if runs else Style("bold", underline=True)
+    return [("\xa0" * 24, style)]
+
+
+def _is_inline(element: Element) -> bool:
+    return element.tag in {"span", "b", "strong", "em", "i", "br"}
+
+
+class Printer:
+    def __init__(self, setup: PageSetup) -> None:
+        self.layout = Layout(setup)
+
+    def block(self, element: Element, x: float, width: float, style: Style) -> None:
+        classes, layout = element.classes, self.layout
+        if element.tag == "header":
+            for child in element.children:
+                if isinstance(child, Element) and child.tag == "h1":
+                    layout.lines(break_lines(_runs(child, Style("bold", 13)), width, align="center"), x, width)
+                    layout.space(4)
+                elif isinstance(child, Element):
+                    inner = width - 24 * mm
+                    layout.lines(break_lines(_runs(child, Style(size=8.5)), inner, align="center"), x + 12 * mm, inner)
+            layout.space(8)
+        elif element.tag == "section" and "box" in classes:
+            self.box(element, x, width, style)
+        elif "field" in classes or "tick" in classes or "label" in classes or "point" in classes:
+            indent = 8.0 if "tick" in classes else 0.0
+            if "point" in classes:
+                layout.space(3)
+                style = Style("bold", style.size, style.color)
+            margin = 1.5 if "field" in classes else 1.0 if "tick" in classes else 0.0
+            layout.space(margin)
+            layout.lines(break_lines(_runs(element, style), width - indent, indent), x, width)
+            layout.space(margin)
+        elif "group" in classes:
+            layout.space(3)
+            frame = layout.open_frame()
+            self.children(element, x + 6.5, width - 6.5, style)
+            layout.border(frame, x + 0.75, width, 1.5, RULE_GREY, box=False)
+            layout.space(3)
+        elif "sub" in classes:
+            self.children(element, x + 16, width - 16, style)
+        elif "sender" in classes:  # the cover letter's letterhead
+            self.children(element, x, width, Style(size=style.size - 2, color=META_GREY))
+        elif "recipient" in classes:  # where a window envelope shows the address
+            layout.space(18 * mm)
+            self.children(element, x, width, style)
+            layout.space(12 * mm)
+        elif "meta" in classes:
+            layout.space(4)
+            self.children(element, x, width, Style(size=7.5, color=META_GREY))
+        elif "signature" in classes:
+            self.signature(element, x, style)
+        elif element.tag in {"p", "h1"}:  # prose (the cover letter)
+            if element.tag == "h1":
+                style = Style("bold", style.size * 1.2, style.color)
+            layout.space(style.size * 0.8)
+            align = "right" if "date" in classes else "left"
+            layout.lines(break_lines(_runs(element, style), width, align=align), x, width)
+            layout.space(style.size * 0.8)
+        elif element.tag == "ol":
+            items = [c for c in element.children if isinstance(c, Element) and c.tag == "li"]
+            for number, item in enumerate(items, start=1):
+                layout.lines(break_lines([(f"{number}. ", style), *_runs(item, style)], width - 16, 16), x, width)
+        elif element.tag == "table":
+            self.table(element, x, width, style)
+        else:
+            self.children(element, x, width, style)
+
+    def children(self, element: Element, x: float, width: float, style: Style) -> None:
+        inline: list[Element | str] = []
+
+        def flush() -> None:
+            runs = [run for child in inline for run in _runs(child, style)]
+            if "".join(text for text, _ in runs).strip():
+                self.layout.lines(break_lines(runs, width), x, width)
+            inline.clear()
+
+        for child in element.children:
+            if isinstance(child, Element) and not _is_inline(child):
+                flush()
+                self.block(child, x, width, style)
+            else:
+                inline.append(child)
+        flush()
+
+    def box(self, element: Element, x: float, width: float, style: Style) -> None:
+        layout = self.layout
+        layout.room(40)  # a box title is never left alone at the foot of a page
+        frame = layout.open_frame()
+        inner_x, inner_width = x + 6, width - 12
+        layout.space(4)
+        titles = [c for c in element.children if isinstance(c, Element) and c.tag == "h2"]
+        for title in titles:
+            layout.lines(break_lines(_runs(title, Style("bold", 9.5)), inner_width), inner_x, inner_width)
+            layout.space(2)
+            layout.pages[-1].append(Rule(inner_x, layout.y, inner_x + inner_width, layout.y, 0.5, BLACK))
+            layout.space(4)
+        body = Element("div", children=[c for c in element.children if not any(c is t for t in titles)])
+        self.children(body, inner_x, inner_width, style)
+        layout.space(6)
+        layout.border(frame, x, width, 0.8, BLACK, box=True)
+        layout.space(6)
+
+    def table(self, element: Element, x: float, width: float, style: Style) -> None:
+        """Label/value rows: every column but the last as wide as its widest cell, the last takes the rest."""
+        rows = [[cell for cell in row.children if isinstance(cell, Element) and cell.tag in {"td", "th"}]
+                for row in _descendants(element, "tr")]
+        columns = max((len(r) for r in rows), default=0)
+        widths = []
+        for column in range(columns - 1):
+            natural = max(
+                (sum(_width(text, st) for text, st in _runs(r[column], style)) for r in rows if len(r) > column),
+                default=0.0,
+            )
+            widths.append(min(natural + 4 * mm, width * 0.4))
+        widths.append(width - sum(widths))
+        self.layout.space(style.size * 0.6)
+        for row in rows:
+            cells = [break_lines(_runs(cell, style), w) for cell, w in zip(row, widths, strict=False)]
+            height = max(sum(line.height for line in lines) for lines in cells)
+            self.layout.room(height)
+            top, left = self.layout.y, x
+            for lines, w in zip(cells, widths, strict=False):
+                self.layout.y = top
+                self.layout.lines(lines, left, w)
+                left += w
+            self.layout.y = top - height
+        self.layout.space(style.size * 0.6)
+
+    def signature(self, element: Element, x: float, style: Style) -> None:
+        """Lines to sign and stamp by hand, side by side, kept on one page."""
+        layout = self.layout
+        layout.space(6)
+        layout.room(style.size * LINE_HEIGHT + 14 * mm)
+        top, column = layout.y, 70 * mm
+        columns = [c for c in element.children if isinstance(c, Element)]
+        for i, cell in enumerate(columns):
+            layout.y = top
+            left = x + i * (column + 10 * mm)
+            label = [run for child in cell.children if isinstance(child, Element) and "label" in child.classes
+                     for run in _runs(child, style)]
+            layout.lines(break_lines(label, column), left, column)
+            bottom = layout.y - 14 * mm
+            layout.pages[-1].append(Rule(left, bottom, left + column, bottom, 0.8, BLACK))
+        layout.y = top - style.size * LINE_HEIGHT - 14 * mm
+
+
+def _descendants(element: Element, tag: str) -> list[Element]:
+    found: list[Element] = []
+    for child in element.children:
+        if isinstance(child, Element):
+            found.extend([child] if child.tag == tag else _descendants(child, tag))
+    return found
+
+
+def html_to_pdf(html: str, lang: str, setup: PageSetup = FORM_PAGE) -> bytes:
+    """HTML from one of our templates, printed on A4 (with 'page n / total' at each foot unless told not to)."""
+    builder = _TreeBuilder()
+    builder.feed(html)
+    builder.close()
+    printer = Printer(setup)
+    printer.children(builder.root, setup.left, setup.width, Style(size=setup.size))
+    pages = [p for p in printer.layout.pages if p] or [[]]
+    return _write(pages, builder.title.strip(), lang, setup)
+
+
+def _write(pages: list[list[Mark]], title: str, lang: str, setup: PageSetup) -> bytes:
+    names = fonts()
+    rl_config.useA85 = 0  # binary streams: ASCII85 only makes the file a quarter larger and slower to write
+    out = io.BytesIO()
+    # Starting in our own font keeps an unused, unembedded Helvetica out of the file.
+    canvas = Canvas(
+        out, pagesize=A4, invariant=True, pageCompression=1, lang=lang,
+        initialFontName=names["regular"],  # type: ignore[arg-type]  # types-reportlab says float; it is a name
+    )
+    canvas.setTitle(title)
+    canvas.setCreator("probatio")
+    for number, marks in enumerate(pages, start=1):
+        for mark in marks:
+            if isinstance(mark, Fill):
+                canvas.setFillColor(mark.color)
+                canvas.rect(mark.x, mark.y, mark.width, mark.height, stroke=0, fill=1)
+        for mark in marks:
+            if isinstance(mark, Rule):
+                canvas.setStrokeColor(mark.color)
+                canvas.setLineWidth(mark.width)
+                canvas.line(mark.x1, mark.y1, mark.x2, mark.y2)
+            elif isinstance(mark, Text):
+                style = mark.piece.style
+                canvas.setFillColor(style.color)
+                canvas.setFont(names[style.font], style.size)
+                canvas.drawString(mark.x, mark.baseline, mark.piece.text)
+        if setup.numbered:
+            canvas.setFillColor(BLACK)
+            canvas.setFont(names["regular"], 8)
+            canvas.drawCentredString(PAGE_WIDTH / 2, setup.bottom / 2, f"{number} / {len(pages)}")
+        canvas.showPage()
+    canvas.save()
+    return out.getvalue()

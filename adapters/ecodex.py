@@ -21,11 +21,9 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-import ssl
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -45,6 +43,7 @@ from adapters.ecodex_mapping import DEFAULT_SERVICE, DEFAULT_SERVICE_TYPE, actio
 from adapters.envelope import SENDER_HEADER, SIGNATURE_HEADER, SealedEnvelope
 from adapters.evidence import DEFAULT_EVIDENCE_TIMEOUT, Evidence
 from adapters.rem_evidence import CONFIRMATION_TYPES, EvidenceDocumentInvalid, parse_evidence_document
+from adapters.tls import client_context
 
 __all__ = [
     "CONTENT_NAMESPACE",
@@ -106,14 +105,6 @@ class ConnectorUnavailable(DeliveryError):
     """Talking to our own connector client failed (not the peer)."""
 
 
-def _ssl_verify(verify: bool | str) -> ssl.SSLContext | bool:
-    if isinstance(verify, bool):
-        return verify
-    if not Path(verify).exists():
-        raise DeliveryError(f"CA bundle {verify} does not exist", retryable=False)
-    return ssl.create_default_context(cafile=verify)
-
-
 class ConnectorClient:
     """A thin async client of the connector client's REST API. Use as ``async with``."""
 
@@ -126,7 +117,7 @@ class ConnectorClient:
         self._http = httpx.AsyncClient(
             base_url=options.connector_url.rstrip("/"),
             timeout=options.timeout_seconds,
-            verify=_ssl_verify(options.verify),
+            verify=client_context(options.verify),
             auth=auth,
         )
 

@@ -37,6 +37,7 @@ from adapters.base import (
     register_adapter,
 )
 from adapters.envelope import SENDER_HEADER, SIGNATURE_HEADER, SealedEnvelope
+from adapters.tls import client_context
 
 ENVELOPE_FILENAME = "probatio-envelope.json"
 MESSAGE_ID_HEADER = "Probatio-Message-Id"
@@ -68,12 +69,7 @@ class EmailOptions(BaseModel):
         return self
 
     def tls_context(self) -> ssl.SSLContext:
-        if self.verify is False:
-            context = ssl.create_default_context()
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-            return context
-        return ssl.create_default_context(cafile=self.verify if isinstance(self.verify, str) else None)
+        return client_context(self.verify)
 
 
 def subject_for(sealed: SealedEnvelope, prefix: str) -> str:

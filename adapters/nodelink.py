@@ -10,13 +10,13 @@ Attachments are not sent separately: on this link the payload carries everything
 from __future__ import annotations
 
 import ssl
-from pathlib import Path
 from typing import Any
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from adapters.base import Adapter, DeliveryError, DeliveryResult, OutboundMessage, register_adapter
+from adapters.tls import client_context
 
 # The peer refused this message itself: sending it again gives the same answer.
 _FINAL_STATUSES = frozenset({400, 401, 403, 404, 405, 409, 410, 413, 415, 422})
@@ -44,19 +44,9 @@ class NodeLinkOptions(BaseModel):
             raise ValueError("'key' is given without 'cert'")
         return self
 
-    def ssl_verify(self) -> ssl.SSLContext | bool:
-        """What httpx takes as ``verify``: a context when a CA bundle or client certificate is configured."""
-        if self.verify is False:
-            return False
-        if self.verify is True and self.cert is None:
-            return True
-        cafile = self.verify if isinstance(self.verify, str) else None
-        if cafile is not None and not Path(cafile).exists():
-            raise DeliveryError(f"CA bundle {cafile} does not exist", retryable=False)
-        context = ssl.create_default_context(cafile=cafile)
-        if self.cert is not None:
-            context.load_cert_chain(self.cert, self.key)
-        return context
+    def ssl_context(self) -> ssl.SSLContext:
+        """The shared context for these settings (see adapters/tls.py)."""
+        return client_context(self.verify, self.cert, self.key)
 
 
 def _json_or_text(response: httpx.Response) -> dict[str, Any]:
@@ -81,7 +71,7 @@ class NodeLinkAdapter(Adapter):
         headers = {**sealed.headers, "Content-Type": "application/json"}
         try:
             async with httpx.AsyncClient(
-                verify=options.ssl_verify(), timeout=options.timeout_seconds, follow_redirects=False
+                verify=options.ssl_context(), timeout=options.timeout_seconds, follow_redirects=False
             ) as client:
                 response = await client.post(options.url, content=sealed.body, headers=headers)
         except httpx.TimeoutException as exc:

@@ -52,6 +52,9 @@ T = TypeVar("T")
 # events a month, so a five-year supervision takes a handful of runs, each far below Temporal's warning
 # (10,240 events) and quick to replay. The bound tested is HISTORY_BOUND: the threshold plus the largest
 # burst one wake-up can add before the loop gets to check again.
+# Patch ids (workflow.patched): histories recorded before a change replay with the old behaviour.
+PUBLISH_ONLY_CHANGES = "publish-only-changes"
+
 CONTINUE_AS_NEW_AFTER = 500
 HISTORY_BOUND = 800
 
@@ -94,6 +97,7 @@ class CaseWorkflow:
         self.failed: dict[str, OutgoingMessage] = {}
         self.awaiting_evidence: dict[str, OutgoingMessage] = {}
         self._pending: list[TimelineEvent] = []
+        self._published: tuple[Any, ...] | None = None  # the projection last written, without its revision
         self._revision = 0
         self._deliveries = 0
         self._wake = False
@@ -202,9 +206,22 @@ class CaseWorkflow:
         d = self.deadline(dl.DECISION)
         return d.due if d and d.status in ("open", "missed") else None
 
-    async def publish(self) -> None:
-        """Write the projection and new timeline events to PostgreSQL, and refresh search attributes."""
+    def _view(self) -> tuple[Any, ...]:
+        return (self.stage, self.outcome, self.decision_due(), [d.model_dump() for d in self.deadlines],
+                sorted(self.alerts), sorted(self.alerts_seen), self.closed)
+
+    async def publish(self, *, only_if_changed: bool = False) -> None:
+        """Write the projection and new timeline events to PostgreSQL, and refresh search attributes.
+
+        `only_if_changed`: the deadline loop wakes after every handler, which has published already;
+        writing the same projection again was an activity per step for nothing."""
         self._refresh_alerts()
+        view = self._view()
+        if only_if_changed and not self._pending and view == self._published and workflow.patched(
+            PUBLISH_ONLY_CHANGES
+        ):
+            return
+        self._published = view
         self._revision += 1
         events, self._pending = self._pending, []
         due = self.decision_due()
@@ -378,10 +395,10 @@ class CaseWorkflow:
             except TimeoutError:
                 pass
             self._wake = False
-            await self.publish()
+            await self.publish(only_if_changed=True)
         # Let deliveries (e.g. the final decision) and running handlers finish before completing.
         await workflow.wait_condition(lambda: self._deliveries == 0 and workflow.all_handlers_finished())
-        await self.publish()
+        await self.publish(only_if_changed=True)
 
     def state(self) -> CaseState:
         return CaseState(

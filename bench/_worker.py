@@ -1,5 +1,8 @@
-"""A worker process for bench/open_supervisions.py: ours (the node's worker, PROBATIO_* settings) or the
-baseline's, with a workflow cache large enough to hold every open supervision. Prints `ready`."""
+"""A worker process for the benchmarks; prints `ready` once polling.
+
+`ours`: the node's worker (PROBATIO_* settings) and `baseline`: the waiting supervisions, both with
+a workflow cache large enough to hold every open supervision (bench/open_supervisions.py); `lifecycle`:
+the bare workflow pair of bench/lifecycle.py."""
 
 from __future__ import annotations
 
@@ -22,6 +25,15 @@ async def main(kind: str, cache: int, address: str) -> None:
         worker = Worker(node.client, task_queue=node.settings.task_queue, workflows=WORKFLOWS,
                         activities=NodeActivities(node.context()).all(), workflow_runner=workflow_runner(),
                         max_cached_workflows=cache)
+    elif kind == "lifecycle":
+        from bench.baseline_workflows import BaseExecuting, BaseIssuing
+        from bench.lifecycle import BASELINE_QUEUE, BaselineActivities
+
+        client = await Client.connect(address, data_converter=pydantic_data_converter)
+        acts = BaselineActivities(client, BASELINE_QUEUE)
+        worker = Worker(client, task_queue=BASELINE_QUEUE, workflows=[BaseIssuing, BaseExecuting],
+                        activities=[acts.noop, acts.deliver], workflow_runner=SandboxedWorkflowRunner(
+                            restrictions=SandboxRestrictions.default.with_passthrough_modules("pydantic", "bench")))
     else:
         from bench.baseline_workflows import BaseSupervision
 

@@ -42,8 +42,10 @@ class Stack:
 
     home: Path
     pg_url: str
+    pg_port: int
     temporal: WorkflowEnvironment
     temporal_address: str
+    temporal_port: int
 
     @property
     def client(self) -> Client:
@@ -70,8 +72,8 @@ async def embedded_stack(prefix: str) -> AsyncIterator[Stack]:
         data_converter=pydantic_data_converter, ui=False, dev_server_log_level="error", port=temporal_port,
     )
     try:
-        yield Stack(home=home, pg_url=f"postgresql://postgres@127.0.0.1:{port}", temporal=env,
-                    temporal_address=f"127.0.0.1:{temporal_port}")
+        yield Stack(home=home, pg_url=f"postgresql://postgres@127.0.0.1:{port}", pg_port=port, temporal=env,
+                    temporal_address=f"127.0.0.1:{temporal_port}", temporal_port=temporal_port)
     finally:
         await env.shutdown()
         embedded.stop([pg])

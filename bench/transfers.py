@@ -5,16 +5,34 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from probatio.harness import LocalNodes
+
+class Endpoint(Protocol):
+    """A node as the driver sees it: its URL and a bearer token per role (LocalNode, or a dev-stack node)."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def tokens(self) -> dict[str, str]: ...
 
 
-def _auth(nodes: LocalNodes, state: str, role: str) -> dict[str, str]:
+class Nodes(Protocol):
+    """Nodes by state: a dict of endpoints, or probatio.harness.LocalNodes."""
+
+    def __getitem__(self, state: str, /) -> Endpoint: ...
+
+# How often a waiting client looks again: four times a second, like a page that refreshes itself quickly.
+# The baseline of `lifecycle` polls its executing workflow at the same rate.
+POLL_SECONDS = 0.25
+
+
+def _auth(nodes: Nodes, state: str, role: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {nodes[state].tokens[role]}"}
 
 
@@ -27,10 +45,10 @@ async def _until(fetch: Any, wanted: Any, timeout: float, what: str) -> Any:  # 
             return r.json()
         if loop.time() > deadline:
             raise TimeoutError(f"{what}: still {r.status_code} {r.text[:200]}")
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(POLL_SECONDS)
 
 
-async def transfer(http: httpx.AsyncClient, nodes: LocalNodes, certificate: dict[str, Any], *,
+async def transfer(http: httpx.AsyncClient, nodes: Nodes, certificate: dict[str, Any], *,
                    issuing: str = "LU", executing: str = "BE", supervise: bool = False,
                    timeout: float = 300) -> str:  # noqa: ASYNC109
     """One transfer from the officer's draft to `recognised` on both sides (and `supervising`)."""
@@ -56,7 +74,7 @@ async def transfer(http: httpx.AsyncClient, nodes: LocalNodes, certificate: dict
     return case_id
 
 
-async def many(nodes: LocalNodes, certificate: dict[str, Any], n: int, concurrency: int, **kw: Any) -> list[str]:
+async def many(nodes: Nodes, certificate: dict[str, Any], n: int, concurrency: int, **kw: Any) -> list[str]:
     limit = asyncio.Semaphore(concurrency)
     async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=4 * concurrency)) as http:
 

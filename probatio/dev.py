@@ -129,6 +129,7 @@ class DevStack:
         return proc
 
     def start_nodes(self) -> None:
+        self.logs.mkdir(parents=True, exist_ok=True)
         for spec in self.nodes:
             self.start_node(spec, "worker")
             self.start_node(spec, "web")

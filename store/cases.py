@@ -11,8 +11,6 @@ from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from store import audit
-
 Row = dict[str, Any]
 
 # What the list and dashboard pages need; never the certificate (personal data) in bulk reads.
@@ -112,6 +110,50 @@ async def timeline(pool: AsyncConnectionPool[Any], case_id: str) -> list[Row]:
         return list(await cur.fetchall())
 
 
+# One statement, one round trip: a workflow writes its view at every step, so this is the busiest
+# write of a node. New timeline events are inserted (a retried activity's repeats are skipped by their
+# keys), each newly inserted event that changes a stage or was someone's action is audited, and the case
+# row is updated unless a later revision is already there. Nothing is written for an unknown case.
+_PROJECTION_SQL = """
+WITH known AS (
+    SELECT id FROM cases WHERE id = %(case_id)s
+), new_events AS (
+    SELECT e.* FROM jsonb_to_recordset(%(events)s::jsonb)
+        AS e(key text, at timestamptz, type text, actor text, detail jsonb, role text, authority text,
+             reason text, old_stage text, new_stage text, audited boolean, n bigint)
+    WHERE EXISTS (SELECT 1 FROM known)
+), inserted AS (
+    INSERT INTO timeline (case_id, at, type, actor, detail, event_key)
+    SELECT %(case_id)s, at, type, actor, coalesce(detail, '{}'), key FROM new_events ORDER BY n
+    ON CONFLICT (event_key) DO NOTHING
+    RETURNING event_key
+), audited AS (
+    INSERT INTO audit (user_name, role, authority, case_id, action, reason, old_stage, new_stage)
+    SELECT actor, coalesce(role, 'system'), authority, %(case_id)s, type, reason, old_stage, new_stage
+    FROM new_events WHERE audited AND key IN (SELECT event_key FROM inserted) ORDER BY n
+), updated AS (
+    UPDATE cases SET stage = %(stage)s, outcome = %(outcome)s, decision_due = %(decision_due)s,
+        deadlines = %(deadlines)s, alerts = %(alerts)s,
+        alerts_seen = ARRAY(SELECT DISTINCT unnest(alerts_seen || %(alerts_seen)s::text[])),
+        closed_at = %(closed_at)s, revision = %(revision)s, updated_at = now()
+    WHERE id = %(case_id)s AND revision <= %(revision)s
+)
+SELECT EXISTS (SELECT 1 FROM known) AS known
+"""
+
+
+def _event_row(n: int, event: dict[str, Any]) -> dict[str, Any]:
+    at = event["at"]
+    return {
+        "n": n, "key": event["key"], "at": at.isoformat() if isinstance(at, datetime) else at, "type": event["type"],
+        "actor": event["actor"], "detail": event.get("detail") or {}, "role": event.get("role"),
+        "authority": event.get("authority"), "reason": event.get("reason"), "old_stage": event.get("old_stage"),
+        "new_stage": event.get("new_stage"),
+        # A stage change or a person's action goes to the audit log; a system note (an alert) does not.
+        "audited": bool(event.get("old_stage") or event.get("new_stage") or event.get("role")),
+    }
+
+
 async def apply_projection(
     pool: AsyncConnectionPool[Any],
     *,
@@ -127,37 +169,15 @@ async def apply_projection(
     events: list[dict[str, Any]],
 ) -> None:
     """Write the workflow's view of a case. Idempotent: events carry keys, older revisions are ignored."""
-    async with pool.connection() as conn, conn.transaction():
-        cur = await conn.execute("SELECT stage FROM cases WHERE id = %s FOR UPDATE", (case_id,))
-        current = await cur.fetchone()
-        if current is None:
-            raise LookupError(f"case {case_id} is not in the database")
-        for event in events:
-            inserted = await conn.execute(
-                "INSERT INTO timeline (case_id, at, type, actor, detail, event_key) VALUES (%s, %s, %s, %s, %s, %s)"
-                " ON CONFLICT (event_key) DO NOTHING",
-                (case_id, event["at"], event["type"], event["actor"], Jsonb(event.get("detail") or {}),
-                 event["key"]),
-            )
-            if inserted.rowcount == 1 and (event.get("old_stage") or event.get("new_stage") or event.get("role")):
-                await audit.record(
-                    conn,
-                    user_name=event["actor"],
-                    role=event.get("role") or "system",
-                    authority=event.get("authority"),
-                    case_id=case_id,
-                    action=event["type"],
-                    reason=event.get("reason"),
-                    old_stage=event.get("old_stage"),
-                    new_stage=event.get("new_stage"),
-                )
-        await conn.execute(
-            "UPDATE cases SET stage = %s, outcome = %s, decision_due = %s, deadlines = %s, alerts = %s,"
-            " alerts_seen = ARRAY(SELECT DISTINCT unnest(alerts_seen || %s::text[])), closed_at = %s,"
-            " revision = %s, updated_at = now() WHERE id = %s AND revision <= %s",
-            (stage, outcome, decision_due, Jsonb(deadlines), Jsonb(alerts), alerts_seen, closed_at, revision,
-             case_id, revision),
-        )
+    async with pool.connection() as conn:
+        cur = await conn.execute(_PROJECTION_SQL, {
+            "case_id": case_id, "events": Jsonb([_event_row(n, e) for n, e in enumerate(events)]), "stage": stage,
+            "outcome": outcome, "decision_due": decision_due, "deadlines": Jsonb(deadlines), "alerts": Jsonb(alerts),
+            "alerts_seen": alerts_seen, "closed_at": closed_at, "revision": revision,
+        })
+        row = await cur.fetchone()
+    if row is None or not row["known"]:
+        raise LookupError(f"case {case_id} is not in the database")
 
 
 async def save_document(pool: AsyncConnectionPool[Any], case_id: str, kind: str, lang: str, media_type: str,

@@ -53,6 +53,8 @@ T = TypeVar("T")
 # (10,240 events) and quick to replay. The bound tested is HISTORY_BOUND: the threshold plus the largest
 # burst one wake-up can add before the loop gets to check again.
 # Patch ids (workflow.patched): histories recorded before a change replay with the old behaviour.
+# publish-only-changes: the deadline loop's publish is skipped when nothing changed, and search
+# attributes are set only when one of them changed.
 PUBLISH_ONLY_CHANGES = "publish-only-changes"
 
 CONTINUE_AS_NEW_AFTER = 500
@@ -98,6 +100,8 @@ class CaseWorkflow:
         self.awaiting_evidence: dict[str, OutgoingMessage] = {}
         self._pending: list[TimelineEvent] = []
         self._published: tuple[Any, ...] | None = None  # the projection last written, without its revision
+        self._indexed: tuple[Any, ...] | None = None  # the search attributes last set
+        self._only_changes: bool | None = None
         self._revision = 0
         self._deliveries = 0
         self._wake = False
@@ -215,22 +219,25 @@ class CaseWorkflow:
 
         `only_if_changed`: the deadline loop wakes after every handler, which has published already;
         writing the same projection again was an activity per step for nothing."""
+        if self._only_changes is None:  # asked once per run, at its first publish (see PUBLISH_ONLY_CHANGES)
+            self._only_changes = workflow.patched(PUBLISH_ONLY_CHANGES)
         self._refresh_alerts()
         view = self._view()
-        if only_if_changed and not self._pending and view == self._published and workflow.patched(
-            PUBLISH_ONLY_CHANGES
-        ):
+        if only_if_changed and not self._pending and view == self._published and self._only_changes:
             return
         self._published = view
         self._revision += 1
         events, self._pending = self._pending, []
         due = self.decision_due()
-        workflow.upsert_search_attributes([
-            STAGE_KEY.value_set(self.stage),
-            ISSUING_KEY.value_set(self.inp.issuing_state),
-            EXECUTING_KEY.value_set(self.inp.executing_state),
-            DECISION_DUE_KEY.value_set(due) if due else DECISION_DUE_KEY.value_unset(),
-        ])
+        indexed = (self.stage, self.inp.issuing_state, self.inp.executing_state, due)
+        if indexed != self._indexed or not self._only_changes:  # each upsert is an event and an index write
+            workflow.upsert_search_attributes([
+                STAGE_KEY.value_set(self.stage),
+                ISSUING_KEY.value_set(self.inp.issuing_state),
+                EXECUTING_KEY.value_set(self.inp.executing_state),
+                DECISION_DUE_KEY.value_set(due) if due else DECISION_DUE_KEY.value_unset(),
+            ])
+            self._indexed = indexed
         projection = CaseProjection(
             case_id=self.inp.case_id, revision=self._revision, stage=self.stage, outcome=self.outcome,
             decision_due=self.decision_due(), deadlines=self.deadlines, alerts=sorted(self.alerts),

@@ -172,8 +172,8 @@ async def _raw_dashboard(conn: Any, authorities: list[str], store_cases: Any) ->
 
 
 async def _raw_list(conn: Any, authorities: list[str], stage: str | None) -> None:
-    cols = "id, direction, authority, issuing_state, executing_state, stage, outcome, decision_due, alerts, updated_at"
-    where = "direction = 'outgoing' AND authority = ANY(%s)" + (" AND stage = %s" if stage else "")
-    params: list[Any] = [authorities] + ([stage] if stage else [])
-    await (await conn.execute(f"SELECT {cols} FROM cases WHERE {where} ORDER BY updated_at DESC, id LIMIT 200",
-                              params)).fetchall()
+    """The list's query, exactly as store.cases.list_cases runs it, on a plain connection."""
+    from store.cases import list_query
+
+    query, params = list_query(direction="outgoing", authorities=authorities, stage=stage)
+    await (await conn.execute(query, params)).fetchall()

@@ -14,10 +14,39 @@ from psycopg_pool import AsyncConnectionPool
 Row = dict[str, Any]
 
 # What the list and dashboard pages need; never the certificate (personal data) in bulk reads.
+# What lists and the dashboard show of a case (web/cases.py summary, the case list page).
 _SUMMARY_COLUMNS = (
-    "id, direction, authority, issuing_state, executing_state, stage, outcome, decision_due,"
-    " deadlines, alerts, created_at, updated_at, closed_at"
+    "id, direction, authority, issuing_state, executing_state, stage, outcome, decision_due, alerts, updated_at,"
+    " closed_at"
 )
+
+
+def _first_rows_per_authority(inner: str, order: str) -> str:
+    """The first rows across the user's authorities, in index order. PostgreSQL 16 answers
+    `authority = ANY(…) ORDER BY … LIMIT n` by fetching and sorting every matching row; one ordered index
+    scan per authority (`inner`, which names `a.authority`), merged, reads only the first rows of each."""
+    return (f"SELECT c.* FROM unnest(%(auth)s::text[]) AS a(authority) CROSS JOIN LATERAL ({inner}) AS c"
+            f" ORDER BY {order}")
+
+
+def list_query(*, direction: str, authorities: Sequence[str], stage: str | None = None,
+               executing_state: str | None = None, due_before: datetime | None = None, limit: int = 200,
+               offset: int = 0) -> tuple[str, dict[str, Any]]:
+    """The SQL of a case list, newest first (bench/dashboard.py runs it bare as its baseline)."""
+    where = ["authority = a.authority", "direction = %(direction)s"]
+    if stage:
+        where.append("stage = %(stage)s")
+    if executing_state:
+        where.append("executing_state = %(executing_state)s")
+    if due_before:
+        where.append("decision_due < %(due_before)s")
+    inner = (f"SELECT {_SUMMARY_COLUMNS} FROM cases WHERE {' AND '.join(where)}"
+             " ORDER BY updated_at DESC, id LIMIT %(first)s")
+    query = _first_rows_per_authority(inner, "c.updated_at DESC, c.id") + " LIMIT %(limit)s OFFSET %(offset)s"
+    params = {"auth": sorted(set(authorities)), "direction": direction, "stage": stage,
+              "executing_state": executing_state, "due_before": due_before, "first": limit + offset,
+              "limit": limit, "offset": offset}
+    return query, params
 
 
 async def insert_case(
@@ -81,22 +110,8 @@ async def list_cases(
     limit: int = 200,
     offset: int = 0,
 ) -> list[Row]:
-    where = ["direction = %s", "authority = ANY(%s)"]
-    params: list[Any] = [direction, list(authorities)]
-    if stage:
-        where.append("stage = %s")
-        params.append(stage)
-    if executing_state:
-        where.append("executing_state = %s")
-        params.append(executing_state)
-    if due_before:
-        where.append("decision_due < %s")
-        params.append(due_before)
-    query = (
-        f"SELECT {_SUMMARY_COLUMNS} FROM cases WHERE {' AND '.join(where)}"
-        " ORDER BY updated_at DESC, id LIMIT %s OFFSET %s"
-    )
-    params += [limit, offset]
+    query, params = list_query(direction=direction, authorities=authorities, stage=stage,
+                               executing_state=executing_state, due_before=due_before, limit=limit, offset=offset)
     async with pool.connection() as conn:
         cur = await conn.execute(query, params)  # type: ignore[arg-type]  # built from fixed fragments
         return list(await cur.fetchall())
@@ -232,11 +247,14 @@ DASHBOARD_SQL: dict[str, str] = {
                 " GROUP BY direction, stage ORDER BY direction, stage",
     "by_state": "SELECT direction, CASE WHEN direction = 'outgoing' THEN executing_state ELSE issuing_state END"
                 " AS state, count(*) AS n FROM cases WHERE authority = ANY(%(auth)s) GROUP BY 1, 2 ORDER BY 1, 2",
-    "decisions_due_soon": f"SELECT {_SUMMARY_COLUMNS} FROM cases WHERE authority = ANY(%(auth)s)"
-                          " AND closed_at IS NULL AND decision_due >= %(now)s AND decision_due < %(soon)s"
-                          " ORDER BY decision_due LIMIT %(limit)s",
-    "overdue": f"SELECT {_SUMMARY_COLUMNS} FROM cases WHERE authority = ANY(%(auth)s) AND closed_at IS NULL"
-               " AND needs_attention ORDER BY decision_due NULLS LAST LIMIT %(limit)s",
+    "decisions_due_soon": _first_rows_per_authority(
+        f"SELECT {_SUMMARY_COLUMNS} FROM cases WHERE authority = a.authority AND closed_at IS NULL"
+        " AND decision_due >= %(now)s AND decision_due < %(soon)s ORDER BY decision_due LIMIT %(limit)s",
+        "c.decision_due") + " LIMIT %(limit)s",
+    "overdue": _first_rows_per_authority(
+        f"SELECT {_SUMMARY_COLUMNS} FROM cases WHERE authority = a.authority AND closed_at IS NULL"
+        " AND needs_attention ORDER BY decision_due NULLS LAST LIMIT %(limit)s",
+        "c.decision_due NULLS LAST") + " LIMIT %(limit)s",
     "totals": "SELECT count(*) FILTER (WHERE decision_due >= %(now)s AND decision_due < %(soon)s) AS due_soon,"
               " count(*) FILTER (WHERE needs_attention) AS overdue FROM cases"
               " WHERE authority = ANY(%(auth)s) AND closed_at IS NULL",
@@ -244,7 +262,7 @@ DASHBOARD_SQL: dict[str, str] = {
 
 
 def dashboard_params(authorities: Sequence[str], now: datetime, soon_days: int = 15) -> dict[str, Any]:
-    return {"auth": list(authorities), "now": now, "soon": now + timedelta(days=soon_days),
+    return {"auth": sorted(set(authorities)), "now": now, "soon": now + timedelta(days=soon_days),
             "limit": DASHBOARD_LIST_LIMIT}
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,8 +74,33 @@ def _user(row: dict[str, Any]) -> User:
     return User(id=row["id"], name=row["name"], role=row["role"], authorities=tuple(row["authorities"]))
 
 
+# A token looked up less than this long ago is not looked up again: a page refreshing itself or an
+# integration polling costs no database round trip per request. A token deleted from the database (or a
+# user's role or authorities changed) takes effect within this time.
+TOKEN_CACHE_SECONDS = 5.0
+_TOKEN_CACHE_SIZE = 10_000
+# Per pool (per node's database): tests and `probatio simulate` run several nodes in one process.
+_recent_tokens: weakref.WeakKeyDictionary[AsyncConnectionPool[Any], dict[str, tuple[float, User]]] = (
+    weakref.WeakKeyDictionary())
+
+
 async def user_for_token(pool: AsyncConnectionPool[Any], token: str) -> User | None:
     digest = token_digest(token)
+    recent = _recent_tokens.setdefault(pool, {})
+    hit = recent.get(digest)
+    if hit is not None and time.monotonic() - hit[0] < TOKEN_CACHE_SECONDS:
+        return hit[1]
+    user = await _user_for_digest(pool, digest)
+    if user is not None:
+        if len(recent) >= _TOKEN_CACHE_SIZE:
+            recent.clear()
+        recent[digest] = (time.monotonic(), user)
+    else:
+        recent.pop(digest, None)
+    return user
+
+
+async def _user_for_digest(pool: AsyncConnectionPool[Any], digest: str) -> User | None:
     async with pool.connection() as conn:
         cur = await conn.execute(
             "SELECT u.id, u.name, u.role, u.authorities, t.last_used_at < now() - interval '1 minute'"

@@ -13,6 +13,7 @@ import ssl
 from typing import Any
 
 import httpx
+from opentelemetry import propagate
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from adapters.base import Adapter, DeliveryError, DeliveryResult, OutboundMessage, register_adapter
@@ -69,6 +70,8 @@ class NodeLinkAdapter(Adapter):
         options = self.options
         sealed = message.sealed
         headers = {**sealed.headers, "Content-Type": "application/json"}
+        # The trace continues on the peer's inbox (W3C traceparent; outside the signature, no personal data).
+        propagate.inject(headers)
         try:
             async with httpx.AsyncClient(
                 verify=options.ssl_context(), timeout=options.timeout_seconds, follow_redirects=False

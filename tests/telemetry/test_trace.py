@@ -95,7 +95,8 @@ async def test_one_transfer_is_one_trace_from_web_to_adapter(nodes: LocalNodes,
         trace = [s for s in spans.get_finished_spans() if s.context is not None and s.context.trace_id == trace_id]
         # The workflow keeps the trace of the request that started it: the transfer is one trace, from
         # the officer's POST through every update, activity and adapter call.
-        web = [s for s in trace if s.kind == SpanKind.SERVER and s.attributes and "http.route" in s.attributes]
+        web = [s for s in trace if s.kind == SpanKind.SERVER and s.attributes and "http.route" in s.attributes
+               and s.attributes.get("probatio.state") == "LU" and s.attributes["http.route"] != "/api/v1/inbox"]
         assert [s.name for s in web] == ["POST /api/v1/transfers"], describe(trace)
         assert web[0].attributes is not None
         assert web[0].attributes["http.response.status_code"] == 201
@@ -107,6 +108,12 @@ async def test_one_transfer_is_one_trace_from_web_to_adapter(nodes: LocalNodes,
         run_activity = next(s for s in trace if s.name == "RunActivity:send_message")
         assert adapter.parent is not None and run_activity.context is not None
         assert adapter.parent.span_id == run_activity.context.span_id
+        # ... and the trace goes on at the peer: BE's inbox request is a child of LU's adapter call.
+        inbox = [s for s in trace if s.name == "POST /api/v1/inbox" and s.attributes
+                 and s.attributes.get("probatio.state") == "BE"]
+        assert inbox, describe(trace)
+        assert inbox[0].parent is not None and inbox[0].parent.span_id == adapter.context.span_id
+        assert any(s.name == "RunWorkflow:IncomingTransfer" for s in trace), describe(trace)
 
         # Metrics: the worker counted the stage change and the delivery; the web counted the requests.
         r = await http.get(f"{lu}/metrics")

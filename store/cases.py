@@ -13,8 +13,8 @@ from psycopg_pool import AsyncConnectionPool
 
 Row = dict[str, Any]
 
-# What the list and dashboard pages need; never the certificate (personal data) in bulk reads.
-# What lists and the dashboard show of a case (web/cases.py summary, the case list page).
+# What lists and the dashboard show of a case (web/cases.py summary, the case list page); never the
+# certificate (personal data) in bulk reads.
 _SUMMARY_COLUMNS = (
     "id, direction, authority, issuing_state, executing_state, stage, outcome, decision_due, alerts, updated_at,"
     " closed_at"

@@ -48,15 +48,15 @@ _PREPARE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_atte
 
 T = TypeVar("T")
 
-# A run continues as new once its history holds this many events. Monthly supervision adds about 25
-# events a month, so a five-year supervision takes a handful of runs, each far below Temporal's warning
-# (10,240 events) and quick to replay. The bound tested is HISTORY_BOUND: the threshold plus the largest
-# burst one wake-up can add before the loop gets to check again.
 # Patch ids (workflow.patched): histories recorded before a change replay with the old behaviour.
 # publish-only-changes: the deadline loop's publish is skipped when nothing changed, and search
 # attributes are set only when one of them changed.
 PUBLISH_ONLY_CHANGES = "publish-only-changes"
 
+# A run continues as new once its history holds this many events. Monthly supervision adds about 25
+# events a month, so a five-year supervision takes a handful of runs, each far below Temporal's warning
+# (10,240 events) and quick to replay. The bound tested is HISTORY_BOUND: the threshold plus the largest
+# burst one wake-up can add before the loop gets to check again.
 CONTINUE_AS_NEW_AFTER = 500
 HISTORY_BOUND = 800
 

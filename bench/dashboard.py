@@ -1,11 +1,12 @@
 """dashboard: p95 of the dashboard and list endpoints over a million cases, against the raw SQL.
 
-A fresh, migrated database gets `--cases` cases (generate_series: 90 % closed, the rest spread over the
-open stages with decision deadlines, some overdue) spread over `--authorities` authorities, then
-VACUUM ANALYZE. The node's web app runs in this process on a loopback port; each endpoint is called one
-request at a time as a supervisor of one authority (and, with --national, of every authority), and
-the same answer is read with the raw SQL the store runs, over one psycopg connection. Target: p95 of
-each endpoint under 50 ms and under 3× the raw SQL's p95; the ratio printed is the worst endpoint's.
+A fresh, migrated database gets `--cases` cases (generate_series: 90 % closed, the rest spread over the open
+stages with decision deadlines, some overdue) spread over `--authorities` authorities, then VACUUM ANALYZE.
+The node's web app runs as `probatio web` (its own process, as deployed) on a loopback port; each endpoint is
+called one request at a time from this process, as a supervisor of one authority (and, with --national, of
+every authority), and the same answer is read with the raw SQL the store runs, over one psycopg connection.
+Target: p95 of each endpoint under 50 ms and under 3× the raw SQL's p95; the ratio printed is the worst
+endpoint's.
 """
 
 from __future__ import annotations
@@ -73,49 +74,39 @@ async def _times(call: Callable[[], Awaitable[Any]], samples: int) -> list[float
 async def run(args: argparse.Namespace) -> Outcome:
     import httpx
     import psycopg
-    import uvicorn
     from psycopg.rows import dict_row
 
-    from adapters.directory import Directory
-    from probatio.embedded import free_port
-    from probatio.harness import fresh_database
-    from probatio.node import Node
-    from probatio.settings import Settings
+    from probatio import embedded
+    from probatio.dev import DevStack, NodeSpec
     from store import cases as store_cases
-    from store.db import open_pool
     from store.users import create_user
-    from web.app import create_app
 
     lines: list[str] = []
     async with embedded_stack("dashboard") as stack:
-        url = fresh_database(stack.pg_url, "bench_dashboard")
+        # The LU node's web process of `probatio dev` (as deployed: its own process, `probatio web`), on this
+        # stack's PostgreSQL and Temporal server; the cases go into its database.
+        dev = DevStack(home=stack.home / "nodes", nodes=[NodeSpec("LU", embedded.free_port())],
+                       pg_port=stack.pg_port, temporal_port=stack.temporal_port, temporal_ui_port=None)
+        url = dev.database_url("LU")
+        await asyncio.to_thread(dev.prepare_nodes)
         start = time.perf_counter()
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(GENERATE, {"cases": args.cases, "authorities": args.authorities, "states": STATES,
                                     "open_out": OPEN_OUT, "open_in": OPEN_IN})
             # As autovacuum leaves a long-lived table: statistics and the visibility map for index-only scans.
             conn.execute("VACUUM ANALYZE cases")
-            tokens = {"one authority": create_user(conn, "supervisor", "supervisor", ["A000"])}
+            tokens = {"one authority": create_user(conn, "supervisor-a000", "supervisor", ["A000"])}
             if args.national:
                 everyone = [f"A{i:03d}" for i in range(args.authorities)]
                 tokens["every authority"] = create_user(conn, "national", "supervisor", everyone)
         lines.append(f"{args.cases:,} cases over {args.authorities} authorities generated and analysed in "
                      f"{time.perf_counter() - start:.0f} s")
-        port = free_port()
-        pool = open_pool(url)
-        await pool.open(wait=True)
-        settings = Settings(state="LU", database_url=url, web_port=port, home=stack.home)
-        node = Node(settings=settings, pool=pool, client=stack.client, directory=Directory.from_dict({"states": {}}))
-        server = uvicorn.Server(uvicorn.Config(create_app(node=node), host="127.0.0.1", port=port,
-                                               log_level="warning", lifespan="on"))
-        serving = asyncio.create_task(server.serve())
-        while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to await
-            await asyncio.sleep(0.05)
         worst = 0.0
         worst_p95 = 0.0
         try:
+            await asyncio.to_thread(dev.start_nodes, ("web",))
             raw = await psycopg.AsyncConnection.connect(url, autocommit=True, row_factory=dict_row)
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
+            async with httpx.AsyncClient(base_url=dev.nodes[0].url, timeout=60) as http:
                 for who, token in tokens.items():
                     authorities = ["A000"] if who == "one authority" else [f"A{i:03d}" for i in
                                                                              range(args.authorities)]
@@ -145,9 +136,7 @@ async def run(args: argparse.Namespace) -> Outcome:
                         worst_p95 = max(worst_p95, percentile(e, 95))
             await raw.close()
         finally:
-            server.should_exit = True
-            await serving
-            await pool.close()
+            await asyncio.to_thread(dev.shutdown)
     met = worst < 3 and worst_p95 < 0.050
     lines.append(f"worst endpoint p95 {ms(worst_p95)}; worst endpoint/raw SQL p95 ratio {worst:.2f}")
     lines.append("the dashboard endpoint runs its counts and its three statistics side by side on separate "

@@ -128,11 +128,12 @@ class DevStack:
         self.node_procs[f"{spec.state}:{what}"] = proc
         return proc
 
-    def start_nodes(self) -> None:
+    def start_nodes(self, processes: tuple[str, ...] = ("worker", "web")) -> None:
+        """Each node's processes (a worker and a web app), then wait until every web app is healthy."""
         self.logs.mkdir(parents=True, exist_ok=True)
         for spec in self.nodes:
-            self.start_node(spec, "worker")
-            self.start_node(spec, "web")
+            for what in processes:
+                self.start_node(spec, what)
         for spec in self.nodes:
             web = self.node_procs[f"{spec.state}:web"]
             embedded.wait_until(functools.partial(healthy, spec.url), timeout=120, what=f"the {spec.state} web app",

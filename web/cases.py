@@ -70,6 +70,11 @@ def actions_now(side: Side, user: User, row: dict[str, Any]) -> list[str]:
             if a != "resend" or "delivery_failed" in (row.get("alerts") or [])]
 
 
+# What a list shows of each case (CONTRACT §2), in this order.
+SUMMARY_FIELDS = ("id", "stage", "outcome", "issuing_state", "executing_state", "authority", "decision_due",
+                  "alerts", "updated_at")
+
+
 def summary(row: dict[str, Any]) -> dict[str, Any]:
     due: datetime | None = row.get("decision_due")
     return {

@@ -191,12 +191,16 @@ class NodeActivities:
                     "probatio.to_state": msg.to_state, "probatio.attempt": info.attempt}):
                 result = await adapter.deliver(OutboundMessage(seal(envelope, self.ctx.signing_key), attachments))
         except DeliveryError as err:
+            log.warning("message %s (%s, case %s) to %s over %s, attempt %d, not delivered: %s", msg.message_id,
+                        msg.type, msg.case_id, msg.to_state, route.adapter, info.attempt, err)
             await messages.outbox_result(self.ctx.pool, msg.message_id, delivered=False, response=None,
                                          error=str(err))
             if err.retryable:
                 raise
             raise ApplicationError(f"{route.authority_code} refused the message: {err}", type="rejected",
                                    non_retryable=True) from err
+        log.info("message %s (%s, case %s) to %s over %s, attempt %d: %s", msg.message_id, msg.type, msg.case_id,
+                 msg.to_state, route.adapter, info.attempt, "delivered" if result.delivered else "handed over")
         await messages.outbox_result(self.ctx.pool, msg.message_id, delivered=result.delivered,
                                      response=result.response, error=None)
         return SendResult(message_id=msg.message_id, delivered=result.delivered, adapter=route.adapter,

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -143,7 +144,16 @@ def start_temporal(data_dir: Path, *, port: int, ui_port: int | None, log: Path,
 # --- PostgreSQL -------------------------------------------------------------------------------------------
 
 
+def _import_pgserver() -> None:
+    """Import pgserver without its warning: the package asks platformdirs for a runtime directory (for a
+    lock we do not use) and warns on every start when XDG_RUNTIME_DIR is unset, as in containers."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
+        import pgserver  # noqa: F401
+
+
 def _pg_bin(name: str) -> Path:
+    _import_pgserver()
     from pgserver._commands import POSTGRES_BIN_PATH
 
     return Path(POSTGRES_BIN_PATH) / name
@@ -153,6 +163,7 @@ def _pg_user() -> str | None:
     """The system user PostgreSQL runs as: ourselves, or a dedicated user when we are root."""
     if os.geteuid() != 0:
         return None
+    _import_pgserver()
     from pgserver.utils import ensure_user_exists
 
     ensure_user_exists(_PG_SYSTEM_USER)
@@ -160,6 +171,7 @@ def _pg_user() -> str | None:
 
 
 def _grant_to(user: str, *paths: Path) -> None:
+    _import_pgserver()
     from pgserver.utils import ensure_folder_permissions, ensure_prefix_permissions
 
     entry = pwd.getpwnam(user)

@@ -88,3 +88,6 @@ def configure(fmt: str = "text") -> None:
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    # httpx logs every request at INFO (the dev supervisor's health checks, each adapter call); send_message
+    # logs each delivery itself, with its message id, type, case id and adapter.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -4,6 +4,7 @@ message twice still ends up with every transfer exactly once (real Temporal dev 
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 import httpx
@@ -18,7 +19,9 @@ from tests.delivery.flaky_peer import FlakyPeer, flaky_peer
 pytestmark = pytest.mark.integration
 
 
-async def test_every_transfer_arrives_exactly_once(temporal_client: Client, pg_server: str, tmp_path: Path) -> None:
+async def test_every_transfer_arrives_exactly_once(temporal_client: Client, pg_server: str, tmp_path: Path,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="activities.node")
     be_port = free_port()
     peer = FlakyPeer(target=f"http://127.0.0.1:{be_port}/api/v1/inbox",
                      script=["store_then_hang", "500", "twice"], hang_seconds=3.0)
@@ -78,5 +81,16 @@ async def test_every_transfer_arrives_exactly_once(temporal_client: Client, pg_s
                                          " WHERE type = 'received_by_executing' GROUP BY case_id")
                 acks = {r["case_id"]: r["n"] for r in await cur.fetchall()}
             assert acks == dict.fromkeys(ids, 1)
+            # The operator's log: each failed attempt and each delivery, with message type and case id. (The
+            # first certificate's retry may still be waiting: BE had stored it, and its acknowledgement came.)
+            lines = [r.getMessage() for r in caplog.records if r.name == "activities.node"]
+
+            def logged(case_id: str, outcome: str) -> bool:
+                return any(f"(certificate, case {case_id}) to BE over nodelink, {outcome}" in line for line in lines)
+
+            assert logged(ids[0], "attempt 1, not delivered: no answer from"), lines
+            assert logged(ids[1], "attempt 1, not delivered: http"), lines
+            assert logged(ids[1], "attempt 2: delivered"), lines
+            assert logged(ids[2], "attempt 1: delivered"), lines
         finally:
             await nodes.stop()

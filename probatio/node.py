@@ -79,6 +79,7 @@ class Node:
         return Worker(self.client, task_queue=self.settings.task_queue, workflows=WORKFLOWS,
                       activities=NodeActivities(self.context()).all() + RetentionActivities(self.pool).all(),
                       workflow_runner=workflow_runner(),
+                      max_cached_workflows=self.settings.worker_cached_workflows,
                       interceptors=telemetry.worker_interceptors(self.client, self.settings.state))
 
 

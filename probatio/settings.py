@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     envelope_window_seconds: int = 600
     # How long delivery to a peer is retried before the case shows `delivery_failed`.
     delivery_retry_hours: int = 48
+    # Workflows a worker keeps in memory (the SDK's default); others are replayed from history when touched.
+    # bench open-supervisions measures about 0.2 MiB each: size the worker's memory limit from this.
+    worker_cached_workflows: int = Field(1000, ge=1)
     # Telemetry (probatio/telemetry.py). Traces go over OTLP/HTTP to this collector (base URL such as
     # http://otel-collector:4318, or the full …/v1/traces URL); unset: no tracing.
     otel_exporter_otlp_endpoint: str | None = None

@@ -182,6 +182,8 @@ class TestServer:
     after an earlier scenario's workflows (its clock then crawls at wall-clock pace), and a fresh one
     costs well under a second."""
 
+    __test__ = False  # a helper that tests import, not a test class for pytest to collect
+
     client: Client
     _cleanup: list[Any] = field(default_factory=list)
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import httpx
+
+from forms.examples import example_certificate
 from probatio.harness import LocalNodes
 
 
@@ -21,3 +24,19 @@ async def wait_for(fetch: Any, predicate: Any, timeout: float = 30.0) -> Any:
         if predicate(value) or asyncio.get_running_loop().time() > deadline:
             return value
         await asyncio.sleep(0.2)
+
+
+async def create_and_approve(http: httpx.AsyncClient, nodes: LocalNodes, issuing: str = "LU",
+                             executing: str = "BE") -> str:
+    """A transfer with the example certificate, created and submitted by the officer and approved by the
+    prosecutor of `issuing` through the API: what sends the certificate on its way. Returns the case id."""
+    url = nodes[issuing].url
+    cert = example_certificate(issuing, executing).model_dump(mode="json")
+    r = await http.post(f"{url}/api/v1/transfers", json={"executing_state": executing, "certificate": cert},
+                        headers=bearer(nodes, issuing, "officer"))
+    assert r.status_code == 201, r.text
+    case_id = str(r.json()["id"])
+    for role, action in (("officer", "submit"), ("prosecutor", "approve")):
+        r = await http.post(f"{url}/api/v1/transfers/{case_id}/actions/{action}", headers=bearer(nodes, issuing, role))
+        assert r.status_code == 200, r.text
+    return case_id

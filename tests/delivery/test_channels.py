@@ -14,12 +14,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from temporalio.client import Client
 
-from forms.examples import example_certificate
 from probatio.ecodex_poller import poll_once
 from probatio.embedded import free_port
 from probatio.harness import LocalNodes, start_nodes
 from tests.adapters.fake_connector import FakeConnector
-from tests.support import bearer
+from tests.support import bearer, create_and_approve
 
 pytestmark = pytest.mark.integration
 
@@ -32,19 +31,6 @@ async def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
         if result or asyncio.get_running_loop().time() > deadline:
             return result
         await asyncio.sleep(0.2)
-
-
-async def send_from_lu(http: httpx.AsyncClient, nodes: LocalNodes) -> str:
-    lu = nodes["LU"].url
-    cert = example_certificate("LU", "BE").model_dump(mode="json")
-    r = await http.post(f"{lu}/api/v1/transfers", json={"executing_state": "BE", "certificate": cert},
-                        headers=bearer(nodes, "LU", "officer"))
-    case_id: str = r.json()["id"]
-    r = await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/submit", headers=bearer(nodes, "LU", "officer"))
-    assert r.status_code == 200, r.text
-    r = await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/approve", headers=bearer(nodes, "LU", "prosecutor"))
-    assert r.status_code == 200, r.text
-    return case_id
 
 
 async def lu_case(http: httpx.AsyncClient, nodes: LocalNodes, case_id: str) -> dict[str, Any]:
@@ -92,7 +78,7 @@ async def test_over_ecodex(temporal_client: Client, pg_server: str, tmp_path: Pa
                               routes={"BE": route})
     try:
         async with httpx.AsyncClient(timeout=30) as http:
-            case_id = await send_from_lu(http, nodes)
+            case_id = await create_and_approve(http, nodes)
             message_id = await certificate_message_id(http, nodes, case_id)
             assert connector.messages[message_id]["action"], "the message was submitted with an e-CODEX action"
 
@@ -136,7 +122,7 @@ async def test_over_email(temporal_client: Client, pg_server: str, tmp_path: Pat
                               routes={"BE": route})
     try:
         async with httpx.AsyncClient(timeout=30) as http:
-            case_id = await send_from_lu(http, nodes)
+            case_id = await create_and_approve(http, nodes)
             message_id = await certificate_message_id(http, nodes, case_id)
             assert await eventually(lambda: asyncio.sleep(0, result=bool(mailbox.messages)))
             raw = mailbox.messages[0]
@@ -169,7 +155,7 @@ async def test_over_post(temporal_client: Client, pg_server: str, tmp_path: Path
                               routes={"BE": route})
     try:
         async with httpx.AsyncClient(timeout=30) as http:
-            case_id = await send_from_lu(http, nodes)
+            case_id = await create_and_approve(http, nodes)
             message_id = await certificate_message_id(http, nodes, case_id)
             folder = queue / message_id
             assert (folder / "00-cover-letter.pdf").read_bytes().startswith(b"%PDF")

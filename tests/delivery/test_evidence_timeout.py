@@ -10,10 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from forms.examples import example_certificate
 from probatio.harness import start_nodes
 from probatio.simulate import TestServer, skip_until
-from tests.support import bearer, wait_for
+from tests.support import bearer, create_and_approve, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -27,14 +26,7 @@ async def test_delivery_unconfirmed_after_24_hours(pg_server: str, tmp_path: Pat
     try:
         lu = nodes["LU"].url
         async with httpx.AsyncClient(timeout=60) as http:
-            r = await http.post(f"{lu}/api/v1/transfers", headers=bearer(nodes, "LU", "officer"),
-                                json={"executing_state": "BE",
-                                      "certificate": example_certificate().model_dump(mode="json")})
-            case_id = r.json()["id"]
-            await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/submit", headers=bearer(nodes, "LU", "officer"))
-            r = await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/approve",
-                                headers=bearer(nodes, "LU", "prosecutor"))
-            assert r.status_code == 200, r.text
+            case_id = await create_and_approve(http, nodes)
 
             async def case() -> dict[str, Any]:
                 got = await http.get(f"{lu}/api/v1/transfers/{case_id}", headers=bearer(nodes, "LU", "officer"))

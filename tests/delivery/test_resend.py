@@ -9,11 +9,10 @@ import httpx
 import pytest
 from temporalio.client import Client
 
-from forms.examples import example_certificate
 from probatio.embedded import free_port
 from probatio.harness import start_nodes
 from tests.delivery.flaky_peer import FlakyPeer, flaky_peer
-from tests.support import bearer, wait_for
+from tests.support import bearer, create_and_approve, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -29,14 +28,7 @@ async def test_failed_delivery_is_resent_by_an_officer(temporal_client: Client, 
         try:
             lu = nodes["LU"].url
             async with httpx.AsyncClient(timeout=30) as http:
-                r = await http.post(f"{lu}/api/v1/transfers", headers=bearer(nodes, "LU", "officer"),
-                                    json={"executing_state": "BE",
-                                          "certificate": example_certificate().model_dump(mode="json")})
-                case_id = r.json()["id"]
-                await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/submit",
-                                headers=bearer(nodes, "LU", "officer"))
-                await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/approve",
-                                headers=bearer(nodes, "LU", "prosecutor"))
+                case_id = await create_and_approve(http, nodes)
 
                 async def case() -> dict[str, object]:
                     got = await http.get(f"{lu}/api/v1/transfers/{case_id}", headers=bearer(nodes, "LU", "officer"))

@@ -11,7 +11,6 @@ from typing import Any
 import httpx
 import psycopg
 
-from forms.examples import example_certificate
 from probatio.harness import LocalNodes
 from tests.support import bearer
 
@@ -29,20 +28,6 @@ async def until(fetch: Any, wanted: Any, timeout: float, what: str) -> Any:
             last = err
         await asyncio.sleep(0.5)
     raise AssertionError(f"{what} not reached within {timeout:.0f} s; last: {last!r}")
-
-
-async def create_and_approve(http: httpx.AsyncClient, nodes: LocalNodes) -> str:
-    lu = nodes["LU"].url
-    cert = example_certificate("LU", "BE").model_dump(mode="json")
-    r = await http.post(f"{lu}/api/v1/transfers", json={"executing_state": "BE", "certificate": cert},
-                        headers=bearer(nodes, "LU", "officer"))
-    assert r.status_code == 201, r.text
-    case_id = str(r.json()["id"])
-    r = await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/submit", headers=bearer(nodes, "LU", "officer"))
-    assert r.status_code == 200, r.text
-    r = await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/approve", headers=bearer(nodes, "LU", "prosecutor"))
-    assert r.status_code == 200, r.text
-    return case_id
 
 
 async def stage(http: httpx.AsyncClient, nodes: LocalNodes, state: str, case_id: str) -> str | None:

@@ -28,13 +28,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from probatio import embedded
 from probatio.harness import LocalNodes, start_nodes
-from tests.faults.support import (
-    assert_each_message_once,
-    create_and_approve,
-    decide_and_finish,
-    until,
-    wait_stage,
-)
+from tests.faults.support import assert_each_message_once, decide_and_finish, until, wait_stage
+from tests.support import create_and_approve
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
 

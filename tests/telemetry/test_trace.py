@@ -17,11 +17,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 from temporalio.client import Client
 
-from forms.examples import example_certificate
 from probatio import telemetry
 from probatio.harness import LocalNodes, start_nodes
 from probatio.logs import JsonFormatter, case_context
-from tests.support import bearer
+from tests.support import create_and_approve
 
 pytestmark = pytest.mark.integration
 
@@ -64,17 +63,8 @@ def describe(trace: list[ReadableSpan]) -> str:
 async def test_one_transfer_is_one_trace_from_web_to_adapter(nodes: LocalNodes,
                                                                spans: InMemorySpanExporter) -> None:
     lu = nodes["LU"].url
-    cert = example_certificate("LU", "BE").model_dump(mode="json")
     async with httpx.AsyncClient(timeout=30) as http:
-        r = await http.post(f"{lu}/api/v1/transfers", json={"executing_state": "BE", "certificate": cert},
-                            headers=bearer(nodes, "LU", "officer"))
-        assert r.status_code == 201, r.text
-        case_id = r.json()["id"]
-        r = await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/submit", headers=bearer(nodes, "LU", "officer"))
-        assert r.status_code == 200, r.text
-        r = await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/approve",
-                            headers=bearer(nodes, "LU", "prosecutor"))
-        assert r.status_code == 200, r.text
+        case_id = await create_and_approve(http, nodes)
 
         def adapter_spans() -> list[ReadableSpan]:
             return [s for s in spans.get_finished_spans() if s.name.startswith("adapter.deliver")

@@ -40,3 +40,11 @@ async def create_and_approve(http: httpx.AsyncClient, nodes: LocalNodes, issuing
         r = await http.post(f"{url}/api/v1/transfers/{case_id}/actions/{action}", headers=bearer(nodes, issuing, role))
         assert r.status_code == 200, r.text
     return case_id
+
+
+async def outgoing_case(http: httpx.AsyncClient, nodes: LocalNodes, case_id: str, state: str = "LU") -> dict[str, Any]:
+    """The issuing side's view of a case, as its officer reads it through the API."""
+    r = await http.get(f"{nodes[state].url}/api/v1/transfers/{case_id}", headers=bearer(nodes, state, "officer"))
+    assert r.status_code == 200, r.text
+    data: dict[str, Any] = r.json()
+    return data

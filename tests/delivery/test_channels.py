@@ -18,7 +18,7 @@ from probatio.ecodex_poller import poll_once
 from probatio.embedded import free_port
 from probatio.harness import LocalNodes, start_nodes
 from tests.adapters.fake_connector import FakeConnector
-from tests.support import bearer, create_and_approve
+from tests.support import bearer, create_and_approve, outgoing_case
 
 pytestmark = pytest.mark.integration
 
@@ -33,15 +33,9 @@ async def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
         await asyncio.sleep(0.2)
 
 
-async def lu_case(http: httpx.AsyncClient, nodes: LocalNodes, case_id: str) -> dict[str, Any]:
-    r = await http.get(f"{nodes['LU'].url}/api/v1/transfers/{case_id}", headers=bearer(nodes, "LU", "officer"))
-    data: dict[str, Any] = r.json()
-    return data
-
-
 async def certificate_message_id(http: httpx.AsyncClient, nodes: LocalNodes, case_id: str) -> str:
     async def sent() -> str | None:
-        for e in (await lu_case(http, nodes, case_id))["timeline"]:
+        for e in (await outgoing_case(http, nodes, case_id))["timeline"]:
             if e["type"] == "message_sent" and e["detail"]["type"] == "certificate":
                 return str(e["detail"]["message_id"])
         return None
@@ -60,7 +54,7 @@ async def recognise_at_be(http: httpx.AsyncClient, nodes: LocalNodes, case_id: s
     assert r.status_code == 200, r.text
 
     async def transferred() -> bool:
-        return (await lu_case(http, nodes, case_id))["stage"] == "transferred"
+        return (await outgoing_case(http, nodes, case_id))["stage"] == "transferred"
 
     assert await eventually(transferred)
 
@@ -93,7 +87,7 @@ async def test_over_ecodex(temporal_client: Client, pg_server: str, tmp_path: Pa
             assert (await poll_once(nodes["LU"].node))["evidences"] >= 1
 
             async def delivered() -> bool:
-                return any(e["type"] == "delivered" for e in (await lu_case(http, nodes, case_id))["timeline"])
+                return any(e["type"] == "delivered" for e in (await outgoing_case(http, nodes, case_id))["timeline"])
 
             assert await eventually(delivered)
             await recognise_at_be(http, nodes, case_id)
@@ -161,7 +155,7 @@ async def test_over_post(temporal_client: Client, pg_server: str, tmp_path: Path
             assert (folder / "00-cover-letter.pdf").read_bytes().startswith(b"%PDF")
 
             # Until someone records receipt, LU waits for the evidence (alert after 24 h).
-            case = await lu_case(http, nodes, case_id)
+            case = await outgoing_case(http, nodes, case_id)
             assert any(d["name"] == f"delivery:{message_id}" and d["status"] == "open" for d in case["deadlines"])
 
             # A forged file is refused; the real one, with its signature file, is taken in at BE.
@@ -182,7 +176,7 @@ async def test_over_post(temporal_client: Client, pg_server: str, tmp_path: Path
                 assert r.status_code == 200, r.text
 
             async def settled() -> bool:
-                case = await lu_case(http, nodes, case_id)
+                case = await outgoing_case(http, nodes, case_id)
                 return any(d["name"] == f"delivery:{message_id}" and d["status"] == "met" for d in case["deadlines"])
 
             assert await eventually(settled)

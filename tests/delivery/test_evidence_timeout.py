@@ -3,6 +3,7 @@ server, for a certificate sent by post that nobody confirmed."""
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 
 from probatio.harness import start_nodes
 from probatio.simulate import TestServer, skip_until
-from tests.support import bearer, create_and_approve, wait_for
+from tests.support import create_and_approve, outgoing_case, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -24,14 +25,10 @@ async def test_delivery_unconfirmed_after_24_hours(pg_server: str, tmp_path: Pat
     nodes = await start_nodes(server.client, pg_server, ["LU", "BE"], tmp_path, db_prefix="evidence_timeout_",
                               routes={"BE": route})
     try:
-        lu = nodes["LU"].url
         async with httpx.AsyncClient(timeout=60) as http:
             case_id = await create_and_approve(http, nodes)
 
-            async def case() -> dict[str, Any]:
-                got = await http.get(f"{lu}/api/v1/transfers/{case_id}", headers=bearer(nodes, "LU", "officer"))
-                data: dict[str, Any] = got.json()
-                return data
+            case = functools.partial(outgoing_case, http, nodes, case_id)
 
             def waiting(c: dict[str, Any]) -> bool:
                 return any(str(d["name"]).startswith("delivery:") for d in c["deadlines"])

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import httpx
@@ -12,7 +13,7 @@ from temporalio.client import Client
 from probatio.embedded import free_port
 from probatio.harness import start_nodes
 from tests.delivery.flaky_peer import FlakyPeer, flaky_peer
-from tests.support import bearer, create_and_approve, wait_for
+from tests.support import bearer, create_and_approve, outgoing_case, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -30,10 +31,7 @@ async def test_failed_delivery_is_resent_by_an_officer(temporal_client: Client, 
             async with httpx.AsyncClient(timeout=30) as http:
                 case_id = await create_and_approve(http, nodes)
 
-                async def case() -> dict[str, object]:
-                    got = await http.get(f"{lu}/api/v1/transfers/{case_id}", headers=bearer(nodes, "LU", "officer"))
-                    data: dict[str, object] = got.json()
-                    return data
+                case = functools.partial(outgoing_case, http, nodes, case_id)
 
                 failed = await wait_for(case, lambda c: "delivery_failed" in c["alerts"])
                 assert "delivery_failed" in failed["alerts"]

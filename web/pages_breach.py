@@ -33,7 +33,7 @@ from web.auth import check_csrf
 from web.cases import act, read_case
 from web.errors import ApiError
 from web.pages_common import SignedIn, node_of, render, require_role
-from web.pages_wizard import PERSON_IDENTITY, WizardField, _parse_value, field_id, get_path, set_path
+from web.pages_wizard import PERSON_IDENTITY, WizardField, _parse_value, field_id, get_path, label_for, set_path
 from workflows.stages import Side
 
 router = APIRouter(include_in_schema=False)
@@ -55,14 +55,6 @@ def _address(prefix: str, required: bool = True) -> tuple[WizardField, ...]:
         WizardField(f"{prefix}.city", "text", "City", required=required),
         WizardField(f"{prefix}.country", "text", "Country (ISO code, e.g. BE)", required=required),
     )
-
-
-def _label(path: str) -> str:
-    key = re.sub(r"\[\d+\]", "", path)
-    try:
-        return catalogue("en").field("annex2", key)
-    except KeyError:
-        return key.rsplit(".", 1)[-1].replace("_", " ").capitalize()
 
 
 HEADER: tuple[WizardField, ...] = (
@@ -360,7 +352,7 @@ def _fields_view(doc: dict[str, Any], form: Any | None) -> tuple[list[dict[str, 
         value = get_path(doc, f.path)
         if form is not None and f.kind not in ("check", "multi") and f.path in form:
             value = str(form.get(f.path) or "")  # what was typed, also when it could not be read
-        return {"f": f, "id": field_id(f.path), "label": f.label or _label(f.path), "value": value,
+        return {"f": f, "id": field_id(f.path), "label": f.label or label_for(f.path, "annex2"), "value": value,
                 "options": list(f.options)}
 
     header = [view(f) for f in HEADER]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from forms.annex1 import (
     AbsentiaException,
@@ -191,10 +191,11 @@ _OPTIONAL_GROUPS = ("probation_decision", "appearance", "person.addresses.in_iss
                     "person.addresses.in_executing_state", "person.identity_documents[0]", "other_circumstances")
 
 
-def label_for(path: str) -> str:
+def label_for(path: str, annex: Literal["annex1", "annex2"] = "annex1") -> str:
+    """The field's label in the annex's catalogue (English pages), else one made from its name."""
     key = re.sub(r"\[\d+\]|\[\{i\}\]", "", path)
     try:
-        return catalogue("en").field("annex1", key)
+        return catalogue("en").field(annex, key)
     except KeyError:
         return key.rsplit(".", 1)[-1].replace("_", " ").capitalize()
 

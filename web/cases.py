@@ -76,18 +76,8 @@ SUMMARY_FIELDS = ("id", "stage", "outcome", "issuing_state", "executing_state", 
 
 
 def summary(row: dict[str, Any]) -> dict[str, Any]:
-    due: datetime | None = row.get("decision_due")
-    return {
-        "id": row["id"],
-        "stage": row["stage"],
-        "outcome": row["outcome"],
-        "issuing_state": row["issuing_state"],
-        "executing_state": row["executing_state"],
-        "authority": row["authority"],
-        "decision_due": due.isoformat() if due else None,
-        "alerts": row["alerts"],
-        "updated_at": row["updated_at"].isoformat(),
-    }
+    """A case as a list shows it, its timestamps as ISO 8601 strings."""
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in ((k, row.get(k)) for k in SUMMARY_FIELDS)}
 
 
 def split_body(rule: ActionRule, body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -159,6 +159,10 @@ async def test_dashboard_exports(nodes: LocalNodes) -> None:
     book = load_workbook(io.BytesIO(r.content))
     assert "by_sex_and_age" in book.sheetnames
     assert [c.value for c in book["by_sex_and_age"][1]] == ["direction", "sex", "age_group", "total"]
+    # A period without cases says so in its tables rather than showing bare headers.
+    r = await supervisor.get("/dashboard", params={"since": "2001-01-01", "until": "2001-02-01"})
+    assert r.status_code == 200 and r.text.count("No cases started in this period.") == 2
+    assert "No cases started in this period." not in page.text
     r = await supervisor.get("/dashboard", params={"since": "last week"})
     assert r.status_code == 422 and "since" in r.text and "Traceback" not in r.text
     r = await supervisor.get("/dashboard/export.doc")

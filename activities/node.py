@@ -34,6 +34,8 @@ from workflows.model import (
 )
 
 log = logging.getLogger(__name__)
+# The operator's log line for each delivery attempt (ids only: no personal data).
+_ATTEMPT = "message %s (%s, case %s) to %s over %s, attempt %d"
 
 
 @dataclass
@@ -184,6 +186,7 @@ class NodeActivities:
         await messages.outbox_attempt(self.ctx.pool, message_id=msg.message_id, conversation_id=msg.case_id,
                                       type_=msg.type, to_state=msg.to_state, adapter=route.adapter)
         adapter = adapter_for(route.adapter, route.options)
+        attempt = (msg.message_id, msg.type, msg.case_id, msg.to_state, route.adapter, info.attempt)
         try:
             with telemetry.span(f"adapter.deliver {route.adapter}", {
                     "probatio.adapter": route.adapter, "probatio.case_id": msg.case_id,
@@ -191,16 +194,14 @@ class NodeActivities:
                     "probatio.to_state": msg.to_state, "probatio.attempt": info.attempt}):
                 result = await adapter.deliver(OutboundMessage(seal(envelope, self.ctx.signing_key), attachments))
         except DeliveryError as err:
-            log.warning("message %s (%s, case %s) to %s over %s, attempt %d, not delivered: %s", msg.message_id,
-                        msg.type, msg.case_id, msg.to_state, route.adapter, info.attempt, err)
+            log.warning(_ATTEMPT + ", not delivered: %s", *attempt, err)
             await messages.outbox_result(self.ctx.pool, msg.message_id, delivered=False, response=None,
                                          error=str(err))
             if err.retryable:
                 raise
             raise ApplicationError(f"{route.authority_code} refused the message: {err}", type="rejected",
                                    non_retryable=True) from err
-        log.info("message %s (%s, case %s) to %s over %s, attempt %d: %s", msg.message_id, msg.type, msg.case_id,
-                 msg.to_state, route.adapter, info.attempt, "delivered" if result.delivered else "handed over")
+        log.info(_ATTEMPT + ": %s", *attempt, "delivered" if result.delivered else "handed over")
         await messages.outbox_result(self.ctx.pool, msg.message_id, delivered=result.delivered,
                                      response=result.response, error=None)
         return SendResult(message_id=msg.message_id, delivered=result.delivered, adapter=route.adapter,

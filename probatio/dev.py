@@ -129,12 +129,12 @@ class DevStack:
         return proc
 
     def start_nodes(self, processes: tuple[str, ...] = ("worker", "web")) -> None:
-        """Each node's processes (a worker and a web app), then wait until every web app is healthy."""
+        """Each node's processes (a worker and a web app), then wait until every web app started is healthy."""
         self.logs.mkdir(parents=True, exist_ok=True)
         for spec in self.nodes:
             for what in processes:
                 self.start_node(spec, what)
-        for spec in self.nodes:
+        for spec in self.nodes if "web" in processes else ():
             web = self.node_procs[f"{spec.state}:web"]
             embedded.wait_until(functools.partial(healthy, spec.url), timeout=120, what=f"the {spec.state} web app",
                                 proc=web, log=self.logs / f"{spec.state.lower()}-web.log")

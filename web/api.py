@@ -17,7 +17,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from store import audit, cases
 from store.users import User
 from web.auth import current_user
-from web.cases import SUMMARY_FIELDS, act, parse_certificate_or_422, read_case, visible_case
+from web.cases import SUMMARY_FIELDS, CaseSummary, act, parse_certificate_or_422, read_case, visible_case
 from web.errors import ApiError, problems
 from workflows.model import TransferInput
 from workflows.stages import IssuingStage, Side
@@ -93,20 +93,6 @@ def _list_params(stage: str | None, executing_state: str | None, due_before: str
         if due.tzinfo is None:
             due = due.replace(tzinfo=UTC)
     return {"stage": stage, "executing_state": executing_state, "due_before": due}
-
-
-class CaseSummary(BaseModel):
-    """One line of a list: no personal data, so lists can be long and cheap."""
-
-    id: str
-    stage: str
-    outcome: str | None
-    issuing_state: str
-    executing_state: str
-    authority: str
-    decision_due: str | None
-    alerts: list[str]
-    updated_at: str
 
 
 def _summaries(rows: list[dict[str, Any]]) -> Response:

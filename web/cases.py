@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
+from pydantic import BaseModel
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.service import RPCError
@@ -70,9 +71,22 @@ def actions_now(side: Side, user: User, row: dict[str, Any]) -> list[str]:
             if a != "resend" or "delivery_failed" in (row.get("alerts") or [])]
 
 
-# What a list shows of each case (CONTRACT §2), in this order.
-SUMMARY_FIELDS = ("id", "stage", "outcome", "issuing_state", "executing_state", "authority", "decision_due",
-                  "alerts", "updated_at")
+class CaseSummary(BaseModel):
+    """One line of a list (CONTRACT §2): no personal data, so lists can be long and cheap."""
+
+    id: str
+    stage: str
+    outcome: str | None
+    issuing_state: str
+    executing_state: str
+    authority: str
+    decision_due: str | None
+    alerts: list[str]
+    updated_at: str
+
+
+# What a list shows of each case, in this order (the API answers lists without validating each row).
+SUMMARY_FIELDS = tuple(CaseSummary.model_fields)
 
 
 def summary(row: dict[str, Any]) -> dict[str, Any]:

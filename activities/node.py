@@ -6,8 +6,10 @@ Activities are registered under the names the workflows call them by.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -48,12 +50,26 @@ class NodeContext:
     signing_key: Ed25519PrivateKey
 
 
-def certificate_of(row: dict[str, Any] | None, case_id: str) -> Any:
+# The web or inbox transaction that creates a case commits just after it starts the case's workflow (a
+# start that fails then leaves no row behind), so the workflow's first activity can come before the row.
+_COMMIT_WAIT_SECONDS = 2.0
+
+
+async def committed_case(pool: AsyncConnectionPool[Any], case_id: str, direction: str | None = None
+                         ) -> dict[str, Any]:
+    """The case's row, waiting a moment for the transaction that creates it to commit; after that a
+    LookupError, which Temporal retries (with a warning and a traceback in the worker's log)."""
+    deadline = time.monotonic() + _COMMIT_WAIT_SECONDS
+    while (row := await cases.get_case(pool, case_id, direction)) is None:
+        if time.monotonic() > deadline:
+            raise LookupError(f"case {case_id} is not in the database yet")
+        await asyncio.sleep(0.05)
+    return row
+
+
+def certificate_of(row: dict[str, Any], case_id: str) -> Any:
     from forms.annex1 import Certificate
 
-    if row is None:
-        # Retryable: the web or inbox transaction that creates the case may not have committed yet.
-        raise LookupError(f"case {case_id} is not in the database yet")
     if row.get("certificate") is None:
         raise ApplicationError(f"case {case_id} has no certificate", type="invalid", non_retryable=True)
     return Certificate.model_validate(row["certificate"])
@@ -84,9 +100,7 @@ class NodeActivities:
         """Art 5, 6(4), 11(1)(a), 21 before the prosecutor sees it: `path: reason` lines, no values."""
         from forms.validation import validate_certificate
 
-        row = await cases.get_case(self.ctx.pool, case_id, "outgoing")
-        if row is None:
-            raise LookupError(f"case {case_id} is not in the database yet")
+        row = await committed_case(self.ctx.pool, case_id, "outgoing")
         problems = validate_certificate(row["certificate"], executing=row["executing_state"],
                                         today=datetime.now(UTC).date())
         return SubmissionCheck(errors=[str(p) for p in problems if p.severity == "error"],
@@ -96,7 +110,7 @@ class NodeActivities:
     async def load_facts(self, case_id: str) -> CaseFacts:
         from forms.states import load_state
 
-        row = await cases.get_case(self.ctx.pool, case_id)
+        row = await committed_case(self.ctx.pool, case_id)
         try:
             cert = certificate_of(row, case_id)
         except (ApplicationError, ValueError):
@@ -133,7 +147,7 @@ class NodeActivities:
             return AdaptationCheck(errors=[
                 "measures" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e["loc"]) + f": {e['msg']}"
                 for e in err.errors()])
-        row = await cases.get_case(self.ctx.pool, case_id, "incoming")
+        row = await committed_case(self.ctx.pool, case_id, "incoming")
         cert = certificate_of(row, case_id)
         problems = check(cert, changes, executing=load_state(self.ctx.state))
         return AdaptationCheck(errors=[str(p) for p in problems if p.severity == "error"],
@@ -145,7 +159,7 @@ class NodeActivities:
         from forms.render import RENDER_LANGUAGES
         from forms.states import certificate_language
 
-        row = await cases.get_case(self.ctx.pool, case_id, "outgoing")
+        row = await committed_case(self.ctx.pool, case_id, "outgoing")
         cert = certificate_of(row, case_id)
         lang = certificate_language(cert.executing_state, [cert.language, *RENDER_LANGUAGES])
         if lang is None or lang not in RENDER_LANGUAGES:

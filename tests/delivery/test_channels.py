@@ -5,7 +5,7 @@ real PostgreSQL, a fake e-CODEX connector and an SMTP server on 127.0.0.1."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +18,10 @@ from probatio.ecodex_poller import poll_once
 from probatio.embedded import free_port
 from probatio.harness import LocalNodes, start_nodes
 from tests.adapters.fake_connector import FakeConnector
-from tests.support import bearer, create_and_approve, outgoing_case
+from tests.support import bearer, create_and_approve, outgoing_case, wait_for
 
 pytestmark = pytest.mark.integration
 
-
-
-async def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result or asyncio.get_running_loop().time() > deadline:
-            return result
-        await asyncio.sleep(0.2)
 
 
 async def certificate_message_id(http: httpx.AsyncClient, nodes: LocalNodes, case_id: str) -> str:
@@ -40,15 +31,22 @@ async def certificate_message_id(http: httpx.AsyncClient, nodes: LocalNodes, cas
                 return str(e["detail"]["message_id"])
         return None
 
-    message_id = await eventually(sent)
+    message_id = await wait_for(sent, bool)
     assert message_id, "the certificate was never handed to the adapter"
     return str(message_id)
 
 
 async def recognise_at_be(http: httpx.AsyncClient, nodes: LocalNodes, case_id: str) -> None:
     be = nodes["BE"].url
-    r = await http.get(f"{be}/api/v1/incoming/{case_id}", headers=bearer(nodes, "BE", "prosecutor"))
-    assert r.status_code == 200, r.text
+
+    async def under_decision() -> bool:
+        # A case taken in from an upload is `received` until its facts are read (the inbox writes the row
+        # as the workflow starts; its first read may come before the row and is retried a second later).
+        r = await http.get(f"{be}/api/v1/incoming/{case_id}", headers=bearer(nodes, "BE", "prosecutor"))
+        assert r.status_code == 200, r.text
+        return bool(r.json()["stage"] == "under_decision")
+
+    assert await wait_for(under_decision, bool)
     r = await http.post(f"{be}/api/v1/incoming/{case_id}/actions/decide", json={"outcome": "recognised"},
                         headers=bearer(nodes, "BE", "prosecutor"))
     assert r.status_code == 200, r.text
@@ -56,7 +54,7 @@ async def recognise_at_be(http: httpx.AsyncClient, nodes: LocalNodes, case_id: s
     async def transferred() -> bool:
         return (await outgoing_case(http, nodes, case_id))["stage"] == "transferred"
 
-    assert await eventually(transferred)
+    assert await wait_for(transferred, bool)
 
 
 @pytest.fixture
@@ -89,7 +87,7 @@ async def test_over_ecodex(temporal_client: Client, pg_server: str, tmp_path: Pa
             async def delivered() -> bool:
                 return any(e["type"] == "delivered" for e in (await outgoing_case(http, nodes, case_id))["timeline"])
 
-            assert await eventually(delivered)
+            assert await wait_for(delivered, bool)
             await recognise_at_be(http, nodes, case_id)
     finally:
         await nodes.stop()
@@ -118,7 +116,7 @@ async def test_over_email(temporal_client: Client, pg_server: str, tmp_path: Pat
         async with httpx.AsyncClient(timeout=30) as http:
             case_id = await create_and_approve(http, nodes)
             message_id = await certificate_message_id(http, nodes, case_id)
-            assert await eventually(lambda: asyncio.sleep(0, result=bool(mailbox.messages)))
+            assert await wait_for(lambda: asyncio.sleep(0, result=bool(mailbox.messages)), bool)
             raw = mailbox.messages[0]
 
             # At BE an officer takes the e-mail in; a second upload of the same e-mail changes nothing.
@@ -179,7 +177,7 @@ async def test_over_post(temporal_client: Client, pg_server: str, tmp_path: Path
                 case = await outgoing_case(http, nodes, case_id)
                 return any(d["name"] == f"delivery:{message_id}" and d["status"] == "met" for d in case["deadlines"])
 
-            assert await eventually(settled)
+            assert await wait_for(settled, bool)
             await recognise_at_be(http, nodes, case_id)
     finally:
         await nodes.stop()

@@ -39,7 +39,7 @@ run: system-packages $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy probatio forms workflows activities adapters store web bench
+	$(BIN)/mypy probatio forms intake workflows activities adapters store web bench
 
 test: system-packages browser-packages $(STAMP) lint
 	$(BIN)/pytest -q -p no:cacheprovider

@@ -7,7 +7,7 @@ stores anything.
 The signature covers the exact request body bytes, not a re-serialisation, so the receiver never has to
 reproduce the sender's JSON encoder: it verifies what arrived, then parses it.
 
-De-duplication by ``message_id`` is *not* done here: the caller (the web inbox) looks the id up in the
+De-duplication by ``message_id`` is *not* done here: the caller (the intake, `intake/`) looks the id up in the
 database after :func:`open_envelope` succeeds and, for a repeated id, answers what it answered the
 first time (CONTRACT §5: "the same message_id twice is accepted once").
 """

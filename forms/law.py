@@ -204,3 +204,63 @@ CONFIDENCE: Final[dict[str, Confidence]] = {
     "art_14_3": Confidence.VERIFIED,
     "art_21": Confidence.RECOLLECTION,
 }
+
+
+class SubsequentDecision(StrEnum):
+    """Art 14(1), 16(1), 17(4): the decisions taken after the judgment, while the measures are supervised."""
+
+    MODIFY = "modify"  # 14(1)(a): modify the obligations or instructions, or the period of probation
+    REVOKE = "revoke"  # 14(1)(b): revoke the suspension or the conditional release
+    EXECUTE_CUSTODY = "execute_custody"  # 14(1)(c): impose the custodial sentence of an alternative sanction
+    LAPSE = "lapse"  # 14(1), 16(1)(d): the measures lapse
+
+
+# What each subsequent decision does to the case: it goes on (None) or closes with this outcome.
+SUBSEQUENT_DECISION_OUTCOME: Final[dict[SubsequentDecision, str | None]] = {
+    SubsequentDecision.MODIFY: None,
+    SubsequentDecision.REVOKE: "revoked",
+    SubsequentDecision.EXECUTE_CUSTODY: "revoked",
+    SubsequentDecision.LAPSE: "lapsed",
+}
+
+# Art 14(3): the decisions a declaring executing State leaves to the issuing State (14(1)(b)-(c)).
+ISSUING_DECISIONS_UNDER_14_3: Final[frozenset[SubsequentDecision]] = frozenset(
+    {SubsequentDecision.REVOKE, SubsequentDecision.EXECUTE_CUSTODY}
+)
+
+
+class ReviewOutcome(StrEnum):
+    """Art 19: what the issuing State reports of a review of the judgment."""
+
+    ANNULLED = "annulled"  # nothing is left to supervise: the measures lapse on both sides
+    AMENDED = "amended"
+    CONFIRMED = "confirmed"
+
+
+REVIEW_OUTCOME_CLOSES: Final[dict[ReviewOutcome, str | None]] = {
+    ReviewOutcome.ANNULLED: "lapsed", ReviewOutcome.AMENDED: None, ReviewOutcome.CONFIRMED: None,
+}
+
+
+class TransferBackReason(StrEnum):
+    """Art 20: why competence for the supervision goes back to the issuing State."""
+
+    ABSCONDED = "absconded"  # 20(1): the person absconded
+    RESIDENCE_LOST = "residence_lost"  # 20(1): no longer lawful and ordinary residence in the executing State
+    ISSUING_REQUEST = "issuing_request"  # 20(2): new proceedings in the issuing State, which asked for it
+
+
+class DecisionOutcome(StrEnum):
+    """Art 8, 9, 11, 12(1): what the executing authority decides on a certificate."""
+
+    RECOGNISED = "recognised"
+    ADAPTED = "adapted"  # Art 9, 18(5)
+    REFUSED = "refused"  # Art 11(1), 18(4)
+
+
+class SeparateSending(StrEnum):
+    """Art 6(1): how the judgment went to the executing State when it is not attached to the message."""
+
+    POST = "post"
+    EMAIL = "email"
+    ECODEX = "ecodex"

@@ -13,8 +13,8 @@ from temporalio.service import RPCError
 from adapters.ecodex import EcodexOptions, confirm_retrieval, fetch_evidences, fetch_incoming
 from adapters.envelope import EnvelopeRejected
 from adapters.evidence import Evidence, EvidenceType
+from intake import accept_sealed
 from probatio.node import Node
-from web.inbox import accept_sealed
 from workflows.delivery import DeliveryEvidence
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ async def poll_once(node: Node) -> dict[str, int]:
     for options in connectors(node):
         for incoming in await fetch_incoming(options):
             try:
-                await accept_sealed(node, incoming.body, incoming.headers, window=timedelta(days=30))
+                await accept_sealed(node, incoming.body, incoming.headers, window=timedelta(days=30), channel="ecodex")
                 accepted = True
             except EnvelopeRejected as err:
                 log.warning("e-CODEX message %s refused: %s", incoming.ebms_message_id, err.reason)

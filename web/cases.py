@@ -13,19 +13,17 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.service import RPCError
 
+from forms.messages import Action, ActionInput, ActionRefused, Actor, parse_action
 from store import audit, cases
 from store.users import User
 from web.errors import ApiError, problems
-from workflows.model import ActionInput, ActionResult, Actor
-from workflows.rules import CONFLICT, FORBIDDEN, INVALID, ActionRule, allowed_actions, check_body, check_role, rule_for
+from workflows.model import ActionResult
+from workflows.model import workflow_id as workflow_id
+from workflows.rules import CONFLICT, FORBIDDEN, INVALID, allowed_actions, check_role, rule_for
 from workflows.stages import Side
 
 DIRECTION = {Side.ISSUING: "outgoing", Side.EXECUTING: "incoming"}
 STATUS_FOR = {FORBIDDEN: 403, CONFLICT: 409, INVALID: 422}
-
-
-def workflow_id(side: Side, case_id: str) -> str:
-    return f"{'transfer' if side == Side.ISSUING else 'incoming'}-{case_id}"
 
 
 async def visible_case(pool: AsyncConnectionPool[Any], user: User, side: Side, case_id: str) -> dict[str, Any]:
@@ -94,43 +92,51 @@ def summary(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in ((k, row.get(k)) for k in SUMMARY_FIELDS)}
 
 
-def split_body(rule: ActionRule, body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Structured fields go to the workflow; free text (maybe personal data) to a note in PostgreSQL."""
-    structured = {k: v for k, v in body.items() if k not in rule.text_fields}
-    texts = {k: v for k, v in body.items() if k in rule.text_fields}
-    return structured, texts
-
-
 async def act(pool: AsyncConnectionPool[Any], client: Client, user: User, side: Side, case_id: str, action: str,
-              body: dict[str, Any], *, structured_extra: dict[str, Any] | None = None) -> ActionResult:
-    """Check the role here (403 without a round trip), then let the workflow's validator decide."""
+              body: dict[str, Any]) -> ActionResult:
+    """Check the role (403 without a round trip) and the body against the action's model in the catalogue
+    (422 naming each field), then let the workflow's validator decide on the case's stage and facts."""
     rule = rule_for(side, action)
     if rule is None:
         raise ApiError(404, f"no action {action} on an {DIRECTION[side]} case")
     row = await visible_case(pool, user, side, case_id)
-    refusal = check_role(rule, user.role) or check_body(rule, body)
+    refusal = check_role(rule, user.role)
     if refusal:
         await _audit_refusal(pool, user, row, action, refusal.reason, body)
-        raise ApiError(STATUS_FOR[refusal.kind],
-                       problems(*((p.split(":")[0], p.split(":", 1)[1].strip()) for p in refusal.reason.split("; ")))
-                       if refusal.kind == INVALID else refusal.reason)
+        raise ApiError(STATUS_FOR[refusal.kind], refusal.reason)
+    try:
+        parsed = parse_action(side, action, body)
+    except ActionRefused as err:
+        await _audit_refusal(pool, user, row, action, str(err), body)
+        raise ApiError(422, problems(*err.problems)) from err
+    structured = parsed.structured()
     if side == Side.ISSUING and action == "complete":
         await _store_completed_certificate(pool, row, body.get("certificate"))
     if side == Side.EXECUTING and action == "report_breach":
         _check_breach_report(body.get("breach"))
-    structured, texts = split_body(rule, body)
-    structured.update(structured_extra or {})
-    if action in ("decide", "decide_subsequent") and body.get("measures"):
+    measures = getattr(parsed, "measures", None)
+    if action in ("decide", "decide_subsequent") and measures:
         # Art 9: the workflow learns which measures changed; the changes themselves stay in the note.
-        structured["measures_changed"] = await _checked_measure_changes(row, body["measures"])
+        structured["measures_changed"] = await _checked_measure_changes(row, [m.model_dump(exclude_none=True)
+                                                                              for m in measures])
     note_id = None
+    texts = parsed.texts()
     if texts:
         note_id = str(uuid.uuid4())
         async with pool.connection() as conn:
             await cases.save_note(conn, note_id=note_id, case_id=case_id, author=user.name, texts=texts)
+    return await _update(client, user, pool, row, side, rule, structured, note_id, body)
+
+
+async def _update(client: Client, user: User, pool: AsyncConnectionPool[Any], row: dict[str, Any], side: Side,
+                  rule: type[Action], structured: dict[str, Any], note_id: str | None,
+                  body: dict[str, Any]) -> ActionResult:
+    """The action as a Temporal Update whose input is the action's own model."""
+    action, case_id = rule.name, row["id"]
     handle = client.get_workflow_handle(workflow_id(side, case_id))
-    inp = ActionInput(actor=Actor(name=user.name, role=user.role, authorities=list(user.authorities)),
-                      body=structured, note_id=note_id)
+    inp = ActionInput[rule.fields_model](  # type: ignore[name-defined]
+        actor=Actor(name=user.name, role=user.role, authorities=list(user.authorities)),
+        body=rule.fields_model.model_validate(structured), note_id=note_id)
     try:
         result: ActionResult = await handle.execute_update(action, inp, result_type=ActionResult)
         return result

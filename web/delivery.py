@@ -12,12 +12,12 @@ from pydantic import BaseModel, Field
 from temporalio.service import RPCError
 
 from adapters.envelope import MAX_ENVELOPE_BYTES, SENDER_HEADER, SIGNATURE_HEADER, EnvelopeRejected
+from intake import accept_sealed
 from store import audit, cases
 from store.users import User
 from web.auth import current_user
 from web.cases import DIRECTION, act, visible_case, workflow_id
 from web.errors import ApiError, problems
-from web.inbox import accept_sealed
 from workflows.delivery import DeliveryEvidence
 from workflows.stages import Side
 
@@ -42,7 +42,7 @@ async def upload(request: Request, user: CurrentUser, file: Annotated[UploadFile
         raise ApiError(413, f"a message may be at most {MAX_ENVELOPE_BYTES} bytes")
     body, headers = _unpack(raw, await signature.read(64_000) if signature else None)
     try:
-        answer = await accept_sealed(node, body, headers, window=MANUAL_INTAKE_WINDOW)
+        answer = await accept_sealed(node, body, headers, window=MANUAL_INTAKE_WINDOW, channel="upload")
     except EnvelopeRejected as err:
         raise ApiError(err.status, problems(("file", err.reason))) from err
     async with node.pool.connection() as conn:

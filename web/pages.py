@@ -3,10 +3,13 @@ functions the JSON API uses (web.cases.read_case and act), so roles, stages and 
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
 import secrets
-from typing import Any
+from datetime import date
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, FastAPI, Request
@@ -47,49 +50,58 @@ router = APIRouter(include_in_schema=False)
 
 SIDE_OF = {"outgoing": Side.ISSUING, "incoming": Side.EXECUTING}
 
-# How each body field of CONTRACT §3 is asked for on a page: (label, input kind, options).
-GROUND_OPTIONS = [(g.value, f"({g.value}) {g.name.replace('_', ' ').lower()}") for g in RefusalGround]
-ACTION_FIELDS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
-    "reason": ("Reason", "textarea", []),
-    "text": ("Answer", "textarea", []),
-    "outcome": ("Outcome of the review", "textarea", []),
-    "authority": ("Competent authority (code)", "text", []),
-    "missing": ("What is missing", "textarea", []),
-    "due_days": ("Days given to complete", "int", []),
-    "ground": ("Refusal ground consulted on (Art 11(1))", "select", GROUND_OPTIONS),
-    "question": ("Question to the issuing State", "textarea", []),
-    "reasons": ("Reasons", "textarea", []),
-    "expected_by": ("Decision expected by", "date", []),
-    "max_custody_days": ("Maximum custody (days)", "int", []),
-    "decision": ("Decision", "select", [("modify", "modify the measures"), ("revoke", "revoke the suspension"),
-                                        ("execute_custody", "execute the custodial sentence"),
-                                        ("lapse", "the measures lapse")]),
-    "certificate": ("Completed certificate (JSON)", "json", []),
-    "breach": ("Breach report, Annex II (JSON)", "json", []),
+# How the values of the law's lists read on a page (the catalogue's enums give the values).
+OPTION_LABELS: dict[str, str] = {
+    **{g.value: f"({g.value}) {g.name.replace('_', ' ').lower()}" for g in RefusalGround},
+    "modify": "modify the measures", "revoke": "revoke the suspension",
+    "execute_custody": "execute the custodial sentence", "lapse": "the measures lapse",
+    "absconded": "the person absconded", "residence_lost": "no longer resides here",
+    "issuing_request": "the issuing State asked for it",
+    "annulled": "annulled", "amended": "amended", "confirmed": "confirmed",
+    "recognised": "recognise", "adapted": "recognise with adapted measures", "refused": "refuse",
+    "post": "by post", "email": "by e-mail", "ecodex": "over e-CODEX",
 }
-# Fields a page asks for beyond the required ones (the API accepts them too).
-OPTIONAL_FIELDS = {"notify_amnesty": ["reasons"], "decide_subsequent": ["reasons"]}
-TRANSFER_BACK_REASONS = [("absconded", "the person absconded"), ("residence_lost", "no longer resides here"),
-                         ("issuing_request", "the issuing State asked for it")]
+
+
+def _field_kind(annotation: Any) -> tuple[str, list[tuple[str, str]]]:
+    """How a body field of the catalogue is asked for: its input kind and, for a list of the law, options."""
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    inner = args[0] if get_origin(annotation) in (Union, UnionType) and len(args) == 1 else annotation
+    if get_origin(inner) is Annotated:
+        inner = get_args(inner)[0]
+    if isinstance(inner, type) and issubclass(inner, enum.Enum):
+        return "select", [(str(m.value), OPTION_LABELS.get(str(m.value), str(m.value))) for m in inner]
+    if get_origin(inner) is Literal:
+        return "select", [(str(v), OPTION_LABELS.get(str(v), str(v))) for v in get_args(inner)]
+    if inner is bool:
+        return "select", [("true", "yes"), ("false", "no")]
+    if inner is int:
+        return "int", []
+    if inner is date:
+        return "date", []
+    if inner is str:
+        return "textarea", []
+    return "json", []
 
 
 def action_fields(side: Side, action: str) -> list[dict[str, Any]]:
-    rule = rule_for(side, action)
-    if rule is None:
+    """The fields of an action's form, drawn from its model in the catalogue (labels are the fields' titles)."""
+    model = rule_for(side, action)
+    if model is None:
         return []
-    names = sorted(rule.required) + [n for n in OPTIONAL_FIELDS.get(action, []) if n not in rule.required]
     out = []
-    for name in names:
-        label, kind, options = ACTION_FIELDS.get(name, (name.replace("_", " ").capitalize(), "text", []))
-        if action == "transfer_back" and name == "reason":
-            kind, options = "select", TRANSFER_BACK_REASONS
-        out.append({"name": name, "label": label, "kind": kind, "options": options,
-                    "required": name in rule.required})
+    for name, info in model.model_fields.items():
+        kind, options = _field_kind(info.annotation)
+        if kind == "select" and len(options) == 1 and not info.is_required():
+            continue  # a single possible value needs no question
+        out.append({"name": name, "label": info.title or name.replace("_", " ").capitalize(), "kind": kind,
+                    "options": options, "required": info.is_required(), "hint": info.description or ""})
     return out
 
 
 def form_to_body(side: Side, action: str, form: Any) -> tuple[dict[str, Any], dict[str, str]]:
-    """The action's JSON body from the form; messages for values that are not what they should be."""
+    """The action's JSON body from the form; messages for values that are not what they should be. The
+    action's model checks the rest, and its problems come back beside the fields."""
     body: dict[str, Any] = {}
     problems: dict[str, str] = {}
     for f in action_fields(side, action):
@@ -98,7 +110,7 @@ def form_to_body(side: Side, action: str, form: Any) -> tuple[dict[str, Any], di
             continue
         if f["kind"] == "int":
             if not raw.isdigit():
-                problems[f["name"]] = "must be a whole number of days"
+                problems[f["name"]] = "must be a whole number"
                 continue
             body[f["name"]] = int(raw)
         elif f["kind"] == "json":
@@ -106,10 +118,10 @@ def form_to_body(side: Side, action: str, form: Any) -> tuple[dict[str, Any], di
                 body[f["name"]] = json.loads(raw)
             except ValueError:
                 problems[f["name"]] = "is not valid JSON"
+        elif f["options"] == [("true", "yes"), ("false", "no")]:
+            body[f["name"]] = raw == "true"
         else:
             body[f["name"]] = raw
-    if action == "end_supervision":
-        body["outcome"] = "completed"
     return body, problems
 
 

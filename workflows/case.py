@@ -16,15 +16,23 @@ from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from forms.messages import (
+        MESSAGE_NAMES,
+        MESSAGES,
+        ActionFields,
+        ActionInput,
+        Actor,
+        MessageFields,
+        MessageType,
+        message_type_of,
+        parse_fields,
+    )
     from workflows import deadlines as dl
     from workflows.delivery import EVIDENCE_TIMEOUT, DeliveryEvidence, delivery_deadline_name
     from workflows.model import (
-        ActionInput,
         ActionResult,
-        Actor,
-        CaseFacts,
+        CaseMemory,
         CaseProjection,
-        CaseSnapshot,
         CaseState,
         LinkMessage,
         OutgoingMessage,
@@ -32,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
         TimelineEvent,
         TransferInput,
     )
-    from workflows.rules import CONFLICT, INVALID, Refusal, check_body, check_role, check_stage, rule_for
+    from workflows.rules import CONFLICT, INVALID, Refusal, check_role, check_stage, rule_for
     from workflows.stages import Alert, Side
 
 STAGE_KEY = SearchAttributeKey.for_keyword("TransferStage")
@@ -52,6 +60,12 @@ T = TypeVar("T")
 # publish-only-changes: the deadline loop's publish is skipped when nothing changed, and search
 # attributes are set only when one of them changed.
 PUBLISH_ONLY_CHANGES = "publish-only-changes"
+# typed-receipt: a received message is parsed against the catalogue and acted on only when it comes from
+# the case's other party in a stage that accepts it; otherwise it is noted and changes nothing.
+TYPED_RECEIPT = "typed-receipt"
+# quiet-end: a run continues as new or completes only once nothing is running, in flight or unpublished,
+# with nothing awaited after that check (an update accepted in between was lost).
+QUIET_END = "quiet-end"
 
 # A run continues as new once its history holds this many events. Monthly supervision adds about 25
 # events a month, so a five-year supervision takes a handful of runs, each far below Temporal's warning
@@ -79,67 +93,19 @@ class CaseWorkflow:
 
     def _setup(self, inp: TransferInput, stage: str) -> None:
         self.inp = inp
-        self.stage = stage
-        self.outcome: str | None = None
-        self.deadlines: list[dl.Deadline] = []
-        self.alerts: set[str] = set()
-        self.alerts_seen: set[str] = set()
-        self.facts = CaseFacts()
-        self.consulted_grounds: set[str] = set()
-        self.supervision_started = False
-        self.withdrawal_window_used = False
-        # Art 14(3): the executing state declared it will not take the 14(1)(b)-(c) decisions for this case.
-        self.issuing_competent = False
-        self.received_at: datetime | None = None
-        # Requests from the other side that wait for an answer (information, transfer back).
-        self.open_requests: set[str] = set()
-        self.seen_message_ids: set[str] = set()
-        self.messages_sent: list[str] = []
-        self.messages_received: list[str] = []
-        self.failed: dict[str, OutgoingMessage] = {}
-        self.awaiting_evidence: dict[str, OutgoingMessage] = {}
+        # The case's whole state, handed as it is to the next run when the workflow continues as new.
+        self.m = inp.snapshot.model_copy(deep=True) if inp.snapshot is not None else CaseMemory(stage=stage)
+        # What this run alone keeps: events not yet written, what was last published, deliveries in flight.
         self._pending: list[TimelineEvent] = []
         self._published: tuple[Any, ...] | None = None  # the projection last written, without its revision
         self._indexed: tuple[Any, ...] | None = None  # the search attributes last set
         self._only_changes: bool | None = None
-        self._revision = 0
         self._deliveries = 0
         self._wake = False
-        self._runs = 1
         self._continue_as_new_asked = False
-        if inp.snapshot is not None:
-            self._restore(inp.snapshot)
 
-    def _restore(self, snap: CaseSnapshot) -> None:
-        self.stage = snap.stage
-        self.outcome = snap.outcome
-        self.deadlines = list(snap.deadlines)
-        self.alerts = set(snap.alerts)
-        self.alerts_seen = set(snap.alerts_seen)
-        self.facts = snap.facts
-        self.consulted_grounds = set(snap.consulted_grounds)
-        self.supervision_started = snap.supervision_started
-        self.issuing_competent = snap.issuing_competent
-        self.received_at = snap.received_at
-        self.open_requests = set(snap.open_requests)
-        self.seen_message_ids = set(snap.seen_message_ids)
-        self.messages_sent = list(snap.messages_sent)
-        self.messages_received = list(snap.messages_received)
-        self.failed = {m.message_id: m for m in snap.failed}
-        self.awaiting_evidence = {m.message_id: m for m in snap.awaiting_evidence}
-        self._revision = snap.revision
-        self._runs = snap.runs
-
-    def snapshot(self) -> CaseSnapshot:
-        return CaseSnapshot(
-            stage=self.stage, outcome=self.outcome, deadlines=self.deadlines, alerts=sorted(self.alerts),
-            alerts_seen=sorted(self.alerts_seen), facts=self.facts, consulted_grounds=sorted(self.consulted_grounds),
-            supervision_started=self.supervision_started, issuing_competent=self.issuing_competent,
-            received_at=self.received_at, open_requests=sorted(self.open_requests),
-            seen_message_ids=sorted(self.seen_message_ids), messages_sent=self.messages_sent,
-            messages_received=self.messages_received, failed=list(self.failed.values()),
-            awaiting_evidence=list(self.awaiting_evidence.values()), revision=self._revision, runs=self._runs,
-        )
+    def snapshot(self) -> CaseMemory:
+        return self.m.model_copy(deep=True)
 
     def begin_new_run(self) -> None:
         """Ask for a fresh history at the next quiet moment: supervision starts in a run of its own."""
@@ -155,23 +121,27 @@ class CaseWorkflow:
 
     @property
     def closed(self) -> bool:
-        # `returned` ends an outgoing transfer too: the supervision is back with the issuing state (Art 20(3)).
-        return self.stage in ("closed", "returned")
+        return self.m.closed
+
+    @property
+    def stage(self) -> str:
+        return self.m.stage
 
     def now(self) -> datetime:
         return workflow.now()
 
+    def peer_state(self) -> str:
+        return self.inp.executing_state if self.side == Side.ISSUING else self.inp.issuing_state
+
     def event(self, type_: str, actor: Actor | str, detail: dict[str, Any] | None = None, *,
               new_stage: str | None = None, outcome: str | None = None) -> None:
         """Record what happened; with `new_stage`, also move the case (and audit the change)."""
-        old = self.stage
+        old = self.m.stage
         if new_stage is not None:
-            self.stage = new_stage
             if new_stage in ("closed", "returned"):
-                self.outcome = outcome
-                for d in self.deadlines:
-                    if d.status == "open":
-                        d.status = "cancelled"
+                self.m.close(new_stage, outcome)
+            else:
+                self.m.stage = new_stage
         name, role = (actor.name, actor.role) if isinstance(actor, Actor) else (actor, "peer")
         self._pending.append(TimelineEvent(
             key=f"{self.inp.case_id}:{self.side}:{workflow.uuid4()}",
@@ -181,38 +151,36 @@ class CaseWorkflow:
         self._wake = True
 
     def set_deadline(self, deadline: dl.Deadline) -> None:
-        self.deadlines = [d for d in self.deadlines if d.name != deadline.name] + [deadline]
+        self.m.set_deadline(deadline)
         self._wake = True
 
     def end_deadline(self, name: str, status: str = "met") -> None:
-        for d in self.deadlines:
-            if d.name == name and d.status in ("open", "missed"):
-                d.status = status  # type: ignore[assignment]
+        self.m.end_deadline(name, status)
         self._wake = True
 
     def deadline(self, name: str) -> dl.Deadline | None:
-        return next((d for d in self.deadlines if d.name == name), None)
+        return self.m.deadline(name)
 
     def duty(self, name: str, article: str) -> None:
         self.set_deadline(dl.duty(name, self.now(), article, self.inp.duty_working_days))
 
     def _refresh_alerts(self) -> None:
-        dl.mark_missed(self.deadlines, self.now())
-        alerts = {str(a) for a in dl.alerts_at(self.deadlines, self.now())}
-        if self.failed:
+        dl.mark_missed(self.m.deadlines, self.now())
+        alerts = {str(a) for a in dl.alerts_at(self.m.deadlines, self.now())}
+        if self.m.failed:
             alerts.add(Alert.DELIVERY_FAILED)
-        for new in sorted(alerts - self.alerts):
+        for new in sorted(alerts - self.m.alerts):
             self.event("alert", "system", {"alert": new})
-        self.alerts = alerts
-        self.alerts_seen |= alerts
+        self.m.alerts = alerts
+        self.m.alerts_seen |= alerts
 
     def decision_due(self) -> datetime | None:
         d = self.deadline(dl.DECISION)
         return d.due if d and d.status in ("open", "missed") else None
 
     def _view(self) -> tuple[Any, ...]:
-        return (self.stage, self.outcome, self.decision_due(), [d.model_dump() for d in self.deadlines],
-                sorted(self.alerts), sorted(self.alerts_seen), self.closed)
+        return (self.stage, self.m.outcome, self.decision_due(), [d.model_dump() for d in self.m.deadlines],
+                sorted(self.m.alerts), sorted(self.m.alerts_seen), self.closed)
 
     async def publish(self, *, only_if_changed: bool = False) -> None:
         """Write the projection and new timeline events to PostgreSQL, and refresh search attributes.
@@ -226,7 +194,7 @@ class CaseWorkflow:
         if only_if_changed and not self._pending and view == self._published and self._only_changes:
             return
         self._published = view
-        self._revision += 1
+        self.m.revision += 1
         events, self._pending = self._pending, []
         due = self.decision_due()
         indexed = (self.stage, self.inp.issuing_state, self.inp.executing_state, due)
@@ -239,23 +207,23 @@ class CaseWorkflow:
             ])
             self._indexed = indexed
         projection = CaseProjection(
-            case_id=self.inp.case_id, revision=self._revision, stage=self.stage, outcome=self.outcome,
-            decision_due=self.decision_due(), deadlines=self.deadlines, alerts=sorted(self.alerts),
-            alerts_seen=sorted(self.alerts_seen), closed_at=self.now() if self.closed else None, events=events,
+            case_id=self.inp.case_id, revision=self.m.revision, stage=self.stage, outcome=self.m.outcome,
+            decision_due=self.decision_due(), deadlines=self.m.deadlines, alerts=sorted(self.m.alerts),
+            alerts_seen=sorted(self.m.alerts_seen), closed_at=self.now() if self.closed else None, events=events,
         )
         await workflow.execute_activity("record_case", projection, start_to_close_timeout=timedelta(seconds=30),
                                         retry_policy=_RECORD_RETRY)
 
     # --- the link --------------------------------------------------------------------------------------
 
-    def send(self, type_: str, body: dict[str, Any] | None = None, *, note_id: str | None = None,
-             attach_certificate: bool = False) -> None:
-        """Queue a message to the other side; delivery runs beside the workflow, with retries."""
-        to_state = self.inp.executing_state if self.side == Side.ISSUING else self.inp.issuing_state
+    def send(self, fields: MessageFields, *, note_id: str | None = None, attach_certificate: bool = False) -> None:
+        """Queue a message of the catalogue to the other side; delivery runs beside the workflow, with retries.
+        The free text of the message (if any) is in the note; the send activity adds it from PostgreSQL."""
+        type_ = message_type_of(fields)
         msg = OutgoingMessage(case_id=self.inp.case_id, message_id=str(workflow.uuid4()), type=type_,
-                              to_state=to_state, body=body or {}, note_id=note_id,
+                              to_state=self.peer_state(), body=fields.model_dump(mode="json"), note_id=note_id,
                               attach_certificate=attach_certificate)
-        self.messages_sent.append(type_)
+        self.m.messages_sent.append(type_)
         self._deliveries += 1
         asyncio.create_task(self._deliver(msg))  # noqa: RUF006 - tracked by self._deliveries
 
@@ -275,11 +243,11 @@ class CaseWorkflow:
                                                   "adapter": result.adapter})
             if not result.delivered:
                 # e-CODEX, e-mail, post: receipt is confirmed later by evidence; watch for it.
-                self.awaiting_evidence[msg.message_id] = msg
+                self.m.awaiting_evidence[msg.message_id] = msg
                 self.set_deadline(dl.Deadline(name=delivery_deadline_name(msg.message_id),
                                               due=self.now() + EVIDENCE_TIMEOUT, basis="policy", article="6(2)"))
         except ActivityError as err:
-            self.failed[msg.message_id] = msg
+            self.m.failed[msg.message_id] = msg
             self.event("delivery_failed", "system", {"type": msg.type, "message_id": msg.message_id,
                                                      "error": str(err.cause or err)})
         finally:
@@ -292,18 +260,18 @@ class CaseWorkflow:
     @workflow.signal
     async def evidence(self, ev: DeliveryEvidence) -> None:
         """Delivery evidence for one of our messages (e-CODEX poller, or an officer for e-mail and post)."""
-        msg = self.awaiting_evidence.get(ev.message_id)
+        msg = self.m.awaiting_evidence.get(ev.message_id)
         if msg is None:
             return  # unknown or already settled: evidences repeat, and that changes nothing
         detail = {"message_id": ev.message_id, "type": msg.type, "evidence": ev.kind, "channel": ev.channel,
                   "at": ev.at.isoformat()}
         if ev.kind == "rejected":
-            del self.awaiting_evidence[ev.message_id]
+            del self.m.awaiting_evidence[ev.message_id]
             self.end_deadline(delivery_deadline_name(ev.message_id), "cancelled")
-            self.failed[ev.message_id] = msg
+            self.m.failed[ev.message_id] = msg
             self.event("delivery_failed", ev.recorded_by, detail)
         elif ev.confirms_receipt:
-            del self.awaiting_evidence[ev.message_id]
+            del self.m.awaiting_evidence[ev.message_id]
             self.end_deadline(delivery_deadline_name(ev.message_id))
             self.event("delivered", ev.recorded_by, detail)
         else:
@@ -318,53 +286,74 @@ class CaseWorkflow:
         return self.state()
 
     @workflow.query
-    def full_state(self) -> CaseSnapshot:
+    def full_state(self) -> CaseMemory:
         return self.snapshot()
 
     @workflow.update
-    async def resend(self, inp: ActionInput) -> ActionResult:
+    async def resend(self, inp: ActionInput[ActionFields]) -> ActionResult:
         """Send again, with the same message ids, what could not be delivered (the peer de-duplicates)."""
         self.resend_failed(inp.actor)
         await self.publish()
         return self.result()
 
     @resend.validator
-    def _v_resend(self, inp: ActionInput) -> None:
+    def _v_resend(self, inp: ActionInput[ActionFields]) -> None:
         self.validate_action("resend", inp)
 
     def resend_failed(self, actor: Actor) -> None:
-        failed, self.failed = self.failed, {}
+        failed, self.m.failed = self.m.failed, {}
         for msg in failed.values():
             self._deliveries += 1
             asyncio.create_task(self._deliver(msg))  # noqa: RUF006
         self.event("resend", actor, {"messages": [m.type for m in failed.values()]})
 
-    def accept_message(self, msg: LinkMessage) -> bool:
-        """De-duplicate on receipt: a message id is handled once, however often it arrives."""
-        if msg.message_id in self.seen_message_ids:
-            return False
-        self.seen_message_ids.add(msg.message_id)
-        self.messages_received.append(msg.type)
-        return True
+    def take_message(self, msg: LinkMessage) -> MessageFields | None:
+        """A received message as its model, when it is to be acted on: seen for the first time, of the
+        catalogue, from the case's other party, acceptable in this stage, and the case still open. Anything
+        else is noted on the timeline and changes nothing: no handler ever raises on what a peer sent."""
+        if not self.m.first_receipt(msg.message_id, msg.type):
+            return None
+        if not workflow.patched(TYPED_RECEIPT):
+            # Histories recorded before the catalogue: every message of an open case was acted on as it came.
+            if self.closed and msg.type != MessageType.CERTIFICATE:
+                return None
+            return parse_fields(msg.type, msg.body) or MessageFields()
+        if self.closed:
+            return None  # a message crossing the end of the case is kept by the intake, not acted on
+        fields = parse_fields(msg.type, msg.body)
+        model = MESSAGES.get(MessageType(msg.type)) if msg.type in MESSAGE_NAMES else None
+        accepted = model.receivers.get(self.side, frozenset()) if model else frozenset()
+        why = None
+        if fields is None or model is None:
+            why = "it does not match its model in the catalogue of the exchange"
+        elif msg.from_state != self.peer_state():
+            why = f"it comes from {msg.from_state}, which is not the other party of this case"
+        elif self.stage not in accepted:
+            why = f"a {msg.type} is not acceptable while this case is {self.stage}"
+        if why:
+            self.event("message_ignored", msg.from_state, {"type": msg.type, "message_id": msg.message_id,
+                                                           "why": why})
+            return None
+        return fields
 
     # --- actions ---------------------------------------------------------------------------------------
 
-    def validate_action(self, action: str, inp: ActionInput) -> None:
-        """Role, stage and required fields from the one matrix, then this side's own rules."""
+    def validate_action(self, action: str, inp: ActionInput[Any]) -> None:
+        """Role and stage from the catalogue (the body was parsed against it on the way in), then this
+        side's own rules that need the case's facts."""
         rule = rule_for(self.side, action)
         if rule is None:
             raise refuse(Refusal(INVALID, f"unknown action {action}"))
-        for refusal in (check_role(rule, inp.actor.role), check_stage(rule, self.stage),
-                        check_body(rule, inp.body, structured_only=True)):
+        for refusal in (check_role(rule, inp.actor.role), check_stage(rule, self.stage)):
             if refusal:
                 raise refuse(refusal)
-        if action == "resend" and not self.failed:
+        if action == "resend" and not self.m.failed:
             raise refuse(Refusal(CONFLICT, "no message is waiting to be sent again"))
         extra = self.check_rule(action, inp)
         if extra:
             raise refuse(extra)
 
-    def check_rule(self, action: str, inp: ActionInput) -> Refusal | None:
+    def check_rule(self, action: str, inp: ActionInput[Any]) -> Refusal | None:
         """This side's rules that need the case's facts; the default has none."""
         return None
 
@@ -379,23 +368,29 @@ class CaseWorkflow:
         return bool(window and window.status == "open" and self.now() < window.due)
 
     def result(self) -> ActionResult:
-        return ActionResult(stage=self.stage, outcome=self.outcome)
+        return ActionResult(stage=self.stage, outcome=self.m.outcome)
 
     async def run_until_closed(self) -> None:
         """The deadline loop: sleep until the next due date or until something happens, then publish.
 
-        Continues as new (same workflow id, fresh history) when asked or when the history grows, after
-        every running handler and delivery has finished, so nothing in flight is lost."""
+        Continues as new (same workflow id, fresh history) when asked or when the history grows, and
+        completes once closed — in both cases only when every running handler and delivery has finished
+        and everything is published, with nothing awaited after that last check: an update accepted in
+        between would be lost with its message."""
         await self.publish()
         while not self.closed:
             if self._should_continue_as_new():
-                await workflow.wait_condition(lambda: self._deliveries == 0 and workflow.all_handlers_finished())
+                if workflow.patched(QUIET_END):
+                    await self._quiet()
+                else:
+                    await workflow.wait_condition(lambda: self._deliveries == 0 and workflow.all_handlers_finished())
+                    if not self.closed:
+                        await self.publish()
                 if not self.closed:
-                    await self.publish()
-                    self._runs += 1
+                    self.m.runs += 1
                     workflow.continue_as_new(self.inp.model_copy(update={"snapshot": self.snapshot()}))
                 break
-            wake = dl.next_wakeup(self.deadlines, self.now())
+            wake = dl.next_wakeup(self.m.deadlines, self.now())
             timeout = (wake - self.now()) if wake else None
             try:
                 await workflow.wait_condition(lambda: self._wake, timeout=timeout)
@@ -404,17 +399,33 @@ class CaseWorkflow:
             self._wake = False
             await self.publish(only_if_changed=True)
         # Let deliveries (e.g. the final decision) and running handlers finish before completing.
-        await workflow.wait_condition(lambda: self._deliveries == 0 and workflow.all_handlers_finished())
-        await self.publish(only_if_changed=True)
+        if workflow.patched(QUIET_END):
+            await self._quiet()
+        else:
+            await workflow.wait_condition(lambda: self._deliveries == 0 and workflow.all_handlers_finished())
+            await self.publish(only_if_changed=True)
+
+    async def _quiet(self) -> None:
+        """Return once nothing runs, nothing is in flight and nothing is left to publish. The last check
+        and the caller's end of the run happen in the same workflow task, so no update slips between."""
+        while True:
+            await workflow.wait_condition(lambda: self._deliveries == 0 and workflow.all_handlers_finished())
+            if not self._unpublished():
+                return
+            await self.publish()
+
+    def _unpublished(self) -> bool:
+        self._refresh_alerts()
+        return bool(self._pending) or self._view() != self._published
 
     def state(self) -> CaseState:
         return CaseState(
-            case_id=self.inp.case_id, side=self.side, stage=self.stage, outcome=self.outcome,
+            case_id=self.inp.case_id, side=self.side, stage=self.stage, outcome=self.m.outcome,
             issuing_state=self.inp.issuing_state, executing_state=self.inp.executing_state,
-            deadlines=self.deadlines, alerts=sorted(self.alerts), alerts_seen=sorted(self.alerts_seen),
-            consulted_grounds=sorted(self.consulted_grounds), supervision_started=self.supervision_started,
-            messages_sent=self.messages_sent, messages_received=self.messages_received,
-            failed_messages=[m.type for m in self.failed.values()], issuing_competent=self.issuing_competent,
-            open_requests=sorted(self.open_requests), next_wakeup=dl.next_wakeup(self.deadlines, self.now()),
-            run=self._runs,
+            deadlines=self.m.deadlines, alerts=sorted(self.m.alerts), alerts_seen=sorted(self.m.alerts_seen),
+            consulted_grounds=sorted(self.m.consulted_grounds), supervision_started=self.m.supervision_started,
+            messages_sent=self.m.messages_sent, messages_received=self.m.messages_received,
+            failed_messages=[m.type for m in self.m.failed.values()], issuing_competent=self.m.issuing_competent,
+            open_requests=sorted(self.m.open_requests), next_wakeup=dl.next_wakeup(self.m.deadlines, self.now()),
+            run=self.m.runs,
         )

@@ -8,15 +8,53 @@ history grows, so five years of monthly events never make a large history.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from forms.law import REVIEW_OUTCOME_CLOSES, SUBSEQUENT_DECISION_OUTCOME, TransferBackReason
+    from forms.messages import (
+        AcknowledgementFields,
+        ActionFields,
+        ActionInput,
+        AmnestyPardonFields,
+        BreachReportFields,
+        CertificateFields,
+        CompletionFields,
+        CompletionRequestFields,
+        ConsultationFields,
+        ConsultationReplyFields,
+        ConsultFields,
+        DecideUpdate,
+        DecisionFields,
+        DelayNoticeFields,
+        EndSupervisionFields,
+        ForwardedFields,
+        ForwardFields,
+        InformationFields,
+        InformationRequestFields,
+        JudgmentReviewFields,
+        MaxCustodyActionFields,
+        MaxCustodyFields,
+        MessageFields,
+        NotifyDelayFields,
+        NoWithdrawalFields,
+        PersonNotFoundFields,
+        RequestCompletionFields,
+        SubsequentDecisionFields,
+        SubsequentUpdate,
+        SupervisionEndedFields,
+        SupervisionStartedFields,
+        TransferBackActionFields,
+        TransferBackFields,
+        TransferBackRequestFields,
+        WithdrawalFields,
+    )
     from workflows import deadlines as dl
     from workflows.case import CaseWorkflow, prepare, refuse
     from workflows.model import (
-        ActionInput,
         ActionResult,
         AdaptationCheck,
         CaseFacts,
@@ -24,17 +62,7 @@ with workflow.unsafe.imports_passed_through():
         LinkMessage,
         TransferInput,
     )
-    from workflows.rules import (
-        CONFLICT,
-        INVALID,
-        REFUSAL_GROUNDS,
-        REVIEW_OUTCOMES,
-        SUBSEQUENT_DECISIONS,
-        TRANSFER_BACK_REASONS,
-        Refusal,
-        art_11_refusal,
-        art_14_subsequent,
-    )
+    from workflows.rules import CONFLICT, INVALID, Refusal, art_11_refusal, art_14_subsequent
     from workflows.stages import ExecutingStage as S
     from workflows.stages import Side
 
@@ -59,143 +87,122 @@ class IncomingTransfer(CaseWorkflow):
     async def run(self, inp: TransferInput) -> CaseState:
         if inp.snapshot is None:
             # The certificate arrives with the start (signal-with-start); its handler has run by now.
-            await workflow.wait_condition(lambda: self.received_at is not None)
-            assert self.received_at is not None
-            self.facts = await prepare("load_facts", inp.case_id, CaseFacts)
-            self.issuing_competent = self.facts.art_14_3_applies
+            await workflow.wait_condition(lambda: self.m.received_at is not None)
+            assert self.m.received_at is not None
+            self.m.facts = await prepare("load_facts", inp.case_id, CaseFacts)
+            self.m.issuing_competent = self.m.facts.art_14_3_applies
             # Art 12(1): decide within 60 days of receiving the judgment and the certificate.
-            self.set_deadline(dl.Deadline(name=dl.DECISION, due=self.received_at + dl.DECISION_PERIOD,
+            self.set_deadline(dl.Deadline(name=dl.DECISION, due=self.m.received_at + dl.DECISION_PERIOD,
                                           basis="law", article="12(1)"))
-            if MAX_CUSTODY_REQUEST in self.open_requests:
+            if MAX_CUSTODY_REQUEST in self.m.open_requests:
                 # Art 16(2): the maximum custody is given immediately after receipt.
                 self.duty("give_max_custody", "16(2)")
-            self.send("acknowledgement", {"received_at": self.received_at.isoformat()})
+            self.send(AcknowledgementFields(received_at=self.m.received_at))
             self.event("under_decision", "system", new_stage=S.UNDER_DECISION)
         await self.run_until_closed()
         return self.state()
 
     # --- rules that need the case's facts ------------------------------------------------------------
 
-    def check_rule(self, action: str, inp: ActionInput) -> Refusal | None:
+    def check_rule(self, action: str, inp: ActionInput[Any]) -> Refusal | None:
         b = inp.body
-        if action == "decide":
-            outcome = b.get("outcome")
-            if outcome not in ("recognised", "adapted", "refused"):
-                return Refusal(INVALID, "outcome: must be recognised, adapted or refused")
-            if outcome == "refused":
-                return art_11_refusal([str(g) for g in b.get("grounds") or []], self.consulted_grounds)
-            if outcome == "adapted" and inp.note_id is None:
-                return Refusal(INVALID, "measures: an adaptation names the measures it changes (Art 9, 18(5))")
-        if action == "consult" and str(b.get("ground")) not in REFUSAL_GROUNDS:
-            return Refusal(INVALID, "ground: must be a letter of Art 11(1) (a)-(k)")
+        if action == "decide" and isinstance(b, DecideUpdate) and b.outcome == "refused":
+            return art_11_refusal([str(g) for g in b.grounds], self.m.consulted_grounds)
         if action == "start_supervision" and self.in_withdrawal_window():
             window = self.deadline(dl.WITHDRAWAL_WINDOW_NAME)
             assert window is not None
             return Refusal(CONFLICT, "the issuing state may still withdraw the certificate until "
                                      f"{window.due.date().isoformat()} (Art 9(4)); wait, or ask it to confirm")
-        if action == "decide_subsequent":
-            return art_14_subsequent(b.get("decision"), side=self.side, issuing_competent=self.issuing_competent)
-        if action == "transfer_back":
-            if b.get("reason") not in TRANSFER_BACK_REASONS:
-                return Refusal(INVALID, "reason: must be absconded, residence_lost or issuing_request")
-            if b.get("reason") == "issuing_request" and TRANSFER_BACK_REQUEST not in self.open_requests:
-                return Refusal(CONFLICT, "the issuing state has not asked for the supervision back (Art 20(2))")
-        if action == "answer_information" and INFORMATION_REQUEST not in self.open_requests:
+        if action == "decide_subsequent" and isinstance(b, SubsequentUpdate):
+            return art_14_subsequent(b.decision, side=self.side, issuing_competent=self.m.issuing_competent)
+        if (action == "transfer_back" and isinstance(b, TransferBackActionFields)
+                and b.reason == TransferBackReason.ISSUING_REQUEST
+                and TRANSFER_BACK_REQUEST not in self.m.open_requests):
+            return Refusal(CONFLICT, "the issuing state has not asked for the supervision back (Art 20(2))")
+        if action == "answer_information" and INFORMATION_REQUEST not in self.m.open_requests:
             return Refusal(CONFLICT, "the issuing state has asked for no information (Art 17(1)(c))")
-        if action == "end_supervision" and b.get("outcome", "completed") != "completed":
-            return Refusal(INVALID, "outcome: must be completed (a lapse is a subsequent decision, Art 16(1)(d))")
-        if action == "notify_delay":
-            try:
-                expected = date.fromisoformat(str(b.get("expected_by")))
-            except ValueError:
-                return Refusal(INVALID, "expected_by: must be a date (YYYY-MM-DD)")
-            if expected <= self.now().date():
-                return Refusal(INVALID, "expected_by: must be in the future")
-        if action == "give_max_custody" and not (isinstance(b.get("max_custody_days"), int)
-                                                 and b["max_custody_days"] > 0):
-            return Refusal(INVALID, "max_custody_days: must be a positive whole number of days")
-        if action == "request_completion" and not (isinstance(b.get("due_days"), int) and 0 < b["due_days"] <= 90):
-            return Refusal(INVALID, "due_days: must be a whole number of days between 1 and 90")
+        if action == "notify_delay" and isinstance(b, NotifyDelayFields) and b.expected_by <= self.now().date():
+            return Refusal(INVALID, "expected_by: must be in the future")
         return None
 
     # --- actions (CONTRACT §3, executing side) -------------------------------------------------------
 
     @workflow.update
-    async def forward(self, inp: ActionInput) -> ActionResult:
+    async def forward(self, inp: ActionInput[ForwardFields]) -> ActionResult:
         # Art 6(7), 18(1): the case goes to the competent authority, and the issuing state is told.
-        authority = str(inp.body["authority"])
+        authority = inp.body.authority
         self.event("forwarded", inp.actor, {"authority": authority}, new_stage=S.CLOSED, outcome="forwarded")
-        self.send("forwarded", {"authority": authority})
+        self.send(ForwardedFields(authority=authority))
         await self.publish()
         return self.result()
 
     @forward.validator
-    def _v_forward(self, inp: ActionInput) -> None:
+    def _v_forward(self, inp: ActionInput[ForwardFields]) -> None:
         self.validate_action("forward", inp)
 
     @workflow.update
-    async def request_completion(self, inp: ActionInput) -> ActionResult:
+    async def request_completion(self, inp: ActionInput[RequestCompletionFields]) -> ActionResult:
         # Art 8(2): the decision may wait for the completed certificate until the period set here.
-        days = int(inp.body["due_days"])
+        days = inp.body.due_days
         self.set_deadline(dl.Deadline(name="completion", due=self.now() + timedelta(days=days), basis="law",
                                       article="8(2)"))
         self.event("completion_requested", inp.actor, {"due_days": days})
-        self.send("completion_request", {"due_days": days}, note_id=inp.note_id)
+        self.send(CompletionRequestFields(due_days=days), note_id=inp.note_id)
         await self.publish()
         return self.result()
 
     @request_completion.validator
-    def _v_request_completion(self, inp: ActionInput) -> None:
+    def _v_request_completion(self, inp: ActionInput[RequestCompletionFields]) -> None:
         self.validate_action("request_completion", inp)
 
     @workflow.update
-    async def consult(self, inp: ActionInput) -> ActionResult:
-        ground = str(inp.body["ground"])
-        self.consulted_grounds.add(ground)
-        self.event("consulted", inp.actor, {"ground": ground})
-        self.send("consultation", {"ground": ground}, note_id=inp.note_id)
+    async def consult(self, inp: ActionInput[ConsultFields]) -> ActionResult:
+        ground = inp.body.ground
+        self.m.consulted_grounds.add(str(ground))
+        self.event("consulted", inp.actor, {"ground": str(ground)})
+        self.send(ConsultationFields(ground=ground), note_id=inp.note_id)
         await self.publish()
         return self.result()
 
     @consult.validator
-    def _v_consult(self, inp: ActionInput) -> None:
+    def _v_consult(self, inp: ActionInput[ConsultFields]) -> None:
         self.validate_action("consult", inp)
 
     @workflow.update
-    async def notify_delay(self, inp: ActionInput) -> ActionResult:
-        expected = str(inp.body["expected_by"])
-        due = datetime.combine(date.fromisoformat(expected), self.now().timetz())
+    async def notify_delay(self, inp: ActionInput[NotifyDelayFields]) -> ActionResult:
+        expected = inp.body.expected_by
+        due = datetime.combine(expected, self.now().timetz())
         # Art 12(2): the expected date becomes the watched date.
         self.set_deadline(dl.Deadline(name=dl.DECISION, due=due, basis="law", article="12(2)"))
-        self.event("delay_notified", inp.actor, {"expected_by": expected})
-        self.send("delay_notice", {"expected_by": due.isoformat()}, note_id=inp.note_id)
+        self.event("delay_notified", inp.actor, {"expected_by": expected.isoformat()})
+        self.send(DelayNoticeFields(expected_by=due), note_id=inp.note_id)
         await self.publish()
         return self.result()
 
     @notify_delay.validator
-    def _v_notify_delay(self, inp: ActionInput) -> None:
+    def _v_notify_delay(self, inp: ActionInput[NotifyDelayFields]) -> None:
         self.validate_action("notify_delay", inp)
 
     @workflow.update
-    async def give_max_custody(self, inp: ActionInput) -> ActionResult:
-        days = int(inp.body["max_custody_days"])
-        self.open_requests.discard(MAX_CUSTODY_REQUEST)
+    async def give_max_custody(self, inp: ActionInput[MaxCustodyActionFields]) -> ActionResult:
+        days = inp.body.max_custody_days
+        self.m.open_requests.discard(MAX_CUSTODY_REQUEST)
         self.end_deadline("duty:give_max_custody")
         # Art 9(4): the issuing state may withdraw within 10 days of this information; supervision waits.
         self.open_withdrawal_window()
         self.event("max_custody_given", inp.actor, {"max_custody_days": days})
-        self.send("max_custody_info", {"max_custody_days": days})
+        self.send(MaxCustodyFields(max_custody_days=days))
         await self.publish()
         return self.result()
 
     @give_max_custody.validator
-    def _v_give_max_custody(self, inp: ActionInput) -> None:
+    def _v_give_max_custody(self, inp: ActionInput[MaxCustodyActionFields]) -> None:
         self.validate_action("give_max_custody", inp)
 
     @workflow.update
-    async def decide(self, inp: ActionInput) -> ActionResult:
-        outcome = str(inp.body["outcome"])
-        grounds = [str(g) for g in inp.body.get("grounds") or []]
+    async def decide(self, inp: ActionInput[DecideUpdate]) -> ActionResult:
+        outcome = str(inp.body.outcome)
+        grounds = [str(g) for g in inp.body.grounds]
         changed: list[int] = []
         if outcome == "adapted":
             # Art 9(1)-(3): checked against the certificate, which only the activity may read.
@@ -207,8 +214,8 @@ class IncomingTransfer(CaseWorkflow):
             changed = check.measures_changed
         self.end_deadline(dl.DECISION)
         self.end_deadline("completion", "cancelled")
-        body = {"outcome": outcome, "grounds": grounds, "measures_changed": changed,
-                "art_14_3": self.issuing_competent}
+        decision = DecisionFields(outcome=inp.body.outcome, grounds=inp.body.grounds, measures_changed=changed,
+                                  art_14_3=self.m.issuing_competent)
         if outcome == "refused":
             self.event("refused", inp.actor, {"grounds": grounds}, new_stage=S.CLOSED, outcome="refused")
         else:
@@ -217,14 +224,14 @@ class IncomingTransfer(CaseWorkflow):
                 self.open_withdrawal_window()
             self._start_supervision_duty()
             self.event(outcome, inp.actor, {"grounds": grounds, "measures_changed": changed,
-                                            "art_14_3": self.issuing_competent}, new_stage=S.RECOGNISED)
+                                            "art_14_3": self.m.issuing_competent}, new_stage=S.RECOGNISED)
         # Art 12(1), 18(3)-(5): the decision goes to the issuing state at once, with reasons (the note).
-        self.send("decision", body, note_id=inp.note_id)
+        self.send(decision, note_id=inp.note_id)
         await self.publish()
         return self.result()
 
     @decide.validator
-    def _v_decide(self, inp: ActionInput) -> None:
+    def _v_decide(self, inp: ActionInput[DecideUpdate]) -> None:
         self.validate_action("decide", inp)
 
     def _start_supervision_duty(self) -> None:
@@ -234,115 +241,113 @@ class IncomingTransfer(CaseWorkflow):
         self.set_deadline(dl.duty("start_supervision", start, "8(1)", self.inp.duty_working_days))
 
     @workflow.update
-    async def start_supervision(self, inp: ActionInput) -> ActionResult:
-        self.supervision_started = True
+    async def start_supervision(self, inp: ActionInput[ActionFields]) -> ActionResult:
+        self.m.supervision_started = True
         self.end_deadline(START_SUPERVISION)
         self.end_deadline(dl.WITHDRAWAL_WINDOW_NAME, "cancelled")
-        if self.facts.probation_period_days:
+        if self.m.facts.probation_period_days:
             # The probation period of the certificate (box (j)3, else (i)2.3), from the day supervision
             # begins here: the issuing state's own clock is its business, ours starts with our supervision.
             self.set_deadline(dl.Deadline(name=dl.PROBATION_END,
-                                          due=self.now() + timedelta(days=self.facts.probation_period_days),
+                                          due=self.now() + timedelta(days=self.m.facts.probation_period_days),
                                           basis="law", article="16(1)(d)"))
         self.event("supervision_started", inp.actor, new_stage=S.SUPERVISING)
-        self.send("supervision_started")
+        self.send(SupervisionStartedFields())
         self.begin_new_run()
         await self.publish()
         return self.result()
 
     @start_supervision.validator
-    def _v_start_supervision(self, inp: ActionInput) -> None:
+    def _v_start_supervision(self, inp: ActionInput[ActionFields]) -> None:
         self.validate_action("start_supervision", inp)
 
     @workflow.update
-    async def report_breach(self, inp: ActionInput) -> ActionResult:
+    async def report_breach(self, inp: ActionInput[ActionFields]) -> ActionResult:
         # Art 17(1)-(2): on the Annex II form (the note); where we are competent it informs (Art 15).
-        self.event("breach_reported", inp.actor, {"art_14_3": self.issuing_competent})
-        self.send("breach_report", note_id=inp.note_id)
+        self.event("breach_reported", inp.actor, {"art_14_3": self.m.issuing_competent})
+        self.send(BreachReportFields(), note_id=inp.note_id)
         await self.publish()
         return self.result()
 
     @report_breach.validator
-    def _v_report_breach(self, inp: ActionInput) -> None:
+    def _v_report_breach(self, inp: ActionInput[ActionFields]) -> None:
         self.validate_action("report_breach", inp)
 
     @workflow.update
-    async def answer_information(self, inp: ActionInput) -> ActionResult:
-        self.open_requests.discard(INFORMATION_REQUEST)
+    async def answer_information(self, inp: ActionInput[ActionFields]) -> ActionResult:
+        self.m.open_requests.discard(INFORMATION_REQUEST)
         self.end_deadline("duty:answer_information")
         self.event("information_given", inp.actor)
-        self.send("information", note_id=inp.note_id)
+        self.send(InformationFields(), note_id=inp.note_id)
         await self.publish()
         return self.result()
 
     @answer_information.validator
-    def _v_answer_information(self, inp: ActionInput) -> None:
+    def _v_answer_information(self, inp: ActionInput[ActionFields]) -> None:
         self.validate_action("answer_information", inp)
 
-    async def _close(self, inp: ActionInput, type_: str, message: str, outcome: str,
-                     body: dict[str, object] | None = None) -> ActionResult:
-        self.event(type_, inp.actor, dict(body or {}), new_stage=S.CLOSED, outcome=outcome)
-        self.send(message, dict(body or {}), note_id=inp.note_id)
+    async def _close(self, inp: ActionInput[Any], type_: str, message: MessageFields, outcome: str) -> ActionResult:
+        self.event(type_, inp.actor, message.model_dump(mode="json"), new_stage=S.CLOSED, outcome=outcome)
+        self.send(message, note_id=inp.note_id)
         await self.publish()
         return self.result()
 
     @workflow.update
-    async def report_not_found(self, inp: ActionInput) -> ActionResult:
+    async def report_not_found(self, inp: ActionInput[ActionFields]) -> ActionResult:
         # Art 18(2): supervision is impossible in practice; the obligation to supervise ends.
-        return await self._close(inp, "person_not_found", "person_not_found", "person_not_found")
+        return await self._close(inp, "person_not_found", PersonNotFoundFields(), "person_not_found")
 
     @report_not_found.validator
-    def _v_report_not_found(self, inp: ActionInput) -> None:
+    def _v_report_not_found(self, inp: ActionInput[ActionFields]) -> None:
         self.validate_action("report_not_found", inp)
 
     @workflow.update
-    async def notify_amnesty(self, inp: ActionInput) -> ActionResult:
+    async def notify_amnesty(self, inp: ActionInput[ActionFields]) -> ActionResult:
         # Art 18(6), 19: an amnesty or pardon here ends supervision.
-        return await self._close(inp, "amnesty_pardon", "amnesty_pardon", "amnesty")
+        return await self._close(inp, "amnesty_pardon", AmnestyPardonFields(), "amnesty")
 
     @notify_amnesty.validator
-    def _v_notify_amnesty(self, inp: ActionInput) -> None:
+    def _v_notify_amnesty(self, inp: ActionInput[ActionFields]) -> None:
         self.validate_action("notify_amnesty", inp)
 
     @workflow.update
-    async def decide_subsequent(self, inp: ActionInput) -> ActionResult:
+    async def decide_subsequent(self, inp: ActionInput[SubsequentUpdate]) -> ActionResult:
         # Art 16(1): where we are competent, we decide and inform the issuing state without delay.
-        decision = str(inp.body["decision"])
-        closing = SUBSEQUENT_DECISIONS[decision]
+        decision = inp.body.decision
+        message = SubsequentDecisionFields(decision=decision, measures_changed=inp.body.measures_changed)
+        closing = SUBSEQUENT_DECISION_OUTCOME[decision]
         if closing:
-            return await self._close(inp, "subsequent_decision", "subsequent_decision", closing,
-                                     {"decision": decision})
-        self.event("subsequent_decision", inp.actor, {"decision": decision})
-        self.send("subsequent_decision", {"decision": decision}, note_id=inp.note_id)
+            return await self._close(inp, "subsequent_decision", message, closing)
+        self.event("subsequent_decision", inp.actor, {"decision": str(decision)})
+        self.send(message, note_id=inp.note_id)
         await self.publish()
         return self.result()
 
     @decide_subsequent.validator
-    def _v_decide_subsequent(self, inp: ActionInput) -> None:
+    def _v_decide_subsequent(self, inp: ActionInput[SubsequentUpdate]) -> None:
         self.validate_action("decide_subsequent", inp)
 
     @workflow.update
-    async def transfer_back(self, inp: ActionInput) -> ActionResult:
+    async def transfer_back(self, inp: ActionInput[TransferBackActionFields]) -> ActionResult:
         # Art 20: the supervision and every further decision go back to the issuing state.
-        self.open_requests.discard(TRANSFER_BACK_REQUEST)
+        self.m.open_requests.discard(TRANSFER_BACK_REQUEST)
         self.end_deadline("duty:answer_transfer_back_request")
-        return await self._close(inp, "transferred_back", "transfer_back", "transferred_back",
-                                 {"reason": str(inp.body["reason"])})
+        return await self._close(inp, "transferred_back", TransferBackFields(reason=inp.body.reason),
+                                 "transferred_back")
 
     @transfer_back.validator
-    def _v_transfer_back(self, inp: ActionInput) -> None:
+    def _v_transfer_back(self, inp: ActionInput[TransferBackActionFields]) -> None:
         self.validate_action("transfer_back", inp)
 
     @workflow.update
-    async def end_supervision(self, inp: ActionInput) -> ActionResult:
+    async def end_supervision(self, inp: ActionInput[EndSupervisionFields]) -> ActionResult:
         # Art 16(1)(d): the probation period is over and the measures were complied with.
         self.end_deadline(dl.PROBATION_END)
         self.end_deadline(END_SUPERVISION)
-        return await self._close(inp, "supervision_ended", "supervision_ended", "completed",
-                                 {"outcome": "completed"})
+        return await self._close(inp, "supervision_ended", SupervisionEndedFields(), "completed")
 
     @end_supervision.validator
-    def _v_end_supervision(self, inp: ActionInput) -> None:
+    def _v_end_supervision(self, inp: ActionInput[EndSupervisionFields]) -> None:
         self.validate_action("end_supervision", inp)
 
     def _refresh_alerts(self) -> None:
@@ -358,60 +363,63 @@ class IncomingTransfer(CaseWorkflow):
 
     @workflow.signal
     async def receive(self, msg: LinkMessage) -> None:
-        if not self.accept_message(msg):
+        fields = self.take_message(msg)
+        if fields is None:
             return
-        peer = msg.from_state
-        if msg.type == "certificate":
-            if self.received_at is None:
+        if isinstance(fields, CertificateFields):
+            if self.m.received_at is None:
                 # Workflow time, not the inbox's clock: deadlines and time-skipping tests stay consistent.
-                self.received_at = self.now()
-                if msg.body.get("max_custody_requested") is True:
-                    self.open_requests.add(MAX_CUSTODY_REQUEST)
-                self.event("certificate_received", peer, {"message_id": msg.message_id,
-                                                          "max_custody_requested":
-                                                              MAX_CUSTODY_REQUEST in self.open_requests})
+                self.m.received_at = self.now()
+                if fields.max_custody_requested:
+                    self.m.open_requests.add(MAX_CUSTODY_REQUEST)
+                detail: dict[str, object] = {"message_id": msg.message_id,
+                                             "max_custody_requested": MAX_CUSTODY_REQUEST in self.m.open_requests}
+                if fields.judgment_sent_separately:
+                    detail["judgment_sent_separately"] = str(fields.judgment_sent_separately)
+                self.event("certificate_received", msg.from_state, detail)
             return  # run() publishes once the case is set up
-        if self.closed:
-            return
-        match msg.type:
-            case "completion":
+        await self.on_message(msg, fields)
+        await self.publish()
+
+    async def on_message(self, msg: LinkMessage, fields: MessageFields) -> None:
+        """What each message of the issuing side does here (the intake and take_message checked it)."""
+        peer = msg.from_state
+        ref = {"message_id": msg.message_id}
+        match fields:
+            case CompletionFields():
                 # Art 8(2): the completed certificate is in the database; its facts may have changed.
                 self.end_deadline("completion")
-                self.facts = await prepare("load_facts", self.inp.case_id, CaseFacts)
-                self.event("completion_received", peer, {"message_id": msg.message_id})
-            case "consultation_reply":
-                self.event("consultation_reply_received", peer, {"message_id": msg.message_id})
-            case "withdrawal":
-                self.event("withdrawn", peer, {"message_id": msg.message_id}, new_stage=S.CLOSED,
-                           outcome="withdrawn")
-            case "no_withdrawal":
+                self.m.facts = await prepare("load_facts", self.inp.case_id, CaseFacts)
+                self.event("completion_received", peer, ref)
+            case ConsultationReplyFields():
+                self.event("consultation_reply_received", peer, ref)
+            case WithdrawalFields():
+                self.event("withdrawn", peer, ref, new_stage=S.CLOSED, outcome="withdrawn")
+            case NoWithdrawalFields():
                 # Art 9(4): the issuing state waived the window; supervision may begin at once.
                 self.end_deadline(dl.WITHDRAWAL_WINDOW_NAME, "cancelled")
                 if self.stage == S.RECOGNISED:
                     self._start_supervision_duty()
                 self.event("withdrawal_waived", peer)
-            case "subsequent_decision":
+            case SubsequentDecisionFields(decision=decision):
                 # Art 17(4): the issuing state decided (14(3) case); a revocation or lapse ends supervision.
-                decision = str(msg.body.get("decision"))
-                closing = SUBSEQUENT_DECISIONS.get(decision)
-                self.event("subsequent_decision_received", peer, {"decision": decision},
+                closing = SUBSEQUENT_DECISION_OUTCOME[decision]
+                self.event("subsequent_decision_received", peer, {"decision": str(decision)},
                            new_stage=S.CLOSED if closing else None, outcome=closing)
-            case "information_request":
-                self.open_requests.add(INFORMATION_REQUEST)
+            case InformationRequestFields():
+                self.m.open_requests.add(INFORMATION_REQUEST)
                 self.duty("answer_information", "17(1)(c)")
-                self.event("information_requested", peer, {"message_id": msg.message_id})
-            case "information":
-                self.event("information_received", peer, {"message_id": msg.message_id})
-            case "transfer_back_request":
-                self.open_requests.add(TRANSFER_BACK_REQUEST)
+                self.event("information_requested", peer, ref)
+            case InformationFields():
+                self.event("information_received", peer, ref)
+            case TransferBackRequestFields():
+                self.m.open_requests.add(TRANSFER_BACK_REQUEST)
                 self.duty("answer_transfer_back_request", "20(2)")
-                self.event("transfer_back_requested", peer, {"message_id": msg.message_id})
-            case "judgment_review":
+                self.event("transfer_back_requested", peer, ref)
+            case JudgmentReviewFields(outcome=outcome):
                 # Art 19: only the issuing state reviews; an annulled judgment leaves nothing to supervise.
-                outcome = str(msg.body.get("outcome"))
-                closing = REVIEW_OUTCOMES.get(outcome)
-                self.event("judgment_review_received", peer, {"outcome": outcome, "message_id": msg.message_id},
+                closing = REVIEW_OUTCOME_CLOSES[outcome]
+                self.event("judgment_review_received", peer, {"outcome": str(outcome), **ref},
                            new_stage=S.CLOSED if closing else None, outcome=closing)
             case _:
-                self.event("message_received", peer, {"type": msg.type, "message_id": msg.message_id})
-        await self.publish()
+                self.event("message_received", peer, {"type": msg.type, **ref})

@@ -5,26 +5,20 @@ free text and documents stay in PostgreSQL and are read by activities."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field, PlainSerializer
 
+from forms.messages import ActionInput, Actor
+from forms.stages import Side
 from workflows.deadlines import Deadline
 
-
-class Actor(BaseModel):
-    """Who acts: a user of this node, or the peer node (role `peer`) for messages."""
-
-    name: str
-    role: str
-    authorities: list[str] = Field(default_factory=list)
+__all__ = ["ActionInput", "Actor"]
 
 
-class ActionInput(BaseModel):
-    actor: Actor
-    # Structured fields only (codes, numbers, dates, letters of grounds); free text is in the note.
-    body: dict[str, Any] = Field(default_factory=dict)
-    note_id: str | None = None
+def workflow_id(side: Side | str, case_id: str) -> str:
+    """The one place a case's workflow id is made (CONTRACT §5): `transfer-<id>` issuing, `incoming-<id>`."""
+    return f"{'transfer' if side == Side.ISSUING else 'incoming'}-{case_id}"
 
 
 class ActionResult(BaseModel):
@@ -128,28 +122,81 @@ class AdaptationCheck(BaseModel):
     measures_changed: list[int] = Field(default_factory=list)
 
 
-class CaseSnapshot(BaseModel):
-    """Everything one run of a case workflow hands to the next when it continues as new."""
+def _by_message_id(value: Any) -> Any:
+    # Recorded histories hand the messages over as a list; the running case looks them up by id.
+    if isinstance(value, list):
+        return {m["message_id"] if isinstance(m, dict) else m.message_id: m for m in value}
+    return value
+
+
+# A set while the case runs; a sorted list on the wire, so a history's payloads never depend on hash order.
+SortedSet = Annotated[set[str], PlainSerializer(lambda s: sorted(s), return_type=list[str])]
+ById = Annotated[dict[str, OutgoingMessage], BeforeValidator(_by_message_id),
+                 PlainSerializer(lambda d: list(d.values()), return_type=list[OutgoingMessage])]
+
+
+class CaseMemory(BaseModel):
+    """Everything one side of a case knows: the workflow keeps it in this one model and hands it whole to
+    the next run when it continues as new. Ids, stages, dates and codes only: no personal data."""
 
     stage: str
     outcome: str | None = None
     deadlines: list[Deadline] = Field(default_factory=list)
-    alerts: list[str] = Field(default_factory=list)
-    alerts_seen: list[str] = Field(default_factory=list)
+    alerts: SortedSet = Field(default_factory=set)
+    alerts_seen: SortedSet = Field(default_factory=set)
     facts: CaseFacts = Field(default_factory=CaseFacts)
-    consulted_grounds: list[str] = Field(default_factory=list)
+    consulted_grounds: SortedSet = Field(default_factory=set)
     supervision_started: bool = False
+    # Art 14(3): the executing state declared it will not take the 14(1)(b)-(c) decisions for this case.
     issuing_competent: bool = False
     received_at: datetime | None = None
-    open_requests: list[str] = Field(default_factory=list)
-    seen_message_ids: list[str] = Field(default_factory=list)
+    # Requests from the other side that wait for an answer (information, transfer back, max custody).
+    open_requests: SortedSet = Field(default_factory=set)
+    seen_message_ids: SortedSet = Field(default_factory=set)
     messages_sent: list[str] = Field(default_factory=list)
     messages_received: list[str] = Field(default_factory=list)
-    failed: list[OutgoingMessage] = Field(default_factory=list)
-    # Sent messages whose delivery evidence has not come yet (workflows/delivery.py).
-    awaiting_evidence: list[OutgoingMessage] = Field(default_factory=list)
+    # Messages whose delivery failed (an officer may resend them), by message id.
+    failed: ById = Field(default_factory=dict)
+    # Sent messages whose delivery evidence has not come yet (workflows/delivery.py), by message id.
+    awaiting_evidence: ById = Field(default_factory=dict)
     revision: int = 0
     runs: int = 1
+
+    @property
+    def closed(self) -> bool:
+        # `returned` ends an outgoing transfer too: the supervision is back with the issuing state (Art 20(3)).
+        return self.stage in ("closed", "returned")
+
+    def deadline(self, name: str) -> Deadline | None:
+        return next((d for d in self.deadlines if d.name == name), None)
+
+    def set_deadline(self, deadline: Deadline) -> None:
+        self.deadlines = [d for d in self.deadlines if d.name != deadline.name] + [deadline]
+
+    def end_deadline(self, name: str, status: str = "met") -> None:
+        for d in self.deadlines:
+            if d.name == name and d.status in ("open", "missed"):
+                d.status = status  # type: ignore[assignment]
+
+    def close(self, new_stage: str, outcome: str | None) -> None:
+        """Move to a final stage: every open deadline is cancelled, nothing is watched any more."""
+        self.stage = new_stage
+        self.outcome = outcome
+        for d in self.deadlines:
+            if d.status == "open":
+                d.status = "cancelled"
+
+    def first_receipt(self, message_id: str, type_: str) -> bool:
+        """De-duplicate on receipt: a message id is handled once, however often it arrives."""
+        if message_id in self.seen_message_ids:
+            return False
+        self.seen_message_ids.add(message_id)
+        self.messages_received.append(type_)
+        return True
+
+
+# The name recorded histories know the handed-over state by.
+CaseSnapshot = CaseMemory
 
 
 class CaseState(BaseModel):
@@ -174,29 +221,6 @@ class CaseState(BaseModel):
     next_wakeup: datetime | None = None
     # Which run of the workflow this is: supervision continues as new to keep each history small.
     run: int = 1
-
-
-# The fields of each received message that the workflow may see: codes, numbers and dates only.
-# Everything else in a payload (certificate, free text) stays in the inbox table in PostgreSQL.
-SIGNAL_FIELDS: dict[str, frozenset[str]] = {
-    "certificate": frozenset({"language", "max_custody_requested"}),
-    "acknowledgement": frozenset({"received_at"}),
-    "forwarded": frozenset({"authority"}),
-    "completion_request": frozenset({"due_days"}),
-    "consultation": frozenset({"ground"}),
-    "delay_notice": frozenset({"expected_by"}),
-    "max_custody_info": frozenset({"max_custody_days"}),
-    "decision": frozenset({"outcome", "grounds", "measures_changed", "art_14_3"}),
-    "judgment_review": frozenset({"outcome"}),
-    "subsequent_decision": frozenset({"decision"}),
-    "transfer_back": frozenset({"reason"}),
-    "supervision_ended": frozenset({"outcome"}),
-}
-
-
-def signal_body(message_type: str, payload: dict[str, Any]) -> dict[str, Any]:
-    allowed = SIGNAL_FIELDS.get(message_type, frozenset())
-    return {k: v for k, v in payload.items() if k in allowed}
 
 
 TransferInput.model_rebuild()

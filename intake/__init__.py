@@ -1,0 +1,22 @@
+"""The intake: everything that arrives from another authority, whatever the channel (node link, e-CODEX
+poll, an e-mail or a posted envelope an officer uploads), comes in here and only here.
+
+verify → de-duplicate → parse against the catalogue → bind to its case → store → only then signal.
+
+- verify: the sender's Ed25519 signature over the exact bytes, the size, the addressee, the time window
+  (adapters.envelope.open_envelope);
+- de-duplicate: a message id already taken in gets its first answer again, and nothing happens twice;
+- parse: the payload must be the message's model in `forms.messages` (types, limits, no U+0000);
+- bind: `to_state` is this node; a `certificate` opens only a new conversation; any other message refers
+  to an existing case, comes from that case's other party, and is acceptable in the case's current stage;
+- store, then signal the case's workflow (or start it, for a certificate), in one transaction: if the
+  signal fails nothing is kept and the sender's retry starts afresh.
+
+Anything else is refused with a 4xx naming the reason, recorded for the auditor, and changes nothing.
+"""
+
+from __future__ import annotations
+
+from intake.receive import IntakeRefused, accept_sealed, take_in
+
+__all__ = ["IntakeRefused", "accept_sealed", "take_in"]

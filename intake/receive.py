@@ -1,0 +1,204 @@
+"""Taking in one message: the steps of the intake (see the package's docstring), each once."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from psycopg.types.json import Jsonb
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from adapters.envelope import Envelope, EnvelopeRejected, open_envelope
+from forms.messages import CertificateMessage, Completion, DocumentInfo, Message, MessageRefused, parse_message
+from forms.stages import Side
+from store import audit, cases, messages
+from workflows.model import LinkMessage, TransferInput, workflow_id
+
+log = logging.getLogger(__name__)
+
+SIDE_OF_DIRECTION = {"outgoing": Side.ISSUING, "incoming": Side.EXECUTING}
+FINAL_STAGES = frozenset({"closed", "returned"})
+# Art 8(2): the executing side's deadline that shows a completion was asked for and is awaited.
+COMPLETION_AWAITED = "completion"
+
+
+class IntakeRefused(EnvelopeRejected):
+    """A verified message that cannot be taken in: the status and reason the sender is answered with."""
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A message bound to its case: which side of it this node is, and whether the case is still open."""
+
+    side: Side
+    case: dict[str, Any] | None
+    open: bool
+
+
+async def accept_sealed(node: Any, body: bytes, headers: Mapping[str, str], *, window: timedelta | None = None,
+                        channel: str = "link") -> dict[str, Any]:
+    """Verify a sealed envelope (from the node link, an e-mail, e-CODEX or an officer's upload) and take it
+    in; raises EnvelopeRejected (IntakeRefused once it is verified). A message id is acted on once."""
+    now = datetime.now(UTC)
+    envelope = open_envelope(body, headers, public_key_for=node.directory.public_key,
+                             own_state=node.settings.state, now=now,
+                             window=window or timedelta(seconds=node.settings.envelope_window_seconds))
+    return await take_in(node, envelope, now, channel=channel)
+
+
+async def take_in(node: Any, envelope: Envelope, now: datetime, *, channel: str = "link") -> dict[str, Any]:
+    """Parse, bind, store and signal one verified envelope; the answer for the sender."""
+    try:
+        return await _take_in(node, envelope, now)
+    except IntakeRefused as err:
+        await _record_refusal(node, envelope, err, channel)
+        raise
+
+
+async def _take_in(node: Any, envelope: Envelope, now: datetime) -> dict[str, Any]:
+    answer: dict[str, Any] = {"accepted": True, "message_id": envelope.message_id, "received_at": now.isoformat()}
+    async with node.pool.connection() as conn, conn.transaction():
+        # Serialise concurrent deliveries of the same id (a retry racing a slow first attempt).
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (envelope.message_id,))
+        first = await messages.inbox_answer(conn, envelope.message_id)
+        if first is not None:
+            return first
+        try:
+            message = parse_message(envelope.type, envelope.payload)
+        except MessageRefused as err:
+            raise IntakeRefused(422, f"{envelope.type}: " + "; ".join(err.problems)) from err
+        bound = await _bind(conn, node, envelope, message)
+        msg = LinkMessage(message_id=envelope.message_id, type=envelope.type, from_state=envelope.from_state,
+                          sent_at=envelope.sent_at, received_at=now, body=message.signal_body())
+        if isinstance(message, CertificateMessage):
+            await _open_incoming_case(node, conn, envelope, message)
+        elif isinstance(message, Completion) and bound.open:
+            await _replace_certificate(conn, envelope, message)
+        await messages.inbox_record(conn, message_id=envelope.message_id, conversation_id=envelope.conversation_id,
+                                    type_=envelope.type, from_state=envelope.from_state,
+                                    envelope=envelope.model_dump(mode="json"), response=answer)
+        if isinstance(message, CertificateMessage):
+            await _start_incoming(node, envelope, msg)
+        elif bound.open:
+            await _signal(node.client, workflow_id(bound.side, envelope.conversation_id), msg, answer)
+        else:
+            answer["note"] = "the case has ended here; the message was kept but changes nothing"
+            await conn.execute("UPDATE inbox SET response = %s WHERE message_id = %s",
+                               (Jsonb(answer), envelope.message_id))
+    return answer
+
+
+async def _bind(conn: Any, node: Any, envelope: Envelope, message: Message) -> Bound:
+    """The case the message belongs to, or IntakeRefused saying why it belongs to none."""
+    cur = await conn.execute(
+        "SELECT id, direction, stage, issuing_state, executing_state, deadlines FROM cases WHERE id = %s",
+        (envelope.conversation_id,))
+    row: dict[str, Any] | None = await cur.fetchone()
+    if message.opens_case:
+        if row is not None:
+            raise IntakeRefused(409, f"conversation {envelope.conversation_id} already exists here: a certificate "
+                                     "opens a new conversation (a corrected one is sent as a completion)")
+        return Bound(Side.EXECUTING, None, True)
+    if row is None:
+        raise IntakeRefused(404, f"no case {envelope.conversation_id} here: a {envelope.type} refers to a case "
+                                 "opened by a certificate")
+    side = SIDE_OF_DIRECTION[row["direction"]]
+    other_party = row["executing_state"] if side == Side.ISSUING else row["issuing_state"]
+    if envelope.from_state != other_party:
+        raise IntakeRefused(403, f"{envelope.from_state} is not a party to case {envelope.conversation_id}: "
+                                 f"only {other_party} may write about it")
+    accepted = message.receivers.get(side)
+    if accepted is None:
+        raise IntakeRefused(409, f"a {envelope.type} is sent to the "
+                                 f"{'executing' if side == Side.ISSUING else 'issuing'} side, and this node is the "
+                                 f"{side} side of case {envelope.conversation_id}")
+    if row["stage"] in FINAL_STAGES:
+        # Crossing the end of the case (a decision while the withdrawal travels): kept, not acted on.
+        return Bound(side, row, False)
+    if row["stage"] not in accepted:
+        raise IntakeRefused(409, f"a {envelope.type} is not acceptable while case {envelope.conversation_id} is "
+                                 f"{row['stage']} (Art {message.article})")
+    if isinstance(message, Completion) and not _completion_awaited(row):
+        raise IntakeRefused(409, f"no completion of the certificate was asked for in case {envelope.conversation_id}"
+                                 " (Art 8(2))")
+    return Bound(side, row, True)
+
+
+def _completion_awaited(row: dict[str, Any]) -> bool:
+    return any(d.get("name") == COMPLETION_AWAITED and d.get("status") in ("open", "missed")
+               for d in row.get("deadlines") or [])
+
+
+async def _open_incoming_case(node: Any, conn: Any, envelope: Envelope, message: CertificateMessage) -> None:
+    certificate = message.certificate
+    await cases.insert_case(conn, case_id=envelope.conversation_id, direction="incoming",
+                            authority=node.settings.node_authority, issuing_state=envelope.from_state,
+                            executing_state=node.settings.state, stage="received",
+                            certificate=certificate.model_dump(mode="json"),
+                            facts=certificate.facts().model_dump(mode="json"),
+                            created_by=f"peer:{envelope.from_state}")
+    await _keep_pdf(conn, envelope.conversation_id, message.certificate_pdf)
+
+
+async def _replace_certificate(conn: Any, envelope: Envelope, message: Completion) -> None:
+    """Art 8(2): the completed certificate replaces the one received; its facts follow it."""
+    await conn.execute("UPDATE cases SET certificate = %s, facts = %s, updated_at = now() WHERE id = %s",
+                       (Jsonb(message.certificate.model_dump(mode="json")),
+                        Jsonb(message.certificate.facts().model_dump(mode="json")), envelope.conversation_id))
+    await _keep_pdf(conn, envelope.conversation_id, message.certificate_pdf)
+
+
+async def _keep_pdf(conn: Any, case_id: str, pdf: DocumentInfo | None) -> None:
+    """The certificate's PDF as it was received, checked against the digest the sender gave."""
+    if pdf is None:
+        return
+    try:
+        content = base64.b64decode(pdf.content, validate=True)
+    except ValueError as err:
+        raise IntakeRefused(422, "certificate_pdf.content: is not base64") from err
+    digest = hashlib.sha256(content).hexdigest()
+    if pdf.sha256 and pdf.sha256 != digest:
+        raise IntakeRefused(422, "certificate_pdf.sha256: does not match the document's bytes")
+    await conn.execute(
+        "INSERT INTO documents (case_id, kind, lang, media_type, sha256, content) VALUES (%s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT DO NOTHING", (case_id, "certificate", pdf.lang or "und", "application/pdf", digest, content))
+
+
+async def _start_incoming(node: Any, envelope: Envelope, msg: LinkMessage) -> None:
+    client: Client = node.client
+    await client.start_workflow(
+        "IncomingTransfer",
+        TransferInput(case_id=envelope.conversation_id, issuing_state=envelope.from_state,
+                      executing_state=node.settings.state, authority=node.settings.node_authority,
+                      created_by=f"peer:{envelope.from_state}", duty_working_days=node.settings.duty_working_days,
+                      delivery_retry_hours=node.settings.delivery_retry_hours),
+        id=workflow_id(Side.EXECUTING, envelope.conversation_id), task_queue=node.settings.task_queue,
+        start_signal="receive", start_signal_args=[msg],
+    )
+
+
+async def _signal(client: Client, wf_id: str, msg: LinkMessage, answer: dict[str, Any]) -> None:
+    """Hand a message to the case's workflow. A message for a case whose workflow has ended is kept."""
+    try:
+        await client.get_workflow_handle(wf_id).signal("receive", msg)
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+        answer["note"] = "the case has ended here; the message was kept but changes nothing"
+
+
+async def _record_refusal(node: Any, envelope: Envelope, err: IntakeRefused, channel: str) -> None:
+    """For the auditor: who sent what that was refused, and why. Ids only: the payload is not kept."""
+    log.warning("message %s (%s, case %s) from %s refused over %s: %s", envelope.message_id, envelope.type,
+                envelope.conversation_id, envelope.from_state, channel, err.reason)
+    async with node.pool.connection() as conn:
+        await audit.record(conn, user_name=f"peer:{envelope.from_state}", role="peer", authority=None,
+                           case_id=None, action="inbox_rejected", reason=err.reason[:500],
+                           detail={"status": err.status, "type": envelope.type, "message_id": envelope.message_id,
+                                   "conversation_id": envelope.conversation_id, "channel": channel})

@@ -234,7 +234,7 @@ class CompletionRequest(CompletionRequestFields, Message):
     kind = MessageType.COMPLETION_REQUEST
     article = "8(2), 11(1)(a)"
     label = "Request to complete the certificate"
-    receivers = {Side.ISSUING: frozenset({I.SENT, I.UNDER_DECISION, I.CONSULTATION})}
+    receivers = {Side.ISSUING: _ISSUING_AWAITING}
     text_fields = frozenset({"missing"})
     fields_model = CompletionRequestFields
 
@@ -276,7 +276,7 @@ class Consultation(ConsultationFields, Message):
     kind = MessageType.CONSULTATION
     article = "11(3)"
     label = "Consultation before a refusal"
-    receivers = {Side.ISSUING: frozenset({I.SENT, I.UNDER_DECISION, I.CONSULTATION})}
+    receivers = {Side.ISSUING: _ISSUING_AWAITING}
     text_fields = frozenset({"question"})
     fields_model = ConsultationFields
 

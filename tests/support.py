@@ -16,13 +16,20 @@ def bearer(nodes: LocalNodes, state: str, role: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {nodes[state].tokens[role]}"}
 
 
+class NeverHappened(AssertionError):
+    """What a test waited for did not happen in time: the last value is in the message."""
+
+
 async def wait_for(fetch: Any, predicate: Any, timeout: float = 30.0) -> Any:
-    """Poll until the projection shows what we expect: messages cross the link asynchronously."""
+    """Poll until the projection shows what we expect (messages cross the link asynchronously); fail,
+    showing the last value seen, when it does not within `timeout` seconds."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         value = await fetch()
-        if predicate(value) or asyncio.get_running_loop().time() > deadline:
+        if predicate(value):
             return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise NeverHappened(f"not within {timeout} s; last seen: {str(value)[:2000]}")
         await asyncio.sleep(0.2)
 
 

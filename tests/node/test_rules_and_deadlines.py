@@ -6,14 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from forms.messages import ActionRefused, parse_action
 from workflows import deadlines as dl
 from workflows.rules import (
     ACTIONS,
     CONFLICT,
     FORBIDDEN,
-    INVALID,
     allowed_actions,
-    check_body,
     check_role,
     check_stage,
     rule_for,
@@ -60,12 +59,13 @@ def test_allowed_actions_follow_role_and_stage() -> None:
 
 
 def test_required_fields_and_free_text() -> None:
-    rule = rule_for(Side.EXECUTING, "notify_delay")
-    assert rule is not None
-    refusal = check_body(rule, {"expected_by": "2027-01-01"})
-    assert refusal is not None and refusal.kind == INVALID and "reasons" in refusal.reason
-    # The workflow never sees free text, so it checks only the structured fields.
-    assert check_body(rule, {"expected_by": "2027-01-01"}, structured_only=True) is None
+    with pytest.raises(ActionRefused) as refused:
+        parse_action(Side.EXECUTING, "notify_delay", {"expected_by": "2027-01-01"})
+    assert refused.value.problems == [("reasons", "Field required")]
+    parsed = parse_action(Side.EXECUTING, "notify_delay", {"expected_by": "2027-01-01", "reasons": "the hearing"})
+    # The workflow never sees free text: it goes to a note in PostgreSQL.
+    assert parsed.structured() == {"expected_by": "2027-01-01"}
+    assert parsed.texts() == {"reasons": "the hearing"}
 
 
 def test_working_days_skip_weekends() -> None:

@@ -1,0 +1,303 @@
+"""The intake as a peer node would try it, with correctly signed envelopes: for every message type of the
+catalogue, a malformed copy, a copy out of its stage and a copy from a third state are refused with a 4xx
+naming the reason, change nothing in the database or the workflow, and the case still takes actions."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+from temporalio.client import Client
+
+from adapters.envelope import Envelope, seal
+from adapters.keys import load_or_create_private_key
+from forms.examples import example_certificate
+from forms.messages import MESSAGES, MessageType
+from forms.stages import ExecutingStage, IssuingStage, Side
+from probatio.harness import LocalNodes, start_nodes
+from tests.support import bearer, create_and_approve, outgoing_case, wait_for
+from workflows.model import CaseMemory, workflow_id
+
+pytestmark = pytest.mark.integration
+
+LU, BE, NL = "LU", "BE", "NL"
+
+
+@pytest.fixture(scope="module")
+async def three(temporal_client: Client, pg_server: str, tmp_path_factory: pytest.TempPathFactory
+                ) -> AsyncIterator[LocalNodes]:
+    """LU and BE with a case between them, and NL: a third state every node knows and trusts."""
+    local = await start_nodes(temporal_client, pg_server, [LU, BE, NL], tmp_path_factory.mktemp("three"),
+                              db_prefix="intake_")
+    try:
+        yield local
+    finally:
+        await local.stop()
+
+
+def valid_payload(type_: MessageType) -> dict[str, Any]:
+    """A payload its model accepts: what an honest peer would send."""
+    cert = example_certificate(LU, BE).model_dump(mode="json")
+    now = datetime.now(UTC)
+    return {
+        MessageType.CERTIFICATE: {"certificate": cert, "language": "fr"},
+        MessageType.ACKNOWLEDGEMENT: {"received_at": now.isoformat()},
+        MessageType.FORWARDED: {"authority": "BE-PG"},
+        MessageType.COMPLETION_REQUEST: {"due_days": 14, "missing": "box (h)"},
+        MessageType.COMPLETION: {"certificate": cert},
+        MessageType.CONSULTATION: {"ground": "j", "question": "is the period under six months?"},
+        MessageType.CONSULTATION_REPLY: {"text": "no"},
+        MessageType.DELAY_NOTICE: {"expected_by": (now + timedelta(days=90)).isoformat(), "reasons": "hearing"},
+        MessageType.MAX_CUSTODY_INFO: {"max_custody_days": 90},
+        MessageType.DECISION: {"outcome": "recognised", "grounds": [], "measures_changed": []},
+        MessageType.WITHDRAWAL: {"reason": "changed our mind"},
+        MessageType.NO_WITHDRAWAL: {},
+        MessageType.SUPERVISION_STARTED: {},
+        MessageType.BREACH_REPORT: {},
+        MessageType.INFORMATION_REQUEST: {"question": "how is it going?"},
+        MessageType.INFORMATION: {"text": "fine"},
+        MessageType.SUBSEQUENT_DECISION: {"decision": "revoke"},
+        MessageType.PERSON_NOT_FOUND: {},
+        MessageType.AMNESTY_PARDON: {"reasons": "a general amnesty"},
+        MessageType.TRANSFER_BACK_REQUEST: {"reason": "new proceedings"},
+        MessageType.TRANSFER_BACK: {"reason": "absconded"},
+        MessageType.JUDGMENT_REVIEW: {"outcome": "annulled"},
+        MessageType.SUPERVISION_ENDED: {"outcome": "completed"},
+    }[type_]
+
+
+# A malformed copy of each: a wrong type, value or limit; where a message has no field of its own, a value
+# no text may hold (U+0000 cannot be stored, so it must be refused before anything is).
+MALFORMED: dict[MessageType, dict[str, Any]] = {
+    MessageType.CERTIFICATE: {"certificate": {}},
+    MessageType.ACKNOWLEDGEMENT: {"received_at": "not-a-date"},
+    MessageType.FORWARDED: {"authority": ""},
+    MessageType.COMPLETION_REQUEST: {"due_days": "abc"},
+    MessageType.COMPLETION: {"certificate": {"issuing_state": 5}},
+    MessageType.CONSULTATION: {"ground": "z"},
+    MessageType.CONSULTATION_REPLY: {"text": 12},
+    MessageType.DELAY_NOTICE: {"expected_by": "2027-01-01T00:00:00"},
+    MessageType.MAX_CUSTODY_INFO: {"max_custody_days": -4},
+    MessageType.DECISION: {"outcome": "banana"},
+    MessageType.WITHDRAWAL: {"reason": ["a", "list"]},
+    MessageType.NO_WITHDRAWAL: {"note": "nul \u0000 here"},
+    MessageType.SUPERVISION_STARTED: {"note": "nul \u0000 here"},
+    MessageType.BREACH_REPORT: {"breach": {"person": "nobody"}},
+    MessageType.INFORMATION_REQUEST: {"question": "x" * 30_000},
+    MessageType.INFORMATION: {"text": "nul \u0000 here"},
+    MessageType.SUBSEQUENT_DECISION: {"decision": "behead"},
+    MessageType.PERSON_NOT_FOUND: {"note": "nul \u0000 here"},
+    MessageType.AMNESTY_PARDON: {"reasons": {"not": "text"}},
+    MessageType.TRANSFER_BACK_REQUEST: {"reason": 3.5},
+    MessageType.TRANSFER_BACK: {"reason": "bored"},
+    MessageType.JUDGMENT_REVIEW: {"outcome": "forgotten"},
+    MessageType.SUPERVISION_ENDED: {"outcome": "escaped"},
+}
+assert set(MALFORMED) == set(MessageType)
+
+
+def receiving_side(type_: MessageType) -> Side:
+    """The side a message goes to (both sides receive a few: then the executing side, BE, is tried)."""
+    receivers = MESSAGES[type_].receivers
+    return Side.EXECUTING if Side.EXECUTING in receivers else Side.ISSUING
+
+
+NODE_OF = {Side.ISSUING: LU, Side.EXECUTING: BE}
+
+
+class Peer:
+    """Sends correctly signed envelopes as `state`'s node would."""
+
+    def __init__(self, nodes: LocalNodes, http: httpx.AsyncClient) -> None:
+        self.nodes, self.http, self.count = nodes, http, 0
+
+    async def send(self, from_state: str, to_state: str, case_id: str, type_: MessageType,
+                   payload: dict[str, Any]) -> httpx.Response:
+        self.count += 1
+        key = load_or_create_private_key(self.nodes[LU].node.settings.home / "keys" / f"{from_state}.pem")
+        envelope = Envelope(message_id=f"attack-{self.count}-{type_}", conversation_id=case_id, type=type_,
+                            from_state=from_state, to_state=to_state, sent_at=datetime.now(UTC), payload=payload)
+        sealed = seal(envelope, key)
+        return await self.http.post(f"{self.nodes[to_state].url}/api/v1/inbox", content=sealed.body,
+                                    headers=sealed.headers)
+
+
+def snapshot(nodes: LocalNodes, state: str, case_id: str) -> dict[str, Any]:
+    """What a refused message must leave as it was: the case row, its timeline, the inbox."""
+    with psycopg.connect(nodes[state].node.settings.effective_database_url, row_factory=dict_row) as conn:
+        case = conn.execute("SELECT stage, outcome, revision, certificate, deadlines FROM cases WHERE id = %s",
+                            (case_id,)).fetchone()
+        timeline = conn.execute("SELECT count(*) AS n FROM timeline WHERE case_id = %s", (case_id,)).fetchone()
+        inbox = conn.execute("SELECT count(*) AS n FROM inbox").fetchone()
+    return {"case": case, "timeline": timeline, "inbox": inbox}
+
+
+async def workflow_memory(nodes: LocalNodes, state: str, side: Side, case_id: str) -> CaseMemory:
+    handle = nodes[state].node.client.get_workflow_handle(workflow_id(side, case_id))
+    memory: CaseMemory = await handle.query("full_state", result_type=CaseMemory)
+    return memory
+
+
+async def refused_and_nothing_changed(nodes: LocalNodes, peer: Peer, from_state: str, to_state: str, side: Side,
+                                      case_id: str, type_: MessageType, payload: dict[str, Any],
+                                      statuses: tuple[int, ...]) -> str:
+    before_db = snapshot(nodes, to_state, case_id)
+    before_wf = await workflow_memory(nodes, to_state, side, case_id)
+    r = await peer.send(from_state, to_state, case_id, type_, payload)
+    assert r.status_code in statuses, (type_, r.status_code, r.text)
+    reason = str(r.json()["detail"])
+    assert reason, type_
+    assert snapshot(nodes, to_state, case_id) == before_db, type_
+    after_wf = await workflow_memory(nodes, to_state, side, case_id)
+    assert after_wf.messages_received == before_wf.messages_received, type_
+    assert after_wf.stage == before_wf.stage, type_
+    return reason
+
+
+async def a_case_under_decision(nodes: LocalNodes, http: httpx.AsyncClient) -> str:
+    case_id = await create_and_approve(http, nodes)
+    await wait_for(lambda: be_case(nodes, http, case_id), lambda c: c.get("stage") == "under_decision")
+    await wait_for(lambda: outgoing_case(http, nodes, case_id), lambda c: c["stage"] == "under_decision")
+    return case_id
+
+
+async def be_case(nodes: LocalNodes, http: httpx.AsyncClient, case_id: str) -> dict[str, Any]:
+    r = await http.get(f"{nodes[BE].url}/api/v1/incoming/{case_id}", headers=bearer(nodes, BE, "prosecutor"))
+    return dict(r.json()) if r.status_code == 200 else {}
+
+
+async def a_case_under_supervision(nodes: LocalNodes, http: httpx.AsyncClient) -> str:
+    case_id = await a_case_under_decision(nodes, http)
+    r = await http.post(f"{nodes[BE].url}/api/v1/incoming/{case_id}/actions/decide", json={"outcome": "recognised"},
+                        headers=bearer(nodes, BE, "prosecutor"))
+    assert r.status_code == 200, r.text
+    await wait_for(lambda: outgoing_case(http, nodes, case_id), lambda c: c["stage"] == "transferred")
+    r = await http.post(f"{nodes[BE].url}/api/v1/incoming/{case_id}/actions/start_supervision",
+                        headers=bearer(nodes, BE, "officer"))
+    assert r.status_code == 200, r.text
+    await wait_for(lambda: be_case(nodes, http, case_id), lambda c: c.get("stage") == "supervising")
+    return case_id
+
+
+async def test_every_message_type_malformed_out_of_stage_or_from_a_third_state_is_refused(three: LocalNodes) -> None:
+    nodes = three
+    async with httpx.AsyncClient(timeout=60) as http:
+        peer = Peer(nodes, http)
+        deciding = await a_case_under_decision(nodes, http)
+        supervised = await a_case_under_supervision(nodes, http)
+        stages = {deciding: {Side.ISSUING: IssuingStage.UNDER_DECISION, Side.EXECUTING: ExecutingStage.UNDER_DECISION},
+                  supervised: {Side.ISSUING: IssuingStage.TRANSFERRED, Side.EXECUTING: ExecutingStage.SUPERVISING}}
+        out_of_stage_tried = []
+        for type_ in MessageType:
+            side = receiving_side(type_)
+            to_state, from_state = NODE_OF[side], NODE_OF[Side.ISSUING if side == Side.EXECUTING else Side.EXECUTING]
+            # Malformed: 422 naming the field, on a case where the message would otherwise fit.
+            reason = await refused_and_nothing_changed(nodes, peer, from_state, to_state, side, deciding, type_,
+                                                       MALFORMED[type_], (409, 422) if type_ == "certificate" else (422,))
+            assert type_ in reason or "payload" in reason
+            # From a third state: 403 (a certificate opens a conversation: NL's is refused as existing).
+            reason = await refused_and_nothing_changed(nodes, peer, NL, to_state, side, deciding, type_,
+                                                       valid_payload(type_), (403, 409))
+            assert NL in reason or "already exists" in reason
+            # Out of its stage, on whichever case is in a stage that does not accept it.
+            for case_id, by_side in stages.items():
+                model = MESSAGES[type_]
+                if type_ == MessageType.COMPLETION or by_side[side] not in model.receivers[side]:
+                    await refused_and_nothing_changed(nodes, peer, from_state, to_state, side, case_id, type_,
+                                                      valid_payload(type_), (409,))
+                    out_of_stage_tried.append(type_)
+                    break
+        # Messages acceptable in every open stage have no out-of-stage copy; every other one was tried.
+        always = {t for t in MessageType if {IssuingStage.UNDER_DECISION, IssuingStage.TRANSFERRED}
+                  <= MESSAGES[t].receivers.get(Side.ISSUING, frozenset())
+                  or {ExecutingStage.UNDER_DECISION, ExecutingStage.SUPERVISING}
+                  <= MESSAGES[t].receivers.get(Side.EXECUTING, frozenset())}
+        assert set(out_of_stage_tried) | always == set(MessageType)
+
+        # The cases still take actions: BE decides on the first, LU sees it; BE ends the second.
+        r = await http.post(f"{nodes[BE].url}/api/v1/incoming/{deciding}/actions/decide",
+                            json={"outcome": "recognised"}, headers=bearer(nodes, BE, "prosecutor"))
+        assert r.status_code == 200, r.text
+        await wait_for(lambda: outgoing_case(http, nodes, deciding), lambda c: c["stage"] == "transferred")
+        r = await http.post(f"{nodes[BE].url}/api/v1/incoming/{supervised}/actions/end_supervision",
+                            headers=bearer(nodes, BE, "officer"))
+        assert r.status_code == 200, r.text
+        await wait_for(lambda: outgoing_case(http, nodes, supervised), lambda c: c["outcome"] == "completed")
+
+
+async def test_the_attacks_named_in_the_issue_change_nothing(three: LocalNodes) -> None:
+    """The exact messages that once crashed a handler, closed a supervised case or replaced its certificate."""
+    nodes = three
+    async with httpx.AsyncClient(timeout=60) as http:
+        peer = Peer(nodes, http)
+        deciding = await a_case_under_decision(nodes, http)
+        supervised = await a_case_under_supervision(nodes, http)
+        never_recognised = await a_case_under_decision(nodes, http)
+        to_lu = (BE, LU, Side.ISSUING)
+        to_be = (LU, BE, Side.EXECUTING)
+        attacks: list[tuple[tuple[str, str, Side], str, MessageType, dict[str, Any], int]] = [
+            (to_lu, deciding, MessageType.ACKNOWLEDGEMENT, {"received_at": "not-a-date"}, 422),
+            (to_lu, deciding, MessageType.COMPLETION_REQUEST, {"due_days": "abc"}, 422),
+            (to_lu, deciding, MessageType.COMPLETION_REQUEST, {"due_days": 10**12}, 422),
+            (to_lu, deciding, MessageType.DELAY_NOTICE, {"expected_by": "2027-01-01T00:00:00"}, 422),
+            (to_lu, deciding, MessageType.DECISION, {"outcome": "banana"}, 422),
+            (to_be, supervised, MessageType.COMPLETION, {"certificate": example_certificate(LU, BE).model_dump(
+                mode="json")}, 409),
+            (to_be, supervised, MessageType.WITHDRAWAL, {"reason": "too late"}, 409),
+            (to_be, never_recognised, MessageType.SUBSEQUENT_DECISION, {"decision": "revoke"}, 409),
+            (to_be, deciding, MessageType.INFORMATION, {"text": "a\u0000b"}, 422),
+        ]
+        for (from_state, to_state, side), case_id, type_, payload, status in attacks:
+            await refused_and_nothing_changed(nodes, peer, from_state, to_state, side, case_id, type_, payload,
+                                              (status,))
+        # A certificate whose certificate is {} opens no case.
+        r = await peer.send(LU, BE, "a-new-conversation", MessageType.CERTIFICATE, {"certificate": {}})
+        assert r.status_code == 422, r.text
+        assert "certificate" in r.json()["detail"]
+        r = await http.get(f"{nodes[BE].url}/api/v1/incoming/a-new-conversation",
+                           headers=bearer(nodes, BE, "prosecutor"))
+        assert r.status_code == 404
+        # Each refusal is there for the auditor.
+        r = await http.get(f"{nodes[BE].url}/api/v1/audit", params={"action": "inbox_rejected"},
+                           headers=bearer(nodes, BE, "auditor"))
+        assert r.status_code == 200
+        assert any("U+0000" in str(row.get("reason")) for row in r.json())
+        # And the cases go on: LU's case under decision is recognised; the supervised one still supervised.
+        r = await http.post(f"{nodes[BE].url}/api/v1/incoming/{deciding}/actions/decide",
+                            json={"outcome": "recognised"}, headers=bearer(nodes, BE, "prosecutor"))
+        assert r.status_code == 200, r.text
+        await wait_for(lambda: outgoing_case(http, nodes, deciding), lambda c: c["stage"] == "transferred")
+        assert (await be_case(nodes, http, supervised))["stage"] == "supervising"
+
+
+async def test_a_repeated_message_id_gets_its_first_answer(three: LocalNodes) -> None:
+    nodes = three
+    async with httpx.AsyncClient(timeout=60) as http:
+        deciding = await a_case_under_decision(nodes, http)
+        key = load_or_create_private_key(nodes[LU].node.settings.home / "keys" / "BE.pem")
+        envelope = Envelope(message_id="twice", conversation_id=deciding, type=MessageType.DELAY_NOTICE,
+                            from_state=BE, to_state=LU, sent_at=datetime.now(UTC),
+                            payload=valid_payload(MessageType.DELAY_NOTICE))
+        sealed = seal(envelope, key)
+        url = f"{nodes[LU].url}/api/v1/inbox"
+        first = await http.post(url, content=sealed.body, headers=sealed.headers)
+        assert first.status_code == 200, first.text
+        again = await http.post(url, content=sealed.body, headers=sealed.headers)
+        assert again.status_code == 200 and again.json() == first.json()
+        case = await wait_for(lambda: outgoing_case(http, nodes, deciding),
+                              lambda c: any(e["type"] == "decision_delayed" for e in c["timeline"]))
+        assert sum(e["type"] == "decision_delayed" for e in case["timeline"]) == 1
+
+
+def test_pdf_digest_is_what_the_intake_checks() -> None:
+    """The certificate's PDF travels in base64 with its sha256; the intake recomputes it (unit level)."""
+    content = b"%PDF-1.7 example"
+    assert base64.b64decode(base64.b64encode(content)) == content
+    assert Path  # keeps the import used by fixtures' type hints

@@ -114,6 +114,9 @@ async def act(pool: AsyncConnectionPool[Any], client: Client, user: User, side: 
         raise ApiError(STATUS_FOR[refusal.kind],
                        problems(*((p.split(":")[0], p.split(":", 1)[1].strip()) for p in refusal.reason.split("; ")))
                        if refusal.kind == INVALID else refusal.reason)
+    if side == Side.ISSUING and action == "approve":
+        from web.documents import art_6_1_at_approval  # Art 6(1): the judgment goes with the certificate
+        await art_6_1_at_approval(pool, row, body)
     if side == Side.ISSUING and action == "complete":
         await _store_completed_certificate(pool, row, body.get("certificate"))
     if side == Side.EXECUTING and action == "report_breach":
@@ -204,6 +207,9 @@ async def _store_completed_certificate(pool: AsyncConnectionPool[Any], row: dict
     cert = parse_certificate_or_422({**data, "issuing_state": row["issuing_state"],
                                      "executing_state": row["executing_state"]})
     await cases.update_certificate(pool, row["id"], cert.model_dump(mode="json"), cert.facts().model_dump(mode="json"))
+    from web.documents import sent_separately, sync_box_k  # box (k) keeps listing what goes with it
+
+    await sync_box_k(pool, row["id"], sent_separately(row.get("certificate")))
 
 
 def business_cause(err: BaseException) -> BaseException | None:

@@ -19,8 +19,9 @@ from psycopg.types.json import Jsonb
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from adapters.envelope import MAX_ENVELOPE_BYTES, Envelope, EnvelopeRejected, open_envelope
+from adapters.envelope import Envelope, EnvelopeRejected, envelope_limit, open_envelope
 from store import audit, cases, messages
+from web.documents import keep_received, received_documents, without_document_content
 from web.errors import CODES
 from workflows.model import LinkMessage, TransferInput, signal_body
 
@@ -41,10 +42,10 @@ async def _audit_rejection(request: Request, status: int, reason: str, sender: s
 @router.post("/inbox", include_in_schema=True, responses={401: {}, 413: {}, 422: {}})
 async def inbox(request: Request) -> JSONResponse:
     node = request.app.state.node
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_ENVELOPE_BYTES:
+    declared, limit = request.headers.get("content-length"), envelope_limit(request.headers)
+    if declared and declared.isdigit() and int(declared) > limit:
         await _audit_rejection(request, 413, "envelope too large", request.headers.get("probatio-sender"))
-        return _reject(413, f"an envelope may be at most {MAX_ENVELOPE_BYTES} bytes")
+        return _reject(413, f"an envelope may be at most {limit} bytes")
     body = await request.body()
     try:
         answer = await accept_sealed(node, body, request.headers)
@@ -75,6 +76,7 @@ async def receive(node: Any, envelope: Envelope, now: datetime) -> dict[str, Any
         if first is not None:
             return first
         direction = await _direction(conn, envelope)
+        documents = received_documents(envelope)  # Art 6(1): checked against their sha256 before anything
         msg = LinkMessage(message_id=envelope.message_id, type=envelope.type, from_state=envelope.from_state,
                           sent_at=envelope.sent_at, received_at=now, body=signal_body(envelope.type, envelope.payload))
         if direction == "outgoing":
@@ -95,7 +97,8 @@ async def receive(node: Any, envelope: Envelope, now: datetime) -> dict[str, Any
         else:
             await _update_certificate_if_completed(conn, envelope)
             await _signal(client, f"incoming-{envelope.conversation_id}", msg, answer)
-        stored = envelope.model_dump(mode="json")
+        await keep_received(conn, envelope, documents)
+        stored = without_document_content(envelope.model_dump(mode="json"))
         await messages.inbox_record(conn, message_id=envelope.message_id, conversation_id=envelope.conversation_id,
                                     type_=envelope.type, from_state=envelope.from_state, envelope=stored,
                                     response=answer)

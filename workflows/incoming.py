@@ -367,9 +367,12 @@ class IncomingTransfer(CaseWorkflow):
                 self.received_at = self.now()
                 if msg.body.get("max_custody_requested") is True:
                     self.open_requests.add(MAX_CUSTODY_REQUEST)
-                self.event("certificate_received", peer, {"message_id": msg.message_id,
-                                                          "max_custody_requested":
-                                                              MAX_CUSTODY_REQUEST in self.open_requests})
+                detail: dict[str, object] = {"message_id": msg.message_id,
+                                             "max_custody_requested": MAX_CUSTODY_REQUEST in self.open_requests}
+                if isinstance(msg.body.get("judgment_sent_separately"), str):
+                    # Art 6(1): the judgment comes by another way (said in box (k)); shown on the case.
+                    detail["judgment_sent_separately"] = msg.body["judgment_sent_separately"]
+                self.event("certificate_received", peer, detail)
             return  # run() publishes once the case is set up
         if self.closed:
             return

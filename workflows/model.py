@@ -179,7 +179,7 @@ class CaseState(BaseModel):
 # The fields of each received message that the workflow may see: codes, numbers and dates only.
 # Everything else in a payload (certificate, free text) stays in the inbox table in PostgreSQL.
 SIGNAL_FIELDS: dict[str, frozenset[str]] = {
-    "certificate": frozenset({"language", "max_custody_requested"}),
+    "certificate": frozenset({"language", "max_custody_requested", "judgment_sent_separately"}),
     "acknowledgement": frozenset({"received_at"}),
     "forwarded": frozenset({"authority"}),
     "completion_request": frozenset({"due_days"}),

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from forms.documents import SeparateChannel
     from workflows import deadlines as dl
     from workflows.case import CaseWorkflow, prepare, refuse
     from workflows.model import (
@@ -75,6 +76,8 @@ class OutgoingTransfer(CaseWorkflow):
             return Refusal(CONFLICT, "no consultation or information request is open")
         if action == "approve" and not isinstance(inp.body.get("ask_max_custody", False), bool):
             return Refusal(INVALID, "ask_max_custody: must be true or false")
+        if action == "approve" and inp.body.get("judgment_sent_separately") not in (None, *SeparateChannel):
+            return Refusal(INVALID, "judgment_sent_separately: must be " + ", ".join(SeparateChannel))
         return None
 
     # --- actions (CONTRACT §3, issuing side) ---------------------------------------------------------
@@ -112,9 +115,14 @@ class OutgoingTransfer(CaseWorkflow):
         lang: str = await prepare("prepare_certificate", self.inp.case_id, str)
         self.facts.certificate_language = lang
         ask = bool(inp.body.get("ask_max_custody", False))
-        self.event("approved", inp.actor, {"language": lang, "max_custody_requested": ask}, new_stage=S.SENT)
+        body: dict[str, object] = {"language": lang, "max_custody_requested": ask}
+        separately = inp.body.get("judgment_sent_separately")
+        if separately:
+            # Art 6(1): the judgment is not attached; how it travels is recorded and told to the executing side.
+            body["judgment_sent_separately"] = str(separately)
+        self.event("approved", inp.actor, dict(body), new_stage=S.SENT)
         # Art 16(2): the issuing state may ask, when it forwards the case, for the maximum custody.
-        self.send("certificate", {"language": lang, "max_custody_requested": ask}, attach_certificate=True)
+        self.send("certificate", body, attach_certificate=True)
         await self.publish()
         return self.result()
 

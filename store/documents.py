@@ -48,7 +48,8 @@ async def keep_received(conn: AsyncConnection[Any], *, case_id: str, doc_id: str
 async def listed(pool: AsyncConnectionPool[Any], case_id: str) -> list[Row]:
     async with pool.connection() as conn:
         cur = await conn.execute(
-            f"SELECT {_LISTED} FROM documents WHERE case_id = %s AND doc_id IS NOT NULL ORDER BY id", (case_id,))
+            f"SELECT {_LISTED} FROM documents WHERE case_id = %s AND doc_id IS NOT NULL ORDER BY documents.id",
+            (case_id,))
         return list(await cur.fetchall())
 
 
@@ -56,7 +57,7 @@ async def with_content(pool: AsyncConnectionPool[Any], case_id: str) -> list[Row
     """Every attached document with its bytes, in the order they were attached: what a certificate carries."""
     async with pool.connection() as conn:
         cur = await conn.execute(
-            f"SELECT {_LISTED}, content FROM documents WHERE case_id = %s AND doc_id IS NOT NULL ORDER BY id",
+            f"SELECT {_LISTED}, content FROM documents WHERE case_id = %s AND doc_id IS NOT NULL ORDER BY documents.id",
             (case_id,))
         return list(await cur.fetchall())
 

@@ -75,12 +75,12 @@ class Art6_1Documents(BaseModel):
         return any(d.kind == DocumentKind.JUDGMENT for d in self.attached)
 
     def refusal(self) -> str | None:
-        """Why the certificate may not be sent yet, or None (the reason names the field to fix)."""
+        """Why the certificate may not be sent yet, or None."""
         if self.judgment_attached or self.judgment_sent_separately is not None:
             return None
-        channels = ", ".join(f'"{c.value}"' for c in SeparateChannel)
-        return ("judgment_sent_separately: no judgment is attached; Art 6(1) requires the judgment with the "
-                f"certificate: attach it, or say how it is sent separately ({channels})")
+        channels = ", ".join(c.value for c in SeparateChannel)
+        return ("no judgment is attached, and Art 6(1) sends the judgment with the certificate: attach it "
+                f"(POST …/documents), or say here how it is sent separately ({channels})")
 
 
 def pdf_problem(head: bytes) -> str | None:

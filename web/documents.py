@@ -87,27 +87,32 @@ async def _limited(request: Request, limit: int) -> AsyncGenerator[bytes, None]:
         yield chunk
 
 
-async def read_upload(request: Request) -> tuple[str, str, str, bytes]:
-    """(kind, language, filename, content) of a multipart upload, or 413 / 422 naming the field."""
+async def upload_form(request: Request) -> FormData:
+    """The multipart form of an upload, read no further than one document and its two fields (413 beyond)."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > UPLOAD_LIMIT:
         raise ApiError(413, f"a document may be at most {MAX_DOCUMENT_BYTES} bytes (20 MB)")
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise ApiError(422, problems(("file", "send multipart/form-data with the fields kind, language and file")))
     try:
-        form: FormData = await MultiPartParser(request.headers, _limited(request, UPLOAD_LIMIT), max_files=1,
-                                               max_fields=10).parse()
+        return await MultiPartParser(request.headers, _limited(request, UPLOAD_LIMIT), max_files=1,
+                                     max_fields=10).parse()
     except TooLarge as err:
         raise ApiError(413, f"a document may be at most {MAX_DOCUMENT_BYTES} bytes (20 MB)") from err
     except MultiPartException as err:
         raise ApiError(422, problems(("file", f"the multipart body could not be read: {err.message}"))) from err
+
+
+async def read_upload(request: Request) -> tuple[str, str, str, bytes]:
+    """(kind, language, filename, content) of a multipart upload, or 413 / 422 naming the field."""
+    form = await upload_form(request)
     try:
-        return await _checked(form)
+        return await checked_upload(form)
     finally:
         await form.close()
 
 
-async def _checked(form: FormData) -> tuple[str, str, str, bytes]:
+async def checked_upload(form: FormData) -> tuple[str, str, str, bytes]:
     found: list[tuple[str, str]] = []
     kind = str(form.get("kind") or "")
     if kind not in set(DocumentKind):
@@ -228,7 +233,8 @@ async def art_6_1_at_approval(pool: AsyncConnectionPool[Any], row: dict[str, Any
     rule = Art6_1Documents(attached=await attached_list(pool, row["id"]),
                            judgment_sent_separately=SeparateChannel(raw) if raw else None)
     if (reason := rule.refusal()) is not None:
-        raise ApiError(422, problems(("documents", reason)))
+        # Named by the body field that settles it, so the approve form shows the reason beside its choice.
+        raise ApiError(422, problems(("judgment_sent_separately", reason)))
     await sync_box_k(pool, row["id"], rule.judgment_sent_separately)
 
 

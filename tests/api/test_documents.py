@@ -187,7 +187,8 @@ async def test_bad_documents_and_approval_without_judgment_are_refused(nodes: Lo
         assert (await _act(http, nodes, case_id, "submit", "officer")).status_code == 200
         r = await _act(http, nodes, case_id, "approve", "prosecutor")
         assert r.status_code == 422, r.text
-        assert r.json()["detail"][0]["path"] == "documents" and "Art 6(1)" in r.json()["detail"][0]["reason"]
+        assert r.json()["detail"][0]["path"] == "judgment_sent_separately"
+        assert "no judgment is attached" in r.json()["detail"][0]["reason"]
         r = await _act(http, nodes, case_id, "approve", "prosecutor", {"judgment_sent_separately": "fax"})
         assert field_of(r) == ["judgment_sent_separately"]
 

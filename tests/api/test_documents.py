@@ -217,7 +217,7 @@ async def test_judgment_sent_separately_is_recorded_and_shown_on_both_sides(node
         assert received["detail"]["judgment_sent_separately"] == "post"
         html = (await http.get(f"{nodes['BE'].url}/api/v1/incoming/{case_id}/certificate.html?lang=en",
                                headers=bearer(nodes, "BE", "prosecutor"))).text
-        assert "it is sent separately" in html and "by post" in html
+        assert "Where the judgment is not attached, it is sent" in html and "by post" in html
 
 
 def _certificate_with(documents: list[dict[str, Any]], nodes: LocalNodes) -> tuple[bytes, dict[str, str]]:

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from forms.documents import DocumentKind
+from forms.labels import catalogue
 from forms.law import EU_LANGUAGES
 from store import cases
 from store.sessions import Session
@@ -35,6 +36,8 @@ router = APIRouter(include_in_schema=False)
 SIDES = {"outgoing": Side.ISSUING, "incoming": Side.EXECUTING}
 KIND_LABELS = {DocumentKind.JUDGMENT: "Judgment", DocumentKind.PROBATION_DECISION: "Probation decision",
                DocumentKind.OTHER: "Other document"}
+LANGUAGE_OPTIONS = sorted(((code, f"{catalogue('en').language(code)} ({code})") for code in EU_LANGUAGES),
+                          key=lambda option: option[1])
 SEPARATE_LABELS = {"post": "by post", "email": "by e-mail", "ecodex": "through e-CODEX"}
 
 
@@ -63,7 +66,7 @@ async def documents_page(request: Request, session: Session, direction: str, cas
                   sent_separately=SEPARATE_LABELS.get(separately or "", separately),
                   kind_label=lambda k: KIND_LABELS.get(k, str(k)),
                   kinds=[(k.value, label) for k, label in KIND_LABELS.items()],
-                  languages=[(code, code) for code in sorted(EU_LANGUAGES)],
+                  languages=LANGUAGE_OPTIONS,
                   message=message, done=done, field_errors=field_errors or {}, values=values or {})
 
 

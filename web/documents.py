@@ -142,15 +142,21 @@ async def checked_upload(form: FormData) -> tuple[str, str, str, bytes]:
 
 # --- the service both the API and the pages call ---------------------------------------------------
 
-async def attach_document(pool: AsyncConnectionPool[Any], user: User, case_id: str, kind: str, language: str,
-                          filename: str, content: bytes, *, channel: str = "api") -> DocumentInfo:
-    """Attach one checked PDF to an outgoing transfer: officer of its authority, before approval."""
+async def may_attach(pool: AsyncConnectionPool[Any], user: User, case_id: str) -> dict[str, Any]:
+    """The case, if this user may attach documents to it now; 404, 403 or 409 saying why not."""
     row = await visible_case(pool, user, Side.ISSUING, case_id)
     if user.role != "officer":
         raise ApiError(403, f"attaching documents is for the officer, not the {user.role}")
     if row["stage"] not in ATTACH_STAGES:
         raise ApiError(409, f"documents go with the certificate and can be added only before approval; this "
                             f"transfer is {row['stage']} and its certificate has been sent")
+    return row
+
+
+async def attach_document(pool: AsyncConnectionPool[Any], user: User, case_id: str, kind: str, language: str,
+                          filename: str, content: bytes, *, channel: str = "api") -> DocumentInfo:
+    """Attach one checked PDF to an outgoing transfer: officer of its authority, before approval."""
+    row = await may_attach(pool, user, case_id)
     doc_id, digest = str(uuid.uuid4()), hashlib.sha256(content).hexdigest()
     async with pool.connection() as conn, conn.transaction():
         count, total = await store.totals(conn, case_id)
@@ -332,7 +338,7 @@ def _pool(request: Request) -> AsyncConnectionPool[Any]:
 async def post_document(request: Request, case_id: str, user: CurrentUser) -> DocumentInfo:
     """Attach the judgment, the probation decision or another document (Art 6(1)) before approval."""
     pool = _pool(request)
-    await visible_case(pool, user, Side.ISSUING, case_id)  # 404/403 before the upload is read
+    await may_attach(pool, user, case_id)  # 404, 403 or 409 before the upload is read
     kind, language, filename, content = await read_upload(request)
     return await attach_document(pool, user, case_id, kind, language, filename, content)
 

@@ -262,8 +262,9 @@ async def sync_box_k(pool: AsyncConnectionPool[Any], case_id: str, separately: S
     if row is None or row.get("certificate") is None:
         return
     attached = await attached_list(pool, case_id)
-    rule = Art6_1Documents(attached=attached, judgment_sent_separately=SeparateChannel(separately)
-                           if separately and not any(d.kind == DocumentKind.JUDGMENT for d in attached) else None)
+    # A paper original may follow an attached copy: the certificate then says both, as the timeline does.
+    rule = Art6_1Documents(attached=attached,
+                           judgment_sent_separately=SeparateChannel(separately) if separately else None)
     certificate = dict(row["certificate"])
     certificate["other_circumstances"] = {
         **(certificate.get("other_circumstances") or {}),

@@ -23,9 +23,10 @@ from activities.documents import render_certificate_pdf
 from adapters.base import Attachment, DeliveryError, OutboundMessage, adapter_for
 from adapters.directory import Directory, UnknownDestination
 from adapters.envelope import Envelope, seal
+from forms.documents import outgoing_documents
 from forms.messages import MessageType
 from probatio import telemetry
-from store import cases, messages
+from store import cases, documents, messages
 from workflows.model import (
     AdaptationCheck,
     CaseFacts,
@@ -188,6 +189,13 @@ class NodeActivities:
                                               "content": base64.b64encode(doc["content"]).decode()}
                 attachments.append(Attachment(f"certificate-{doc['lang']}.pdf", "application/pdf",
                                               bytes(doc["content"])))
+            # Art 6(1): the judgment and the other documents go with the certificate (and a completion),
+            # inline in the signed payload for the peer node and as attachments for people.
+            attached = await documents.with_content(self.ctx.pool, msg.case_id)
+            if attached:
+                payload["documents"] = outgoing_documents(attached)
+                attachments.extend(Attachment(str(d["filename"]), "application/pdf", bytes(d["content"]))
+                                   for d in attached)
         try:
             route = self.ctx.directory.route(msg.to_state)
         except UnknownDestination as err:

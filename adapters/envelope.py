@@ -26,6 +26,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from forms.documents import MAX_DOCUMENTS_TOTAL_BYTES
 from forms.messages import MessageType
 
 SIGNATURE_HEADER = "Probatio-Signature"
@@ -35,7 +36,15 @@ SENDER_HEADER = "Probatio-Sender"
 """The sending state's code; it is also the id of the key the receiver verifies with."""
 
 MAX_ENVELOPE_BYTES = 5 * 1024 * 1024
-"""A certificate with its judgment inlined stays well under this; anything larger is refused unread."""
+"""A message without documents stays well under this; anything larger is refused unread."""
+
+DOCUMENTS_HEADER = "Probatio-Documents"
+"""How many documents (Art 6(1): judgment, probation decision) the payload carries inline. Outside the
+signature: it only lets the receiver accept a larger body, and the signed payload must then hold them."""
+
+MAX_ENVELOPE_WITH_DOCUMENTS_BYTES = MAX_ENVELOPE_BYTES + 4 * -(-MAX_DOCUMENTS_TOTAL_BYTES // 3) + 64 * 1024
+"""A certificate with every document it may carry, base64 inline (4 bytes for 3), and room for their
+descriptions: a 20 MB judgment passes in one signed message."""
 
 DEFAULT_WINDOW = timedelta(minutes=10)
 """How far ``sent_at`` may lie from the receiver's clock: bounds replays of captured requests."""
@@ -100,7 +109,18 @@ def seal(envelope: Envelope, key: Ed25519PrivateKey) -> SealedEnvelope:
     """Serialise canonically and sign with the sending node's key."""
     body = envelope.canonical_json()
     headers = {SIGNATURE_HEADER: sign(body, key), SENDER_HEADER: envelope.from_state}
+    documents = envelope.payload.get("documents")
+    if isinstance(documents, list) and documents:
+        headers[DOCUMENTS_HEADER] = str(len(documents))
     return SealedEnvelope(envelope=envelope, body=body, headers=headers)
+
+
+def envelope_limit(headers: Mapping[str, str]) -> int:
+    """The largest body to read for these headers: a message that says it carries documents may be larger."""
+    declared = _header(headers, DOCUMENTS_HEADER)
+    if declared and declared.strip().isdigit() and int(declared) > 0:
+        return MAX_ENVELOPE_WITH_DOCUMENTS_BYTES
+    return MAX_ENVELOPE_BYTES
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -120,13 +140,16 @@ def open_envelope(
     own_state: str,
     now: datetime,
     window: timedelta = DEFAULT_WINDOW,
-    max_bytes: int = MAX_ENVELOPE_BYTES,
+    max_bytes: int = MAX_ENVELOPE_WITH_DOCUMENTS_BYTES,
 ) -> Envelope:
     """Verify and parse an incoming envelope, or raise :class:`EnvelopeRejected`.
 
     Order matters: size first (cheap, and we never parse or hash a huge body), then the signature (we
     never parse JSON from an unauthenticated sender), then the shape, then whether it is for us and
     recent. ``now`` is passed in so tests and replays control the clock.
+
+    Whatever the channel, a body larger than :data:`MAX_ENVELOPE_BYTES` must carry documents in its signed
+    payload (the HTTP inbox refuses such a body before reading it unless :data:`DOCUMENTS_HEADER` says so).
 
     The caller still has to de-duplicate on ``message_id`` against its database.
     """
@@ -166,6 +189,10 @@ def open_envelope(
             f"{'.'.join(str(p) for p in err['loc']) or 'envelope'}: {err['msg']}" for err in exc.errors()
         )
         raise EnvelopeRejected(422, f"malformed envelope: {problems}") from exc
+    if len(body) > MAX_ENVELOPE_BYTES and not envelope.payload.get("documents"):
+        raise EnvelopeRejected(
+            413, f"envelope of {len(body)} bytes carries no documents and exceeds the limit of {MAX_ENVELOPE_BYTES}"
+        )
 
     # The signer must be the state the envelope claims to come from: BE's key cannot speak for LU.
     if envelope.from_state != sender.strip():

@@ -11,6 +11,8 @@ import httpx
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
+from probatio.harness import attach_example_judgment
+
 
 class Endpoint(Protocol):
     """A node as the driver sees it: its URL and a bearer token per role (LocalNode, or a dev-stack node)."""
@@ -57,6 +59,7 @@ async def transfer(http: httpx.AsyncClient, nodes: Nodes, certificate: dict[str,
                         headers=_auth(nodes, issuing, "officer"))
     r.raise_for_status()
     case_id = str(r.json()["id"])
+    (await attach_example_judgment(http, src, case_id, _auth(nodes, issuing, "officer"))).raise_for_status()
     for action, role in (("submit", "officer"), ("approve", "prosecutor")):
         r = await http.post(f"{src}/api/v1/transfers/{case_id}/actions/{action}", headers=_auth(nodes, issuing, role))
         r.raise_for_status()

@@ -27,6 +27,7 @@ from forms.common import (
     Signature,
     tagged,
 )
+from forms.documents import MAX_DOCUMENTS, AttachedDocument, SeparateChannel
 from forms.law import Confidence, JudgmentType, ListOffence, MeasureCategory
 
 # --- box (b) and (c) -------------------------------------------------------------------------
@@ -299,6 +300,10 @@ class OtherCircumstances(FormModel):
 
     text: LongText | None = None
     judgment_attached: bool = tagged(Confidence.UNVERIFIED, default=True)
+    # Art 6(1): filled by the issuing node from what is attached when the certificate is sent, so the
+    # box says which documents travel with it, or how the judgment is sent instead.
+    documents: list[AttachedDocument] = Field(default_factory=list, max_length=MAX_DOCUMENTS)
+    judgment_sent_separately: SeparateChannel | None = None
 
 
 # --- the certificate -------------------------------------------------------------------------

@@ -8,6 +8,7 @@ receiving State accepts (Art 21), French, German and English first.
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -323,3 +324,37 @@ def example_breach(issuing: str = "LU", executing: str = "BE") -> BreachReport:
         },
     }
     return BreachReport.model_validate(data)
+
+
+EXAMPLE_JUDGMENT_FILENAME = "judgment-LCRI-1234-2025.pdf"
+EXAMPLE_JUDGMENT_LANGUAGE = "fr"
+
+_JUDGMENT_HTML = """<!DOCTYPE html>
+<html lang="fr"><head><meta charset="utf-8"><title>Jugement LCRI 1234/2025 (exemple)</title></head>
+<body>
+<p class="meta">EXEMPLE DE FORMATION — document fictif produit par probatio; aucune personne réelle.</p>
+<h1>Tribunal d'arrondissement de Luxembourg — chambre correctionnelle</h1>
+<p>Jugement n° LCRI 1234/2025 du 14 mars 2025, coulé en force de chose jugée le 24 avril 2025.</p>
+<p>Dans la cause du ministère public contre Jean Paul Muller, né le 2 juin 1990 à Esch-sur-Alzette,
+le tribunal, statuant contradictoirement, condamne le prévenu à une peine d'emprisonnement d'un an,
+assortie du sursis probatoire pendant trois ans.</p>
+<ol>
+<li>informer le service central d'assistance sociale de tout changement de résidence;</li>
+<li>se présenter aux convocations de l'agent de probation;</li>
+<li>s'abstenir de tout contact avec la victime;</li>
+<li>indemniser la victime dans un délai d'un an;</li>
+<li>accomplir 120 heures de travail d'intérêt général;</li>
+<li>suivre une formation sur la violence.</li>
+</ol>
+<p>Ainsi jugé et prononcé en audience publique à Luxembourg.</p>
+</body></html>
+"""
+
+
+@functools.cache
+def example_judgment_pdf() -> bytes:
+    """The judgment that goes with the example certificate (Art 6(1)): a short invented one-page judgment,
+    printed by the same PDF machinery as the annexes, the same bytes every time."""
+    from forms.pdf import html_to_pdf
+
+    return html_to_pdf(_JUDGMENT_HTML, EXAMPLE_JUDGMENT_LANGUAGE)

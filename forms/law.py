@@ -256,11 +256,3 @@ class DecisionOutcome(StrEnum):
     RECOGNISED = "recognised"
     ADAPTED = "adapted"  # Art 9, 18(5)
     REFUSED = "refused"  # Art 11(1), 18(4)
-
-
-class SeparateSending(StrEnum):
-    """Art 6(1): how the judgment went to the executing State when it is not attached to the message."""
-
-    POST = "post"
-    EMAIL = "email"
-    ECODEX = "ecodex"

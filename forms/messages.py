@@ -27,11 +27,11 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 from forms.adaptation import MeasureChange
 from forms.annex1 import Certificate
 from forms.annex2 import BreachReport
+from forms.documents import MAX_DOCUMENTS, SeparateChannel
 from forms.law import (
     DecisionOutcome,
     RefusalGround,
     ReviewOutcome,
-    SeparateSending,
     SubsequentDecision,
     TransferBackReason,
 )
@@ -168,7 +168,7 @@ class DocumentInfo(BaseModel):
 class CertificateFields(MessageFields):
     language: str | None = Field(default=None, pattern=r"^[a-z]{2}$")
     max_custody_requested: bool = False
-    judgment_sent_separately: SeparateSending | None = None
+    judgment_sent_separately: SeparateChannel | None = None
 
 
 class CertificateMessage(CertificateFields, Message):
@@ -178,12 +178,14 @@ class CertificateMessage(CertificateFields, Message):
     article = "6(1)"
     label = "Certificate and judgment"
     receivers = {Side.EXECUTING: frozenset({E.RECEIVED})}
-    text_fields = frozenset({"certificate", "certificate_pdf"})
+    text_fields = frozenset({"certificate", "certificate_pdf", "documents"})
     fields_model = CertificateFields
     opens_case = True
 
     certificate: Certificate
     certificate_pdf: DocumentInfo | None = None
+    # The judgment and other documents (Art 6(1)); each is checked against its digest by the intake.
+    documents: list[dict[str, Any]] | None = Field(default=None, max_length=MAX_DOCUMENTS)
 
     def summary(self) -> str:
         ask = "; the maximum custody is asked for (Art 16(2))" if self.max_custody_requested else ""
@@ -257,10 +259,11 @@ class Completion(CompletionFields, Message):
     label = "Completed certificate"
     # Only while a completion is awaited: the intake also checks that one was asked for.
     receivers = {Side.EXECUTING: _EXECUTING_BEFORE_DECISION}
-    text_fields = frozenset({"certificate", "certificate_pdf"})
+    text_fields = frozenset({"certificate", "certificate_pdf", "documents"})
 
     certificate: Certificate
     certificate_pdf: DocumentInfo | None = None
+    documents: list[dict[str, Any]] | None = Field(default=None, max_length=MAX_DOCUMENTS)
 
     def summary(self) -> str:
         return "The completed or corrected certificate"
@@ -749,8 +752,8 @@ class ReturnToOfficer(Action):
 
 class ApproveFields(ActionFields):
     ask_max_custody: bool = Field(default=False, title="Ask for the maximum custody (Art 16(2))")
-    judgment_sent_separately: SeparateSending | None = Field(
-        default=None, title="The judgment is sent separately, by", description="Art 6(1): only when it is not attached")
+    judgment_sent_separately: SeparateChannel | None = Field(
+        default=None, title="Only if the judgment is not attached: how it is sent separately (Art 6(1))")
 
 
 class Approve(ApproveFields, Action):

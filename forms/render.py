@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from forms import annex1, law
 from forms.annex1 import Certificate
 from forms.annex2 import BreachReport
+from forms.documents import DocumentKind, SeparateChannel
 from forms.labels import RENDER_LANGUAGES, Catalogue, Section, catalogue
 from forms.pdf import html_to_pdf
 from forms.states import load_state
@@ -47,6 +48,8 @@ _ENUMS: dict[str, type[StrEnum]] = {
     "JudgmentType": law.JudgmentType,
     "MeasureCategory": law.MeasureCategory,
     "ListOffence": law.ListOffence,
+    "DocumentKind": DocumentKind,
+    "SeparateChannel": SeparateChannel,
 }
 
 XML_NAMESPACES = {

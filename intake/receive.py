@@ -17,6 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from adapters.envelope import Envelope, EnvelopeRejected, open_envelope
 from forms.messages import CertificateMessage, Completion, DocumentInfo, Message, MessageRefused, parse_message
 from forms.stages import Side
+from intake.documents import DocumentRefused, keep_received, received_documents, without_document_content
 from store import audit, cases, messages
 from workflows.model import LinkMessage, TransferInput, workflow_id
 
@@ -74,15 +75,23 @@ async def _take_in(node: Any, envelope: Envelope, now: datetime) -> dict[str, An
         except MessageRefused as err:
             raise IntakeRefused(422, f"{envelope.type}: " + "; ".join(err.problems)) from err
         bound = await _bind(conn, node, envelope, message)
+        try:
+            documents = received_documents(envelope)  # Art 6(1): each checked against its sha256 before anything
+        except DocumentRefused as err:
+            raise IntakeRefused(422, str(err)) from err
         msg = LinkMessage(message_id=envelope.message_id, type=envelope.type, from_state=envelope.from_state,
                           sent_at=envelope.sent_at, received_at=now, body=message.signal_body())
         if isinstance(message, CertificateMessage):
             await _open_incoming_case(node, conn, envelope, message)
         elif isinstance(message, Completion) and bound.open:
             await _replace_certificate(conn, envelope, message)
+        if bound.open:
+            await keep_received(conn, envelope, documents)
+        # The documents' bytes are kept once, in the documents table; the inbox keeps the rest of the envelope.
         await messages.inbox_record(conn, message_id=envelope.message_id, conversation_id=envelope.conversation_id,
                                     type_=envelope.type, from_state=envelope.from_state,
-                                    envelope=envelope.model_dump(mode="json"), response=answer)
+                                    envelope=without_document_content(envelope.model_dump(mode="json")),
+                                    response=answer)
         if isinstance(message, CertificateMessage):
             await _start_incoming(node, envelope, msg)
         elif bound.open:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 import uvicorn
 import yaml
@@ -127,3 +128,14 @@ async def start_nodes(client: Client, server_url: str, states: list[str], home: 
         else:
             raise RuntimeError(f"the {local.state} web app did not start")
     return LocalNodes(nodes)
+
+
+async def attach_example_judgment(http: httpx.AsyncClient, url: str, case_id: str,
+                                  headers: dict[str, str]) -> httpx.Response:
+    """Attach the project's example judgment (Art 6(1)) to a transfer through the API, as an officer would:
+    what every simulated and tested transfer carries before its first step."""
+    from forms.examples import EXAMPLE_JUDGMENT_FILENAME, EXAMPLE_JUDGMENT_LANGUAGE, example_judgment_pdf
+
+    return await http.post(f"{url}/api/v1/transfers/{case_id}/documents", headers=headers,
+                           data={"kind": "judgment", "language": EXAMPLE_JUDGMENT_LANGUAGE},
+                           files={"file": (EXAMPLE_JUDGMENT_FILENAME, example_judgment_pdf(), "application/pdf")})

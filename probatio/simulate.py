@@ -45,7 +45,7 @@ SEARCH_ATTRIBUTES = {
 REFUSED_STATUSES = (403, 409, 422)
 _DAY_REF = re.compile(r"^day\+(\d+)$")
 _STEP_KEYS = {"day", "actor", "action", "body", "expect"}
-_TOP_KEYS = {"name", "issuing", "executing", "certificate", "steps", "expect", "until", "description"}
+_TOP_KEYS = {"name", "issuing", "executing", "certificate", "judgment", "steps", "expect", "until", "description"}
 
 
 class ScenarioError(ValueError):
@@ -70,6 +70,8 @@ class Scenario:
     steps: list[Step]
     expect: dict[str, Any]
     until: float | None = None
+    # Art 6(1): the project's example judgment is attached before the first step (`judgment: none` does not).
+    judgment: bool = True
 
 
 @dataclass
@@ -129,10 +131,14 @@ def load_scenario(path: Path) -> Scenario:
             raise ScenarioError(f"{path}: steps[{n}]: expect is refused or accepted")
         steps.append(Step(day=float(item["day"]), actor=item.get("actor"), action=str(item["action"]),
                           body=dict(item.get("body") or {}), expect=item.get("expect")))
+    judgment = raw.get("judgment", "example")
+    if judgment not in ("example", "none"):
+        raise ScenarioError(f"{path}: judgment is example (the default) or none")
     if any(b.day < a.day for a, b in itertools.pairwise(steps)):
         raise ScenarioError(f"{path}: steps must be in order of day")
     return Scenario(name=str(raw.get("name", path.stem)), issuing=issuing, executing=executing,
-                    certificate=certificate, steps=steps, expect=dict(raw.get("expect") or {}),
+                    certificate=certificate, judgment=judgment == "example", steps=steps,
+                    expect=dict(raw.get("expect") or {}),
                     until=float(raw["until"]) if raw.get("until") is not None else None)
 
 
@@ -344,6 +350,14 @@ class Simulation:
             raise ScenarioError(f"the transfer could not be created ({r.status_code}): {r.text}")
         self.case_id = self.out.case_id = r.json()["id"]
         self.out.workflow_ids = [f"transfer-{self.case_id}", f"incoming-{self.case_id}"]
+        if s.judgment:
+            from probatio.harness import attach_example_judgment
+
+            # Art 6(1): the example judgment goes with every certificate, whatever the scenario's certificate.
+            r = await attach_example_judgment(self._http, self._nodes[s.issuing].url, self.case_id,
+                                              self._headers(s.issuing, "officer"))
+            if r.status_code != 201:
+                raise ScenarioError(f"the example judgment could not be attached ({r.status_code}): {r.text}")
 
     async def act(self, step: Step) -> tuple[int, Any]:
         assert self._http is not None and self.start is not None and step.actor is not None

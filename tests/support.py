@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from forms.examples import example_certificate
-from probatio.harness import LocalNodes
+from probatio.harness import LocalNodes, attach_example_judgment
 
 
 def bearer(nodes: LocalNodes, state: str, role: str) -> dict[str, str]:
@@ -35,7 +35,7 @@ async def wait_for(fetch: Any, predicate: Any, timeout: float = 30.0) -> Any:
 
 async def create_and_approve(http: httpx.AsyncClient, nodes: LocalNodes, issuing: str = "LU",
                              executing: str = "BE") -> str:
-    """A transfer with the example certificate, created and submitted by the officer and approved by the
+    """A transfer with the example certificate and judgment, created and submitted by the officer and approved by the
     prosecutor of `issuing` through the API: what sends the certificate on its way. Returns the case id."""
     url = nodes[issuing].url
     cert = example_certificate(issuing, executing).model_dump(mode="json")
@@ -43,6 +43,8 @@ async def create_and_approve(http: httpx.AsyncClient, nodes: LocalNodes, issuing
                         headers=bearer(nodes, issuing, "officer"))
     assert r.status_code == 201, r.text
     case_id = str(r.json()["id"])
+    r = await attach_example_judgment(http, url, case_id, bearer(nodes, issuing, "officer"))
+    assert r.status_code == 201, r.text
     for role, action in (("officer", "submit"), ("prosecutor", "approve")):
         r = await http.post(f"{url}/api/v1/transfers/{case_id}/actions/{action}", headers=bearer(nodes, issuing, role))
         assert r.status_code == 200, r.text

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from probatio import __version__, telemetry
 from probatio.node import Node
 from probatio.settings import Settings
-from web import api, delivery, errors, inbox, openapi, pages
+from web import api, delivery, documents, errors, inbox, openapi, pages
 
 
 def create_app(settings: Settings | None = None, node: Node | None = None) -> FastAPI:
@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None, node: Node | None = None) -> Fa
     app.include_router(api.router)
     app.include_router(inbox.router)
     app.include_router(delivery.router)
+    app.include_router(documents.router)
     app.state.settings = settings
     pages.install(app)  # after the API: its error handlers stay JSON for /api, pages get HTML
     openapi.install(app)

@@ -110,6 +110,9 @@ async def act(pool: AsyncConnectionPool[Any], client: Client, user: User, side: 
         await _audit_refusal(pool, user, row, action, str(err), body)
         raise ApiError(422, problems(*err.problems)) from err
     structured = parsed.structured()
+    if side == Side.ISSUING and action == "approve":
+        from web.documents import art_6_1_at_approval  # Art 6(1): the judgment goes with the certificate
+        await art_6_1_at_approval(pool, row, body)
     if side == Side.ISSUING and action == "complete":
         await _store_completed_certificate(pool, row, body.get("certificate"))
     if side == Side.EXECUTING and action == "report_breach":
@@ -210,6 +213,9 @@ async def _store_completed_certificate(pool: AsyncConnectionPool[Any], row: dict
     cert = parse_certificate_or_422({**data, "issuing_state": row["issuing_state"],
                                      "executing_state": row["executing_state"]})
     await cases.update_certificate(pool, row["id"], cert.model_dump(mode="json"), cert.facts().model_dump(mode="json"))
+    from web.documents import sent_separately, sync_box_k  # box (k) keeps listing what goes with it
+
+    await sync_box_k(pool, row["id"], sent_separately(row.get("certificate")))
 
 
 def business_cause(err: BaseException) -> BaseException | None:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, File, Request, UploadFile
 from pydantic import BaseModel, Field
 from temporalio.service import RPCError
 
-from adapters.envelope import MAX_ENVELOPE_BYTES, SENDER_HEADER, SIGNATURE_HEADER, EnvelopeRejected
+from adapters.envelope import MAX_ENVELOPE_WITH_DOCUMENTS_BYTES, SENDER_HEADER, SIGNATURE_HEADER, EnvelopeRejected
 from intake import accept_sealed
 from store import audit, cases
 from store.users import User
@@ -37,9 +37,11 @@ async def upload(request: Request, user: CurrentUser, file: Annotated[UploadFile
     if user.role not in INTAKE_ROLES:
         raise ApiError(403, f"taking in messages is for the officer or prosecutor, not the {user.role}")
     node = request.app.state.node
-    raw = await file.read(MAX_ENVELOPE_BYTES + 1)
-    if len(raw) > MAX_ENVELOPE_BYTES:
-        raise ApiError(413, f"a message may be at most {MAX_ENVELOPE_BYTES} bytes")
+    # An e-mail carries its documents twice (inline in the signed envelope, and as attachments to read).
+    limit = 2 * MAX_ENVELOPE_WITH_DOCUMENTS_BYTES
+    raw = await file.read(limit + 1)
+    if len(raw) > limit:
+        raise ApiError(413, f"a message may be at most {limit} bytes")
     body, headers = _unpack(raw, await signature.read(64_000) if signature else None)
     try:
         answer = await accept_sealed(node, body, headers, window=MANUAL_INTAKE_WINDOW, channel="upload")

@@ -8,7 +8,7 @@ import logging
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from adapters.envelope import MAX_ENVELOPE_BYTES, EnvelopeRejected
+from adapters.envelope import EnvelopeRejected, envelope_limit
 from intake import IntakeRefused, accept_sealed
 from store import audit
 from web.errors import CODES
@@ -30,10 +30,10 @@ async def _audit_rejection(request: Request, status: int, reason: str, sender: s
 @router.post("/inbox", include_in_schema=True, responses={401: {}, 403: {}, 404: {}, 409: {}, 413: {}, 422: {}})
 async def inbox(request: Request) -> JSONResponse:
     node = request.app.state.node
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_ENVELOPE_BYTES:
+    declared, limit = request.headers.get("content-length"), envelope_limit(request.headers)
+    if declared and declared.isdigit() and int(declared) > limit:
         await _audit_rejection(request, 413, "envelope too large", request.headers.get("probatio-sender"))
-        return _reject(413, f"an envelope may be at most {MAX_ENVELOPE_BYTES} bytes")
+        return _reject(413, f"an envelope may be at most {limit} bytes")
     body = await request.body()
     try:
         answer = await accept_sealed(node, body, request.headers)

@@ -40,8 +40,10 @@ from web.auth import (
     user_for_oidc,
 )
 from web.cases import act, read_case
+from web.documents import list_documents
 from web.errors import ApiError
 from web.pages_common import HOME, STATIC, SignedIn, node_of, render
+from web.pages_documents import case_documents_context
 from workflows.rules import rule_for
 from workflows.stages import Side
 
@@ -59,7 +61,7 @@ OPTION_LABELS: dict[str, str] = {
     "issuing_request": "the issuing State asked for it",
     "annulled": "annulled", "amended": "amended", "confirmed": "confirmed",
     "recognised": "recognise", "adapted": "recognise with adapted measures", "refused": "refuse",
-    "post": "by post", "email": "by e-mail", "ecodex": "over e-CODEX",
+    "post": "by post", "email": "by e-mail", "ecodex": "through e-CODEX",
 }
 
 
@@ -282,9 +284,11 @@ async def _case_page(request: Request, session: SignedIn, direction: str, case_i
     actions = [{"name": a, "rule": rule_for(side, a), "fields": action_fields(side, a),
                 "page": PAGE_ACTIONS.get((direction, a))} for a in view["actions"]]
     completion = await completion_request(node.pool, view) if view["stage"] == "completion_requested" else None
+    attached = case_documents_context(await list_documents(node.pool, session.user, side, case_id, audited=False),
+                                      certificate)
     return render(request, "case.html.j2", session, status_code=status_code, case=view, direction=direction,
                   side=side.value, certificate=certificate, actions=actions, message=message,
-                  completion=completion,
+                  completion=completion, **attached,
                   failed_action=failed_action, field_errors=field_errors or {}, values=values or {},
                   done=request.query_params.get("done", ""))
 
@@ -430,11 +434,12 @@ def _is_page(request: Request) -> bool:
 
 def install(app: FastAPI) -> None:
     """Mount the pages on the app: routes, static files, page-style errors and security headers."""
-    from web import pages_admin, pages_breach, pages_transfer
+    from web import pages_admin, pages_breach, pages_documents, pages_transfer
 
     settings = app.state.settings
     app.include_router(router)
     app.include_router(pages_transfer.router)
+    app.include_router(pages_documents.router)
     app.include_router(pages_breach.router)
     app.include_router(pages_admin.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -11,13 +11,19 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from forms.examples import example_certificate
+from forms.examples import (
+    EXAMPLE_JUDGMENT_FILENAME,
+    EXAMPLE_JUDGMENT_LANGUAGE,
+    example_certificate,
+    example_judgment_pdf,
+)
 from forms.states import load_state
 from store import audit, drafts
 from store.sessions import Session
 from web import api
 from web.auth import check_csrf
 from web.cases import act, actions_now, read_case, visible_case
+from web.documents import attach_document, list_documents
 from web.errors import ApiError
 from web.pages_common import SignedIn, node_of, render, require_role
 from web.pages_wizard import (
@@ -67,6 +73,7 @@ async def new_transfer(request: Request, session: SignedIn) -> Response:
         # Training: the project's example (invented person), to be edited; addressed to the first peer.
         peer = "BE" if state != "BE" else "LU"
         doc = example_certificate(state, peer).model_dump(mode="json", exclude_none=True)
+        doc[EXAMPLE_JUDGMENT] = True  # the example judgment is attached when the transfer starts (Art 6(1))
     else:
         doc = blank_certificate(state)
     draft_id = await drafts.create_draft(node.pool, authority=session.user.authorities[0],
@@ -79,6 +86,8 @@ async def new_transfer(request: Request, session: SignedIn) -> Response:
 # leave the draft. Finishing it sends `complete` on that case instead of starting a new transfer.
 
 CORRECTING = "_correcting"
+# A draft started from the training example gets the example judgment when it becomes a transfer.
+EXAMPLE_JUDGMENT = "_example_judgment"
 
 
 def _without_nulls(value: Any) -> Any:
@@ -242,6 +251,9 @@ async def start(request: Request, session: SignedIn, draft_id: str) -> Response:
                                   message="The transfer was not started: " + (
                                       "correct the fields listed below" if found else str(err.detail)))
     await drafts.mark_started(node.pool, draft_id, created.id)
+    if row["certificate"].get(EXAMPLE_JUDGMENT):
+        await attach_document(node.pool, session.user, created.id, "judgment", EXAMPLE_JUDGMENT_LANGUAGE,
+                              EXAMPLE_JUDGMENT_FILENAME, example_judgment_pdf(), channel="page")
     done = "create:draft"
     if form.get("submit") == "1":
         try:
@@ -253,6 +265,10 @@ async def start(request: Request, session: SignedIn, draft_id: str) -> Response:
         await audit.record(conn, user_name=session.user.name, role=session.user.role,
                            authority=row["authority"], case_id=created.id, action="draft_started",
                            detail={"draft": draft_id})
+    if not any(d.kind == "judgment" for d in await list_documents(node.pool, session.user, Side.ISSUING, created.id,
+                                                                   audited=False)):
+        # The wizard's last step: the judgment that goes with the certificate (Art 6(1)).
+        return RedirectResponse(f"/cases/outgoing/{quote(created.id)}/documents", status_code=303)
     return RedirectResponse(f"/cases/outgoing/{quote(created.id)}?done={quote(done)}", status_code=303)
 
 

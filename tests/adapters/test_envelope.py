@@ -13,10 +13,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.envelope import (
+    DOCUMENTS_HEADER,
+    MAX_ENVELOPE_BYTES,
+    MAX_ENVELOPE_WITH_DOCUMENTS_BYTES,
     SENDER_HEADER,
     SIGNATURE_HEADER,
     Envelope,
     EnvelopeRejected,
+    envelope_limit,
     open_envelope,
     seal,
     sign,
@@ -271,3 +275,30 @@ def test_a_naive_clock_is_a_programming_error(
     sealed = seal(envelope, lu_key)
     with pytest.raises(ValueError, match="timezone-aware"):
         open_at_be(sealed.body, sealed.headers, keys_of, now=NOW.replace(tzinfo=None))
+
+
+# --- documents: a larger body is allowed only when its signed payload carries them ------------------------
+
+
+def test_a_certificate_with_documents_says_so_and_may_pass_the_plain_limit(
+    envelope: Envelope, lu_key: Ed25519PrivateKey, keys_of: dict[str, Ed25519PublicKey]
+) -> None:
+    content = base64.b64encode(b"%PDF-" + b"\0" * (MAX_ENVELOPE_BYTES)).decode()
+    with_documents = envelope.model_copy(update={"payload": {**envelope.payload, "documents": [
+        {"id": "d1", "kind": "judgment", "content": content}]}})
+    sealed = seal(with_documents, lu_key)
+    assert sealed.headers[DOCUMENTS_HEADER] == "1"
+    assert envelope_limit(sealed.headers) == MAX_ENVELOPE_WITH_DOCUMENTS_BYTES > len(sealed.body) > MAX_ENVELOPE_BYTES
+    assert open_at_be(sealed.body, sealed.headers, keys_of).payload["documents"][0]["id"] == "d1"
+    # Without documents the header is absent and the plain limit holds.
+    plain = seal(envelope, lu_key)
+    assert DOCUMENTS_HEADER not in plain.headers and envelope_limit(plain.headers) == MAX_ENVELOPE_BYTES
+
+
+def test_a_large_body_without_documents_is_413_whatever_its_headers_say(
+    envelope: Envelope, lu_key: Ed25519PrivateKey, keys_of: dict[str, Ed25519PublicKey]
+) -> None:
+    padded = envelope.model_copy(update={"payload": {"padding": "x" * MAX_ENVELOPE_BYTES}})
+    sealed = seal(padded, lu_key)
+    error = rejected(sealed.body, {**sealed.headers, DOCUMENTS_HEADER: "3"}, keys_of)
+    assert error.status == 413 and "carries no documents" in error.reason

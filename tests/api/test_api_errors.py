@@ -15,7 +15,7 @@ from adapters.envelope import MAX_ENVELOPE_BYTES, Envelope, seal
 from adapters.keys import generate_key, load_or_create_private_key
 from forms.examples import example_certificate
 from forms.messages import MessageType
-from probatio.harness import LocalNodes
+from probatio.harness import LocalNodes, attach_example_judgment
 from tests.support import bearer
 
 pytestmark = pytest.mark.integration
@@ -125,6 +125,7 @@ async def test_adaptation_more_severe_than_the_original_is_refused(nodes: LocalN
         r = await http.post(f"{lu}/api/v1/transfers", headers=bearer(nodes, "LU", "officer"),
                             json={"executing_state": "BE", "certificate": cert.model_dump(mode="json")})
         case_id = r.json()["id"]
+        assert (await attach_example_judgment(http, lu, case_id, bearer(nodes, "LU", "officer"))).status_code == 201
         await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/submit", headers=bearer(nodes, "LU", "officer"))
         r = await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/approve",
                             headers=bearer(nodes, "LU", "prosecutor"))

@@ -12,7 +12,7 @@ from playwright.async_api import Browser, expect
 from test_transfer_in_browser import MARKUP, browser, shot, sign_in
 
 from forms.examples import example_certificate
-from probatio.harness import LocalNodes
+from probatio.harness import LocalNodes, attach_example_judgment
 from tests.support import bearer, wait_for
 from web.pages_wizard import field_id
 
@@ -30,6 +30,7 @@ async def _supervised_case(nodes: LocalNodes) -> str:
                             json={"executing_state": "BE",
                                   "certificate": example_certificate("LU", "BE").model_dump(mode="json")})
         case_id = str(r.json()["id"])
+        assert (await attach_example_judgment(http, lu, case_id, bearer(nodes, "LU", "officer"))).status_code == 201
         for role, action in (("officer", "submit"), ("prosecutor", "approve")):
             await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/{action}", headers=bearer(nodes, "LU", role))
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from forms.examples import example_certificate
+from forms.examples import EXAMPLE_JUDGMENT_FILENAME, example_certificate, example_judgment_pdf
 from probatio.harness import LocalNodes
 from web.pages_wizard import STEPS, field_id, get_path, step_fields
 
@@ -113,6 +113,16 @@ async def test_transfer_from_wizard_to_recognition(browser: Browser, nodes: Loca
     await expect(officer.get_by_text("The certificate is complete")).to_be_visible()
     await shot(officer, "02-wizard-review")
     await officer.get_by_role("button", name="Start the transfer and submit it for approval").click()
+    # The wizard's last step: the judgment that goes with the certificate (Art 6(1)).
+    await officer.wait_for_url("**/cases/outgoing/*/documents")
+    await officer.locator("#a-kind").select_option("judgment")
+    await officer.locator("#a-language").select_option("fr")
+    await officer.locator("#a-file").set_input_files(files=[{
+        "name": EXAMPLE_JUDGMENT_FILENAME, "mimeType": "application/pdf", "buffer": example_judgment_pdf()}])
+    await officer.get_by_role("button", name="Attach").click()
+    await expect(officer.get_by_role("link", name=EXAMPLE_JUDGMENT_FILENAME)).to_be_visible()
+    await shot(officer, "02-wizard-documents")
+    await officer.get_by_role("link", name="Continue to the case").click()
     await officer.wait_for_url("**/cases/outgoing/*")
     case_id = officer.url.split("?")[0].rsplit("/", 1)[-1]
     await expect(officer.get_by_role("heading", level=1)).to_contain_text("<script>alert(1)</script>")

@@ -5,15 +5,21 @@ real PostgreSQL, a fake e-CODEX connector and an SMTP server on 127.0.0.1."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import io
 from collections.abc import AsyncIterator
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
+from pypdf import PdfReader
 from temporalio.client import Client
 
+from forms.examples import EXAMPLE_JUDGMENT_FILENAME, example_judgment_pdf
 from probatio.ecodex_poller import poll_once
 from probatio.embedded import free_port
 from probatio.harness import LocalNodes, start_nodes
@@ -57,6 +63,18 @@ async def recognise_at_be(http: httpx.AsyncClient, nodes: LocalNodes, case_id: s
     assert await wait_for(transferred, bool)
 
 
+async def judgment_at_be(http: httpx.AsyncClient, nodes: LocalNodes, case_id: str) -> None:
+    """Art 6(1): the judgment came with the certificate, whatever the channel, and BE serves the same bytes."""
+    be, headers = nodes["BE"].url, bearer(nodes, "BE", "prosecutor")
+    r = await http.get(f"{be}/api/v1/incoming/{case_id}/documents", headers=headers)
+    assert r.status_code == 200, r.text
+    [judgment] = r.json()
+    assert judgment["kind"] == "judgment"
+    assert judgment["sha256"] == hashlib.sha256(example_judgment_pdf()).hexdigest()
+    r = await http.get(f"{be}/api/v1/incoming/{case_id}/documents/{judgment['id']}", headers=headers)
+    assert r.status_code == 200 and r.content == example_judgment_pdf()
+
+
 @pytest.fixture
 async def connector() -> AsyncIterator[FakeConnector]:
     with FakeConnector() as fake:
@@ -73,11 +91,15 @@ async def test_over_ecodex(temporal_client: Client, pg_server: str, tmp_path: Pa
             case_id = await create_and_approve(http, nodes)
             message_id = await certificate_message_id(http, nodes, case_id)
             assert connector.messages[message_id]["action"], "the message was submitted with an e-CODEX action"
+            files = connector.messages[message_id]["files"]["files"]
+            assert any(f["fileName"] == EXAMPLE_JUDGMENT_FILENAME and f["fileType"] == "BUSINESS_ATTACHMENT"
+                       for f in files), "the judgment rides as a business attachment"
 
             # The gateways relay it: it reaches BE's connector client, and BE's poller takes it in once.
             connector.queue_incoming(dict(connector.messages[message_id]))
             assert (await poll_once(nodes["BE"].node))["received"] == 1
             assert (await poll_once(nodes["BE"].node))["received"] == 0
+            await judgment_at_be(http, nodes, case_id)
             assert connector.triggered and connector.triggered[0][1] == "RETRIEVAL"
 
             # The delivery evidence comes back to LU and settles the wait for it.
@@ -118,6 +140,9 @@ async def test_over_email(temporal_client: Client, pg_server: str, tmp_path: Pat
             message_id = await certificate_message_id(http, nodes, case_id)
             assert await wait_for(lambda: asyncio.sleep(0, result=bool(mailbox.messages)), bool)
             raw = mailbox.messages[0]
+            mail = BytesParser(policy=policy.default).parsebytes(raw)
+            attached = {part.get_filename(): part.get_payload(decode=True) for part in mail.iter_attachments()}
+            assert attached[EXAMPLE_JUDGMENT_FILENAME] == example_judgment_pdf()  # for the person who reads it
 
             # At BE an officer takes the e-mail in; a second upload of the same e-mail changes nothing.
             for _ in range(2):
@@ -125,6 +150,7 @@ async def test_over_email(temporal_client: Client, pg_server: str, tmp_path: Pat
                                     files={"file": ("transfer.eml", raw, "message/rfc822")})
                 assert r.status_code == 200, r.text
                 assert r.json()["message_id"] == message_id
+            await judgment_at_be(http, nodes, case_id)
 
             # LU's officer notes that BE confirmed receipt.
             r = await http.post(f"{nodes['LU'].url}/api/v1/transfers/{case_id}/evidence",
@@ -150,7 +176,10 @@ async def test_over_post(temporal_client: Client, pg_server: str, tmp_path: Path
             case_id = await create_and_approve(http, nodes)
             message_id = await certificate_message_id(http, nodes, case_id)
             folder = queue / message_id
-            assert (folder / "00-cover-letter.pdf").read_bytes().startswith(b"%PDF")
+            letter = (folder / "00-cover-letter.pdf").read_bytes()
+            text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(letter)).pages)
+            assert EXAMPLE_JUDGMENT_FILENAME in text.replace("\n", ""), "the cover letter lists the judgment"
+            assert (folder / f"02-{EXAMPLE_JUDGMENT_FILENAME}").read_bytes() == example_judgment_pdf()
 
             # Until someone records receipt, LU waits for the evidence (alert after 24 h).
             case = await outgoing_case(http, nodes, case_id)
@@ -166,6 +195,7 @@ async def test_over_post(temporal_client: Client, pg_server: str, tmp_path: Path
             r = await http.post(f"{nodes['BE'].url}/api/v1/inbox/upload", headers=bearer(nodes, "BE", "officer"),
                                 files={"file": ("e.json", envelope), "signature": ("s.json", signature)})
             assert r.status_code == 200, r.text
+            await judgment_at_be(http, nodes, case_id)
 
             for kind in ("dispatched", "delivered"):
                 r = await http.post(f"{nodes['LU'].url}/api/v1/transfers/{case_id}/evidence",

@@ -13,7 +13,7 @@ from temporalio.client import Client
 
 from forms.examples import example_certificate
 from probatio.embedded import free_port
-from probatio.harness import start_nodes
+from probatio.harness import attach_example_judgment, start_nodes
 from tests.delivery.flaky_peer import FlakyPeer, flaky_peer
 
 pytestmark = pytest.mark.integration
@@ -42,6 +42,7 @@ async def test_every_transfer_arrives_exactly_once(temporal_client: Client, pg_s
                                         json={"executing_state": "BE", "certificate": cert})
                     case_id = r.json()["id"]
                     ids.append(case_id)
+                    assert (await attach_example_judgment(http, lu.url, case_id, officer)).status_code == 201
                     await http.post(f"{lu.url}/api/v1/transfers/{case_id}/actions/submit", headers=officer)
                     r = await http.post(f"{lu.url}/api/v1/transfers/{case_id}/actions/approve", headers=prosecutor)
                     assert r.status_code == 200, r.text

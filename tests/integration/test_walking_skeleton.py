@@ -12,7 +12,7 @@ import pytest
 from temporalio.client import Client
 
 from forms.examples import example_certificate
-from probatio.harness import LocalNodes, start_nodes
+from probatio.harness import LocalNodes, attach_example_judgment, start_nodes
 from tests.support import bearer, wait_for
 
 pytestmark = pytest.mark.integration
@@ -38,6 +38,8 @@ async def test_transfer_from_lu_is_recognised_by_be(nodes: LocalNodes) -> None:
         assert r.status_code == 201, r.text
         case_id = r.json()["id"]
         assert r.json()["stage"] == "draft"
+        r = await attach_example_judgment(http, lu, case_id, bearer(nodes, "LU", "officer"))
+        assert r.status_code == 201, r.text
 
         r = await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/submit", headers=bearer(nodes, "LU", "officer"))
         assert r.status_code == 200, r.text

@@ -14,7 +14,7 @@ import pytest
 from webhelp import csrf_of, form_fields, signed_in
 
 from forms.examples import example_certificate
-from probatio.harness import LocalNodes
+from probatio.harness import LocalNodes, attach_example_judgment
 from tests.support import bearer, wait_for
 
 pytestmark = pytest.mark.integration
@@ -30,6 +30,7 @@ async def _sent_case(nodes: LocalNodes, http: httpx.AsyncClient) -> str:
                               "certificate": example_certificate("LU", "BE").model_dump(mode="json")})
     assert r.status_code == 201, r.text
     case_id = str(r.json()["id"])
+    assert (await attach_example_judgment(http, lu, case_id, bearer(nodes, "LU", "officer"))).status_code == 201
     for role, action in (("officer", "submit"), ("prosecutor", "approve")):
         r = await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/{action}", headers=bearer(nodes, "LU", role))
         assert r.status_code == 200, r.text

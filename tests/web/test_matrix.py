@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from forms.examples import example_breach, example_certificate
-from probatio.harness import LocalNodes
+from probatio.harness import LocalNodes, attach_example_judgment
 from store.users import ROLES
 from tests.support import bearer, wait_for
 from workflows.rules import ACTIONS
@@ -59,6 +59,8 @@ async def test_role_action_matrix(nodes: LocalNodes) -> None:
                                json={"executing_state": "BE",
                                      "certificate": example_certificate("LU", "BE").model_dump(mode="json")})
         case_id = r.json()["id"]
+        r = await attach_example_judgment(http_lu, lu, case_id, bearer(nodes, "LU", "officer"))
+        assert r.status_code == 201, r.text
         checked += await sweep(http_lu, nodes, "LU", Side.ISSUING, case_id, "draft")
         r = await http_lu.post(f"/api/v1/transfers/{case_id}/actions/submit", headers=bearer(nodes, "LU", "officer"))
         assert r.json()["stage"] == "awaiting_approval"

@@ -1,0 +1,109 @@
+"""The documents that go with the certificate (Art 6(1)): the judgment, the probation decision, others.
+
+Art 6(1): "the issuing authority … shall forward the judgment and, where applicable, the probation
+decision, together with the certificate". A judgment may also travel by another way than the certificate
+(a paper original by post, an e-mail, e-CODEX); the certificate then says so in box (k). The rule is
+here once; the web layer asks it at `approve` and box (k) is filled from :class:`Art6_1Documents`.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from forms.common import LanguageCode
+
+MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+"""One attached PDF may be at most this large (a scanned judgment of a few hundred pages)."""
+
+MAX_DOCUMENTS = 10
+"""At most this many documents with one certificate: they all travel in one signed message."""
+
+MAX_DOCUMENTS_TOTAL_BYTES = 50 * 1024 * 1024
+"""All documents of one certificate together: bounds the size of the message that carries them."""
+
+PDF_MAGIC = b"%PDF-"
+"""Every PDF starts with this header (ISO 32000-1, 7.5.2); anything else is not a PDF."""
+
+_FILENAME_UNSAFE = re.compile(r"[^\w.\- ()]+", re.UNICODE)
+
+
+class DocumentKind(StrEnum):
+    """What an attached document is (Art 6(1))."""
+
+    JUDGMENT = "judgment"
+    PROBATION_DECISION = "probation_decision"
+    OTHER = "other"
+
+
+class SeparateChannel(StrEnum):
+    """How a judgment not attached to the certificate is sent instead (said in box (k))."""
+
+    POST = "post"
+    EMAIL = "email"
+    ECODEX = "ecodex"
+
+
+class AttachedDocument(BaseModel):
+    """One document listed in box (k): what it is, not its content (the content travels beside)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1, max_length=100)
+    kind: DocumentKind
+    filename: str = Field(min_length=1, max_length=200)
+    language: LanguageCode
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size: int = Field(ge=1, le=MAX_DOCUMENT_BYTES)
+
+
+class Art6_1Documents(BaseModel):
+    """Art 6(1): the judgment goes with the certificate, or the certificate says how it is sent instead."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    attached: list[AttachedDocument] = Field(default_factory=list, max_length=MAX_DOCUMENTS)
+    judgment_sent_separately: SeparateChannel | None = None
+
+    @property
+    def judgment_attached(self) -> bool:
+        return any(d.kind == DocumentKind.JUDGMENT for d in self.attached)
+
+    def refusal(self) -> str | None:
+        """Why the certificate may not be sent yet, or None."""
+        if self.judgment_attached or self.judgment_sent_separately is not None:
+            return None
+        channels = ", ".join(c.value for c in SeparateChannel)
+        return ("no judgment is attached, and Art 6(1) sends the judgment with the certificate: attach it "
+                f"(POST …/documents), or say here how it is sent separately ({channels})")
+
+
+def pdf_problem(head: bytes) -> str | None:
+    """Why these first bytes are not those of a PDF, or None."""
+    if not head.startswith(PDF_MAGIC):
+        return "is not a PDF (a PDF file starts with %PDF-)"
+    return None
+
+
+def safe_filename(name: str | None, kind: DocumentKind) -> str:
+    """A filename fit for a Content-Disposition header and a mail attachment: no path, no control characters."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    base = _FILENAME_UNSAFE.sub("_", base).strip(" ._")[:150]
+    if not base:
+        base = kind.value
+    if not base.lower().endswith(".pdf"):
+        base += ".pdf"
+    return base
+
+
+def outgoing_documents(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The message payload's `documents`: each as box (k) lists it, with its bytes in base64 (covered by the
+    envelope's signature; the receiver checks them against the sha256)."""
+    return [{**AttachedDocument(id=r["id"], kind=r["kind"], filename=r["filename"], language=r["language"],
+                                sha256=r["sha256"], size=int(r["size"])).model_dump(mode="json"),
+             "content": base64.b64encode(bytes(r["content"])).decode("ascii")} for r in rows]

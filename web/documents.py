@@ -1,0 +1,319 @@
+"""The documents that go with a certificate (Art 6(1)): attaching them on the issuing side, listing and
+downloading them on both sides, the rule checked at `approve`, box (k), and the documents a certificate
+brings to the executing side. The JSON API and the pages both call the functions here."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import AsyncGenerator
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from psycopg_pool import AsyncConnectionPool
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from starlette.datastructures import FormData, UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+
+from forms.common import LanguageCode
+from forms.documents import (
+    MAX_DOCUMENT_BYTES,
+    MAX_DOCUMENTS,
+    MAX_DOCUMENTS_TOTAL_BYTES,
+    Art6_1Documents,
+    AttachedDocument,
+    DocumentKind,
+    SeparateChannel,
+    pdf_problem,
+    safe_filename,
+)
+from store import audit, cases
+from store import documents as store
+from store.users import User
+from web.auth import current_user
+from web.cases import visible_case
+from web.errors import ApiError, problems
+from workflows.stages import IssuingStage, Side
+
+router = APIRouter(prefix="/api/v1")
+CurrentUser = Annotated[User, Depends(current_user)]
+
+# Documents are added while the certificate is being prepared; once approved it has left with them.
+ATTACH_STAGES = frozenset({IssuingStage.DRAFT, IssuingStage.AWAITING_APPROVAL})
+REMOVE_STAGES = frozenset({IssuingStage.DRAFT})
+# The multipart framing and the two small fields around one file.
+_UPLOAD_OVERHEAD = 64 * 1024
+UPLOAD_LIMIT = MAX_DOCUMENT_BYTES + _UPLOAD_OVERHEAD
+_LANGUAGE = TypeAdapter(LanguageCode)
+# The messages that carry the certificate, and with it the documents (Art 6(1), 8(2)).
+
+
+class DocumentInfo(BaseModel):
+    """One attached document as the API lists it (CONTRACT §6)."""
+
+    id: str
+    kind: DocumentKind
+    filename: str
+    sha256: str
+    size: int
+    language: str
+
+
+def info(row: dict[str, Any]) -> DocumentInfo:
+    return DocumentInfo(id=row["id"], kind=row["kind"], filename=row["filename"], sha256=row["sha256"],
+                        size=int(row["size"]), language=row["language"])
+
+
+# --- the upload --------------------------------------------------------------------------------------
+
+class TooLarge(Exception):
+    pass
+
+
+async def _limited(request: Request, limit: int) -> AsyncGenerator[bytes, None]:
+    """The request body, refused as soon as it passes `limit`: a 2 GB upload is never read whole."""
+    seen = 0
+    async for chunk in request.stream():
+        seen += len(chunk)
+        if seen > limit:
+            raise TooLarge
+        yield chunk
+
+
+async def upload_form(request: Request) -> FormData:
+    """The multipart form of an upload, read no further than one document and its two fields (413 beyond)."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > UPLOAD_LIMIT:
+        raise ApiError(413, f"a document may be at most {MAX_DOCUMENT_BYTES} bytes (20 MB)")
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise ApiError(422, problems(("file", "send multipart/form-data with the fields kind, language and file")))
+    try:
+        return await MultiPartParser(request.headers, _limited(request, UPLOAD_LIMIT), max_files=1,
+                                     max_fields=10).parse()
+    except TooLarge as err:
+        raise ApiError(413, f"a document may be at most {MAX_DOCUMENT_BYTES} bytes (20 MB)") from err
+    except MultiPartException as err:
+        raise ApiError(422, problems(("file", f"the multipart body could not be read: {err.message}"))) from err
+
+
+async def read_upload(request: Request) -> tuple[str, str, str, bytes]:
+    """(kind, language, filename, content) of a multipart upload, or 413 / 422 naming the field."""
+    form = await upload_form(request)
+    try:
+        return await checked_upload(form)
+    finally:
+        await form.close()
+
+
+async def checked_upload(form: FormData) -> tuple[str, str, str, bytes]:
+    found: list[tuple[str, str]] = []
+    kind = str(form.get("kind") or "")
+    if kind not in set(DocumentKind):
+        found.append(("kind", "must be one of " + ", ".join(DocumentKind)))
+    language = str(form.get("language") or "")
+    try:
+        _LANGUAGE.validate_python(language)
+    except ValidationError:
+        found.append(("language", "must be an official EU language as an ISO 639-1 code (fr, de, en, …)"))
+    upload = form.get("file")
+    content = b""
+    if not isinstance(upload, UploadFile):
+        found.append(("file", "is missing: attach the document as a PDF file"))
+    else:
+        content = await upload.read(MAX_DOCUMENT_BYTES + 1)
+        if len(content) > MAX_DOCUMENT_BYTES:
+            raise ApiError(413, f"a document may be at most {MAX_DOCUMENT_BYTES} bytes (20 MB)")
+        if not content:
+            found.append(("file", "is empty"))
+        elif problem := pdf_problem(content[:8]):
+            found.append(("file", problem))
+    if found:
+        raise ApiError(422, problems(*found))
+    assert isinstance(upload, UploadFile)
+    return kind, language, safe_filename(upload.filename, DocumentKind(kind)), content
+
+
+# --- the service both the API and the pages call ---------------------------------------------------
+
+async def may_attach(pool: AsyncConnectionPool[Any], user: User, case_id: str) -> dict[str, Any]:
+    """The case, if this user may attach documents to it now; 404, 403 or 409 saying why not."""
+    row = await visible_case(pool, user, Side.ISSUING, case_id)
+    if user.role != "officer":
+        raise ApiError(403, f"attaching documents is for the officer, not the {user.role}")
+    if row["stage"] not in ATTACH_STAGES:
+        raise ApiError(409, f"documents go with the certificate and can be added only before approval; this "
+                            f"transfer is {row['stage']} and its certificate has been sent")
+    return row
+
+
+async def attach_document(pool: AsyncConnectionPool[Any], user: User, case_id: str, kind: str, language: str,
+                          filename: str, content: bytes, *, channel: str = "api") -> DocumentInfo:
+    """Attach one checked PDF to an outgoing transfer: officer of its authority, before approval."""
+    row = await may_attach(pool, user, case_id)
+    doc_id, digest = str(uuid.uuid4()), hashlib.sha256(content).hexdigest()
+    async with pool.connection() as conn, conn.transaction():
+        count, total = await store.totals(conn, case_id)
+        if count >= MAX_DOCUMENTS:
+            raise ApiError(422, problems(("file", f"a certificate carries at most {MAX_DOCUMENTS} documents")))
+        if total + len(content) > MAX_DOCUMENTS_TOTAL_BYTES:
+            raise ApiError(413, f"the documents of one certificate may be at most {MAX_DOCUMENTS_TOTAL_BYTES} "
+                                f"bytes together; {total} are attached")
+        try:
+            await store.attach(conn, case_id=case_id, doc_id=doc_id, kind=kind, filename=filename,
+                               language=language, sha256=digest, content=content, added_by=user.name)
+        except store.AlreadyAttached as err:
+            raise ApiError(409, str(err)) from err
+        await audit.record(conn, user_name=user.name, role=user.role, authority=row["authority"], case_id=case_id,
+                           action="document_attached",
+                           detail={"document": doc_id, "kind": kind, "sha256": digest, "via": channel})
+    await sync_box_k(pool, case_id)
+    return DocumentInfo(id=doc_id, kind=DocumentKind(kind), filename=filename, sha256=digest, size=len(content),
+                        language=language)
+
+
+async def remove_document(pool: AsyncConnectionPool[Any], user: User, case_id: str, doc_id: str, *,
+                          channel: str = "api") -> None:
+    row = await visible_case(pool, user, Side.ISSUING, case_id)
+    if user.role != "officer":
+        raise ApiError(403, f"removing documents is for the officer, not the {user.role}")
+    if row["stage"] not in REMOVE_STAGES:
+        raise ApiError(409, f"documents can be removed only while the transfer is a draft; it is {row['stage']}")
+    if not await store.remove(pool, case_id, doc_id):
+        raise ApiError(404, f"no document {doc_id} on this case")
+    async with pool.connection() as conn:
+        await audit.record(conn, user_name=user.name, role=user.role, authority=row["authority"], case_id=case_id,
+                           action="document_removed", detail={"document": doc_id, "via": channel})
+    await sync_box_k(pool, case_id)
+
+
+async def list_documents(pool: AsyncConnectionPool[Any], user: User, side: Side, case_id: str, *,
+                         channel: str = "api", audited: bool = True) -> list[DocumentInfo]:
+    row = await visible_case(pool, user, side, case_id)
+    if audited:
+        async with pool.connection() as conn:
+            await audit.record(conn, user_name=user.name, role=user.role, authority=row["authority"],
+                               case_id=case_id, action="read_documents", detail={"via": channel})
+    return [info(r) for r in await store.listed(pool, case_id)]
+
+
+async def document_file(pool: AsyncConnectionPool[Any], user: User, side: Side, case_id: str, doc_id: str, *,
+                        channel: str = "api") -> Response:
+    row = await visible_case(pool, user, side, case_id)
+    doc = await store.one(pool, case_id, doc_id)
+    if doc is None:
+        raise ApiError(404, f"no document {doc_id} on this case")
+    async with pool.connection() as conn:
+        await audit.record(conn, user_name=user.name, role=user.role, authority=row["authority"], case_id=case_id,
+                           action="read_document", detail={"document": doc_id, "kind": doc["kind"], "via": channel})
+    return pdf_response(bytes(doc["content"]), str(doc["filename"]))
+
+
+def pdf_response(content: bytes, filename: str) -> Response:
+    """The file as a download under its own name; personal data, so never kept by a cache."""
+    fallback = filename.encode("ascii", "replace").decode("ascii").replace("?", "_").replace('"', "_")
+    return Response(content, media_type="application/pdf", headers={
+        "Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}",
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+    })
+
+
+# --- Art 6(1) at approval, and box (k) ---------------------------------------------------------------
+
+async def art_6_1_at_approval(pool: AsyncConnectionPool[Any], row: dict[str, Any], body: dict[str, Any]) -> None:
+    """`approve` sends the judgment with the certificate, or the body says how it goes separately (422 if
+    neither). Box (k) then says which documents are attached. Only in the stage where approval can happen:
+    elsewhere the workflow's 409 says why."""
+    if row["stage"] != IssuingStage.AWAITING_APPROVAL:
+        return
+    raw = body.get("judgment_sent_separately")
+    if raw is not None and raw not in set(SeparateChannel):
+        raise ApiError(422, problems(("judgment_sent_separately", "must be one of " + ", ".join(SeparateChannel))))
+    rule = Art6_1Documents(attached=await attached_list(pool, row["id"]),
+                           judgment_sent_separately=SeparateChannel(raw) if raw else None)
+    if (reason := rule.refusal()) is not None:
+        # Named by the body field that settles it, so the approve form shows the reason beside its choice.
+        raise ApiError(422, problems(("judgment_sent_separately", reason)))
+    await sync_box_k(pool, row["id"], rule.judgment_sent_separately)
+
+
+async def attached_list(pool: AsyncConnectionPool[Any], case_id: str) -> list[AttachedDocument]:
+    return [AttachedDocument(id=r["id"], kind=r["kind"], filename=r["filename"], language=r["language"],
+                             sha256=r["sha256"], size=int(r["size"])) for r in await store.listed(pool, case_id)]
+
+
+def sent_separately(certificate: dict[str, Any] | None) -> str | None:
+    """How the certificate says its judgment is sent, where it is not attached."""
+    value = ((certificate or {}).get("other_circumstances") or {}).get("judgment_sent_separately")
+    return str(value) if value else None
+
+
+async def sync_box_k(pool: AsyncConnectionPool[Any], case_id: str, separately: SeparateChannel | str | None = None
+                     ) -> None:
+    """Box (k) of the stored certificate follows what is attached (Art 6(1))."""
+    row = await cases.get_case(pool, case_id, "outgoing")
+    if row is None or row.get("certificate") is None:
+        return
+    attached = await attached_list(pool, case_id)
+    # A paper original may follow an attached copy: the certificate then says both, as the timeline does.
+    rule = Art6_1Documents(attached=attached,
+                           judgment_sent_separately=SeparateChannel(separately) if separately else None)
+    certificate = dict(row["certificate"])
+    certificate["other_circumstances"] = {
+        **(certificate.get("other_circumstances") or {}),
+        "judgment_attached": rule.judgment_attached,
+        "documents": [d.model_dump(mode="json") for d in rule.attached],
+        "judgment_sent_separately": rule.judgment_sent_separately,
+    }
+    await cases.update_certificate(pool, case_id, certificate, row.get("facts") or {})
+
+
+# --- the API (CONTRACT §6) -------------------------------------------------------------------------------
+
+def _pool(request: Request) -> AsyncConnectionPool[Any]:
+    pool: AsyncConnectionPool[Any] = request.app.state.node.pool
+    return pool
+
+
+@router.post("/transfers/{case_id}/documents", status_code=201, response_model=DocumentInfo,
+             openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                 "type": "object", "required": ["kind", "language", "file"], "properties": {
+                     "kind": {"type": "string", "enum": [k.value for k in DocumentKind]},
+                     "language": {"type": "string", "pattern": "^[a-z]{2}$"},
+                     "file": {"type": "string", "format": "binary",
+                              "description": f"a PDF of at most {MAX_DOCUMENT_BYTES} bytes"}}}}}}},
+             responses={403: {}, 404: {}, 409: {}, 413: {}, 422: {}})
+async def post_document(request: Request, case_id: str, user: CurrentUser) -> DocumentInfo:
+    """Attach the judgment, the probation decision or another document (Art 6(1)) before approval."""
+    pool = _pool(request)
+    await may_attach(pool, user, case_id)  # 404, 403 or 409 before the upload is read
+    kind, language, filename, content = await read_upload(request)
+    return await attach_document(pool, user, case_id, kind, language, filename, content)
+
+
+@router.get("/transfers/{case_id}/documents", response_model=list[DocumentInfo])
+async def transfer_documents(request: Request, case_id: str, user: CurrentUser) -> list[DocumentInfo]:
+    return await list_documents(_pool(request), user, Side.ISSUING, case_id)
+
+
+@router.get("/incoming/{case_id}/documents", response_model=list[DocumentInfo])
+async def incoming_documents(request: Request, case_id: str, user: CurrentUser) -> list[DocumentInfo]:
+    return await list_documents(_pool(request), user, Side.EXECUTING, case_id)
+
+
+@router.get("/transfers/{case_id}/documents/{doc_id}", response_class=Response)
+async def transfer_document(request: Request, case_id: str, doc_id: str, user: CurrentUser) -> Response:
+    return await document_file(_pool(request), user, Side.ISSUING, case_id, doc_id)
+
+
+@router.get("/incoming/{case_id}/documents/{doc_id}", response_class=Response)
+async def incoming_document(request: Request, case_id: str, doc_id: str, user: CurrentUser) -> Response:
+    return await document_file(_pool(request), user, Side.EXECUTING, case_id, doc_id)
+
+
+@router.delete("/transfers/{case_id}/documents/{doc_id}", status_code=204, response_class=Response)
+async def delete_document(request: Request, case_id: str, doc_id: str, user: CurrentUser) -> Response:
+    await remove_document(_pool(request), user, case_id, doc_id)
+    return Response(status_code=204)

@@ -4,6 +4,7 @@ naming the reason, change nothing in the database or the workflow, and the case 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -183,7 +184,27 @@ async def a_case_under_supervision(nodes: LocalNodes, http: httpx.AsyncClient) -
                         headers=bearer(nodes, BE, "officer"))
     assert r.status_code == 200, r.text
     await wait_for(lambda: be_case(nodes, http, case_id), lambda c: c.get("stage") == "supervising")
+    await wait_for(lambda: outgoing_case(http, nodes, case_id),
+                   lambda c: any(e["type"] == "supervision_started" for e in c["timeline"]))
+    # Supervision runs in a run of its own on both sides: wait for both to have begun it.
+    for state, side in ((LU, Side.ISSUING), (BE, Side.EXECUTING)):
+        await wait_for(lambda s=state, d=side: workflow_memory(nodes, s, d, case_id), lambda m: m.runs >= 2)
     return case_id
+
+
+async def settled(nodes: LocalNodes, case_ids: list[str]) -> None:
+    """Wait until both sides of the cases have stopped moving (a new run publishes when it starts), so that
+    a change seen afterwards can only come from what the test sent."""
+    async def both() -> list[dict[str, Any]]:
+        return [snapshot(nodes, s, c) for s in (LU, BE) for c in case_ids]
+    last = await both()
+    for _ in range(60):
+        await asyncio.sleep(1.5)
+        now = await both()
+        if now == last:
+            return
+        last = now
+    raise AssertionError("the cases never settled")
 
 
 async def test_every_message_type_malformed_out_of_stage_or_from_a_third_state_is_refused(three: LocalNodes) -> None:
@@ -192,6 +213,7 @@ async def test_every_message_type_malformed_out_of_stage_or_from_a_third_state_i
         peer = Peer(nodes, http)
         deciding = await a_case_under_decision(nodes, http)
         supervised = await a_case_under_supervision(nodes, http)
+        await settled(nodes, [deciding, supervised])
         stages = {deciding: {Side.ISSUING: IssuingStage.UNDER_DECISION, Side.EXECUTING: ExecutingStage.UNDER_DECISION},
                   supervised: {Side.ISSUING: IssuingStage.TRANSFERRED, Side.EXECUTING: ExecutingStage.SUPERVISING}}
         out_of_stage_tried = []
@@ -240,6 +262,7 @@ async def test_the_attacks_named_in_the_issue_change_nothing(three: LocalNodes) 
         deciding = await a_case_under_decision(nodes, http)
         supervised = await a_case_under_supervision(nodes, http)
         never_recognised = await a_case_under_decision(nodes, http)
+        await settled(nodes, [deciding, supervised, never_recognised])
         to_lu = (BE, LU, Side.ISSUING)
         to_be = (LU, BE, Side.EXECUTING)
         attacks: list[tuple[tuple[str, str, Side], str, MessageType, dict[str, Any], int]] = [
@@ -281,6 +304,7 @@ async def test_a_repeated_message_id_gets_its_first_answer(three: LocalNodes) ->
     nodes = three
     async with httpx.AsyncClient(timeout=60) as http:
         deciding = await a_case_under_decision(nodes, http)
+        await settled(nodes, [deciding])
         key = load_or_create_private_key(nodes[LU].node.settings.home / "keys" / "BE.pem")
         envelope = Envelope(message_id="twice", conversation_id=deciding, type=MessageType.DELAY_NOTICE,
                             from_state=BE, to_state=LU, sent_at=datetime.now(UTC),

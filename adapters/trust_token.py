@@ -19,7 +19,7 @@ import xml.etree.ElementTree as ET
 from enum import StrEnum
 
 import defusedxml.ElementTree as SafeET
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 TOKEN_XML_NAME = "Token.xml"  # noqa: S105 - a file name, not a secret
 TOKEN_PDF_NAME = "Token.pdf"  # noqa: S105
@@ -37,6 +37,8 @@ class TrustColour(StrEnum):
 
 class TrustVerdict(BaseModel):
     """What the sending connector's token says, kept with the incoming message."""
+
+    model_config = ConfigDict(frozen=True)
 
     colour: TrustColour
     technical: str | None = None

@@ -213,7 +213,7 @@ async def test_evidences_arrive_in_order_and_receipt_starts_the_clock(
     assert evidences[0].document is not None and "SubmissionAcceptanceRejection" in evidences[0].document
     assert await fetch_evidences(options) == []  # nothing new since
     assert evidences[-1].at == delivered  # the gateway's event time, not our polling time
-    assert evidences[-1].transport_reference == connector.by_backend_id("msg-0001")["ebmsMessageId"]
+    assert evidences[-1].transport_reference == (connector.by_backend_id("msg-0001") or {})["ebmsMessageId"]
     assert receipt_time(evidences) == delivered
     decisive = decisive_evidence(evidences)
     assert decisive is not None and decisive.type is EvidenceType.DELIVERY

@@ -177,30 +177,22 @@ async def _answer(node: Any, options: EcodexOptions, rnd: _Round) -> None:
 
 async def _pass_on(node: Any, evidences: list[Evidence], rnd: _Round) -> None:
     for ev in evidences:
-        backend_id = _backend_id(ev)
-        if not await books.first_evidence(node.pool, backend_message_id=backend_id, confirmation_type=ev.source_type,
+        submission = _submission_id(ev)
+        if not await books.first_evidence(node.pool, ebms_message_id=submission, confirmation_type=ev.source_type,
                                           message_id=ev.message_reference, event_at=ev.at, document=ev.document):
             continue
         try:
             told = await signal_evidence(node, as_delivery_evidence(ev))
         except Exception as err:
-            await books.forget_evidence(node.pool, backend_id, ev.source_type)
+            await books.forget_evidence(node.pool, submission, ev.source_type)
             rnd.error(f"passing on {ev.source_type} for {ev.message_reference}", err)
             continue
         rnd.result.evidences += int(told)
 
 
-def _backend_id(ev: Evidence) -> str:
-    # The REM document names the backend id (UAMessageIdentifier); without it, the ebMS id is as unique.
-    from adapters.rem_evidence import EvidenceDocumentInvalid, parse_evidence_document
-
-    if ev.document:
-        try:
-            ua = parse_evidence_document(ev.document).ua_message_id
-        except EvidenceDocumentInvalid:
-            ua = None
-        if ua:
-            return ua
+def _submission_id(ev: Evidence) -> str:
+    # One key per submission, whichever way the evidence came (the list carries the REM documents, the
+    # look-up by backend id does not): the ebMS id, which each submission gets anew.
     return ev.transport_reference or ev.message_reference
 
 

@@ -105,24 +105,24 @@ async def trust_of_case(pool: AsyncConnectionPool[Any], conversation_id: str) ->
         return list(await cur.fetchall())
 
 
-async def first_evidence(pool: AsyncConnectionPool[Any], *, backend_message_id: str, confirmation_type: str,
+async def first_evidence(pool: AsyncConnectionPool[Any], *, ebms_message_id: str, confirmation_type: str,
                          message_id: str, event_at: datetime, document: str | None) -> bool:
     """Note an evidence as passed on; False if it was already (the client lists evidences again)."""
     async with pool.connection() as conn:
         cur = await conn.execute(
-            "INSERT INTO ecodex_evidence (backend_message_id, confirmation_type, message_id, event_at, document)"
+            "INSERT INTO ecodex_evidence (ebms_message_id, confirmation_type, message_id, event_at, document)"
             " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-            (backend_message_id, confirmation_type, message_id, event_at, document),
+            (ebms_message_id, confirmation_type, message_id, event_at, document),
         )
         return bool(cur.rowcount == 1)
 
 
-async def forget_evidence(pool: AsyncConnectionPool[Any], backend_message_id: str, confirmation_type: str) -> None:
+async def forget_evidence(pool: AsyncConnectionPool[Any], ebms_message_id: str, confirmation_type: str) -> None:
     """Undo :func:`first_evidence` when the workflow could not be told, so the next round tries again."""
     async with pool.connection() as conn:
         await conn.execute(
-            "DELETE FROM ecodex_evidence WHERE backend_message_id = %s AND confirmation_type = %s",
-            (backend_message_id, confirmation_type),
+            "DELETE FROM ecodex_evidence WHERE ebms_message_id = %s AND confirmation_type = %s",
+            (ebms_message_id, confirmation_type),
         )
 
 

@@ -31,12 +31,12 @@ CREATE INDEX ecodex_incoming_conversation_idx ON ecodex_incoming (conversation_i
 -- Evidences about our own messages already passed to their case's workflow: the client lists a message
 -- again, with all its evidences, every time it becomes CONFIRMED or REJECTED.
 CREATE TABLE ecodex_evidence (
-    backend_message_id   text NOT NULL,
+    ebms_message_id      text NOT NULL,  -- one submission of our message
     confirmation_type    text NOT NULL,
     message_id           text NOT NULL,
     event_at             timestamptz NOT NULL,
     recorded_at          timestamptz NOT NULL DEFAULT now(),
     document             text,
-    PRIMARY KEY (backend_message_id, confirmation_type)
+    PRIMARY KEY (ebms_message_id, confirmation_type)
 );
 CREATE INDEX ecodex_evidence_message_idx ON ecodex_evidence (message_id);

@@ -33,6 +33,7 @@ from temporalio.service import RPCError
 from adapters.base import DeliveryError
 from adapters.ecodex import (
     EcodexOptions,
+    IncomingEcodexMessage,
     IncomingUnreadable,
     evidences_for,
     fetch_evidences,
@@ -40,7 +41,7 @@ from adapters.ecodex import (
     read_incoming,
     trigger_confirmation,
 )
-from adapters.envelope import EnvelopeRejected
+from adapters.envelope import Envelope, EnvelopeRejected
 from adapters.evidence import Evidence, EvidenceType
 from store import audit
 from store import ecodex as books
@@ -104,13 +105,19 @@ async def _audit(node: Any, action: str, case_id: str | None, reason: str | None
                            action=action, reason=reason, detail=detail)
 
 
-async def _intake(node: Any, row: dict[str, Any]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Taken:
+    incoming: IncomingEcodexMessage
+    answer: dict[str, Any]
+
+
+async def _intake(node: Any, row: dict[str, Any]) -> _Taken:
     """The one place an e-CODEX arrival enters the node's intake (to be repointed when intake/ lands)."""
     from web.inbox import accept_sealed
 
     incoming = read_incoming(row["message"])
     answer = await accept_sealed(node, incoming.body, incoming.headers, window=INTAKE_WINDOW)
-    return {"answer": answer, "incoming": incoming}
+    return _Taken(incoming=incoming, answer=answer)
 
 
 async def _take_in(node: Any, options: EcodexOptions, rnd: _Round) -> None:
@@ -129,16 +136,10 @@ async def _take_in(node: Any, options: EcodexOptions, rnd: _Round) -> None:
             if attempts >= books.MAX_INTAKE_ATTEMPTS:
                 await _refuse(node, ebms_id, message, f"could not be taken in: {err}", rnd)
             continue
-        incoming = taken["incoming"]
-        answer = taken["answer"]
-        envelope_id = str(answer.get("message_id") or "")
-        conversation = str(message.get("conversationId") or "")
-        from adapters.envelope import Envelope
-
-        try:
-            conversation = Envelope.model_validate_json(incoming.body).conversation_id
-        except ValidationError:
-            pass  # already verified by the intake; the connector's conversation id is kept then
+        incoming = taken.incoming
+        envelope_id = str(taken.answer.get("message_id") or "")
+        # The case is the envelope's conversation (verified by the intake), whatever the connector says.
+        conversation = Envelope.model_validate_json(incoming.body).conversation_id
         await books.taken_in(node.pool, ebms_id, message_id=envelope_id, conversation_id=conversation,
                              trust=incoming.trust.model_dump(mode="json"), trust_pdf=incoming.token_pdf)
         if incoming.trust.is_warning:

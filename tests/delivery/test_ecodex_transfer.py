@@ -169,9 +169,13 @@ async def test_a_batch_goes_on_past_bad_and_failing_messages(
                                          token=("FAIL", "NOT_SUCCESSFUL")),
             }
             ebms = {name: m["ebmsMessageId"] for name, m in queued.items()}
+            be.messages, waiting = [], be.messages  # first an empty poll: the client answers an empty 200
+            empty = await poll_once(nodes["BE"].node)
+            assert (empty.received, empty.refused, empty.evidences, empty.errors) == (0, 0, 0, [])
+            be.messages = waiting
             original_intake = ecodex_poll._intake
 
-            async def crashing(node: Any, row: dict[str, Any]) -> dict[str, Any]:
+            async def crashing(node: Any, row: dict[str, Any]) -> Any:
                 if row["ebms_message_id"] == ebms["crash"]:
                     raise RuntimeError("database went away")
                 return await original_intake(node, row)
@@ -220,6 +224,43 @@ async def test_a_batch_goes_on_past_bad_and_failing_messages(
             assert "trust-warning" not in good_page
         finally:
             await nodes.stop()
+
+
+async def test_a_connector_outage_delays_the_certificate_and_loses_nothing(
+    temporal_client: Client, pg_server: str, tmp_path: Path, connectors: tuple[FakeConnector, FakeConnector]
+) -> None:
+    lu, be = connectors
+    lu.connector_down = True
+    nodes = await start_nodes(temporal_client, pg_server, ["LU", "BE"], tmp_path, db_prefix="ecodex_outage_",
+                              routes=ecodex_routes(lu, be))
+    try:
+        async with httpx.AsyncClient(timeout=30) as http, polling(nodes):
+            case_id = await create_and_approve(http, nodes)
+
+            async def failed_submissions() -> int:
+                await asyncio.sleep(0)
+                return sum(m["messageStatus"] == "FAILED" for m in lu.outgoing())
+
+            assert await wait_for(failed_submissions, lambda n: n >= 1) >= 1
+            lu.connector_down = False  # the connector is back: the activity's next retry goes out anew
+            message_id = await certificate_id(http, nodes, case_id)
+
+            async def at_be() -> int:
+                r = await http.get(f"{nodes['BE'].url}/api/v1/incoming/{case_id}",
+                                   headers=bearer(nodes, "BE", "prosecutor"))
+                return r.status_code
+
+            assert await wait_for(at_be, lambda status: status == 200, timeout=60) == 200
+            case = functools.partial(outgoing_case, http, nodes, case_id)
+            done = await wait_for(case, lambda c: ("delivered", "delivered") in evidences_of(c, message_id))
+            assert ("delivered", "delivered") in evidences_of(done, message_id)
+            assert "delivery_failed" not in done["alerts"]
+        ids = [m["backendMessageId"] for m in lu.outgoing()]
+        assert ids[0] == message_id and all(i.startswith(message_id + "~") for i in ids[1:])
+        assert [m["messageStatus"] for m in lu.outgoing()][:-1] == ["FAILED"] * (len(ids) - 1)
+        assert len(be.received()) == 1  # one message reached BE, however many attempts it took
+    finally:
+        await nodes.stop()
 
 
 async def test_each_stage_has_its_own_evidence_deadline(

@@ -133,6 +133,8 @@ async def _take_in(node: Any, options: EcodexOptions, rnd: _Round) -> None:
         except Exception as err:  # a passing failure of ours: try again next round, then give up
             attempts = await books.intake_failed(node.pool, ebms_id)
             rnd.error(f"taking in {ebms_id} (attempt {attempts})", err)
+            await _audit(node, "ecodex_intake_failed", None, str(err),
+                         {"ebms_message_id": ebms_id, "action": message.get("action"), "attempt": attempts})
             if attempts >= books.MAX_INTAKE_ATTEMPTS:
                 await _refuse(node, ebms_id, message, f"could not be taken in: {err}", rnd)
             continue

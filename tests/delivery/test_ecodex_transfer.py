@@ -197,6 +197,9 @@ async def test_a_batch_goes_on_past_bad_and_failing_messages(
                 cur = await conn.execute("SELECT reason, detail FROM audit WHERE action = 'ecodex_refused'"
                                          " ORDER BY id")
                 refusals = {r["detail"]["ebms_message_id"]: r["reason"] for r in await cur.fetchall()}
+                cur = await conn.execute("SELECT detail FROM audit WHERE action = 'ecodex_intake_failed'")
+                failures = [r["detail"]["ebms_message_id"] for r in await cur.fetchall()]
+            assert failures == [ebms["crash"]]
             assert set(refusals) == {ebms["unknown"], ebms["forged"]}
             assert "OrderPizza" in refusals[ebms["unknown"]]
             assert "signature" in refusals[ebms["forged"]]

@@ -133,7 +133,9 @@ async def awaiting_evidence(pool: AsyncConnectionPool[Any], *, within_hours: int
         cur = await conn.execute(
             "SELECT o.message_id, o.to_state FROM outbox o WHERE o.adapter = 'ecodex'"
             " AND o.created_at > now() - make_interval(hours => %s) AND o.response IS NOT NULL"
-            " AND NOT EXISTS (SELECT 1 FROM ecodex_evidence e WHERE e.message_id = o.message_id AND"
+            # Only the latest submission counts: after a resend the message is on its way again.
+            " AND NOT EXISTS (SELECT 1 FROM ecodex_evidence e WHERE e.message_id = o.message_id"
+            "   AND e.ebms_message_id = COALESCE(o.response->>'ebmsMessageId', e.ebms_message_id) AND"
             "   e.confirmation_type IN ('RETRIEVAL', 'NON_RETRIEVAL', 'NON_DELIVERY', 'SUBMISSION_REJECTION',"
             "   'RELAY_REMMD_REJECTION', 'RELAY_REMMD_FAILURE'))"
             " ORDER BY o.created_at",

@@ -369,7 +369,13 @@ class EcodexAdapter(Adapter):
 
 
 def _timestamp(value: Any) -> datetime | None:
-    """Jackson writes ``java.util.Date`` as epoch milliseconds or as ISO text, depending on settings."""
+    """A ``java.util.Date`` as Jackson wrote it.
+
+    Ambiguous in the source: DomibusConnectorClientConfirmation.received and DomibusConnectorClientMessage.created
+    (client-app-rest-api/…/rest/model/) carry no @JsonFormat and the client sets no date format of its own, so
+    Spring Boot's defaults decide: epoch milliseconds, or ISO text where an operator turned
+    WRITE_DATES_AS_TIMESTAMPS off. Both are read.
+    """
     if isinstance(value, int | float):
         return datetime.fromtimestamp(value / 1000, tz=UTC)
     if isinstance(value, str):

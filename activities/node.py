@@ -10,7 +10,7 @@ import asyncio
 import base64
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,6 +49,10 @@ class NodeContext:
     pool: AsyncConnectionPool[Any]
     directory: Directory
     signing_key: Ed25519PrivateKey
+    # e-CODEX: stage → hours to wait for its evidence (Settings.ecodex_evidence_hours); the workflow sets one
+    # deadline per stage from what send_message returns.
+    ecodex_evidence_hours: dict[str, int] = field(
+        default_factory=lambda: {"relay": 12, "delivery": 24, "retrieval": 36})
 
 
 # The web or inbox transaction that creates a case commits just after it starts the case's workflow (a
@@ -227,7 +231,8 @@ class NodeActivities:
         await messages.outbox_result(self.ctx.pool, msg.message_id, delivered=result.delivered,
                                      response=result.response, error=None)
         return SendResult(message_id=msg.message_id, delivered=result.delivered, adapter=route.adapter,
-                          reference=result.reference)
+                          reference=result.reference,
+                          evidence_hours=self.ctx.ecodex_evidence_hours if route.adapter == "ecodex" else {})
 
     def all(self) -> list[Any]:
         return [self.record_case, self.check_certificate, self.load_facts, self.prepare_certificate,

@@ -1,13 +1,29 @@
 """The e-CODEX adapter: hand messages to a Domibus connector through its connector client REST API.
 
-We talk to the back-end interface of the e-CODEX "Connector Client" (eu-LISA/domibusConnectorClient):
+Written against eu-LISA/domibusConnectorClient at e4eb25fb (2024-09-23), the files named below under
+``client-application/``; where that source leaves a point open, the comment at the point says so.
 
-- ``POST /submissionrestservice/submitNewMessageFromBackendToConnectorClient`` — a message with its files
-- ``GET  /restservice/getMessageByBackendMessageId?backendMessageId=`` — one message, with its evidences
-- ``POST /restservice/submitStoredClientMessage`` — submit again a message the client holds but failed
-- ``GET  /messagerestservice/requestRejectedOrConfirmedMessagesFromConnectorClient`` — evidences that came in
-- ``GET  /messagerestservice/requestNewMessagesFromConnectorClient`` — messages other states sent us
-- ``POST /submissionrestservice/triggerConfirmationAtConnectorClient`` — send DELIVERY/RETRIEVAL evidence
+- ``POST /submissionrestservice/submitNewMessageFromBackendToConnectorClient`` (JSON in, ``true`` out) — a new
+  message with its files. The client stores it as PREPARED, submits it, and marks it SENT, or FAILED with a 500
+  when the connector did not take it (client-app-controller/…/rest/impl/
+  DomibusConnectorClientSubmissionRestAPIImpl.java, …/backend/impl/DomibusConnectorClientBackendImpl.java
+  ``submitAndUpdateMessage``).
+- ``POST /restservice/submitStoredClientMessage`` — submit again a stored message; the client accepts only
+  one still PREPARED (``submitStoredClientBackendMessage``) and finds it by ``storageInfo``. A FAILED one can
+  never be submitted again, so a retry after FAILED goes out as a new message with a new backend message id
+  (:func:`backend_message_id`).
+- ``GET /restservice/getMessageByBackendMessageId`` — one message (404 if unknown), evidences without content.
+- ``GET /messagerestservice/requestRejectedOrConfirmedMessagesFromConnectorClient`` — our messages now in
+  REJECTED or CONFIRMED, with all their evidences; the client then marks them CONFIRMATION_DELIVERED_BACKEND.
+  ACCEPTED ones (submission and relay acceptance only) are never listed: :func:`evidences_for` asks for them.
+- ``GET /messagerestservice/requestNewMessagesFromConnectorClient`` — messages for us (status RECEIVED); the
+  client marks them DELIVERED_BACKEND *before* answering (…/rest/impl/DomibusConnectorClientMessageRestAPIImpl.java),
+  so what it returns must be kept by the caller before anything else can fail.
+  Both lists answer ``null`` when empty, which Spring writes as 200 with an empty body.
+- ``POST /submissionrestservice/triggerConfirmationAtConnectorClient?refToMessageId=&confirmationType=`` —
+  DELIVERY, NON_DELIVERY, RETRIEVAL or NON_RETRIEVAL for a received message. Declared
+  ``consumes = "application/json"`` (client-app-rest-api/…/rest/DomibusConnectorClientSubmissionRestAPI.java),
+  so it needs that Content-Type although it reads no body; it answers ``null`` (empty 200).
 
 Submission is never a delivery: the connector answers "taken", and what happened next arrives later as
 ETSI REM evidences, which :func:`fetch_evidences` turns into :class:`~adapters.evidence.Evidence`.
@@ -21,6 +37,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,11 +56,19 @@ from adapters.base import (
     OutboundMessage,
     register_adapter,
 )
-from adapters.ecodex_mapping import DEFAULT_SERVICE, DEFAULT_SERVICE_TYPE, action_for, message_type_for
+from adapters.ecodex_mapping import (
+    DEFAULT_SERVICE,
+    DEFAULT_SERVICE_TYPE,
+    action_for,
+    client_files,
+    message_type_for,
+    split_incoming_files,
+)
 from adapters.envelope import SENDER_HEADER, SIGNATURE_HEADER, SealedEnvelope
 from adapters.evidence import DEFAULT_EVIDENCE_TIMEOUT, Evidence
 from adapters.rem_evidence import CONFIRMATION_TYPES, EvidenceDocumentInvalid, parse_evidence_document
 from adapters.tls import client_context
+from adapters.trust_token import NO_TOKEN, TrustVerdict, read_trust_token
 
 __all__ = [
     "CONTENT_NAMESPACE",
@@ -51,13 +76,17 @@ __all__ = [
     "EcodexAdapter",
     "EcodexOptions",
     "IncomingEcodexMessage",
+    "IncomingUnreadable",
+    "backend_message_id",
     "business_content",
-    "confirm_retrieval",
     "evidences_for",
     "evidences_from_message",
     "fetch_evidences",
     "fetch_incoming",
+    "our_message_id",
     "read_business_content",
+    "read_incoming",
+    "trigger_confirmation",
 ]
 
 SUBMIT_PATH = "/submissionrestservice/submitNewMessageFromBackendToConnectorClient"
@@ -71,8 +100,16 @@ CONTENT_NAMESPACE = "urn:probatio:envelope:1"
 CHANNEL = "ecodex"
 ET.register_namespace("", CONTENT_NAMESPACE)  # serialise as a default namespace, not "ns0:"
 
-# Connector-client statuses of a message it holds but never got to the connector: submit it again.
-_RESUBMIT_STATUSES = frozenset({"PREPARED", "FAILED"})
+# PDomibusConnectorClientMessageStatus (client-app-controller/…/persistence/model/): a PREPARED message was
+# stored but never submitted, and submitStoredClientMessage takes it; a FAILED or REJECTED one is finished
+# for the client, so sending it again takes a new backend message id. Any other status means it is on its way.
+_RESUBMIT_STATUS = "PREPARED"
+_NEW_ID_STATUSES = frozenset({"FAILED", "REJECTED"})
+# Backend message ids of one message: ours, then ours + "~2", "~3"… for each time it had to go out anew.
+_ATTEMPT_SUFFIX = re.compile(r"~(\d+)$")
+MAX_SUBMISSIONS = 20
+# The confirmation types a back end may trigger (DomibusConnectorClientBackendImpl.triggerConfirmationForMessage).
+TRIGGERABLE = frozenset({"DELIVERY", "NON_DELIVERY", "RETRIEVAL", "NON_RETRIEVAL"})
 # The connector (or a proxy in front of it) says the request itself is wrong: retrying cannot help.
 _FINAL_STATUSES = frozenset({400, 401, 403, 404, 405, 413, 415, 422})
 
@@ -152,47 +189,76 @@ class ConnectorClient:
 
     async def message_by_backend_id(self, backend_message_id: str) -> dict[str, Any] | None:
         response = await self._request("GET", BY_BACKEND_ID_PATH, params={"backendMessageId": backend_message_id})
-        if response.status_code == 404:
+        if response.status_code == 404:  # MessageNotFoundException → RestExceptionHandler → 404
             return None
         if response.status_code != 200:
             raise self._fail(response, f"looking up message {backend_message_id}")
-        message: dict[str, Any] = response.json()
-        return message
+        message = _json_or_none(response)
+        return message if isinstance(message, dict) else None
 
     async def submit(self, message: dict[str, Any]) -> None:
         response = await self._request("POST", SUBMIT_PATH, json=message)
         if response.status_code != 200:
             raise self._fail(response, f"submitting message {message.get('backendMessageId')}")
-        if response.json() is not True:
+        if _json_or_none(response) is not True:
             raise ConnectorUnavailable("e-CODEX connector did not confirm the submission", retryable=True)
 
     async def resubmit(self, stored: dict[str, Any]) -> None:
+        # The client reads only storageInfo from this body (DomibusConnectorClientRestAPIImpl).
         response = await self._request("POST", RESUBMIT_PATH, json=stored)
         if response.status_code != 200:
             raise self._fail(response, f"submitting stored message {stored.get('backendMessageId')} again")
 
-    async def confirmed_or_rejected(self) -> list[dict[str, Any]]:
-        response = await self._request("GET", CONFIRMED_PATH)
+    async def _list(self, path: str, doing: str) -> list[dict[str, Any]]:
+        response = await self._request("GET", path)
         if response.status_code != 200:
-            raise self._fail(response, "fetching evidences")
-        messages: list[dict[str, Any]] = response.json().get("messages") or []
-        return messages
+            raise self._fail(response, doing)
+        answer = _json_or_none(response)  # null when nothing waits: an empty 200
+        if not isinstance(answer, dict):
+            return []
+        messages = answer.get("messages") or []
+        return [m for m in messages if isinstance(m, dict)]
+
+    async def confirmed_or_rejected(self) -> list[dict[str, Any]]:
+        return await self._list(CONFIRMED_PATH, "fetching evidences")
 
     async def new_messages(self) -> list[dict[str, Any]]:
-        response = await self._request("GET", NEW_MESSAGES_PATH)
-        if response.status_code != 200:
-            raise self._fail(response, "fetching incoming messages")
-        messages: list[dict[str, Any]] = response.json().get("messages") or []
-        return messages
+        return await self._list(NEW_MESSAGES_PATH, "fetching incoming messages")
 
     async def trigger_confirmation(self, ref_to_message_id: str, confirmation_type: str) -> None:
+        if confirmation_type not in TRIGGERABLE:
+            raise ValueError(f"a back end cannot trigger {confirmation_type}")
         response = await self._request(
             "POST",
             TRIGGER_CONFIRMATION_PATH,
             params={"refToMessageId": ref_to_message_id, "confirmationType": confirmation_type},
+            # consumes = "application/json": without this header Spring answers 415, though no body is read.
+            headers={"Content-Type": "application/json"},
         )
         if response.status_code != 200:
             raise self._fail(response, f"sending {confirmation_type} for {ref_to_message_id}")
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    """The answer's JSON, or None for Spring's empty body (a controller that returned null)."""
+    if not response.content.strip():
+        return None
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise ConnectorUnavailable(
+            f"e-CODEX connector answered {response.status_code} with something that is not JSON", retryable=True
+        ) from exc
+
+
+def backend_message_id(message_id: str, attempt: int) -> str:
+    """The backend message id of the ``attempt``-th submission of our message (1 = the message id itself)."""
+    return message_id if attempt <= 1 else f"{message_id}~{attempt}"
+
+
+def our_message_id(backend_id: str) -> str:
+    """Our message id behind a backend message id (see :func:`backend_message_id`)."""
+    return _ATTEMPT_SUFFIX.sub("", backend_id)
 
 
 # --- the business content: our signed envelope inside XML ------------------------------------------
@@ -231,21 +297,10 @@ def read_business_content(content: bytes) -> tuple[bytes, dict[str, str]]:
     return body, headers
 
 
-def _file(name: str, file_type: str, content: bytes) -> dict[str, Any]:
-    # Jackson reads a JSON string into byte[] as base64.
-    return {"fileName": name, "fileType": file_type, "fileContent": base64.b64encode(content).decode("ascii")}
-
-
-def _client_message(options: EcodexOptions, message: OutboundMessage) -> dict[str, Any]:
+def _client_message(options: EcodexOptions, message: OutboundMessage, backend_id: str) -> dict[str, Any]:
     envelope = message.sealed.envelope
-    files = [_file("probatio-envelope.xml", "BUSINESS_CONTENT", business_content(message.sealed))]
-    # The first PDF is the business document (the certificate or form); the rest ride as attachments.
-    document: Attachment | None = next((a for a in message.attachments if a.media_type == "application/pdf"), None)
-    for attachment in message.attachments:
-        kind = "BUSINESS_DOCUMENT" if attachment is document else "BUSINESS_ATTACHMENT"
-        files.append(_file(attachment.filename, kind, attachment.content))
     return {
-        "backendMessageId": envelope.message_id,
+        "backendMessageId": backend_id,
         "conversationId": envelope.conversation_id,
         "originalSender": options.original_sender,
         "finalRecipient": options.final_recipient,
@@ -258,7 +313,7 @@ def _client_message(options: EcodexOptions, message: OutboundMessage) -> dict[st
         "service": options.service,
         "serviceType": options.service_type,
         "action": action_for(envelope.type),
-        "files": {"files": files},
+        "files": {"files": client_files(business_content(message.sealed), message.attachments)},
     }
 
 
@@ -272,21 +327,37 @@ class EcodexAdapter(Adapter):
 
     async def deliver(self, message: OutboundMessage) -> DeliveryResult:
         message_id = message.sealed.envelope.message_id
+        submitted = False
         async with ConnectorClient(self.options) as client:
-            # Idempotent by backend message id: a retry after a lost answer must not send twice.
-            existing = await client.message_by_backend_id(message_id)
-            if existing is None:
-                await client.submit(_client_message(self.options, message))
-            elif existing.get("messageStatus") in _RESUBMIT_STATUSES:
-                await client.resubmit(existing)
-            stored = await client.message_by_backend_id(message_id) or {}
-        reference = stored.get("ebmsMessageId") or message_id
+            # Idempotent by backend message id: a retry after a lost answer must not send twice. Walk the
+            # message's backend ids to the first one the client does not have or still holds on its way.
+            for attempt in range(1, MAX_SUBMISSIONS + 1):
+                backend_id = backend_message_id(message_id, attempt)
+                existing = await client.message_by_backend_id(backend_id)
+                if existing is None:
+                    await client.submit(_client_message(self.options, message, backend_id))
+                    submitted = True
+                    break
+                status = existing.get("messageStatus")
+                if status == _RESUBMIT_STATUS:
+                    await client.resubmit(existing)
+                    submitted = True
+                    break
+                if status not in _NEW_ID_STATUSES:
+                    break  # SENDING, SENT, ACCEPTED, CONFIRMED…: already on its way
+            else:
+                raise ConnectorUnavailable(
+                    f"message {message_id} failed {MAX_SUBMISSIONS} submissions to the e-CODEX connector",
+                    retryable=False,
+                )
+            stored = await client.message_by_backend_id(backend_id) or {}
+        reference = stored.get("ebmsMessageId") or backend_id
         return DeliveryResult(
             delivered=False,
             reference=reference,
             response={
-                "submitted": existing is None,
-                "backendMessageId": message_id,
+                "submitted": submitted,
+                "backendMessageId": backend_id,
                 "ebmsMessageId": stored.get("ebmsMessageId"),
                 "messageStatus": stored.get("messageStatus"),
                 "action": action_for(message.sealed.envelope.type),
@@ -298,7 +369,13 @@ class EcodexAdapter(Adapter):
 
 
 def _timestamp(value: Any) -> datetime | None:
-    """Jackson writes ``java.util.Date`` as epoch milliseconds or as ISO text, depending on settings."""
+    """A ``java.util.Date`` as Jackson wrote it.
+
+    Ambiguous in the source: DomibusConnectorClientConfirmation.received and DomibusConnectorClientMessage.created
+    (client-app-rest-api/…/rest/model/) carry no @JsonFormat and the client sets no date format of its own, so
+    Spring Boot's defaults decide: epoch milliseconds, or ISO text where an operator turned
+    WRITE_DATES_AS_TIMESTAMPS off. Both are read.
+    """
     if isinstance(value, int | float):
         return datetime.fromtimestamp(value / 1000, tz=UTC)
     if isinstance(value, str):
@@ -313,10 +390,14 @@ def _timestamp(value: Any) -> datetime | None:
 def evidences_from_message(message: dict[str, Any], *, now: datetime | None = None) -> list[Evidence]:
     """Every evidence the connector client lists for one of our messages, oldest first.
 
-    The connector's confirmation type decides type and outcome; the REM document, when readable, gives
-    the event time and the reason. Unknown confirmation types are skipped, not guessed.
+    The connector's confirmation type decides type and outcome. The time is the REM document's EventTime,
+    set by the connector that issued the evidence; the client's ``received`` is only when the client
+    stored it (DomibusConnectorClientPersistenceService.persistNewConfirmation: ``new Date()``), the
+    fallback when the document is missing (getMessageByBackendMessageId sends no contents). Unknown
+    confirmation types are skipped, not guessed.
     """
     found: list[Evidence] = []
+    backend_id = str(message.get("backendMessageId") or "")
     for confirmation in message.get("evidences") or []:
         source_type = str(confirmation.get("confirmationType", ""))
         if source_type not in CONFIRMATION_TYPES:
@@ -333,14 +414,14 @@ def evidences_from_message(message: dict[str, Any], *, now: datetime | None = No
                 document_text = document.decode("utf-8", errors="replace")
                 at = parsed.at or at
                 reason = parsed.reason
-            except (binascii.Error, EvidenceDocumentInvalid):
-                reason = "evidence document unreadable"
+            except (binascii.Error, EvidenceDocumentInvalid) as exc:
+                reason = f"evidence document unreadable: {exc}"
         found.append(
             Evidence(
                 type=stage,
                 outcome=outcome,
                 at=at or now or datetime.now(UTC),
-                message_reference=str(message.get("backendMessageId") or ""),
+                message_reference=our_message_id(backend_id),
                 channel=CHANNEL,
                 source_type=source_type,
                 transport_reference=message.get("ebmsMessageId"),
@@ -352,10 +433,10 @@ def evidences_from_message(message: dict[str, Any], *, now: datetime | None = No
 
 
 async def fetch_evidences(options: EcodexOptions) -> list[Evidence]:
-    """Poll the connector client for evidences that arrived since the last call.
+    """Evidences for our messages that became CONFIRMED or REJECTED since the last call.
 
-    A message comes back each time a new evidence arrives for it, with all its evidences, so callers
-    store them de-duplicated on ``(message_reference, source_type, at)``; repeating one is harmless.
+    A message comes back each time it becomes CONFIRMED or REJECTED again, with all its evidences, so
+    callers de-duplicate (the poller on backend id and confirmation type); repeating one is harmless.
     """
     async with ConnectorClient(options) as client:
         messages = await client.confirmed_or_rejected()
@@ -363,71 +444,85 @@ async def fetch_evidences(options: EcodexOptions) -> list[Evidence]:
 
 
 async def evidences_for(options: EcodexOptions, message_id: str) -> list[Evidence]:
-    """All evidences so far for one of our messages (for a case page, or a check before alerting)."""
+    """All evidences so far for one of our messages, across its backend ids (for messages still ACCEPTED,
+    which the client never lists, and for a check before alerting)."""
+    found: list[Evidence] = []
     async with ConnectorClient(options) as client:
-        message = await client.message_by_backend_id(message_id)
-    return evidences_from_message(message) if message else []
+        for attempt in range(1, MAX_SUBMISSIONS + 1):
+            message = await client.message_by_backend_id(backend_message_id(message_id, attempt))
+            if message is None:
+                break
+            found.extend(evidences_from_message(message))
+    return sorted(found, key=lambda e: (e.at, e.type))
+
+
+class IncomingUnreadable(ValueError):
+    """A message from our connector that probatio cannot take in; ``reason`` goes back as NON_RETRIEVAL."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
 class IncomingEcodexMessage:
-    """A message another state sent us over e-CODEX, ready for the inbox's ``open_envelope``."""
+    """A message another state sent us over e-CODEX, ready for the intake's ``open_envelope``."""
 
     body: bytes
     headers: dict[str, str]
     attachments: list[Attachment]
+    """The sender's business document and attachments (never the connector's Token.pdf / Token.xml)."""
     ebms_message_id: str | None
     action: str
     conversation_id: str | None
+    trust: TrustVerdict = NO_TOKEN
+    """The sending connector's trust-OK token, read from Token.xml."""
+    token_pdf: bytes | None = None
 
 
-async def fetch_incoming(options: EcodexOptions) -> list[IncomingEcodexMessage]:
-    """New messages for us. The connector client marks them delivered once fetched, so keep them.
+def read_incoming(message: dict[str, Any]) -> IncomingEcodexMessage:
+    """Unpack one message of the "new messages" list; raises :class:`IncomingUnreadable` with the reason."""
+    action = str(message.get("action") or "")
+    if message_type_for(action) is None:
+        raise IncomingUnreadable(f"action {action!r} is not one of the FD 2008/947/JHA actions of this node")
+    try:
+        files = split_incoming_files(message)
+    except ValueError as exc:
+        raise IncomingUnreadable(str(exc)) from exc
+    if files.business_content is None:
+        raise IncomingUnreadable("the message has no business content (BUSINESS_CONTENT file)")
+    try:
+        body, headers = read_business_content(files.business_content)
+    except ValueError as exc:
+        raise IncomingUnreadable(str(exc)) from exc
+    trust = read_trust_token(files.token_xml) if files.token_xml is not None else NO_TOKEN
+    return IncomingEcodexMessage(
+        body=body,
+        headers=headers,
+        attachments=files.attachments,
+        ebms_message_id=message.get("ebmsMessageId"),
+        action=action,
+        conversation_id=message.get("conversationId"),
+        trust=trust,
+        token_pdf=files.token_pdf,
+    )
 
-    After storing one, call :func:`confirm_retrieval` so the sender gets its RETRIEVAL evidence.
-    Messages whose business content is not a probatio envelope, or whose action is not ours, are
-    skipped here: they were never meant for this software.
+
+async def fetch_incoming(options: EcodexOptions) -> list[dict[str, Any]]:
+    """New messages for us, as the client sends them. The client has already marked them delivered to the
+    back end and will never list them again: keep every one before reading any (:func:`read_incoming`)."""
+    async with ConnectorClient(options) as client:
+        return await client.new_messages()
+
+
+async def trigger_confirmation(options: EcodexOptions, ebms_message_id: str, confirmation_type: str) -> None:
+    """Ask our connector to send DELIVERY, NON_DELIVERY, RETRIEVAL or NON_RETRIEVAL for a received message.
+
+    The connector issues RETRIEVAL and NON_RETRIEVAL only after a DELIVERY for the same message
+    (e-CODEX/connector, domibusConnectorEvidencesToolkit/…/DomibusConnectorEvidencesToolkitImpl.java
+    ``createRetrievalEvidence``), so DELIVERY goes first. The client's REST trigger carries no reason
+    (DomibusConnectorClientSubmissionRestAPIImpl passes none on): the reason of a NON_RETRIEVAL stays in
+    our audit log, and the sender learns it from the connector's own rejection reason only.
     """
     async with ConnectorClient(options) as client:
-        messages = await client.new_messages()
-    incoming: list[IncomingEcodexMessage] = []
-    for message in messages:
-        action = str(message.get("action") or "")
-        if message_type_for(action) is None:
-            continue
-        files = (message.get("files") or {}).get("files") or []
-        content = next((f for f in files if f.get("fileType") == "BUSINESS_CONTENT"), None)
-        if content is None:
-            continue
-        try:
-            body, headers = read_business_content(base64.b64decode(content.get("fileContent") or ""))
-        except (ValueError, binascii.Error):
-            continue
-        attachments = [
-            Attachment(
-                filename=str(f.get("fileName") or "attachment"),
-                media_type="application/pdf"
-                if str(f.get("fileName", "")).lower().endswith(".pdf")
-                else "application/octet-stream",
-                content=base64.b64decode(f.get("fileContent") or ""),
-            )
-            for f in files
-            if f.get("fileType") in ("BUSINESS_DOCUMENT", "BUSINESS_ATTACHMENT")
-        ]
-        incoming.append(
-            IncomingEcodexMessage(
-                body=body,
-                headers=headers,
-                attachments=attachments,
-                ebms_message_id=message.get("ebmsMessageId"),
-                action=action,
-                conversation_id=message.get("conversationId"),
-            )
-        )
-    return incoming
-
-
-async def confirm_retrieval(options: EcodexOptions, ebms_message_id: str, *, accepted: bool = True) -> None:
-    """Tell the sender we have (or could not take) its message: RETRIEVAL or NON_RETRIEVAL evidence."""
-    async with ConnectorClient(options) as client:
-        await client.trigger_confirmation(ebms_message_id, "RETRIEVAL" if accepted else "NON_RETRIEVAL")
+        await client.trigger_confirmation(ebms_message_id, confirmation_type)

@@ -16,11 +16,8 @@ from enum import IntEnum, StrEnum
 from pydantic import AwareDatetime, BaseModel, ConfigDict, field_validator
 
 DEFAULT_EVIDENCE_TIMEOUT = timedelta(hours=24)
-"""How long to wait for delivery evidence before alerting ``delivery_unconfirmed`` (CONTRACT §3).
-
-The same 24 h the e-CODEX connector uses for its relay, delivery and retrieval time-outs, after which it
-fabricates the negative evidence itself (anchors.md §2.1).
-"""
+"""How long to wait for delivery evidence before alerting ``delivery_unconfirmed`` (CONTRACT §3), for a
+channel without stages (post, e-mail)."""
 
 
 class EvidenceType(IntEnum):
@@ -33,6 +30,19 @@ class EvidenceType(IntEnum):
 
     def __str__(self) -> str:
         return self.name.lower()
+
+
+# The e-CODEX connector's own evidence time-outs, counted from submission, after which it issues the
+# negative evidence itself: e-CODEX/connector at 0d4f5012,
+# domibusConnectorController/src/main/resources/eu/ecodex/connector/controller/spring/default-connector.properties
+# (relayREMMDTimeout=12h, deliveryTimeout=24h, retrievalTimeout=36h, checked every checkTimeout=1h by
+# CheckEvidencesTimeoutProcessorImpl). Operators who change them on their connector change them here too
+# (PROBATIO_ECODEX_RELAY_HOURS, …_DELIVERY_HOURS, …_RETRIEVAL_HOURS).
+CONNECTOR_EVIDENCE_TIMEOUTS: dict[EvidenceType, timedelta] = {
+    EvidenceType.RELAY: timedelta(hours=12),
+    EvidenceType.DELIVERY: timedelta(hours=24),
+    EvidenceType.RETRIEVAL: timedelta(hours=36),
+}
 
 
 class EvidenceOutcome(StrEnum):

@@ -17,7 +17,6 @@ import defusedxml.ElementTree as SafeET
 from adapters.evidence import EvidenceOutcome, EvidenceType
 
 REM_NAMESPACE = "http://uri.etsi.org/02640/v2#"
-EVENT_CODE_PREFIX = "http://uri.etsi.org/REM/Event#"
 
 # The connector's confirmation types (DomibusConnectorConfirmationType) in lifecycle order.
 CONFIRMATION_TYPES: dict[str, tuple[EvidenceType, EvidenceOutcome]] = {
@@ -32,6 +31,20 @@ CONFIRMATION_TYPES: dict[str, tuple[EvidenceType, EvidenceOutcome]] = {
     "NON_RETRIEVAL": (EvidenceType.RETRIEVAL, EvidenceOutcome.NEGATIVE),
 }
 
+# The event codes the connector writes, exactly as SpocsConstants.Evidences spells them (e-CODEX/connector
+# at 0d4f5012, domibusConnectorEvidencesToolkit/src/main/java/eu/spocseu/common/SpocsConstants.java): note the
+# "http:uri.etsi.org" without the two slashes, and that the negative codes of the relay failure and of the
+# retrieval are *Expiration* codes, not "Non…" ones. Root element → (success code, fault code); the relay
+# failure has no success code.
+EVENT_PREFIX = "http:uri.etsi.org/02640/Event#"
+EVENT_CODES: dict[str, tuple[str | None, str]] = {
+    "SubmissionAcceptanceRejection": (EVENT_PREFIX + "Acceptance", EVENT_PREFIX + "Rejection"),
+    "RelayREMMDAcceptanceRejection": (EVENT_PREFIX + "Acceptance", EVENT_PREFIX + "Rejection"),
+    "RelayREMMDFailure": (None, EVENT_PREFIX + "DeliveryExpiration"),
+    "DeliveryNonDeliveryToRecipient": (EVENT_PREFIX + "Delivery", EVENT_PREFIX + "NonDelivery"),
+    "RetrievalNonRetrievalByRecipient": (EVENT_PREFIX + "Retrieval", EVENT_PREFIX + "RetrievalExpiration"),
+}
+
 # Root element of each REM evidence → the stage it speaks about.
 _ROOTS: dict[str, EvidenceType] = {
     "SubmissionAcceptanceRejection": EvidenceType.SUBMISSION,
@@ -40,7 +53,6 @@ _ROOTS: dict[str, EvidenceType] = {
     "DeliveryNonDeliveryToRecipient": EvidenceType.DELIVERY,
     "RetrievalNonRetrievalByRecipient": EvidenceType.RETRIEVAL,
 }
-_NEGATIVE_EVENTS = ("Rejection", "Failure", "NonDelivery", "NonRetrieval", "NonAcceptance")
 
 
 class EvidenceDocumentInvalid(ValueError):
@@ -109,9 +121,17 @@ def parse_evidence_document(document: bytes | str) -> EvidenceDocument:
     if evidence is None:
         raise EvidenceDocumentInvalid(f"no REM evidence element in <{_local(root.tag)}>")
     stage = _ROOTS[_local(evidence.tag)]
+    root_name = _local(evidence.tag)
     event_code = _find_text(evidence, "EventCode") or ""
-    event = event_code.removeprefix(EVENT_CODE_PREFIX)
-    negative = _local(evidence.tag) == "RelayREMMDFailure" or any(event.startswith(word) for word in _NEGATIVE_EVENTS)
+    success, fault = EVENT_CODES[root_name]
+    if event_code == fault:
+        negative = True
+    elif event_code == success:
+        negative = False
+    else:
+        # Neither of the two codes the connector writes for this evidence: refuse rather than guess; a
+        # rejection read as positive would start the Art 12 clock on a message nobody has.
+        raise EvidenceDocumentInvalid(f"event code {event_code!r} is not one a {root_name} carries")
     reason_code = _find_text(evidence, "EventReason", "Code")
     reason_details = _find_text(evidence, "EventReason", "Details")
     reason = " — ".join(part for part in (reason_code, reason_details) if part) or None

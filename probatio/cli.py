@@ -34,8 +34,10 @@ def cmd_dev(args: argparse.Namespace) -> int:
     if peer == state:
         print("probatio dev: --peer must be another state than --state", file=sys.stderr)
         return 2
+    if args.link == "ecodex" and peer is None:
+        peer = "BE" if state != "BE" else "LU"  # e-CODEX links two nodes: give the first a partner
     return dev.run(state, peer, args.port, Path(args.home), pg_port=args.pg_port, temporal_port=args.temporal_port,
-                   temporal_ui_port=args.temporal_ui_port or None)
+                   temporal_ui_port=args.temporal_ui_port or None, link=args.link)
 
 
 def _foreground(start: Callable[[], subprocess.Popen[bytes]]) -> int:
@@ -154,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("dev", help="the embedded stack: PostgreSQL, Temporal, worker and web for one or two nodes")
     p.add_argument("--state", default="LU")
     p.add_argument("--peer", default=None, help="a second node for another state, on port+1")
+    p.add_argument("--link", choices=("nodelink", "ecodex"), default="nodelink",
+                   help="how the two nodes reach each other: the signed node link, or e-CODEX through two "
+                        "connector-client emulators (needs a source checkout; the peer defaults to BE)")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--home", default=".probatio")
     p.add_argument("--pg-port", type=int, default=EMBEDDED_PG_PORT)

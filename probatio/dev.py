@@ -1,6 +1,13 @@
 """`probatio dev`: the embedded stack on one machine — PostgreSQL, the Temporal dev server, and for each
 node (the state, and with --peer a second one) its worker and web app, linked over HTTP.
 
+With ``--link ecodex`` the two nodes are linked through e-CODEX instead of the node link: each node gets its
+own connector-client emulator (the fake of tests/adapters/fake_connector.py, built from the connector
+client's source, so this needs a source checkout), and the two emulators relay to each other as the two
+gateways would. Each node's worker polls its emulator (the e-CODEX poll schedule), so a whole transfer can
+be tried over e-CODEX on one machine. The emulators keep their messages in memory: a restart forgets what
+was in flight.
+
 Every child dies with the supervisor (even on kill -9), data stays in `.probatio/`, and a later start
 finds no stale lock or pid file in its way.
 """
@@ -46,10 +53,17 @@ class NodeSpec:
         return f"http://127.0.0.1:{self.port}"
 
 
+# The parties the emulators' gateways use: the state's code plus "-GW" (the P-Mode's party ids in real life).
+def gateway_party(state: str) -> str:
+    return f"{state}-GW"
+
+
 @dataclass
 class DevStack:
     home: Path
     nodes: list[NodeSpec]
+    link: str = "nodelink"
+    emulators: dict[str, Any] = field(default_factory=dict)
     pg_port: int = EMBEDDED_PG_PORT
     temporal_port: int = EMBEDDED_TEMPORAL_PORT
     temporal_ui_port: int | None = EMBEDDED_TEMPORAL_UI_PORT
@@ -85,7 +99,44 @@ class DevStack:
         return self.home / "keys" / f"{state}.pem"
 
     def write_directory(self) -> Path:
-        return write_directory(self.home, {spec.state: spec.url for spec in self.nodes})
+        return write_directory(self.home, {spec.state: spec.url for spec in self.nodes}, self.routes())
+
+    def start_emulators(self) -> None:
+        """For --link ecodex: one connector-client emulator per node, linked as two gateways."""
+        if self.link != "ecodex":
+            return
+        try:
+            from tests.adapters.fake_connector import FakeConnector
+        except ImportError as err:  # an installed wheel has no tests/
+            raise embedded.EmbeddedError("--link ecodex needs a source checkout (tests/adapters/fake_connector.py)"
+                                         ) from err
+        for spec in self.nodes:
+            self.emulators[spec.state] = FakeConnector(party_id=gateway_party(spec.state)).start()
+        first, second = (self.emulators[spec.state] for spec in self.nodes)
+        first.link(second)
+        for state, emulator in self.emulators.items():
+            say(f"{state} e-CODEX connector-client emulator on {emulator.url} (gateway party {emulator.party_id})")
+
+    def routes(self) -> dict[str, dict[str, Any]] | None:
+        """With e-CODEX, a state is reached through the *other* node's connector client (one shared directory):
+        the entry of each state names the emulator of the node that sends to it."""
+        if self.link != "ecodex":
+            return None
+        routes: dict[str, dict[str, Any]] = {}
+        for spec in self.nodes:
+            sender = next(n for n in self.nodes if n.state != spec.state)
+            routes[spec.state] = {"adapter": "ecodex", "options": {
+                "connector_url": self.emulators[sender.state].url, "to_party_id": gateway_party(spec.state),
+                "original_sender": f"{sender.state}-authority", "final_recipient": f"{spec.state}-authority"}}
+        return routes
+
+    def check_connector_timeouts(self) -> None:
+        """The connectors' hourly evidence time-out check (relay 12 h, delivery 24 h, retrieval 36 h)."""
+        from datetime import UTC, datetime
+
+        for emulator in self.emulators.values():
+            for backend_id, evidence in emulator.check_timeouts(datetime.now(UTC)):
+                say(f"e-CODEX emulator {emulator.party_id}: {evidence} for {backend_id} (connector time-out)")
 
     def write_credentials(self) -> dict[str, Any]:
         path = self.home / "dev-credentials.json"
@@ -117,7 +168,9 @@ class DevStack:
             "PROBATIO_DIRECTORY_FILE": str(self.home / "directory.yaml"),
             "PROBATIO_PUBLIC_URL": spec.url,
         })
-        for name in ("PROBATIO_DUTY_WORKING_DAYS", "PROBATIO_LOG_FORMAT"):
+        if self.link == "ecodex":
+            env["PROBATIO_ECODEX_POLL_SECONDS"] = "5"  # snappier than production's 30 s
+        for name in ("PROBATIO_DUTY_WORKING_DAYS", "PROBATIO_LOG_FORMAT", "PROBATIO_ECODEX_POLL_SECONDS"):
             if name in os.environ:
                 env[name] = os.environ[name]
         return env
@@ -142,8 +195,12 @@ class DevStack:
     def watch(self, stop: list[bool]) -> None:
         """Restart a node process that died; stop when asked."""
         restarts: dict[str, int] = {}
+        last_check = time.monotonic()
         while not stop[0]:
             time.sleep(0.5)
+            if self.emulators and time.monotonic() - last_check > 3600:
+                last_check = time.monotonic()
+                self.check_connector_timeouts()
             for key, proc in list(self.node_procs.items()):
                 if proc.poll() is None or stop[0]:
                     continue
@@ -164,6 +221,8 @@ class DevStack:
     def shutdown(self) -> None:
         embedded.stop(list(self.node_procs.values()))
         embedded.stop(self.procs)
+        for emulator in self.emulators.values():
+            emulator.stop()
 
 
 def healthy(url: str) -> bool:
@@ -178,10 +237,11 @@ def say(text: str) -> None:
 
 
 def run(state: str, peer: str | None, port: int, home: Path, *, pg_port: int = EMBEDDED_PG_PORT,
-        temporal_port: int = EMBEDDED_TEMPORAL_PORT, temporal_ui_port: int | None = EMBEDDED_TEMPORAL_UI_PORT) -> int:
+        temporal_port: int = EMBEDDED_TEMPORAL_PORT, temporal_ui_port: int | None = EMBEDDED_TEMPORAL_UI_PORT,
+        link: str = "nodelink") -> int:
     nodes = [NodeSpec(state, port)] + ([NodeSpec(peer, port + 1)] if peer else [])
     stack = DevStack(home=home.resolve(), nodes=nodes, pg_port=pg_port, temporal_port=temporal_port,
-                     temporal_ui_port=temporal_ui_port)
+                     temporal_ui_port=temporal_ui_port, link=link)
     stop = [False]
 
     def _on_signal(signum: int, _frame: object) -> None:
@@ -191,11 +251,14 @@ def run(state: str, peer: str | None, port: int, home: Path, *, pg_port: int = E
     signal.signal(signal.SIGINT, _on_signal)
     try:
         stack.start_services()
+        stack.start_emulators()
         creds = stack.prepare_nodes()
         stack.start_nodes()
         print()
         for spec in nodes:
             say(f"{spec.state} node: {spec.url}  (API {spec.url}/docs)")
+        if link == "ecodex":
+            say("the nodes are linked through e-CODEX (two connector-client emulators relaying as gateways)")
         if stack.temporal_ui_port:
             say(f"Temporal UI: http://127.0.0.1:{stack.temporal_ui_port}")
         say(f"sign in as officer, prosecutor, supervisor, auditor or admin with password '{DEMO_PASSWORD}'")

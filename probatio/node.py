@@ -13,6 +13,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.ecodex import EcodexActivities, connectors, ensure_poll_schedule
 from activities.node import NodeActivities, NodeContext
 from activities.retention import RetentionActivities, ensure_schedule
 from adapters.directory import Directory
@@ -20,13 +21,14 @@ from adapters.keys import load_or_create_private_key
 from probatio import telemetry
 from probatio.settings import Settings
 from store.db import open_pool
+from workflows.ecodex_poll import EcodexPoll
 from workflows.incoming import IncomingTransfer
 from workflows.outgoing import OutgoingTransfer
 from workflows.retention import RetentionSweep
 
 log = logging.getLogger(__name__)
 
-WORKFLOWS = [OutgoingTransfer, IncomingTransfer, RetentionSweep]
+WORKFLOWS = [OutgoingTransfer, IncomingTransfer, RetentionSweep, EcodexPoll]
 
 
 async def connect_temporal(settings: Settings, *, attempts: int = 30) -> Client:
@@ -73,11 +75,13 @@ class Node:
 
     def context(self) -> NodeContext:
         return NodeContext(state=self.settings.state, pool=self.pool, directory=self.directory,
-                           signing_key=load_or_create_private_key(self.settings.effective_signing_key_file))
+                           signing_key=load_or_create_private_key(self.settings.effective_signing_key_file),
+                           ecodex_evidence_hours=self.settings.ecodex_evidence_hours)
 
     def worker(self) -> Worker:
         return Worker(self.client, task_queue=self.settings.task_queue, workflows=WORKFLOWS,
-                      activities=NodeActivities(self.context()).all() + RetentionActivities(self.pool).all(),
+                      activities=NodeActivities(self.context()).all() + RetentionActivities(self.pool).all()
+                      + EcodexActivities(self).all(),
                       workflow_runner=workflow_runner(),
                       max_cached_workflows=self.settings.worker_cached_workflows,
                       interceptors=telemetry.worker_interceptors(self.client, self.settings.state))
@@ -98,12 +102,9 @@ async def run_worker(settings: Settings) -> None:
         log.info("worker for %s on task queue %s", settings.state, settings.task_queue)
         await ensure_schedule(node.client, settings.state, settings.task_queue, settings.retention_days,
                               settings.retention_sweep_hours)
-        from probatio.ecodex_poller import run_poller
-
-        poller = asyncio.create_task(run_poller(node))
-        try:
-            await node.worker().run()
-        finally:
-            poller.cancel()
+        # One e-CODEX poll per node, however many workers run (not a loop in each worker).
+        await ensure_poll_schedule(node.client, settings.state, settings.task_queue, settings.ecodex_poll_seconds,
+                                   wanted=bool(connectors(node)))
+        await node.worker().run()
     finally:
         await node.close()

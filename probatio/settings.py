@@ -66,6 +66,13 @@ class Settings(BaseSettings):
     envelope_window_seconds: int = 600
     # How long delivery to a peer is retried before the case shows `delivery_failed`.
     delivery_retry_hours: int = 48
+    # e-CODEX: how often the node polls its connector client (one Temporal schedule per node), and how long
+    # a message waits for each stage's evidence before the case shows `delivery_unconfirmed`; the defaults
+    # are the connector's own time-outs (adapters/evidence.py). Keep them equal to the connector's.
+    ecodex_poll_seconds: int = Field(30, ge=5)
+    ecodex_relay_hours: int = Field(12, ge=1)
+    ecodex_delivery_hours: int = Field(24, ge=1)
+    ecodex_retrieval_hours: int = Field(36, ge=1)
     # Workflows a worker keeps in memory (the SDK's default); others are replayed from history when touched.
     # bench open-supervisions measures about 0.2 MiB each: size the worker's memory limit from this.
     worker_cached_workflows: int = Field(1000, ge=1)
@@ -113,6 +120,12 @@ class Settings(BaseSettings):
     @property
     def oidc_enabled(self) -> bool:
         return bool(self.oidc_issuer and self.oidc_client_id)
+
+    @property
+    def ecodex_evidence_hours(self) -> dict[str, int]:
+        """Stage → hours to wait for its e-CODEX evidence (workflows/delivery.py EVIDENCE_STAGES)."""
+        return {"relay": self.ecodex_relay_hours, "delivery": self.ecodex_delivery_hours,
+                "retrieval": self.ecodex_retrieval_hours}
 
     @property
     def task_queue(self) -> str:

@@ -41,6 +41,9 @@ async def erase_closed_cases(pool: AsyncConnectionPool[Any], *, closed_before: d
             "UPDATE inbox SET envelope = jsonb_set(envelope, '{payload}', '{}'::jsonb)"
             " WHERE conversation_id = ANY(%s)", (ids,))
         await conn.execute("DELETE FROM transfer_drafts WHERE case_id = ANY(%s)", (ids,))
+        # e-CODEX: the connector's token PDF names the document; the verdict itself stays as the record.
+        await conn.execute("UPDATE ecodex_incoming SET trust_pdf = NULL, message = NULL"
+                           " WHERE conversation_id = ANY(%s)", (ids,))
     return ids
 
 

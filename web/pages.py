@@ -266,6 +266,14 @@ async def completion_request(pool: Any, view: dict[str, Any]) -> dict[str, Any] 
             "due_days": detail.get("due_days"), "due": due}
 
 
+async def ecodex_trust(pool: Any, case_id: str) -> list[dict[str, Any]]:
+    """The trust-OK verdicts of this case's messages that came over e-CODEX (store/ecodex.py)."""
+    from store.ecodex import trust_of_case
+
+    rows = await trust_of_case(pool, case_id)
+    return [{**row["trust"], "type": row["type"], "at": row["fetched_at"]} for row in rows]
+
+
 def _side(direction: str) -> Side:
     side = SIDE_OF.get(direction)
     if side is None:
@@ -288,7 +296,7 @@ async def _case_page(request: Request, session: SignedIn, direction: str, case_i
                                       certificate)
     return render(request, "case.html.j2", session, status_code=status_code, case=view, direction=direction,
                   side=side.value, certificate=certificate, actions=actions, message=message,
-                  completion=completion, **attached,
+                  completion=completion, **attached, ecodex_trust=await ecodex_trust(node.pool, case_id),
                   failed_action=failed_action, field_errors=field_errors or {}, values=values or {},
                   done=request.query_params.get("done", ""))
 

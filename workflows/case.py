@@ -28,7 +28,14 @@ with workflow.unsafe.imports_passed_through():
         parse_fields,
     )
     from workflows import deadlines as dl
-    from workflows.delivery import EVIDENCE_TIMEOUT, DeliveryEvidence, delivery_deadline_name
+    from workflows.delivery import (
+        EVIDENCE_STAGES,
+        EVIDENCE_TIMEOUT,
+        DeliveryEvidence,
+        delivery_deadline_name,
+        stage_deadline_name,
+        stages_reached,
+    )
     from workflows.model import (
         ActionResult,
         CaseMemory,
@@ -66,6 +73,9 @@ TYPED_RECEIPT = "typed-receipt"
 # quiet-end: a run continues as new or completes only once nothing is running, in flight or unpublished,
 # with nothing awaited after that check (an update accepted in between was lost).
 QUIET_END = "quiet-end"
+# ecodex-stage-timers: a message sent over e-CODEX waits for relay, delivery and retrieval evidence, each with
+# its own deadline (the connector's time-outs), instead of one 24 h wait for delivery.
+ECODEX_STAGE_TIMERS = "ecodex-stage-timers"
 
 # A run continues as new once its history holds this many events. Monthly supervision adds about 25
 # events a month, so a five-year supervision takes a handful of runs, each far below Temporal's warning
@@ -244,8 +254,15 @@ class CaseWorkflow:
             if not result.delivered:
                 # e-CODEX, e-mail, post: receipt is confirmed later by evidence; watch for it.
                 self.m.awaiting_evidence[msg.message_id] = msg
-                self.set_deadline(dl.Deadline(name=delivery_deadline_name(msg.message_id),
-                                              due=self.now() + EVIDENCE_TIMEOUT, basis="policy", article="6(2)"))
+                if result.evidence_hours and workflow.patched(ECODEX_STAGE_TIMERS):
+                    for stage in EVIDENCE_STAGES:
+                        if stage in result.evidence_hours:
+                            self.set_deadline(dl.Deadline(
+                                name=stage_deadline_name(msg.message_id, stage), basis="policy", article="6(2)",
+                                due=self.now() + timedelta(hours=result.evidence_hours[stage])))
+                else:
+                    self.set_deadline(dl.Deadline(name=delivery_deadline_name(msg.message_id),
+                                                  due=self.now() + EVIDENCE_TIMEOUT, basis="policy", article="6(2)"))
         except ActivityError as err:
             self.m.failed[msg.message_id] = msg
             self.event("delivery_failed", "system", {"type": msg.type, "message_id": msg.message_id,
@@ -265,7 +282,11 @@ class CaseWorkflow:
             return  # unknown or already settled: evidences repeat, and that changes nothing
         detail = {"message_id": ev.message_id, "type": msg.type, "evidence": ev.kind, "channel": ev.channel,
                   "at": ev.at.isoformat()}
-        if ev.kind == "rejected":
+        if ev.stage:
+            detail["stage"] = ev.stage
+        if self.deadline(stage_deadline_name(ev.message_id, EVIDENCE_STAGES[0])) is not None:
+            self._stage_evidence(ev, msg, detail)
+        elif ev.kind == "rejected":
             del self.m.awaiting_evidence[ev.message_id]
             self.end_deadline(delivery_deadline_name(ev.message_id), "cancelled")
             self.m.failed[ev.message_id] = msg
@@ -278,6 +299,25 @@ class CaseWorkflow:
             self.event("delivery_evidence", ev.recorded_by, detail)
         if not self.closed:
             await self.publish()
+
+    def _stage_evidence(self, ev: DeliveryEvidence, msg: OutgoingMessage, detail: dict[str, Any]) -> None:
+        """e-CODEX: each positive evidence settles its stage and the earlier ones; the message waits until
+        retrieval. Delivery is receipt (the timeline's `delivered`); a negative one at any stage fails it."""
+        names = {stage: stage_deadline_name(ev.message_id, stage) for stage in EVIDENCE_STAGES}
+        if ev.kind == "rejected":
+            del self.m.awaiting_evidence[ev.message_id]
+            for name in names.values():
+                self.end_deadline(name, "cancelled")
+            self.m.failed[ev.message_id] = msg
+            self.event("delivery_failed", ev.recorded_by, detail)
+            return
+        delivery = self.deadline(names["delivery"])
+        first_receipt = ev.confirms_receipt and delivery is not None and delivery.status in ("open", "missed")
+        for stage in stages_reached(ev.kind):
+            self.end_deadline(names[stage])
+        if ev.kind == "retrieved":
+            del self.m.awaiting_evidence[ev.message_id]
+        self.event("delivered" if first_receipt else "delivery_evidence", ev.recorded_by, detail)
 
     # --- what both sides answer alike ----------------------------------------------------------------
 

@@ -67,6 +67,9 @@ class SendResult(BaseModel):
     delivered: bool
     adapter: str
     reference: str | None = None
+    # Stage → hours to wait for that stage's evidence (e-CODEX: relay, delivery, retrieval); empty for a
+    # channel with one wait (post, e-mail) or none (node link).
+    evidence_hours: dict[str, int] = Field(default_factory=dict)
 
 
 class TimelineEvent(BaseModel):

@@ -12,22 +12,30 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from adapters.base import Attachment, DeliveryError, OutboundMessage, adapter_for
 from adapters.ecodex import (
-    DEFAULT_EVIDENCE_TIMEOUT,
     EcodexOptions,
+    IncomingUnreadable,
     business_content,
-    confirm_retrieval,
     evidences_for,
     fetch_evidences,
     fetch_incoming,
     read_business_content,
+    read_incoming,
+    trigger_confirmation,
 )
 from adapters.ecodex_mapping import ACTIONS, action_for, message_type_for
 from adapters.envelope import Envelope, open_envelope, seal
-from adapters.evidence import EvidenceOutcome, EvidenceType, decisive_evidence, receipt_time
+from adapters.evidence import (
+    CONNECTOR_EVIDENCE_TIMEOUTS,
+    EvidenceOutcome,
+    EvidenceType,
+    decisive_evidence,
+    receipt_time,
+)
 from adapters.rem_evidence import EvidenceDocumentInvalid, parse_evidence_document
+from adapters.trust_token import TrustColour
 from forms.messages import MessageType
 from tests.adapters.common import NOW
-from tests.adapters.fake_connector import FakeConnector, rem_evidence_xml
+from tests.adapters.fake_connector import FakeConnector, rem_evidence_xml, trust_token_xml
 
 PDF = b"%PDF-1.7\n% certificate\n%%EOF\n"
 
@@ -68,8 +76,9 @@ def test_every_message_type_has_one_distinct_action() -> None:
     assert message_type_for("SomebodyElsesAction") is None
 
 
-def test_evidence_timeout_is_24_hours() -> None:
-    assert timedelta(hours=24) == DEFAULT_EVIDENCE_TIMEOUT
+def test_evidence_timeouts_are_the_connectors() -> None:
+    assert {t: d.total_seconds() / 3600 for t, d in CONNECTOR_EVIDENCE_TIMEOUTS.items()} == {
+        EvidenceType.RELAY: 12, EvidenceType.DELIVERY: 24, EvidenceType.RETRIEVAL: 36}
 
 
 async def test_submission_carries_service_action_conversation_and_files(
@@ -78,7 +87,7 @@ async def test_submission_carries_service_action_conversation_and_files(
     result = await adapter_for("ecodex", options_for(connector)).deliver(message)
 
     assert result.delivered is False  # submission is not delivery: evidences will tell
-    [submitted] = connector.submissions
+    [submitted] = connector.outgoing()
     assert result.reference == submitted["ebmsMessageId"]
     assert submitted["backendMessageId"] == "msg-0001"
     assert submitted["conversationId"] == "conv-LU-2026-17"
@@ -95,7 +104,7 @@ async def test_business_content_keeps_our_signature_end_to_end(
     connector: FakeConnector, message: OutboundMessage, lu_key: Ed25519PrivateKey
 ) -> None:
     await adapter_for("ecodex", options_for(connector)).deliver(message)
-    files = connector.submissions[0]["files"]["files"]
+    files = connector.outgoing()[0]["files"]["files"]
     content = base64.b64decode(next(f for f in files if f["fileType"] == "BUSINESS_CONTENT")["fileContent"])
     body, headers = read_business_content(content)
     opened = open_envelope(body, headers, public_key_for={"LU": lu_key.public_key()}.get, own_state="BE", now=NOW)
@@ -106,24 +115,48 @@ async def test_retry_after_success_does_not_send_twice(connector: FakeConnector,
     adapter = adapter_for("ecodex", options_for(connector))
     first = await adapter.deliver(message)
     second = await adapter.deliver(message)
-    assert len(connector.submissions) == 1
+    assert len(connector.outgoing()) == 1
     assert first.reference == second.reference
     assert second.response["submitted"] is False
 
 
-async def test_connector_failure_is_retryable_and_the_retry_resubmits(
+async def test_outage_then_recovery_resends_under_a_new_backend_id(
     connector: FakeConnector, message: OutboundMessage
 ) -> None:
-    connector.fail_submissions = 1
+    """The client never submits a FAILED message again, so the retry after an outage is a new message."""
+    connector.connector_down = True
     adapter = adapter_for("ecodex", options_for(connector))
-    with pytest.raises(DeliveryError) as caught:
-        await adapter.deliver(message)
-    assert (caught.value.retryable, caught.value.status) == (True, 500)
-    assert connector.messages["msg-0001"]["messageStatus"] == "FAILED"
+    for _ in range(2):  # the activity retries while the connector is down
+        with pytest.raises(DeliveryError) as caught:
+            await adapter.deliver(message)
+        assert (caught.value.retryable, caught.value.status) == (True, 500)
+    assert [m["messageStatus"] for m in connector.outgoing()] == ["FAILED", "FAILED"]
 
-    result = await adapter.deliver(message)  # the activity's retry
-    assert result.response["messageStatus"] == "CONFIRMED"
-    assert len(connector.submissions) == 1
+    connector.connector_down = False
+    result = await adapter.deliver(message)  # the activity's retry once the connector is back
+    assert result.response["backendMessageId"] == "msg-0001~3"
+    assert result.response["messageStatus"] == "ACCEPTED"
+    assert [m["backendMessageId"] for m in connector.outgoing()] == ["msg-0001", "msg-0001~2", "msg-0001~3"]
+    # Evidences of the new backend id still name our message.
+    options = EcodexOptions.model_validate(options_for(connector))
+    connector.add_evidence("msg-0001~3", "DELIVERY")
+    assert {e.message_reference for e in await fetch_evidences(options)} == {"msg-0001"}
+    # A retry after success sends nothing more.
+    await adapter.deliver(message)
+    assert len(connector.outgoing()) == 3
+
+
+async def test_a_prepared_message_is_submitted_again_as_stored(
+    connector: FakeConnector, message: OutboundMessage
+) -> None:
+    await adapter_for("ecodex", options_for(connector)).deliver(message)
+    stored = connector.by_backend_id("msg-0001")
+    assert stored is not None
+    stored["messageStatus"] = "PREPARED"  # stored, but the client stopped before submitting it
+    result = await adapter_for("ecodex", options_for(connector)).deliver(message)
+    assert result.response["submitted"] is True
+    assert len(connector.outgoing()) == 1
+    assert ("POST", "/restservice/submitStoredClientMessage", "application/json") in connector.requests
 
 
 async def test_bad_request_is_final(connector: FakeConnector, message: OutboundMessage) -> None:
@@ -165,12 +198,11 @@ async def test_evidences_arrive_in_order_and_receipt_starts_the_clock(
     options = EcodexOptions.model_validate(options_for(connector))
     await adapter_for("ecodex", options_for(connector)).deliver(message)
 
-    [accepted] = await fetch_evidences(options)
+    assert await fetch_evidences(options) == []  # ACCEPTED is never listed
+    [accepted] = await evidences_for(options, "msg-0001")  # but is there when asked for
     assert (accepted.type, accepted.outcome) == (EvidenceType.SUBMISSION, EvidenceOutcome.POSITIVE)
     assert accepted.message_reference == "msg-0001"
     assert accepted.channel == "ecodex"
-    assert accepted.document is not None and "SubmissionAcceptanceRejection" in accepted.document
-    assert await fetch_evidences(options) == []  # nothing new since
 
     submitted = accepted.at
     relayed, delivered = submitted + timedelta(minutes=3), submitted + timedelta(hours=2)
@@ -178,8 +210,10 @@ async def test_evidences_arrive_in_order_and_receipt_starts_the_clock(
     connector.add_evidence("msg-0001", "DELIVERY", at=delivered)
     evidences = await fetch_evidences(options)
     assert [e.source_type for e in evidences][-2:] == ["RELAY_REMMD_ACCEPTANCE", "DELIVERY"]
+    assert evidences[0].document is not None and "SubmissionAcceptanceRejection" in evidences[0].document
+    assert await fetch_evidences(options) == []  # nothing new since
     assert evidences[-1].at == delivered  # the gateway's event time, not our polling time
-    assert evidences[-1].transport_reference == connector.messages["msg-0001"]["ebmsMessageId"]
+    assert evidences[-1].transport_reference == (connector.by_backend_id("msg-0001") or {})["ebmsMessageId"]
     assert receipt_time(evidences) == delivered
     decisive = decisive_evidence(evidences)
     assert decisive is not None and decisive.type is EvidenceType.DELIVERY
@@ -191,7 +225,7 @@ async def test_negative_evidence_with_its_reason(connector: FakeConnector, messa
     await adapter_for("ecodex", options_for(connector)).deliver(message)
     connector.add_evidence("msg-0001", "RELAY_REMMD_ACCEPTANCE", at=NOW)
     connector.add_evidence("msg-0001", "NON_DELIVERY", at=NOW + timedelta(hours=24), reason="E300 delivery timeout")
-    evidences = await evidences_for(options, "msg-0001")
+    evidences = await fetch_evidences(options)  # REJECTED is listed, with the evidence documents
     decisive = decisive_evidence(evidences)
     assert decisive is not None
     assert (decisive.type, decisive.outcome) == (EvidenceType.DELIVERY, EvidenceOutcome.NEGATIVE)
@@ -208,38 +242,148 @@ async def test_rejected_submission(connector: FakeConnector, message: OutboundMe
     assert (rejected.type, rejected.is_failure) == (EvidenceType.SUBMISSION, True)
 
 
-async def test_incoming_messages_are_opened_and_retrieval_confirmed(
+def _incoming_files(sealed_content: bytes) -> list[dict[str, str]]:
+    return [
+        {"fileName": "probatio-envelope.xml", "fileType": "BUSINESS_CONTENT",
+         "fileContent": base64.b64encode(sealed_content).decode()},
+        {"fileName": "decision.pdf", "fileType": "BUSINESS_DOCUMENT", "fileContent": base64.b64encode(PDF).decode()},
+    ]  # fmt: skip
+
+
+async def test_incoming_messages_are_opened_with_their_trust_token(
     connector: FakeConnector, be_key: Ed25519PrivateKey, envelope: Envelope
 ) -> None:
     # BE answers LU over e-CODEX; here we are LU's node fetching from its own connector.
     decision = envelope.model_copy(
         update={"message_id": "msg-be-7", "type": MessageType.DECISION, "from_state": "BE", "to_state": "LU"}
     )
-    sealed = seal(decision, be_key)
-    files = [
-        {"fileName": "probatio-envelope.xml", "fileType": "BUSINESS_CONTENT",
-         "fileContent": base64.b64encode(business_content(sealed)).decode()},
-        {"fileName": "decision.pdf", "fileType": "BUSINESS_DOCUMENT", "fileContent": base64.b64encode(PDF).decode()},
-    ]  # fmt: skip
+    files = _incoming_files(business_content(seal(decision, be_key)))
     connector.queue_incoming(
         {"action": "NotifyDecision", "conversationId": "conv-LU-2026-17", "files": {"files": files}}
     )
-    connector.queue_incoming({"action": "SomeOtherUseCase", "files": {"files": []}})
     options = EcodexOptions.model_validate(options_for(connector))
 
-    [incoming] = await fetch_incoming(options)
+    [raw] = await fetch_incoming(options)
+    incoming = read_incoming(raw)
     opened = open_envelope(
         incoming.body, incoming.headers, public_key_for={"BE": be_key.public_key()}.get, own_state="LU", now=NOW
     )
     assert opened.type is MessageType.DECISION
+    # The connector's Token.xml and Token.pdf are its verdict, not the sender's documents.
     assert [(a.filename, a.media_type, a.content) for a in incoming.attachments] == [
         ("decision.pdf", "application/pdf", PDF)
     ]
-    assert await fetch_incoming(options) == []
+    assert incoming.trust.colour is TrustColour.GREEN
+    assert incoming.token_pdf is not None and incoming.token_pdf.startswith(b"%PDF")
+    assert await fetch_incoming(options) == []  # the client hands each message out once
 
     assert incoming.ebms_message_id is not None
-    await confirm_retrieval(options, incoming.ebms_message_id)
-    assert connector.triggered == [(incoming.ebms_message_id, "RETRIEVAL")]
+    await trigger_confirmation(options, incoming.ebms_message_id, "DELIVERY")
+    await trigger_confirmation(options, incoming.ebms_message_id, "RETRIEVAL")
+    assert connector.triggered == [(incoming.ebms_message_id, "DELIVERY"), (incoming.ebms_message_id, "RETRIEVAL")]
+    assert connector.refused_triggers == []
+
+
+async def test_a_red_token_is_read_as_red(
+    connector: FakeConnector, be_key: Ed25519PrivateKey, envelope: Envelope
+) -> None:
+    files = _incoming_files(business_content(seal(envelope, be_key)))
+    connector.queue_incoming({"action": "NotifyDecision", "files": {"files": files}}, token=("FAIL", "NOT_SUCCESSFUL"))
+    [raw] = await fetch_incoming(EcodexOptions.model_validate(options_for(connector)))
+    incoming = read_incoming(raw)
+    assert incoming.trust.colour is TrustColour.RED
+    assert (incoming.trust.technical, incoming.trust.legal) == ("FAIL", "NOT_SUCCESSFUL")
+
+
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [
+        ({"action": "SomeOtherUseCase", "files": {"files": []}}, "SomeOtherUseCase"),
+        ({"action": "NotifyDecision", "files": {"files": []}}, "BUSINESS_CONTENT"),
+        ({"action": "NotifyDecision", "files": {"files": [
+            {"fileName": "x.xml", "fileType": "BUSINESS_CONTENT", "fileContent": base64.b64encode(b"<a/>").decode()}
+        ]}}, "not a probatio envelope"),
+    ],
+)
+def test_unreadable_incoming_messages_name_the_reason(message: dict[str, Any], reason: str) -> None:
+    with pytest.raises(IncomingUnreadable, match=reason):
+        read_incoming(message)
+
+
+async def test_empty_lists_are_an_empty_body(connector: FakeConnector) -> None:
+    """The real client returns null when nothing waits; Spring sends 200 with no body."""
+    options = EcodexOptions.model_validate(options_for(connector))
+    assert await fetch_incoming(options) == []
+    assert await fetch_evidences(options) == []
+
+
+async def test_trigger_without_json_content_type_is_refused_by_the_client(connector: FakeConnector) -> None:
+    import httpx
+
+    received = connector.queue_incoming({"action": "NotifyDecision", "files": {"files": []}})
+    async with httpx.AsyncClient(base_url=connector.url) as http:
+        bare = await http.post("/submissionrestservice/triggerConfirmationAtConnectorClient",
+                               params={"refToMessageId": received["ebmsMessageId"], "confirmationType": "DELIVERY"})
+    assert bare.status_code == 415
+    await trigger_confirmation(EcodexOptions.model_validate(options_for(connector)), received["ebmsMessageId"],
+                               "DELIVERY")
+    assert connector.triggered == [(received["ebmsMessageId"], "DELIVERY")]
+
+
+async def test_retrieval_before_delivery_gives_no_evidence(connector: FakeConnector) -> None:
+    received = connector.queue_incoming({"action": "NotifyDecision", "files": {"files": []}})
+    await trigger_confirmation(EcodexOptions.model_validate(options_for(connector)), received["ebmsMessageId"],
+                               "RETRIEVAL")
+    assert connector.refused_triggers == [(received["ebmsMessageId"], "RETRIEVAL")]
+
+
+async def test_two_connectors_relay_submission_delivery_and_retrieval(
+    message: OutboundMessage,
+) -> None:
+    with FakeConnector(party_id="LU-GW") as lu, FakeConnector(party_id="BE-GW") as be:
+        lu.link(be)
+        await adapter_for("ecodex", options_for(lu)).deliver(message)
+        lu_options = EcodexOptions.model_validate(options_for(lu))
+        be_options = EcodexOptions.model_validate(options_for(be))
+        # Relay acceptance leaves the message ACCEPTED: never listed, but there when asked for.
+        assert await fetch_evidences(lu_options) == []
+        relayed = await evidences_for(lu_options, "msg-0001")
+        assert [e.source_type for e in relayed] == ["SUBMISSION_ACCEPTANCE", "RELAY_REMMD_ACCEPTANCE"]
+
+        [raw] = await fetch_incoming(be_options)
+        await trigger_confirmation(be_options, raw["ebmsMessageId"], "DELIVERY")
+        await trigger_confirmation(be_options, raw["ebmsMessageId"], "RETRIEVAL")
+        evidences = await fetch_evidences(lu_options)
+        assert [e.source_type for e in evidences] == [
+            "SUBMISSION_ACCEPTANCE", "RELAY_REMMD_ACCEPTANCE", "DELIVERY", "RETRIEVAL"]
+        assert all(e.message_reference == "msg-0001" for e in evidences)
+
+
+@pytest.mark.parametrize(
+    ("stage_missing", "hours", "negative", "event"),
+    [
+        ("relay", 13, "RELAY_REMMD_FAILURE", "DeliveryExpiration"),
+        ("delivery", 25, "NON_DELIVERY", "NonDelivery"),
+        ("retrieval", 37, "NON_RETRIEVAL", "RetrievalExpiration"),
+    ],
+)
+async def test_connector_time_outs_give_negative_evidences(
+    message: OutboundMessage, stage_missing: str, hours: int, negative: str, event: str
+) -> None:
+    with FakeConnector(party_id="LU-GW") as lu, FakeConnector(party_id="BE-GW") as be:
+        if stage_missing != "relay":
+            lu.link(be)
+        await adapter_for("ecodex", options_for(lu)).deliver(message)
+        if stage_missing == "retrieval":
+            [received] = be.received()
+            be._trigger(received["ebmsMessageId"], "DELIVERY")
+        now = datetime.now(UTC)
+        assert lu.check_timeouts(now + timedelta(hours=hours - 2)) == []
+        assert lu.check_timeouts(now + timedelta(hours=hours)) == [("msg-0001", negative)]
+        evidences = await fetch_evidences(EcodexOptions.model_validate(options_for(lu)))
+        decisive = decisive_evidence(evidences)
+        assert decisive is not None and decisive.is_failure and decisive.source_type == negative
+        assert decisive.document is not None and f"Event#{event}<" in decisive.document
 
 
 def test_evidence_document_parsing() -> None:
@@ -254,6 +398,43 @@ def test_evidence_document_parsing() -> None:
         rem_evidence_xml("RELAY_REMMD_FAILURE", at=at, backend_message_id="m", ebms_message_id="e")
     )
     assert (failure.type, failure.outcome) == (EvidenceType.RELAY, EvidenceOutcome.NEGATIVE)
+
+
+@pytest.mark.parametrize(
+    ("confirmation_type", "outcome"),
+    [
+        ("SUBMISSION_ACCEPTANCE", EvidenceOutcome.POSITIVE),
+        ("SUBMISSION_REJECTION", EvidenceOutcome.NEGATIVE),
+        ("RELAY_REMMD_ACCEPTANCE", EvidenceOutcome.POSITIVE),
+        ("RELAY_REMMD_REJECTION", EvidenceOutcome.NEGATIVE),
+        ("RELAY_REMMD_FAILURE", EvidenceOutcome.NEGATIVE),
+        ("DELIVERY", EvidenceOutcome.POSITIVE),
+        ("NON_DELIVERY", EvidenceOutcome.NEGATIVE),
+        ("RETRIEVAL", EvidenceOutcome.POSITIVE),
+        ("NON_RETRIEVAL", EvidenceOutcome.NEGATIVE),
+    ],
+)
+def test_the_connectors_event_codes(confirmation_type: str, outcome: EvidenceOutcome) -> None:
+    """Acceptance / Rejection / Delivery / NonDelivery / Retrieval and the two Expiration codes."""
+    at = datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
+    document = rem_evidence_xml(confirmation_type, at=at, backend_message_id="m", ebms_message_id="e")
+    assert parse_evidence_document(document).outcome is outcome
+
+
+def test_an_event_code_the_evidence_cannot_carry_is_refused() -> None:
+    document = rem_evidence_xml("DELIVERY", at=NOW, backend_message_id="m", ebms_message_id="e",
+                                event_code="http://uri.etsi.org/REM/Event#Delivery")
+    with pytest.raises(EvidenceDocumentInvalid, match="event code"):
+        parse_evidence_document(document)
+
+
+def test_trust_tokens() -> None:
+    from adapters.trust_token import read_trust_token
+
+    assert read_trust_token(trust_token_xml()).colour is TrustColour.GREEN
+    assert read_trust_token(trust_token_xml("SUFFICIENT", "UNDETERMINED")).colour is TrustColour.AMBER
+    assert read_trust_token(trust_token_xml("FAIL", "NOT_SUCCESSFUL")).colour is TrustColour.RED
+    assert read_trust_token(b"<x/>").colour is TrustColour.RED
 
 
 @pytest.mark.parametrize(

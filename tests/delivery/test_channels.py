@@ -1,13 +1,12 @@
-"""A transfer goes LU → BE over each way of reaching an authority: e-CODEX, e-mail and post (the node link
-is the walking skeleton's path). BE's decision comes back over the node link. Real Temporal dev server,
-real PostgreSQL, a fake e-CODEX connector and an SMTP server on 127.0.0.1."""
+"""A transfer goes LU → BE over each way of reaching an authority: e-mail and post here, e-CODEX in
+test_ecodex_transfer.py (the node link is the walking skeleton's path). BE's decision comes back over the node
+link. Real Temporal dev server, real PostgreSQL and an SMTP server on 127.0.0.1."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import io
-from collections.abc import AsyncIterator
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
@@ -20,10 +19,8 @@ from pypdf import PdfReader
 from temporalio.client import Client
 
 from forms.examples import EXAMPLE_JUDGMENT_FILENAME, example_judgment_pdf
-from probatio.ecodex_poller import poll_once
 from probatio.embedded import free_port
 from probatio.harness import LocalNodes, start_nodes
-from tests.adapters.fake_connector import FakeConnector
 from tests.support import bearer, create_and_approve, outgoing_case, wait_for
 
 pytestmark = pytest.mark.integration
@@ -73,46 +70,6 @@ async def judgment_at_be(http: httpx.AsyncClient, nodes: LocalNodes, case_id: st
     assert judgment["sha256"] == hashlib.sha256(example_judgment_pdf()).hexdigest()
     r = await http.get(f"{be}/api/v1/incoming/{case_id}/documents/{judgment['id']}", headers=headers)
     assert r.status_code == 200 and r.content == example_judgment_pdf()
-
-
-@pytest.fixture
-async def connector() -> AsyncIterator[FakeConnector]:
-    with FakeConnector() as fake:
-        yield fake
-
-
-async def test_over_ecodex(temporal_client: Client, pg_server: str, tmp_path: Path, connector: FakeConnector) -> None:
-    route = {"adapter": "ecodex", "options": {"connector_url": connector.url, "to_party_id": "BE-GW",
-                                              "original_sender": "LU-PG", "final_recipient": "BE-PG"}}
-    nodes = await start_nodes(temporal_client, pg_server, ["LU", "BE"], tmp_path, db_prefix="ecodex_",
-                              routes={"BE": route})
-    try:
-        async with httpx.AsyncClient(timeout=30) as http:
-            case_id = await create_and_approve(http, nodes)
-            message_id = await certificate_message_id(http, nodes, case_id)
-            assert connector.messages[message_id]["action"], "the message was submitted with an e-CODEX action"
-            files = connector.messages[message_id]["files"]["files"]
-            assert any(f["fileName"] == EXAMPLE_JUDGMENT_FILENAME and f["fileType"] == "BUSINESS_ATTACHMENT"
-                       for f in files), "the judgment rides as a business attachment"
-
-            # The gateways relay it: it reaches BE's connector client, and BE's poller takes it in once.
-            connector.queue_incoming(dict(connector.messages[message_id]))
-            assert (await poll_once(nodes["BE"].node))["received"] == 1
-            assert (await poll_once(nodes["BE"].node))["received"] == 0
-            await judgment_at_be(http, nodes, case_id)
-            assert connector.triggered and connector.triggered[0][1] == "RETRIEVAL"
-
-            # The delivery evidence comes back to LU and settles the wait for it.
-            connector.add_evidence(message_id, "DELIVERY")
-            assert (await poll_once(nodes["LU"].node))["evidences"] >= 1
-
-            async def delivered() -> bool:
-                return any(e["type"] == "delivered" for e in (await outgoing_case(http, nodes, case_id))["timeline"])
-
-            assert await wait_for(delivered, bool)
-            await recognise_at_be(http, nodes, case_id)
-    finally:
-        await nodes.stop()
 
 
 class Mailbox:

@@ -2,7 +2,9 @@
 none of them holds the sentenced person's personal data.
 
 The histories under histories/ were recorded from scenarios with
-`probatio simulate tests/scenarios/NN-….yaml --record-histories tests/workflows/histories`. Record new
+`probatio simulate tests/scenarios/NN-….yaml --record-histories tests/workflows/histories`, except
+outgoing-over-ecodex-stage-evidence-timers-run1.json: the LU side of the transfer in
+tests/delivery/test_ecodex_transfer.py (two connector fakes), fetched once the three evidences had come. Record new
 ones when a workflow gains behaviour; never re-record to make this test pass: a failure means running
 transfers would break, and the change needs `workflow.patched`.
 """

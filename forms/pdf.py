@@ -19,7 +19,7 @@ import io
 import re
 import shutil
 import subprocess  # nosec B404 - fc-match only, fixed arguments, to find the installed fonts
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from html.parser import HTMLParser
 from pathlib import Path
@@ -31,6 +31,8 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
+
+from forms.pdfa import DocumentInfo, make_pdfa
 
 # --- fonts -------------------------------------------------------------------------------------------
 
@@ -569,15 +571,21 @@ def _descendants(element: Element, tag: str) -> list[Element]:
     return found
 
 
-def html_to_pdf(html: str, lang: str, setup: PageSetup = FORM_PAGE) -> bytes:
-    """HTML from one of our templates, printed on A4 (with 'page n / total' at each foot unless told not to)."""
+def html_to_pdf(html: str, lang: str, setup: PageSetup = FORM_PAGE, document: DocumentInfo | None = None) -> bytes:
+    """HTML from one of our templates, printed on A4 (with 'page n / total' at each foot unless told not to).
+
+    With `document`, the result is PDF/A-3b with that metadata and its attached files (forms/pdfa.py); a
+    blank title there means the template's own <title>."""
     builder = _TreeBuilder()
     builder.feed(html)
     builder.close()
     printer = Printer(setup)
     printer.children(builder.root, setup.left, setup.width, Style(size=setup.size))
     pages = [p for p in printer.layout.pages if p] or [[]]
-    return _write(pages, builder.title.strip(), lang, setup)
+    printed = _write(pages, builder.title.strip(), lang, setup)
+    if document is None:
+        return printed
+    return make_pdfa(printed, replace(document, title=document.title or builder.title.strip()))
 
 
 def _write(pages: list[list[Mark]], title: str, lang: str, setup: PageSetup) -> bytes:

@@ -7,7 +7,6 @@ retry starts afresh; if the commit fails after signalling, the workflow drops th
 
 from __future__ import annotations
 
-import base64
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -21,6 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.envelope import MAX_ENVELOPE_BYTES, Envelope, EnvelopeRejected, open_envelope
 from store import audit, cases, messages
+from web.certificate_receipt import keep_received_certificate
 from web.errors import CODES
 from workflows.model import LinkMessage, TransferInput, signal_body
 
@@ -95,6 +95,7 @@ async def receive(node: Any, envelope: Envelope, now: datetime) -> dict[str, Any
         else:
             await _update_certificate_if_completed(conn, envelope)
             await _signal(client, f"incoming-{envelope.conversation_id}", msg, answer)
+        await keep_received_certificate(conn, node.directory, envelope)  # the PDF as received, its seal checked
         stored = envelope.model_dump(mode="json")
         await messages.inbox_record(conn, message_id=envelope.message_id, conversation_id=envelope.conversation_id,
                                     type_=envelope.type, from_state=envelope.from_state, envelope=stored,
@@ -124,14 +125,6 @@ async def _open_incoming_case(node: Any, conn: Any, envelope: Envelope) -> None:
                             executing_state=node.settings.state, stage="received",
                             certificate=certificate if isinstance(certificate, dict) else None, facts=facts,
                             created_by=f"peer:{envelope.from_state}")
-    pdf = envelope.payload.get("certificate_pdf")
-    if isinstance(pdf, dict) and isinstance(pdf.get("content"), str):
-        await conn.execute(
-            "INSERT INTO documents (case_id, kind, lang, media_type, sha256, content) VALUES (%s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT DO NOTHING",
-            (envelope.conversation_id, "certificate", str(pdf.get("lang", "und")), "application/pdf",
-             str(pdf.get("sha256", "")), base64.b64decode(pdf["content"])),
-        )
 
 
 async def _update_certificate_if_completed(conn: Any, envelope: Envelope) -> None:

@@ -15,6 +15,7 @@ from temporalio.service import RPCError
 
 from store import audit, cases
 from store.users import User
+from web.certificate_receipt import seal_view
 from web.errors import ApiError, problems
 from workflows.model import ActionInput, ActionResult, Actor
 from workflows.rules import CONFLICT, FORBIDDEN, INVALID, ActionRule, allowed_actions, check_body, check_role, rule_for
@@ -60,6 +61,7 @@ async def case_view(pool: AsyncConnectionPool[Any], row: dict[str, Any], user: U
         "timeline": [{"at": e["at"].isoformat(), "type": e["type"], "actor": e["actor"], "detail": e["detail"]}
                      for e in events],
         "actions": actions_now(side, user, row),
+        "certificate_seal": await seal_view(pool, row),
     }
 
 

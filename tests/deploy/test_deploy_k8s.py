@@ -295,6 +295,8 @@ def test_key_and_directory_files_are_where_the_settings_say() -> None:
                 for key in data:
                     mounted[f"{mount['mountPath']}/{key}"] = "configMap"
         assert mounted.get(config["PROBATIO_SIGNING_KEY_FILE"]) == "secret"
+        assert mounted.get(config["PROBATIO_SEAL_KEY_FILE"]) == "secret"
+        assert mounted.get(config["PROBATIO_SEAL_CERTIFICATE_FILE"]) == "secret"
         assert mounted.get(config["PROBATIO_DIRECTORY_FILE"]) == "configMap"
         for entry in container["env"]:
             ref = entry["valueFrom"]["secretKeyRef"]

@@ -125,7 +125,12 @@ class NodeSeal:
     @classmethod
     def from_files(cls, state: str, key_file: Path, certificate_file: Path) -> NodeSeal:
         if not key_file.exists():
-            create_dev_seal(state, key_file, certificate_file)
+            try:
+                create_dev_seal(state, key_file, certificate_file)
+            except OSError as err:
+                raise RuntimeError(f"no seal key at {key_file} and none can be created there ({err}); give the "
+                                   "node its seal with PROBATIO_SEAL_KEY_FILE and PROBATIO_SEAL_CERTIFICATE_FILE, "
+                                   "or PROBATIO_SEAL_PKCS11_MODULE") from err
         signer = signers.SimpleSigner.load(str(key_file), str(certificate_file))  # type: ignore[no-untyped-call]
         if signer is None:
             raise ValueError(f"the seal key {key_file} or certificate {certificate_file} could not be read")

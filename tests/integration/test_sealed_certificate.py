@@ -93,3 +93,43 @@ async def test_a_seal_the_directory_does_not_vouch_for_is_shown_untrusted(nodes:
 
 def _when(text: str) -> datetime:
     return datetime.fromisoformat(text)
+
+
+async def test_the_completed_certificate_replaces_the_first_with_its_own_seal(nodes: LocalNodes) -> None:
+    """Art 8(2): the corrected certificate is sealed again and is what BE then serves, as received."""
+    be, lu = nodes["BE"].url, nodes["LU"].url
+    async with httpx.AsyncClient(timeout=30) as http:
+        case_id = await create_and_approve(http, nodes)
+        await _received(http, nodes, case_id)
+        first = (await http.get(f"{be}/api/v1/incoming/{case_id}/certificate.pdf",
+                                headers=bearer(nodes, "BE", "prosecutor"))).content
+        r = await http.post(f"{be}/api/v1/incoming/{case_id}/actions/request_completion",
+                            json={"missing": "box (e): identity number", "due_days": 10},
+                            headers=bearer(nodes, "BE", "prosecutor"))
+        assert r.status_code == 200, r.text
+
+        async def lu_case() -> httpx.Response:
+            return await http.get(f"{lu}/api/v1/transfers/{case_id}", headers=bearer(nodes, "LU", "officer"))
+
+        r = await wait_for(lu_case, lambda r: r.json()["stage"] == "completion_requested")
+        assert r.json()["stage"] == "completion_requested"
+        corrected = example_certificate("LU", "BE").model_dump(mode="json")
+        corrected["person"]["identity_number"] = "1985 0312 123"
+        r = await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/complete", json={"certificate": corrected},
+                            headers=bearer(nodes, "LU", "officer"))
+        assert r.status_code == 200, r.text
+
+        async def be_pdf() -> httpx.Response:
+            return await http.get(f"{be}/api/v1/incoming/{case_id}/certificate.pdf",
+                                  headers=bearer(nodes, "BE", "prosecutor"))
+
+        received = await wait_for(be_pdf, lambda r: r.status_code == 200 and r.content != first)
+        assert received.content != first
+        sent = await http.get(f"{lu}/api/v1/transfers/{case_id}/certificate.pdf",
+                              headers=bearer(nodes, "LU", "officer"))
+        assert received.content == sent.content
+        content = attached_file(received.content, "certificate.json")
+        assert content is not None
+        assert Certificate.model_validate_json(content).person.identity_number == "1985 0312 123"
+        incoming = (await http.get(f"{be}/api/v1/incoming/{case_id}", headers=bearer(nodes, "BE", "prosecutor"))).json()
+        assert incoming["certificate_seal"]["status"] == "valid"

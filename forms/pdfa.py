@@ -9,8 +9,11 @@ it without retyping. pikepdf's own PDF/A preparation (`pikepdf.pdfa.prepare`) do
 output intent; its allowlist validator (`pikepdf.pdfa.check`, modelled on veraPDF's rules) is what the
 tests run on every rendering.
 
-Level B only: ReportLab's open-source canvas writes no marked content, so there is no structure tree
-to make the document tagged (PDF/A-3a, PDF/UA).
+Tagged: the printer (forms/pdf.py) marks each run of text with its structure element (headings, a
+section per box, a paragraph per field, tables, lists) and the rules, fills and page numbers as
+artifacts; this module builds the structure tree over them. Declared as level B all the same: level A
+(and PDF/UA) ask more than we check (alternate descriptions, table headers' scope, a checked reading
+order), and no validator we can install checks them.
 
 The same inputs give the same bytes (dates come from the caller, the file identifier from the content),
 so a retried activity renders an identical document.
@@ -27,6 +30,23 @@ from pikepdf import Name, pdfa
 
 FLAVOUR = "3b"
 PRODUCER = "probatio (ReportLab, pikepdf)"
+
+
+@dataclass(eq=False)
+class StructNode:
+    """One element of the document's logical structure (ISO 32000-1 §14.8 standard types: Document, Sect,
+    H1, H2, P, Div, L, LI, LBody, Table, TR, TH, TD); the text of a leaf is found by its marked content."""
+
+    role: str
+    children: list[StructNode] = field(default_factory=list)
+
+
+@dataclass
+class Tagging:
+    """The structure the printer built, and for each page the element of each marked-content id in order."""
+
+    root: StructNode
+    pages: list[list[StructNode]]
 
 
 @dataclass(frozen=True)
@@ -56,8 +76,45 @@ def _pdf_date(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("D:%Y%m%d%H%M%SZ")
 
 
-def make_pdfa(printed: bytes, info: DocumentInfo) -> bytes:
-    """ReportLab's PDF as PDF/A-3b with `info` as its metadata and `info.files` attached."""
+def _tag(pdf: pikepdf.Pdf, tagging: Tagging) -> None:
+    """The structure tree over the marked content the printer wrote: each element lists its marked-content
+    references page by page, and the parent tree maps each page's MCIDs back to their elements."""
+    used: set[int] = {id(node) for page in tagging.pages for node in page}
+    tree_root = pdf.make_indirect(pikepdf.Dictionary(Type=Name.StructTreeRoot))
+    elements: dict[int, pikepdf.Dictionary] = {}
+
+    def build(node: StructNode, parent: pikepdf.Object) -> pikepdf.Object | None:
+        element = pdf.make_indirect(pikepdf.Dictionary(Type=Name.StructElem, S=Name("/" + node.role), P=parent))
+        kids = [kid for child in node.children if (kid := build(child, element)) is not None]
+        if not kids and id(node) not in used:
+            return None  # nothing of it was printed (an empty group): no element for it
+        element.K = pikepdf.Array(kids)
+        elements[id(node)] = element
+        return element
+
+    document = build(tagging.root, tree_root)
+    if document is None:
+        return
+    numbers = pikepdf.Array()
+    for index, (page, nodes) in enumerate(zip(pdf.pages, tagging.pages, strict=True)):
+        page.obj.StructParents = index
+        parents = pikepdf.Array()
+        for mcid, node in enumerate(nodes):
+            element = elements[id(node)]
+            element.K.append(pikepdf.Dictionary(Type=Name.MCR, Pg=page.obj, MCID=mcid))
+            parents.append(element)
+        numbers.append(index)
+        numbers.append(pdf.make_indirect(parents))
+    tree_root.K = document
+    tree_root.ParentTree = pdf.make_indirect(pikepdf.Dictionary(Nums=numbers))
+    tree_root.ParentTreeNextKey = len(tagging.pages)
+    pdf.Root.StructTreeRoot = tree_root
+    pdf.Root.MarkInfo = pikepdf.Dictionary(Marked=True)
+
+
+def make_pdfa(printed: bytes, info: DocumentInfo, tagging: Tagging | None = None) -> bytes:
+    """ReportLab's PDF as PDF/A-3b with `info` as its metadata and `info.files` attached; with `tagging`,
+    a tagged PDF (structure tree, marked content, /MarkInfo)."""
     if info.created.tzinfo is None:
         raise ValueError("DocumentInfo.created needs a time zone (the approval time in UTC)")
     with pikepdf.open(io.BytesIO(printed)) as pdf:
@@ -82,6 +139,8 @@ def make_pdfa(printed: bytes, info: DocumentInfo) -> bytes:
         # Output intent (pikepdf's sRGB profile), XMP with pdfaid part 3 / conformance B filled from
         # the document information, the catalog's /AF list of associated files.
         pdf.Root.ViewerPreferences = pikepdf.Dictionary(DisplayDocTitle=True)
+        if tagging is not None:
+            _tag(pdf, tagging)
         pdfa.prepare(pdf, FLAVOUR, output_intent="sRGB")
         # prepare() stamps the metadata with the time of the call; the approval time keeps it reproducible.
         with pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=True) as meta:

@@ -123,3 +123,39 @@ def test_the_breach_form_is_pdfa_too_with_its_json() -> None:
     assert content is not None and BreachReport.model_validate_json(content) == report
     with pikepdf.open(io.BytesIO(printed)) as pdf:
         assert str(pdf.docinfo.Author) == report.supervising_authority.name
+
+
+def _elements(element: pikepdf.Object) -> list[pikepdf.Object]:
+    found = [element]
+    for kid in element.K:
+        if isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == Name.StructElem:
+            found.extend(_elements(kid))
+    return found
+
+
+def test_it_is_tagged_a_heading_and_a_section_per_box(printed: bytes, certificate: Certificate) -> None:
+    """A screen reader finds the form's title, one section per box (a)–(l) with its heading, and every
+    printed word inside the structure; rules and page numbers are artifacts, not content."""
+    with pikepdf.open(io.BytesIO(printed)) as pdf:
+        assert pdf.Root.MarkInfo.Marked is True
+        tree = pdf.Root.StructTreeRoot
+        document = tree.K
+        assert document.S == Name.Document
+        roles = [str(e.S) for e in _elements(document)]
+        assert roles.count("/H1") == 1 and roles.count("/Sect") == roles.count("/H2") >= 12
+        parents = dict(zip(tree.ParentTree.Nums[::2], tree.ParentTree.Nums[1::2], strict=True))
+        for index, page in enumerate(pdf.pages):
+            assert page.StructParents == index
+            depth, mcids = 0, []
+            for operands, operator in pikepdf.parse_content_stream(page):
+                name = str(operator)
+                if name in ("BDC", "BMC"):
+                    depth += 1
+                    if name == "BDC" and operands[0] != Name.Artifact:
+                        mcids.append(int(operands[1].MCID))
+                elif name == "EMC":
+                    depth -= 1
+                elif name in ("Tj", "TJ", "'", '"'):
+                    assert depth > 0, f"text outside marked content on page {index + 1}"
+            assert depth == 0
+            assert mcids == list(range(len(mcids))) and len(parents[index]) == len(mcids)

@@ -119,3 +119,16 @@ def test_a_dev_seal_is_created_once_and_kept(tmp_path: Path) -> None:
     again = NodeSeal.from_files("LU", tmp_path / "k.key", tmp_path / "k.crt")
     assert first.certificate_pem == again.certificate_pem
     assert (tmp_path / "k.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_directory_carries_each_states_seal_anchors_and_refuses_a_broken_one(lu_seal: NodeSeal) -> None:
+    from adapters.directory import Directory
+
+    route = {"code": "LU", "name": "node LU", "adapter": "post", "options": {}}
+    directory = Directory.from_dict({"states": {"LU": {"seal_trust_anchors": [lu_seal.certificate_pem],
+                                                       "authorities": [route]}}})
+    assert directory.seal_trust_anchors("LU") == [lu_seal.certificate_pem]
+    assert directory.seal_trust_anchors("BE") == []
+    with pytest.raises(ValueError, match=r"seal trust anchor 1 is not a PEM X\.509 certificate"):
+        Directory.from_dict({"states": {"LU": {"seal_trust_anchors": ["-----BEGIN CERTIFICATE-----\nnope"],
+                                               "authorities": [route]}}})

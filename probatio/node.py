@@ -50,17 +50,15 @@ def open_node_seal(settings: Settings) -> NodeSeal:
     if settings.seal_pkcs11_module is None:
         return NodeSeal.from_files(settings.state, settings.effective_seal_key_file,
                                    settings.effective_seal_certificate_file)
-    missing = [name for name, value in (("PROBATIO_SEAL_PKCS11_TOKEN_LABEL", settings.seal_pkcs11_token_label),
-                                        ("PROBATIO_SEAL_PKCS11_KEY_LABEL", settings.seal_pkcs11_key_label),
-                                        ("PROBATIO_SEAL_PKCS11_PIN_FILE", settings.seal_pkcs11_pin_file))
-               if value is None]
-    if missing:
+    token, key, pin = (settings.seal_pkcs11_token_label, settings.seal_pkcs11_key_label,
+                       settings.seal_pkcs11_pin_file)
+    if token is None or key is None or pin is None:
+        missing = [name for name, value in (("PROBATIO_SEAL_PKCS11_TOKEN_LABEL", token),
+                                            ("PROBATIO_SEAL_PKCS11_KEY_LABEL", key),
+                                            ("PROBATIO_SEAL_PKCS11_PIN_FILE", pin)) if value is None]
         raise RuntimeError(f"a PKCS#11 seal (PROBATIO_SEAL_PKCS11_MODULE) also needs {', '.join(missing)}")
-    assert settings.seal_pkcs11_token_label and settings.seal_pkcs11_key_label and settings.seal_pkcs11_pin_file
-    return NodeSeal.from_pkcs11(Pkcs11Seal(
-        module=settings.seal_pkcs11_module, token_label=settings.seal_pkcs11_token_label,
-        key_label=settings.seal_pkcs11_key_label, pin_file=settings.seal_pkcs11_pin_file,
-        certificate_label=settings.seal_pkcs11_certificate_label))
+    return NodeSeal.from_pkcs11(Pkcs11Seal(module=settings.seal_pkcs11_module, token_label=token, key_label=key,
+                                           pin_file=pin, certificate_label=settings.seal_pkcs11_certificate_label))
 
 
 def load_directory(settings: Settings) -> Directory:

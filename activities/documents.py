@@ -11,16 +11,17 @@ import asyncio
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime
 from typing import Any
 
 _pool: ProcessPoolExecutor | None = None
 
 
-def _render_pdf(certificate: dict[str, Any], lang: str) -> bytes:
+def _render_pdf(certificate: dict[str, Any], lang: str, issued_at: datetime | None) -> bytes:
     from forms.annex1 import Certificate
     from forms.render import render_certificate
 
-    return render_certificate(Certificate.model_validate(certificate), lang, "pdf")
+    return render_certificate(Certificate.model_validate(certificate), lang, "pdf", issued_at)
 
 
 def _warm_up() -> None:
@@ -39,5 +40,6 @@ def render_pool() -> ProcessPoolExecutor:
     return _pool
 
 
-async def render_certificate_pdf(certificate: dict[str, Any], lang: str) -> bytes:
-    return await asyncio.get_running_loop().run_in_executor(render_pool(), _render_pdf, certificate, lang)
+async def render_certificate_pdf(certificate: dict[str, Any], lang: str, issued_at: datetime | None = None) -> bytes:
+    """The certificate as PDF/A-3b; `issued_at` (the approval) is its creation date."""
+    return await asyncio.get_running_loop().run_in_executor(render_pool(), _render_pdf, certificate, lang, issued_at)

@@ -23,6 +23,7 @@ from activities.documents import render_certificate_pdf
 from adapters.base import Attachment, DeliveryError, OutboundMessage, adapter_for
 from adapters.directory import Directory, UnknownDestination
 from adapters.envelope import Envelope, seal
+from adapters.seal import NodeSeal, seal_pdf
 from forms.documents import outgoing_documents
 from forms.messages import MessageType
 from probatio import telemetry
@@ -53,6 +54,7 @@ class NodeContext:
     # deadline per stage from what send_message returns.
     ecodex_evidence_hours: dict[str, int] = field(
         default_factory=lambda: {"relay": 12, "delivery": 24, "retrieval": 36})
+    seal: NodeSeal | None = None  # the PAdES seal on issued certificates; None: they go unsealed
 
 
 # The web or inbox transaction that creates a case commits just after it starts the case's workflow (a
@@ -171,7 +173,14 @@ class NodeActivities:
             raise ApplicationError(
                 f"no language accepted by {cert.executing_state} can be rendered yet", type="invalid",
                 non_retryable=True)
-        pdf = await render_certificate_pdf(cert.model_dump(mode="json"), lang)
+        # The approval is the certificate's issue: its time (the activity's first scheduling, the same on a
+        # retry) is the PDF's creation date, and the node seals the document then (Art 6(3); Reg 2023/2844).
+        issued_at = activity.info().scheduled_time
+        pdf = await render_certificate_pdf(cert.model_dump(mode="json"), lang, issued_at)
+        if self.ctx.seal is not None:
+            pdf = await seal_pdf(pdf, self.ctx.seal, location=self.ctx.state,
+                                 reason="Certificate under Article 6 of Framework Decision 2008/947/JHA, "
+                                        "certified as accurate by the issuing authority (Art 6(3))")
         await cases.save_document(self.ctx.pool, case_id, "certificate", lang, "application/pdf", pdf)
         return lang
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -89,6 +90,9 @@ class StateEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     public_key: str | None = None
+    # PEM certificates the seal on this state's documents must chain to: its node's seal certificate, or
+    # the CA (a qualified trust service provider) that issues it. Several are allowed, for a key rollover.
+    seal_trust_anchors: list[str] = Field(default_factory=list)
     languages: list[str] = Field(default_factory=list)
     authorities: list[Authority] = Field(min_length=1)
 
@@ -97,6 +101,16 @@ class StateEntry(BaseModel):
     def _key_parses(cls, value: str | None) -> str | None:
         if value is not None:
             public_key_from_text(value)  # fail at load, not at the first incoming message
+        return value
+
+    @field_validator("seal_trust_anchors")
+    @classmethod
+    def _anchors_parse(cls, value: list[str]) -> list[str]:
+        for number, text in enumerate(value, start=1):
+            try:
+                x509.load_pem_x509_certificates(text.encode("ascii"))
+            except (ValueError, UnicodeEncodeError) as err:
+                raise ValueError(f"seal trust anchor {number} is not a PEM X.509 certificate: {err}") from err
         return value
 
     @model_validator(mode="after")
@@ -153,6 +167,11 @@ class Directory(BaseModel):
         if entry is None or entry.public_key is None:
             return None
         return public_key_from_text(entry.public_key)
+
+    def seal_trust_anchors(self, state: str) -> list[str]:
+        """The PEM certificates a seal on `state`'s documents must chain to (none: no seal is trusted)."""
+        entry = self.states.get(state)
+        return list(entry.seal_trust_anchors) if entry is not None else []
 
     def route(
         self,

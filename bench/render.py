@@ -2,16 +2,20 @@
 
 Both run in this process, one after the other, for the same wall-clock budget. The baseline is a one-page
 form in the same style as a certificate page (a heading, a two-column table of labelled fields, A4) printed
-by WeasyPrint; the certificate is the project's complete example, in French, as the worker renders it
-before dispatch (Jinja template, then forms/pdf.py). Target: at least 0.5 of the baseline's rate.
+by WeasyPrint; the certificate is the project's complete example, in French, as the worker produces it at
+approval: Jinja template, forms/pdf.py, tagged PDF/A-3b with its JSON (forms/pdfa.py), then the node's
+PAdES seal (adapters/seal.py, a self-signed seal made for the run). Target: at least 0.5 of the
+baseline's rate.
 Needs the `bench` extra (WeasyPrint, with Pango on the machine) for the baseline.
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from bench.common import Outcome
 
@@ -30,12 +34,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lang", default="fr")
 
 
-def _rate(render: Callable[[], bytes], seconds: float) -> tuple[float, int, int]:
-    render()  # warm: fonts, templates, CSS
+async def _rate(render: Callable[[], Awaitable[bytes]], seconds: float) -> tuple[float, int, int]:
+    await render()  # warm: fonts, templates, CSS
     count, size = 0, 0
     start = time.perf_counter()
     while time.perf_counter() - start < seconds or count < 3:
-        size = len(render())
+        size = len(await render())
         count += 1
     return count / (time.perf_counter() - start), count, size
 
@@ -46,26 +50,30 @@ async def run(args: argparse.Namespace) -> Outcome:
     import weasyprint
     from pypdf import PdfReader
 
+    from adapters.seal import NodeSeal, seal_pdf
     from forms.examples import example_certificate
     from forms.render import render_certificate
 
     cert = example_certificate("LU", "BE")
+    with tempfile.TemporaryDirectory(prefix="probatio-bench-seal-") as keys:  # the signer keeps the key loaded
+        seal = NodeSeal.from_files("LU", Path(keys) / "seal.key", Path(keys) / "seal.crt")
 
-    def ours() -> bytes:
-        return render_certificate(cert, args.lang, "pdf")
+    async def ours() -> bytes:
+        rendered = render_certificate(cert, args.lang, "pdf")
+        return await seal_pdf(rendered, seal, reason="bench", location="LU")
 
-    def baseline() -> bytes:
+    async def baseline() -> bytes:
         return bytes(weasyprint.HTML(string=BASELINE_HTML).write_pdf())
 
-    base_rate, base_n, _ = _rate(baseline, args.seconds)
-    our_rate, our_n, our_size = _rate(ours, args.seconds)
-    base_pages = len(PdfReader(io.BytesIO(baseline())).pages)
-    pages = len(PdfReader(io.BytesIO(ours())).pages)
+    base_rate, base_n, _ = await _rate(baseline, args.seconds)
+    our_rate, our_n, our_size = await _rate(ours, args.seconds)
+    base_pages = len(PdfReader(io.BytesIO(await baseline())).pages)
+    pages = len(PdfReader(io.BytesIO(await ours())).pages)
     ratio = our_rate / base_rate
     lines = [
         f"baseline: one-page WeasyPrint form ({base_pages} page): {base_rate:.2f}/s ({base_n} in {args.seconds:g} s)",
-        f"probatio: Annex I certificate ({args.lang}, {pages} pages, {our_size // 1024} KiB): {our_rate:.2f}/s "
-        f"({our_n} in {args.seconds:g} s)",
+        f"probatio: Annex I certificate, PDF/A-3b sealed ({args.lang}, {pages} pages, {our_size // 1024} KiB): "
+        f"{our_rate:.2f}/s ({our_n} in {args.seconds:g} s)",
         f"per page: baseline {base_rate * base_pages:.1f} pages/s, certificate {our_rate * pages:.1f} pages/s "
         f"(ratio per page {our_rate * pages / (base_rate * base_pages):.3g})",
     ]

@@ -19,7 +19,9 @@ import io
 import re
 import shutil
 import subprocess  # nosec B404 - fc-match only, fixed arguments, to find the installed fonts
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from functools import cache
 from html.parser import HTMLParser
 from pathlib import Path
@@ -31,6 +33,8 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
+
+from forms.pdfa import DocumentInfo, StructNode, Tagging, make_pdfa
 
 # --- fonts -------------------------------------------------------------------------------------------
 
@@ -272,6 +276,7 @@ class Text:
     x: float
     baseline: float
     piece: Piece
+    node: StructNode | None = None  # the structure element (heading, paragraph, cell) the text belongs to
 
 
 @dataclass
@@ -321,6 +326,7 @@ class Layout:
         self.pages: list[list[Mark]] = [[]]
         self.top, self.bottom = PAGE_HEIGHT - setup.top, setup.bottom
         self.y = self.top
+        self.node: StructNode | None = None  # where the text laid out next belongs in the structure tree
 
     @property
     def page(self) -> int:
@@ -359,7 +365,7 @@ class Layout:
             if style.underline:
                 marks.append(Rule(left, baseline - 1.6, left + piece.width, baseline - 1.6, 0.4, RULE_GREY))
             if not piece.text.isspace():
-                marks.append(Text(left, baseline, piece))
+                marks.append(Text(left, baseline, piece, self.node))
             left += piece.width
 
     def open_frame(self) -> Frame:
@@ -422,18 +428,42 @@ def _is_inline(element: Element) -> bool:
 
 
 class Printer:
+    """Lays the templates' vocabulary out on pages and, beside it, the document's logical structure (the
+    tags a screen reader follows): a heading per title, a section per box, a paragraph per field."""
+
     def __init__(self, setup: PageSetup) -> None:
         self.layout = Layout(setup)
+        self.structure = StructNode("Document")
+        self._parent = self.structure
+
+    def leaf(self, role: str) -> StructNode:
+        """A new element under the current container; the text laid out next belongs to it."""
+        node = StructNode(role)
+        self._parent.children.append(node)
+        self.layout.node = node
+        return node
+
+    @contextmanager
+    def container(self, role: str) -> Iterator[StructNode]:
+        node = StructNode(role)
+        self._parent.children.append(node)
+        outer, self._parent = self._parent, node
+        try:
+            yield node
+        finally:
+            self._parent = outer
 
     def block(self, element: Element, x: float, width: float, style: Style) -> None:
         classes, layout = element.classes, self.layout
         if element.tag == "header":
             for child in element.children:
                 if isinstance(child, Element) and child.tag == "h1":
+                    self.leaf("H1")
                     layout.lines(break_lines(_runs(child, Style("bold", 13)), width, align="center"), x, width)
                     layout.space(4)
                 elif isinstance(child, Element):
                     inner = width - 24 * mm
+                    self.leaf("P")
                     layout.lines(break_lines(_runs(child, Style(size=8.5)), inner, align="center"), x + 12 * mm, inner)
             layout.space(8)
         elif element.tag == "section" and "box" in classes:
@@ -445,12 +475,14 @@ class Printer:
                 style = Style("bold", style.size, style.color)
             margin = 1.5 if "field" in classes else 1.0 if "tick" in classes else 0.0
             layout.space(margin)
+            self.leaf("P")
             layout.lines(break_lines(_runs(element, style), width - indent, indent), x, width)
             layout.space(margin)
         elif "group" in classes:
             layout.space(3)
             frame = layout.open_frame()
-            self.children(element, x + 6.5, width - 6.5, style)
+            with self.container("Div"):
+                self.children(element, x + 6.5, width - 6.5, style)
             layout.border(frame, x + 0.75, width, 1.5, RULE_GREY, box=False)
             layout.space(3)
         elif "sub" in classes:
@@ -471,12 +503,17 @@ class Printer:
                 style = Style("bold", style.size * 1.2, style.color)
             layout.space(style.size * 0.8)
             align = "right" if "date" in classes else "left"
+            self.leaf("H1" if element.tag == "h1" else "P")
             layout.lines(break_lines(_runs(element, style), width, align=align), x, width)
             layout.space(style.size * 0.8)
         elif element.tag == "ol":
             items = [c for c in element.children if isinstance(c, Element) and c.tag == "li"]
-            for number, item in enumerate(items, start=1):
-                layout.lines(break_lines([(f"{number}. ", style), *_runs(item, style)], width - 16, 16), x, width)
+            with self.container("L"):
+                for number, item in enumerate(items, start=1):
+                    with self.container("LI"):
+                        self.leaf("LBody")
+                        layout.lines(break_lines([(f"{number}. ", style), *_runs(item, style)], width - 16, 16),
+                                     x, width)
         elif element.tag == "table":
             self.table(element, x, width, style)
         else:
@@ -488,6 +525,7 @@ class Printer:
         def flush() -> None:
             runs = [run for child in inline for run in _runs(child, style)]
             if "".join(text for text, _ in runs).strip():
+                self.leaf("P")
                 self.layout.lines(break_lines(runs, width), x, width)
             inline.clear()
 
@@ -502,11 +540,17 @@ class Printer:
     def box(self, element: Element, x: float, width: float, style: Style) -> None:
         layout = self.layout
         layout.room(40)  # a box title is never left alone at the foot of a page
+        with self.container("Sect"):
+            self._box(element, x, width, style)
+
+    def _box(self, element: Element, x: float, width: float, style: Style) -> None:
+        layout = self.layout
         frame = layout.open_frame()
         inner_x, inner_width = x + 6, width - 12
         layout.space(4)
         titles = [c for c in element.children if isinstance(c, Element) and c.tag == "h2"]
         for title in titles:
+            self.leaf("H2")
             layout.lines(break_lines(_runs(title, Style("bold", 9.5)), inner_width), inner_x, inner_width)
             layout.space(2)
             layout.pages[-1].append(Rule(inner_x, layout.y, inner_x + inner_width, layout.y, 0.5, BLACK))
@@ -531,16 +575,19 @@ class Printer:
             widths.append(min(natural + 4 * mm, width * 0.4))
         widths.append(width - sum(widths))
         self.layout.space(style.size * 0.6)
-        for row in rows:
-            cells = [break_lines(_runs(cell, style), w) for cell, w in zip(row, widths, strict=False)]
-            height = max(sum(line.height for line in lines) for lines in cells)
-            self.layout.room(height)
-            top, left = self.layout.y, x
-            for lines, w in zip(cells, widths, strict=False):
-                self.layout.y = top
-                self.layout.lines(lines, left, w)
-                left += w
-            self.layout.y = top - height
+        with self.container("Table"):
+            for row in rows:
+                cells = [break_lines(_runs(cell, style), w) for cell, w in zip(row, widths, strict=False)]
+                height = max(sum(line.height for line in lines) for lines in cells)
+                self.layout.room(height)
+                top, left = self.layout.y, x
+                with self.container("TR"):
+                    for cell, lines, w in zip(row, cells, widths, strict=False):
+                        self.layout.y = top
+                        self.leaf("TH" if cell.tag == "th" else "TD")
+                        self.layout.lines(lines, left, w)
+                        left += w
+                self.layout.y = top - height
         self.layout.space(style.size * 0.6)
 
     def signature(self, element: Element, x: float, style: Style) -> None:
@@ -555,6 +602,7 @@ class Printer:
             left = x + i * (column + 10 * mm)
             label = [run for child in cell.children if isinstance(child, Element) and "label" in child.classes
                      for run in _runs(child, style)]
+            self.leaf("P")
             layout.lines(break_lines(label, column), left, column)
             bottom = layout.y - 14 * mm
             layout.pages[-1].append(Rule(left, bottom, left + column, bottom, 0.8, BLACK))
@@ -569,18 +617,28 @@ def _descendants(element: Element, tag: str) -> list[Element]:
     return found
 
 
-def html_to_pdf(html: str, lang: str, setup: PageSetup = FORM_PAGE) -> bytes:
-    """HTML from one of our templates, printed on A4 (with 'page n / total' at each foot unless told not to)."""
+def html_to_pdf(html: str, lang: str, setup: PageSetup = FORM_PAGE, document: DocumentInfo | None = None) -> bytes:
+    """HTML from one of our templates, printed on A4 (with 'page n / total' at each foot unless told not to).
+
+    With `document`, the result is tagged PDF/A-3b with that metadata and its attached files
+    (forms/pdfa.py); a blank title there means the template's own <title>."""
     builder = _TreeBuilder()
     builder.feed(html)
     builder.close()
     printer = Printer(setup)
     printer.children(builder.root, setup.left, setup.width, Style(size=setup.size))
     pages = [p for p in printer.layout.pages if p] or [[]]
-    return _write(pages, builder.title.strip(), lang, setup)
+    tagging = Tagging(printer.structure, []) if document is not None else None
+    printed = _write(pages, builder.title.strip(), lang, setup, tagging)
+    if document is None:
+        return printed
+    return make_pdfa(printed, replace(document, title=document.title or builder.title.strip()), tagging)
 
 
-def _write(pages: list[list[Mark]], title: str, lang: str, setup: PageSetup) -> bytes:
+def _write(pages: list[list[Mark]], title: str, lang: str, setup: PageSetup, tagging: Tagging | None = None
+           ) -> bytes:
+    """The pages through ReportLab's canvas. With `tagging`, each text run is marked content with its
+    MCID (noted per page in `tagging.pages`, in order) and rules, fills and page numbers are artifacts."""
     names = fonts()
     rl_config.useA85 = 0  # binary streams: ASCII85 only makes the file a quarter larger and slower to write
     out = io.BytesIO()
@@ -591,7 +649,15 @@ def _write(pages: list[list[Mark]], title: str, lang: str, setup: PageSetup) -> 
     )
     canvas.setTitle(title)
     canvas.setCreator("probatio")
+    # Marked content by the operators of ISO 32000-1 §14.6, written with addLiteral: ReportLab's canvas
+    # has no call of its own for them.
+    def begin(tag: str) -> None:
+        if tagging is not None:
+            canvas.addLiteral(tag)
+
     for number, marks in enumerate(pages, start=1):
+        on_page: list[StructNode] = []
+        begin("/Artifact BMC")
         for mark in marks:
             if isinstance(mark, Fill):
                 canvas.setFillColor(mark.color)
@@ -601,15 +667,26 @@ def _write(pages: list[list[Mark]], title: str, lang: str, setup: PageSetup) -> 
                 canvas.setStrokeColor(mark.color)
                 canvas.setLineWidth(mark.width)
                 canvas.line(mark.x1, mark.y1, mark.x2, mark.y2)
-            elif isinstance(mark, Text):
+        begin("EMC")
+        for mark in marks:
+            if isinstance(mark, Text):
                 style = mark.piece.style
+                if tagging is not None:
+                    node = mark.node or tagging.root
+                    canvas.addLiteral(f"/{node.role} <</MCID {len(on_page)}>> BDC")
+                    on_page.append(node)
                 canvas.setFillColor(style.color)
                 canvas.setFont(names[style.font], style.size)
                 canvas.drawString(mark.x, mark.baseline, mark.piece.text)
+                begin("EMC")
         if setup.numbered:
+            begin("/Artifact <</Type /Pagination>> BDC")
             canvas.setFillColor(BLACK)
             canvas.setFont(names["regular"], 8)
             canvas.drawCentredString(PAGE_WIDTH / 2, setup.bottom / 2, f"{number} / {len(pages)}")
+            begin("EMC")
+        if tagging is not None:
+            tagging.pages.append(on_page)
         canvas.showPage()
     canvas.save()
     return out.getvalue()

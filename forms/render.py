@@ -8,7 +8,7 @@ a language the executing State accepts; the labels alone do not make it so).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
@@ -24,6 +24,7 @@ from forms.annex2 import BreachReport
 from forms.documents import DocumentKind, SeparateChannel
 from forms.labels import RENDER_LANGUAGES, Catalogue, Section, catalogue
 from forms.pdf import html_to_pdf
+from forms.pdfa import AssociatedFile, DocumentInfo
 from forms.states import load_state
 
 Format = Literal["html", "pdf"]
@@ -123,24 +124,46 @@ def _helpers(labels: Catalogue, section: Section, source_lang: str, issuing: str
     }
 
 
-def _render(template: str, doc: Certificate | BreachReport, section: Section, lang: str, fmt: Format) -> bytes:
+def _document_info(doc: Certificate | BreachReport, issued_at: datetime | None) -> DocumentInfo:
+    """The PDF's metadata: the issuing authority, the article, the time the document was issued (the
+    approval, where there was one; else the day the authority signed box (l) / (f)), the JSON attached."""
+    created = issued_at or datetime.combine(doc.signature.signed_on, time(0), tzinfo=UTC)
+    route = f"{doc.issuing_state} → {doc.executing_state}"
+    if isinstance(doc, Certificate):
+        return DocumentInfo(
+            title="", author=doc.contact_authority.name, created=created,
+            subject="Certificate referred to in Article 6 of Council Framework Decision 2008/947/JHA (Annex I)",
+            keywords=("FD 2008/947/JHA", "Annex I", "certificate", route),
+            files=(AssociatedFile("certificate.json", export_json(doc), "application/json",
+                                  "The certificate as data (probatio's Annex I JSON)"),))
+    return DocumentInfo(
+        title="", author=doc.supervising_authority.name, created=created,
+        subject="Form referred to in Article 17 of Council Framework Decision 2008/947/JHA (Annex II)",
+        keywords=("FD 2008/947/JHA", "Annex II", "breach report", route),
+        files=(AssociatedFile("breach-report.json", export_json(doc), "application/json",
+                              "The report as data (probatio's Annex II JSON)"),))
+
+
+def _render(template: str, doc: Certificate | BreachReport, section: Section, lang: str, fmt: Format,
+            issued_at: datetime | None) -> bytes:
     if fmt not in ("html", "pdf"):
         raise ValueError(f"unsupported format {fmt!r}: html or pdf")
     labels = catalogue(lang)  # raises ValueError naming the languages we have
     html = _ENV.get_template(template).render(doc=doc, **_helpers(labels, section, doc.language, doc.issuing_state))
     if fmt == "html":
         return html.encode("utf-8")
-    return html_to_pdf(html, labels.lang)
+    return html_to_pdf(html, labels.lang, document=_document_info(doc, issued_at))
 
 
-def render_certificate(cert: Certificate, lang: str, fmt: Format) -> bytes:
-    """Annex I in `lang` (one of RENDER_LANGUAGES) as HTML or PDF."""
-    return _render("annex1.html.j2", cert, "annex1", lang, fmt)
+def render_certificate(cert: Certificate, lang: str, fmt: Format, issued_at: datetime | None = None) -> bytes:
+    """Annex I in `lang` (one of RENDER_LANGUAGES) as HTML or PDF (PDF/A-3b, its JSON attached).
+    `issued_at` (the approval) is the PDF's creation date; the same inputs give the same bytes."""
+    return _render("annex1.html.j2", cert, "annex1", lang, fmt, issued_at)
 
 
-def render_breach(report: BreachReport, lang: str, fmt: Format) -> bytes:
-    """Annex II in `lang` (one of RENDER_LANGUAGES) as HTML or PDF."""
-    return _render("annex2.html.j2", report, "annex2", lang, fmt)
+def render_breach(report: BreachReport, lang: str, fmt: Format, issued_at: datetime | None = None) -> bytes:
+    """Annex II in `lang` (one of RENDER_LANGUAGES) as HTML or PDF (PDF/A-3b, its JSON attached)."""
+    return _render("annex2.html.j2", report, "annex2", lang, fmt, issued_at)
 
 
 # --- machine-readable exports ---------------------------------------------------------------

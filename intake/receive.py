@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,6 +15,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from adapters.envelope import Envelope, EnvelopeRejected, open_envelope
 from forms.messages import CertificateMessage, Completion, DocumentInfo, Message, MessageRefused, parse_message
 from forms.stages import Side
+from intake.certificate_pdf import keep_received_certificate
 from intake.documents import DocumentRefused, keep_received, received_documents, without_document_content
 from store import audit, cases, messages
 from workflows.model import LinkMessage, TransferInput, workflow_id
@@ -84,7 +83,7 @@ async def _take_in(node: Any, envelope: Envelope, now: datetime) -> dict[str, An
         if isinstance(message, CertificateMessage):
             await _open_incoming_case(node, conn, envelope, message)
         elif isinstance(message, Completion) and bound.open:
-            await _replace_certificate(conn, envelope, message)
+            await _replace_certificate(node, conn, envelope, message)
         if bound.open:
             await keep_received(conn, envelope, documents)
         # The documents' bytes are kept once, in the documents table; the inbox keeps the rest of the envelope.
@@ -152,31 +151,24 @@ async def _open_incoming_case(node: Any, conn: Any, envelope: Envelope, message:
                             certificate=certificate.model_dump(mode="json"),
                             facts=certificate.facts().model_dump(mode="json"),
                             created_by=f"peer:{envelope.from_state}")
-    await _keep_pdf(conn, envelope.conversation_id, message.certificate_pdf)
+    await _keep_pdf(node, conn, envelope, message.certificate_pdf)
 
 
-async def _replace_certificate(conn: Any, envelope: Envelope, message: Completion) -> None:
+async def _replace_certificate(node: Any, conn: Any, envelope: Envelope, message: Completion) -> None:
     """Art 8(2): the completed certificate replaces the one received; its facts follow it."""
     await conn.execute("UPDATE cases SET certificate = %s, facts = %s, updated_at = now() WHERE id = %s",
                        (Jsonb(message.certificate.model_dump(mode="json")),
                         Jsonb(message.certificate.facts().model_dump(mode="json")), envelope.conversation_id))
-    await _keep_pdf(conn, envelope.conversation_id, message.certificate_pdf)
+    await _keep_pdf(node, conn, envelope, message.certificate_pdf)
 
 
-async def _keep_pdf(conn: Any, case_id: str, pdf: DocumentInfo | None) -> None:
-    """The certificate's PDF as it was received, checked against the digest the sender gave."""
-    if pdf is None:
-        return
+async def _keep_pdf(node: Any, conn: Any, envelope: Envelope, pdf: DocumentInfo | None) -> None:
+    """The certificate's PDF exactly as it was received, its digest and seal checked (Reg 2023/2844 Art 7-8)."""
     try:
-        content = base64.b64decode(pdf.content, validate=True)
-    except ValueError as err:
-        raise IntakeRefused(422, "certificate_pdf.content: is not base64") from err
-    digest = hashlib.sha256(content).hexdigest()
-    if pdf.sha256 and pdf.sha256 != digest:
-        raise IntakeRefused(422, "certificate_pdf.sha256: does not match the document's bytes")
-    await conn.execute(
-        "INSERT INTO documents (case_id, kind, lang, media_type, sha256, content) VALUES (%s, %s, %s, %s, %s, %s)"
-        " ON CONFLICT DO NOTHING", (case_id, "certificate", pdf.lang or "und", "application/pdf", digest, content))
+        await keep_received_certificate(conn, node.directory, case_id=envelope.conversation_id,
+                                        from_state=envelope.from_state, message_id=envelope.message_id, pdf=pdf)
+    except DocumentRefused as err:
+        raise IntakeRefused(422, str(err)) from err
 
 
 async def _start_incoming(node: Any, envelope: Envelope, msg: LinkMessage) -> None:

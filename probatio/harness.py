@@ -19,6 +19,7 @@ from temporalio.worker import Worker
 
 from adapters.directory import Directory
 from adapters.keys import load_or_create_private_key, public_key_to_text
+from adapters.seal import NodeSeal
 from probatio.embedded import free_port
 from probatio.node import Node
 from probatio.settings import Settings, database_name
@@ -75,8 +76,11 @@ def write_directory(home: Path, urls: dict[str, str], routes: dict[str, dict[str
     directory: dict[str, Any] = {"states": {}}
     for s, url in urls.items():
         key = load_or_create_private_key(home / "keys" / f"{s}.pem")
+        # Each node's seal (created here where absent, self-signed) is the others' trust anchor for it.
+        seal = NodeSeal.from_files(s, home / "keys" / f"{s}-seal.key", home / "keys" / f"{s}-seal.crt")
         directory["states"][s] = {
             "public_key": public_key_to_text(key.public_key()),
+            "seal_trust_anchors": [seal.certificate_pem],
             "authorities": [{"code": s, "name": f"probatio node {s}", "adapter": "nodelink",
                              "options": {"url": f"{url}/api/v1/inbox", "timeout_seconds": 30}}],
         }

@@ -18,6 +18,7 @@ from activities.node import NodeActivities, NodeContext
 from activities.retention import RetentionActivities, ensure_schedule
 from adapters.directory import Directory
 from adapters.keys import load_or_create_private_key
+from adapters.seal import NodeSeal, Pkcs11Seal
 from probatio import telemetry
 from probatio.settings import Settings
 from store.db import open_pool
@@ -43,6 +44,23 @@ async def connect_temporal(settings: Settings, *, attempts: int = 30) -> Client:
             last = err
             await asyncio.sleep(1)
     raise RuntimeError(f"Temporal at {settings.effective_temporal_address} does not answer: {last}")
+
+
+def open_node_seal(settings: Settings) -> NodeSeal:
+    """The seal this node puts on the certificates it issues: a PKCS#11 token where one is configured,
+    else the key and certificate files (self-signed ones created on first start)."""
+    if settings.seal_pkcs11_module is None:
+        return NodeSeal.from_files(settings.state, settings.effective_seal_key_file,
+                                   settings.effective_seal_certificate_file)
+    token, key, pin = (settings.seal_pkcs11_token_label, settings.seal_pkcs11_key_label,
+                       settings.seal_pkcs11_pin_file)
+    if token is None or key is None or pin is None:
+        missing = [name for name, value in (("PROBATIO_SEAL_PKCS11_TOKEN_LABEL", token),
+                                            ("PROBATIO_SEAL_PKCS11_KEY_LABEL", key),
+                                            ("PROBATIO_SEAL_PKCS11_PIN_FILE", pin)) if value is None]
+        raise RuntimeError(f"a PKCS#11 seal (PROBATIO_SEAL_PKCS11_MODULE) also needs {', '.join(missing)}")
+    return NodeSeal.from_pkcs11(Pkcs11Seal(module=settings.seal_pkcs11_module, token_label=token, key_label=key,
+                                           pin_file=pin, certificate_label=settings.seal_pkcs11_certificate_label))
 
 
 def load_directory(settings: Settings) -> Directory:
@@ -76,7 +94,8 @@ class Node:
     def context(self) -> NodeContext:
         return NodeContext(state=self.settings.state, pool=self.pool, directory=self.directory,
                            signing_key=load_or_create_private_key(self.settings.effective_signing_key_file),
-                           ecodex_evidence_hours=self.settings.ecodex_evidence_hours)
+                           ecodex_evidence_hours=self.settings.ecodex_evidence_hours,
+                           seal=open_node_seal(self.settings))
 
     def worker(self) -> Worker:
         return Worker(self.client, task_queue=self.settings.task_queue, workflows=WORKFLOWS,

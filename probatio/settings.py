@@ -58,6 +58,16 @@ class Settings(BaseSettings):
     public_url: str | None = None
     signing_key_file: Path | None = None
     directory_file: Path | None = None
+    # The node's electronic seal on the certificates it issues (adapters/seal.py): an RSA key and its X.509
+    # certificate in PEM files (self-signed ones are created where absent: fine for trying it out, not
+    # qualified), or, when seal_pkcs11_module is set, a key in a PKCS#11 token (HSM, smart card).
+    seal_key_file: Path | None = None
+    seal_certificate_file: Path | None = None
+    seal_pkcs11_module: Path | None = Field(None, description="the token's PKCS#11 library (.so)")
+    seal_pkcs11_token_label: str | None = None
+    seal_pkcs11_key_label: str | None = None
+    seal_pkcs11_certificate_label: str | None = Field(None, description="defaults to the key label")
+    seal_pkcs11_pin_file: Path | None = Field(None, description="a file holding the token's user PIN")
     session_secret: str | None = None
     log_format: str = "text"
     # "Without delay" duties get this many working days as a policy deadline (not law: fd947.md §7).
@@ -146,6 +156,14 @@ class Settings(BaseSettings):
     @property
     def effective_signing_key_file(self) -> Path:
         return self.signing_key_file or self.home / "keys" / f"{self.state}.pem"
+
+    @property
+    def effective_seal_key_file(self) -> Path:
+        return self.seal_key_file or self.home / "keys" / f"{self.state}-seal.key"
+
+    @property
+    def effective_seal_certificate_file(self) -> Path:
+        return self.seal_certificate_file or self.home / "keys" / f"{self.state}-seal.crt"
 
     @property
     def effective_directory_file(self) -> Path:

@@ -16,6 +16,7 @@ from temporalio.service import RPCError
 from forms.messages import Action, ActionInput, ActionRefused, Actor, parse_action
 from store import audit, cases
 from store.users import User
+from web.certificate_receipt import seal_view
 from web.errors import ApiError, problems
 from workflows.model import ActionResult
 from workflows.model import workflow_id as workflow_id
@@ -58,6 +59,7 @@ async def case_view(pool: AsyncConnectionPool[Any], row: dict[str, Any], user: U
         "timeline": [{"at": e["at"].isoformat(), "type": e["type"], "actor": e["actor"], "detail": e["detail"]}
                      for e in events],
         "actions": actions_now(side, user, row),
+        "certificate_seal": await seal_view(pool, row),
     }
 
 

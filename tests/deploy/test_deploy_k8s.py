@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import kubernetes_validate  # type: ignore[import-untyped]
-import kustomize_lite
 import pytest
 import yaml
 from deploy_support import (
@@ -20,15 +19,19 @@ from deploy_support import (
     SECRET_ENV,
     SECRETS_EXAMPLE,
     TEMPORAL_NAMESPACE,
+    Resource,
     build,
     container_env_names,
+    containers,
     find,
     is_probatio_image,
+    load_documents,
     load_yaml,
     of_kind,
     pod_spec,
+    pod_templates,
+    split_image,
 )
-from kustomize_lite import KustomizeError, Resource
 
 
 def schema_errors(resource: Resource, version: str) -> str | None:
@@ -58,7 +61,7 @@ def test_every_object_validates_strictly(environment: str, version: str) -> None
 
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
 def test_secrets_example_validates(version: str) -> None:
-    documents = kustomize_lite.load_documents(SECRETS_EXAMPLE)
+    documents = load_documents(SECRETS_EXAMPLE)
     assert {d["metadata"]["name"] for d in documents} == {"probatio-secrets", "probatio-signing-key"}
     assert [e for e in (schema_errors(d, version) for d in documents) if e] == []
 
@@ -88,110 +91,7 @@ def test_validator_rejects_a_broken_manifest(breakage: str) -> None:
     assert len(errors) == 1
 
 
-# --- the builder itself -------------------------------------------------------------------------------
-
-
-def _write(directory: Path, files: dict[str, Any]) -> Path:
-    for name, content in files.items():
-        path = directory / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        text = content if isinstance(content, str) else yaml.safe_dump_all(content)
-        path.write_text(text, encoding="utf-8")
-    return directory
-
-
-DEPLOYMENT = {
-    "apiVersion": "apps/v1",
-    "kind": "Deployment",
-    "metadata": {"name": "app"},
-    "spec": {
-        "replicas": 1,
-        "selector": {"matchLabels": {"app": "x"}},
-        "template": {
-            "metadata": {"labels": {"app": "x"}},
-            "spec": {
-                "containers": [
-                    {"name": "a", "image": "reg.example/app:1", "env": [{"name": "K", "value": "1"}]},
-                    {"name": "b", "image": "other:2"},
-                ]
-            },
-        },
-    },
-}
-
-
-def _overlay(tmp_path: Path, overlay: dict[str, Any], extra: dict[str, Any] | None = None) -> Path:
-    base = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": ["app.yaml"]}
-    _write(tmp_path / "base", {"kustomization.yaml": [base], "app.yaml": [DEPLOYMENT]})
-    kustomization = {
-        "apiVersion": "kustomize.config.k8s.io/v1beta1",
-        "kind": "Kustomization",
-        "resources": ["../base"],
-        **overlay,
-    }
-    return _write(tmp_path / "overlay", {"kustomization.yaml": [kustomization], **(extra or {})})
-
-
-def test_builder_merges_containers_by_name_and_keeps_the_rest(tmp_path: Path) -> None:
-    patch = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "app"},
-        "spec": {"template": {"spec": {"containers": [{"name": "a", "env": [{"name": "L", "value": "2"}]}]}}},
-    }
-    overlay = _overlay(
-        tmp_path,
-        {
-            "patches": [{"path": "patch.yaml"}],
-            "images": [{"name": "reg.example/app", "newTag": "9"}],
-            "replicas": [{"name": "app", "count": 4}],
-            "namespace": "ns",
-        },
-        {"patch.yaml": [patch]},
-    )
-    (deployment,) = kustomize_lite.build(overlay)
-    a, b = deployment["spec"]["template"]["spec"]["containers"]
-    assert a == {
-        "name": "a",
-        "image": "reg.example/app:9",
-        "env": [{"name": "K", "value": "1"}, {"name": "L", "value": "2"}],
-    }
-    assert b == {"name": "b", "image": "other:2"}
-    assert deployment["spec"]["replicas"] == 4
-    assert deployment["metadata"]["namespace"] == "ns"
-
-
-@pytest.mark.parametrize(
-    ("overlay", "extra", "complaint"),
-    [
-        ({"commonLabels": {"a": "b"}}, {}, "unsupported keys"),
-        ({"replicas": [{"name": "nothing", "count": 2}]}, {}, "no workload"),
-        ({"images": [{"name": "not-used", "newTag": "1"}]}, {}, "no container uses"),
-        (
-            {"patches": [{"path": "p.yaml"}]},
-            {"p.yaml": [{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "other"}}]},
-            "no apps/v1 Deployment/other",
-        ),
-        ({"patches": [{"path": "p.yaml", "target": {"kind": "Deployment"}}]}, {"p.yaml": "{}"}, "only strategic merge"),
-        ({"configMapGenerator": [{"name": "c", "literals": ["A=1"]}]}, {}, "disableNameSuffixHash"),
-        (
-            {
-                "configMapGenerator": [
-                    {"name": "c", "behavior": "merge", "literals": ["A=1"], "options": {"disableNameSuffixHash": True}}
-                ]
-            },
-            {},
-            "no such ConfigMap",
-        ),
-        ({"resources": ["../base", "missing.yaml"]}, {}, "does not exist"),
-        ({"resources": ["../base", "../base/app.yaml"]}, {}, "defined twice"),
-    ],
-)
-def test_builder_refuses_what_it_does_not_model(
-    tmp_path: Path, overlay: dict[str, Any], extra: dict[str, Any], complaint: str
-) -> None:
-    with pytest.raises(KustomizeError, match=complaint):
-        kustomize_lite.build(_overlay(tmp_path, overlay, extra))
+# --- the files of each environment -------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
@@ -211,7 +111,7 @@ def test_every_file_beside_a_kustomization_is_used(environment: str) -> None:
 
 
 def _probatio_images(resources: list[Resource]) -> set[str]:
-    return {c["image"] for r in resources for c in kustomize_lite.containers(r) if is_probatio_image(c["image"])}
+    return {c["image"] for r in resources for c in containers(r) if is_probatio_image(c["image"])}
 
 
 @pytest.mark.parametrize(
@@ -276,7 +176,7 @@ def test_production_gets_more_resources_and_keeps_its_probes() -> None:
 
 def test_production_image_is_pinned() -> None:
     for image in _probatio_images(build("overlays/production")):
-        tag = kustomize_lite.split_image(image)[1]
+        tag = split_image(image)[1]
         assert tag not in (None, "latest", "main"), image
 
 
@@ -288,7 +188,7 @@ def test_probatio_containers_get_only_known_settings(environment: str) -> None:
     resources = build(environment)
     seen: set[str] = set()
     for workload in of_kind(resources, "Deployment"):
-        for container in kustomize_lite.containers(workload):
+        for container in containers(workload):
             assert is_probatio_image(container["image"])
             names = container_env_names(container, resources)
             assert names <= ALLOWED_ENV, f"{container['name']}: unknown {sorted(names - ALLOWED_ENV)}"
@@ -350,7 +250,7 @@ def test_pods_are_hardened_and_bounded(environment: str) -> None:
         assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
         assert spec["automountServiceAccountToken"] is False
         volumes = {v["name"]: v for v in spec["volumes"]}
-        for container in kustomize_lite.containers(workload):
+        for container in containers(workload):
             where = f"{workload['metadata']['name']}/{container['name']}"
             context = container["securityContext"]
             assert context["readOnlyRootFilesystem"] is True, where
@@ -367,7 +267,7 @@ def test_metrics_are_announced_to_prometheus() -> None:
     port = find(resources, "ConfigMap", "probatio-config")["data"]["PROBATIO_METRICS_PORT"]
     assert port == "9464"
     for name in ("probatio-web", "probatio-worker"):
-        template = next(kustomize_lite.pod_templates(find(resources, "Deployment", name)))
+        template = next(pod_templates(find(resources, "Deployment", name)))
         annotations = template["metadata"]["annotations"]
         assert annotations["prometheus.io/scrape"] == "true"
         assert annotations["prometheus.io/port"] == port
@@ -378,7 +278,7 @@ def test_metrics_are_announced_to_prometheus() -> None:
 def test_key_and_directory_files_are_where_the_settings_say() -> None:
     resources = build("base")
     config = find(resources, "ConfigMap", "probatio-config")["data"]
-    secret_keys = {d["metadata"]["name"]: set(d["stringData"]) for d in kustomize_lite.load_documents(SECRETS_EXAMPLE)}
+    secret_keys = {d["metadata"]["name"]: set(d["stringData"]) for d in load_documents(SECRETS_EXAMPLE)}
     for name in ("probatio-web", "probatio-worker"):
         spec = pod_spec(find(resources, "Deployment", name))
         volumes = {v["name"]: v for v in spec["volumes"]}
@@ -395,6 +295,8 @@ def test_key_and_directory_files_are_where_the_settings_say() -> None:
                 for key in data:
                     mounted[f"{mount['mountPath']}/{key}"] = "configMap"
         assert mounted.get(config["PROBATIO_SIGNING_KEY_FILE"]) == "secret"
+        assert mounted.get(config["PROBATIO_SEAL_KEY_FILE"]) == "secret"
+        assert mounted.get(config["PROBATIO_SEAL_CERTIFICATE_FILE"]) == "secret"
         assert mounted.get(config["PROBATIO_DIRECTORY_FILE"]) == "configMap"
         for entry in container["env"]:
             ref = entry["valueFrom"]["secretKeyRef"]
@@ -404,7 +306,7 @@ def test_key_and_directory_files_are_where_the_settings_say() -> None:
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_selectors_and_references_meet_their_objects(environment: str) -> None:
     resources = build(environment)
-    pods = {r["metadata"]["name"]: next(kustomize_lite.pod_templates(r)) for r in of_kind(resources, "Deployment")}
+    pods = {r["metadata"]["name"]: next(pod_templates(r)) for r in of_kind(resources, "Deployment")}
 
     def selected(selector: dict[str, str]) -> set[str]:
         return {name for name, t in pods.items() if selector.items() <= t["metadata"]["labels"].items()}
@@ -432,7 +334,7 @@ def test_selectors_and_references_meet_their_objects(environment: str) -> None:
         for volume in spec["volumes"]:
             if "configMap" in volume:
                 assert volume["configMap"]["name"] in config_maps
-        for container in kustomize_lite.containers(workload):
+        for container in containers(workload):
             for source in container.get("envFrom", []):
                 assert source["configMapRef"]["name"] in config_maps
             for entry in container.get("env", []):
@@ -447,7 +349,7 @@ def test_no_secret_is_kept_in_the_repository(environment: str) -> None:
 
 
 def test_secrets_example_holds_only_placeholders() -> None:
-    for document in kustomize_lite.load_documents(SECRETS_EXAMPLE):
+    for document in load_documents(SECRETS_EXAMPLE):
         for value in document["stringData"].values():
             assert "CHANGE-ME" in value
 

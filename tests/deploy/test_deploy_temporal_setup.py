@@ -12,7 +12,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import kustomize_lite
 import pytest
 from deploy_support import (
     ADMIN_TOOLS_IMAGE_PREFIX,
@@ -27,6 +26,7 @@ from deploy_support import (
     load_yaml,
     pod_spec,
     search_attributes_in,
+    split_image,
 )
 
 SH = shutil.which("sh")
@@ -165,4 +165,4 @@ def test_compose_runs_the_same_script_and_image() -> None:
     assert (COMPOSE_FILE.parent / source).resolve() == SETUP_SCRIPT
     assert service["entrypoint"] == ["sh", target]
     assert service["environment"]["PROBATIO_TEMPORAL_NAMESPACE"] == TEMPORAL_NAMESPACE
-    assert kustomize_lite.split_image(service["image"])[1]  # pinned to a tag
+    assert split_image(service["image"])[1]  # pinned to a tag

@@ -1,0 +1,169 @@
+"""The printed annexes as archival documents: PDF/A-3b with real metadata and the form's data attached.
+
+ReportLab (forms/pdf.py) sets the pages, with every glyph used embedded. This module turns its output
+into PDF/A-3 level B (ISO 19005-3) with pikepdf: the document information (title, issuing authority,
+subject, the approval time as creation date) and its XMP twin with the PDF/A identification, an sRGB
+output intent (the ICC profile shipped with pikepdf), and the form's JSON embedded as an associated
+file (/AFRelationship /Source: the data the pages were rendered from), so the receiving system reads
+it without retyping. pikepdf's own PDF/A preparation (`pikepdf.pdfa.prepare`) does the metadata and
+output intent; its allowlist validator (`pikepdf.pdfa.check`, modelled on veraPDF's rules) is what the
+tests run on every rendering.
+
+Tagged: the printer (forms/pdf.py) marks each run of text with its structure element (headings, a
+section per box, a paragraph per field, tables, lists) and the rules, fills and page numbers as
+artifacts; this module builds the structure tree over them. Declared as level B all the same: level A
+(and PDF/UA) ask more than we check (alternate descriptions, table headers' scope, a checked reading
+order), and no validator we can install checks them.
+
+The same inputs give the same bytes (dates come from the caller, the file identifier from the content),
+so a retried activity renders an identical document.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pikepdf
+from pikepdf import Name, pdfa
+
+FLAVOUR = "3b"
+PRODUCER = "probatio (ReportLab, pikepdf)"
+
+
+@dataclass(eq=False)
+class StructNode:
+    """One element of the document's logical structure (ISO 32000-1 §14.8 standard types: Document, Sect,
+    H1, H2, P, Div, L, LI, LBody, Table, TR, TH, TD); the text of a leaf is found by its marked content."""
+
+    role: str
+    children: list[StructNode] = field(default_factory=list)
+
+
+@dataclass
+class Tagging:
+    """The structure the printer built, and for each page the element of each marked-content id in order."""
+
+    root: StructNode
+    pages: list[list[StructNode]]
+
+
+@dataclass(frozen=True)
+class AssociatedFile:
+    """A file carried inside the PDF and listed as associated with the whole document (PDF/A-3)."""
+
+    filename: str
+    content: bytes
+    mime_type: str
+    description: str
+    relationship: str = "Source"  # ISO 32000-2 /AFRelationship: Source, Data, Alternative, Supplement
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """What a reader (and an archive) learns of the document without opening its pages."""
+
+    title: str
+    author: str  # the issuing authority
+    subject: str
+    created: datetime  # the approval time for a certificate that was sent; must carry a time zone
+    keywords: tuple[str, ...] = ()
+    files: tuple[AssociatedFile, ...] = field(default_factory=tuple)
+
+
+def _pdf_date(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("D:%Y%m%d%H%M%SZ")
+
+
+def _tag(pdf: pikepdf.Pdf, tagging: Tagging) -> None:
+    """The structure tree over the marked content the printer wrote: each element lists its marked-content
+    references page by page, and the parent tree maps each page's MCIDs back to their elements."""
+    used: set[int] = {id(node) for page in tagging.pages for node in page}
+    tree_root = pdf.make_indirect(pikepdf.Dictionary(Type=Name.StructTreeRoot))
+    elements: dict[int, pikepdf.Dictionary] = {}
+
+    def build(node: StructNode, parent: pikepdf.Object) -> pikepdf.Object | None:
+        element = pdf.make_indirect(pikepdf.Dictionary(Type=Name.StructElem, S=Name("/" + node.role), P=parent))
+        kids = [kid for child in node.children if (kid := build(child, element)) is not None]
+        if not kids and id(node) not in used:
+            return None  # nothing of it was printed (an empty group): no element for it
+        element.K = pikepdf.Array(kids)
+        elements[id(node)] = element
+        return element
+
+    document = build(tagging.root, tree_root)
+    if document is None:
+        return
+    numbers = pikepdf.Array()
+    for index, (page, nodes) in enumerate(zip(pdf.pages, tagging.pages, strict=True)):
+        page.obj.StructParents = index
+        parents = pikepdf.Array()
+        for mcid, node in enumerate(nodes):
+            element = elements[id(node)]
+            element.K.append(pikepdf.Dictionary(Type=Name.MCR, Pg=page.obj, MCID=mcid))
+            parents.append(element)
+        numbers.append(index)
+        numbers.append(pdf.make_indirect(parents))
+    tree_root.K = document
+    tree_root.ParentTree = pdf.make_indirect(pikepdf.Dictionary(Nums=numbers))
+    tree_root.ParentTreeNextKey = len(tagging.pages)
+    pdf.Root.StructTreeRoot = tree_root
+    pdf.Root.MarkInfo = pikepdf.Dictionary(Marked=True)
+
+
+def make_pdfa(printed: bytes, info: DocumentInfo, tagging: Tagging | None = None) -> bytes:
+    """ReportLab's PDF as PDF/A-3b with `info` as its metadata and `info.files` attached; with `tagging`,
+    a tagged PDF (structure tree, marked content, /MarkInfo)."""
+    if info.created.tzinfo is None:
+        raise ValueError("DocumentInfo.created needs a time zone (the approval time in UTC)")
+    with pikepdf.open(io.BytesIO(printed)) as pdf:
+        for page in pdf.pages:
+            # ReportLab writes an empty page transition (/Trans << >>) on every page: a slideshow key
+            # that PDF/A validators do not expect on a printed form.
+            if Name.Trans in page.obj:
+                del page.obj[Name.Trans]
+        pdf.docinfo[Name.Title] = info.title
+        pdf.docinfo[Name.Author] = info.author
+        pdf.docinfo[Name.Subject] = info.subject
+        pdf.docinfo[Name.Keywords] = ", ".join(info.keywords)
+        pdf.docinfo[Name.Creator] = "probatio"
+        pdf.docinfo[Name.CreationDate] = _pdf_date(info.created)
+        pdf.docinfo[Name.ModDate] = _pdf_date(info.created)
+        for attached in info.files:
+            spec = pikepdf.AttachedFileSpec(
+                pdf, attached.content, description=attached.description, filename=attached.filename,
+                mime_type=attached.mime_type, creation_date=_pdf_date(info.created),
+                mod_date=_pdf_date(info.created), relationship=Name("/" + attached.relationship))
+            pdf.attachments[attached.filename] = spec
+        # Output intent (pikepdf's sRGB profile), XMP with pdfaid part 3 / conformance B filled from
+        # the document information, the catalog's /AF list of associated files.
+        pdf.Root.ViewerPreferences = pikepdf.Dictionary(DisplayDocTitle=True)
+        if tagging is not None:
+            _tag(pdf, tagging)
+        pdfa.prepare(pdf, FLAVOUR, output_intent="sRGB")
+        # prepare() stamps the metadata with the time of the call; the approval time keeps it reproducible.
+        with pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=True) as meta:
+            meta["xmp:MetadataDate"] = info.created.astimezone(UTC).isoformat()
+            meta["pdf:Producer"] = PRODUCER
+        out = io.BytesIO()
+        pdf.save(out, **pdfa.resolve_save_kwargs(FLAVOUR, deterministic_id=True))
+        return out.getvalue()
+
+
+def pdfa_findings(document: bytes) -> list[str]:
+    """What pikepdf's PDF/A-3b validator finds in a written document (empty: it passes)."""
+    report = pdfa.validate_written(io.BytesIO(document), FLAVOUR)
+    if report.passed:
+        return []
+    return [str(finding) for finding in report.findings] or [f"verdict {report.verdict}"]
+
+
+def attached_file(document: bytes, filename: str) -> bytes | None:
+    """The content of a file attached to the document, or None."""
+    with pikepdf.open(io.BytesIO(document)) as pdf:
+        spec = pdf.attachments.get(filename)
+        if spec is None:
+            return None
+        content: bytes = spec.get_file().read_bytes()
+        return content

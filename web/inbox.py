@@ -21,7 +21,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.envelope import MAX_ENVELOPE_BYTES, Envelope, EnvelopeRejected, open_envelope
 from store import audit, cases, messages
-from web.errors import CODES
+from web.errors import problem_response
+from web.openapi import INBOX_ANSWERS
 from workflows.model import LinkMessage, TransferInput, signal_body
 
 router = APIRouter(prefix="/api/v1")
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 
 
 def _reject(status: int, reason: str) -> JSONResponse:
-    return JSONResponse({"error": CODES.get(status, "error"), "detail": reason}, status_code=status)
+    return problem_response(status, reason)
 
 
 async def _audit_rejection(request: Request, status: int, reason: str, sender: str | None) -> None:
@@ -38,7 +39,7 @@ async def _audit_rejection(request: Request, status: int, reason: str, sender: s
                            action="inbox_rejected", reason=reason, detail={"status": status})
 
 
-@router.post("/inbox", include_in_schema=True, responses={401: {}, 413: {}, 422: {}})
+@router.post("/inbox", include_in_schema=True, responses=INBOX_ANSWERS)
 async def inbox(request: Request) -> JSONResponse:
     node = request.app.state.node
     declared = request.headers.get("content-length")

@@ -52,7 +52,8 @@ def test_every_setting_is_read_by_the_application() -> None:
     settings = pytest.importorskip("probatio.settings")
     prefix = settings.Settings.model_config.get("env_prefix", "")
     known = {f"{prefix}{name}".upper() for name in settings.Settings.model_fields}
-    assert ALLOWED_ENV - known - OTEL_ENV == NOT_YET_IN_SETTINGS, (
+    ours = ALLOWED_ENV - OTEL_ENV  # the OTEL_* variables are read by the OpenTelemetry SDK
+    assert ours - known == NOT_YET_IN_SETTINGS, (
         "update NOT_YET_IN_SETTINGS: the application now reads "
-        f"{sorted(NOT_YET_IN_SETTINGS & known)} and lacks {sorted(ALLOWED_ENV - known - OTEL_ENV - NOT_YET_IN_SETTINGS)}"
+        f"{sorted(NOT_YET_IN_SETTINGS & known)} and lacks {sorted(ours - known - NOT_YET_IN_SETTINGS)}"
     )

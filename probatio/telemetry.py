@@ -395,9 +395,9 @@ def instrument_app(app: FastAPI, settings: Settings) -> None:
 
 
 def instrument_worker(settings: Settings) -> None:
-    """Tracing, Temporal's metrics and the metrics port for the worker process: call before connecting to
-    Temporal, so the client is made on the runtime that exports them."""
+    """Tracing, the metrics port and there Temporal's own metrics, for the worker process: call before
+    connecting to Temporal, so the client is made on the runtime that exports them."""
     configure_tracing(settings, service="probatio-worker")
-    runtime, _ = temporal_runtime()
-    Runtime.set_default(runtime, error_if_already_set=False)
-    serve_metrics(settings)
+    if serve_metrics(settings):
+        runtime, _ = temporal_runtime()
+        Runtime.set_default(runtime, error_if_already_set=False)

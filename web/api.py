@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import uuid
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
@@ -20,7 +20,7 @@ from store.users import User
 from web.auth import current_user
 from web.cases import SUMMARY_FIELDS, CaseSummary, act, parse_certificate_or_422, read_case, visible_case
 from web.errors import ApiError, problems
-from web.openapi import DASHBOARD_EXAMPLE, DOCUMENT_ANSWERS, action_body, errors
+from web.openapi import DASHBOARD_EXAMPLE, DOCUMENT_ANSWERS, LIST_ANSWER, action_body, errors
 from workflows.model import TransferInput
 from workflows.rules import ACTIONS
 from workflows.stages import IssuingStage, Side
@@ -70,9 +70,11 @@ class CaseList(BaseModel):
 
 
 class Deadline(BaseModel):
-    name: str
-    due: str | None
-    status: str
+    name: str = Field(description="e.g. decision (Art 12), withdrawal_window (Art 9(4)), duty:… (policy)")
+    due: str
+    basis: Literal["law", "policy"]
+    article: str
+    status: Literal["open", "met", "missed", "cancelled"]
 
 
 class TimelineEvent(BaseModel):
@@ -87,11 +89,12 @@ class CaseView(CaseSummary):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
         **CaseSummary.model_config["json_schema_extra"]["examples"][0],  # type: ignore[index,dict-item]
-        "deadlines": [{"name": "decision", "due": "2027-01-22T09:05:01+00:00", "status": "open"}],
-        "alerts_seen": [],
+        "deadlines": [{"name": "decision", "due": "2027-01-22T09:05:01+00:00", "basis": "law", "article": "12(1)",
+                       "status": "met"}],
+        "alerts_seen": ["probation_period_ended"],
         "timeline": [{"at": "2026-11-23T09:05:01+00:00", "type": "received", "actor": "LU",
                       "detail": {"message_id": "5c1d2e3f-0a1b-4c2d-8e3f-4a5b6c7d8e9f"}}],
-        "actions": ["request_completion", "consult", "notify_delay", "decide"]}]})
+        "actions": []}]})
 
     deadlines: list[Deadline]
     alerts_seen: list[str] = Field(default_factory=list)
@@ -109,13 +112,13 @@ class AuditEntry(BaseModel):
     at: str
     user_name: str
     role: str
-    authority: str | None
-    case_id: str | None
+    authority: str | None = None
+    case_id: str | None = None
     action: str
-    reason: str | None
-    old_stage: str | None
-    new_stage: str | None
-    detail: dict[str, Any] | None
+    reason: str | None = None
+    old_stage: str | None = None
+    new_stage: str | None = None
+    detail: dict[str, Any] | None = None
 
 
 class AuditList(BaseModel):
@@ -139,7 +142,11 @@ IdempotencyKey = Annotated[str | None, Header(
                 "and creates nothing; the same key with another body is refused (422). Kept 24 hours.")]
 
 
-@router.post("/transfers", status_code=201, response_model=Created, responses=errors(403, 422))
+@router.post("/transfers", status_code=201, response_model=Created, responses={
+    201: {"description": "created, or (with an Idempotency-Key seen before) the first answer again",
+          "headers": {"Idempotent-Replayed": {"description": "`true` when this is the first answer given again",
+                                              "schema": {"type": "string", "enum": ["true"]}}}},
+    **errors(403, 422)})
 async def create_transfer(request: Request, new: NewTransfer, user: CurrentUser,
                           idempotency_key: IdempotencyKey = None) -> JSONResponse:
     """Create an outgoing transfer (stage `draft`) from an Annex I certificate."""
@@ -243,7 +250,7 @@ async def _case_list(request: Request, user: User, direction: str, limit: int, o
     return _page(request, _summaries(rows), total, limit, offset)
 
 
-@router.get("/transfers", response_model=CaseList, responses=errors(422))
+@router.get("/transfers", response_model=CaseList, responses={200: LIST_ANSWER, **errors(422)})
 async def list_transfers(request: Request, user: CurrentUser, stage: str | None = None,
                          executing_state: str | None = None, due_before: str | None = None,
                          limit: Limit = 200, offset: Offset = 0) -> Response:
@@ -252,7 +259,7 @@ async def list_transfers(request: Request, user: CurrentUser, stage: str | None 
                             _list_params(stage, executing_state, due_before))
 
 
-@router.get("/incoming", response_model=CaseList, responses=errors(422))
+@router.get("/incoming", response_model=CaseList, responses={200: LIST_ANSWER, **errors(422)})
 async def list_incoming(request: Request, user: CurrentUser, stage: str | None = None,
                         due_before: str | None = None, limit: Limit = 200, offset: Offset = 0) -> Response:
     """Incoming transfers of the user's authorities, newest first."""
@@ -367,7 +374,7 @@ async def dashboard(request: Request, user: CurrentUser, since: str | None = Non
     return await dashboard_data(_node(request).pool, user, start, end)
 
 
-@router.get("/audit", response_model=AuditList, responses=errors(403, 422))
+@router.get("/audit", response_model=AuditList, responses={200: LIST_ANSWER, **errors(403, 422)})
 async def audit_log(request: Request, user: CurrentUser, case: str | None = None,
                     user_name: Annotated[str | None, Query(alias="user")] = None, action: str | None = None,
                     since: str | None = None, until: str | None = None,

@@ -75,10 +75,10 @@ class CaseSummary(BaseModel):
     """One line of a list (CONTRACT §2): no personal data, so lists can be long and cheap."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "id": "0b8f4c3e-1f0a-4d7e-9a51-3c2d1e0f9a77", "stage": "under_decision", "outcome": None,
+        "id": "0b8f4c3e-1f0a-4d7e-9a51-3c2d1e0f9a77", "stage": "closed", "outcome": "completed",
         "issuing_state": "LU", "executing_state": "BE", "authority": "LU",
-        "decision_due": "2027-01-22T09:05:01+00:00", "alerts": ["decision_due_soon"],
-        "updated_at": "2026-11-23T09:05:01.000250+00:00"}]})
+        "decision_due": "2027-01-22T09:05:01+00:00", "alerts": [],
+        "updated_at": "2029-11-23T09:05:01.000250+00:00"}]})
 
     id: str
     stage: str

@@ -202,6 +202,13 @@ INBOX_ANSWERS: dict[int | str, dict[str, Any]] = {
     422: {"description": "the envelope is malformed, outside its time window, or does not fit the case"},
 }
 
+LIST_ANSWER: dict[str, Any] = {
+    "description": "one page of the list",
+    "headers": {"Link": {"description": "the first, prev, next and last pages (RFC 8288), e.g. "
+                                        '`</api/v1/transfers?limit=200&offset=200>; rel="next"`',
+                         "schema": {"type": "string"}}},
+}
+
 DOCUMENT_ANSWERS: dict[str, dict[str, Any]] = {
     "pdf": {"description": "the certificate as a PDF: as sent where it was sent, else as it would be sent",
             "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"},

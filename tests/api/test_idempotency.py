@@ -3,6 +3,7 @@ answer again and no second transfer; the same key for another body is refused, n
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import httpx
@@ -46,6 +47,20 @@ async def test_a_retry_with_the_same_key_creates_one_transfer(nodes: LocalNodes)
         # A key is printable ASCII (a UUID, say); anything else is named as the problem.
         bad = await http.post("/api/v1/transfers", json=body, headers={**officer, "Idempotency-Key": "two words"})
         assert bad.status_code == 422 and bad.json()["errors"][0]["path"] == "Idempotency-Key"
+
+
+async def test_two_requests_racing_with_one_key_make_one_transfer(nodes: LocalNodes) -> None:
+    """A retry sent while the first attempt is still being served waits for it, then gets its answer."""
+    body = {"executing_state": "BE", "certificate": example_certificate("LU", "BE").model_dump(mode="json")}
+    headers = {**bearer(nodes, "LU", "officer"), "Idempotency-Key": str(uuid.uuid4())}
+    async with httpx.AsyncClient(base_url=nodes["LU"].url, timeout=30) as http:
+        before = (await http.get("/api/v1/transfers", headers=headers)).json()["total"]
+        answers = await asyncio.gather(*(http.post("/api/v1/transfers", json=body, headers=headers)
+                                         for _ in range(3)))
+        assert {r.status_code for r in answers} == {201}
+        assert len({r.json()["id"] for r in answers}) == 1
+        assert sum(r.headers.get("idempotent-replayed") == "true" for r in answers) == 2
+        assert (await http.get("/api/v1/transfers", headers=headers)).json()["total"] == before + 1
 
 
 async def test_errors_are_problem_details_keeping_the_short_code(nodes: LocalNodes) -> None:

@@ -116,21 +116,22 @@ def cmd_web(args: argparse.Namespace) -> int:
 
 
 def _read_password(args: argparse.Namespace) -> str | None:
-    """The new user's password: from a prompt, or the first line of standard input, never the command line
-    (where every user of the machine could read it in the process list). None: API token only."""
+    """The new user's password: the first line of standard input (--password-stdin), else asked for at the
+    terminal; never the command line, where every user of the machine could read it in the process list.
+    None (API token only) when left empty at the prompt, or when there is no terminal to ask at."""
     import getpass
 
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
-    elif args.password_prompt:
-        password = getpass.getpass(f"password for {args.name}: ")
-        if getpass.getpass("the same again: ") != password:
-            raise ValueError("the two passwords differ")
-    else:
+        if not password:
+            raise ValueError("standard input holds no password")
+        return password
+    if not sys.stdin.isatty():
         return None
-    if not password:
-        raise ValueError("the password is empty")
-    return password
+    password = getpass.getpass(f"password for {args.name} on the sign-in page (empty: API token only): ")
+    if password and getpass.getpass("the same again: ") != password:
+        raise ValueError("the two passwords differ")
+    return password or None
 
 
 def cmd_users_create(args: argparse.Namespace) -> int:
@@ -236,18 +237,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     users = sub.add_parser("users", help="create and list the people who use this node").add_subparsers(
         dest="users_command", required=True, metavar="ACTION")
+    # No abbreviations here: `--password SECRET` must be refused, not read as --password-stdin.
     p = users.add_parser("create", help="create a user (or change their role) and print a new API token",
+                         allow_abbrev=False,
                          description="Create a user, or change an existing user's role and authorities, and "
-                                     "print a new API token. A password (for the sign-in page) is read from a "
-                                     "prompt or standard input, never from the command line.")
+                                     "print a new API token. A password (for the sign-in page) is asked for at "
+                                     "the terminal or read from standard input, never from the command line.")
     p.add_argument("name", help="the user's sign-in name")
     p.add_argument("--role", required=True, help="officer, prosecutor, supervisor, auditor or admin")
     p.add_argument("--authority", action="append", help="authority code (repeatable); default: the node's")
-    password = p.add_mutually_exclusive_group()
-    password.add_argument("--password-prompt", action="store_true",
-                          help="ask for a password for the sign-in page (typed twice, not shown)")
-    password.add_argument("--password-stdin", action="store_true",
-                          help="read the password from the first line of standard input")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the password from the first line of standard input (else it is asked for at "
+                        "the terminal, not shown; left empty, the user signs in with the API token only)")
     p.set_defaults(func=cmd_users_create)
     p = users.add_parser("list", help="show every user: role, authorities, password, API tokens")
     p.set_defaults(func=cmd_users_list)

@@ -153,9 +153,11 @@ def build(app: FastAPI) -> dict[str, Any]:
             if any(BEARER in requirement for requirement in operation.get("security", [])):
                 responses.setdefault("401", {"description": ERROR_DESCRIPTIONS[401]})
             for code, answer in responses.items():
-                if code[0] in "45" and ("content" not in answer or "HTTPValidationError" in str(answer["content"])):
+                fastapis = "HTTPValidationError" in str(answer.get("content"))  # its own 422, in its own shape
+                if code[0] in "45" and ("content" not in answer or fastapis):
                     answer["content"] = _problem_content(int(code))
-                    answer["description"] = answer.get("description") or ERROR_DESCRIPTIONS.get(int(code), "")
+                    if fastapis or not answer.get("description"):
+                        answer["description"] = ERROR_DESCRIPTIONS.get(int(code), "")
                 else:
                     _fill_examples(doc, answer.get("content") or {})
             body = operation.get("requestBody")

@@ -8,6 +8,8 @@ import importlib
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from rich_argparse import RawDescriptionRichHelpFormatter
+
 from bench.common import Outcome, record
 
 # name -> module in bench/ with `add_arguments(parser)` and `async run(args) -> Outcome`.
@@ -26,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     for name, module_name in BENCHMARKS.items():
         module = importlib.import_module(module_name)
         sub = names.add_parser(name, help=(module.__doc__ or "").strip().splitlines()[0],
-                               description=module.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+                               description=module.__doc__, formatter_class=RawDescriptionRichHelpFormatter)
         module.add_arguments(sub)
         sub.add_argument("--no-record", action="store_true", help="do not write bench/RESULTS.md")
         sub.set_defaults(func=_command(name, module.run))
@@ -35,7 +37,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def _command(name: str, run: Callable[[argparse.Namespace], Coroutine[Any, Any, Outcome]]
              ) -> Callable[[Any], int]:
     def command(args: argparse.Namespace) -> int:
-        outcome = asyncio.run(run(args))
+        from probatio.console import progress
+
+        # A benchmark runs for minutes with nothing to say until its result: the bar shows it is alive.
+        with progress(f"bench {name}: measuring and its baseline"):
+            outcome = asyncio.run(run(args))
         for line in outcome.lines:
             print(line)
         for note in outcome.notes:

@@ -163,8 +163,11 @@ async def _raw_dashboard(conn: Any, authorities: list[str], store_cases: Any) ->
 
 
 async def _raw_list(conn: Any, authorities: list[str], stage: str | None) -> None:
-    """The list's query, exactly as store.cases.list_cases runs it, on a plain connection."""
-    from store.cases import list_query
+    """The list's queries (the page and its total), exactly as store.cases.list_cases and count_cases run
+    them, on a plain connection."""
+    from store.cases import count_query, list_query
 
     query, params = list_query(direction="outgoing", authorities=authorities, stage=stage)
+    await (await conn.execute(query, params)).fetchall()
+    query, params = count_query(direction="outgoing", authorities=authorities, stage=stage)
     await (await conn.execute(query, params)).fetchall()

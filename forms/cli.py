@@ -23,6 +23,7 @@ from forms.examples import example_breach, example_certificate
 from forms.labels import RENDER_LANGUAGES
 from forms.law import MEMBER_STATES
 from forms.render import export_json, export_xml, render_breach, render_certificate
+from forms.schema import json_schema
 from forms.validation import Problem, errors, validate_breach, validate_certificate
 
 # A certificate is a few dozen kilobytes; anything far larger is a mistake or an attack.
@@ -119,7 +120,7 @@ def _print_json(model: BaseModel) -> int:
 
 
 def _schema(model: type[BaseModel]) -> int:
-    print(json.dumps(model.model_json_schema(), indent=2, ensure_ascii=False))
+    print(json.dumps(json_schema(model), indent=2, ensure_ascii=False))
     return EXIT_VALID
 
 

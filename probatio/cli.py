@@ -1,4 +1,5 @@
-"""The `probatio` command (CONTRACT §1)."""
+"""The `probatio` command: run a node (or the whole stack on one machine), manage its users, and work with
+the certificate and breach form as files."""
 
 from __future__ import annotations
 
@@ -116,6 +117,25 @@ def cmd_web(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_password(args: argparse.Namespace) -> str | None:
+    """The new user's password: the first line of standard input (--password-stdin), else asked for at the
+    terminal; never the command line, where every user of the machine could read it in the process list.
+    None (API token only) when left empty at the prompt, or when there is no terminal to ask at."""
+    import getpass
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise ValueError("standard input holds no password")
+        return password
+    if not sys.stdin.isatty():
+        return None
+    password = getpass.getpass(f"password for {args.name} on the sign-in page (empty: API token only): ")
+    if password and getpass.getpass("the same again: ") != password:
+        raise ValueError("the two passwords differ")
+    return password or None
+
+
 def cmd_users_create(args: argparse.Namespace) -> int:
     import psycopg
 
@@ -124,11 +144,32 @@ def cmd_users_create(args: argparse.Namespace) -> int:
     if args.role not in ROLES:
         print(f"role: must be one of {', '.join(ROLES)}", file=sys.stderr)
         return 2
+    try:
+        password = _read_password(args)
+    except ValueError as err:
+        print(f"password: {err}", file=sys.stderr)
+        return 2
     settings = _settings()
     authorities = args.authority or [settings.node_authority]
     with psycopg.connect(settings.effective_database_url, autocommit=True) as conn:
-        token = create_user(conn, args.name, args.role, authorities, args.password)
+        token = create_user(conn, args.name, args.role, authorities, password)
     print(token)
+    return 0
+
+
+def cmd_users_list(args: argparse.Namespace) -> int:
+    import psycopg
+
+    from probatio.console import table
+    from store.users import list_users
+
+    settings = _settings()
+    with psycopg.connect(settings.effective_database_url, autocommit=True) as conn:
+        users = list_users(conn)
+    table(("name", "role", "authorities", "password", "API tokens", "token last used", "created"),
+          ((u["name"], u["role"], ", ".join(u["authorities"]), "yes" if u["has_password"] else "no", u["tokens"],
+            f"{u['last_used_at']:%Y-%m-%d %H:%M}" if u["last_used_at"] else "never", f"{u['created_at']:%Y-%m-%d}")
+           for u in users), title=f"Users of the {settings.state} node")
     return 0
 
 
@@ -150,50 +191,75 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="probatio", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    from probatio import __version__
+    from probatio.console import ArgumentParser
 
-    p = sub.add_parser("dev", help="the embedded stack: PostgreSQL, Temporal, worker and web for one or two nodes")
-    p.add_argument("--state", default="LU")
-    p.add_argument("--peer", default=None, help="a second node for another state, on port+1")
+    parser = ArgumentParser(prog="probatio", description=__doc__,
+                            epilog="Settings come from PROBATIO_* environment variables (see README, Settings). "
+                                   "`probatio COMMAND --help` explains each command.")
+    parser.add_argument("--version", action="version", version=f"probatio {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("dev", help="try it on one machine: PostgreSQL, Temporal, worker and web app for one or "
+                                   "two linked nodes",
+                       description="Start the whole stack on this machine, with nothing to install: an embedded "
+                                   "PostgreSQL and Temporal dev server, then a worker and a web app per node. "
+                                   "Data stays in --home; Ctrl-C stops everything.")
+    p.add_argument("--state", default="LU", help="the member state of the first node (default LU)")
+    p.add_argument("--peer", default=None, help="a second node for another state, on port+1, linked to the first")
     p.add_argument("--link", choices=("nodelink", "ecodex"), default="nodelink",
                    help="how the two nodes reach each other: the signed node link, or e-CODEX through two "
                         "connector-client emulators (needs a source checkout; the peer defaults to BE)")
-    p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--home", default=".probatio")
-    p.add_argument("--pg-port", type=int, default=EMBEDDED_PG_PORT)
-    p.add_argument("--temporal-port", type=int, default=EMBEDDED_TEMPORAL_PORT)
-    p.add_argument("--temporal-ui-port", type=int, default=EMBEDDED_TEMPORAL_UI_PORT, help="0: no Temporal UI")
+    p.add_argument("--port", type=int, default=8000, help="web port of the first node (default 8000)")
+    p.add_argument("--home", default=".probatio", help="where data, logs, keys and demo tokens are kept")
+    p.add_argument("--pg-port", type=int, default=EMBEDDED_PG_PORT, help="port of the embedded PostgreSQL")
+    p.add_argument("--temporal-port", type=int, default=EMBEDDED_TEMPORAL_PORT, help="port of Temporal's frontend")
+    p.add_argument("--temporal-ui-port", type=int, default=EMBEDDED_TEMPORAL_UI_PORT,
+                   help="port of the Temporal UI (0: no UI)")
     p.set_defaults(func=cmd_dev)
 
     p = sub.add_parser("temporal", help="only the embedded Temporal dev server, in the foreground")
-    p.add_argument("--port", type=int, default=EMBEDDED_TEMPORAL_PORT)
-    p.add_argument("--ui-port", type=int, default=None)
-    p.add_argument("--home", default=".probatio")
+    p.add_argument("--port", type=int, default=EMBEDDED_TEMPORAL_PORT, help="port of Temporal's frontend")
+    p.add_argument("--ui-port", type=int, default=None, help="port of the Temporal UI (default: none)")
+    p.add_argument("--home", default=".probatio", help="where its data and log are kept")
     p.set_defaults(func=cmd_temporal)
 
     p = sub.add_parser("db", help="only the embedded PostgreSQL, in the foreground")
-    p.add_argument("--port", type=int, default=EMBEDDED_PG_PORT)
-    p.add_argument("--home", default=".probatio")
+    p.add_argument("--port", type=int, default=EMBEDDED_PG_PORT, help="port to listen on")
+    p.add_argument("--home", default=".probatio", help="where its data and log are kept")
     p.set_defaults(func=cmd_db)
 
-    sub.add_parser("migrate", help="apply database migrations (idempotent)").set_defaults(func=cmd_migrate)
-    sub.add_parser("worker", help="the Temporal worker of this node").set_defaults(func=cmd_worker)
-    p = sub.add_parser("web", help="the web app and API of this node")
-    p.add_argument("--host", default=None)
-    p.add_argument("--port", type=int, default=None)
+    sub.add_parser("migrate", help="bring the database up to date (safe to run again)",
+                   description="Apply the database migrations not yet applied to PROBATIO_DATABASE_URL."
+                   ).set_defaults(func=cmd_migrate)
+    sub.add_parser("worker", help="run this node's Temporal worker (production)",
+                   description="Run the workflows and activities of this node; connects to "
+                               "PROBATIO_TEMPORAL_ADDRESS and PROBATIO_DATABASE_URL.").set_defaults(func=cmd_worker)
+    p = sub.add_parser("web", help="run this node's web app and API (production)")
+    p.add_argument("--host", default=None, help="address to listen on (default PROBATIO_WEB_HOST)")
+    p.add_argument("--port", type=int, default=None, help="port to listen on (default PROBATIO_WEB_PORT)")
     p.set_defaults(func=cmd_web)
 
-    users = sub.add_parser("users", help="manage users").add_subparsers(dest="users_command", required=True)
-    p = users.add_parser("create", help="create a user and print an API token")
-    p.add_argument("name")
-    p.add_argument("--role", required=True)
+    users = sub.add_parser("users", help="create and list the people who use this node").add_subparsers(
+        dest="users_command", required=True, metavar="ACTION")
+    # No abbreviations here: `--password SECRET` must be refused, not read as --password-stdin.
+    p = users.add_parser("create", help="create a user (or change their role) and print a new API token",
+                         allow_abbrev=False,
+                         description="Create a user, or change an existing user's role and authorities, and "
+                                     "print a new API token. A password (for the sign-in page) is asked for at "
+                                     "the terminal or read from standard input, never from the command line.")
+    p.add_argument("name", help="the user's sign-in name")
+    p.add_argument("--role", required=True, help="officer, prosecutor, supervisor, auditor or admin")
     p.add_argument("--authority", action="append", help="authority code (repeatable); default: the node's")
-    p.add_argument("--password", default=None, help="password for the sign-in page (optional)")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the password from the first line of standard input (else it is asked for at "
+                        "the terminal, not shown; left empty, the user signs in with the API token only)")
     p.set_defaults(func=cmd_users_create)
+    p = users.add_parser("list", help="show every user: role, authorities, password, API tokens")
+    p.set_defaults(func=cmd_users_list)
 
-    p = sub.add_parser("healthcheck", help="exit 0 when Temporal answers (worker probe)")
-    p.add_argument("what", nargs="?", default="worker")
+    p = sub.add_parser("healthcheck", help="exit 0 when Temporal answers (the worker's liveness probe)")
+    p.add_argument("what", nargs="?", default="worker", help="the process to check (worker)")
     p.set_defaults(func=cmd_healthcheck)
 
     _more_commands(sub)

@@ -29,6 +29,7 @@ import httpx
 import psycopg
 
 from probatio import embedded
+from probatio.console import progress
 from probatio.harness import write_directory
 from probatio.settings import (
     EMBEDDED_PG_PORT,
@@ -250,10 +251,14 @@ def run(state: str, peer: str | None, port: int, home: Path, *, pg_port: int = E
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     try:
-        stack.start_services()
-        stack.start_emulators()
-        creds = stack.prepare_nodes()
-        stack.start_nodes()
+        with progress("starting PostgreSQL and Temporal", total=3) as steps:
+            stack.start_services()
+            stack.start_emulators()
+            steps.advance("databases, migrations, keys and demo users")
+            creds = stack.prepare_nodes()
+            steps.advance("workers and web apps (waiting until each answers)")
+            stack.start_nodes()
+            steps.advance()
         print()
         for spec in nodes:
             say(f"{spec.state} node: {spec.url}  (API {spec.url}/docs)")

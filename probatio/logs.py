@@ -37,6 +37,11 @@ def case_context(case_id: str | None) -> Iterator[None]:
         _case_id.reset(token)
 
 
+def bind_case(case_id: str) -> None:
+    """From here to the end of the current task (one web request), log lines carry this case id."""
+    _case_id.set(case_id)
+
+
 def current_case_id() -> str | None:
     return _case_id.get()
 

@@ -86,9 +86,7 @@ class Settings(BaseSettings):
     # Workflows a worker keeps in memory (the SDK's default); others are replayed from history when touched.
     # bench open-supervisions measures about 0.2 MiB each: size the worker's memory limit from this.
     worker_cached_workflows: int = Field(1000, ge=1)
-    # Telemetry (probatio/telemetry.py). Traces go over OTLP/HTTP to this collector (base URL such as
-    # http://otel-collector:4318, or the full …/v1/traces URL); unset: no tracing.
-    otel_exporter_otlp_endpoint: str | None = None
+    # Telemetry (probatio/telemetry.py): traces are configured by the standard OTEL_* variables, not here.
     # Prometheus metrics on this port (worker and web; the web app also serves /metrics); unset: none.
     metrics_port: int | None = None
     # Where the metrics port listens: all interfaces by default, so the cluster's Prometheus can scrape

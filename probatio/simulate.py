@@ -20,6 +20,7 @@ import shutil
 import sys
 import tempfile
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -290,6 +291,8 @@ class Simulation:
         self.case_id: str | None = None
         self._nodes: Any = None
         self._http: httpx.AsyncClient | None = None
+        # Told of each step as it begins (the progress bar of `probatio simulate`).
+        self.on_step: Callable[[str], None] | None = None
 
     async def __aenter__(self) -> Simulation:
         from probatio.harness import start_nodes
@@ -377,6 +380,8 @@ class Simulation:
     async def run(self) -> Outcome:
         await self.create_transfer()
         for n, step in enumerate(self.scn.steps):
+            if self.on_step:
+                self.on_step(f"day {step.day:g}: {step.actor} {step.action}")
             await self.advance_to(step.day)
             if step.action == "wait":
                 continue
@@ -396,6 +401,8 @@ class Simulation:
             elif step.expect != "refused" and not accepted:
                 self.out.failures.append(f"{label}: refused ({status}): {detail}")
         last = max([s.day for s in self.scn.steps] + [self.scn.until or 0])
+        if self.on_step:
+            self.on_step(f"day {last:g}: checking the expectations")
         await self.advance_to(last)
         await self.settle()
         await self.collect()
@@ -505,8 +512,10 @@ class Simulation:
                 conn.execute(f'DROP DATABASE IF EXISTS "{self.db_prefix + database_name(s)}" WITH (FORCE)')
 
 
-async def run_scenario(infra: Infrastructure, scenario: Scenario, *, record_to: Path | None = None) -> Outcome:
+async def run_scenario(infra: Infrastructure, scenario: Scenario, *, record_to: Path | None = None,
+                       on_step: Callable[[str], None] | None = None) -> Outcome:
     async with Simulation(infra, scenario) as sim:
+        sim.on_step = on_step
         out = await sim.run()
         if record_to is not None:
             await sim.record_histories(record_to)
@@ -549,12 +558,19 @@ def format_outcome(out: Outcome) -> str:
 
 
 async def simulate_file(path: Path, record_to: Path | None = None) -> Outcome:
+    from probatio.console import progress
+
     scenario = load_scenario(path)
-    infra = await open_infrastructure()
-    try:
-        return await run_scenario(infra, scenario, record_to=record_to)
-    finally:
-        await infra.close()
+    # Starting the two nodes, each step, then the final check.
+    with progress(f"{path.name}: starting two nodes on the time-skipping server",
+                  total=len(scenario.steps) + 2) as steps:
+        infra = await open_infrastructure()
+        try:
+            steps.advance()
+            return await run_scenario(infra, scenario, record_to=record_to,
+                                      on_step=lambda what: steps.advance(f"{path.name}: {what}"))
+        finally:
+            await infra.close()
 
 
 def handler(args: argparse.Namespace) -> int:
@@ -579,7 +595,7 @@ def handler(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = subparsers.add_parser("simulate", help="run a two-node scenario on the time-skipping test server")
-    p.add_argument("scenario", help="a scenario YAML file (CONTRACT §4)")
+    p.add_argument("scenario", help="a scenario YAML file (tests/scenarios/ holds thirty of them)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--record-histories", metavar="DIR", default=None,
                    help="also write the workflow histories (for the replay test in tests/workflows/histories)")

@@ -1,14 +1,18 @@
-"""Telemetry: traces (OpenTelemetry, exported over OTLP/HTTP), metrics (Prometheus), and the case id
-that logs carry.
+"""Telemetry: traces (OpenTelemetry), metrics (Prometheus), and the case id that logs carry.
 
-One trace follows a transfer from the web request through the workflow and its activities to the
-adapter call: a server span per HTTP request (`TelemetryMiddleware`), Temporal's `TracingInterceptor`
-on client and worker (it carries the context in workflow and activity headers), and `span()` around
-the adapter call. Tracing is off unless `PROBATIO_OTEL_EXPORTER_OTLP_ENDPOINT` is set (or a test
-installs an exporter); then every hook below is a no-op or nearly so.
+Traces come from the libraries' own OpenTelemetry instrumentations — FastAPI (a server span per request),
+httpx (a client span per call, carrying `traceparent`, so the node link's trace goes on at the peer's
+inbox) and psycopg (a span per statement) — plus Temporal's `TracingInterceptor` on client and worker
+(the context travels in workflow and activity headers) and `span()` around each adapter call. They are
+configured by the standard variables (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_SERVICE_NAME`,
+`OTEL_TRACES_EXPORTER`, `OTEL_TRACES_SAMPLER`, `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_SDK_DISABLED`, …) through
+the OpenTelemetry distro's configurator; tracing is off unless an exporter or an endpoint is named (or a
+test installs an exporter). OTLP goes over HTTP (`http/protobuf`), the exporter this package ships.
 
-Metrics go to the process's default Prometheus registry: the web app serves them at `/metrics`, and
-any process with `PROBATIO_METRICS_PORT` set also serves them on that port (the worker's only way).
+Metrics go to the process's default Prometheus registry: the web app serves them at `/metrics`, and any
+process with `PROBATIO_METRICS_PORT` set also serves them on that port (the worker's only way). They are
+ours (stage changes, deliveries, activities, cases by stage), the HTTP server and client metrics of the
+instrumentations, and on the worker the Temporal SDK's own (`temporal_…`: polls, task latencies, slots).
 
 Spans and metric labels carry ids, stages, states, adapters and message types — never personal data.
 """
@@ -16,28 +20,35 @@ Spans and metric labels carry ids, stages, states, adapters and message types �
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry import propagate, trace
+from opentelemetry import trace
+from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.registry import Collector
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput
 from temporalio.worker import Interceptor as WorkerInterceptor
 
-from probatio.logs import case_context
+from probatio.logs import bind_case, case_context
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+    from prometheus_client.metrics_core import Metric
     from starlette.requests import Request
     from starlette.responses import Response
 
@@ -50,46 +61,94 @@ TRACER_NAME = "probatio"
 # --- traces ---------------------------------------------------------------------------------------------
 
 _provider: TracerProvider | None = None
+_instrumented = False
 _lock = threading.Lock()
 
 
-def traces_url(endpoint: str) -> str:
-    """The OTLP/HTTP traces URL for an endpoint given as a base (`http://collector:4318`) or in full."""
-    endpoint = endpoint.rstrip("/")
-    return endpoint if endpoint.endswith("/v1/traces") else f"{endpoint}/v1/traces"
+def tracing_requested(environ: dict[str, str] | os._Environ[str] = os.environ) -> bool:
+    """Whether the OTEL_* variables ask for traces: an exporter other than `none`, or an OTLP endpoint."""
+    if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return False
+    exporter = environ.get("OTEL_TRACES_EXPORTER", "").strip().lower()
+    if exporter:
+        return exporter != "none"
+    return bool(environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+
+
+def _resource_attributes(settings: Settings | None, service: str) -> dict[str, str]:
+    """Ours beside the OTEL_* ones; a service name only where the operator named none."""
+    attributes = {"probatio.state": settings.state} if settings is not None else {}
+    named = os.environ.get("OTEL_SERVICE_NAME") or "service.name=" in os.environ.get("OTEL_RESOURCE_ATTRIBUTES", "")
+    if not named:
+        attributes["service.name"] = service
+    return attributes
+
+
+def _stable_conventions() -> None:
+    """The instrumentations name things by OpenTelemetry's stable HTTP conventions (`http.route`,
+    `http.response.status_code`, `http_server_request_duration_seconds`) unless the operator chose otherwise;
+    read once per process, when the first instrumentation starts."""
+    os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
 
 
 def configure_tracing(settings: Settings | None = None, *, exporter: SpanExporter | None = None,
                       service: str = "probatio") -> TracerProvider | None:
-    """Install a tracer provider for this process: OTLP/HTTP to the configured endpoint, or `exporter`
-    (tests pass an in-memory one; its spans are exported at once). None when tracing stays off."""
+    """Install this process's tracer provider, once: as the OTEL_* variables say (then it is also the global
+    provider), or exporting to `exporter` (tests pass an in-memory one; its spans are exported at once).
+    The FastAPI, httpx and psycopg instrumentations are switched on with it. None while tracing is off."""
     global _provider
-    if exporter is None:
-        endpoint = settings.otel_exporter_otlp_endpoint if settings else None
-        if not endpoint:
-            return _provider
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-        processor: Any = BatchSpanProcessor(OTLPSpanExporter(endpoint=traces_url(endpoint)))
-    else:
-        processor = SimpleSpanProcessor(exporter)
+    _stable_conventions()
     with _lock:
-        if _provider is None:
-            attributes: dict[str, str] = {"service.name": service}
-            if settings is not None:
-                attributes["probatio.state"] = settings.state
-            _provider = TracerProvider(resource=Resource.create(attributes))
-            if exporter is None:
-                # Production: also the global provider, so any library's spans join ours.
-                trace.set_tracer_provider(_provider)
-        _provider.add_span_processor(processor)
-    return _provider
+        if _provider is not None:
+            if exporter is not None:
+                _provider.add_span_processor(SimpleSpanProcessor(exporter))
+            return _provider
+        if exporter is not None:
+            _provider = TracerProvider(resource=Resource.create(_resource_attributes(settings, service)))
+            _provider.add_span_processor(SimpleSpanProcessor(exporter))
+        elif tracing_requested():
+            from opentelemetry.distro import OpenTelemetryConfigurator
+
+            # We ship the OTLP/HTTP exporter: OTEL_TRACES_EXPORTER=otlp means it unless the operator chose
+            # another protocol, and an endpoint alone means it too.
+            os.environ.setdefault("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+            names = [] if os.environ.get("OTEL_TRACES_EXPORTER") else ["otlp_proto_http"]
+            OpenTelemetryConfigurator().configure(  # type: ignore[no-untyped-call]
+                trace_exporter_names=names, resource_attributes=_resource_attributes(settings, service))
+            configured = trace.get_tracer_provider()
+            if not isinstance(configured, TracerProvider):
+                return None
+            _provider = configured
+        else:
+            return None
+        _instrument_libraries(_provider)
+        return _provider
+
+
+def _instrument_libraries(provider: TracerProvider) -> None:
+    """The httpx and psycopg instrumentations patch the libraries for the whole process."""
+    global _instrumented
+    if _instrumented:
+        return
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+    from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
+
+    HTTPXClientInstrumentor().instrument(tracer_provider=provider, meter_provider=meter_provider())
+    PsycopgInstrumentor().instrument(tracer_provider=provider, enable_commenter=False)
+    _instrumented = True
 
 
 def reset_tracing() -> None:
-    """Flush and forget this module's provider (tests)."""
-    global _provider
+    """Flush and forget this module's provider and undo the library patches (tests)."""
+    global _provider, _instrumented
     with _lock:
+        if _instrumented:
+            from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+            from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
+
+            HTTPXClientInstrumentor().uninstrument()
+            PsycopgInstrumentor().uninstrument()
+            _instrumented = False
         if _provider is not None:
             _provider.shutdown()
         _provider = None
@@ -141,12 +200,22 @@ DELIVERY_ATTEMPTS = Counter("probatio_delivery_attempts", "Attempts to deliver a
 DELIVERY_RETRIES = Counter("probatio_delivery_retries", "Delivery attempts after the first (retries)",
                            ["state", "to_state", "type"])
 ACTIVITY_SECONDS = Histogram("probatio_activity_seconds", "Activity run time", ["state", "activity", "result"])
-HTTP_REQUESTS = Counter("probatio_http_requests", "HTTP requests served", ["state", "method", "route", "status"])
-HTTP_SECONDS = Histogram("probatio_http_request_seconds", "HTTP request time", ["state", "method", "route"])
 CASES = Gauge("probatio_cases", "Cases in the projection, by direction and stage (read at scrape time)",
               ["state", "direction", "stage"])
 
 _SIDES = {"OutgoingTransfer": "issuing", "IncomingTransfer": "executing"}
+
+_meter_provider: MeterProvider | None = None
+
+
+def meter_provider() -> MeterProvider:
+    """The instrumentations' metrics, read into the Prometheus registry at scrape time (one per process)."""
+    global _meter_provider
+    if _meter_provider is None:
+        from opentelemetry.exporter.prometheus import PrometheusMetricReader
+
+        _meter_provider = MeterProvider(metric_readers=[PrometheusMetricReader(disable_target_info=True)])
+    return _meter_provider
 
 
 def case_of(workflow_id: str | None) -> str | None:
@@ -223,66 +292,51 @@ def serve_metrics(settings: Settings) -> int | None:
     return port
 
 
-# --- web ------------------------------------------------------------------------------------------------
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-_CASE_PATH = re.compile(r"^/api/v1/(?:transfers|incoming)/([0-9a-fA-F-]{8,64})(?:/|$)")
+# --- Temporal's own metrics -------------------------------------------------------------------------------
 
 
-class TelemetryMiddleware:
-    """A server span and request metrics per HTTP request, labelled by route template (bounded
-    cardinality; never the raw path). Continues a trace the caller sent in `traceparent`."""
+class TemporalMetrics(Collector):
+    """Temporal SDK core's metrics (worker polls, task latencies, slots, sticky cache, RPC requests) in our
+    registry: the runtime serves them in Prometheus format on a loopback port of its own, and each scrape of
+    ours reads them from there, so the worker has one metrics endpoint."""
 
-    def __init__(self, app: ASGIApp, state: str) -> None:
-        self.app = app
-        self.state = state
+    def __init__(self, url: str) -> None:
+        self.url = url
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+    def collect(self) -> Iterator[Metric]:
+        try:
+            with urllib.request.urlopen(self.url, timeout=2) as answer:  # noqa: S310 - our own loopback port
+                text = answer.read().decode("utf-8")
+        except OSError as err:  # the scrape must answer even while the runtime's server does not
+            log.debug("Temporal metrics unavailable: %s", err)
             return
-        method = str(scope.get("method", "GET"))
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        parent = propagate.extract(headers)
-        status = 500
-        match = _CASE_PATH.match(str(scope.get("path", "")))
-        case_id = match.group(1) if match else None
+        yield from text_string_to_metric_families(text)
 
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
 
-        start = time.perf_counter()
-        with case_context(case_id), tracer().start_as_current_span(
-                f"{method} request", context=parent, kind=trace.SpanKind.SERVER) as current:
-            try:
-                await self.app(scope, receive, send_with_status)
-            finally:
-                route = getattr(scope.get("route"), "path", None) or "unmatched"
-                current.update_name(f"{method} {route}")
-                current.set_attribute("http.request.method", method)
-                current.set_attribute("http.route", route)
-                current.set_attribute("http.response.status_code", status)
-                current.set_attribute("probatio.state", self.state)
-                if case_id:
-                    current.set_attribute("probatio.case_id", case_id)
-                if status >= 500:
-                    current.set_status(trace.Status(trace.StatusCode.ERROR))
-                HTTP_REQUESTS.labels(self.state, method, route, str(status)).inc()
-                HTTP_SECONDS.labels(self.state, method, route).observe(time.perf_counter() - start)
+def temporal_runtime(registry: Any = REGISTRY) -> tuple[Runtime, TemporalMetrics]:
+    """A Temporal runtime exporting its metrics, and the collector that brings them into `registry`."""
+    from probatio.embedded import free_port
+
+    address = f"127.0.0.1:{free_port()}"
+    runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=address,
+                                                                        durations_as_seconds=True)))
+    bridge = TemporalMetrics(f"http://{address}/metrics")
+    registry.register(bridge)
+    return runtime, bridge
+
+
+# --- the cases gauge -----------------------------------------------------------------------------------------
+
+# The (direction, stage) series each node has set, so a stage that empties is set to 0, not left stale.
+_gauge_series: dict[str, set[tuple[str, str]]] = {}
 
 
 async def refresh_case_gauge(node: Any) -> None:
-    """Cases by direction and stage, read from the projection (bounded time; kept stale on failure)."""
+    """Cases by direction and stage, read from the projection (bounded time; kept stale on failure). A stage
+    that no longer has cases reads 0."""
     import asyncio
 
+    state = node.settings.state
     try:
         async with asyncio.timeout(2), node.pool.connection() as conn:
             cur = await conn.execute("SELECT direction, stage, count(*) AS n FROM cases GROUP BY 1, 2")
@@ -290,17 +344,46 @@ async def refresh_case_gauge(node: Any) -> None:
     except Exception as err:  # the metrics page must answer even when the database does not
         log.warning("case counts unavailable for /metrics: %s", type(err).__name__)
         return
-    for row in rows:
-        CASES.labels(node.settings.state, row["direction"], row["stage"]).set(row["n"])
+    now = {(row["direction"], row["stage"]): row["n"] for row in rows}
+    for direction, stage in _gauge_series.get(state, set()) - set(now):
+        CASES.labels(state, direction, stage).set(0)
+    for (direction, stage), n in now.items():
+        CASES.labels(state, direction, stage).set(n)
+    _gauge_series[state] = _gauge_series.get(state, set()) | set(now)
+
+
+# --- processes ------------------------------------------------------------------------------------------
+
+_CASE_PATH = re.compile(r"^/api/v1/(?:transfers|incoming)/([0-9a-fA-F-]{8,64})(?:/|$)")
+
+
+def _on_server_request(state: str) -> Any:
+    """The FastAPI instrumentation's hook: our attributes on the server span, and the case id for the log
+    lines of this request (each request runs in a task of its own, so the id goes no further)."""
+
+    def hook(current: trace.Span, scope: dict[str, Any]) -> None:
+        match = _CASE_PATH.match(str(scope.get("path", "")))
+        if match:
+            bind_case(match.group(1))
+        if current.is_recording():
+            current.set_attribute("probatio.state", state)
+            if match:
+                current.set_attribute("probatio.case_id", match.group(1))
+
+    return hook
 
 
 def instrument_app(app: FastAPI, settings: Settings) -> None:
-    """Tracing and metrics for the web app: the middleware, `/metrics`, and the metrics port if set."""
+    """Tracing and metrics for the web app: the FastAPI instrumentation, `/metrics`, the metrics port if set."""
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
     from starlette.responses import Response
 
-    configure_tracing(settings)
+    _stable_conventions()
+    provider = configure_tracing(settings)
     serve_metrics(settings)
-    app.add_middleware(TelemetryMiddleware, state=settings.state)  # type: ignore[arg-type]
+    FastAPIInstrumentor.instrument_app(app, server_request_hook=_on_server_request(settings.state),
+                                       tracer_provider=provider, meter_provider=meter_provider(),
+                                       excluded_urls="/metrics,/healthz,/static/.*", exclude_spans=["receive", "send"])
 
     async def metrics(request: Request) -> Response:
         node = getattr(request.app.state, "node", None)
@@ -312,6 +395,9 @@ def instrument_app(app: FastAPI, settings: Settings) -> None:
 
 
 def instrument_worker(settings: Settings) -> None:
-    """Tracing and the metrics port for the worker process (call before connecting to Temporal)."""
-    configure_tracing(settings)
-    serve_metrics(settings)
+    """Tracing, the metrics port and there Temporal's own metrics, for the worker process: call before
+    connecting to Temporal, so the client is made on the runtime that exports them."""
+    configure_tracing(settings, service="probatio-worker")
+    if serve_metrics(settings):
+        runtime, _ = temporal_runtime()
+        Runtime.set_default(runtime, error_if_already_set=False)

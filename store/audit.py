@@ -33,19 +33,9 @@ async def record(
     )
 
 
-async def entries(
-    pool: AsyncConnectionPool[Any],
-    *,
-    case_id: str | None = None,
-    user_name: str | None = None,
-    action: str | None = None,
-    authority: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    limit: int = 500,
-    offset: int = 0,
-) -> list[dict[str, Any]]:
-    """Newest first; every filter is optional and they combine (AND)."""
+def _filters(case_id: str | None, user_name: str | None, action: str | None, authority: str | None,
+             since: datetime | None, until: datetime | None) -> tuple[str, list[Any]]:
+    """The WHERE clause of a search of the audit log and its parameters; every filter optional (AND)."""
     where: list[str] = []
     params: list[Any] = []
     for column, value in (("case_id", case_id), ("user_name", user_name), ("authority", authority)):
@@ -62,7 +52,23 @@ async def entries(
     if until:
         where.append("at < %s")
         params.append(until)
-    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    return (f"WHERE {' AND '.join(where)}" if where else ""), params
+
+
+async def entries(
+    pool: AsyncConnectionPool[Any],
+    *,
+    case_id: str | None = None,
+    user_name: str | None = None,
+    action: str | None = None,
+    authority: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 500,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """Newest first; every filter is optional and they combine (AND)."""
+    clause, params = _filters(case_id, user_name, action, authority, since, until)
     params += [limit, offset]
     async with pool.connection() as conn:
         cur = await conn.execute(
@@ -70,3 +76,21 @@ async def entries(
             params,
         )
         return list(await cur.fetchall())
+
+
+async def count_entries(
+    pool: AsyncConnectionPool[Any],
+    *,
+    case_id: str | None = None,
+    user_name: str | None = None,
+    action: str | None = None,
+    authority: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> int:
+    """How many entries `entries` would page through with the same filters (a list's total)."""
+    clause, params = _filters(case_id, user_name, action, authority, since, until)
+    async with pool.connection() as conn:
+        cur = await conn.execute(f"SELECT count(*) AS n FROM audit {clause}", params)  # type: ignore[arg-type]
+        row = await cur.fetchone()
+    return int(row["n"]) if row else 0

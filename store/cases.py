@@ -49,6 +49,21 @@ def list_query(*, direction: str, authorities: Sequence[str], stage: str | None 
     return query, params
 
 
+def count_query(*, direction: str, authorities: Sequence[str], stage: str | None = None,
+                executing_state: str | None = None, due_before: datetime | None = None) -> tuple[str, dict[str, Any]]:
+    """The SQL counting what `list_query` pages through: a list's total."""
+    where = ["authority = ANY(%(auth)s)", "direction = %(direction)s"]
+    if stage:
+        where.append("stage = %(stage)s")
+    if executing_state:
+        where.append("executing_state = %(executing_state)s")
+    if due_before:
+        where.append("decision_due < %(due_before)s")
+    params = {"auth": sorted(set(authorities)), "direction": direction, "stage": stage,
+              "executing_state": executing_state, "due_before": due_before}
+    return f"SELECT count(*) AS n FROM cases WHERE {' AND '.join(where)}", params
+
+
 async def insert_case(
     conn: AsyncConnection[Any],
     *,
@@ -115,6 +130,23 @@ async def list_cases(
     async with pool.connection() as conn:
         cur = await conn.execute(query, params)  # type: ignore[arg-type]  # built from fixed fragments
         return list(await cur.fetchall())
+
+
+async def count_cases(
+    pool: AsyncConnectionPool[Any],
+    *,
+    direction: str,
+    authorities: Sequence[str],
+    stage: str | None = None,
+    executing_state: str | None = None,
+    due_before: datetime | None = None,
+) -> int:
+    query, params = count_query(direction=direction, authorities=authorities, stage=stage,
+                                executing_state=executing_state, due_before=due_before)
+    async with pool.connection() as conn:
+        cur = await conn.execute(query, params)  # type: ignore[arg-type]  # built from fixed fragments
+        row = await cur.fetchone()
+    return int(row["n"]) if row else 0
 
 
 async def timeline(pool: AsyncConnectionPool[Any], case_id: str) -> list[Row]:

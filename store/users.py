@@ -12,6 +12,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from psycopg import AsyncConnection, Connection
+from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 ROLES = ("officer", "prosecutor", "supervisor", "auditor", "admin")
@@ -126,3 +127,13 @@ def password_matches(password_hash: str | None, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def list_users(conn: Connection[Any]) -> list[dict[str, Any]]:
+    """Every user, by name: role, authorities, whether a password is set, live API tokens, created when."""
+    cur = conn.cursor(row_factory=dict_row)
+    cur.execute(
+        "SELECT u.name, u.role, u.authorities, u.password_hash IS NOT NULL AS has_password, u.created_at,"
+        " count(t.token_hash) AS tokens, max(t.last_used_at) AS last_used_at"
+        " FROM users u LEFT JOIN api_tokens t ON t.user_id = u.id GROUP BY u.id ORDER BY u.name")
+    return list(cur.fetchall())

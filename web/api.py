@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 
-from store import audit, cases
+from store import audit, cases, idempotency
 from store.users import User
 from web.auth import current_user
 from web.cases import SUMMARY_FIELDS, CaseSummary, act, parse_certificate_or_422, read_case, visible_case
 from web.errors import ApiError, problems
+from web.openapi import DASHBOARD_EXAMPLE, DOCUMENT_ANSWERS, LIST_ANSWER, action_body, errors
 from workflows.model import TransferInput
+from workflows.rules import ACTIONS
 from workflows.stages import IssuingStage, Side
 
 router = APIRouter(prefix="/api/v1")
@@ -31,29 +34,135 @@ class NewTransfer(BaseModel):
     certificate: dict[str, Any] = Field(description="the Annex I certificate (see `probatio certificate schema`)")
 
 
+_EXAMPLE_ID = "0b8f4c3e-1f0a-4d7e-9a51-3c2d1e0f9a77"
+
+
 class Created(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"id": _EXAMPLE_ID, "stage": "draft"}]})
+
     id: str
     stage: str
+    # The first answer to an Idempotency-Key, given again: nothing was created this time.
+    _replayed: bool = PrivateAttr(default=False)
 
 
 class ActionDone(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"id": _EXAMPLE_ID, "stage": "sent",
+                                                                "outcome": None}]})
+
     id: str
     stage: str
     outcome: str | None = None
+
+
+class CaseList(BaseModel):
+    """A page of a list: `total` counts every case the filters match; the `Link` header names the first,
+    previous, next and last pages (RFC 8288)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "items": CaseSummary.model_config["json_schema_extra"]["examples"],  # type: ignore[index]
+        "total": 1, "limit": 200, "offset": 0}]})
+
+    items: list[CaseSummary]
+    total: int = Field(description="cases matching the filters, over all pages")
+    limit: int
+    offset: int
+
+
+class Deadline(BaseModel):
+    name: str = Field(description="e.g. decision (Art 12), withdrawal_window (Art 9(4)), duty:… (policy)")
+    due: str
+    basis: Literal["law", "policy"]
+    article: str
+    status: Literal["open", "met", "missed", "cancelled"]
+
+
+class TimelineEvent(BaseModel):
+    at: str
+    type: str
+    actor: str | None
+    detail: dict[str, Any]
+
+
+class CaseView(CaseSummary):
+    """One case as its page shows it: deadlines, alerts, the timeline, and the actions this user may try now."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        **CaseSummary.model_config["json_schema_extra"]["examples"][0],  # type: ignore[index,dict-item]
+        "deadlines": [{"name": "decision", "due": "2027-01-22T09:05:01+00:00", "basis": "law", "article": "12(1)",
+                       "status": "met"}],
+        "alerts_seen": ["probation_period_ended"],
+        "timeline": [{"at": "2026-11-23T09:05:01+00:00", "type": "received", "actor": "LU",
+                      "detail": {"message_id": "5c1d2e3f-0a1b-4c2d-8e3f-4a5b6c7d8e9f"}}],
+        "actions": []}]})
+
+    deadlines: list[Deadline]
+    alerts_seen: list[str] = Field(default_factory=list)
+    timeline: list[TimelineEvent]
+    actions: list[str] = Field(description="what this user may try now; the workflow may still refuse")
+
+
+class AuditEntry(BaseModel):
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
+        "id": 42, "at": "2026-11-23T09:05:01+00:00", "user_name": "prosecutor", "role": "prosecutor",
+        "authority": "LU", "case_id": _EXAMPLE_ID, "action": "read", "reason": None, "old_stage": None,
+        "new_stage": None, "detail": {"via": "api"}}]})
+
+    id: int
+    at: str
+    user_name: str
+    role: str
+    authority: str | None = None
+    case_id: str | None = None
+    action: str
+    reason: str | None = None
+    old_stage: str | None = None
+    new_stage: str | None = None
+    detail: dict[str, Any] | None = None
+
+
+class AuditList(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "items": AuditEntry.model_config["json_schema_extra"]["examples"],  # type: ignore[index]
+        "total": 1, "limit": 500, "offset": 0}]})
+
+    items: list[AuditEntry]
+    total: int
+    limit: int
+    offset: int
 
 
 def _node(request: Request) -> Any:
     return request.app.state.node
 
 
-@router.post("/transfers", status_code=201, response_model=Created)
-async def create_transfer(request: Request, new: NewTransfer, user: CurrentUser) -> Created:
-    return await start_transfer(_node(request), user, new.executing_state, new.certificate)
+IdempotencyKey = Annotated[str | None, Header(
+    alias="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$",
+    description="any unique string (a UUID): a retry with the same key and body gets the first answer again "
+                "and creates nothing; the same key with another body is refused (422). Kept 24 hours.")]
+
+
+@router.post("/transfers", status_code=201, response_model=Created, responses={
+    201: {"description": "created, or (with an Idempotency-Key seen before) the first answer again",
+          "headers": {"Idempotent-Replayed": {"description": "`true` when this is the first answer given again",
+                                              "schema": {"type": "string", "enum": ["true"]}}}},
+    **errors(403, 422)})
+async def create_transfer(request: Request, new: NewTransfer, user: CurrentUser,
+                          idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    """Create an outgoing transfer (stage `draft`) from an Annex I certificate."""
+    created = await start_transfer(_node(request), user, new.executing_state, new.certificate,
+                                   idempotency_key=idempotency_key,
+                                   request_hash=hashlib.sha256(orjson.dumps(
+                                       new.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)).hexdigest())
+    return JSONResponse(created.model_dump(mode="json"), status_code=201,
+                        headers={"Idempotent-Replayed": "true"} if created._replayed else None)
 
 
 async def start_transfer(node: Any, user: User, executing_state: str, certificate: dict[str, Any],
-                         *, channel: str = "api") -> Created:
-    """Create the case and start its workflow; the API and the wizard's last step both come here."""
+                         *, channel: str = "api", idempotency_key: str | None = None,
+                         request_hash: str = "") -> Created:
+    """Create the case and start its workflow; the API and the wizard's last step both come here. With an
+    idempotency key, a repeated request gets the first answer again and creates nothing."""
     if user.role != "officer":
         raise ApiError(403, f"starting a transfer is for the officer, not the {user.role}")
     if executing_state == node.settings.state:
@@ -65,6 +174,16 @@ async def start_transfer(node: Any, user: User, executing_state: str, certificat
     client: Client = node.client
     # One transaction: the case row is committed only once its workflow exists, so nothing is half-written.
     async with node.pool.connection() as conn, conn.transaction():
+        if idempotency_key is not None:
+            kept = await idempotency.lock_and_find(conn, user.name, idempotency_key)
+            if kept is not None and kept.request_hash != request_hash:
+                raise ApiError(422, problems(("Idempotency-Key", "was used before for a different request; "
+                                                                  "use a new key for a new transfer")),
+                               code="idempotency_key_reused")
+            if kept is not None:
+                replayed = Created.model_validate(kept.answer)
+                replayed._replayed = True
+                return replayed
         await cases.insert_case(conn, case_id=case_id, direction="outgoing", authority=authority,
                                 issuing_state=node.settings.state, executing_state=executing_state,
                                 stage=IssuingStage.DRAFT, certificate=cert.model_dump(mode="json"),
@@ -80,7 +199,10 @@ async def start_transfer(node: Any, user: User, executing_state: str, certificat
             id=f"transfer-{case_id}", task_queue=node.settings.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
-    return Created(id=case_id, stage=IssuingStage.DRAFT)
+        created = Created(id=case_id, stage=IssuingStage.DRAFT)
+        if idempotency_key is not None:
+            await idempotency.keep(conn, user.name, idempotency_key, request_hash, 201, created.model_dump(mode="json"))
+    return created
 
 
 def _list_params(stage: str | None, executing_state: str | None, due_before: str | None) -> dict[str, Any]:
@@ -95,38 +217,61 @@ def _list_params(stage: str | None, executing_state: str | None, due_before: str
     return {"stage": stage, "executing_state": executing_state, "due_before": due}
 
 
-def _summaries(rows: list[dict[str, Any]]) -> Response:
-    """The rows as `summary()` shows them. orjson writes datetimes as `isoformat()` does, so the rows go out
-    as they came from PostgreSQL: a list of 200 costs a quarter of what building and encoding them did."""
-    return Response(orjson.dumps([{k: r.get(k) for k in SUMMARY_FIELDS} for r in rows]),
-                    media_type="application/json")
+def _summaries(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows as `summary()` shows them, still with datetimes: orjson writes them as `isoformat()` does."""
+    return [{k: r.get(k) for k in SUMMARY_FIELDS} for r in rows]
 
 
-@router.get("/transfers", response_model=list[CaseSummary])
+def _page(request: Request, items: list[dict[str, Any]], total: int, limit: int, offset: int) -> Response:
+    """A page of a list as JSON, with its neighbours in a `Link` header (RFC 8288). The rows go out as they
+    came from PostgreSQL: a list of 200 costs a quarter of what building and validating models did."""
+    links = {"first": 0, "last": max(0, (total - 1) // limit * limit)}
+    if offset > 0:
+        links["prev"] = max(0, offset - limit)
+    if offset + limit < total:
+        links["next"] = offset + limit
+    header = ", ".join(f'<{request.url.include_query_params(limit=limit, offset=at)}>; rel="{rel}"'
+                       for rel, at in links.items())
+    return Response(orjson.dumps({"items": items, "total": total, "limit": limit, "offset": offset}),
+                    media_type="application/json", headers={"Link": header})
+
+
+Limit = Annotated[int, Query(ge=1, le=1000, description="at most this many cases per page")]
+Offset = Annotated[int, Query(ge=0, le=1_000_000, description="skip this many (the next page: offset + limit)")]
+
+
+async def _case_list(request: Request, user: User, direction: str, limit: int, offset: int,
+                     filters: dict[str, Any]) -> Response:
+    pool = _node(request).pool
+    rows, total = await asyncio.gather(
+        cases.list_cases(pool, direction=direction, authorities=user.authorities, limit=limit, offset=offset,
+                         **filters),
+        cases.count_cases(pool, direction=direction, authorities=user.authorities, **filters))
+    return _page(request, _summaries(rows), total, limit, offset)
+
+
+@router.get("/transfers", response_model=CaseList, responses={200: LIST_ANSWER, **errors(422)})
 async def list_transfers(request: Request, user: CurrentUser, stage: str | None = None,
                          executing_state: str | None = None, due_before: str | None = None,
-                         limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-                         offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> Response:
-    rows = await cases.list_cases(_node(request).pool, direction="outgoing", authorities=user.authorities,
-                                  limit=limit, offset=offset, **_list_params(stage, executing_state, due_before))
-    return _summaries(rows)
+                         limit: Limit = 200, offset: Offset = 0) -> Response:
+    """Outgoing transfers of the user's authorities, newest first."""
+    return await _case_list(request, user, "outgoing", limit, offset,
+                            _list_params(stage, executing_state, due_before))
 
 
-@router.get("/incoming", response_model=list[CaseSummary])
+@router.get("/incoming", response_model=CaseList, responses={200: LIST_ANSWER, **errors(422)})
 async def list_incoming(request: Request, user: CurrentUser, stage: str | None = None,
-                        due_before: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-                        offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> Response:
-    rows = await cases.list_cases(_node(request).pool, direction="incoming", authorities=user.authorities,
-                                  limit=limit, offset=offset, **_list_params(stage, None, due_before))
-    return _summaries(rows)
+                        due_before: str | None = None, limit: Limit = 200, offset: Offset = 0) -> Response:
+    """Incoming transfers of the user's authorities, newest first."""
+    return await _case_list(request, user, "incoming", limit, offset, _list_params(stage, None, due_before))
 
 
-@router.get("/transfers/{case_id}")
+@router.get("/transfers/{case_id}", response_model=None, responses={200: {"model": CaseView}, **errors(403, 404, 422)})
 async def get_transfer(request: Request, case_id: str, user: CurrentUser) -> dict[str, Any]:
     return await read_case(_node(request).pool, user, Side.ISSUING, case_id)
 
 
-@router.get("/incoming/{case_id}")
+@router.get("/incoming/{case_id}", response_model=None, responses={200: {"model": CaseView}, **errors(403, 404, 422)})
 async def get_incoming(request: Request, case_id: str, user: CurrentUser) -> dict[str, Any]:
     return await read_case(_node(request).pool, user, Side.EXECUTING, case_id)
 
@@ -143,13 +288,24 @@ async def _action(request: Request, side: Side, case_id: str, action: str, user:
     return ActionDone(id=case_id, stage=result.stage, outcome=result.outcome)
 
 
-@router.post("/transfers/{case_id}/actions/{action}", response_model=ActionDone)
-async def transfer_action(request: Request, case_id: str, action: str, user: CurrentUser) -> ActionDone:
+_ACTION_ERRORS = errors(403, 404, 409, 422)
+
+
+@router.post("/transfers/{case_id}/actions/{action}", response_model=ActionDone, responses=_ACTION_ERRORS,
+             openapi_extra=action_body(Side.ISSUING))
+async def transfer_action(request: Request, case_id: str, action: Annotated[str, Path(
+        description="an issuing-side action: " + ", ".join(ACTIONS[Side.ISSUING]))],
+                          user: CurrentUser) -> ActionDone:
+    """An issuing-side action (CONTRACT §3): the role and stage each needs, and its body, are in the examples."""
     return await _action(request, Side.ISSUING, case_id, action, user)
 
 
-@router.post("/incoming/{case_id}/actions/{action}", response_model=ActionDone)
-async def incoming_action(request: Request, case_id: str, action: str, user: CurrentUser) -> ActionDone:
+@router.post("/incoming/{case_id}/actions/{action}", response_model=ActionDone, responses=_ACTION_ERRORS,
+             openapi_extra=action_body(Side.EXECUTING))
+async def incoming_action(request: Request, case_id: str, action: Annotated[str, Path(
+        description="an executing-side action: " + ", ".join(ACTIONS[Side.EXECUTING]))],
+                          user: CurrentUser) -> ActionDone:
+    """An executing-side action (CONTRACT §3): the role and stage each needs, and its body, are in the examples."""
     return await _action(request, Side.EXECUTING, case_id, action, user)
 
 
@@ -178,31 +334,36 @@ async def _certificate_document(request: Request, side: Side, case_id: str, user
     return Response(content, media_type="application/pdf" if fmt == "pdf" else "text/html; charset=utf-8")
 
 
-@router.get("/transfers/{case_id}/certificate.pdf", response_class=Response)
+@router.get("/transfers/{case_id}/certificate.pdf", response_class=Response,
+            responses={200: DOCUMENT_ANSWERS["pdf"], **errors(403, 404, 422)})
 async def transfer_certificate_pdf(request: Request, case_id: str, user: CurrentUser, lang: str | None = None
                                    ) -> Response:
     return await _certificate_document(request, Side.ISSUING, case_id, user, lang, "pdf")
 
 
-@router.get("/transfers/{case_id}/certificate.html", response_class=Response)
+@router.get("/transfers/{case_id}/certificate.html", response_class=Response,
+            responses={200: DOCUMENT_ANSWERS["html"], **errors(403, 404, 422)})
 async def transfer_certificate_html(request: Request, case_id: str, user: CurrentUser, lang: str | None = None
                                     ) -> Response:
     return await _certificate_document(request, Side.ISSUING, case_id, user, lang, "html")
 
 
-@router.get("/incoming/{case_id}/certificate.pdf", response_class=Response)
+@router.get("/incoming/{case_id}/certificate.pdf", response_class=Response,
+            responses={200: DOCUMENT_ANSWERS["pdf"], **errors(403, 404, 422)})
 async def incoming_certificate_pdf(request: Request, case_id: str, user: CurrentUser, lang: str | None = None
                                    ) -> Response:
     return await _certificate_document(request, Side.EXECUTING, case_id, user, lang, "pdf")
 
 
-@router.get("/incoming/{case_id}/certificate.html", response_class=Response)
+@router.get("/incoming/{case_id}/certificate.html", response_class=Response,
+            responses={200: DOCUMENT_ANSWERS["html"], **errors(403, 404, 422)})
 async def incoming_certificate_html(request: Request, case_id: str, user: CurrentUser, lang: str | None = None
                                     ) -> Response:
     return await _certificate_document(request, Side.EXECUTING, case_id, user, lang, "html")
 
 
-@router.get("/dashboard")
+@router.get("/dashboard", responses={200: {"content": {"application/json": {"example": DASHBOARD_EXAMPLE}}},
+                                     **errors(422)})
 async def dashboard(request: Request, user: CurrentUser, since: str | None = None,
                     until: str | None = None) -> dict[str, Any]:
     """Counts by stage and state, decisions due within 15 days, overdue decisions and duties, and the
@@ -213,12 +374,12 @@ async def dashboard(request: Request, user: CurrentUser, since: str | None = Non
     return await dashboard_data(_node(request).pool, user, start, end)
 
 
-@router.get("/audit")
+@router.get("/audit", response_model=AuditList, responses={200: LIST_ANSWER, **errors(403, 422)})
 async def audit_log(request: Request, user: CurrentUser, case: str | None = None,
                     user_name: Annotated[str | None, Query(alias="user")] = None, action: str | None = None,
                     since: str | None = None, until: str | None = None,
                     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-                    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> list[dict[str, Any]]:
+                    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> Response:
     """Filters combine: `case`, `user`, `action` (a prefix: `read` finds every kind of read), and the
     period `since` (inclusive) to `until` (exclusive), as ISO dates or date-times."""
     from web.pages_admin import _period
@@ -226,18 +387,27 @@ async def audit_log(request: Request, user: CurrentUser, case: str | None = None
     if user.role not in ("auditor", "admin"):
         raise ApiError(403, f"the audit log is for the auditor, not the {user.role}")
     start, end = _period(since, until)
-    rows = await audit.entries(_node(request).pool, case_id=case, user_name=user_name, action=action,
-                               since=start, until=end, limit=limit, offset=offset)
-    return [{**r, "at": r["at"].isoformat()} for r in rows]
+    filters: dict[str, Any] = {"case_id": case, "user_name": user_name, "action": action, "since": start,
+                               "until": end}
+    pool = _node(request).pool
+    rows, total = await asyncio.gather(audit.entries(pool, limit=limit, offset=offset, **filters),
+                                       audit.count_entries(pool, **filters))
+    return _page(request, rows, total, limit, offset)
 
 
 class PersonQuery(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"surname": "Muller", "forenames": "Jean", "date_of_birth": "1985-04-12"}]})
+
     surname: str = Field(min_length=1, max_length=500)
     forenames: str | None = Field(default=None, max_length=500)
     date_of_birth: date
 
 
-@router.post("/person-data")
+@router.post("/person-data", responses={200: {"content": {"application/json": {"example": {
+    "surname": "Muller", "forenames": "Jean", "date_of_birth": "1985-04-12",
+    "exported_at": "2026-11-23T09:05:01+00:00", "cases": [], "drafts": []}}}},
+    **errors(403, 422)})
 async def person_data(request: Request, query: PersonQuery, user: CurrentUser) -> dict[str, Any]:
     """Everything this node holds about one person (right of access); for the auditor or admin, audited."""
     from web.pages_admin import person_export

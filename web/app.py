@@ -31,8 +31,11 @@ def create_app(settings: Settings | None = None, node: Node | None = None) -> Fa
                 await app.state.node.close()
 
     app = FastAPI(title=f"probatio ({settings.state})", version=__version__, lifespan=lifespan,
-                  description="Transfer of probation supervision under FD 2008/947/JHA. Errors are "
-                              '`{"error": CODE, "detail": …}`.')
+                  generate_unique_id_function=openapi.operation_id,
+                  description="Transfer of probation supervision under FD 2008/947/JHA. Errors are RFC 9457 "
+                              "problem details (`application/problem+json`) with the short code in `error` and, "
+                              "for 422, each field's problem in `errors`. Lists are pages: "
+                              '`{"items", "total", "limit", "offset"}` with a `Link` header.')
     errors.install(app)
     telemetry.instrument_app(app, settings)
     app.include_router(api.router)
@@ -43,7 +46,13 @@ def create_app(settings: Settings | None = None, node: Node | None = None) -> Fa
     pages.install(app)  # after the API: its error handlers stay JSON for /api, pages get HTML
     openapi.install(app)
 
-    @app.get("/healthz", tags=["operations"])
+    @app.get("/healthz", tags=["operations"], responses={
+        200: {"content": {"application/json": {"example": {"status": "ok", "state": "LU", "database": "ok",
+                                                           "temporal": "ok"}}}},
+        503: {"description": "the database or Temporal does not answer; the answer says which",
+              "content": {"application/json": {"example": {"status": "unavailable", "state": "LU",
+                                                           "database": "ok",
+                                                           "temporal": "unavailable: RPCError"}}}}})
     async def healthz(request: Request) -> JSONResponse:
         """200 when the database and Temporal answer; 503 naming what does not."""
         current: Node = request.app.state.node

@@ -6,9 +6,10 @@ from __future__ import annotations
 import hmac
 import secrets
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from probatio.settings import Settings
 from store import sessions
@@ -31,12 +32,18 @@ class CsrfFailed(Exception):
     """A form came back without this session's token: it was not sent by our page (or the page is stale)."""
 
 
-async def current_user(request: Request) -> User:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+# The HTTP Bearer scheme; declared through FastAPI so the OpenAPI document names it on every operation.
+# auto_error=False: a missing or malformed header is answered by our own 401 problem.
+BEARER = HTTPBearer(auto_error=False, scheme_name="HTTPBearer",
+                    description="an API token from `probatio users create`")
+
+
+async def current_user(request: Request,
+                       credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None) -> User:
+    token = credentials.credentials.strip() if credentials else ""
+    if not token:
         raise ApiError(401, "sign in: send Authorization: Bearer <token>")
-    user = await user_for_token(request.app.state.node.pool, token.strip())
+    user = await user_for_token(request.app.state.node.pool, token)
     if user is None:
         raise ApiError(401, "this token is not valid")
     return user

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.service import RPCError
@@ -73,6 +73,12 @@ def actions_now(side: Side, user: User, row: dict[str, Any]) -> list[str]:
 
 class CaseSummary(BaseModel):
     """One line of a list (CONTRACT §2): no personal data, so lists can be long and cheap."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "0b8f4c3e-1f0a-4d7e-9a51-3c2d1e0f9a77", "stage": "closed", "outcome": "completed",
+        "issuing_state": "LU", "executing_state": "BE", "authority": "LU",
+        "decision_due": "2027-01-22T09:05:01+00:00", "alerts": [],
+        "updated_at": "2029-11-23T09:05:01.000250+00:00"}]})
 
     id: str
     stage: str

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from temporalio.service import RPCError
 
 from adapters.envelope import MAX_ENVELOPE_WITH_DOCUMENTS_BYTES, SENDER_HEADER, SIGNATURE_HEADER, EnvelopeRejected
@@ -18,6 +18,7 @@ from store.users import User
 from web.auth import current_user
 from web.cases import DIRECTION, act, visible_case, workflow_id
 from web.errors import ApiError, problems
+from web.openapi import INTAKE_ANSWER, errors
 from workflows.delivery import DeliveryEvidence
 from workflows.stages import Side
 
@@ -29,7 +30,11 @@ MANUAL_INTAKE_WINDOW = timedelta(days=365)
 INTAKE_ROLES = ("officer", "prosecutor", "admin")
 
 
-@router.post("/inbox/upload")
+@router.post("/inbox/upload", responses={200: {"content": {"application/json": {"example": INTAKE_ANSWER}}},
+                                         **errors(403, 413, 422)},
+             openapi_extra={"requestBody": {"content": {"multipart/form-data": {"example": {
+                 "file": "(the .eml file, or the envelope file of a print pack)",
+                 "signature": "(with an envelope file: its .signature.json)"}}}}})
 async def upload(request: Request, user: CurrentUser, file: Annotated[UploadFile, File()],
                  signature: Annotated[UploadFile | None, File()] = None) -> dict[str, Any]:
     """Take in a message that came by e-mail (the .eml file) or by post (the envelope file and its
@@ -78,6 +83,10 @@ def _unpack(raw: bytes, signature: bytes | None) -> tuple[bytes, dict[str, str]]
 
 
 class EvidenceIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"message_id": "5c1d2e3f-0a1b-4c2d-8e3f-4a5b6c7d8e9f", "kind": "delivered", "at": "2026-11-23T09:05:01Z",
+         "channel": "post"}]})
+
     message_id: str = Field(min_length=1, max_length=200)
     kind: Literal["dispatched", "delivered", "rejected"] = Field(
         description="dispatched: posted or e-mailed; delivered: the other authority has it; rejected: it came back")
@@ -107,23 +116,35 @@ async def _record_evidence(request: Request, user: User, side: Side, case_id: st
     return {"id": case_id, "message_id": ev.message_id, "recorded": ev.kind}
 
 
-@router.post("/transfers/{case_id}/evidence")
+_EVIDENCE_ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/json": {"example": {"id": "0b8f4c3e-1f0a-4d7e-9a51-3c2d1e0f9a77",
+                                                       "message_id": "5c1d2e3f-0a1b-4c2d-8e3f-4a5b6c7d8e9f",
+                                                       "recorded": "delivered"}}}},
+    **errors(403, 404, 409, 422)}
+
+
+@router.post("/transfers/{case_id}/evidence", responses=_EVIDENCE_ANSWERS)
 async def transfer_evidence(request: Request, case_id: str, ev: EvidenceIn, user: CurrentUser) -> dict[str, Any]:
     return await _record_evidence(request, user, Side.ISSUING, case_id, ev)
 
 
-@router.post("/incoming/{case_id}/evidence")
+@router.post("/incoming/{case_id}/evidence", responses=_EVIDENCE_ANSWERS)
 async def incoming_evidence(request: Request, case_id: str, ev: EvidenceIn, user: CurrentUser) -> dict[str, Any]:
     return await _record_evidence(request, user, Side.EXECUTING, case_id, ev)
 
 
 class ResendMany(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"ids": ["0b8f4c3e-1f0a-4d7e-9a51-3c2d1e0f9a77"], "reason": "the BE gateway was down on 23 November"}]})
+
     ids: list[str] = Field(default_factory=list, max_length=1000,
                            description="cases to resend; empty means every case of yours whose delivery failed")
     reason: str = Field(min_length=1, max_length=2000, description="why (kept in the audit log)")
 
 
-@router.post("/resend")
+@router.post("/resend", responses={200: {"content": {"application/json": {"example": {"results": {
+    "0b8f4c3e-1f0a-4d7e-9a51-3c2d1e0f9a77": {"stage": "sent"},
+    "6a7b8c9d-0000-4000-8000-000000000002": {"error": "not_found"}}}}}}, **errors(422)})
 async def resend_many(request: Request, body: ResendMany, user: CurrentUser) -> dict[str, Any]:
     """Resend failed deliveries for many cases at once, after an outage of a peer or a gateway."""
     node = request.app.state.node

@@ -1,4 +1,7 @@
-"""Errors as CONTRACT §2 says: JSON `{"error": CODE, "detail": …}`; never a traceback, never a 5xx by design."""
+"""Errors as RFC 9457 problem details (`application/problem+json`): `type`, `title`, `status`, `detail`,
+plus the extension members `error` (the short code clients of CONTRACT §2 already read) and, for 422,
+`errors` (one entry per problem, naming the JSON path and the reason). Never a traceback, never a 5xx by
+design."""
 
 from __future__ import annotations
 
@@ -13,8 +16,22 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
 
+PROBLEM_JSON = "application/problem+json"
+
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-         409: "conflict", 413: "too_large", 422: "invalid", 503: "unavailable"}
+         409: "conflict", 413: "too_large", 422: "invalid", 500: "internal", 503: "unavailable"}
+
+# The problem types' short, fixed titles (RFC 9457 §3.1.3: the same for every occurrence of the type).
+TITLES = {"bad_request": "Bad request", "unauthorized": "Sign-in required", "forbidden": "Not allowed",
+          "not_found": "Not found", "method_not_allowed": "Method not allowed",
+          "conflict": "Not allowed in the case's current stage", "too_large": "Too large",
+          "invalid": "Invalid input", "internal": "Internal error", "unavailable": "Unavailable",
+          "idempotency_key_reused": "Idempotency-Key reused with another request"}
+
+
+def problem_type(code: str) -> str:
+    """A stable URI naming the kind of problem (a URN: it identifies, nobody is meant to fetch it)."""
+    return f"urn:probatio:problem:{code}"
 
 
 class ApiError(Exception):
@@ -30,8 +47,32 @@ def problems(*lines: tuple[str, str]) -> list[dict[str, str]]:
     return [{"path": path, "reason": reason} for path, reason in lines]
 
 
+def problem_body(status: int, detail: Any, code: str | None = None) -> dict[str, Any]:
+    """The problem details object. A list of field problems becomes `errors`, and `detail` says them in
+    one sentence, so a person reading only `detail` learns every field and reason."""
+    code = code or CODES.get(status, "error")
+    body: dict[str, Any] = {"type": problem_type(code), "title": TITLES.get(code, "Error"), "status": status}
+    if isinstance(detail, list):
+        body["detail"] = "; ".join(f"{p.get('path')}: {p.get('reason')}" if isinstance(p, dict) else str(p)
+                                   for p in detail)
+        body["errors"] = detail
+    elif isinstance(detail, dict):
+        body["detail"] = str(detail.get("detail") or TITLES.get(code, "Error"))
+        body.update({k: v for k, v in detail.items() if k not in body})
+    else:
+        body["detail"] = str(detail) if detail is not None else TITLES.get(code, "Error")
+    body["error"] = code
+    return body
+
+
+def problem_response(status: int, detail: Any, code: str | None = None,
+                     headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(problem_body(status, detail, code), status_code=status, headers=headers,
+                        media_type=PROBLEM_JSON)
+
+
 def _path(loc: tuple[Any, ...]) -> str:
-    parts = [p for p in loc if p not in ("body", "query", "path")]
+    parts = [p for p in loc if p not in ("body", "query", "path", "header")]
     out = ""
     for p in parts:
         out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
@@ -41,17 +82,16 @@ def _path(loc: tuple[Any, ...]) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse({"error": exc.code, "detail": exc.detail}, status_code=exc.status)
+        return problem_response(exc.status, exc.detail, exc.code)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"error": CODES.get(exc.status_code, "error"), "detail": exc.detail},
-                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        return problem_response(exc.status_code, exc.detail, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        detail = problems(*((_path(tuple(e.get("loc", ()))), str(e.get("msg", "invalid"))) for e in exc.errors()))
-        return JSONResponse({"error": "invalid", "detail": detail}, status_code=422)
+        found = problems(*((_path(tuple(e.get("loc", ()))), str(e.get("msg", "invalid"))) for e in exc.errors()))
+        return problem_response(422, found)
 
     @app.exception_handler(psycopg.DataError)
     async def _data_error(request: Request, exc: psycopg.DataError) -> Any:
@@ -66,5 +106,4 @@ def install(app: FastAPI) -> None:
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         # A bug: logged with its traceback for the operator, never shown to the user.
         log.exception("unexpected error", exc_info=exc)
-        return JSONResponse({"error": "internal", "detail": "an unexpected error occurred; it has been logged"},
-                            status_code=500)
+        return problem_response(500, "an unexpected error occurred; it has been logged")

@@ -11,14 +11,15 @@ from fastapi.responses import JSONResponse
 from adapters.envelope import EnvelopeRejected, envelope_limit
 from intake import IntakeRefused, accept_sealed
 from store import audit
-from web.errors import CODES
+from web.errors import problem_response
+from web.openapi import INBOX_ANSWERS
 
 router = APIRouter(prefix="/api/v1")
 log = logging.getLogger(__name__)
 
 
 def _reject(status: int, reason: str) -> JSONResponse:
-    return JSONResponse({"error": CODES.get(status, "error"), "detail": reason}, status_code=status)
+    return problem_response(status, reason)
 
 
 async def _audit_rejection(request: Request, status: int, reason: str, sender: str | None) -> None:
@@ -27,7 +28,7 @@ async def _audit_rejection(request: Request, status: int, reason: str, sender: s
                            action="inbox_rejected", reason=reason, detail={"status": status})
 
 
-@router.post("/inbox", include_in_schema=True, responses={401: {}, 403: {}, 404: {}, 409: {}, 413: {}, 422: {}})
+@router.post("/inbox", include_in_schema=True, responses=INBOX_ANSWERS)
 async def inbox(request: Request) -> JSONResponse:
     node = request.app.state.node
     declared, limit = request.headers.get("content-length"), envelope_limit(request.headers)

@@ -1,54 +1,269 @@
-"""The OpenAPI document tells the truth about errors: every operation may answer the JSON error of
-CONTRACT §2 (`{"error": CODE, "detail": …}`), never FastAPI's default validation shape."""
+"""The OpenAPI document as integrators expect it: readable operation ids, the HTTP Bearer scheme, an example
+for every body and answer, and on each operation only the error answers it can give, each an RFC 9457
+problem (`application/problem+json`, see web/errors.py).
+
+Routes declare their errors with `errors(…)`; this module fills in the problem schema and an example for
+each, adds 401 wherever the Bearer scheme applies, and copies the examples of models into the media
+types so that tools which only read `example` there (Swagger UI, code generators) show them."""
 
 from __future__ import annotations
 
+import re
+from functools import cache
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from pydantic import BaseModel, Field
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ConfigDict, Field
+
+from web.errors import PROBLEM_JSON, problem_body, problems
+
+# Readable ids, verbs first, named after what an integrator does (route function name → operationId).
+# A route not listed here gets its function name in camelCase.
+OPERATION_IDS = {
+    "create_transfer": "createTransfer",
+    "list_transfers": "listTransfers",
+    "list_incoming": "listIncoming",
+    "get_transfer": "getTransfer",
+    "get_incoming": "getIncoming",
+    "transfer_action": "runIssuingAction",
+    "incoming_action": "runExecutingAction",
+    "transfer_certificate_pdf": "getTransferCertificatePdf",
+    "transfer_certificate_html": "getTransferCertificateHtml",
+    "incoming_certificate_pdf": "getIncomingCertificatePdf",
+    "incoming_certificate_html": "getIncomingCertificateHtml",
+    "dashboard": "getDashboard",
+    "audit_log": "listAuditEntries",
+    "person_data": "exportPersonData",
+    "inbox": "receiveEnvelope",
+    "upload": "uploadMessage",
+    "transfer_evidence": "recordTransferEvidence",
+    "incoming_evidence": "recordIncomingEvidence",
+    "resend_many": "resendFailedDeliveries",
+    "healthz": "checkHealth",
+}
+
+
+def operation_id(route: APIRoute) -> str:
+    """FastAPI's `generate_unique_id_function`: the readable id of a route."""
+    return OPERATION_IDS.get(route.name) or re.sub(r"_([a-z0-9])", lambda m: m.group(1).upper(), route.name)
+
+
+# What each error status means on this API (the description of the answer in the document).
+ERROR_DESCRIPTIONS = {
+    401: "no or bad credentials",
+    403: "the user's role or authority does not allow this",
+    404: "no such case, action or document",
+    409: "not allowed in the case's current stage; `detail` says why",
+    413: "the request is too large",
+    422: "invalid input; `errors` names each field (JSON path) and why, `detail` says it in one sentence",
+    503: "a dependency (database, Temporal) does not answer",
+}
+
+_ERROR_EXAMPLES: dict[int, Any] = {
+    401: "sign in: send Authorization: Bearer <token>",
+    403: "approve is for the prosecutor, not the officer",
+    404: "no outgoing case 0b8f4c3e-1f0a-4d7e-9a51-3c2d1e0f9a77",
+    409: "approve is not allowed in stage draft",
+    413: "an envelope may be at most 2000000 bytes",
+    422: problems(("certificate.person.surname", "Field required"),
+                  ("certificate.measures[0].hours", "Input should be a valid integer")),
+    503: "the database does not answer",
+}
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The error answers an operation can give, for a route's `responses=`; their content is filled in here."""
+    return {status: {"description": ERROR_DESCRIPTIONS[status]} for status in statuses}
+
+
+class FieldProblem(BaseModel):
+    path: str = Field(description="JSON path of the field, e.g. certificate.person.surname")
+    reason: str = Field(description="why it is refused")
 
 
 class Problem(BaseModel):
-    path: str = Field(description="JSON path of the field, e.g. certificate.person.surname")
-    reason: str
+    """RFC 9457 problem details, with the extension members `error` (a short code) and `errors`."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [problem_body(409, _ERROR_EXAMPLES[409])]})
+
+    type: str = Field(description="URI naming the kind of problem, e.g. urn:probatio:problem:conflict")
+    title: str = Field(description="short summary of the kind of problem")
+    status: int = Field(description="the HTTP status code")
+    detail: str = Field(description="what went wrong this time, for a person to read")
+    error: str = Field(description="short code: unauthorized, forbidden, not_found, conflict, too_large, invalid, "
+                                   "idempotency_key_reused, unavailable")
+    errors: list[FieldProblem] | None = Field(default=None, description="422 only: one entry per field problem")
 
 
-class ApiErrorBody(BaseModel):
-    error: str = Field(description="unauthorized, forbidden, not_found, conflict, too_large, invalid, unavailable")
-    detail: str | list[Problem] | dict[str, Any] | None = Field(
-        default=None, description="why; for 422 one entry per problem, naming the field")
+BEARER = "HTTPBearer"
 
 
-ERRORS = {
-    "401": "no or bad credentials",
-    "403": "role or authority not allowed",
-    "404": "no such case or action",
-    "409": "not allowed in the current stage; detail says why",
-    "413": "too large",
-    "422": "invalid input; detail lists JSON paths and reasons",
-}
+def _problem_content(status: int) -> dict[str, Any]:
+    return {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"},
+                           "example": problem_body(status, _ERROR_EXAMPLES.get(status, "why"))}}
+
+
+def _component(doc: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    ref = schema.get("$ref", "")
+    if ref.startswith("#/components/schemas/"):
+        found: dict[str, Any] = doc["components"]["schemas"].get(ref.rsplit("/", 1)[1], {})
+        return found
+    return schema
+
+
+def _fill_examples(doc: dict[str, Any], content: dict[str, Any]) -> None:
+    """Give a media type without an example the first example of its schema (or of the listed item)."""
+    for media in content.values():
+        if "example" in media or "examples" in media:
+            continue
+        schema = _component(doc, media.get("schema") or {})
+        if schema.get("examples"):
+            media["example"] = schema["examples"][0]
+        elif schema.get("type") == "array" and _component(doc, schema.get("items") or {}).get("examples"):
+            media["example"] = [_component(doc, schema["items"])["examples"][0]]
+
+
+@cache
+def _certificate_example(issuing: str, executing: str) -> dict[str, Any]:
+    from forms.examples import example_certificate
+
+    return example_certificate(issuing, executing).model_dump(mode="json")
+
+
+def build(app: FastAPI) -> dict[str, Any]:
+    doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes,
+                      tags=app.openapi_tags)
+    components = doc.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(problem.pop("$defs", {}))
+    schemas["Problem"] = problem
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    components.setdefault("securitySchemes", {})[BEARER] = {
+        "type": "http", "scheme": "bearer",
+        "description": "an API token from `probatio users create` (pages sign in with a session cookie instead)"}
+    state = getattr(getattr(app.state, "settings", None), "state", "LU")
+    peer = "BE" if state != "BE" else "LU"
+    for operations in doc.get("paths", {}).values():
+        for operation in operations.values():
+            responses: dict[str, Any] = operation.setdefault("responses", {})
+            if any(BEARER in requirement for requirement in operation.get("security", [])):
+                responses.setdefault("401", {"description": ERROR_DESCRIPTIONS[401]})
+            for code, answer in responses.items():
+                fastapis = "HTTPValidationError" in str(answer.get("content"))  # its own 422, in its own shape
+                if code[0] in "45" and ("content" not in answer or fastapis):
+                    answer["content"] = _problem_content(int(code))
+                    if fastapis or not answer.get("description"):
+                        answer["description"] = ERROR_DESCRIPTIONS.get(int(code), "")
+                else:
+                    _fill_examples(doc, answer.get("content") or {})
+            body = operation.get("requestBody")
+            if body:
+                _fill_examples(doc, body.get("content") or {})
+            if operation.get("operationId") == "createTransfer":
+                body["content"]["application/json"]["example"] = {
+                    "executing_state": peer, "certificate": _certificate_example(state, peer)}
+    return doc
 
 
 def install(app: FastAPI) -> None:
     def schema() -> dict[str, Any]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-        components = doc.setdefault("components", {}).setdefault("schemas", {})
-        body = ApiErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
-        components.update(body.pop("$defs", {}))
-        components["ApiError"] = body
-        for name in ("HTTPValidationError", "ValidationError"):
-            components.pop(name, None)
-        error = {"application/json": {"schema": {"$ref": "#/components/schemas/ApiError"}}}
-        for operations in doc.get("paths", {}).values():
-            for operation in operations.values():
-                responses = operation.setdefault("responses", {})
-                for code, description in ERRORS.items():
-                    responses[code] = {"description": description, "content": error}
-        app.openapi_schema = doc
-        return doc
+        if not app.openapi_schema:
+            app.openapi_schema = build(app)
+        return app.openapi_schema
 
     app.openapi = schema  # type: ignore[method-assign]
+
+
+# --- examples of answers that are not models --------------------------------------------------------------
+
+DASHBOARD_EXAMPLE: dict[str, Any] = {
+    "by_stage": [{"direction": "outgoing", "stage": "under_decision", "n": 3}],
+    "by_state": [{"direction": "outgoing", "state": "BE", "n": 3}],
+    "decisions_due_soon": [{"id": "0b8f4c3e-1f0a-4d7e-9a51-3c2d1e0f9a77", "stage": "under_decision",
+                            "outcome": None, "issuing_state": "LU", "executing_state": "BE", "authority": "LU",
+                            "decision_due": "2027-01-22T09:05:01+00:00", "alerts": ["decision_due_soon"],
+                            "updated_at": "2026-11-23T09:05:01+00:00"}],
+    "overdue": [],
+    "totals": {"open": 3, "closed": 0},
+    "statistics": {"by_state": [], "by_month": [], "by_sex_and_age": []},
+}
+
+INTAKE_ANSWER: dict[str, Any] = {"accepted": True, "message_id": "5c1d2e3f-0a1b-4c2d-8e3f-4a5b6c7d8e9f",
+                                 "received_at": "2026-11-23T09:05:01.250000+00:00"}
+
+# The node link's receiving end: a peer node, authenticated by the envelope's Ed25519 signature (CONTRACT §5).
+INBOX_ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {"description": "taken in (or taken in before: the first answer again)",
+          "content": {"application/json": {"example": INTAKE_ANSWER}}},
+    401: {"description": "the signature does not verify, or the sender is not in the directory"},
+    403: {"description": "the sender is not a party to the case the message names"},
+    404: {"description": "the message refers to a case this node does not hold"},
+    409: {"description": "the message is not acceptable in the case's current stage, or a certificate names a "
+                         "conversation that already exists"},
+    413: {"description": ERROR_DESCRIPTIONS[413]},
+    422: {"description": "the envelope or its payload does not match the message's model in the catalogue, or is "
+                         "outside its time window"},
+}
+
+LIST_ANSWER: dict[str, Any] = {
+    "description": "one page of the list",
+    "headers": {"Link": {"description": "the first, prev, next and last pages (RFC 8288), e.g. "
+                                        '`</api/v1/transfers?limit=200&offset=200>; rel="next"`',
+                         "schema": {"type": "string"}}},
+}
+
+DOCUMENT_ANSWERS: dict[str, dict[str, Any]] = {
+    "pdf": {"description": "the certificate as a PDF: as sent where it was sent, else as it would be sent",
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"},
+                                            "example": "%PDF-1.4 …"}}},
+    "html": {"description": "the certificate as an HTML page",
+             "content": {"text/html": {"schema": {"type": "string"},
+                                       "example": "<!DOCTYPE html><html lang=\"fr\">…</html>"}}},
+}
+
+
+def _action_example(rule: Any) -> dict[str, Any]:
+    """A body for one action, built from its rule's required fields (CONTRACT §3)."""
+    samples: dict[str, Any] = {
+        "reason": "the person moved back to Luxembourg", "text": "the judgment became final on 3 May 2026",
+        "question": "has the community service begun?", "reasons": "see the attached decision",
+        "outcome": "confirmed", "decision": "revoke", "authority": "BE-PG-BRU", "missing": "box (h) point 3",
+        "due_days": 20, "ground": "j", "expected_by": "2027-03-01", "certificate": {"…": "the Annex I certificate"},
+        "breach": {"…": "the Annex II form, see `probatio breach schema`"}, "measures": [],
+    }
+    return {field: samples.get(field, "…") for field in sorted(rule.required)}
+
+
+def _grounds_schema() -> dict[str, Any]:
+    from forms.law import ART_11_1_WORDING
+
+    return {"type": "array", "description": "grounds for refusal, Art 11(1) (decide with outcome refused)",
+            "items": {"type": "string", "oneOf": [{"const": g.value, "title": words}
+                                                   for g, words in ART_11_1_WORDING.items()]}}
+
+
+def action_body(side: Any) -> dict[str, Any]:
+    """The request body of an action route (read by the route itself, so declared here): one named example per
+    action, saying who may take it, in which stages and under which article."""
+    from workflows.rules import ACTIONS
+
+    examples: dict[str, Any] = {}
+    for name, rule in ACTIONS[side].items():
+        examples[name] = {"summary": f"{name}: {rule.summary} ({' or '.join(sorted(rule.roles))}; "
+                                     f"Art {rule.article})",
+                          "value": _action_example(rule)}
+    if "decide" in examples:
+        examples["decide"]["value"] = {"outcome": "recognised"}
+        examples["decide_refused"] = {"summary": "decide: refuse on grounds of Art 11(1) (after consulting, "
+                                                 "11(3), where the ground needs it)",
+                                      "value": {"outcome": "refused", "grounds": ["j"],
+                                                "reasons": "the measure lasts four months"}}
+    schema = {"type": "object", "additionalProperties": True,
+              "properties": {"grounds": _grounds_schema(), "reason": {"type": "string"},
+                             "reasons": {"type": "string"}, "text": {"type": "string"}}}
+    return {"requestBody": {"required": False, "description": "the action's fields; none for most",
+                            "content": {"application/json": {"schema": schema, "examples": examples}}}}

@@ -47,6 +47,11 @@ class Catalogue:
             raise KeyError(f"no label enum.{enum_name}.{value} in the {self.lang} catalogue")
         return str(names[value])
 
+    def enums(self) -> dict[str, dict[str, str]]:
+        """Every coded list's words, by enum name and code (the JSON Schemas name each code with them)."""
+        return {str(name): {str(code): str(words) for code, words in values.items()}
+                for name, values in self._section("enum").items() if isinstance(values, dict)}
+
     def country(self, code: str) -> str:
         # Nationalities may be any country; outside the 27 the ISO code itself is unambiguous.
         return str(self._section("country").get(code, code))

@@ -39,17 +39,17 @@ async def test_bad_certificate_names_each_field(nodes: LocalNodes) -> None:
         r = await http.post("/api/v1/transfers", json={"executing_state": "BE", "certificate": cert},
                             headers=bearer(nodes, "LU", "officer"))
         assert r.status_code == 422
-        paths = {p["path"] for p in r.json()["detail"]}
+        paths = {p["path"] for p in r.json()["errors"]}
         assert "certificate.person.surname" in paths
         assert "certificate.measures[0].hours" in paths
         r = await http.post("/api/v1/transfers", json={"executing_state": "lu", "certificate": {}},
                             headers=bearer(nodes, "LU", "officer"))
-        assert r.status_code == 422 and r.json()["detail"][0]["path"] == "executing_state"
+        assert r.status_code == 422 and r.json()["errors"][0]["path"] == "executing_state"
         r = await http.post("/api/v1/transfers", content=b"{not json", headers=bearer(nodes, "LU", "officer"))
         assert r.status_code == 422
         # Nothing was half-written: the officer has no case.
         r = await http.get("/api/v1/transfers", headers=bearer(nodes, "LU", "officer"))
-        assert r.json() == []
+        assert r.json()["items"] == [] and r.json()["total"] == 0
 
 
 async def test_roles_stages_and_unknown_things(nodes: LocalNodes) -> None:
@@ -72,7 +72,7 @@ async def test_roles_stages_and_unknown_things(nodes: LocalNodes) -> None:
         assert r.status_code == 404
         r = await http.get("/api/v1/transfers", params={"due_before": "tomorrow"},
                            headers=bearer(nodes, "LU", "officer"))
-        assert r.status_code == 422 and r.json()["detail"][0]["path"] == "due_before"
+        assert r.status_code == 422 and r.json()["errors"][0]["path"] == "due_before"
         r = await http.get("/api/v1/audit", headers=bearer(nodes, "LU", "officer"))
         assert r.status_code == 403
         r = await http.get("/api/v1/dashboard", headers=bearer(nodes, "LU", "supervisor"))
@@ -140,11 +140,11 @@ async def test_adaptation_more_severe_than_the_original_is_refused(nodes: LocalN
         r = await http.post(f"{be}/api/v1/incoming/{case_id}/actions/decide", json=longer,
                             headers=bearer(nodes, "BE", "prosecutor"))
         assert r.status_code == 422, r.text
-        assert any(p["path"].startswith(f"measures[{index}]") for p in r.json()["detail"])
+        assert any(p["path"].startswith(f"measures[{index}]") for p in r.json()["errors"])
         r = await http.post(f"{be}/api/v1/incoming/{case_id}/actions/decide",
                             json={"outcome": "adapted", "measures": [{"measure": 99, "hours": 1}]},
                             headers=bearer(nodes, "BE", "prosecutor"))
-        assert r.status_code == 422 and r.json()["detail"][0]["path"] == "measures[99]"
+        assert r.status_code == 422 and r.json()["errors"][0]["path"] == "measures[99]"
 
         shorter = {"outcome": "adapted", "reasons": "r",
                    "measures": [{"measure": index, "duration_days": cert.measures[index].duration_days // 2}]}

@@ -116,7 +116,7 @@ async def test_over_email(temporal_client: Client, pg_server: str, tmp_path: Pat
             assert r.status_code == 200, r.text
             await recognise_at_be(http, nodes, case_id)
             r = await http.get(f"{nodes['BE'].url}/api/v1/incoming", headers=bearer(nodes, "BE", "officer"))
-            assert [c["id"] for c in r.json()] == [case_id]
+            assert [c["id"] for c in r.json()["items"]] == [case_id]
     finally:
         await nodes.stop()
         smtp.stop()

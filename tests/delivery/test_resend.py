@@ -51,7 +51,7 @@ async def test_failed_delivery_is_resent_by_an_officer(temporal_client: Client, 
 
                 r = await http.get(f"{lu}/api/v1/audit", params={"case": case_id, "action": "resend"},
                                    headers=bearer(nodes, "LU", "auditor"))
-                assert any(e["action"] == "resend" for e in r.json())
+                assert any(e["action"] == "resend" for e in r.json()["items"])
             async with nodes["BE"].node.pool.connection() as conn:
                 cur = await conn.execute("SELECT count(*) AS n FROM inbox WHERE conversation_id = %s", (case_id,))
                 assert (await cur.fetchone())["n"] == 1

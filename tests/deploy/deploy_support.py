@@ -45,12 +45,16 @@ ALLOWED_ENV = frozenset(
         "PROBATIO_PUBLIC_URL",
         "PROBATIO_SESSION_SECRET",
         "PROBATIO_LOG_FORMAT",
-        "PROBATIO_OTEL_EXPORTER_OTLP_ENDPOINT",
         "PROBATIO_WEB_PORT",
         "PROBATIO_METRICS_PORT",
         "PROBATIO_WORKER_CACHED_WORKFLOWS",
     }
+) | frozenset(
+    # Telemetry, read by the OpenTelemetry SDK itself (probatio/telemetry.py), not by our settings.
+    {"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME", "OTEL_TRACES_EXPORTER", "OTEL_RESOURCE_ATTRIBUTES",
+     "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG"}
 )
+OTEL_ENV = frozenset(name for name in ALLOWED_ENV if name.startswith("OTEL_"))
 SECRET_ENV = frozenset({"PROBATIO_DATABASE_URL", "PROBATIO_SESSION_SECRET"})
 # What each process cannot run without.
 REQUIRED_ENV: dict[str, frozenset[str]] = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from deploy_support import ALLOWED_ENV, COMPOSE_FILE, build, containers, is_probatio_image, load_yaml
+from deploy_support import ALLOWED_ENV, COMPOSE_FILE, OTEL_ENV, build, containers, is_probatio_image, load_yaml
 
 # Settings the deployment passes (as agreed for issue 7) that probatio.settings does not read yet.
 # When the application learns one, remove it here: the test below says so.
@@ -51,7 +51,8 @@ def test_every_setting_is_read_by_the_application() -> None:
     settings = pytest.importorskip("probatio.settings")
     prefix = settings.Settings.model_config.get("env_prefix", "")
     known = {f"{prefix}{name}".upper() for name in settings.Settings.model_fields}
-    assert ALLOWED_ENV - known == NOT_YET_IN_SETTINGS, (
+    ours = ALLOWED_ENV - OTEL_ENV  # the OTEL_* variables are read by the OpenTelemetry SDK
+    assert ours - known == NOT_YET_IN_SETTINGS, (
         "update NOT_YET_IN_SETTINGS: the application now reads "
-        f"{sorted(NOT_YET_IN_SETTINGS & known)} and lacks {sorted(ALLOWED_ENV - known - NOT_YET_IN_SETTINGS)}"
+        f"{sorted(NOT_YET_IN_SETTINGS & known)} and lacks {sorted(ours - known - NOT_YET_IN_SETTINGS)}"
     )

@@ -171,7 +171,7 @@ def test_production_gets_more_resources_and_keeps_its_probes() -> None:
         assert after["resources"]["requests"]["cpu"] != before["resources"]["requests"]["cpu"]
         for field in ("readinessProbe", "livenessProbe", "securityContext", "volumeMounts", "envFrom"):
             assert after[field] == before[field], field
-    assert "PROBATIO_OTEL_EXPORTER_OTLP_ENDPOINT" in find(production, "ConfigMap", "probatio-config")["data"]
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT" in find(production, "ConfigMap", "probatio-config")["data"]
 
 
 def test_production_image_is_pinned() -> None:

@@ -168,3 +168,30 @@ def test_standalone_module_renders_a_pdf(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     assert out.read_bytes().startswith(b"%PDF")
+
+
+def test_schemas_name_every_code_in_words(cli: Cli, capsys: pytest.CaptureFixture[str]) -> None:
+    """An integrator finds "sabotage" or "therapeutic treatment" in the schema, beside its code, and the
+    schema still accepts exactly the codes it did."""
+    import jsonschema
+
+    from forms.examples import example_breach, example_certificate
+    from forms.law import ListOffence, MeasureCategory
+
+    for form, example in (("certificate", example_certificate), ("breach", example_breach)):
+        assert cli(form, "schema") == 0
+        schema = json.loads(capsys.readouterr().out)
+        for name, definition in schema["$defs"].items():
+            assert "enum" not in definition, f"{form}: {name} lists codes without words"
+        valid = example("LU", "BE").model_dump(mode="json")
+        jsonschema.validate(valid, schema)
+        if form == "certificate":
+            offences = {o["const"]: o["title"] for o in schema["$defs"]["ListOffence"]["oneOf"]}
+            assert set(offences) == {o.value for o in ListOffence} and offences["32"] == "sabotage"
+            categories = {c["const"]: c["title"] for c in schema["$defs"]["MeasureCategory"]["oneOf"]}
+            assert set(categories) == {c.value for c in MeasureCategory}
+            assert "therapeutic treatment" in categories["k"]
+            broken = json.loads(json.dumps(valid))
+            broken["measures"][0]["category"] = "z"
+            with pytest.raises(jsonschema.ValidationError):
+                jsonschema.validate(broken, schema)

@@ -93,7 +93,7 @@ async def test_transfer_from_lu_is_recognised_by_be(nodes: LocalNodes) -> None:
         # Every read of the case left an audit row that an auditor can see.
         r = await http.get(f"{lu}/api/v1/audit", params={"case": case_id}, headers=bearer(nodes, "LU", "auditor"))
         assert r.status_code == 200
-        actions = [e["action"] for e in r.json()]
+        actions = [e["action"] for e in r.json()["items"]]
         assert "read" in actions and "create" in actions and "refused:approve" in actions
 
         r = await http.get(f"{lu}/healthz")

@@ -117,7 +117,7 @@ async def test_person_data_export_is_audited(nodes: LocalNodes) -> None:
         assert r.status_code == 403
         r = await http.post("/api/v1/person-data", json={"surname": surname, "date_of_birth": "2 June"},
                             headers=bearer(nodes, "LU", "auditor"))
-        assert r.status_code == 422 and r.json()["detail"][0]["path"] == "date_of_birth"
+        assert r.status_code == 422 and r.json()["errors"][0]["path"] == "date_of_birth"
         r = await http.post("/api/v1/person-data", json=body, headers=bearer(nodes, "LU", "auditor"))
         assert r.status_code == 200
         data = r.json()
@@ -126,7 +126,7 @@ async def test_person_data_export_is_audited(nodes: LocalNodes) -> None:
         assert {"timeline", "notes", "documents", "drafts"} <= set(data)
         r = await http.get("/api/v1/audit", params={"action": "person_data_export"},
                            headers=bearer(nodes, "LU", "auditor"))
-        entry = r.json()[0]
+        entry = r.json()["items"][0]
         assert entry["user_name"] == "auditor" and entry["detail"]["cases"] == [case_id]
         assert surname not in json.dumps(entry)  # the audit says what was exported, not whom was searched
     auditor = await signed_in(nodes["LU"].url, "auditor")

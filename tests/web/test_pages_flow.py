@@ -169,7 +169,7 @@ async def test_every_read_leaves_an_audit_row(nodes: LocalNodes) -> None:
             r = await http.get("/api/v1/audit", params={"case": case_id, "action": "read"},
                                headers=bearer(nodes, "LU", "auditor"))
             assert r.status_code == 200
-            return list(r.json())
+            return list(r.json()["items"])
 
         before = len(await reads())
         await http.get(f"/api/v1/transfers/{case_id}", headers=bearer(nodes, "LU", "supervisor"))
@@ -183,6 +183,6 @@ async def test_every_read_leaves_an_audit_row(nodes: LocalNodes) -> None:
             ("supervisor", "read"), ("prosecutor", "read"), ("prosecutor", "read_certificate")}
         assert all(e["role"] and e["authority"] == "LU" and e["at"] for e in after)
         r = await http.get("/api/v1/audit", params={"user": "supervisor"}, headers=bearer(nodes, "LU", "auditor"))
-        assert r.json() and all(e["user_name"] == "supervisor" for e in r.json())
+        assert r.json()["items"] and all(e["user_name"] == "supervisor" for e in r.json()["items"])
         r = await http.get("/api/v1/audit", params={"since": "yesterday"}, headers=bearer(nodes, "LU", "auditor"))
-        assert r.status_code == 422 and r.json()["detail"][0]["path"] == "since"
+        assert r.status_code == 422 and r.json()["errors"][0]["path"] == "since"

@@ -22,7 +22,7 @@ from web.cases import SUMMARY_FIELDS, CaseSummary, act, parse_certificate_or_422
 from web.errors import ApiError, problems
 from web.openapi import DASHBOARD_EXAMPLE, DOCUMENT_ANSWERS, LIST_ANSWER, action_body, errors
 from workflows.model import TransferInput
-from workflows.rules import ACTIONS
+from forms.messages import ACTIONS
 from workflows.stages import IssuingStage, Side
 
 router = APIRouter(prefix="/api/v1")

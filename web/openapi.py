@@ -140,6 +140,7 @@ def build(app: FastAPI) -> dict[str, Any]:
     problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
     schemas.update(problem.pop("$defs", {}))
     schemas["Problem"] = problem
+    schemas.update(action_schemas())
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
     components.setdefault("securitySchemes", {})[BEARER] = {
@@ -235,7 +236,20 @@ def _action_example(rule: Any) -> dict[str, Any]:
         "due_days": 20, "ground": "j", "expected_by": "2027-03-01", "certificate": {"…": "the Annex I certificate"},
         "breach": {"…": "the Annex II form, see `probatio breach schema`"}, "measures": [],
     }
-    return {field: samples.get(field, "…") for field in sorted(rule.required)}
+    required = sorted(n for n, f in rule.model_fields.items() if f.is_required())
+    return {field: samples.get(field, "…") for field in required}
+
+
+def action_schemas() -> dict[str, Any]:
+    """Every action's body, as its model in the catalogue (forms/messages.py) defines it."""
+    from pydantic.json_schema import models_json_schema
+
+    from forms.messages import ACTIONS
+
+    models = [m for side in ACTIONS.values() for m in side.values()]
+    _, top = models_json_schema([(m, "validation") for m in models], ref_template="#/components/schemas/{model}")
+    defs: dict[str, Any] = top.get("$defs", {})
+    return defs
 
 
 def _grounds_schema() -> dict[str, Any]:
@@ -249,7 +263,7 @@ def _grounds_schema() -> dict[str, Any]:
 def action_body(side: Any) -> dict[str, Any]:
     """The request body of an action route (read by the route itself, so declared here): one named example per
     action, saying who may take it, in which stages and under which article."""
-    from workflows.rules import ACTIONS
+    from forms.messages import ACTIONS
 
     examples: dict[str, Any] = {}
     for name, rule in ACTIONS[side].items():
@@ -262,8 +276,9 @@ def action_body(side: Any) -> dict[str, Any]:
                                                  "11(3), where the ground needs it)",
                                       "value": {"outcome": "refused", "grounds": ["j"],
                                                 "reasons": "the measure lasts four months"}}
-    schema = {"type": "object", "additionalProperties": True,
-              "properties": {"grounds": _grounds_schema(), "reason": {"type": "string"},
-                             "reasons": {"type": "string"}, "text": {"type": "string"}}}
+    # The body is the named action's model from the catalogue: one of these, chosen by the path's `action`.
+    schema = {"anyOf": [{"$ref": f"#/components/schemas/{rule.__name__}"} for rule in ACTIONS[side].values()],
+              "description": "the body of the action named in the path: " + "; ".join(
+                  f"{name} → {rule.__name__}" for name, rule in ACTIONS[side].items())}
     return {"requestBody": {"required": False, "description": "the action's fields; none for most",
                             "content": {"application/json": {"schema": schema, "examples": examples}}}}

@@ -252,14 +252,6 @@ def action_schemas() -> dict[str, Any]:
     return defs
 
 
-def _grounds_schema() -> dict[str, Any]:
-    from forms.law import ART_11_1_WORDING
-
-    return {"type": "array", "description": "grounds for refusal, Art 11(1) (decide with outcome refused)",
-            "items": {"type": "string", "oneOf": [{"const": g.value, "title": words}
-                                                   for g, words in ART_11_1_WORDING.items()]}}
-
-
 def action_body(side: Any) -> dict[str, Any]:
     """The request body of an action route (read by the route itself, so declared here): one named example per
     action, saying who may take it, in which stages and under which article."""

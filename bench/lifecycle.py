@@ -29,6 +29,8 @@ from temporalio.client import Client
 
 from bench.baseline_workflows import Delivery
 from bench.common import Outcome, embedded_stack
+from forms.stages import Side
+from workflows.model import workflow_id
 
 BASELINE_QUEUE = "bench-baseline"
 
@@ -144,8 +146,8 @@ async def run(args: argparse.Namespace) -> Outcome:
         finally:
             # The nodes stop before the baseline runs: it gets the machine to itself, as ours had.
             await asyncio.to_thread(dev.shutdown)
-        lu = await history_counts(stack.client, f"transfer-{first[0]}")
-        be = await history_counts(stack.client, f"incoming-{first[0]}")
+        lu = await history_counts(stack.client, workflow_id(Side.ISSUING, first[0]))
+        be = await history_counts(stack.client, workflow_id(Side.EXECUTING, first[0]))
         issuing = Plan(case_id="", task_queue="", updates=max(1, lu["updates"]), sends=be["signals"],
                        noops=max(0, lu["activities"] - be["signals"]), signals=lu["signals"])
         executing = Plan(case_id="", task_queue="", updates=max(1, be["updates"]), sends=lu["signals"],

@@ -19,6 +19,8 @@ import time
 from typing import Any
 
 from bench.common import Outcome, embedded_stack
+from forms.stages import Side
+from workflows.model import workflow_id as case_workflow_id
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -82,7 +84,7 @@ async def run(args: argparse.Namespace) -> Outcome:
                     "PROBATIO_DIRECTORY_FILE": str(be.effective_directory_file)})
         argv = [sys.executable, "-m", "bench._worker"]
         ours_before, ours_after = await _measure([*argv, "ours", str(n + 100), stack.temporal_address], env,
-                                                 stack.client, [f"incoming-{c}" for c in cases])
+                                                 stack.client, [case_workflow_id(Side.EXECUTING, c) for c in cases])
         base_ids = [f"bench-idle-{i}" for i in range(n)]
         for workflow_id in base_ids:
             await stack.client.start_workflow("BaseSupervision", workflow_id, id=workflow_id, task_queue="bench-idle")

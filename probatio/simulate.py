@@ -37,6 +37,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.service import RPCError, RPCStatusCode
 
+from forms.stages import Side
+from workflows.model import workflow_id
+
 SEARCH_ATTRIBUTES = {
     "TransferStage": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
     "IssuingState": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
@@ -352,7 +355,7 @@ class Simulation:
         if r.status_code != 201:
             raise ScenarioError(f"the transfer could not be created ({r.status_code}): {r.text}")
         self.case_id = self.out.case_id = r.json()["id"]
-        self.out.workflow_ids = [f"transfer-{self.case_id}", f"incoming-{self.case_id}"]
+        self.out.workflow_ids = [workflow_id(Side.ISSUING, self.case_id), workflow_id(Side.EXECUTING, self.case_id)]
         if s.judgment:
             from probatio.harness import attach_example_judgment
 

@@ -15,14 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 
+from forms.messages import ACTIONS
 from store import audit, cases, idempotency
 from store.users import User
 from web.auth import current_user
 from web.cases import SUMMARY_FIELDS, CaseSummary, act, parse_certificate_or_422, read_case, visible_case
 from web.errors import ApiError, problems
 from web.openapi import DASHBOARD_EXAMPLE, DOCUMENT_ANSWERS, LIST_ANSWER, action_body, errors
-from workflows.model import TransferInput
-from forms.messages import ACTIONS
+from workflows.model import TransferInput, workflow_id
 from workflows.stages import IssuingStage, Side
 
 router = APIRouter(prefix="/api/v1")
@@ -196,7 +196,7 @@ async def start_transfer(node: Any, user: User, executing_state: str, certificat
                           authority=authority, created_by=user.name,
                           duty_working_days=node.settings.duty_working_days,
                           delivery_retry_hours=node.settings.delivery_retry_hours),
-            id=f"transfer-{case_id}", task_queue=node.settings.task_queue,
+            id=workflow_id(Side.ISSUING, case_id), task_queue=node.settings.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
         created = Created(id=case_id, stage=IssuingStage.DRAFT)

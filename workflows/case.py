@@ -28,18 +28,10 @@ with workflow.unsafe.imports_passed_through():
         parse_fields,
     )
     from workflows import deadlines as dl
-    from workflows.delivery import (
-        EVIDENCE_STAGES,
-        EVIDENCE_TIMEOUT,
-        DeliveryEvidence,
-        delivery_deadline_name,
-        stage_deadline_name,
-        stages_reached,
-    )
+    from workflows.delivery import DeliveryEvidence, apply_evidence, await_evidence
     from workflows.model import (
         ActionResult,
         CaseMemory,
-        CaseProjection,
         CaseState,
         LinkMessage,
         OutgoingMessage,
@@ -47,8 +39,9 @@ with workflow.unsafe.imports_passed_through():
         TimelineEvent,
         TransferInput,
     )
+    from workflows.projection import decision_due, projection, refresh_alerts, view
     from workflows.rules import CONFLICT, INVALID, Refusal, check_role, check_stage, rule_for
-    from workflows.stages import Alert, Side
+    from workflows.stages import Side
 
 STAGE_KEY = SearchAttributeKey.for_keyword("TransferStage")
 ISSUING_KEY = SearchAttributeKey.for_keyword("IssuingState")
@@ -175,22 +168,14 @@ class CaseWorkflow:
         self.set_deadline(dl.duty(name, self.now(), article, self.inp.duty_working_days))
 
     def _refresh_alerts(self) -> None:
-        dl.mark_missed(self.m.deadlines, self.now())
-        alerts = {str(a) for a in dl.alerts_at(self.m.deadlines, self.now())}
-        if self.m.failed:
-            alerts.add(Alert.DELIVERY_FAILED)
-        for new in sorted(alerts - self.m.alerts):
+        for new in refresh_alerts(self.m, self.now()):
             self.event("alert", "system", {"alert": new})
-        self.m.alerts = alerts
-        self.m.alerts_seen |= alerts
 
     def decision_due(self) -> datetime | None:
-        d = self.deadline(dl.DECISION)
-        return d.due if d and d.status in ("open", "missed") else None
+        return decision_due(self.m)
 
     def _view(self) -> tuple[Any, ...]:
-        return (self.stage, self.m.outcome, self.decision_due(), [d.model_dump() for d in self.m.deadlines],
-                sorted(self.m.alerts), sorted(self.m.alerts_seen), self.closed)
+        return view(self.m)
 
     async def publish(self, *, only_if_changed: bool = False) -> None:
         """Write the projection and new timeline events to PostgreSQL, and refresh search attributes.
@@ -216,13 +201,8 @@ class CaseWorkflow:
                 DECISION_DUE_KEY.value_set(due) if due else DECISION_DUE_KEY.value_unset(),
             ])
             self._indexed = indexed
-        projection = CaseProjection(
-            case_id=self.inp.case_id, revision=self.m.revision, stage=self.stage, outcome=self.m.outcome,
-            decision_due=self.decision_due(), deadlines=self.m.deadlines, alerts=sorted(self.m.alerts),
-            alerts_seen=sorted(self.m.alerts_seen), closed_at=self.now() if self.closed else None, events=events,
-        )
-        await workflow.execute_activity("record_case", projection, start_to_close_timeout=timedelta(seconds=30),
-                                        retry_policy=_RECORD_RETRY)
+        await workflow.execute_activity("record_case", projection(self.m, self.inp.case_id, events, self.now()),
+                                        start_to_close_timeout=timedelta(seconds=30), retry_policy=_RECORD_RETRY)
 
     # --- the link --------------------------------------------------------------------------------------
 
@@ -253,16 +233,8 @@ class CaseWorkflow:
                                                   "adapter": result.adapter})
             if not result.delivered:
                 # e-CODEX, e-mail, post: receipt is confirmed later by evidence; watch for it.
-                self.m.awaiting_evidence[msg.message_id] = msg
-                if result.evidence_hours and workflow.patched(ECODEX_STAGE_TIMERS):
-                    for stage in EVIDENCE_STAGES:
-                        if stage in result.evidence_hours:
-                            self.set_deadline(dl.Deadline(
-                                name=stage_deadline_name(msg.message_id, stage), basis="policy", article="6(2)",
-                                due=self.now() + timedelta(hours=result.evidence_hours[stage])))
-                else:
-                    self.set_deadline(dl.Deadline(name=delivery_deadline_name(msg.message_id),
-                                                  due=self.now() + EVIDENCE_TIMEOUT, basis="policy", article="6(2)"))
+                await_evidence(self.m, msg, result, self.now(),
+                               stage_timers=bool(result.evidence_hours) and workflow.patched(ECODEX_STAGE_TIMERS))
         except ActivityError as err:
             self.m.failed[msg.message_id] = msg
             self.event("delivery_failed", "system", {"type": msg.type, "message_id": msg.message_id,
@@ -277,47 +249,17 @@ class CaseWorkflow:
     @workflow.signal
     async def evidence(self, ev: DeliveryEvidence) -> None:
         """Delivery evidence for one of our messages (e-CODEX poller, or an officer for e-mail and post)."""
-        msg = self.m.awaiting_evidence.get(ev.message_id)
-        if msg is None:
+        settled = apply_evidence(self.m, ev)
+        if settled is None:
             return  # unknown or already settled: evidences repeat, and that changes nothing
+        event, msg = settled
         detail = {"message_id": ev.message_id, "type": msg.type, "evidence": ev.kind, "channel": ev.channel,
                   "at": ev.at.isoformat()}
         if ev.stage:
             detail["stage"] = ev.stage
-        if self.deadline(stage_deadline_name(ev.message_id, EVIDENCE_STAGES[0])) is not None:
-            self._stage_evidence(ev, msg, detail)
-        elif ev.kind == "rejected":
-            del self.m.awaiting_evidence[ev.message_id]
-            self.end_deadline(delivery_deadline_name(ev.message_id), "cancelled")
-            self.m.failed[ev.message_id] = msg
-            self.event("delivery_failed", ev.recorded_by, detail)
-        elif ev.confirms_receipt:
-            del self.m.awaiting_evidence[ev.message_id]
-            self.end_deadline(delivery_deadline_name(ev.message_id))
-            self.event("delivered", ev.recorded_by, detail)
-        else:
-            self.event("delivery_evidence", ev.recorded_by, detail)
+        self.event(event, ev.recorded_by, detail)
         if not self.closed:
             await self.publish()
-
-    def _stage_evidence(self, ev: DeliveryEvidence, msg: OutgoingMessage, detail: dict[str, Any]) -> None:
-        """e-CODEX: each positive evidence settles its stage and the earlier ones; the message waits until
-        retrieval. Delivery is receipt (the timeline's `delivered`); a negative one at any stage fails it."""
-        names = {stage: stage_deadline_name(ev.message_id, stage) for stage in EVIDENCE_STAGES}
-        if ev.kind == "rejected":
-            del self.m.awaiting_evidence[ev.message_id]
-            for name in names.values():
-                self.end_deadline(name, "cancelled")
-            self.m.failed[ev.message_id] = msg
-            self.event("delivery_failed", ev.recorded_by, detail)
-            return
-        delivery = self.deadline(names["delivery"])
-        first_receipt = ev.confirms_receipt and delivery is not None and delivery.status in ("open", "missed")
-        for stage in stages_reached(ev.kind):
-            self.end_deadline(names[stage])
-        if ev.kind == "retrieved":
-            del self.m.awaiting_evidence[ev.message_id]
-        self.event("delivered" if first_receipt else "delivery_evidence", ev.recorded_by, detail)
 
     # --- what both sides answer alike ----------------------------------------------------------------
 

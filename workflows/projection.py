@@ -1,0 +1,42 @@
+"""What a case shows to people: its alerts, the watched decision date and the projection written to
+PostgreSQL (the dashboards and lists read it). Pure functions of the case's memory, so unit tests need no
+Temporal server; the workflow calls them and writes the result through an activity."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from workflows import deadlines as dl
+from workflows.model import CaseMemory, CaseProjection, TimelineEvent
+from workflows.stages import Alert
+
+
+def refresh_alerts(m: CaseMemory, now: datetime) -> list[str]:
+    """Bring deadlines and alerts up to `now`; the alerts newly raised, in order (each becomes an event)."""
+    dl.mark_missed(m.deadlines, now)
+    alerts = {str(a) for a in dl.alerts_at(m.deadlines, now)}
+    if m.failed:
+        alerts.add(Alert.DELIVERY_FAILED)
+    raised = sorted(alerts - m.alerts)
+    m.alerts = alerts
+    m.alerts_seen |= alerts
+    return raised
+
+
+def decision_due(m: CaseMemory) -> datetime | None:
+    """The watched decision date (Art 12(1), or the date of an Art 12(2) notice) while it is open or missed."""
+    d = m.deadline(dl.DECISION)
+    return d.due if d and d.status in ("open", "missed") else None
+
+
+def view(m: CaseMemory) -> tuple[Any, ...]:
+    """What the projection shows, to tell whether anything changed since it was last written."""
+    return (m.stage, m.outcome, decision_due(m), [d.model_dump() for d in m.deadlines], sorted(m.alerts),
+            sorted(m.alerts_seen), m.closed)
+
+
+def projection(m: CaseMemory, case_id: str, events: list[TimelineEvent], now: datetime) -> CaseProjection:
+    return CaseProjection(case_id=case_id, revision=m.revision, stage=m.stage, outcome=m.outcome,
+                          decision_due=decision_due(m), deadlines=m.deadlines, alerts=sorted(m.alerts),
+                          alerts_seen=sorted(m.alerts_seen), closed_at=now if m.closed else None, events=events)

@@ -29,46 +29,54 @@ from typing import Any
 
 from adapters.base import Attachment
 from adapters.trust_token import TOKEN_FILE_NAMES, TOKEN_PDF_NAME, TOKEN_XML_NAME
-from forms.messages import MessageType
+from forms.messages import MESSAGES, MessageType
 
 DEFAULT_SERVICE = "FD2008-947-JHA"
 DEFAULT_SERVICE_TYPE = "urn:probatio:e-codex:service"
 
-# message type → (e-CODEX action, FD 947 article), read by people comparing with the P-Mode.
-ACTIONS: MappingProxyType[MessageType, tuple[str, str]] = MappingProxyType(
+# message type → e-CODEX action, read by people comparing with the P-Mode (the article of each message is
+# its model's in the catalogue, forms/messages.py: `article_for`). To be agreed with partners until the
+# Commission publishes the FD 947 schema (deploy/README.md).
+ACTIONS: MappingProxyType[MessageType, str] = MappingProxyType(
     {
-        MessageType.CERTIFICATE: ("ForwardJudgmentAndCertificate", "Art 6(1), Annex I"),
-        MessageType.ACKNOWLEDGEMENT: ("AcknowledgeReceipt", "Art 12(1)"),
-        MessageType.FORWARDED: ("NotifyForwarded", "Art 6(7)"),
-        MessageType.COMPLETION_REQUEST: ("RequestCompletion", "Art 8(2), 11(1)(a)"),
-        MessageType.COMPLETION: ("CompleteCertificate", "Art 8(2)"),
-        MessageType.CONSULTATION: ("Consult", "Art 11(3)"),
-        MessageType.CONSULTATION_REPLY: ("ReplyToConsultation", "Art 11(3)"),
-        MessageType.DELAY_NOTICE: ("NotifyDelay", "Art 12(2)"),
-        MessageType.MAX_CUSTODY_INFO: ("InformMaximumCustody", "Art 16(2)"),
-        MessageType.DECISION: ("NotifyDecision", "Art 12(1), 18(3)-(5)"),
-        MessageType.WITHDRAWAL: ("WithdrawCertificate", "Art 9(4)"),
-        MessageType.NO_WITHDRAWAL: ("ConfirmNoWithdrawal", "Art 9(4)"),
-        MessageType.SUPERVISION_STARTED: ("NotifySupervisionStarted", "Art 8(1)"),
-        MessageType.BREACH_REPORT: ("ReportBreach", "Art 17, Annex II"),
-        MessageType.INFORMATION_REQUEST: ("RequestInformation", "Art 17(1)(c)"),
-        MessageType.INFORMATION: ("ProvideInformation", "Art 17(1)(c)"),
-        MessageType.SUBSEQUENT_DECISION: ("NotifySubsequentDecision", "Art 16(1), 17(4)"),
-        MessageType.PERSON_NOT_FOUND: ("NotifyPersonNotFound", "Art 18(2)"),
-        MessageType.AMNESTY_PARDON: ("NotifyAmnestyOrPardon", "Art 18(6), 19"),
-        MessageType.TRANSFER_BACK_REQUEST: ("RequestTransferBack", "Art 20(2)"),
-        MessageType.TRANSFER_BACK: ("TransferBack", "Art 20"),
-        MessageType.JUDGMENT_REVIEW: ("NotifyJudgmentReview", "Art 19"),
-        MessageType.SUPERVISION_ENDED: ("NotifySupervisionEnded", "Art 16(1)(d)"),
+        MessageType.CERTIFICATE: "ForwardJudgmentAndCertificate",
+        MessageType.ACKNOWLEDGEMENT: "AcknowledgeReceipt",
+        MessageType.FORWARDED: "NotifyForwarded",
+        MessageType.COMPLETION_REQUEST: "RequestCompletion",
+        MessageType.COMPLETION: "CompleteCertificate",
+        MessageType.CONSULTATION: "Consult",
+        MessageType.CONSULTATION_REPLY: "ReplyToConsultation",
+        MessageType.DELAY_NOTICE: "NotifyDelay",
+        MessageType.MAX_CUSTODY_INFO: "InformMaximumCustody",
+        MessageType.DECISION: "NotifyDecision",
+        MessageType.WITHDRAWAL: "WithdrawCertificate",
+        MessageType.NO_WITHDRAWAL: "ConfirmNoWithdrawal",
+        MessageType.SUPERVISION_STARTED: "NotifySupervisionStarted",
+        MessageType.BREACH_REPORT: "ReportBreach",
+        MessageType.INFORMATION_REQUEST: "RequestInformation",
+        MessageType.INFORMATION: "ProvideInformation",
+        MessageType.SUBSEQUENT_DECISION: "NotifySubsequentDecision",
+        MessageType.PERSON_NOT_FOUND: "NotifyPersonNotFound",
+        MessageType.AMNESTY_PARDON: "NotifyAmnestyOrPardon",
+        MessageType.TRANSFER_BACK_REQUEST: "RequestTransferBack",
+        MessageType.TRANSFER_BACK: "TransferBack",
+        MessageType.JUDGMENT_REVIEW: "NotifyJudgmentReview",
+        MessageType.SUPERVISION_ENDED: "NotifySupervisionEnded",
     }
 )
 
-_BY_ACTION = {action: message_type for message_type, (action, _) in ACTIONS.items()}
+assert set(ACTIONS) == set(MessageType), "every message of the catalogue has its e-CODEX action"
+_BY_ACTION = {action: message_type for message_type, action in ACTIONS.items()}
 
 
 def action_for(message_type: MessageType) -> str:
     """The e-CODEX action that carries ``message_type``."""
-    return ACTIONS[message_type][0]
+    return ACTIONS[message_type]
+
+
+def article_for(message_type: MessageType) -> str:
+    """The article a message carries out, as its model in the catalogue names it."""
+    return f"Art {MESSAGES[message_type].article}"
 
 
 def message_type_for(action: str) -> MessageType | None:

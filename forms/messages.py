@@ -29,6 +29,7 @@ from forms.annex1 import Certificate
 from forms.annex2 import BreachReport
 from forms.documents import MAX_DOCUMENTS, SeparateChannel
 from forms.law import (
+    ART_11_1_WORDING,
     DecisionOutcome,
     RefusalGround,
     ReviewOutcome,
@@ -962,7 +963,10 @@ class Decide(DecideFields, Action):
                                                    MessageType.DECISION, True)
 
     outcome: DecisionOutcome = Field(title="Decision")
-    grounds: list[RefusalGround] = Field(default_factory=list, max_length=11, title="Grounds for refusal (Art 11(1))")
+    grounds: list[RefusalGround] = Field(default_factory=list, max_length=11, title="Grounds for refusal (Art 11(1))",
+                                         json_schema_extra={"items": {"type": "string", "oneOf": [
+                                             {"const": g.value, "title": words}
+                                             for g, words in ART_11_1_WORDING.items()]}})
     measures: list[MeasureChange] = Field(default_factory=list, max_length=100, title="Adapted measures (Art 9)")
     reasons: Text | None = Field(default=None, title="Reasons")
 

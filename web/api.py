@@ -100,6 +100,9 @@ class CaseView(CaseSummary):
     alerts_seen: list[str] = Field(default_factory=list)
     timeline: list[TimelineEvent]
     actions: list[str] = Field(description="what this user may try now; the workflow may still refuse")
+    certificate_seal: dict[str, Any] | None = Field(
+        default=None, description="incoming cases: the check of the received certificate PDF's electronic seal "
+                                  "(status valid, invalid, untrusted or unsigned; signer; time)")
 
 
 class AuditEntry(BaseModel):

@@ -13,7 +13,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from psycopg_pool import AsyncConnectionPool
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
@@ -47,11 +47,15 @@ REMOVE_STAGES = frozenset({IssuingStage.DRAFT})
 _UPLOAD_OVERHEAD = 64 * 1024
 UPLOAD_LIMIT = MAX_DOCUMENT_BYTES + _UPLOAD_OVERHEAD
 _LANGUAGE = TypeAdapter(LanguageCode)
-# The messages that carry the certificate, and with it the documents (Art 6(1), 8(2)).
 
 
 class DocumentInfo(BaseModel):
     """One attached document as the API lists it (CONTRACT §6)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "7d4f0c2e-5b1a-4c8e-9f3d-2a6b8c0e1f47", "kind": "judgment", "filename": "jugement-2026-0412.pdf",
+        "sha256": "9b2c5d1e8f7a6b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4", "size": 184320,
+        "language": "fr"}]})
 
     id: str
     kind: DocumentKind
@@ -283,7 +287,8 @@ def _pool(request: Request) -> AsyncConnectionPool[Any]:
                      "kind": {"type": "string", "enum": [k.value for k in DocumentKind]},
                      "language": {"type": "string", "pattern": "^[a-z]{2}$"},
                      "file": {"type": "string", "format": "binary",
-                              "description": f"a PDF of at most {MAX_DOCUMENT_BYTES} bytes"}}}}}}},
+                              "description": f"a PDF of at most {MAX_DOCUMENT_BYTES} bytes"}}},
+                 "example": {"kind": "judgment", "language": "fr", "file": "jugement-2026-0412.pdf"}}}}},
              responses={403: {}, 404: {}, 409: {}, 413: {}, 422: {}})
 async def post_document(request: Request, case_id: str, user: CurrentUser) -> DocumentInfo:
     """Attach the judgment, the probation decision or another document (Art 6(1)) before approval."""
@@ -303,12 +308,17 @@ async def incoming_documents(request: Request, case_id: str, user: CurrentUser) 
     return await list_documents(_pool(request), user, Side.EXECUTING, case_id)
 
 
-@router.get("/transfers/{case_id}/documents/{doc_id}", response_class=Response)
+_FILE_ANSWER: dict[int | str, dict[str, Any]] = {200: {
+    "description": "the document exactly as attached or received",
+    "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}, "example": "%PDF-1.7 …"}}}}
+
+
+@router.get("/transfers/{case_id}/documents/{doc_id}", response_class=Response, responses=_FILE_ANSWER)
 async def transfer_document(request: Request, case_id: str, doc_id: str, user: CurrentUser) -> Response:
     return await document_file(_pool(request), user, Side.ISSUING, case_id, doc_id)
 
 
-@router.get("/incoming/{case_id}/documents/{doc_id}", response_class=Response)
+@router.get("/incoming/{case_id}/documents/{doc_id}", response_class=Response, responses=_FILE_ANSWER)
 async def incoming_document(request: Request, case_id: str, doc_id: str, user: CurrentUser) -> Response:
     return await document_file(_pool(request), user, Side.EXECUTING, case_id, doc_id)
 

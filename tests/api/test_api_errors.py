@@ -82,8 +82,9 @@ async def test_roles_stages_and_unknown_things(nodes: LocalNodes) -> None:
 def _sealed(nodes: LocalNodes, tmp: Path, **changes: object) -> tuple[bytes, dict[str, str]]:
     key = load_or_create_private_key(nodes["LU"].node.settings.effective_signing_key_file)
     fields: dict[str, object] = {"message_id": str(uuid.uuid4()), "conversation_id": str(uuid.uuid4()),
-                                 "type": MessageType.JUDGMENT_REVIEW, "from_state": "LU", "to_state": "BE",
-                                 "sent_at": datetime.now(UTC), "payload": {}}
+                                 "type": MessageType.CERTIFICATE, "from_state": "LU", "to_state": "BE",
+                                 "sent_at": datetime.now(UTC),
+                                 "payload": {"certificate": example_certificate("LU", "BE").model_dump(mode="json")}}
     fields.update(changes)
     sealed = seal(Envelope.model_validate(fields), key)
     return sealed.body, sealed.headers
@@ -114,7 +115,7 @@ async def test_inbox_refuses_forged_replayed_malformed_and_oversized(nodes: Loca
         cur = await conn.execute("SELECT count(*) AS n FROM inbox")
         assert (await cur.fetchone())["n"] == 1
         cur = await conn.execute("SELECT count(*) AS n FROM cases")
-        assert (await cur.fetchone())["n"] == 0
+        assert (await cur.fetchone())["n"] == 1  # the one certificate taken in opened its case
 
 
 async def test_adaptation_more_severe_than_the_original_is_refused(nodes: LocalNodes) -> None:
@@ -142,7 +143,7 @@ async def test_adaptation_more_severe_than_the_original_is_refused(nodes: LocalN
         assert r.status_code == 422, r.text
         assert any(p["path"].startswith(f"measures[{index}]") for p in r.json()["errors"])
         r = await http.post(f"{be}/api/v1/incoming/{case_id}/actions/decide",
-                            json={"outcome": "adapted", "measures": [{"measure": 99, "hours": 1}]},
+                            json={"outcome": "adapted", "reasons": "r", "measures": [{"measure": 99, "hours": 1}]},
                             headers=bearer(nodes, "BE", "prosecutor"))
         assert r.status_code == 422 and r.json()["errors"][0]["path"] == "measures[99]"
 

@@ -128,7 +128,7 @@ async def test_judgment_attached_at_lu_is_downloadable_at_be_with_the_same_sha25
         r = await http.get(f"{be}/api/v1/incoming/{case_id}/documents/{uuid.uuid4()}", headers=be_prosecutor)
         assert r.status_code == 404
         r = await http.get(f"{be}/api/v1/audit", params={"case": case_id}, headers=bearer(nodes, "BE", "auditor"))
-        assert {"read_documents", "read_document"} <= {a["action"] for a in r.json()}
+        assert {"read_documents", "read_document"} <= {a["action"] for a in r.json()["items"]}
 
     # The inbox keeps the message without the documents' bytes: they are stored once, in the documents table.
     async with nodes["BE"].node.pool.connection() as conn:
@@ -160,7 +160,7 @@ async def test_bad_documents_and_approval_without_judgment_are_refused(nodes: Lo
 
         def field_of(r: httpx.Response) -> list[str]:
             assert r.status_code == 422, r.text
-            return [p["path"] for p in r.json()["detail"]]
+            return [p["path"] for p in r.json()["errors"]]
 
         assert field_of(await _upload(http, nodes, case_id, b"GIF89a not a pdf")) == ["file"]
         assert field_of(await _upload(http, nodes, case_id, example_judgment_pdf(), kind="verdict")) == ["kind"]
@@ -187,8 +187,8 @@ async def test_bad_documents_and_approval_without_judgment_are_refused(nodes: Lo
         assert (await _act(http, nodes, case_id, "submit", "officer")).status_code == 200
         r = await _act(http, nodes, case_id, "approve", "prosecutor")
         assert r.status_code == 422, r.text
-        assert r.json()["detail"][0]["path"] == "judgment_sent_separately"
-        assert "no judgment is attached" in r.json()["detail"][0]["reason"]
+        assert r.json()["errors"][0]["path"] == "judgment_sent_separately"
+        assert "no judgment is attached" in r.json()["errors"][0]["reason"]
         r = await _act(http, nodes, case_id, "approve", "prosecutor", {"judgment_sent_separately": "fax"})
         assert field_of(r) == ["judgment_sent_separately"]
 

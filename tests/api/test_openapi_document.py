@@ -79,7 +79,9 @@ def test_lists_and_refusal_grounds_are_described(document: dict[str, Any]) -> No
     lists = document["paths"]["/api/v1/transfers"]["get"]["responses"]["200"]["content"]["application/json"]
     assert set(lists["example"]) == {"items", "total", "limit", "offset"}
     action = document["paths"]["/api/v1/incoming/{case_id}/actions/{action}"]["post"]["requestBody"]
-    grounds = action["content"]["application/json"]["schema"]["properties"]["grounds"]["items"]["oneOf"]
+    # Each action's body is its model in the catalogue; `decide` names every refusal ground in words.
+    assert {"$ref": "#/components/schemas/Decide"} in action["content"]["application/json"]["schema"]["anyOf"]
+    grounds = document["components"]["schemas"]["Decide"]["properties"]["grounds"]["items"]["oneOf"]
     assert {"const": "j", "title": "the probation measure or alternative sanction lasts less than six months"} \
         in grounds
     created = document["paths"]["/api/v1/transfers"]["post"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -11,6 +13,22 @@ from psycopg_pool import AsyncConnectionPool
 
 # Luxembourg keeps the log of access to personal data for five years (seeds/luxembourg-ced-report-2024.txt).
 RETENTION_YEARS = 5
+
+
+class Purpose(StrEnum):
+    """Why personal data was read (Act of 1 August 2018, criminal matters: who consulted what, when, why).
+    The page or endpoint says which; an API client may state it (`X-Probatio-Purpose`)."""
+
+    CASE_WORK = "case_work"          # the officer preparing, sending, supervising a case
+    DECISION = "decision"            # the prosecutor approving, deciding, answering
+    SUPERVISION = "supervision"      # the supervisor watching the authority's caseload
+    AUDIT = "audit"                  # the auditor checking who did what
+    SUBJECT_ACCESS = "subject_access"  # the person's right of access: everything held about them
+
+
+# What a role reads for, unless it says otherwise.
+PURPOSE_OF_ROLE = {"officer": Purpose.CASE_WORK, "prosecutor": Purpose.DECISION, "supervisor": Purpose.SUPERVISION,
+                   "auditor": Purpose.AUDIT, "admin": Purpose.AUDIT}
 
 
 async def record(
@@ -25,12 +43,20 @@ async def record(
     old_stage: str | None = None,
     new_stage: str | None = None,
     detail: dict[str, Any] | None = None,
+    purpose: str | None = None,
 ) -> None:
     await conn.execute(
-        "INSERT INTO audit (user_name, role, authority, case_id, action, reason, old_stage, new_stage, detail)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        (user_name, role, authority, case_id, action, reason, old_stage, new_stage, Jsonb(detail or {})),
+        "INSERT INTO audit (user_name, role, authority, case_id, action, reason, old_stage, new_stage, detail,"
+        " purpose) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (user_name, role, authority, case_id, action, reason, old_stage, new_stage, Jsonb(detail or {}), purpose),
     )
+
+
+# The rows an auditor of these authorities sees: about a case of theirs, or (not about a case) written by
+# one of their users. Rows about another authority's case stay with that authority's auditor, also when one
+# of ours tried to read it: the case id is theirs.
+_SCOPE = ("(CASE WHEN audit.case_id IS NOT NULL THEN EXISTS (SELECT 1 FROM cases c WHERE c.id = audit.case_id"
+          " AND c.authority = ANY(%s)) ELSE string_to_array(audit.authority, ',') && %s::text[] END)")
 
 
 async def entries(
@@ -44,10 +70,15 @@ async def entries(
     until: datetime | None = None,
     limit: int = 500,
     offset: int = 0,
+    within: Sequence[str] | None = (),
 ) -> list[dict[str, Any]]:
-    """Newest first; every filter is optional and they combine (AND)."""
+    """Newest first; every filter is optional and they combine (AND). `within`: the reader's authorities
+    (rows outside them are not returned); None only for a node-wide auditor."""
     where: list[str] = []
     params: list[Any] = []
+    if within is not None:
+        where.append(_SCOPE)
+        params += [list(within), list(within)]
     for column, value in (("case_id", case_id), ("user_name", user_name), ("authority", authority)):
         if value:
             where.append(f"{column} = %s")
@@ -66,7 +97,8 @@ async def entries(
     params += [limit, offset]
     async with pool.connection() as conn:
         cur = await conn.execute(
-            f"SELECT * FROM audit {clause} ORDER BY at DESC, id DESC LIMIT %s OFFSET %s",  # type: ignore[arg-type]
+            f"SELECT id, at, user_name, role, authority, case_id, action, reason, purpose, old_stage, new_stage,"
+            f" detail, seq FROM audit {clause} ORDER BY at DESC, id DESC LIMIT %s OFFSET %s",  # type: ignore[arg-type]
             params,
         )
         return list(await cur.fetchall())

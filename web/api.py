@@ -17,8 +17,17 @@ from temporalio.common import WorkflowIDReusePolicy
 from store import audit, cases
 from store.users import User
 from web.auth import current_user
-from web.cases import SUMMARY_FIELDS, CaseSummary, act, parse_certificate_or_422, read_case, visible_case
+from web.cases import (
+    SUMMARY_FIELDS,
+    CaseSummary,
+    act,
+    parse_certificate_or_422,
+    read_case,
+    record_read,
+    visible_case,
+)
 from web.errors import ApiError, problems
+from web.why import read_why
 from workflows.model import TransferInput
 from workflows.stages import IssuingStage, Side
 
@@ -121,14 +130,17 @@ async def list_incoming(request: Request, user: CurrentUser, stage: str | None =
     return _summaries(rows)
 
 
-@router.get("/transfers/{case_id}")
+@router.get("/transfers/{case_id}", responses={428: {"description": "say why (X-Probatio-Reason)"}})
 async def get_transfer(request: Request, case_id: str, user: CurrentUser) -> dict[str, Any]:
-    return await read_case(_node(request).pool, user, Side.ISSUING, case_id)
+    """The case. A read outside your own work needs a reason (`X-Probatio-Reason`); the purpose may be
+    stated (`X-Probatio-Purpose`). Both are kept in the audit log."""
+    return await read_case(_node(request).pool, user, Side.ISSUING, case_id, why=read_why(request))
 
 
-@router.get("/incoming/{case_id}")
+@router.get("/incoming/{case_id}", responses={428: {"description": "say why (X-Probatio-Reason)"}})
 async def get_incoming(request: Request, case_id: str, user: CurrentUser) -> dict[str, Any]:
-    return await read_case(_node(request).pool, user, Side.EXECUTING, case_id)
+    """The case; reason and purpose as for `GET /transfers/{id}`."""
+    return await read_case(_node(request).pool, user, Side.EXECUTING, case_id, why=read_why(request))
 
 
 async def _action(request: Request, side: Side, case_id: str, action: str, user: User) -> ActionDone:
@@ -160,9 +172,9 @@ async def _certificate_document(request: Request, side: Side, case_id: str, user
 
     node = _node(request)
     row = await visible_case(node.pool, user, side, case_id)
-    async with node.pool.connection() as conn:
-        await audit.record(conn, user_name=user.name, role=user.role, authority=row["authority"], case_id=case_id,
-                           action="read_certificate", detail={"format": fmt, "lang": lang})
+    channel = "page" if not request.url.path.startswith("/api/") else "api"
+    await record_read(node.pool, user, side, row, "read_certificate", {"format": fmt, "lang": lang},
+                      read_why(request), channel)
     if fmt == "pdf":
         # The document as it was sent, where it was; otherwise as it would be sent.
         doc = await cases.latest_document(node.pool, case_id, "certificate", lang)
@@ -221,13 +233,11 @@ async def audit_log(request: Request, user: CurrentUser, case: str | None = None
                     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> list[dict[str, Any]]:
     """Filters combine: `case`, `user`, `action` (a prefix: `read` finds every kind of read), and the
     period `since` (inclusive) to `until` (exclusive), as ISO dates or date-times."""
-    from web.pages_admin import _period
+    from web.pages_admin import _period, read_audit_log
 
-    if user.role not in ("auditor", "admin"):
-        raise ApiError(403, f"the audit log is for the auditor, not the {user.role}")
     start, end = _period(since, until)
-    rows = await audit.entries(_node(request).pool, case_id=case, user_name=user_name, action=action,
-                               since=start, until=end, limit=limit, offset=offset)
+    rows = await read_audit_log(_node(request).pool, user, case_id=case, user_name=user_name, action=action,
+                                since=start, until=end, limit=limit, offset=offset, via="api")
     return [{**r, "at": r["at"].isoformat()} for r in rows]
 
 
@@ -239,10 +249,11 @@ class PersonQuery(BaseModel):
 
 @router.post("/person-data")
 async def person_data(request: Request, query: PersonQuery, user: CurrentUser) -> dict[str, Any]:
-    """Everything this node holds about one person (right of access); for the auditor or admin, audited."""
+    """Everything this node holds about one person (right of access) in the cases of the auditor's
+    authorities (all of the node's for a node-wide auditor); audited with the purpose subject_access."""
     from web.pages_admin import person_export
 
-    if user.role not in ("auditor", "admin"):
-        raise ApiError(403, f"the export of data about a person is for the auditor or admin, not the {user.role}")
+    if user.role != "auditor":
+        raise ApiError(403, f"the export of data about a person is for the auditor, not the {user.role}")
     return await person_export(_node(request).pool, user, query.surname, query.forenames, query.date_of_birth,
                                "api")

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from probatio import __version__, telemetry
 from probatio.node import Node
 from probatio.settings import Settings
-from web import api, delivery, errors, inbox, openapi, pages
+from web import api, delivery, errors, guard, inbox, openapi, pages
 
 
 def create_app(settings: Settings | None = None, node: Node | None = None) -> FastAPI:
@@ -41,6 +41,8 @@ def create_app(settings: Settings | None = None, node: Node | None = None) -> Fa
     app.state.settings = settings
     pages.install(app)  # after the API: its error handlers stay JSON for /api, pages get HTML
     openapi.install(app)
+    # Outermost: every body is capped (and every answer marked no-store) before any route sees it.
+    app.add_middleware(guard.GuardedRequests, default_cap=lambda: settings.max_body_bytes)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz(request: Request) -> JSONResponse:

@@ -1,0 +1,130 @@
+"""Bounded input and uncached answers, for every route at once (issue 15, item 6).
+
+- Every request body is capped before it is read whole: a declared Content-Length over the route's cap is
+  refused at once, and a chunked body is counted as it streams in and refused with 413 the moment it
+  passes the cap, so a 400 MB upload never reaches memory. The node-link inbox and the uploads take the
+  sizes adapters/envelope.py documents; everything else `Settings.max_body_bytes`.
+- A JSON body nested deeper than MAX_JSON_DEPTH answers 422 naming the body, before any parser recurses.
+- Every answer but the static files carries `Cache-Control: no-store`: answers of the API and the pages
+  carry personal data, and no browser or proxy cache may keep them.
+
+Plain ASGI, outermost in the app, so no route can read a body before the cap applies.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import orjson
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from adapters import envelope
+
+# Deeper than any form the project knows (a certificate is about 6 levels), shallow enough that no
+# recursive parser or validator comes near Python's recursion limit.
+MAX_JSON_DEPTH = 64
+# The upload of a message that came by e-mail or post: the envelope (or the .eml carrying it) and its
+# signature file, plus what multipart adds around them.
+_MULTIPART_ALLOWANCE = 128 * 1024
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
+
+
+def body_cap(method: str, path: str, default: int) -> int:
+    """The largest body this route takes."""
+    if path == "/api/v1/inbox":
+        return envelope.MAX_ENVELOPE_BYTES
+    if path == "/api/v1/inbox/upload":
+        return envelope.MAX_ENVELOPE_BYTES + _MULTIPART_ALLOWANCE
+    if method == "POST" and path.endswith("/documents"):
+        # Documents travel inside envelopes, so the envelope's cap bounds them (a module of the documents'
+        # own may name a tighter one: MAX_DOCUMENT_BYTES).
+        return int(getattr(envelope, "MAX_DOCUMENT_BYTES", envelope.MAX_ENVELOPE_BYTES)) + _MULTIPART_ALLOWANCE
+    return default
+
+
+def json_depth_exceeds(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the JSON text nests deeper than `limit`, counted without parsing (strings removed first, so
+    a bracket inside a string does not count)."""
+    depth = 0
+    for b in _STRING.sub(b"", body).translate(None, _NOT_BRACKETS):
+        if b in (0x5B, 0x7B):
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
+def _looks_like_json(body: bytes) -> bool:
+    return body.lstrip()[:1] in (b"{", b"[")
+
+
+class GuardedRequests:
+    def __init__(self, app: ASGIApp, *, default_cap: Callable[[], int]) -> None:
+        self.app = app
+        self.default_cap = default_cap
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = str(scope.get("path", ""))
+        if not path.startswith("/static/"):
+            send = _no_store(send)
+        cap = body_cap(str(scope.get("method", "GET")), path, self.default_cap())
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > cap:
+            await _answer(send, 413, "too_large", f"the body may be at most {cap} bytes")
+            return
+        # Read the body here, counting: within the cap it is handed on whole; past it, refused at once.
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > cap:
+                await _answer(send, 413, "too_large", f"the body may be at most {cap} bytes")
+                return
+            chunks.append(chunk)
+            more = bool(message.get("more_body", False))
+        body = b"".join(chunks)
+        if body and _looks_like_json(body) and json_depth_exceeds(body):
+            await _answer(send, 422, "invalid", [{"path": "body",
+                                                  "reason": f"is nested more than {MAX_JSON_DEPTH} levels deep"}])
+            return
+        handed = False
+
+        async def replay() -> Message:
+            nonlocal handed
+            if not handed:
+                handed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+def _no_store(send: Send) -> Send:
+    async def with_header(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            MutableHeaders(scope=message).setdefault("Cache-Control", "no-store")
+        await send(message)
+
+    return with_header
+
+
+async def _answer(send: Send, status: int, code: str, detail: object) -> None:
+    """An error as CONTRACT §2 writes it; the connection closes after it (the rest of the body is unread)."""
+    body = orjson.dumps({"error": code, "detail": detail})
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})

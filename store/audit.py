@@ -62,6 +62,7 @@ _SCOPE = ("(CASE WHEN audit.case_id IS NOT NULL THEN EXISTS (SELECT 1 FROM cases
 async def entries(
     pool: AsyncConnectionPool[Any],
     *,
+    within: Sequence[str] | None,
     case_id: str | None = None,
     user_name: str | None = None,
     action: str | None = None,
@@ -70,7 +71,6 @@ async def entries(
     until: datetime | None = None,
     limit: int = 500,
     offset: int = 0,
-    within: Sequence[str] | None = (),
 ) -> list[dict[str, Any]]:
     """Newest first; every filter is optional and they combine (AND). `within`: the reader's authorities
     (rows outside them are not returned); None only for a node-wide auditor."""

@@ -54,7 +54,7 @@ async def erase_stale_drafts(pool: AsyncConnectionPool[Any], *, untouched_before
 
 
 async def data_about_person(pool: AsyncConnectionPool[Any], *, surname: str, forenames: str | None,
-                            date_of_birth: date, within: Sequence[str] | None = ()) -> dict[str, Any]:
+                            date_of_birth: date, within: Sequence[str] | None) -> dict[str, Any]:
     """Everything this node holds about one person: cases with their certificate, timeline, notes and
     document list, and unfinished drafts. Matching is on surname (and forenames when given, both without
     regard to case) and the exact date of birth, so a namesake is not swept in. `within`: only the cases

@@ -14,7 +14,7 @@ Plain ASGI, outermost in the app, so no route can read a body before the cap app
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import orjson
 from starlette.datastructures import MutableHeaders
@@ -63,10 +63,20 @@ def _looks_like_json(body: bytes) -> bool:
     return body.lstrip()[:1] in (b"{", b"[")
 
 
+# Told of each refusal (scope, status, reason): the node link's inbox audits what it refused.
+OnRefused = Callable[[Scope, int, str], Awaitable[None]]
+
+
 class GuardedRequests:
-    def __init__(self, app: ASGIApp, *, default_cap: Callable[[], int]) -> None:
+    def __init__(self, app: ASGIApp, *, default_cap: Callable[[], int], on_refused: OnRefused | None = None) -> None:
         self.app = app
         self.default_cap = default_cap
+        self.on_refused = on_refused
+
+    async def _refuse(self, scope: Scope, send: Send, status: int, code: str, detail: object, reason: str) -> None:
+        await _answer(send, status, code, detail)
+        if self.on_refused is not None:
+            await self.on_refused(scope, status, reason)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -77,8 +87,9 @@ class GuardedRequests:
             send = _no_store(send)
         cap = body_cap(str(scope.get("method", "GET")), path, self.default_cap())
         declared = dict(scope.get("headers") or []).get(b"content-length")
+        too_large = f"the body may be at most {cap} bytes"
         if declared is not None and declared.isdigit() and int(declared) > cap:
-            await _answer(send, 413, "too_large", f"the body may be at most {cap} bytes")
+            await self._refuse(scope, send, 413, "too_large", too_large, "body too large")
             return
         # Read the body here, counting: within the cap it is handed on whole; past it, refused at once.
         chunks: list[bytes] = []
@@ -91,14 +102,14 @@ class GuardedRequests:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > cap:
-                await _answer(send, 413, "too_large", f"the body may be at most {cap} bytes")
+                await self._refuse(scope, send, 413, "too_large", too_large, "body too large")
                 return
             chunks.append(chunk)
             more = bool(message.get("more_body", False))
         body = b"".join(chunks)
         if body and _looks_like_json(body) and json_depth_exceeds(body):
-            await _answer(send, 422, "invalid", [{"path": "body",
-                                                  "reason": f"is nested more than {MAX_JSON_DEPTH} levels deep"}])
+            deep = f"is nested more than {MAX_JSON_DEPTH} levels deep"
+            await self._refuse(scope, send, 422, "invalid", [{"path": "body", "reason": deep}], f"body {deep}")
             return
         handed = False
 
@@ -122,9 +133,9 @@ def _no_store(send: Send) -> Send:
 
 
 async def _answer(send: Send, status: int, code: str, detail: object) -> None:
-    """An error as CONTRACT §2 writes it; the connection closes after it (the rest of the body is unread)."""
+    """An error as CONTRACT §2 writes it. The server discards the rest of the body as it arrives (never
+    keeping it), so the client, which reads the answer once it has sent everything, gets this 413."""
     body = orjson.dumps({"error": code, "detail": detail})
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})

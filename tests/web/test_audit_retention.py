@@ -62,7 +62,7 @@ async def test_retention_erases_personal_data_and_keeps_statistics(nodes: LocalN
     surname = f"Erasable-{uuid.uuid4().hex[:6]}"
     case_id = await new_case(nodes, surname)
     pool = nodes["LU"].node.pool
-    found = await retention.data_about_person(pool, surname=surname.upper(), forenames=None,
+    found = await retention.data_about_person(pool, surname=surname.upper(), forenames=None, within=["LU"],
                                               date_of_birth=datetime(1990, 6, 2).date())
     assert [c["id"] for c in found["cases"]] == [case_id]
     # Let the workflow's first projection land, then stop the workflow: nothing may overwrite the closing below.
@@ -91,7 +91,7 @@ async def test_retention_erases_personal_data_and_keeps_statistics(nodes: LocalN
         assert row[1] == {"sex": "male", "age_group": "25-34", "judgment_type": "suspended_sentence"}
         audit_after = conn.execute("SELECT count(*) FROM audit WHERE case_id = %s", (case_id,)).fetchone()
         assert audit_before and audit_after and audit_after[0] == audit_before[0] + 1  # kept, plus the erasure
-    found = await retention.data_about_person(pool, surname=surname, forenames=None,
+    found = await retention.data_about_person(pool, surname=surname, forenames=None, within=["LU"],
                                               date_of_birth=datetime(1990, 6, 2).date())
     assert found["cases"] == []
     async with httpx.AsyncClient(base_url=nodes["LU"].url, timeout=30) as http:

@@ -83,6 +83,7 @@ async def test_retention_erases_personal_data_and_keeps_statistics(nodes: LocalN
         "RetentionSweep", RetentionInput(retention_days=365), id=f"retention-test-{uuid.uuid4()}",
         task_queue=nodes["LU"].node.settings.task_queue, result_type=RetentionResult)
     assert result.erased >= 1
+    assert result.audit_intact is True  # the sweep checks the audit log's hash chain too
 
     with psycopg.connect(db(nodes), autocommit=True) as conn:
         row = conn.execute("SELECT certificate, anonymous_facts, erased_at FROM cases WHERE id = %s",

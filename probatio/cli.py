@@ -89,6 +89,33 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         ensure_database(url)
     applied = migrate(url)
     print("applied: " + ", ".join(applied) if applied else "the database is up to date")
+    return _ensure_app_role(settings)
+
+
+def _ensure_app_role(settings: Settings) -> int:
+    """With both URLs set and different users, the application's login role is created (or given the
+    password of its URL) as a member of probatio_app: so compose and Kubernetes need no SQL by hand."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    from store.db import ensure_app_login
+
+    if not settings.database_url or not settings.database_owner_url:
+        return 0
+    app, owner = conninfo_to_dict(settings.database_url), conninfo_to_dict(settings.database_owner_url)
+    if not app.get("user") or app.get("user") == owner.get("user"):
+        print("note: PROBATIO_DATABASE_URL logs in as the owner; give the web app and worker a role of their own "
+              "(deploy/README.md, Database roles)", file=sys.stderr)
+        return 0
+    if not app.get("password"):
+        return 0  # a role that signs in otherwise (certificate, IAM): the operator made it
+    try:
+        ensure_app_login(settings.database_owner_url, str(app["password"]), role=str(app["user"]))
+    except psycopg.errors.InsufficientPrivilege as err:
+        print(f"note: role {app['user']} not created ({err}); create it once as deploy/README.md says",
+              file=sys.stderr)
+        return 0
+    print(f"role {app['user']}: member of probatio_app (cases; the audit log only to add to)")
     return 0
 
 

@@ -33,6 +33,7 @@ ALLOWED_ENV = frozenset(
     {
         "PROBATIO_STATE",
         "PROBATIO_DATABASE_URL",
+        "PROBATIO_DATABASE_OWNER_URL",
         "PROBATIO_TEMPORAL_ADDRESS",
         "PROBATIO_TEMPORAL_NAMESPACE",
         "PROBATIO_SIGNING_KEY_FILE",
@@ -46,10 +47,11 @@ ALLOWED_ENV = frozenset(
         "PROBATIO_WORKER_CACHED_WORKFLOWS",
     }
 )
-SECRET_ENV = frozenset({"PROBATIO_DATABASE_URL", "PROBATIO_SESSION_SECRET"})
+SECRET_ENV = frozenset({"PROBATIO_DATABASE_URL", "PROBATIO_DATABASE_OWNER_URL", "PROBATIO_SESSION_SECRET"})
 # What each process cannot run without.
 REQUIRED_ENV: dict[str, frozenset[str]] = {
-    "migrate": frozenset({"PROBATIO_STATE", "PROBATIO_DATABASE_URL", "PROBATIO_LOG_FORMAT"}),
+    "migrate": frozenset({"PROBATIO_STATE", "PROBATIO_DATABASE_URL", "PROBATIO_DATABASE_OWNER_URL",
+                          "PROBATIO_LOG_FORMAT"}),
     "worker": frozenset(
         {
             "PROBATIO_STATE",

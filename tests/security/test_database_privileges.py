@@ -224,3 +224,16 @@ def _no_stray_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in ("PROBATIO_DATABASE_URL", "PROBATIO_DATABASE_OWNER_URL"):
         monkeypatch.delenv(name, raising=False)
     yield
+
+
+def test_migrate_with_two_urls_makes_the_app_role(owner_url: str, tmp_path: Path) -> None:
+    from psycopg.conninfo import make_conninfo
+
+    app = make_conninfo(owner_url, user="probatio_node_cli", password="s3cret-for-test")
+    done = probatio("migrate", env={"PROBATIO_DATABASE_URL": app, "PROBATIO_DATABASE_OWNER_URL": owner_url,
+                                    "PROBATIO_STATE": "LU"})
+    assert done.returncode == 0, done.stderr
+    assert "role probatio_node_cli: member of probatio_app" in done.stdout
+    with psycopg.connect(app, autocommit=True) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("DELETE FROM audit")
+

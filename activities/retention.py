@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from psycopg_pool import AsyncConnectionPool
 from temporalio import activity
 
-from store import audit
+from store import audit, sign_in
 from store.audit_chain import verify_pool
 from store.retention import erase_closed_cases, erase_stale_drafts
 from workflows.retention import AuditChainCheck, RetentionBatch, RetentionInput
@@ -45,6 +45,7 @@ class RetentionActivities:
         cutoff = datetime.now(UTC) - timedelta(days=inp.retention_days)
         ids = await erase_closed_cases(self.pool, closed_before=cutoff, batch=inp.batch)
         drafts = await erase_stale_drafts(self.pool, untouched_before=cutoff)
+        await sign_in.forget_old(self.pool)
         async with self.pool.connection() as conn:
             for case_id in ids:
                 await audit.record(conn, user_name="retention", role="system", authority=None, case_id=case_id,

@@ -68,3 +68,11 @@ async def record_success(pool: AsyncConnectionPool[Any], name: str) -> None:
     """The right password clears the name's count (not the address's: one office shares an address)."""
     async with pool.connection() as conn:
         await conn.execute("DELETE FROM sign_in_failures WHERE key = %s", (keys_for(name, "")[0],))
+
+
+async def forget_old(pool: AsyncConnectionPool[Any]) -> int:
+    """Failed sign-ins hold names as typed and addresses: kept only while they still slow anyone down."""
+    async with pool.connection() as conn:
+        cur = await conn.execute("DELETE FROM sign_in_failures WHERE last_failure < now() - interval '1 day'"
+                                 " AND (locked_until IS NULL OR locked_until < now())")
+        return int(cur.rowcount)

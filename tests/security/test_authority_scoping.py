@@ -234,3 +234,23 @@ def node_wide_name(nodes: LocalNodes, token: str) -> str:
 def test_node_wide_is_only_for_an_auditor(nodes: LocalNodes) -> None:
     with psycopg.connect(nodes["LU"].owner_url, autocommit=True) as conn, pytest.raises(ValueError, match="auditor"):
         create_user(conn, "wide-admin", "admin", ["LU"], node_wide=True)
+
+
+async def test_draft_reads_are_audited_and_the_audit_page_shows_why(nodes: LocalNodes) -> None:
+    secrets = await _lu_case_and_draft(nodes)
+    officer = await signed_in(nodes["LU"].url, "officer")
+    assert (await officer.get(f"/transfers/drafts/{secrets.draft_id}/a")).status_code == 200
+    await officer.aclose()
+    async with httpx.AsyncClient(base_url=nodes["LU"].url, timeout=30) as http:
+        r = await http.get("/api/v1/audit", params={"action": "read_draft", "user": "officer"},
+                           headers=bearer(nodes, "LU", "auditor"))
+        drafts = [e for e in r.json() if e["detail"].get("draft") == secrets.draft_id]
+        assert drafts and drafts[0]["purpose"] == "case_work" and drafts[0]["authority"] == "LU"
+        r = await http.get(f"/api/v1/transfers/{secrets.case_id}", headers={
+            **bearer(nodes, "LU", "auditor"), "X-Probatio-Reason": "data subject's request 2026/4"})
+        assert r.status_code == 200
+    auditor = await signed_in(nodes["LU"].url, "auditor")
+    page = await auditor.get("/audit", params={"case": secrets.case_id})
+    await auditor.aclose()
+    assert "<th scope=\"col\">Purpose</th>" in page.text
+    assert "<td>audit</td><td>data subject&#39;s request 2026/4</td>" in page.text

@@ -237,3 +237,24 @@ def test_migrate_with_two_urls_makes_the_app_role(owner_url: str, tmp_path: Path
     with psycopg.connect(app, autocommit=True) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
         conn.execute("DELETE FROM audit")
 
+
+
+def test_concurrent_writers_keep_one_unbroken_chain(app_url: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def writer(n: int) -> None:
+        with psycopg.connect(app_url) as conn:
+            for i in range(25):
+                with conn.transaction():
+                    conn.execute("INSERT INTO audit (user_name, role, action) VALUES (%s, 'officer', 'read')",
+                                 (f"w{n}",))
+                if i % 5 == 0:  # a transaction that rolls back leaves no gap behind
+                    with conn.transaction():
+                        conn.execute("INSERT INTO audit (user_name, role, action) VALUES ('gone', 'x', 'y')")
+                        raise psycopg.Rollback()
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(writer, range(8)))
+    report = audit_chain.verify(app_url, state="LU", public_key=None)
+    assert report.intact, report.table()
+    assert report.rows == report.last_seq == 8 * 25

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from probatio.settings import EMBEDDED_PG_PORT, EMBEDDED_TEMPORAL_PORT, EMBEDDED_TEMPORAL_UI_PORT, Settings
 
@@ -85,11 +86,39 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     from store.db import ensure_database, migrate
 
     settings = _settings()
-    url = settings.effective_database_url
-    if settings.database_url is None:
+    # Migrations create and alter tables: the owner's URL, never the application's.
+    url = settings.effective_database_owner_url
+    if settings.database_url is None and settings.database_owner_url is None:
         ensure_database(url)
     applied = migrate(url)
     print("applied: " + ", ".join(applied) if applied else "the database is up to date")
+    return _ensure_app_role(settings)
+
+
+def _ensure_app_role(settings: Settings) -> int:
+    """With both URLs set and different users, the application's login role is created (or given the
+    password of its URL) as a member of probatio_app: so compose and Kubernetes need no SQL by hand."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    from store.db import ensure_app_login
+
+    if not settings.database_url or not settings.database_owner_url:
+        return 0
+    app, owner = conninfo_to_dict(settings.database_url), conninfo_to_dict(settings.database_owner_url)
+    if not app.get("user") or app.get("user") == owner.get("user"):
+        print("note: PROBATIO_DATABASE_URL logs in as the owner; give the web app and worker a role of their own "
+              "(deploy/README.md, Database roles)", file=sys.stderr)
+        return 0
+    if not app.get("password"):
+        return 0  # a role that signs in otherwise (certificate, IAM): the operator made it
+    try:
+        ensure_app_login(settings.database_owner_url, str(app["password"]), role=str(app["user"]))
+    except psycopg.errors.InsufficientPrivilege as err:
+        print(f"note: role {app['user']} not created ({err}); create it once as deploy/README.md says",
+              file=sys.stderr)
+        return 0
+    print(f"role {app['user']}: member of probatio_app (cases; the audit log only to add to)")
     return 0
 
 
@@ -136,13 +165,28 @@ def _read_password(args: argparse.Namespace) -> str | None:
     return password or None
 
 
-def cmd_users_create(args: argparse.Namespace) -> int:
+def _users_db(settings: Settings) -> Any:
     import psycopg
 
-    from store.users import ROLES, create_user
+    return psycopg.connect(settings.effective_database_url, autocommit=True)
+
+
+def _record(conn: Any, action: str, name: str, detail: dict[str, Any]) -> None:
+    """Who may do what is audited too: an operator's change of a user is a row in the audit log."""
+    from psycopg.types.json import Jsonb
+
+    conn.execute("INSERT INTO audit (user_name, role, action, detail) VALUES (%s, 'operator', %s, %s)",
+                 (f"cli:{os.environ.get('USER', 'unknown')}", action, Jsonb({"user": name, **detail})))
+
+
+def cmd_users_create(args: argparse.Namespace) -> int:
+    from store.users import ROLES, UserExists, create_user
 
     if args.role not in ROLES:
         print(f"role: must be one of {', '.join(ROLES)}", file=sys.stderr)
+        return 2
+    if args.node_wide and args.role != "auditor":
+        print("--node-wide: only an auditor can read across every authority of the node", file=sys.stderr)
         return 2
     try:
         password = _read_password(args)
@@ -151,25 +195,137 @@ def cmd_users_create(args: argparse.Namespace) -> int:
         return 2
     settings = _settings()
     authorities = args.authority or [settings.node_authority]
-    with psycopg.connect(settings.effective_database_url, autocommit=True) as conn:
-        token = create_user(conn, args.name, args.role, authorities, password)
+    with _users_db(settings) as conn:
+        try:
+            token = create_user(conn, args.name, args.role, authorities, password, node_wide=args.node_wide,
+                                token_days=args.token_days or settings.token_days)
+        except UserExists as err:
+            print(f"users create: {err}", file=sys.stderr)
+            return 2
+        _record(conn, "user_created", args.name, {"role": args.role, "authorities": authorities,
+                                                  "node_wide": args.node_wide})
     print(token)
     return 0
 
 
 def cmd_users_list(args: argparse.Namespace) -> int:
-    import psycopg
-
     from probatio.console import table
     from store.users import list_users
 
     settings = _settings()
-    with psycopg.connect(settings.effective_database_url, autocommit=True) as conn:
+    with _users_db(settings) as conn:
         users = list_users(conn)
     table(("name", "role", "authorities", "password", "API tokens", "token last used", "created"),
           ((u["name"], u["role"], ", ".join(u["authorities"]), "yes" if u["has_password"] else "no", u["tokens"],
             f"{u['last_used_at']:%Y-%m-%d %H:%M}" if u["last_used_at"] else "never", f"{u['created_at']:%Y-%m-%d}")
            for u in users), title=f"Users of the {settings.state} node")
+    return 0
+
+
+def cmd_users_set_role(args: argparse.Namespace) -> int:
+    from store.users import ROLES, NoSuchUser, set_role
+
+    if args.role not in ROLES:
+        print(f"role: must be one of {', '.join(ROLES)}", file=sys.stderr)
+        return 2
+    with _users_db(_settings()) as conn:
+        try:
+            old = set_role(conn, args.name, args.role)
+        except NoSuchUser as err:
+            print(f"users set-role: {err}", file=sys.stderr)
+            return 2
+        _record(conn, "role_changed", args.name, {"from": old, "to": args.role})
+    print(f"{args.name}: {old} → {args.role} (every token and session of {args.name} now acts as {args.role})")
+    return 0
+
+
+def cmd_users_revoke(args: argparse.Namespace) -> int:
+    from store.users import TOKEN_CACHE_SECONDS, NoSuchUser, revoke
+
+    with _users_db(_settings()) as conn:
+        try:
+            n = revoke(conn, args.name, args.token)
+        except NoSuchUser as err:
+            print(f"users revoke: {err}", file=sys.stderr)
+            return 2
+        _record(conn, "tokens_revoked", args.name, {"tokens": n, "only": args.token})
+    what = f"token {args.token}…" if args.token else "every token and page session"
+    print(f"{args.name}: {what} revoked ({n} token(s)); a web process honours a token it checked in the last "
+          f"{TOKEN_CACHE_SECONDS:.0f} s at most that much longer")
+    return 0
+
+
+def cmd_users_tokens(args: argparse.Namespace) -> int:
+    from store.users import NoSuchUser, issue_token, tokens_of
+
+    settings = _settings()
+    with _users_db(settings) as conn:
+        try:
+            if args.new:
+                token = issue_token(conn, args.name, args.token_days or settings.token_days)
+                _record(conn, "token_issued", args.name, {})
+                print(token)
+                return 0
+            rows = tokens_of(conn, args.name)
+        except NoSuchUser as err:
+            print(f"users tokens: {err}", file=sys.stderr)
+            return 2
+    print(f"{'token (digest)':<16}{'created':<19}{'last used':<19}{'expires':<19}")
+    for r in rows:
+        def day(v: Any) -> str:
+            return v.strftime("%Y-%m-%d %H:%M") if v else "never"
+        state = " (expired)" if r["expired"] else ""
+        print(f"{r['digest'] + '…':<16}{day(r['created_at']):<19}{day(r['last_used_at']):<19}"
+              f"{day(r['expires_at'])}{state}")
+    if not rows:
+        print(f"{args.name} has no API token")
+    return 0
+
+
+def _node_key(settings: Settings) -> Any:
+    from adapters.keys import load_or_create_private_key
+
+    path = settings.effective_signing_key_file
+    return load_or_create_private_key(path) if path.exists() else None
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from store.audit_chain import verify
+
+    settings = _settings()
+    key = _node_key(settings)
+    try:
+        report = verify(settings.effective_database_url, state=settings.state,
+                        public_key=key.public_key() if key else None)
+    except Exception as err:  # the database unreachable or not migrated: one line, never a traceback
+        print(f"audit verify: could not read the audit log: {err}", file=sys.stderr)
+        return 2
+    print(report.table())
+    return 0 if report.intact else 1
+
+
+def cmd_audit_prune(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from store.audit_chain import prune
+
+    settings = _settings()
+    key = _node_key(settings)
+    if key is None:
+        print(f"audit prune: the node's signing key {settings.effective_signing_key_file} is needed to sign "
+              "the checkpoint", file=sys.stderr)
+        return 2
+    before = datetime.fromisoformat(args.before).replace(tzinfo=UTC) if args.before else None
+    try:
+        done = prune(settings.effective_database_owner_url, state=settings.state, key=key, before=before)
+    except Exception as err:  # not the owner, or the database unreachable
+        print(f"audit prune: {type(err).__name__}: {err}".strip(), file=sys.stderr)
+        return 1
+    if done.refused:
+        print(done.refused)
+        return 1
+    print(f"pruned {done.rows_deleted} rows through seq {done.last_seq}; the signed checkpoint keeps the rest "
+          "verifiable" if done.rows_deleted else "nothing to prune: no row is older than the retention period")
     return 0
 
 
@@ -243,20 +399,44 @@ def build_parser() -> argparse.ArgumentParser:
     users = sub.add_parser("users", help="create and list the people who use this node").add_subparsers(
         dest="users_command", required=True, metavar="ACTION")
     # No abbreviations here: `--password SECRET` must be refused, not read as --password-stdin.
-    p = users.add_parser("create", help="create a user (or change their role) and print a new API token",
+    p = users.add_parser("create", help="create a user and print a new API token (an existing name: exit 2)",
                          allow_abbrev=False,
-                         description="Create a user, or change an existing user's role and authorities, and "
-                                     "print a new API token. A password (for the sign-in page) is asked for at "
-                                     "the terminal or read from standard input, never from the command line.")
+                         description="Create a user and print a new API token; a role is changed only with "
+                                     "`users set-role`. A password (for the sign-in page) is asked for at the "
+                                     "terminal or read from standard input, never from the command line.")
     p.add_argument("name", help="the user's sign-in name")
     p.add_argument("--role", required=True, help="officer, prosecutor, supervisor, auditor or admin")
     p.add_argument("--authority", action="append", help="authority code (repeatable); default: the node's")
     p.add_argument("--password-stdin", action="store_true",
                    help="read the password from the first line of standard input (else it is asked for at "
                         "the terminal, not shown; left empty, the user signs in with the API token only)")
+    p.add_argument("--node-wide", action="store_true",
+                   help="an auditor who reads the audit log and person data of every authority of the node")
+    p.add_argument("--token-days", type=int, default=None, help="the token's lifetime (PROBATIO_TOKEN_DAYS)")
     p.set_defaults(func=cmd_users_create)
     p = users.add_parser("list", help="show every user: role, authorities, password, API tokens")
     p.set_defaults(func=cmd_users_list)
+    p = users.add_parser("set-role", help="change a user's role (every token and session of theirs)")
+    p.add_argument("name")
+    p.add_argument("role")
+    p.set_defaults(func=cmd_users_set_role)
+    p = users.add_parser("revoke", help="revoke a user's API tokens and end their page sessions")
+    p.add_argument("name")
+    p.add_argument("--token", default=None, help="only the token whose digest starts so (see `users tokens`)")
+    p.set_defaults(func=cmd_users_revoke)
+    p = users.add_parser("tokens", help="list a user's API tokens (digest, created, last used, expiry)")
+    p.add_argument("name")
+    p.add_argument("--new", action="store_true", help="issue a fresh token and print it")
+    p.add_argument("--token-days", type=int, default=None)
+    p.set_defaults(func=cmd_users_tokens)
+
+    audit = sub.add_parser("audit", help="the audit log's hash chain").add_subparsers(dest="audit_command",
+                                                                                      required=True)
+    p = audit.add_parser("verify", help="exit 0 when the audit log is intact; 1 naming the first altered row")
+    p.set_defaults(func=cmd_audit_verify)
+    p = audit.add_parser("prune", help="delete rows older than five years behind a signed checkpoint (owner URL)")
+    p.add_argument("--before", default=None, help="YYYY-MM-DD; default: five years ago")
+    p.set_defaults(func=cmd_audit_prune)
 
     p = sub.add_parser("healthcheck", help="exit 0 when Temporal answers (the worker's liveness probe)")
     p.add_argument("what", nargs="?", default="worker", help="the process to check (worker)")

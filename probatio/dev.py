@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -32,13 +33,15 @@ from probatio import embedded
 from probatio.console import progress
 from probatio.harness import write_directory
 from probatio.settings import (
+    APP_PASSWORD_FILE,
     EMBEDDED_PG_PORT,
     EMBEDDED_TEMPORAL_PORT,
     EMBEDDED_TEMPORAL_UI_PORT,
+    embedded_app_database_url,
     embedded_database_url,
 )
-from store.db import ensure_database, migrate
-from store.users import create_user, token_is_valid
+from store.db import ensure_app_login, ensure_database, migrate
+from store.users import create_or_issue, token_is_valid
 
 DEMO_ROLES = ("officer", "prosecutor", "supervisor", "auditor", "admin")
 DEMO_PASSWORD = "demo"  # noqa: S105 - dev only: printed on start, never used by `probatio web` in production
@@ -76,7 +79,20 @@ class DevStack:
         return self.home / "logs"
 
     def database_url(self, state: str) -> str:
+        """The owner's URL: migrations and the demo users. The nodes themselves get `app_database_url`."""
         return embedded_database_url(state, self.pg_port)
+
+    def app_database_url(self, state: str) -> str:
+        return embedded_app_database_url(state, self.home, self.pg_port)
+
+    def app_password(self) -> str:
+        """Generated on the first start, kept (0600) in the home so restarts and `probatio web` find it."""
+        path = self.home / APP_PASSWORD_FILE
+        if not path.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(24) + "\n", encoding="utf-8")
+            path.chmod(0o600)
+        return path.read_text(encoding="utf-8").strip()
 
     def start_services(self) -> None:
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -89,10 +105,12 @@ class DevStack:
 
     def prepare_nodes(self) -> dict[str, Any]:
         """Databases, migrations, signing keys, the shared directory, demo users and their tokens."""
+        password = self.app_password()
         for spec in self.nodes:
             url = self.database_url(spec.state)
             ensure_database(url)
             migrate(url)
+            ensure_app_login(url, password)
         self.write_directory()
         return self.write_credentials()
 
@@ -151,7 +169,7 @@ class DevStack:
                     if previous and token_is_valid(conn, previous):
                         tokens[role] = previous
                     else:
-                        tokens[role] = create_user(conn, role, role, [spec.state], DEMO_PASSWORD)
+                        tokens[role] = create_or_issue(conn, role, role, [spec.state], DEMO_PASSWORD)
             creds[spec.state] = {"url": spec.url, "tokens": tokens}
         path.write_text(json.dumps(creds, indent=2) + "\n", encoding="utf-8")
         path.chmod(0o600)
@@ -162,7 +180,7 @@ class DevStack:
         env.update({
             "PROBATIO_STATE": spec.state,
             "PROBATIO_HOME": str(self.home),
-            "PROBATIO_DATABASE_URL": self.database_url(spec.state),
+            "PROBATIO_DATABASE_URL": self.app_database_url(spec.state),
             "PROBATIO_TEMPORAL_ADDRESS": f"127.0.0.1:{self.temporal_port}",
             "PROBATIO_WEB_PORT": str(spec.port),
             "PROBATIO_SIGNING_KEY_FILE": str(self.key_file(spec.state)),

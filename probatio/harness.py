@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from adapters.seal import NodeSeal
 from probatio.embedded import free_port
 from probatio.node import Node
 from probatio.settings import Settings, database_name
-from store.db import ensure_database, migrate, open_pool
+from store.db import ensure_app_login, ensure_database, migrate, open_pool
 from store.users import create_user
 
 ROLES = ("officer", "prosecutor", "supervisor", "auditor", "admin")
@@ -36,6 +37,8 @@ class LocalNode:
     url: str
     tokens: dict[str, str]
     server: uvicorn.Server
+    # The owner's URL (migrations, maintenance, tests that play the superuser); the node uses the app's.
+    owner_url: str = ""
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     worker: Worker | None = None
 
@@ -57,6 +60,16 @@ class LocalNodes:
                 with contextlib.suppress(BaseException):
                     await asyncio.wait_for(t, timeout=10)
             await n.node.close()
+
+
+# One password per process for the application's login role: nodes started one after another on the same
+# server (a test session) share the role, and a pool opened earlier must still be able to connect.
+_APP_PASSWORD = secrets.token_urlsafe(24)
+
+
+def app_database(owner_url: str) -> str:
+    """The URL the node's web app and worker use: the least-privileged login role, as in production."""
+    return ensure_app_login(owner_url, _APP_PASSWORD)
 
 
 def fresh_database(server_url: str, name: str) -> str:
@@ -104,8 +117,9 @@ async def start_nodes(client: Client, server_url: str, states: list[str], home: 
 
     nodes: dict[str, LocalNode] = {}
     for s in states:
-        url = fresh_database(server_url, db_prefix + database_name(s))
-        settings = Settings(state=s, home=home, database_url=url, web_port=ports[s],
+        owner_url = fresh_database(server_url, db_prefix + database_name(s))
+        url = app_database(owner_url)
+        settings = Settings(state=s, home=home, database_url=url, database_owner_url=owner_url, web_port=ports[s],
                             signing_key_file=home / "keys" / f"{s}.pem", directory_file=directory_file,
                             **(settings_overrides or {}))
         tokens = {}
@@ -119,7 +133,8 @@ async def start_nodes(client: Client, server_url: str, states: list[str], home: 
         config = uvicorn.Config(create_app(node=node), host="127.0.0.1", port=ports[s], log_level="warning",
                                 lifespan="on", timeout_keep_alive=75)
         server = uvicorn.Server(config)
-        local = LocalNode(state=s, node=node, url=f"http://127.0.0.1:{ports[s]}", tokens=tokens, server=server)
+        local = LocalNode(state=s, node=node, url=f"http://127.0.0.1:{ports[s]}", tokens=tokens, server=server,
+                          owner_url=owner_url)
         local.tasks.append(asyncio.create_task(server.serve()))
         local.worker = node.worker()
         local.tasks.append(asyncio.create_task(local.worker.run()))

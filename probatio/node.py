@@ -97,9 +97,13 @@ class Node:
                            ecodex_evidence_hours=self.settings.ecodex_evidence_hours,
                            seal=open_node_seal(self.settings))
 
+    def retention_activities(self) -> RetentionActivities:
+        key = load_or_create_private_key(self.settings.effective_signing_key_file)
+        return RetentionActivities(self.pool, state=self.settings.state, public_key=key.public_key())
+
     def worker(self) -> Worker:
         return Worker(self.client, task_queue=self.settings.task_queue, workflows=WORKFLOWS,
-                      activities=NodeActivities(self.context()).all() + RetentionActivities(self.pool).all()
+                      activities=NodeActivities(self.context()).all() + self.retention_activities().all()
                       + EcodexActivities(self).all(),
                       workflow_runner=workflow_runner(),
                       max_cached_workflows=self.settings.worker_cached_workflows,

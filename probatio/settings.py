@@ -26,7 +26,21 @@ def database_name(state: str) -> str:
 
 
 def embedded_database_url(state: str, port: int = EMBEDDED_PG_PORT) -> str:
+    """The owner's URL on the embedded PostgreSQL (migrations and maintenance only)."""
     return f"postgresql://postgres@127.0.0.1:{port}/{database_name(state)}"
+
+
+# The password `probatio dev` generated for the application's login role (store.db.APP_LOGIN_ROLE).
+APP_PASSWORD_FILE = "db-app-password"  # noqa: S105 - the name of a file, not a password
+
+
+def embedded_app_database_url(state: str, home: Path, port: int = EMBEDDED_PG_PORT) -> str:
+    """The application's URL on the embedded PostgreSQL: the least-privileged login role, never the owner."""
+    from psycopg.conninfo import make_conninfo
+
+    secret = home / APP_PASSWORD_FILE
+    password = secret.read_text(encoding="utf-8").strip() if secret.exists() else ""
+    return make_conninfo(embedded_database_url(state, port), user="probatio_node", password=password)
 
 
 class _TomlSource(PydanticBaseSettingsSource):
@@ -50,7 +64,10 @@ class Settings(BaseSettings):
     state: str = Field("LU", description="The member state this node serves (ISO code as the EU writes it)")
     authority: str = Field("", description="Default authority code of this node's users; defaults to the state")
     home: Path = DEFAULT_HOME
+    # The web app and the worker connect with this URL: a role that may read and write cases but only add
+    # to the audit log (store/migrations/0012). Migrations and audit pruning use the owner's URL.
     database_url: str | None = None
+    database_owner_url: str | None = None
     temporal_address: str | None = None
     temporal_namespace: str = "default"
     web_host: str = "127.0.0.1"
@@ -94,6 +111,17 @@ class Settings(BaseSettings):
     metrics_host: str = "0.0.0.0"  # noqa: S104
     # Pages: a signed-in session lasts this long (a working day plus margin), then the user signs in again.
     session_hours: int = 10
+    # API tokens expire this many days after they are issued (`probatio users tokens NAME` shows when).
+    token_days: int = Field(90, ge=1)
+    # Sign-in: after `sign_in_backoff_after` failures for a user name or an address, each further attempt
+    # must wait twice as long as the last (from 1 s); after `sign_in_lock_after` failures the name or
+    # address is locked for `sign_in_lock_minutes`. Every failure and lock is audited.
+    sign_in_backoff_after: int = Field(3, ge=1)
+    sign_in_lock_after: int = Field(10, ge=1)
+    sign_in_lock_minutes: int = Field(15, ge=1)
+    # Largest request body of the JSON API and the pages (the inbox and uploads have their own, larger
+    # caps from adapters/envelope.py). A body over the cap is refused with 413 before it is read whole.
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
     # Retention: personal data of a case closed longer ago than this is erased (the audit log is kept
     # five years regardless); the sweep runs every `retention_sweep_hours` as a Temporal schedule.
     retention_days: int = Field(3 * 365, ge=1)
@@ -145,7 +173,13 @@ class Settings(BaseSettings):
 
     @property
     def effective_database_url(self) -> str:
-        return self.database_url or embedded_database_url(self.state)
+        return self.database_url or embedded_app_database_url(self.state, self.home)
+
+    @property
+    def effective_database_owner_url(self) -> str:
+        """Where `probatio migrate` and `probatio audit prune` connect: the owner's URL; a deployment that
+        still names one URL only (before issue 15) migrates with it."""
+        return self.database_owner_url or self.database_url or embedded_database_url(self.state)
 
     @property
     def effective_temporal_address(self) -> str:

@@ -68,6 +68,23 @@ def migrate(url: str) -> list[str]:
     return applied
 
 
+# The login role the embedded stack (`probatio dev`, the tests) gives the web app and the worker: a member
+# of probatio_app (store/migrations/0012), owning nothing. In production the operator creates their own.
+APP_LOGIN_ROLE = "probatio_node"
+
+
+def ensure_app_login(owner_url: str, password: str, role: str = APP_LOGIN_ROLE) -> str:
+    """Create (or give a new password to) the application's login role; returns the URL it connects with.
+    The role is a member of probatio_app and nothing else: no superuser, no owner of anything."""
+    with psycopg.connect(owner_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+        verb = sql.SQL("ALTER") if exists else sql.SQL("CREATE")
+        conn.execute(sql.SQL("{} ROLE {} LOGIN PASSWORD {} NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION"
+                             " NOBYPASSRLS INHERIT").format(verb, sql.Identifier(role), sql.Literal(password)))
+        conn.execute(sql.SQL("GRANT probatio_app TO {}").format(sql.Identifier(role)))
+    return make_conninfo(owner_url, user=role, password=password)
+
+
 # A connection given back less than this long ago is handed out again without a test query.
 FRESH_SECONDS = 1.0
 _given_back_at: weakref.WeakKeyDictionary[AsyncConnection[Any], float] = weakref.WeakKeyDictionary()

@@ -3,6 +3,7 @@ everything held about one person. The audit log is never touched (kept five year
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -56,14 +57,17 @@ async def erase_stale_drafts(pool: AsyncConnectionPool[Any], *, untouched_before
 
 
 async def data_about_person(pool: AsyncConnectionPool[Any], *, surname: str, forenames: str | None,
-                            date_of_birth: date) -> dict[str, Any]:
+                            date_of_birth: date, within: Sequence[str] | None) -> dict[str, Any]:
     """Everything this node holds about one person: cases with their certificate, timeline, notes and
     document list, and unfinished drafts. Matching is on surname (and forenames when given, both without
-    regard to case) and the exact date of birth, so a namesake is not swept in."""
+    regard to case) and the exact date of birth, so a namesake is not swept in. `within`: only the cases
+    and drafts of these authorities (None: the whole node, for a node-wide auditor)."""
     match = ("lower(certificate->'person'->>'surname') = lower(%s)"
              " AND certificate->'person'->>'date_of_birth' = %s"
-             " AND (%s::text IS NULL OR lower(certificate->'person'->>'forenames') = lower(%s))")
-    params = (surname.strip(), date_of_birth.isoformat(), forenames or None, (forenames or "").strip())
+             " AND (%s::text IS NULL OR lower(certificate->'person'->>'forenames') = lower(%s))"
+             " AND (%s::text[] IS NULL OR authority = ANY(%s::text[]))")
+    scope = None if within is None else list(within)
+    params = (surname.strip(), date_of_birth.isoformat(), forenames or None, (forenames or "").strip(), scope, scope)
     async with pool.connection() as conn:
         found = list(await (await conn.execute(
             f"SELECT id, direction, authority, issuing_state, executing_state, stage, outcome, created_at,"

@@ -42,14 +42,15 @@ async def open_session(pool: AsyncConnectionPool[Any], user: User, *, lifetime: 
 async def session_for(pool: AsyncConnectionPool[Any], secret: str) -> Session | None:
     async with pool.connection() as conn:
         cur = await conn.execute(
-            "SELECT u.id, u.name, u.role, u.authorities, s.csrf_token, s.via FROM web_sessions s"
+            "SELECT u.id, u.name, u.role, u.authorities, u.node_wide, s.csrf_token, s.via FROM web_sessions s"
             " JOIN users u ON u.id = s.user_id WHERE s.token_hash = %s AND s.expires_at > now()",
             (_digest(secret),),
         )
         row = await cur.fetchone()
     if row is None:
         return None
-    user = User(id=row["id"], name=row["name"], role=row["role"], authorities=tuple(row["authorities"]))
+    user = User(id=row["id"], name=row["name"], role=row["role"], authorities=tuple(row["authorities"]),
+                node_wide=bool(row["node_wide"]))
     return Session(user=user, csrf_token=row["csrf_token"], via=row["via"])
 
 

@@ -19,9 +19,18 @@ from forms.messages import ACTIONS
 from store import audit, cases, idempotency
 from store.users import User
 from web.auth import current_user
-from web.cases import SUMMARY_FIELDS, CaseSummary, act, parse_certificate_or_422, read_case, visible_case
+from web.cases import (
+    SUMMARY_FIELDS,
+    CaseSummary,
+    act,
+    parse_certificate_or_422,
+    read_case,
+    record_read,
+    visible_case,
+)
 from web.errors import ApiError, problems
 from web.openapi import DASHBOARD_EXAMPLE, DOCUMENT_ANSWERS, LIST_ANSWER, action_body, errors
+from web.why import read_why
 from workflows.model import TransferInput, workflow_id
 from workflows.stages import IssuingStage, Side
 
@@ -269,14 +278,19 @@ async def list_incoming(request: Request, user: CurrentUser, stage: str | None =
     return await _case_list(request, user, "incoming", limit, offset, _list_params(stage, None, due_before))
 
 
-@router.get("/transfers/{case_id}", response_model=None, responses={200: {"model": CaseView}, **errors(403, 404, 422)})
+@router.get("/transfers/{case_id}", response_model=None, responses={200: {"model": CaseView}, **errors(403, 404, 422),
+             428: {"description": "say why (X-Probatio-Reason)"}})
 async def get_transfer(request: Request, case_id: str, user: CurrentUser) -> dict[str, Any]:
-    return await read_case(_node(request).pool, user, Side.ISSUING, case_id)
+    """The case. A read outside your own work needs a reason (`X-Probatio-Reason`); the purpose may be
+    stated (`X-Probatio-Purpose`). Both are kept in the audit log."""
+    return await read_case(_node(request).pool, user, Side.ISSUING, case_id, why=read_why(request))
 
 
-@router.get("/incoming/{case_id}", response_model=None, responses={200: {"model": CaseView}, **errors(403, 404, 422)})
+@router.get("/incoming/{case_id}", response_model=None, responses={200: {"model": CaseView}, **errors(403, 404, 422),
+             428: {"description": "say why (X-Probatio-Reason)"}})
 async def get_incoming(request: Request, case_id: str, user: CurrentUser) -> dict[str, Any]:
-    return await read_case(_node(request).pool, user, Side.EXECUTING, case_id)
+    """The case; reason and purpose as for `GET /transfers/{id}`."""
+    return await read_case(_node(request).pool, user, Side.EXECUTING, case_id, why=read_why(request))
 
 
 async def _action(request: Request, side: Side, case_id: str, action: str, user: User) -> ActionDone:
@@ -319,9 +333,9 @@ async def _certificate_document(request: Request, side: Side, case_id: str, user
 
     node = _node(request)
     row = await visible_case(node.pool, user, side, case_id)
-    async with node.pool.connection() as conn:
-        await audit.record(conn, user_name=user.name, role=user.role, authority=row["authority"], case_id=case_id,
-                           action="read_certificate", detail={"format": fmt, "lang": lang})
+    channel = "page" if not request.url.path.startswith("/api/") else "api"
+    await record_read(node.pool, user, side, row, "read_certificate", {"format": fmt, "lang": lang},
+                      read_why(request), channel)
     if fmt == "pdf":
         # The document as it was sent, where it was; otherwise as it would be sent.
         doc = await cases.latest_document(node.pool, case_id, "certificate", lang)
@@ -385,16 +399,14 @@ async def audit_log(request: Request, user: CurrentUser, case: str | None = None
                     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> Response:
     """Filters combine: `case`, `user`, `action` (a prefix: `read` finds every kind of read), and the
     period `since` (inclusive) to `until` (exclusive), as ISO dates or date-times."""
-    from web.pages_admin import _period
+    from web.pages_admin import _period, read_audit_log
 
-    if user.role not in ("auditor", "admin"):
-        raise ApiError(403, f"the audit log is for the auditor, not the {user.role}")
     start, end = _period(since, until)
-    filters: dict[str, Any] = {"case_id": case, "user_name": user_name, "action": action, "since": start,
-                               "until": end}
     pool = _node(request).pool
-    rows, total = await asyncio.gather(audit.entries(pool, limit=limit, offset=offset, **filters),
-                                       audit.count_entries(pool, **filters))
+    rows = await read_audit_log(pool, user, case_id=case, user_name=user_name, action=action,
+                                since=start, until=end, limit=limit, offset=offset, via="api")
+    total = await audit.count_entries(pool, within=None if user.node_wide else user.authorities, case_id=case,
+                                      user_name=user_name, action=action, since=start, until=end)
     return _page(request, rows, total, limit, offset)
 
 
@@ -412,10 +424,11 @@ class PersonQuery(BaseModel):
     "exported_at": "2026-11-23T09:05:01+00:00", "cases": [], "drafts": []}}}},
     **errors(403, 422)})
 async def person_data(request: Request, query: PersonQuery, user: CurrentUser) -> dict[str, Any]:
-    """Everything this node holds about one person (right of access); for the auditor or admin, audited."""
+    """Everything this node holds about one person (right of access) in the cases of the auditor's
+    authorities (all of the node's for a node-wide auditor); audited with the purpose subject_access."""
     from web.pages_admin import person_export
 
-    if user.role not in ("auditor", "admin"):
-        raise ApiError(403, f"the export of data about a person is for the auditor or admin, not the {user.role}")
+    if user.role != "auditor":
+        raise ApiError(403, f"the export of data about a person is for the auditor, not the {user.role}")
     return await person_export(_node(request).pool, user, query.surname, query.forenames, query.date_of_birth,
                                "api")

@@ -9,11 +9,25 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.types import Scope
 
+from adapters.envelope import SENDER_HEADER
 from probatio import __version__, telemetry
 from probatio.node import Node
 from probatio.settings import Settings
-from web import api, delivery, documents, errors, inbox, openapi, pages
+from web import api, delivery, documents, errors, guard, inbox, openapi, pages
+
+
+async def _audit_inbox_refusal(scope: Scope, status: int, reason: str) -> None:
+    """A body the guard refused on the node link's inbox is audited like the inbox's own refusals."""
+    if scope.get("path") != "/api/v1/inbox":
+        return
+    from store import audit
+
+    sender = dict(scope.get("headers") or []).get(SENDER_HEADER.lower().encode(), b"unknown").decode("latin-1")[:50]
+    async with scope["app"].state.node.pool.connection() as conn:
+        await audit.record(conn, user_name=f"peer:{sender}", role="peer", authority=None, case_id=None,
+                           action="inbox_rejected", reason=reason, detail={"status": status})
 
 
 def create_app(settings: Settings | None = None, node: Node | None = None) -> FastAPI:
@@ -45,6 +59,9 @@ def create_app(settings: Settings | None = None, node: Node | None = None) -> Fa
     app.state.settings = settings
     pages.install(app)  # after the API: its error handlers stay JSON for /api, pages get HTML
     openapi.install(app)
+    # Outermost: every body is capped (and every answer marked no-store) before any route sees it.
+    app.add_middleware(guard.GuardedRequests, default_cap=lambda: settings.max_body_bytes,
+                       on_refused=_audit_inbox_refusal)
 
     @app.get("/healthz", tags=["operations"], responses={
         200: {"content": {"application/json": {"example": {"status": "ok", "state": "LU", "database": "ok",

@@ -18,6 +18,7 @@ from store import audit, cases
 from store.users import User
 from web.certificate_receipt import seal_view
 from web.errors import ApiError, problems
+from web.why import ReadWhy, resolve
 from workflows.model import ActionResult
 from workflows.model import workflow_id as workflow_id
 from workflows.rules import CONFLICT, FORBIDDEN, INVALID, allowed_actions, check_role, rule_for
@@ -40,13 +41,21 @@ async def visible_case(pool: AsyncConnectionPool[Any], user: User, side: Side, c
 
 
 async def read_case(pool: AsyncConnectionPool[Any], user: User, side: Side, case_id: str,
-                    channel: str = "api") -> dict[str, Any]:
-    """The case as CONTRACT §2 shows it; the read is audited (who, what, when)."""
+                    channel: str = "api", why: ReadWhy | None = None) -> dict[str, Any]:
+    """The case as CONTRACT §2 shows it; the read is audited (who, what, when, and why: web.why)."""
     row = await visible_case(pool, user, side, case_id)
-    async with pool.connection() as conn:
-        await audit.record(conn, user_name=user.name, role=user.role, authority=row["authority"], case_id=case_id,
-                           action="read", detail={"via": channel})
+    await record_read(pool, user, side, row, "read", {"via": channel}, why, channel)
     return await case_view(pool, row, user, side)
+
+
+async def record_read(pool: AsyncConnectionPool[Any], user: User, side: Side, row: dict[str, Any], action: str,
+                      detail: dict[str, Any], why: ReadWhy | None, channel: str) -> None:
+    """Audit a read of the case's personal data with its purpose and, outside the user's own work, the
+    reason they gave (ReasonRequired when they gave none)."""
+    resolved = await resolve(pool, user, row, actions_now(side, user, row), why, channel)
+    async with pool.connection() as conn:
+        await audit.record(conn, user_name=user.name, role=user.role, authority=row["authority"], case_id=row["id"],
+                           action=action, detail=detail, purpose=resolved.purpose, reason=resolved.reason)
 
 
 async def case_view(pool: AsyncConnectionPool[Any], row: dict[str, Any], user: User, side: Side) -> dict[str, Any]:

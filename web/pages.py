@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from forms.law import CONSULTATION_REQUIRED, RefusalGround
 from store import audit, cases
+from store import sign_in as attempts
 from store.users import password_matches, user_by_name
 from web import api
 from web.auth import (
@@ -44,6 +45,7 @@ from web.documents import list_documents
 from web.errors import ApiError
 from web.pages_common import HOME, STATIC, SignedIn, node_of, render
 from web.pages_documents import case_documents_context
+from web.why import REASON_MAX_CHARS, ReasonRequired, read_why
 from workflows.rules import rule_for
 from workflows.stages import Side
 
@@ -172,12 +174,29 @@ async def login(request: Request) -> Response:
         return _login_page(request, error="The sign-in form had expired. Please try again.", name=name,
                            next_url=next_url, status_code=400)
     node = node_of(request)
+    settings = node.settings
+    limits = attempts.Limits(settings.sign_in_backoff_after, settings.sign_in_lock_after,
+                            settings.sign_in_lock_minutes)
+    address = request.client.host if request.client else "unknown"
+    keys = attempts.keys_for(name, address)
+    wait = await attempts.seconds_to_wait(node.pool, keys, limits)
+    if wait > 0:
+        # Refused before the password is looked at, whether or not the name exists.
+        return _login_page(request, error=f"Too many failed attempts. Try again in {_duration(wait)}.", name=name,
+                           next_url=next_url, status_code=429)
     async with node.pool.connection() as conn:
         found = await user_by_name(conn, name) if name else None
-    if found is None or not password_matches(found[1], password):
+    # One Argon2 verification either way (a dummy hash for an unknown name): the same time for both.
+    if not password_matches(found[1] if found else None, password) or found is None:
+        locked = await attempts.record_failure(node.pool, keys, limits)
+        async with node.pool.connection() as conn:
+            await audit.record(conn, user_name=name[:attempts.NAME_CHARS] or "(empty)", role="-", authority=None,
+                               case_id=None, action="sign_in_failed",
+                               detail={"address": address, "locked": locked} if locked else {"address": address})
         # One message for both cases: the form must not tell which user names exist.
         return _login_page(request, error="The user name or password is not right.", name=name,
                            next_url=next_url, status_code=401)
+    await attempts.record_success(node.pool, name)
     user = found[0]
     response = RedirectResponse(next_url or HOME.get(user.role, "/cases"), status_code=303)
     await sign_in(request, response, user)
@@ -185,6 +204,10 @@ async def login(request: Request) -> Response:
         await audit.record(conn, user_name=user.name, role=user.role, authority=",".join(user.authorities),
                            case_id=None, action="sign_in", detail={"via": "password"})
     return response
+
+
+def _duration(seconds: float) -> str:
+    return f"{int(seconds) + 1} seconds" if seconds < 90 else f"{int(seconds // 60) + 1} minutes"
 
 
 @router.post("/logout")
@@ -286,7 +309,7 @@ async def _case_page(request: Request, session: SignedIn, direction: str, case_i
                      field_errors: dict[str, str] | None = None, values: dict[str, Any] | None = None) -> Response:
     side = _side(direction)
     node = node_of(request)
-    view = await read_case(node.pool, session.user, side, case_id, channel="page")
+    view = await read_case(node.pool, session.user, side, case_id, channel="page", why=read_why(request))
     row = await cases.get_case(node.pool, case_id, direction)
     certificate = (row or {}).get("certificate")
     actions = [{"name": a, "rule": rule_for(side, a), "fields": action_fields(side, a),
@@ -365,7 +388,8 @@ async def decision_page(request: Request, session: SignedIn, case_id: str, *, st
                         message: str = "", field_errors: dict[str, str] | None = None,
                         values: dict[str, Any] | None = None) -> Response:
     node = node_of(request)
-    view = await read_case(node.pool, session.user, Side.EXECUTING, case_id, channel="page:decide")
+    view = await read_case(node.pool, session.user, Side.EXECUTING, case_id, channel="page:decide",
+                           why=read_why(request))
     row = await cases.get_case(node.pool, case_id, "incoming")
     certificate = (row or {}).get("certificate") or {}
     consulted = {str((e.get("detail") or {}).get("ground")) for e in view["timeline"] if e["type"] == "consulted"}
@@ -484,6 +508,16 @@ def install(app: FastAPI) -> None:
                       detail="This form is no longer valid (it may have been open too long, or it was not sent "
                              "from this site). Go back, reload the page and try again.")
 
+    async def on_reason_required(request: Request, exc: Exception) -> Response:
+        if not _is_page(request) or not isinstance(exc, ReasonRequired):
+            answer: Response = await json_handlers[ApiError](request, exc)
+            return answer
+        session = await _quiet_session(request)
+        keep = [(k, v) for k, v in request.query_params.multi_items() if k != "reason"]
+        return render(request, "why.html.j2", session, status_code=428, purpose=exc.purpose.value, keep=keep,
+                      max_chars=REASON_MAX_CHARS)
+
+    app.add_exception_handler(ReasonRequired, on_reason_required)
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(StarletteHTTPException, on_api_error)
     app.add_exception_handler(Exception, on_api_error)

@@ -148,13 +148,32 @@ def _cell(value: Any) -> Any:
 
 # --- the auditor ---------------------------------------------------------------------------------
 
+async def read_audit_log(pool: Any, reader: User, *, case_id: str | None, user_name: str | None,
+                         action: str | None, since: datetime | None, until: datetime | None, limit: int,
+                         offset: int = 0, via: str) -> list[dict[str, Any]]:
+    """The audit log as the auditor may see it: their authorities' rows (every row only for a node-wide
+    auditor, `probatio users create … --node-wide`). Reading it is itself audited."""
+    if reader.role != "auditor":
+        raise ApiError(403, f"the audit log is for the auditor, not the {reader.role}")
+    rows = await audit.entries(pool, case_id=case_id, user_name=user_name, action=action, since=since, until=until,
+                               limit=limit, offset=offset, within=None if reader.node_wide else reader.authorities)
+    filters = {k: v for k, v in (("case", case_id), ("user", user_name), ("action", action),
+                                 ("since", since.isoformat() if since else None),
+                                 ("until", until.isoformat() if until else None)) if v}
+    async with pool.connection() as conn:
+        await audit.record(conn, user_name=reader.name, role=reader.role, authority=",".join(reader.authorities),
+                           case_id=case_id, action="audit_log_read", purpose=audit.Purpose.AUDIT,
+                           detail={"via": via, "filters": filters, "rows": len(rows),
+                                   "node_wide": reader.node_wide})
+    return rows
+
+
 @router.get("/audit", response_class=HTMLResponse)
 async def audit_page(request: Request, session: SignedIn, case: str | None = None, user: str | None = None,
                      action: str | None = None, since: str | None = None, until: str | None = None) -> Response:
-    require_role(session, "auditor", "admin", what="the audit log")
     start, end = _period(since, until)
-    rows = await audit.entries(node_of(request).pool, case_id=case or None, user_name=user or None,
-                               action=action or None, since=start, until=end, limit=500)
+    rows = await read_audit_log(node_of(request).pool, session.user, case_id=case or None, user_name=user or None,
+                                action=action or None, since=start, until=end, limit=500, via="page")
     return render(request, "audit.html.j2", session, rows=rows,
                   filters={"case": case or "", "user": user or "", "action": action or "", "since": since or "",
                            "until": until or ""})
@@ -162,17 +181,21 @@ async def audit_page(request: Request, session: SignedIn, case: str | None = Non
 
 @router.get("/audit/person", response_class=HTMLResponse)
 async def person_form(request: Request, session: SignedIn) -> Response:
-    require_role(session, "auditor", "admin", what="the export of data about a person")
+    require_role(session, "auditor", what="the export of data about a person")
     return render(request, "person.html.j2", session, errors={}, values={})
 
 
 async def person_export(pool: Any, user: User, surname: str, forenames: str | None, born: date,
                         via: str) -> dict[str, Any]:
-    """Everything held about one person; the export itself is audited, without the searched name."""
-    found = await retention.data_about_person(pool, surname=surname, forenames=forenames, date_of_birth=born)
+    """Everything held about one person in the reader's authorities' cases (the node's, for a node-wide
+    auditor); the export itself is audited, without the searched name."""
+    if user.role != "auditor":
+        raise ApiError(403, f"the export of data about a person is for the auditor, not the {user.role}")
+    found = await retention.data_about_person(pool, surname=surname, forenames=forenames, date_of_birth=born,
+                                              within=None if user.node_wide else user.authorities)
     async with pool.connection() as conn:
         await audit.record(conn, user_name=user.name, role=user.role, authority=",".join(user.authorities),
-                           case_id=None, action="person_data_export",
+                           case_id=None, action="person_data_export", purpose=audit.Purpose.SUBJECT_ACCESS,
                            detail={"via": via, "cases": [c["id"] for c in found["cases"]],
                                    "drafts": len(found["drafts"])})
     export = {"surname": surname, "forenames": forenames, "date_of_birth": born.isoformat(),
@@ -183,7 +206,7 @@ async def person_export(pool: Any, user: User, surname: str, forenames: str | No
 
 @router.post("/audit/person")
 async def person_download(request: Request, session: SignedIn) -> Response:
-    require_role(session, "auditor", "admin", what="the export of data about a person")
+    require_role(session, "auditor", what="the export of data about a person")
     form = await request.form()
     check_csrf(session, form)
     values = {k: str(form.get(k) or "").strip() for k in ("surname", "forenames", "date_of_birth")}

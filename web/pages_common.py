@@ -33,8 +33,8 @@ NAV = {
     "prosecutor": [("/queue", "My queue"), ("/cases", "Cases"), ("/dashboard", "Dashboard")],
     "supervisor": [("/dashboard", "Dashboard"), ("/cases", "Cases")],
     "auditor": [("/audit", "Audit log"), ("/audit/person", "Data about a person"), ("/dashboard", "Dashboard")],
-    "admin": [("/dashboard", "Dashboard"), ("/cases", "Cases"), ("/audit", "Audit log"),
-              ("/audit/person", "Data about a person")],
+    # The audit log and the data about a person are the auditor's (CONTRACT §2), not the admin's.
+    "admin": [("/dashboard", "Dashboard"), ("/cases", "Cases")],
 }
 
 STAGE_LABELS = {

@@ -53,7 +53,17 @@ async def _draft(request: Request, session: Session, draft_id: str) -> dict[str,
     if row is None or not session.user.may_see(row["authority"]):
         # The same answer for "no such draft" and "another authority's": ids are not to be probed.
         raise ApiError(404, "no such draft among your authority's drafts")
+    if request.method == "GET":
+        # A draft is a certificate being written: personal data, so its reads are audited like a case's.
+        await audit_draft_read(request, session, row)
     return row
+
+
+async def audit_draft_read(request: Request, session: Session, row: dict[str, Any]) -> None:
+    async with node_of(request).pool.connection() as conn:
+        await audit.record(conn, user_name=session.user.name, role=session.user.role, authority=row["authority"],
+                           case_id=row["case_id"], action="read_draft", purpose=audit.Purpose.CASE_WORK,
+                           detail={"draft": row["id"], "via": request.url.path.rsplit("/", 1)[-1]})
 
 
 @router.get("/transfers/new", response_class=HTMLResponse)

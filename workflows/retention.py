@@ -21,9 +21,17 @@ class RetentionBatch(BaseModel):
     drafts_removed: int = 0
 
 
+class AuditChainCheck(BaseModel):
+    intact: bool
+    rows: int
+    first_problem: str | None = None
+
+
 class RetentionResult(BaseModel):
     erased: int
     drafts_removed: int
+    # The audit log's hash chain, checked after each sweep (None in sweeps from before the check existed).
+    audit_intact: bool | None = None
 
 
 def schedule_id(state: str) -> str:
@@ -46,4 +54,10 @@ class RetentionSweep:
             drafts += batch.drafts_removed
             if len(batch.erased) < inp.batch:
                 break
-        return RetentionResult(erased=erased, drafts_removed=drafts)
+        audit_intact = None
+        if workflow.patched("verify-audit-chain"):
+            check = await workflow.execute_activity(
+                "verify_audit_chain", result_type=AuditChainCheck, start_to_close_timeout=timedelta(minutes=30),
+                retry_policy=RetryPolicy(maximum_attempts=3))
+            audit_intact = check.intact
+        return RetentionResult(erased=erased, drafts_removed=drafts, audit_intact=audit_intact)

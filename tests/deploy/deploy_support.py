@@ -36,6 +36,7 @@ ALLOWED_ENV = frozenset(
     {
         "PROBATIO_STATE",
         "PROBATIO_DATABASE_URL",
+        "PROBATIO_DATABASE_OWNER_URL",
         "PROBATIO_TEMPORAL_ADDRESS",
         "PROBATIO_TEMPORAL_NAMESPACE",
         "PROBATIO_SIGNING_KEY_FILE",
@@ -55,10 +56,11 @@ ALLOWED_ENV = frozenset(
      "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG"}
 )
 OTEL_ENV = frozenset(name for name in ALLOWED_ENV if name.startswith("OTEL_"))
-SECRET_ENV = frozenset({"PROBATIO_DATABASE_URL", "PROBATIO_SESSION_SECRET"})
+SECRET_ENV = frozenset({"PROBATIO_DATABASE_URL", "PROBATIO_DATABASE_OWNER_URL", "PROBATIO_SESSION_SECRET"})
 # What each process cannot run without.
 REQUIRED_ENV: dict[str, frozenset[str]] = {
-    "migrate": frozenset({"PROBATIO_STATE", "PROBATIO_DATABASE_URL", "PROBATIO_LOG_FORMAT"}),
+    "migrate": frozenset({"PROBATIO_STATE", "PROBATIO_DATABASE_URL", "PROBATIO_DATABASE_OWNER_URL",
+                          "PROBATIO_LOG_FORMAT"}),
     "worker": frozenset(
         {
             "PROBATIO_STATE",

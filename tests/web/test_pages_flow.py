@@ -174,13 +174,17 @@ async def test_every_read_leaves_an_audit_row(nodes: LocalNodes) -> None:
         before = len(await reads())
         await http.get(f"/api/v1/transfers/{case_id}", headers=bearer(nodes, "LU", "supervisor"))
         page_client = await signed_in(lu, "prosecutor")
-        await page_client.get(f"/cases/outgoing/{case_id}")
+        # A draft is not in the prosecutor's queue: the page asks why before it shows the case.
+        asked = await page_client.get(f"/cases/outgoing/{case_id}")
+        assert asked.status_code == 428 and 'name="reason"' in asked.text
+        await page_client.get(f"/cases/outgoing/{case_id}", params={"reason": "colleague on leave"})
         await page_client.get(f"/cases/outgoing/{case_id}/certificate.html")
         await page_client.aclose()
         after = await reads()
         assert len(after) == before + 3
-        assert {(e["user_name"], e["action"]) for e in after[:3]} == {
-            ("supervisor", "read"), ("prosecutor", "read"), ("prosecutor", "read_certificate")}
+        assert {(e["user_name"], e["action"], e["purpose"], e["reason"]) for e in after[:3]} == {
+            ("supervisor", "read", "supervision", None), ("prosecutor", "read", "decision", "colleague on leave"),
+            ("prosecutor", "read_certificate", "decision", "colleague on leave")}
         assert all(e["role"] and e["authority"] == "LU" and e["at"] for e in after)
         r = await http.get("/api/v1/audit", params={"user": "supervisor"}, headers=bearer(nodes, "LU", "auditor"))
         assert r.json()["items"] and all(e["user_name"] == "supervisor" for e in r.json()["items"])

@@ -1,0 +1,78 @@
+"""Failed sign-ins, per user name and per address: after a few, each further attempt must wait twice as
+long as the one before; after more, the name or address is locked for a while. A locked or waiting
+attempt is refused without looking at the password, so guessing gets nowhere faster by asking faster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from psycopg_pool import AsyncConnectionPool
+
+# A user name as typed is kept at most this long (in the key and in the audit log).
+NAME_CHARS = 100
+
+
+@dataclass(frozen=True)
+class Limits:
+    backoff_after: int
+    lock_after: int
+    lock_minutes: int
+
+
+def keys_for(name: str, address: str) -> list[str]:
+    return [f"user:{name.strip().lower()[:NAME_CHARS]}", f"address:{address}"]
+
+
+def _wait(row: dict[str, Any], limits: Limits, now: datetime) -> float:
+    if row["locked_until"] is not None and row["locked_until"] > now:
+        return float((row["locked_until"] - now).total_seconds())
+    extra = int(row["failures"]) - limits.backoff_after
+    if extra < 0:
+        return 0.0
+    ready = row["last_failure"] + timedelta(seconds=min(2 ** extra, limits.lock_minutes * 60))
+    return max(0.0, float((ready - now).total_seconds()))
+
+
+async def seconds_to_wait(pool: AsyncConnectionPool[Any], keys: list[str], limits: Limits) -> float:
+    """0 when an attempt may be made now; else how long until it may (the longest of the keys)."""
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT failures, last_failure, locked_until, now() AS now FROM sign_in_failures"
+                                 " WHERE key = ANY(%s)", (keys,))
+        rows = await cur.fetchall()
+    return max((_wait(r, limits, r["now"]) for r in rows), default=0.0)
+
+
+async def record_failure(pool: AsyncConnectionPool[Any], keys: list[str], limits: Limits) -> list[str]:
+    """Count a failure against each key; returns the keys this failure locked."""
+    locked: list[str] = []
+    async with pool.connection() as conn, conn.transaction():
+        for key in keys:
+            cur = await conn.execute(
+                "INSERT INTO sign_in_failures (key, failures, last_failure) VALUES (%s, 1, now())"
+                " ON CONFLICT (key) DO UPDATE SET last_failure = now(), locked_until = NULL,"
+                # A lock that ran out starts the count afresh; otherwise one more.
+                " failures = CASE WHEN sign_in_failures.locked_until IS NOT NULL THEN 1"
+                " ELSE sign_in_failures.failures + 1 END RETURNING failures", (key,))
+            row = await cur.fetchone()
+            if row and int(row["failures"]) >= limits.lock_after:
+                await conn.execute("UPDATE sign_in_failures SET locked_until = now() + %s WHERE key = %s",
+                                   (timedelta(minutes=limits.lock_minutes), key))
+                locked.append(key)
+    return locked
+
+
+async def record_success(pool: AsyncConnectionPool[Any], name: str) -> None:
+    """The right password clears the name's count (not the address's: one office shares an address)."""
+    async with pool.connection() as conn:
+        await conn.execute("DELETE FROM sign_in_failures WHERE key = %s", (keys_for(name, "")[0],))
+
+
+async def forget_old(pool: AsyncConnectionPool[Any]) -> int:
+    """Failed sign-ins hold names as typed and addresses: kept only while they still slow anyone down."""
+    async with pool.connection() as conn:
+        cur = await conn.execute("DELETE FROM sign_in_failures WHERE last_failure < now() - interval '1 day'"
+                                 " AND (locked_until IS NULL OR locked_until < now())")
+        return int(cur.rowcount)

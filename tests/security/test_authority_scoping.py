@@ -1,0 +1,256 @@
+"""A user only ever sees the cases of their own authorities (CONTRACT §2; issue 15, item 1).
+
+The sweep takes every route the LU app serves (enumerated from `app.routes`, so an endpoint added later —
+the documents, an export — is swept without anyone remembering to add it) and calls it as a user of every
+role of another authority on the same node, through the API with a token and through the pages with a
+session. Nothing of LU's case or draft may come back: not its id in a successful answer, and never the
+person's data in any answer. Then what an auditor may see: their authorities' rows only, unless made
+node-wide on purpose; the admin does not read the audit log.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from psycopg.types.json import Jsonb
+from starlette.routing import Route
+
+from forms.examples import example_certificate
+from probatio.harness import LocalNodes
+from store.users import ROLES, create_user
+from tests.support import bearer
+from tests.web.webhelp import csrf_of, signed_in
+
+pytestmark = pytest.mark.integration
+
+OTHER = "LU-OTHER"
+# Routes that are not a user's: the node link's signed inbox, signing in and out, the OpenAPI documents.
+NOT_A_USERS = {"/api/v1/inbox", "/login", "/logout", "/login/oidc", "/login/oidc/callback", "/healthz",
+               "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/metrics"}
+
+
+@dataclass
+class Secrets:
+    case_id: str
+    draft_id: str
+    marker: str
+    surname: str
+
+    def leaked(self, text: str, status: int) -> list[str]:
+        # A filter field showing back the id the caller typed is not a leak; anything else is.
+        text = text.replace(f'value="{self.case_id}"', "")
+        found = [name for name, value in (("person's data", self.marker),) if value in text]
+        if 200 <= status < 300:
+            found += [name for name, value in (("case id", self.case_id), ("draft id", self.draft_id))
+                      if value in text]
+        return found
+
+
+def app_of(nodes: LocalNodes, state: str) -> FastAPI:
+    app = nodes[state].server.config.app
+    assert isinstance(app, FastAPI)
+    return app
+
+
+async def _lu_case_and_draft(nodes: LocalNodes) -> Secrets:
+    marker = f"Marker{uuid.uuid4().hex[:10]}"
+    surname = f"Scoped{uuid.uuid4().hex[:6]}"
+    cert = example_certificate("LU", "BE").model_dump(mode="json")
+    cert["person"]["place_of_birth"] = marker
+    cert["person"]["surname"] = surname
+    async with httpx.AsyncClient(base_url=nodes["LU"].url, timeout=30) as http:
+        r = await http.post("/api/v1/transfers", headers=bearer(nodes, "LU", "officer"),
+                            json={"executing_state": "BE", "certificate": cert})
+        assert r.status_code == 201, r.text
+        case_id = r.json()["id"]
+    officer = await signed_in(nodes["LU"].url, "officer")
+    page = await officer.get("/transfers/new")
+    r = await officer.post("/transfers/new", data={"csrf_token": csrf_of(page.text), "start": "example"})
+    assert r.status_code == 303
+    draft_id = re.search(r"/transfers/drafts/([^/]+)/", r.headers["location"]).group(1)  # type: ignore[union-attr]
+    await officer.aclose()
+    with psycopg.connect(nodes["LU"].owner_url, autocommit=True) as conn:
+        conn.execute("UPDATE transfer_drafts SET certificate = certificate || %s WHERE id = %s",
+                     (Jsonb({"person": {**cert["person"]}}), draft_id))
+    return Secrets(case_id=case_id, draft_id=draft_id, marker=marker, surname=surname)
+
+
+def _others(nodes: LocalNodes) -> dict[str, str]:
+    """A user of every role in another authority of the LU node; their tokens."""
+    tokens = {}
+    with psycopg.connect(nodes["LU"].owner_url, autocommit=True) as conn:
+        for role in ROLES:
+            tokens[role] = create_user(conn, f"other-{role}", role, [OTHER], "demo")
+    return tokens
+
+
+def _values(name: str, secrets: Secrets) -> list[str]:
+    """What to put in a path parameter: LU's ids wherever an id goes, every variant where there are few."""
+    return {
+        "case_id": [secrets.case_id], "draft_id": [secrets.draft_id], "direction": ["outgoing", "incoming"],
+        "fmt": ["pdf", "html", "csv", "json", "xlsx"], "step_key": ["a", "person", "review"],
+        "action": ["submit", "approve", "withdraw", "decide"], "doc_id": ["1"],
+    }.get(name, [secrets.case_id])
+
+
+def every_route(app: FastAPI) -> list[tuple[str, set[str]]]:
+    """(path, methods) of every route the app serves, routers included at any depth."""
+    try:
+        from fastapi.routing import iter_route_contexts  # FastAPI ≥ 0.16x keeps included routers nested
+    except ImportError:  # pragma: no cover - older FastAPI flattens them into app.routes
+        return [(r.path, set(r.methods or ())) for r in app.routes if isinstance(r, (APIRoute, Route))]
+    return [(str(c.path), set(getattr(c.original_route, "methods", None) or ()))
+            for c in iter_route_contexts(app.routes)
+            if isinstance(c.original_route, (APIRoute, Route)) and c.path]
+
+
+def _paths(app: FastAPI, secrets: Secrets) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for template, methods in every_route(app):
+        if template in NOT_A_USERS:
+            continue
+        names = re.findall(r"{(\w+)(?::\w+)?}", template)
+        for combo in itertools.product(*(_values(n, secrets) for n in names)):
+            path = template
+            for n, v in zip(names, combo, strict=True):
+                path = re.sub(r"{" + n + r"(?::\w+)?}", v, path)
+            for method in sorted(methods):
+                if method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+                    out.append((method, path))
+    return out
+
+
+def _query(secrets: Secrets) -> dict[str, str]:
+    # Every filter a read endpoint might take, pointed at LU's case; and a reason, so nothing is held
+    # back for want of one.
+    return {"case": secrets.case_id, "reason": "scoping sweep", "lang": "en"}
+
+
+def _person(secrets: Secrets) -> dict[str, str]:
+    return {"surname": secrets.surname, "date_of_birth": "1990-06-02"}
+
+
+async def test_another_authority_sees_nothing_of_lu(nodes: LocalNodes) -> None:
+    secrets = await _lu_case_and_draft(nodes)
+    tokens = _others(nodes)
+    routes = _paths(app_of(nodes, "LU"), secrets)
+    assert any("/audit" in p for _, p in routes) and any("person-data" in p for _, p in routes)
+    failures: list[str] = []
+    calls = 0
+    for role in ROLES:
+        api = httpx.AsyncClient(base_url=nodes["LU"].url, timeout=60,
+                                headers={"Authorization": f"Bearer {tokens[role]}"})
+        page = await signed_in(nodes["LU"].url, f"other-{role}")
+        csrf = csrf_of((await page.get("/cases")).text)
+        try:
+            for method, path in routes:
+                client = api if path.startswith("/api/") else page
+                kwargs: dict[str, Any] = {"params": _query(secrets)}
+                if method != "GET":
+                    if path.startswith("/api/"):
+                        kwargs["json"] = _person(secrets) if path.endswith("person-data") else {}
+                    else:
+                        kwargs["data"] = {"csrf_token": csrf, **_person(secrets)}
+                r = await client.request(method, path, **kwargs)
+                calls += 1
+                if r.status_code >= 500:
+                    failures.append(f"{role} {method} {path}: {r.status_code}")
+                leaks = secrets.leaked(r.text, r.status_code)
+                if leaks:
+                    failures.append(f"{role} {method} {path}: {r.status_code} shows LU's {', '.join(leaks)}")
+        finally:
+            await api.aclose()
+            await page.aclose()
+    assert calls > 200
+    assert not failures, "\n".join(failures)
+    # The detector itself: LU's own officer does get the case, and the sweep would have said so.
+    async with httpx.AsyncClient(base_url=nodes["LU"].url, timeout=30) as http:
+        r = await http.get(f"/api/v1/transfers/{secrets.case_id}/certificate.html",
+                           headers=bearer(nodes, "LU", "officer"))
+        assert r.status_code == 200 and secrets.leaked(r.text, r.status_code)
+
+
+async def test_the_auditor_reads_their_authorities_rows_only(nodes: LocalNodes) -> None:
+    secrets = await _lu_case_and_draft(nodes)
+    tokens = {r: t for r, t in _others_once(nodes).items()}
+    with psycopg.connect(nodes["LU"].owner_url, autocommit=True) as conn:
+        node_wide = create_user(conn, f"dpo-{uuid.uuid4().hex[:6]}", "auditor", [OTHER], node_wide=True)
+    async with httpx.AsyncClient(base_url=nodes["LU"].url, timeout=30) as http:
+        own = await http.get("/api/v1/audit", params={"case": secrets.case_id}, headers=bearer(nodes, "LU", "auditor"))
+        assert own.status_code == 200 and any(e["action"] == "create" for e in own.json())
+        other = await http.get("/api/v1/audit", headers={"Authorization": f"Bearer {tokens['auditor']}"})
+        assert other.status_code == 200 and secrets.case_id not in other.text
+        wide = await http.get("/api/v1/audit", params={"case": secrets.case_id},
+                              headers={"Authorization": f"Bearer {node_wide}"})
+        assert wide.status_code == 200 and any(e["action"] == "create" for e in wide.json())
+        # The admin runs the node; reading who looked at what is the auditor's.
+        admin = await http.get("/api/v1/audit", headers=bearer(nodes, "LU", "admin"))
+        assert admin.status_code == 403
+        r = await http.post("/api/v1/person-data", json=_person(secrets), headers=bearer(nodes, "LU", "admin"))
+        assert r.status_code == 403
+        # The person's data: for LU's auditor, their case; for the other authority's, nothing.
+        r = await http.post("/api/v1/person-data", json=_person(secrets), headers=bearer(nodes, "LU", "auditor"))
+        assert [c["id"] for c in r.json()["cases"]] == [secrets.case_id]
+        r = await http.post("/api/v1/person-data", json=_person(secrets),
+                            headers={"Authorization": f"Bearer {tokens['auditor']}"})
+        assert r.json()["cases"] == [] and r.json()["drafts"] == [] and secrets.marker not in r.text
+        r = await http.post("/api/v1/person-data", json=_person(secrets),
+                            headers={"Authorization": f"Bearer {node_wide}"})
+        assert [c["id"] for c in r.json()["cases"]] == [secrets.case_id]
+        # Reading the audit log is itself audited, and LU's auditor sees that someone read their case's rows.
+        r = await http.get("/api/v1/audit", params={"case": secrets.case_id, "action": "audit_log_read"},
+                           headers=bearer(nodes, "LU", "auditor"))
+        assert {e["user_name"] for e in r.json()} >= {"auditor", node_wide_name(nodes, node_wide)}
+
+
+def _others_once(nodes: LocalNodes) -> dict[str, str]:
+    with psycopg.connect(nodes["LU"].owner_url, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM users WHERE name = 'other-auditor'").fetchone():
+            from store.users import issue_token
+
+            return {role: issue_token(conn, f"other-{role}") for role in ROLES}
+    return _others(nodes)
+
+
+def node_wide_name(nodes: LocalNodes, token: str) -> str:
+    from store.users import token_digest
+
+    with psycopg.connect(nodes["LU"].owner_url) as conn:
+        row = conn.execute("SELECT u.name FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE token_hash = %s",
+                           (token_digest(token),)).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def test_node_wide_is_only_for_an_auditor(nodes: LocalNodes) -> None:
+    with psycopg.connect(nodes["LU"].owner_url, autocommit=True) as conn, pytest.raises(ValueError, match="auditor"):
+        create_user(conn, "wide-admin", "admin", ["LU"], node_wide=True)
+
+
+async def test_draft_reads_are_audited_and_the_audit_page_shows_why(nodes: LocalNodes) -> None:
+    secrets = await _lu_case_and_draft(nodes)
+    officer = await signed_in(nodes["LU"].url, "officer")
+    assert (await officer.get(f"/transfers/drafts/{secrets.draft_id}/a")).status_code == 200
+    await officer.aclose()
+    async with httpx.AsyncClient(base_url=nodes["LU"].url, timeout=30) as http:
+        r = await http.get("/api/v1/audit", params={"action": "read_draft", "user": "officer"},
+                           headers=bearer(nodes, "LU", "auditor"))
+        drafts = [e for e in r.json() if e["detail"].get("draft") == secrets.draft_id]
+        assert drafts and drafts[0]["purpose"] == "case_work" and drafts[0]["authority"] == "LU"
+        r = await http.get(f"/api/v1/transfers/{secrets.case_id}", headers={
+            **bearer(nodes, "LU", "auditor"), "X-Probatio-Reason": "data subject's request 2026/4"})
+        assert r.status_code == 200
+    auditor = await signed_in(nodes["LU"].url, "auditor")
+    page = await auditor.get("/audit", params={"case": secrets.case_id})
+    await auditor.aclose()
+    assert "<th scope=\"col\">Purpose</th>" in page.text
+    assert "<td>audit</td><td>data subject&#39;s request 2026/4</td>" in page.text

@@ -1,0 +1,112 @@
+"""Bounded input and uncached answers (issue 15, items 6 and 4): a 400 MB chunked upload is refused
+without the web process growing, JSON nested 1,000 deep answers 422 not 500, every answer carrying
+personal data says `Cache-Control: no-store`; and a read outside one's own work needs a reason."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from adapters.envelope import MAX_ENVELOPE_BYTES
+from forms.examples import example_certificate
+from probatio.harness import LocalNodes
+from tests.support import bearer
+from web.guard import MAX_JSON_DEPTH, json_depth_exceeds
+
+pytestmark = pytest.mark.integration
+
+MiB = 1024 * 1024
+
+
+def rss_bytes() -> int:
+    """This process's resident memory now (the nodes' web apps run in it)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS in /proc/self/status")
+
+
+async def test_a_400_mb_chunked_upload_is_refused_without_growing(nodes: LocalNodes) -> None:
+    sent = 0
+
+    async def chunks() -> AsyncIterator[bytes]:
+        nonlocal sent
+        block = b"x" * MiB
+        for _ in range(400):
+            sent += len(block)
+            yield block
+
+    before = rss_bytes()
+    async with httpx.AsyncClient(base_url=nodes["LU"].url, timeout=120) as http:
+        # No Content-Length: the body is chunked, so only counting as it streams can stop it.
+        r = await http.post("/api/v1/inbox", content=chunks(), headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and r.json()["error"] == "too_large"
+    assert str(MAX_ENVELOPE_BYTES) in r.json()["detail"]
+    assert sent == 400 * MiB  # the client got its whole body out: the server discarded it as it came
+    assert rss_bytes() - before < 64 * MiB, f"grew by {(rss_bytes() - before) // MiB} MiB"
+
+
+async def test_every_route_caps_its_body(nodes: LocalNodes) -> None:
+    cap = nodes["LU"].node.settings.max_body_bytes
+
+    async def two_caps() -> AsyncIterator[bytes]:
+        yield b'{"executing_state": "BE", "certificate": {"x": "'
+        for _ in range(2 * cap // 65536):
+            yield b"y" * 65536
+        yield b'"}}'
+
+    async with httpx.AsyncClient(base_url=nodes["LU"].url, timeout=60) as http:
+        for path in ("/api/v1/transfers", "/api/v1/person-data", "/login"):
+            r = await http.post(path, content=two_caps(), headers=bearer(nodes, "LU", "officer"))
+            assert r.status_code == 413, (path, r.status_code)
+        declared = await http.post("/api/v1/transfers", content=b"x" * (cap + 1),
+                                   headers=bearer(nodes, "LU", "officer"))
+        assert declared.status_code == 413
+
+
+async def test_deep_json_is_a_422_not_a_500(nodes: LocalNodes) -> None:
+    deep = "[" * 1000 + "]" * 1000
+    nested_certificate = '{"executing_state": "BE", "certificate": {"person": ' + deep + "}}"
+    async with httpx.AsyncClient(base_url=nodes["LU"].url, timeout=60) as http:
+        for path, body in (("/api/v1/transfers", nested_certificate), ("/api/v1/transfers/x/actions/submit", deep),
+                           ("/api/v1/person-data", deep)):
+            r = await http.post(path, content=body, headers={**bearer(nodes, "LU", "officer"),
+                                                             "Content-Type": "application/json"})
+            assert r.status_code == 422, (path, r.status_code, r.text[:200])
+            assert r.json()["detail"][0]["path"] == "body" and "nested" in r.json()["detail"][0]["reason"]
+    # Brackets inside strings do not count; a real certificate is far from the limit.
+    assert not json_depth_exceeds(json.dumps({"note": "[" * 500}).encode())
+    assert not json_depth_exceeds(example_certificate("LU", "BE").model_dump_json().encode())
+    assert json_depth_exceeds(("[" * (MAX_JSON_DEPTH + 1)).encode())
+
+
+async def test_personal_data_is_never_cached_and_a_reason_is_asked(nodes: LocalNodes) -> None:
+    async with httpx.AsyncClient(base_url=nodes["LU"].url, timeout=60) as http:
+        r = await http.post("/api/v1/transfers", headers=bearer(nodes, "LU", "officer"),
+                            json={"executing_state": "BE",
+                                  "certificate": example_certificate("LU", "BE").model_dump(mode="json")})
+        case_id = r.json()["id"]
+        for path in (f"/api/v1/transfers/{case_id}", f"/api/v1/transfers/{case_id}/certificate.pdf",
+                     f"/api/v1/transfers/{case_id}/certificate.html", "/api/v1/transfers", "/api/v1/dashboard"):
+            r = await http.get(path, headers=bearer(nodes, "LU", "officer"))
+            assert r.status_code == 200 and r.headers["cache-control"] == "no-store", path
+        assert "no-store" not in (await http.get("/static/probatio.css")).headers.get("cache-control", "")
+
+        # The auditor has no case of their own: reading one needs a reason, kept with the purpose.
+        r = await http.get(f"/api/v1/transfers/{case_id}", headers=bearer(nodes, "LU", "auditor"))
+        assert r.status_code == 428 and r.json()["error"] == "reason_required"
+        assert "X-Probatio-Reason" in r.json()["detail"]
+        r = await http.get(f"/api/v1/transfers/{case_id}", headers={
+            **bearer(nodes, "LU", "auditor"), "X-Probatio-Reason": "complaint 2026-17"})
+        assert r.status_code == 200
+        r = await http.get(f"/api/v1/transfers/{case_id}", headers={
+            **bearer(nodes, "LU", "supervisor"), "X-Probatio-Purpose": "gossip"})
+        assert r.status_code == 422 and r.json()["detail"][0]["path"] == "purpose"
+        r = await http.get("/api/v1/audit", params={"case": case_id, "action": "read"},
+                           headers=bearer(nodes, "LU", "auditor"))
+        reads = {(e["user_name"], e["purpose"], e["reason"]) for e in r.json()}
+        assert ("auditor", "audit", "complaint 2026-17") in reads and ("officer", "case_work", None) in reads

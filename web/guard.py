@@ -1,0 +1,145 @@
+"""Bounded input and uncached answers, for every route at once (issue 15, item 6).
+
+- Every request body is capped before it is read whole: a declared Content-Length over the route's cap is
+  refused at once, and a chunked body is counted as it streams in and refused with 413 the moment it
+  passes the cap, so a 400 MB upload never reaches memory. The node-link inbox and the uploads take the
+  sizes adapters/envelope.py documents; everything else `Settings.max_body_bytes`.
+- A JSON body nested deeper than MAX_JSON_DEPTH answers 422 naming the body, before any parser recurses.
+- Every answer but the static files carries `Cache-Control: no-store`: answers of the API and the pages
+  carry personal data, and no browser or proxy cache may keep them.
+
+Plain ASGI, outermost in the app, so no route can read a body before the cap applies.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+
+import orjson
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from adapters import envelope
+from forms.documents import MAX_DOCUMENT_BYTES
+from web.errors import PROBLEM_JSON, problem_body
+
+# Deeper than any form the project knows (a certificate is about 6 levels), shallow enough that no
+# recursive parser or validator comes near Python's recursion limit.
+MAX_JSON_DEPTH = 64
+# The upload of a message that came by e-mail or post: the envelope (or the .eml carrying it) and its
+# signature file, plus what multipart adds around them.
+_MULTIPART_ALLOWANCE = 128 * 1024
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
+
+
+def body_cap(method: str, path: str, default: int) -> int:
+    """The largest body this route takes."""
+    if path == "/api/v1/inbox":
+        # An envelope carrying the judgment and other documents (Art 6(1)); the inbox itself then holds one
+        # without documents to the smaller cap (adapters.envelope.envelope_limit).
+        return envelope.MAX_ENVELOPE_WITH_DOCUMENTS_BYTES
+    if path == "/api/v1/inbox/upload":
+        # An e-mail carries its documents twice: inline in the signed envelope, and as attachments to read.
+        return 2 * envelope.MAX_ENVELOPE_WITH_DOCUMENTS_BYTES + _MULTIPART_ALLOWANCE
+    if method == "POST" and path.endswith("/documents"):
+        return MAX_DOCUMENT_BYTES + _MULTIPART_ALLOWANCE
+    return default
+
+
+def json_depth_exceeds(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the JSON text nests deeper than `limit`, counted without parsing (strings removed first, so
+    a bracket inside a string does not count)."""
+    depth = 0
+    for b in _STRING.sub(b"", body).translate(None, _NOT_BRACKETS):
+        if b in (0x5B, 0x7B):
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
+def _looks_like_json(body: bytes) -> bool:
+    return body.lstrip()[:1] in (b"{", b"[")
+
+
+# Told of each refusal (scope, status, reason): the node link's inbox audits what it refused.
+OnRefused = Callable[[Scope, int, str], Awaitable[None]]
+
+
+class GuardedRequests:
+    def __init__(self, app: ASGIApp, *, default_cap: Callable[[], int], on_refused: OnRefused | None = None) -> None:
+        self.app = app
+        self.default_cap = default_cap
+        self.on_refused = on_refused
+
+    async def _refuse(self, scope: Scope, send: Send, status: int, code: str, detail: object, reason: str) -> None:
+        await _answer(send, status, code, detail)
+        if self.on_refused is not None:
+            await self.on_refused(scope, status, reason)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = str(scope.get("path", ""))
+        if not path.startswith("/static/"):
+            send = _no_store(send)
+        cap = body_cap(str(scope.get("method", "GET")), path, self.default_cap())
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        too_large = f"the body may be at most {cap} bytes"
+        if declared is not None and declared.isdigit() and int(declared) > cap:
+            await self._refuse(scope, send, 413, "too_large", too_large, "body too large")
+            return
+        # Read the body here, counting: within the cap it is handed on whole; past it, refused at once.
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > cap:
+                await self._refuse(scope, send, 413, "too_large", too_large, "body too large")
+                return
+            chunks.append(chunk)
+            more = bool(message.get("more_body", False))
+        body = b"".join(chunks)
+        if body and _looks_like_json(body) and json_depth_exceeds(body):
+            deep = f"is nested more than {MAX_JSON_DEPTH} levels deep"
+            await self._refuse(scope, send, 422, "invalid", [{"path": "body", "reason": deep}], f"body {deep}")
+            return
+        handed = False
+
+        async def replay() -> Message:
+            nonlocal handed
+            if not handed:
+                handed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+def _no_store(send: Send) -> Send:
+    async def with_header(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            MutableHeaders(scope=message).setdefault("Cache-Control", "no-store")
+        await send(message)
+
+    return with_header
+
+
+async def _answer(send: Send, status: int, code: str, detail: object) -> None:
+    """An error as every answer writes it (RFC 9457 problem details). The server discards the rest of the
+    body as it arrives (never keeping it), so the client, which reads the answer once it has sent
+    everything, gets this 413."""
+    body = orjson.dumps(problem_body(status, detail, code))
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})

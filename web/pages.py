@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from forms.law import CONSULTATION_REQUIRED, RefusalGround
 from store import audit, cases
 from store.users import password_matches, user_by_name
-from web import api
+from web import api, i18n, labels, pages_language
 from web.auth import (
     CSRF_FIELD,
     CsrfFailed,
@@ -38,7 +38,9 @@ from web.auth import (
 )
 from web.cases import act, read_case
 from web.errors import ApiError
-from web.pages_common import HOME, STATIC, SignedIn, node_of, render
+from web.i18n import N_, SOURCE_LANGUAGE, Translator, translator
+from web.i18n import Message as PageMessage
+from web.pages_common import HOME, STATIC, SignedIn, node_of, page_detail, render
 from workflows.rules import rule_for
 from workflows.stages import Side
 
@@ -48,64 +50,71 @@ router = APIRouter(include_in_schema=False)
 SIDE_OF = {"outgoing": Side.ISSUING, "incoming": Side.EXECUTING}
 
 # How each body field of CONTRACT §3 is asked for on a page: (label, input kind, options).
-GROUND_OPTIONS = [(g.value, f"({g.value}) {g.name.replace('_', ' ').lower()}") for g in RefusalGround]
+GROUND_OPTIONS = [(g.value, labels.GROUNDS[g.value]) for g in RefusalGround]
+# Labels and option texts are marked with N_ and translated by action_fields for the reader's language.
 ACTION_FIELDS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
-    "reason": ("Reason", "textarea", []),
-    "text": ("Answer", "textarea", []),
-    "outcome": ("Outcome of the review", "textarea", []),
-    "authority": ("Competent authority (code)", "text", []),
-    "missing": ("What is missing", "textarea", []),
-    "due_days": ("Days given to complete", "int", []),
-    "ground": ("Refusal ground consulted on (Art 11(1))", "select", GROUND_OPTIONS),
-    "question": ("Question to the issuing State", "textarea", []),
-    "reasons": ("Reasons", "textarea", []),
-    "expected_by": ("Decision expected by", "date", []),
-    "max_custody_days": ("Maximum custody (days)", "int", []),
-    "decision": ("Decision", "select", [("modify", "modify the measures"), ("revoke", "revoke the suspension"),
-                                        ("execute_custody", "execute the custodial sentence"),
-                                        ("lapse", "the measures lapse")]),
-    "certificate": ("Completed certificate (JSON)", "json", []),
-    "breach": ("Breach report, Annex II (JSON)", "json", []),
+    "reason": (N_("Reason"), "textarea", []),
+    "text": (N_("Answer"), "textarea", []),
+    "outcome": (N_("Outcome of the review"), "textarea", []),
+    "authority": (N_("Competent authority (code)"), "text", []),
+    "missing": (N_("What is missing"), "textarea", []),
+    "due_days": (N_("Days given to complete"), "int", []),
+    "ground": (N_("Refusal ground consulted on (Art 11(1))"), "select", GROUND_OPTIONS),
+    "question": (N_("Question to the issuing State"), "textarea", []),
+    "reasons": (N_("Reasons"), "textarea", []),
+    "expected_by": (N_("Decision expected by"), "date", []),
+    "max_custody_days": (N_("Maximum custody (days)"), "int", []),
+    "decision": (N_("Decision"), "select", [("modify", N_("modify the measures")),
+                                            ("revoke", N_("revoke the suspension")),
+                                            ("execute_custody", N_("execute the custodial sentence")),
+                                            ("lapse", N_("the measures lapse"))]),
+    "certificate": (N_("Completed certificate (JSON)"), "json", []),
+    "breach": (N_("Breach report, Annex II (JSON)"), "json", []),
 }
 # Fields a page asks for beyond the required ones (the API accepts them too).
 OPTIONAL_FIELDS = {"notify_amnesty": ["reasons"], "decide_subsequent": ["reasons"]}
-TRANSFER_BACK_REASONS = [("absconded", "the person absconded"), ("residence_lost", "no longer resides here"),
-                         ("issuing_request", "the issuing State asked for it")]
+TRANSFER_BACK_REASONS = [("absconded", N_("the person absconded")), ("residence_lost", N_("no longer resides here")),
+                         ("issuing_request", N_("the issuing State asked for it"))]
 
 
-def action_fields(side: Side, action: str) -> list[dict[str, Any]]:
+def action_fields(side: Side, action: str, t: Translator | None = None) -> list[dict[str, Any]]:
     rule = rule_for(side, action)
     if rule is None:
         return []
+    t = t or translator(SOURCE_LANGUAGE)
     names = sorted(rule.required) + [n for n in OPTIONAL_FIELDS.get(action, []) if n not in rule.required]
     out = []
     for name in names:
         label, kind, options = ACTION_FIELDS.get(name, (name.replace("_", " ").capitalize(), "text", []))
         if action == "transfer_back" and name == "reason":
             kind, options = "select", TRANSFER_BACK_REASONS
-        out.append({"name": name, "label": label, "kind": kind, "options": options,
+        out.append({"name": name, "label": t.gettext(label), "kind": kind,
+                    "options": [(v, f"({v}) {t.gettext(text)}" if name == "ground" else t.gettext(text))
+                                for v, text in options],
                     "required": name in rule.required})
     return out
 
 
-def form_to_body(side: Side, action: str, form: Any) -> tuple[dict[str, Any], dict[str, str]]:
+def form_to_body(side: Side, action: str, form: Any, t: Translator | None = None) -> tuple[dict[str, Any],
+                                                                                        dict[str, str]]:
     """The action's JSON body from the form; messages for values that are not what they should be."""
+    t = t or translator(SOURCE_LANGUAGE)
     body: dict[str, Any] = {}
     problems: dict[str, str] = {}
-    for f in action_fields(side, action):
+    for f in action_fields(side, action, t):
         raw = str(form.get(f["name"]) or "").strip()
         if not raw:
             continue
         if f["kind"] == "int":
             if not raw.isdigit():
-                problems[f["name"]] = "must be a whole number of days"
+                problems[f["name"]] = t.gettext("must be a whole number of days")
                 continue
             body[f["name"]] = int(raw)
         elif f["kind"] == "json":
             try:
                 body[f["name"]] = json.loads(raw)
             except ValueError:
-                problems[f["name"]] = "is not valid JSON"
+                problems[f["name"]] = t.gettext("is not valid JSON")
         else:
             body[f["name"]] = raw
     if action == "end_supervision":
@@ -152,21 +161,23 @@ async def login(request: Request) -> Response:
     name = str(form.get("username") or "").strip()
     password = str(form.get("password") or "")
     next_url = _safe_next(str(form.get("next") or ""))
+    t = i18n.for_request(request)
     try:
         check_login_csrf(request, form)
     except CsrfFailed:
-        return _login_page(request, error="The sign-in form had expired. Please try again.", name=name,
+        return _login_page(request, error=t.gettext("The sign-in form had expired. Please try again."), name=name,
                            next_url=next_url, status_code=400)
     node = node_of(request)
     async with node.pool.connection() as conn:
         found = await user_by_name(conn, name) if name else None
     if found is None or not password_matches(found[1], password):
         # One message for both cases: the form must not tell which user names exist.
-        return _login_page(request, error="The user name or password is not right.", name=name,
+        return _login_page(request, error=t.gettext("The user name or password is not right."), name=name,
                            next_url=next_url, status_code=401)
     user = found[0]
     response = RedirectResponse(next_url or HOME.get(user.role, "/cases"), status_code=303)
     await sign_in(request, response, user)
+    await pages_language.after_sign_in(request, response, user)
     async with node.pool.connection() as conn:
         await audit.record(conn, user_name=user.name, role=user.role, authority=",".join(user.authorities),
                            case_id=None, action="sign_in", detail={"via": "password"})
@@ -200,15 +211,17 @@ async def login_oidc_callback(request: Request) -> Response:
         token = await client.authorize_access_token(request)
     except Exception as err:  # the IdP's refusal or a stale state: show it, never a traceback
         log.warning("OIDC sign-in failed: %s", err)
-        return _login_page(request, error="The identity provider did not confirm the sign-in.", status_code=401)
+        return _login_page(request, error=i18n.for_request(request).gettext(
+            "The identity provider did not confirm the sign-in."), status_code=401)
     claims = token.get("userinfo") or {}
     username = str(claims.get(settings.oidc_username_claim) or "")
     user = await user_for_oidc(request, username) if username else None
     if user is None:
-        return _login_page(request, error="Your account is not known on this node; ask its administrator.",
-                           status_code=403)
+        return _login_page(request, error=i18n.for_request(request).gettext(
+            "Your account is not known on this node; ask its administrator."), status_code=403)
     response = RedirectResponse(HOME.get(user.role, "/cases"), status_code=303)
     await sign_in(request, response, user, via="oidc")
+    await pages_language.after_sign_in(request, response, user)
     return response
 
 
@@ -229,9 +242,9 @@ async def case_list(request: Request, session: SignedIn, stage: str | None = Non
 
 # Actions done on a page of their own rather than with a small form on the case page: (label, path, method).
 PAGE_ACTIONS: dict[tuple[str, str], tuple[str, str, str]] = {
-    ("incoming", "decide"): ("Decide on recognition", "decide", "get"),
-    ("incoming", "report_breach"): ("Report a breach", "breach", "get"),
-    ("outgoing", "complete"): ("Correct the certificate", "correct", "post"),
+    ("incoming", "decide"): (N_("Decide on recognition"), "decide", "get"),
+    ("incoming", "report_breach"): (N_("Report a breach"), "breach", "get"),
+    ("outgoing", "complete"): (N_("Correct the certificate"), "correct", "post"),
 }
 
 
@@ -255,7 +268,7 @@ async def completion_request(pool: Any, view: dict[str, Any]) -> dict[str, Any] 
 def _side(direction: str) -> Side:
     side = SIDE_OF.get(direction)
     if side is None:
-        raise ApiError(404, f"no such list: {direction}")
+        raise ApiError(404, PageMessage(N_("There is no list of %(direction)s cases."), direction=direction))
     return side
 
 
@@ -267,7 +280,8 @@ async def _case_page(request: Request, session: SignedIn, direction: str, case_i
     view = await read_case(node.pool, session.user, side, case_id, channel="page")
     row = await cases.get_case(node.pool, case_id, direction)
     certificate = (row or {}).get("certificate")
-    actions = [{"name": a, "rule": rule_for(side, a), "fields": action_fields(side, a),
+    t = i18n.for_request(request)
+    actions = [{"name": a, "rule": rule_for(side, a), "fields": action_fields(side, a, t),
                 "page": PAGE_ACTIONS.get((direction, a))} for a in view["actions"]]
     completion = await completion_request(node.pool, view) if view["stage"] == "completion_requested" else None
     return render(request, "case.html.j2", session, status_code=status_code, case=view, direction=direction,
@@ -288,12 +302,14 @@ async def case_action(request: Request, session: SignedIn, direction: str, case_
     form = await request.form()
     check_csrf(session, form)
     node = node_of(request)
-    body, problems = form_to_body(side, action, form)
+    t = i18n.for_request(request)
+    body, problems = form_to_body(side, action, form, t)
     values = {k: str(v) for k, v in form.items() if k != CSRF_FIELD}
     back = str(form.get("back") or "")
+    what = labels.action_label(action, t)
     if problems:
         return await _case_page(request, session, direction, case_id, status_code=422, failed_action=action,
-                                message=f"{action.replace('_', ' ')} was not done: see the fields below",
+                                message=t.gettext("%(action)s was not done: see the fields below", action=what),
                                 field_errors=problems, values=values)
     try:
         result = await act(node.pool, node.client, session.user, side, case_id, action, body)
@@ -302,9 +318,9 @@ async def case_action(request: Request, session: SignedIn, direction: str, case_
         if err.status == 422 and isinstance(err.detail, list):
             field_errors = {str(p.get("path", "")).split(".")[0].split("[")[0]: str(p.get("reason", ""))
                             for p in err.detail}
-            text = f"{action.replace('_', ' ')} was not done: see the fields below"
+            text = t.gettext("%(action)s was not done: see the fields below", action=what)
         else:
-            text = f"{action.replace('_', ' ')} was not done: {err.detail}"
+            text = t.gettext("%(action)s was not done: %(reason)s", action=what, reason=page_detail(err.detail, t))
         if back == "decide" and err.status != 403:
             return await decision_page(request, session, case_id, status_code=err.status, message=text,
                                        field_errors=field_errors, values=values)
@@ -318,7 +334,7 @@ async def case_action(request: Request, session: SignedIn, direction: str, case_
 async def case_certificate(request: Request, session: SignedIn, direction: str, case_id: str, fmt: str,
                            lang: str | None = None) -> Response:
     if fmt not in ("pdf", "html"):
-        raise ApiError(404, "the certificate is available as .pdf or .html")
+        raise ApiError(404, PageMessage(N_("The certificate is available as .pdf or .html.")))
     response = await api._certificate_document(request, _side(direction), case_id, session.user, lang, fmt)
     if fmt == "html":
         # Shown in a sandboxed frame of the case page: styles yes, scripts never.
@@ -345,7 +361,8 @@ async def decision_page(request: Request, session: SignedIn, case_id: str, *, st
     row = await cases.get_case(node.pool, case_id, "incoming")
     certificate = (row or {}).get("certificate") or {}
     consulted = {str((e.get("detail") or {}).get("ground")) for e in view["timeline"] if e["type"] == "consulted"}
-    grounds = [{"letter": g.value, "name": g.name.replace("_", " ").lower(),
+    t = i18n.for_request(request)
+    grounds = [{"letter": g.value, "name": t.gettext(labels.GROUNDS[g.value]),
                 "needs_consultation": g in CONSULTATION_REQUIRED, "consulted": g.value in consulted}
                for g in RefusalGround]
     return render(request, "decide.html.j2", session, status_code=status_code, case=view, grounds=grounds,
@@ -364,12 +381,13 @@ async def decide(request: Request, session: SignedIn, case_id: str) -> Response:
     form = await request.form()
     check_csrf(session, form)
     node = node_of(request)
+    t = i18n.for_request(request)
     values = {k: str(v) for k, v in form.items() if k != CSRF_FIELD}
     outcome = str(form.get("outcome") or "")
     body: dict[str, Any] = {"outcome": outcome}
     errors: dict[str, str] = {}
     if outcome not in ("recognised", "adapted", "refused"):
-        errors["outcome"] = "choose recognise, adapt or refuse"
+        errors["outcome"] = t.gettext("choose recognise, adapt or refuse")
     grounds = [str(g) for g in form.getlist("grounds")]
     if outcome == "refused":
         body["grounds"] = grounds
@@ -382,7 +400,7 @@ async def decide(request: Request, session: SignedIn, case_id: str) -> Response:
             for key in ("duration_days", "hours"):
                 raw = str(form.get(f"measures[{i}].{key}") or "").strip()
                 if raw and not raw.isdigit():
-                    errors[f"measures[{i}].{key}"] = "must be a whole number"
+                    errors[f"measures[{i}].{key}"] = t.gettext("must be a whole number")
                 elif raw:
                     change[key] = int(raw)
             text = str(form.get(f"measures[{i}].description") or "").strip()
@@ -391,11 +409,11 @@ async def decide(request: Request, session: SignedIn, case_id: str) -> Response:
             if len(change) > 1:
                 changes.append(change)
         if not changes and not errors:
-            errors["measures"] = "an adaptation changes at least one measure; otherwise recognise"
+            errors["measures"] = t.gettext("an adaptation changes at least one measure; otherwise recognise")
         body["measures"] = changes
     if errors:
         return await decision_page(request, session, case_id, status_code=422,
-                                   message="The decision was not recorded: see the fields below",
+                                   message=t.gettext("The decision was not recorded: see the fields below"),
                                    field_errors=errors, values=values)
     try:
         result = await act(node.pool, node.client, session.user, Side.EXECUTING, case_id, "decide", body)
@@ -404,8 +422,10 @@ async def decide(request: Request, session: SignedIn, case_id: str) -> Response:
         if err.status == 422 and isinstance(err.detail, list):
             field_errors = {str(p.get("path", "")): str(p.get("reason", "")) for p in err.detail}
         return await decision_page(request, session, case_id, status_code=err.status, values=values,
-                                   message=f"The decision was not recorded: {err.detail}"
-                                   if not field_errors else "The decision was not recorded: see the fields below",
+                                   message=t.gettext("The decision was not recorded: %(reason)s",
+                                                     reason=page_detail(err.detail, t))
+                                   if not field_errors else t.gettext("The decision was not recorded: see the "
+                                                                      "fields below"),
                                    field_errors=field_errors)
     return RedirectResponse(f"/cases/incoming/{quote(case_id)}?done=decide:{quote(result.stage)}", status_code=303)
 
@@ -425,6 +445,7 @@ def install(app: FastAPI) -> None:
     app.include_router(pages_transfer.router)
     app.include_router(pages_breach.router)
     app.include_router(pages_admin.router)
+    app.include_router(pages_language.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     if settings.oidc_enabled:
         # Authlib keeps the OIDC state and nonce in Starlette's signed session during the redirect.
@@ -440,12 +461,11 @@ def install(app: FastAPI) -> None:
             result: Response = await handler(request, exc)
             return result
         status = int(getattr(exc, "status", None) or getattr(exc, "status_code", None) or 500)
-        detail = getattr(exc, "detail", "")
-        if isinstance(detail, list):
-            detail = "; ".join(f"{p.get('path')}: {p.get('reason')}" for p in detail if isinstance(p, dict))
+        t = i18n.for_request(request)
+        detail = page_detail(getattr(exc, "detail", ""), t)
         if status >= 500 or not isinstance(exc, (ApiError, StarletteHTTPException)):
             log.exception("unexpected error on a page", exc_info=exc)
-            status, detail = 500, "Something went wrong on our side. It has been logged; please try again."
+            status, detail = 500, t.gettext("Something went wrong on our side. It has been logged; please try again.")
         session = await _quiet_session(request)
         return render(request, "error.html.j2", session, status_code=status, status=status, detail=str(detail))
 
@@ -456,8 +476,9 @@ def install(app: FastAPI) -> None:
     async def on_csrf(request: Request, exc: Exception) -> Response:
         session = await _quiet_session(request)
         return render(request, "error.html.j2", session, status_code=403, status=403,
-                      detail="This form is no longer valid (it may have been open too long, or it was not sent "
-                             "from this site). Go back, reload the page and try again.")
+                      detail=i18n.for_request(request).gettext(
+                          "This form is no longer valid (it may have been open too long, or it was not sent "
+                          "from this site). Go back, reload the page and try again."))
 
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(StarletteHTTPException, on_api_error)

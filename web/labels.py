@@ -124,7 +124,45 @@ DETAILS = {
     "expected_by": N_("expected by"), "max_custody_days": N_("maximum custody (days)"), "alert": N_("alert"),
     "adapter": N_("channel"), "evidence": N_("evidence"), "attempts": N_("attempts"), "language": N_("language"),
     "lang": N_("language"), "draft": N_("draft"), "via": N_("via"), "status": N_("status"),
+    "executing_state": N_("executing State"), "received_at": N_("received"),
+    "max_custody_requested": N_("maximum custody asked for"), "art_14_3": N_("issuing State competent (Art 14(3))"),
+    "warnings": N_("warnings"), "messages": N_("messages"), "message": N_("message"),
 }
+
+# The messages between nodes (CONTRACT §3), as the timeline names them.
+MESSAGES = {
+    "certificate": N_("certificate"), "acknowledgement": N_("acknowledgement"), "forwarded": N_("forwarded"),
+    "completion_request": N_("request for completion"), "completion": N_("completed certificate"),
+    "consultation": N_("consultation"), "consultation_reply": N_("answer to a consultation"),
+    "delay_notice": N_("notice of delay"), "max_custody_info": N_("maximum custody"), "decision": N_("decision"),
+    "withdrawal": N_("withdrawal"), "no_withdrawal": N_("no withdrawal"),
+    "supervision_started": N_("supervision started"), "breach_report": N_("breach report"),
+    "information_request": N_("request for information"), "information": N_("information"),
+    "subsequent_decision": N_("subsequent decision"), "person_not_found": N_("person not found"),
+    "amnesty_pardon": N_("amnesty or pardon"), "transfer_back_request": N_("request for a transfer back"),
+    "transfer_back": N_("transfer back"), "judgment_review": N_("review of the judgment"),
+    "supervision_ended": N_("supervision ended"),
+}
+
+
+def detail_value(key: str, value: Any, t: Translator) -> str:
+    """A value of a timeline event's detail as a person reads it: codes as labels, times and yes/no in the
+    page's language; free values as they are."""
+    if isinstance(value, bool):
+        return t.gettext("Yes") if value else t.gettext("No")
+    if isinstance(value, list):
+        return ", ".join(detail_value(key, v, t) for v in value) if value else "—"
+    text = str(value)
+    if key == "type":
+        return label(MESSAGES, text, t)
+    if key in ("outcome", "decision") and (text in OUTCOMES or text in STAGES):
+        return label(OUTCOMES, text, t) if text in OUTCOMES else label(STAGES, text, t)
+    if key == "alert":
+        return label(ALERTS, text, t)
+    if key.endswith("_at") or key in ("due", "expected_by"):
+        shown = t.time(text) if "T" in text else t.date(text)
+        return shown or text
+    return text
 
 ROLES = {"officer": N_("officer"), "prosecutor": N_("prosecutor"), "supervisor": N_("supervisor"),
          "auditor": N_("auditor"), "admin": N_("administrator")}
@@ -191,6 +229,11 @@ def _table(table: Mapping[str, str]) -> Callable[[Any, Translator], str]:
     return lambda code, t: label(table, code, t)
 
 
+@pass_context
+def _detail_in_context(context: Context, key: str, value: Any) -> str:
+    return detail_value(key, value, translator(str(context.get("lang") or SOURCE_LANGUAGE)))
+
+
 def install(env: Any) -> None:
     env.globals.update(
         stage_label=_in_context(_table(STAGES)), outcome_label=_in_context(_table(OUTCOMES)),
@@ -200,6 +243,7 @@ def install(env: Any) -> None:
         deadline_status_label=_in_context(_table(DEADLINE_STATUSES)), sex_label=_in_context(_table(SEXES)),
         age_group_label=_in_context(lambda g, t: t.gettext(AGE_GROUPS[g]) if g in AGE_GROUPS else str(g)),
         month_label=_in_context(month_label), country_name=_in_context(country_name),
+        detail_value=_detail_in_context,
         ground_label=_in_context(_table(GROUNDS)),
         deadline_label=_in_context(deadline_label), action_label=_in_context(action_label),
         action_summary=_in_context(action_summary))

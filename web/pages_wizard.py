@@ -423,7 +423,8 @@ def category_options(executing: StateProfile | None, t: Translator) -> Options:
         if executing is not None:
             mark = " " + (t.gettext("[%(state)s: supervises]", state=executing.code) if executing.supervises(c)
                           else t.gettext("[%(state)s: does NOT supervise]", state=executing.code))
-        out.append((c.value, f"({c.value}) {text[:90]}{'…' if len(text) > 90 else ''}{mark}"))
+        short = text if len(text) <= 90 else text[:90].rsplit(" ", 1)[0] + "…"  # whole words only
+        out.append((c.value, f"({c.value}) {short}{mark}"))
     return out
 
 

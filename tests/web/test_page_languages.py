@@ -27,6 +27,7 @@ from webhelp import csrf_of, signed_in
 
 from forms.examples import example_certificate
 from forms.labels import catalogue
+from forms.states import load_state
 from probatio.harness import LocalNodes
 from tests.support import bearer, wait_for
 from web import i18n
@@ -139,6 +140,9 @@ def english_interface_words(lang: str, data: set[str]) -> set[str]:
         for text in (message.string if isinstance(message.string, tuple) else (message.string,)):
             local |= words(text or "")
     local |= words(" ".join(_strings(catalogue(lang)._data)))
+    for state in ("LU", "BE"):  # the national measures and decisions, named in this language by the State
+        profile = load_state(state)
+        local |= words(" ".join(n.name.get(lang, "") for n in (*profile.measures, *profile.decisions)))
     return english - local - data
 
 
@@ -201,7 +205,7 @@ async def _cases_in_stages(nodes: LocalNodes) -> dict[str, str]:
             await at_be(case_id, "under_decision")
         prosecutor = bearer(nodes, "BE", "prosecutor")
         await _api(http, "POST", f"{be}/api/v1/incoming/{found['completion']}/actions/request_completion",
-                   prosecutor, {"missing": "box (e): the address", "due_days": 10})
+                   prosecutor, {"missing": "Adresse manquante au cadre e)", "due_days": 10})
         await _api(http, "POST", f"{be}/api/v1/incoming/{found['supervising']}/actions/decide", prosecutor,
                    {"outcome": "recognised"})
         await _api(http, "POST", f"{be}/api/v1/incoming/{found['refused']}/actions/decide", prosecutor,
@@ -269,7 +273,7 @@ async def test_every_page_in_every_language(nodes: LocalNodes) -> None:
     # What the cases hold is data, shown as typed, in whatever language it was written.
     data = words(" ".join(_strings(example_certificate("LU", "BE").model_dump(mode="json"))))
     data |= words("officer prosecutor supervisor auditor admin demo Maison de justice d'Arlon Place Schalbert "
-                  "Assistante Bruxelles absent")
+                  "Assistante Bruxelles absent Adresse manquante au cadre")
 
     routes = page_routes(cases, draft, correction)
     try:
@@ -342,7 +346,7 @@ async def test_the_choice_is_remembered(nodes: LocalNodes) -> None:
                                                    "csrf_token": csrf_of(page.text)})
         assert r.status_code == 303 and r.headers["location"] == "/audit?user=x"
         page = await auditor.get("/audit", headers={"Accept-Language": "de"})  # the choice beats the browser
-        assert '<html lang="fr">' in page.text and "Journal d’audit" in page.text
+        assert '<html lang="fr">' in page.text and "Journal d'audit" in page.text
         # A form without the session's token changes no profile.
         assert (await auditor.post("/language", data={"lang": "de", "next": "/"})).status_code == 403
     finally:
@@ -353,3 +357,23 @@ async def test_the_choice_is_remembered(nodes: LocalNodes) -> None:
         assert '<html lang="fr">' in page.text
     finally:
         await elsewhere.aclose()
+
+
+def test_plurals_dates_and_numbers_follow_the_language() -> None:
+    """CLDR rules through Babel: no "1 days", French counts 0 and 1 as one, dates and numbers as written there."""
+    en, fr, de = i18n.translator("en"), i18n.translator("fr"), i18n.translator("de")
+    assert en.ngettext("%(num)s day", "%(num)s days", 1) == "1 day"
+    assert en.ngettext("%(num)s day", "%(num)s days", 2) == "2 days"
+    assert fr.ngettext("%(num)s day", "%(num)s days", 0) == "0 jour"
+    assert fr.ngettext("%(num)s day", "%(num)s days", 2) == "2 jours"
+    assert de.ngettext("%(num)s day", "%(num)s days", 1) == "1 Tag"
+    assert de.ngettext("%(num)s day", "%(num)s days", 1500) == "1.500 Tage"
+    when = "2026-03-01T14:05:00+00:00"
+    assert en.date(when) == "1 Mar 2026" and fr.date(when) == "1 mars 2026" and de.date(when) == "01.03.2026"
+    assert fr.time(when) == "1 mars 2026, 14:05 UTC"
+    assert fr.number(1234567) == "1\u202f234\u202f567" and de.number(1234567) == "1.234.567"
+    assert i18n.choose_language(None, "fr-BE,fr;q=0.9,en;q=0.8", "en") == "fr"
+    assert i18n.choose_language(None, "nl-BE, de;q=0.5", "en") == "de"
+    assert i18n.choose_language("de", "fr", "en") == "de"  # the user's choice beats the browser
+    assert i18n.choose_language(None, "", "fr") == "fr"  # the node's default
+    assert i18n.choose_language("xx", "pt", "en") == "en"

@@ -88,7 +88,7 @@ class _Text(HTMLParser):
     """What a reader meets on a page: text, and the texts of titles, labels for assistive technology and
     placeholders; not scripts, styles, the source of a preview frame or codes set in <code>."""
 
-    SKIP = {"script", "style", "code", "textarea"}
+    SKIP = frozenset({"script", "style", "code", "textarea"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)

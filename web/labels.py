@@ -13,6 +13,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 
 from forms.labels import RENDER_LANGUAGES, Catalogue, catalogue
+from forms.validation import Problem
 from web.i18n import N_, SOURCE_LANGUAGE, Translator, translator
 
 STAGES = {
@@ -229,6 +230,16 @@ def _table(table: Mapping[str, str]) -> Callable[[Any, Translator], str]:
     return lambda code, t: label(table, code, t)
 
 
+def problem_text(problem: Problem, t: Translator) -> str:
+    """A finding of forms.validation in `t`'s language: its wording translated, its values put back in."""
+    if not problem.template:
+        return problem.message
+    try:
+        return t.gettext(problem.template).format(**dict(problem.values))
+    except (KeyError, IndexError, ValueError):  # a translation naming a value the wording has not
+        return problem.message
+
+
 @pass_context
 def _detail_in_context(context: Context, key: str, value: Any) -> str:
     return detail_value(key, value, translator(str(context.get("lang") or SOURCE_LANGUAGE)))
@@ -243,7 +254,7 @@ def install(env: Any) -> None:
         deadline_status_label=_in_context(_table(DEADLINE_STATUSES)), sex_label=_in_context(_table(SEXES)),
         age_group_label=_in_context(lambda g, t: t.gettext(AGE_GROUPS[g]) if g in AGE_GROUPS else str(g)),
         month_label=_in_context(month_label), country_name=_in_context(country_name),
-        detail_value=_detail_in_context,
+        detail_value=_detail_in_context, problem_text=_in_context(problem_text),
         ground_label=_in_context(_table(GROUNDS)),
         deadline_label=_in_context(deadline_label), action_label=_in_context(action_label),
         action_summary=_in_context(action_summary))

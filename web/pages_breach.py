@@ -34,7 +34,7 @@ from web.auth import check_csrf
 from web.cases import act, read_case
 from web.errors import ApiError
 from web.i18n import N_, SOURCE_LANGUAGE, Message, Translator, translator
-from web.labels import STAGES
+from web.labels import STAGES, problem_text
 from web.pages_common import SignedIn, node_of, page_detail, render, require_role
 from web.pages_wizard import PERSON_IDENTITY, WizardField, _parse_value, field_id, field_view, get_path, set_path
 from workflows.stages import Side
@@ -316,8 +316,9 @@ def place_messages(problems: list[Problem], origin: list[int], paths: set[str],
                 path = f"rows[{origin[int(m.group(1))]}].ticked"
         elif path == "breaches":
             path = "breaches"
-        warning = (t or translator(SOURCE_LANGUAGE)).gettext("(warning)")
-        text = p.message + (f" {warning}" if p.severity == "warning" else "")
+        reader = t or translator(SOURCE_LANGUAGE)
+        warning = reader.gettext("(warning)")
+        text = problem_text(p, reader) + (f" {warning}" if p.severity == "warning" else "")
         target = path if path in paths else _nearest(path, paths)
         if target:
             messages.setdefault(target, []).append(text)

@@ -20,7 +20,7 @@ from web.auth import check_csrf
 from web.cases import act, actions_now, read_case, visible_case
 from web.errors import ApiError
 from web.i18n import N_, Message
-from web.labels import country_name
+from web.labels import country_name, problem_text
 from web.pages_common import SignedIn, node_of, page_detail, render, require_role
 from web.pages_wizard import (
     STEP_BY_KEY,
@@ -176,7 +176,7 @@ def _step_context(request: Request, session: Session, row: dict[str, Any], step_
     paths = {f.path for f in fields}
     for p in grouped[step.key]:
         target = p.path if p.path in paths else None
-        text = p.message + (" " + t.gettext("(warning)") if p.severity == "warning" else "")
+        text = problem_text(p, t) + (" " + t.gettext("(warning)") if p.severity == "warning" else "")
         if target:
             messages.setdefault(target, []).append(text)
         else:

@@ -43,7 +43,7 @@ def extracted() -> Catalog:
         method_map, options_map = parse_mapping_cfg(handle)
     found = Catalog()
     keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2),
-                "npgettext": ((1, "c"), 2, 3), "N_": None}
+                "npgettext": ((1, "c"), 2, 3), "N_": None, "_error": (2,), "_warning": (2,), "wording": None}
     for _file, lineno, message, comments, context in extract_from_dir(str(ROOT), method_map, options_map,
                                                                         keywords=keywords):
         found.add(message, None, [(_file, lineno)], auto_comments=comments, context=context)
@@ -79,6 +79,11 @@ def test_every_marked_message_is_translated(lang: str) -> None:
     # Placeholders as in English (babel's own checkers: python-format), plural forms as the language has.
     problems = [(m.id, [str(e) for e in errors]) for m, errors in catalog.check()]
     assert not problems, problems[:10]
+    # The findings of forms.validation use {name} placeholders: the same names in the translation.
+    braces = re.compile(r"\{(\w+)\}")
+    differ = [m.id for m in catalog if isinstance(m.id, str) and m.string
+              and set(braces.findall(m.id)) != set(braces.findall(str(m.string)))]
+    assert not differ, differ[:10]
     assert catalog.num_plurals >= 2
 
 
@@ -220,7 +225,7 @@ async def _cases_in_stages(nodes: LocalNodes) -> dict[str, str]:
 
 
 # (node, role, path) of every page route; {x} is a case id of the stages above, {draft} a draft's id.
-def page_routes(cases: dict[str, str], draft: str, correction: str) -> list[tuple[str, str, str]]:
+def page_routes(cases: dict[str, str], draft: str, correction: str, blank: str) -> list[tuple[str, str, str]]:
     out: list[tuple[str, str, str]] = [("LU", "", "/login")]
     for role in ("officer", "prosecutor", "supervisor", "auditor", "admin"):
         out += [("LU", role, "/dashboard"), ("LU", role, "/cases"), ("BE", role, "/dashboard")]
@@ -228,9 +233,11 @@ def page_routes(cases: dict[str, str], draft: str, correction: str) -> list[tupl
             ("LU", "prosecutor", "/queue"), ("BE", "prosecutor", "/queue"), ("LU", "officer", "/transfers/new")]
     for step in STEPS:
         out += [("LU", "officer", f"/transfers/drafts/{draft}/{step.key}?check=1"),
-                ("LU", "officer", f"/transfers/drafts/{correction}/{step.key}")]
+                ("LU", "officer", f"/transfers/drafts/{correction}/{step.key}"),
+                ("LU", "officer", f"/transfers/drafts/{blank}/{step.key}?check=1")]  # a message beside each field
     out += [("LU", "officer", f"/transfers/drafts/{draft}/review"),
-            ("LU", "officer", f"/transfers/drafts/{correction}/review")]
+            ("LU", "officer", f"/transfers/drafts/{correction}/review"),
+            ("LU", "officer", f"/transfers/drafts/{blank}/review")]
     for stage, case_id in cases.items():
         for role in ("officer", "prosecutor"):
             out.append(("LU", role, f"/cases/outgoing/{case_id}"))
@@ -244,9 +251,9 @@ def page_routes(cases: dict[str, str], draft: str, correction: str) -> list[tupl
     return out
 
 
-async def _draft(http: httpx.AsyncClient) -> str:
+async def _draft(http: httpx.AsyncClient, start: str = "example") -> str:
     page = await http.get("/transfers/new")
-    r = await http.post("/transfers/new", data={"start": "example", "csrf_token": csrf_of(page.text)})
+    r = await http.post("/transfers/new", data={"start": start, "csrf_token": csrf_of(page.text)})
     assert r.status_code == 303, r.text
     return str(r.headers["location"]).split("/")[3]
 
@@ -260,6 +267,7 @@ async def test_every_page_in_every_language(nodes: LocalNodes) -> None:
         clients[(state, "")] = httpx.AsyncClient(base_url=nodes[state].url, timeout=30)
     officer = clients[("LU", "officer")]
     draft = await _draft(officer)
+    blank = await _draft(officer, "blank")
     case_page = await officer.get(f"/cases/outgoing/{cases['completion']}")
     r = await officer.post(f"/cases/outgoing/{cases['completion']}/correct",
                            data={"csrf_token": csrf_of(case_page.text)})
@@ -275,7 +283,7 @@ async def test_every_page_in_every_language(nodes: LocalNodes) -> None:
     data |= words("officer prosecutor supervisor auditor admin demo Maison de justice d'Arlon Place Schalbert "
                   "Assistante Bruxelles absent Adresse manquante au cadre")
 
-    routes = page_routes(cases, draft, correction)
+    routes = page_routes(cases, draft, correction, blank)
     try:
         seen_en: dict[str, str] = {}
         for lang in ["en", *LANGUAGES]:

@@ -42,8 +42,10 @@ def N_(message: str) -> str:
     return message
 
 
+@cache
 def available_languages() -> tuple[str, ...]:
-    """English and every language that has a catalogue, in alphabetical order of code."""
+    """English and every language that has a catalogue, in alphabetical order of code (read once per
+    process: a new catalogue is offered from the next start)."""
     found = {p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po")}
     return tuple(sorted(found | {SOURCE_LANGUAGE}))
 

@@ -260,6 +260,9 @@ def install(env: Any) -> None:
         action_summary=_in_context(action_summary))
 
 
+# The default of PROBATIO_OIDC_LABEL (probatio/settings.py), so that the sign-in page can show it translated.
+OIDC_DEFAULT_LABEL = N_("Sign in with your organisation's account")
+
 # The prosecutor's tasks, as store/queues.py writes them (in English, in the database layer): marked here so
 # that the queue page can show them translated. The page-language test fails when the two drift apart.
 QUEUE_TASKS = (

@@ -240,10 +240,6 @@ def install(env: Any) -> None:
                        language_name=language_name)
 
 
-__all__ = ["N_", "Message", "Translator", "available_languages", "choose_language", "for_request", "install",
-           "request_language", "translator"]
-
-
 class Message(str):
     """A message for a person, kept with its msgid so that a page can show it in the reader's language.
 
@@ -262,3 +258,7 @@ class Message(str):
     def in_language(self, t: Translator) -> str:
         values = {k: v.in_language(t) if isinstance(v, Message) else v for k, v in self.values.items()}
         return t.gettext(self.msgid, **values)
+
+
+__all__ = ["N_", "Message", "Translator", "available_languages", "choose_language", "for_request", "install",
+           "request_language", "translator"]

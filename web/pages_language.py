@@ -3,6 +3,8 @@ chosen): a cookie of this node for the browser and, for a signed-in user, their 
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -22,8 +24,8 @@ def _remember_in_browser(request: Request, response: Response, lang: str) -> Non
 
 
 def _back_to(target: str) -> str:
-    """Only a path on this site (no open redirect), and never back to a form's POST-only address."""
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Back to the page the picker was on: only a path on this site, never another site (open redirect)."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target or urlsplit(target).netloc:
         return "/"
     return target
 

@@ -347,6 +347,10 @@ async def test_the_choice_is_remembered(nodes: LocalNodes) -> None:
         assert '<html lang="en">' in page.text  # no Portuguese pages: the node's default
         r = await anonymous.post("/language", data={"lang": "xx", "next": "/login"})
         assert r.status_code == 422
+        r = await anonymous.post("/language", data={"lang": "de", "next": "//evil.example/"})
+        assert r.status_code == 303 and r.headers["location"] == "/"  # no open redirect
+        page = await anonymous.get("/login", headers={"Accept-Language": "fr"})  # the choice beats the browser
+        assert '<html lang="de">' in page.text
     auditor = await signed_in(lu, "auditor")
     try:
         page = await auditor.get("/audit")

@@ -166,7 +166,11 @@ def detail_value(key: str, value: Any, t: Translator) -> str:
     return text
 
 ROLES = {"officer": N_("officer"), "prosecutor": N_("prosecutor"), "supervisor": N_("supervisor"),
-         "auditor": N_("auditor"), "admin": N_("administrator")}
+         "auditor": N_("auditor"), "admin": N_("administrator"),
+         # Who else writes the audit log and the timeline: the node itself, and a peer node over the link.
+         "system": N_("system"), "peer": N_("peer node")}
+# A timeline event's actor is a user's or a State's name, or the node itself.
+ACTORS = {"system": N_("the system")}
 DIRECTIONS = {"outgoing": N_("outgoing"), "incoming": N_("incoming")}
 
 
@@ -250,6 +254,7 @@ def install(env: Any) -> None:
         stage_label=_in_context(_table(STAGES)), outcome_label=_in_context(_table(OUTCOMES)),
         alert_label=_in_context(_table(ALERTS)), event_label=_in_context(_table(EVENTS)),
         detail_label=_in_context(_table(DETAILS)), role_label=_in_context(_table(ROLES)),
+        actor_label=_in_context(lambda a, t: t.gettext(ACTORS[a]) if a in ACTORS else str(a)),
         direction_label=_in_context(_table(DIRECTIONS)), basis_label=_in_context(_table(BASES)),
         deadline_status_label=_in_context(_table(DEADLINE_STATUSES)), sex_label=_in_context(_table(SEXES)),
         age_group_label=_in_context(lambda g, t: t.gettext(AGE_GROUPS[g]) if g in AGE_GROUPS else str(g)),

@@ -268,7 +268,7 @@ async def completion_request(pool: Any, view: dict[str, Any]) -> dict[str, Any] 
 def _side(direction: str) -> Side:
     side = SIDE_OF.get(direction)
     if side is None:
-        raise ApiError(404, PageMessage(N_("There is no list of %(direction)s cases."), direction=direction))
+        raise ApiError(404, PageMessage(N_("There is no such list of cases.")))  # the address is not echoed
     return side
 
 

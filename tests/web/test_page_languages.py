@@ -11,6 +11,7 @@ translation and in none of the case's data): a string nobody marked, or a marked
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from datetime import date, timedelta
 from html.parser import HTMLParser
@@ -22,7 +23,7 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
-from babel.messages.pofile import read_po
+from babel.messages.pofile import read_po, write_po
 from webhelp import csrf_of, signed_in
 
 from forms.examples import example_certificate
@@ -126,11 +127,9 @@ def page_text(html: str) -> tuple[str, list[str]]:
     return reader.lang, reader.parts
 
 
-WORD = re.compile(r"[A-Za-zÀ-ÿ]{3,}")
-
-
 def words(text: str) -> set[str]:
-    return {w.lower() for w in WORD.findall(text)}
+    """Words of three letters or more; a run of letters and digits (an id such as 3add9f01) is none."""
+    return {w.lower() for w in re.findall(r"[^\W_]+", text) if w.isalpha() and len(w) >= 3}
 
 
 def english_interface_words(lang: str, data: set[str]) -> set[str]:
@@ -258,7 +257,63 @@ async def _draft(http: httpx.AsyncClient, start: str = "example") -> str:
     return str(r.headers["location"]).split("/")[3]
 
 
-async def test_every_page_in_every_language(nodes: LocalNodes) -> None:
+# --- a pseudo-translation: every marked message rewritten with accented vowels --------------------------------
+# Shown in it, a page whose words are all marked has no plain-ASCII word left but data, codes and the forms'
+# own labels; a plain English word is text nobody marked. Its code is a language Babel knows and we do not ship.
+PSEUDO = "eo"
+_ACCENTS = str.maketrans("aeiouyAEIOUY", "áéíóúýÁÉÍÓÚÝ")
+_KEEP = re.compile(r"(%\(\w+\)s|\{\w+\}|<[^>]+>|&\w+;)")  # placeholders, markup and entities stay as they are
+
+
+def pseudo(text: str) -> str:
+    return "".join(p if i % 2 else p.translate(_ACCENTS) for i, p in enumerate(_KEEP.split(text)))
+
+
+def install_pseudo(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    target = tmp_path / "locale"
+    shutil.copytree(i18n.LOCALE_DIR, target)
+    catalog = Catalog(locale=PSEUDO)
+    for message in extracted():
+        if message.id:
+            ids = message.id if isinstance(message.id, tuple) else (message.id,)
+            shown = tuple(pseudo(x) for x in ids)
+            catalog.add(message.id, shown if isinstance(message.id, tuple) else shown[0], flags=message.flags)
+    (target / PSEUDO / "LC_MESSAGES").mkdir(parents=True)
+    with (target / PSEUDO / "LC_MESSAGES" / "messages.po").open("wb") as handle:
+        write_po(handle, catalog)
+    monkeypatch.setattr(i18n, "LOCALE_DIR", target)
+    _forget_catalogues()
+
+
+def _forget_catalogues() -> None:
+    for cached in (i18n.available_languages, i18n.translations, i18n.translator):
+        cached.cache_clear()
+
+
+def plain_words(text: str, allowed: set[str]) -> list[str]:
+    """Plain-ASCII words of three letters or more that are not codes (all capitals) nor allowed."""
+    return [w for w in re.findall(r"[^\W_]+", text)  # whole runs: a hex id such as 8e92cef4 is no word
+            if w.isalpha() and len(w) >= 3 and w.isascii() and not w.isupper() and w.lower() not in allowed]
+
+
+def pseudo_allowed(data: set[str]) -> set[str]:
+    """Words a pseudo page may show unmarked: the data, the forms' own English labels (the pseudo-language has
+    no forms catalogue), the States' names of their measures, dates and language names."""
+    allowed = set(data) | words(" ".join(_strings(catalogue("en")._data)))
+    for state in ("LU", "BE"):
+        profile = load_state(state)
+        allowed |= words(" ".join(" ".join(n.name.values()) for n in (*profile.measures, *profile.decisions)))
+    locale = i18n.formatting_locale(PSEUDO)
+    for table in (locale.months, locale.days):
+        for width in table.values():
+            for names in width.values():
+                allowed |= words(" ".join(names.values()))
+    return allowed | {"english", "deutsch", "esperanto", "nodelink", "probatio", "demo"}
+
+
+async def test_every_page_in_every_language(nodes: LocalNodes, monkeypatch: pytest.MonkeyPatch,
+                                            tmp_path: Path) -> None:
+    install_pseudo(monkeypatch, tmp_path)
     cases = await _cases_in_stages(nodes)
     clients: dict[tuple[str, str], httpx.AsyncClient] = {}
     for state in ("LU", "BE"):
@@ -284,10 +339,15 @@ async def test_every_page_in_every_language(nodes: LocalNodes) -> None:
                   "Assistante Bruxelles absent Adresse manquante au cadre")
 
     routes = page_routes(cases, draft, correction, blank)
+    allowed = pseudo_allowed(data)
+
+    def english_in(lang: str, part: str, vocabulary: set[str]) -> list[str]:
+        return plain_words(part, allowed) if lang == PSEUDO else sorted(words(part) & vocabulary)
+
     try:
         seen_en: dict[str, str] = {}
-        for lang in ["en", *LANGUAGES]:
-            vocabulary = english_interface_words(lang, data) if lang != "en" else set()
+        for lang in ["en", *LANGUAGES, PSEUDO]:
+            vocabulary = english_interface_words(lang, data) if lang not in ("en", PSEUDO) else set()
             failures: list[str] = []
             for state, role, path in routes:
                 r = await clients[(state, role)].get(path, headers={"Accept-Language": f"{lang};q=1, en;q=0.1"})
@@ -298,7 +358,7 @@ async def test_every_page_in_every_language(nodes: LocalNodes) -> None:
                     seen_en[path] = r.text
                     continue
                 for part in parts:
-                    english = sorted(words(part) & vocabulary)
+                    english = english_in(lang, part, vocabulary)
                     if english:
                         failures.append(f"{state} {role or '-'} {path}: {part!r} ({', '.join(english)})")
             # Previewing the breach report in this language (POST, then the page with the preview).
@@ -309,7 +369,7 @@ async def test_every_page_in_every_language(nodes: LocalNodes) -> None:
             assert 'class="breach-preview"' in r.text
             if lang != "en":
                 for part in page_text(r.text)[1]:
-                    english = sorted(words(part) & vocabulary)
+                    english = english_in(lang, part, vocabulary)
                     if english:
                         failures.append(f"BE officer {breach_url} (preview): {part!r} ({', '.join(english)})")
             assert not failures, f"English on {lang} pages:\n" + "\n".join(dict.fromkeys(failures))
@@ -317,6 +377,8 @@ async def test_every_page_in_every_language(nodes: LocalNodes) -> None:
     finally:
         for http in clients.values():
             await http.aclose()
+        monkeypatch.undo()
+        _forget_catalogues()
 
 
 def _breach_form(html: str, action: str) -> dict[str, str]:

@@ -6,6 +6,8 @@ placeholders as its English. The pages: each page route is rendered, signed in w
 users, with cases in several stages, in English and in each other language; a French or German page fails
 when it shows a word of the English interface (a word of the English messages that appears in no
 translation and in none of the case's data): a string nobody marked, or a marked one with no translation.
+Last, every page is rendered in a pseudo-translation of all marked messages (vowels accented): a plain
+English word left on it is a string nobody marked, whether or not its words occur in other messages.
 """
 
 from __future__ import annotations

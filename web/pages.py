@@ -441,6 +441,9 @@ def install(app: FastAPI) -> None:
     from web import pages_admin, pages_breach, pages_transfer
 
     settings = app.state.settings
+    if settings.default_language not in i18n.available_languages():
+        log.warning("PROBATIO_DEFAULT_LANGUAGE=%s has no page catalogue (web/locale); pages default to English",
+                    settings.default_language)
     app.include_router(router)
     app.include_router(pages_transfer.router)
     app.include_router(pages_breach.router)

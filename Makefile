@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 STATE ?= LU
 PEER ?= BE
 
-.PHONY: run test lint unit proof system-packages browser-packages clean-data
+.PHONY: run test lint unit proof system-packages browser-packages clean-data translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,3 +60,13 @@ unit: $(STAMP)
 
 clean-data:
 	rm -rf .probatio
+
+# Page translations (web/locale, README "Translations"): extract every marked message of the templates and
+# the page modules, and bring each language's messages.po up to date (new messages empty, gone ones
+# dropped); then translate the empty msgstr entries. A new language: `make translations LANG_NEW=nl`.
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _error:2 -k _warning:2 -k wording \
+		--no-location --sort-output --omit-header -o web/locale/messages.pot .
+	@if [ -n "$(LANG_NEW)" ]; then $(BIN)/pybabel init -i web/locale/messages.pot -d web/locale -l $(LANG_NEW); fi
+	$(BIN)/pybabel update -i web/locale/messages.pot -d web/locale --no-fuzzy-matching --ignore-obsolete \
+		--ignore-pot-creation-date

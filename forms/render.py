@@ -76,11 +76,11 @@ def _helpers(labels: Catalogue, section: Section, source_lang: str, issuing: str
         ).format(note, source_lang, value)
 
     def fmt_date(value: date | None) -> str | None:
-        # The form writes dates day/month/year [U] (design/fd947.md §4).
-        return None if value is None else value.strftime("%d/%m/%Y")
+        # Day, month in words, year, as the language writes a date (CLDR): unambiguous across the Union.
+        return None if value is None else labels.date(value)
 
     def count(key: str) -> Any:
-        return lambda n: None if n is None else labels.phrase(key, n=n)
+        return lambda n: None if n is None else labels.count(key, n)
 
     def enum(name: str, value: str | None) -> str | None:
         return None if value is None else labels.enum(name, str(value))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal, TypeVar
 
@@ -50,6 +50,10 @@ class Problem:
     path: str
     message: str
     severity: Severity = "error"
+    # The wording before its values went in (`{name}` placeholders) and those values: what the pages translate
+    # (web/i18n.py, extracted by babel.cfg); `message` is the English text the API and the CLI show.
+    template: str = field(default="", compare=False)
+    values: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"
@@ -97,35 +101,40 @@ def json_path(loc: Sequence[int | str]) -> str:
     return path or ROOT_PATH
 
 
-def _message(error_type: str, msg: str, ctx: dict[str, object], *, missing_reason: str) -> str:
+def wording(text: str) -> str:
+    """Marks a message's wording for the pages' translation where it is not written in an `_error` call."""
+    return text
+
+
+def _message(error_type: str, msg: str, ctx: dict[str, object], *,
+             missing_reason: str) -> tuple[str, dict[str, object]]:
     # Never echo the input: it may be megabytes long or contain markup.
     if error_type == "missing":
-        return f"required{missing_reason}"
+        return missing_reason, {}
     if error_type == "extra_forbidden":
-        return "unknown field (not a box of the form)"
+        return wording("unknown field (not a box of the form)"), {}
     if error_type == "string_too_short":
-        return "must not be empty"
+        return wording("must not be empty"), {}
     if error_type == "string_too_long":
-        return f"too long (at most {ctx.get('max_length')} characters)"
+        return wording("too long (at most {max} characters)"), {"max": ctx.get("max_length")}
     if error_type == "too_short":
-        return f"needs at least {ctx.get('min_length')} item(s)"
+        return wording("needs at least {min} item(s)"), {"min": ctx.get("min_length")}
     if error_type == "too_long":
-        return f"too many items (at most {ctx.get('max_length')})"
+        return wording("too many items (at most {max})"), {"max": ctx.get("max_length")}
     if error_type in {"model_type", "model_attributes_type", "dict_type"}:
-        return "must be a JSON object"
+        return wording("must be a JSON object"), {}
     if error_type == "value_error":
-        return msg.removeprefix("Value error, ")
-    return msg
+        return "{text}", {"text": msg.removeprefix("Value error, ")}  # the model's own words: not translated
+    return "{text}", {"text": msg}
 
 
 def _structural(exc: ValidationError, *, missing_reason: str) -> list[Problem]:
-    return [
-        Problem(
-            json_path(err["loc"]),
-            _message(err["type"], err["msg"], dict(err.get("ctx") or {}), missing_reason=missing_reason),
-        )
-        for err in exc.errors(include_url=False, include_input=False)
-    ]
+    out = []
+    for err in exc.errors(include_url=False, include_input=False):
+        template, values = _message(err["type"], err["msg"], dict(err.get("ctx") or {}),
+                                    missing_reason=missing_reason)
+        out.append(_problem(json_path(err["loc"]), template, "error", values))
+    return out
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -151,12 +160,18 @@ class CertificateCheck:
     today: date
 
 
-def _error(path: str, message: str) -> Problem:
-    return Problem(path, message, "error")
+def _problem(path: str, template: str, severity: Severity, values: dict[str, object]) -> Problem:
+    shown = {k: str(v) for k, v in values.items()}
+    return Problem(path, template.format(**shown), severity, template, tuple(shown.items()))
 
 
-def _warning(path: str, message: str) -> Problem:
-    return Problem(path, message, "warning")
+def _error(path: str, template: str, **values: object) -> Problem:
+    """An error whose wording is `template` with `{name}` placeholders for `values`."""
+    return _problem(path, template, "error", values)
+
+
+def _warning(path: str, template: str, **values: object) -> Problem:
+    return _problem(path, template, "warning", values)
 
 
 def box_a_two_states(c: CertificateCheck) -> Iterator[Problem]:
@@ -196,7 +211,7 @@ def dates_in_order(c: CertificateCheck) -> Iterator[Problem]:
         yield _error("supervision.starts_on", "before the judgment became final")
     for path, day in past:
         if day > today:
-            yield _error(path, f"in the future (today is {today.isoformat()})")
+            yield _error(path, "in the future (today is {today})", today=today.isoformat())
 
 
 def art_5_forwarding_basis(c: CertificateCheck) -> Iterator[Problem]:
@@ -222,11 +237,17 @@ def art_5_forwarding_basis(c: CertificateCheck) -> Iterator[Problem]:
         yield _error("forwarding_ground.person_requested", "Art 5(2) forwarding needs the sentenced person's request")
     if not ground.executing_consent:
         declaration = c.executing.art_5_4_declaration
-        conditions = f"; {c.executing.code}'s conditions (Art 5(4)): {declaration.text}" if declaration.text else ""
-        yield _error(
-            "forwarding_ground.executing_consent",
-            f"Art 5(2) forwarding needs the consent of {c.executing.code}'s competent authority{conditions}",
-        )
+        if declaration.text:
+            yield _error(
+                "forwarding_ground.executing_consent",
+                "Art 5(2) forwarding needs the consent of {state}'s competent authority; {state}'s conditions "
+                "(Art 5(4)): {conditions}", state=c.executing.code, conditions=declaration.text,
+            )
+        else:
+            yield _error(
+                "forwarding_ground.executing_consent",
+                "Art 5(2) forwarding needs the consent of {state}'s competent authority", state=c.executing.code,
+            )
 
 
 def box_d_contact(c: CertificateCheck) -> Iterator[Problem]:
@@ -245,14 +266,15 @@ def art_6_4_measures_supervised(c: CertificateCheck) -> Iterator[Problem]:
         if not executing.art_4_2_measures:
             yield _error(
                 f"{path}.category",
-                f"{executing.code} notified no measure under Art 4(2), so only Art 4(1) (a)-(k) may be "
-                "certified (Art 6(4)); recognition may be refused (Art 11(1)(b))",
+                "{state} notified no measure under Art 4(2), so only Art 4(1) (a)-(k) may be "
+                "certified (Art 6(4)); recognition may be refused (Art 11(1)(b))", state=executing.code,
             )
         elif measure.notified_measure is None or executing.notified_measure(measure.notified_measure) is None:
             known = ", ".join(m.id for m in executing.art_4_2_measures)
             yield _error(
                 f"{path}.notified_measure",
-                f"name the {executing.code} Art 4(2) notification this measure relies on (one of: {known})",
+                "name the {state} Art 4(2) notification this measure relies on (one of: {known})",
+                state=executing.code, known=known,
             )
 
 
@@ -265,18 +287,19 @@ def national_catalogue(c: CertificateCheck) -> Iterator[Problem]:
         path = f"measures[{i}]"
         national = issuing.national_measure(measure.national_measure)
         if national is None:
-            yield _error(f"{path}.national_measure", f"not in {issuing.code}'s catalogue of measures")
+            yield _error(f"{path}.national_measure", "not in {state}'s catalogue of measures", state=issuing.code)
         elif national.category is None and measure.category is not MeasureCategory.OTHER:
             yield _error(
                 f"{path}.category",
-                f"{issuing.code}'s '{national.id}' lies outside Art 4(1); it can only be certified as an "
-                "Art 4(2) measure the executing State notified (Art 6(4))",
+                "{state}'s '{measure}' lies outside Art 4(1); it can only be certified as an "
+                "Art 4(2) measure the executing State notified (Art 6(4))", state=issuing.code, measure=national.id,
             )
         elif national.category is not None and national.category is not measure.category:
             yield _warning(
                 f"{path}.category",
-                f"{issuing.code}'s notification places '{national.id}' under Art 4(1)({national.category.value}), "
-                f"not ({measure.category.value})",
+                "{state}'s notification places '{measure}' under Art 4(1)({category}), not ({given})",
+                state=issuing.code, measure=national.id, category=national.category.value,
+                given=measure.category.value,
             )
 
 
@@ -309,17 +332,18 @@ def issuing_law_limits(c: CertificateCheck) -> Iterator[Problem]:
             names = ", ".join(d.id for d in issuing.decisions)
             yield _warning(
                 "judgment_nature.national_decision",
-                f"name the {issuing.code} decision ({names}) so durations can be checked against its law",
+                "name the {state} decision ({names}) so durations can be checked against its law",
+                state=issuing.code, names=names,
             )
         return
     decision = issuing.decision(nature.national_decision)
     if decision is None:
-        yield _error("judgment_nature.national_decision", f"not a decision in {issuing.code}'s catalogue")
+        yield _error("judgment_nature.national_decision", "not a decision in {state}'s catalogue", state=issuing.code)
         return
     if decision.judgment_type is not nature.judgment_type:
         yield _error(
-            "judgment_nature.judgment_type",
-            f"{issuing.code}'s {decision.id} is a {decision.judgment_type.value.replace('_', ' ')} (Art 2)",
+            "judgment_nature.judgment_type", "{state}'s {decision} is a {kind} (Art 2)",
+            state=issuing.code, decision=decision.id, kind=decision.judgment_type.value.replace("_", " "),
         )
     period = c.cert.probation_period_days()
     limits = decision.probation_period
@@ -327,13 +351,13 @@ def issuing_law_limits(c: CertificateCheck) -> Iterator[Problem]:
         low, high = limits.min_days(), limits.max_days()
         if low is not None and period < low:
             yield _error(
-                _probation_path(c.cert),
-                f"{period} days is shorter than {issuing.code} law allows for {decision.id} ({limits.min})",
+                _probation_path(c.cert), "{days} days is shorter than {state} law allows for {decision} ({limit})",
+                days=period, state=issuing.code, decision=decision.id, limit=limits.min,
             )
         if high is not None and period > high:
             yield _error(
-                _probation_path(c.cert),
-                f"{period} days is longer than {issuing.code} law allows for {decision.id} ({limits.max})",
+                _probation_path(c.cert), "{days} days is longer than {state} law allows for {decision} ({limit})",
+                days=period, state=issuing.code, decision=decision.id, limit=limits.max,
             )
     for i, measure in enumerate(c.cert.measures):
         if measure.category is not MeasureCategory.COMMUNITY_SERVICE:
@@ -341,15 +365,17 @@ def issuing_law_limits(c: CertificateCheck) -> Iterator[Problem]:
         hours = decision.hours
         if hours is not None and measure.hours is not None:
             if hours.min is not None and measure.hours < hours.min:
-                yield _error(f"measures[{i}].hours", f"below the {hours.min} hours {issuing.code} law sets")
+                yield _error(f"measures[{i}].hours", "below the {hours} hours {state} law sets",
+                             hours=hours.min, state=issuing.code)
             if hours.max is not None and measure.hours > hours.max:
-                yield _error(f"measures[{i}].hours", f"above the {hours.max} hours {issuing.code} law allows")
+                yield _error(f"measures[{i}].hours", "above the {hours} hours {state} law allows",
+                             hours=hours.max, state=issuing.code)
         within = decision.completion_within
         if within is not None and measure.duration_days is not None:
             if measure.duration_days > duration_days(within, bound="max"):
                 yield _error(
-                    f"measures[{i}].duration_days",
-                    f"{issuing.code} law requires completion within {within} for {decision.id}",
+                    f"measures[{i}].duration_days", "{state} law requires completion within {within} for {decision}",
+                    state=issuing.code, within=within, decision=decision.id,
                 )
 
 
@@ -360,14 +386,14 @@ def box_g_art_10_offences(c: CertificateCheck) -> Iterator[Problem]:
         if offences.maximum_custody_months is None:
             yield _error(
                 "offences.maximum_custody_months",
-                f"required when list offences are ticked: Art 10(1) covers them only where the maximum "
-                f"is at least {ART_10_1_MIN_MAXIMUM_YEARS} years",
+                "required when list offences are ticked: Art 10(1) covers them only where the maximum "
+                "is at least {years} years", years=ART_10_1_MIN_MAXIMUM_YEARS,
             )
         elif offences.maximum_custody_months < ART_10_1_MIN_MAXIMUM_YEARS * 12:
             yield _error(
                 "offences.list_offences",
-                f"a list offence counts only with a maximum of at least {ART_10_1_MIN_MAXIMUM_YEARS} years "
-                "(Art 10(1)); describe the offence in full instead (point 3)",
+                "a list offence counts only with a maximum of at least {years} years "
+                "(Art 10(1)); describe the offence in full instead (point 3)", years=ART_10_1_MIN_MAXIMUM_YEARS,
             )
         if len(set(offences.list_offences)) != len(offences.list_offences):
             yield _error("offences.list_offences", "an offence is ticked twice")
@@ -382,13 +408,13 @@ def box_g_art_10_offences(c: CertificateCheck) -> Iterator[Problem]:
     elif declaration.made:
         yield _error(
             "offences.full_description",
-            f"required: {c.executing.code} declared under Art 10(4) that it checks double criminality",
+            "required: {state} declared under Art 10(4) that it checks double criminality", state=c.executing.code,
         )
     elif declaration.made is None:
         yield _warning(
             "offences.full_description",
-            f"{c.executing.code}'s Art 10(4) declaration is not known; a full description avoids a request "
-            "to complete the certificate",
+            "{state}'s Art 10(4) declaration is not known; a full description avoids a request "
+            "to complete the certificate", state=c.executing.code,
         )
 
 
@@ -401,7 +427,6 @@ def box_h_appearance(c: CertificateCheck) -> Iterator[Problem]:
     if cert.appearance is not None and cert.appearance_pre_2009 is not None:
         yield _error("appearance_pre_2009", "give only one version of box (h)")
         return
-    ground_h = "recognition may be refused under Art 11(1)(h), after consulting the issuing State (Art 11(3))"
     old = cert.appearance_pre_2009
     if old is not None:
         yield _warning("appearance_pre_2009", "the original box (h) was replaced by FD 2009/299")
@@ -412,7 +437,8 @@ def box_h_appearance(c: CertificateCheck) -> Iterator[Problem]:
         if old.rendered_in_absentia and not (
             old.summoned_personally_or_via_representative or old.indicated_not_contesting
         ):
-            yield _warning("appearance_pre_2009", f"judgment in absentia with neither safeguard: {ground_h}")
+            yield _warning("appearance_pre_2009", "judgment in absentia with neither safeguard: recognition may be "
+                           "refused under Art 11(1)(h), after consulting the issuing State (Art 11(3))")
         return
     box = cert.appearance
     if box is None:  # unreachable: one of the two versions is present (checked above)
@@ -430,7 +456,8 @@ def box_h_appearance(c: CertificateCheck) -> Iterator[Problem]:
                 yield _error(f"appearance.{name}", "only for a person who did not appear in person")
         return
     if box.exception is None:
-        yield _warning("appearance.exception", f"none of points 3.1a-3.3 is confirmed: {ground_h}")
+        yield _warning("appearance.exception", "none of points 3.1a-3.3 is confirmed: recognition may be refused "
+                       "under Art 11(1)(h), after consulting the issuing State (Art 11(3))")
         return
     needed: dict[AbsentiaException, tuple[str, ...]] = {
         AbsentiaException.SUMMONED_IN_PERSON: ("summoned_on",),
@@ -440,10 +467,11 @@ def box_h_appearance(c: CertificateCheck) -> Iterator[Problem]:
     }
     for name in needed[box.exception]:
         if details[name] is None:
-            yield _error(f"appearance.{name}", f"required with point {box.exception.value} of box (h)")
+            yield _error(f"appearance.{name}", "required with point {point} of box (h)", point=box.exception.value)
     for name in ("summoned_on", "served_on", "retrial_response"):
         if details[name] is not None and name not in needed[box.exception]:
-            yield _error(f"appearance.{name}", f"does not belong to point {box.exception.value} of box (h)")
+            yield _error(f"appearance.{name}", "does not belong to point {point} of box (h)",
+                         point=box.exception.value)
     delivered = cert.judgment.delivered_on
     if box.summoned_on is not None and box.summoned_on > delivered:
         yield _error("appearance.summoned_on", "after the judgment was delivered")
@@ -451,7 +479,7 @@ def box_h_appearance(c: CertificateCheck) -> Iterator[Problem]:
         if box.served_on < delivered:
             yield _error("appearance.served_on", "before the judgment was delivered")
         if box.served_on > c.today:
-            yield _error("appearance.served_on", f"in the future (today is {c.today.isoformat()})")
+            yield _error("appearance.served_on", "in the future (today is {today})", today=c.today.isoformat())
 
 
 def box_i_nature(c: CertificateCheck) -> Iterator[Problem]:
@@ -479,13 +507,14 @@ def box_i_nature(c: CertificateCheck) -> Iterator[Problem]:
 
 def art_11_1_j_short_measures(c: CertificateCheck) -> Iterator[Problem]:
     """Less than six months: the executing State may refuse (Art 11(1)(j)), after consulting (11(3))."""
-    why = "lasts less than 6 months: recognition may be refused under Art 11(1)(j)"
     period = c.cert.probation_period_days()
     if period is not None and period < ART_11_1_J_MIN_DAYS:
-        yield _warning(_probation_path(c.cert), f"the supervision {why}")
+        yield _warning(_probation_path(c.cert), "the supervision lasts less than 6 months: recognition may be "
+                       "refused under Art 11(1)(j)")
     for i, measure in enumerate(c.cert.measures):
         if measure.duration_days is not None and measure.duration_days < ART_11_1_J_MIN_DAYS:
-            yield _warning(f"measures[{i}].duration_days", f"the measure {why}")
+            yield _warning(f"measures[{i}].duration_days", "the measure lasts less than 6 months: recognition may "
+                           "be refused under Art 11(1)(j)")
 
 
 def art_9_executing_limits(c: CertificateCheck) -> Iterator[Problem]:
@@ -497,8 +526,8 @@ def art_9_executing_limits(c: CertificateCheck) -> Iterator[Problem]:
         high = period_limits.max_days()
         if high is not None and period > high:
             yield _warning(
-                _probation_path(c.cert),
-                f"longer than {executing.code} law allows ({period_limits.max}): it may be adapted (Art 9(1)-(2))",
+                _probation_path(c.cert), "longer than {state} law allows ({limit}): it may be adapted (Art 9(1)-(2))",
+                state=executing.code, limit=period_limits.max,
             )
     for i, measure in enumerate(c.cert.measures):
         limit = executing.measure_limit(measure.category)
@@ -506,15 +535,15 @@ def art_9_executing_limits(c: CertificateCheck) -> Iterator[Problem]:
             continue
         if limit.hours is not None and limit.hours.max is not None and (measure.hours or 0) > limit.hours.max:
             yield _warning(
-                f"measures[{i}].hours",
-                f"above the {limit.hours.max} hours {executing.code} law allows: it may be adapted (Art 9)",
+                f"measures[{i}].hours", "above the {hours} hours {state} law allows: it may be adapted (Art 9)",
+                hours=limit.hours.max, state=executing.code,
             )
         if limit.hours is not None and limit.hours.min is not None and measure.hours is not None:
             if measure.hours < limit.hours.min:
                 yield _warning(
                     f"measures[{i}].hours",
-                    f"below the {limit.hours.min} hours {executing.code} law requires; it cannot be lengthened "
-                    "(Art 9(3)) and recognition may be refused",
+                    "below the {hours} hours {state} law requires; it cannot be lengthened "
+                    "(Art 9(3)) and recognition may be refused", hours=limit.hours.min, state=executing.code,
                 )
         duration = limit.duration
         high = duration.max_days() if duration is not None else None
@@ -525,8 +554,8 @@ def art_9_executing_limits(c: CertificateCheck) -> Iterator[Problem]:
             and measure.duration_days > high
         ):
             yield _warning(
-                f"measures[{i}].duration_days",
-                f"longer than {executing.code} law allows ({duration.max}): it may be adapted (Art 9)",
+                f"measures[{i}].duration_days", "longer than {state} law allows ({limit}): it may be adapted (Art 9)",
+                state=executing.code, limit=duration.max,
             )
 
 
@@ -535,15 +564,14 @@ def art_21_language(c: CertificateCheck) -> Iterator[Problem]:
     accepted = c.executing.accepted_languages
     if c.cert.language not in accepted:
         yield _error(
-            "language",
-            f"{c.executing.code} does not accept '{c.cert.language}' for the certificate (Art 21); "
-            f"accepted: {', '.join(accepted)}",
+            "language", "{state} does not accept '{language}' for the certificate (Art 21); accepted: {accepted}",
+            state=c.executing.code, language=c.cert.language, accepted=", ".join(accepted),
         )
     if not any(lang in accepted for lang in RENDER_LANGUAGES):
         yield _warning(
             "executing_state",
-            f"the form cannot yet be rendered in a language {c.executing.code} accepts "
-            f"({', '.join(accepted)}): add a label catalogue in forms/labels/",
+            "the form cannot yet be rendered in a language {state} accepts ({accepted}): add a label catalogue "
+            "in forms/labels/", state=c.executing.code, accepted=", ".join(accepted),
         )
 
 
@@ -566,7 +594,7 @@ CERTIFICATE_RULES: tuple[CertificateRule, ...] = (
     art_21_language,
 )
 
-_INCOMPLETE = " (the certificate is incomplete without it: Art 11(1)(a))"
+_INCOMPLETE = wording("required (the certificate is incomplete without it: Art 11(1)(a))")
 
 
 def _check_certificate(
@@ -579,9 +607,10 @@ def _check_certificate(
         try:
             load_state(executing)
         except KeyError:
-            return cert, [_error("executing_state", f"'{executing}' is not an EU member state code")]
+            return cert, [_error("executing_state", "'{code}' is not an EU member state code", code=executing)]
         problems.append(
-            _error("executing_state", f"the certificate is addressed to {cert.executing_state}, not {executing}")
+            _error("executing_state", "the certificate is addressed to {state}, not {asked}",
+                   state=cert.executing_state, asked=executing)
         )
     check = CertificateCheck(
         cert=cert,
@@ -641,18 +670,19 @@ def _breach_rules(report: BreachReport, today: date) -> Iterator[Problem]:
             yield _error(f"breaches[{i}].occurred_on", "after the report was signed")
     for path, day in past:
         if day > today:
-            yield _error(path, f"in the future (today is {today.isoformat()})")
+            yield _error(path, "in the future (today is {today})", today=today.isoformat())
     issuing = load_state(report.issuing_state)
     if report.language not in issuing.accepted_languages:
         yield _error(
             "language",
-            f"{issuing.code} does not accept '{report.language}' (Art 21: the form goes in a language of the "
-            f"issuing State); accepted: {', '.join(issuing.accepted_languages)}",
+            "{state} does not accept '{language}' (Art 21: the form goes in a language of the "
+            "issuing State); accepted: {accepted}", state=issuing.code, language=report.language,
+            accepted=", ".join(issuing.accepted_languages),
         )
 
 
 def _check_breach(data: object, today: date | None) -> tuple[BreachReport | None, list[Problem]]:
-    report, problems = _parse(BreachReport, data, missing_reason=" (box of the Annex II form)")
+    report, problems = _parse(BreachReport, data, missing_reason=wording("required (box of the Annex II form)"))
     if report is not None:
         problems.extend(_breach_rules(report, today or date.today()))
     return report, problems

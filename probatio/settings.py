@@ -134,6 +134,9 @@ class Settings(BaseSettings):
     oidc_scope: str = "openid profile email"
     oidc_username_claim: str = "preferred_username"
     oidc_label: str = "Sign in with your organisation's account"
+    # The pages' language when the user chose none and the browser's Accept-Language names none we have
+    # (web/i18n.py); a code of web/locale (en, fr, de, …).
+    default_language: str = Field("en", pattern=r"^[a-z]{2,3}$")
 
     @field_validator("state")
     @classmethod

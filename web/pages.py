@@ -24,7 +24,7 @@ from forms.law import CONSULTATION_REQUIRED, RefusalGround
 from store import audit, cases
 from store import sign_in as attempts
 from store.users import password_matches, user_by_name
-from web import api
+from web import api, i18n, labels, pages_language
 from web.auth import (
     CSRF_FIELD,
     CsrfFailed,
@@ -43,7 +43,9 @@ from web.auth import (
 from web.cases import act, read_case
 from web.documents import list_documents
 from web.errors import ApiError
-from web.pages_common import HOME, STATIC, SignedIn, node_of, render
+from web.i18n import N_, SOURCE_LANGUAGE, Translator, translator
+from web.i18n import Message as PageMessage
+from web.pages_common import HOME, STATIC, SignedIn, node_of, page_detail, render
 from web.pages_documents import case_documents_context
 from web.why import REASON_MAX_CHARS, ReasonRequired, read_why
 from workflows.rules import rule_for
@@ -54,31 +56,51 @@ router = APIRouter(include_in_schema=False)
 
 SIDE_OF = {"outgoing": Side.ISSUING, "incoming": Side.EXECUTING}
 
+# How each body field of an action reads on a page, marked for translation. Which fields an action has,
+# their kinds and whether they are required come from its model in the catalogue (forms/messages.py).
+FIELD_LABELS: dict[str, str] = {
+    "reason": N_("Reason"),
+    "text": N_("Answer"),
+    "outcome": N_("Outcome of the review"),
+    "authority": N_("Competent authority (code)"),
+    "missing": N_("What is missing"),
+    "due_days": N_("Days given to complete"),
+    "ground": N_("Refusal ground consulted on (Art 11(1))"),
+    "question": N_("Question to the issuing State"),
+    "reasons": N_("Reasons"),
+    "expected_by": N_("Decision expected by"),
+    "max_custody_days": N_("Maximum custody (days)"),
+    "decision": N_("Decision"),
+    "certificate": N_("Completed certificate (JSON)"),
+    "breach": N_("Breach report, Annex II (JSON)"),
+    "measures": N_("Measures as modified (JSON)"),
+    "ask_max_custody": N_("Ask for the maximum custody (Art 16(2))"),
+    "judgment_sent_separately": N_("Only if the judgment is not attached: how it is sent separately (Art 6(1))"),
+}
 # How the values of the law's lists read on a page (the catalogue's enums give the values).
 OPTION_LABELS: dict[str, str] = {
-    **{g.value: f"({g.value}) {g.name.replace('_', ' ').lower()}" for g in RefusalGround},
-    "modify": "modify the measures", "revoke": "revoke the suspension",
-    "execute_custody": "execute the custodial sentence", "lapse": "the measures lapse",
-    "absconded": "the person absconded", "residence_lost": "no longer resides here",
-    "issuing_request": "the issuing State asked for it",
-    "annulled": "annulled", "amended": "amended", "confirmed": "confirmed",
-    "recognised": "recognise", "adapted": "recognise with adapted measures", "refused": "refuse",
-    "post": "by post", "email": "by e-mail", "ecodex": "through e-CODEX",
+    "modify": N_("modify the measures"), "revoke": N_("revoke the suspension"),
+    "execute_custody": N_("execute the custodial sentence"), "lapse": N_("the measures lapse"),
+    "absconded": N_("the person absconded"), "residence_lost": N_("no longer resides here"),
+    "issuing_request": N_("the issuing State asked for it"),
+    "annulled": N_("annulled"), "amended": N_("amended"), "confirmed": N_("confirmed"),
+    "post": N_("by post"), "email": N_("by e-mail"), "ecodex": N_("through e-CODEX"),
+    "true": N_("yes"), "false": N_("no"),
 }
 
 
-def _field_kind(annotation: Any) -> tuple[str, list[tuple[str, str]]]:
-    """How a body field of the catalogue is asked for: its input kind and, for a list of the law, options."""
+def _field_kind(annotation: Any) -> tuple[str, list[str]]:
+    """How a body field of the catalogue is asked for: its input kind and, for a list of the law, its values."""
     args = [a for a in get_args(annotation) if a is not type(None)]
     inner = args[0] if get_origin(annotation) in (Union, UnionType) and len(args) == 1 else annotation
     if get_origin(inner) is Annotated:
         inner = get_args(inner)[0]
     if isinstance(inner, type) and issubclass(inner, enum.Enum):
-        return "select", [(str(m.value), OPTION_LABELS.get(str(m.value), str(m.value))) for m in inner]
+        return "select", [str(m.value) for m in inner]
     if get_origin(inner) is Literal:
-        return "select", [(str(v), OPTION_LABELS.get(str(v), str(v))) for v in get_args(inner)]
+        return "select", [str(v) for v in get_args(inner)]
     if inner is bool:
-        return "select", [("true", "yes"), ("false", "no")]
+        return "select", ["true", "false"]
     if inner is int:
         return "int", []
     if inner is date:
@@ -88,41 +110,52 @@ def _field_kind(annotation: Any) -> tuple[str, list[tuple[str, str]]]:
     return "json", []
 
 
-def action_fields(side: Side, action: str) -> list[dict[str, Any]]:
-    """The fields of an action's form, drawn from its model in the catalogue (labels are the fields' titles)."""
+def _option(name: str, value: str, t: Translator) -> str:
+    if name in ("ground", "grounds"):
+        return f"({value}) {t.gettext(labels.GROUNDS[value])}"
+    return t.gettext(OPTION_LABELS[value]) if value in OPTION_LABELS else value
+
+
+def action_fields(side: Side, action: str, t: Translator | None = None) -> list[dict[str, Any]]:
+    """The fields of an action's form: which, of what kind and whether required from its model in the
+    catalogue; their words in the reader's language."""
     model = rule_for(side, action)
     if model is None:
         return []
+    t = t or translator(SOURCE_LANGUAGE)
     out = []
     for name, info in model.model_fields.items():
-        kind, options = _field_kind(info.annotation)
-        if kind == "select" and len(options) == 1 and not info.is_required():
+        kind, values = _field_kind(info.annotation)
+        if kind == "select" and len(values) == 1 and not info.is_required():
             continue  # a single possible value needs no question
-        out.append({"name": name, "label": info.title or name.replace("_", " ").capitalize(), "kind": kind,
-                    "options": options, "required": info.is_required(), "hint": info.description or ""})
+        label = FIELD_LABELS.get(name)
+        out.append({"name": name, "label": t.gettext(label) if label else (info.title or name), "kind": kind,
+                    "options": [(v, _option(name, v, t)) for v in values], "required": info.is_required()})
     return out
 
 
-def form_to_body(side: Side, action: str, form: Any) -> tuple[dict[str, Any], dict[str, str]]:
+def form_to_body(side: Side, action: str, form: Any, t: Translator | None = None) -> tuple[dict[str, Any],
+                                                                                        dict[str, str]]:
     """The action's JSON body from the form; messages for values that are not what they should be. The
     action's model checks the rest, and its problems come back beside the fields."""
+    t = t or translator(SOURCE_LANGUAGE)
     body: dict[str, Any] = {}
     problems: dict[str, str] = {}
-    for f in action_fields(side, action):
+    for f in action_fields(side, action, t):
         raw = str(form.get(f["name"]) or "").strip()
         if not raw:
             continue
         if f["kind"] == "int":
             if not raw.isdigit():
-                problems[f["name"]] = "must be a whole number"
+                problems[f["name"]] = t.gettext("must be a whole number")
                 continue
             body[f["name"]] = int(raw)
         elif f["kind"] == "json":
             try:
                 body[f["name"]] = json.loads(raw)
             except ValueError:
-                problems[f["name"]] = "is not valid JSON"
-        elif f["options"] == [("true", "yes"), ("false", "no")]:
+                problems[f["name"]] = t.gettext("is not valid JSON")
+        elif [v for v, _ in f["options"]] == ["true", "false"]:
             body[f["name"]] = raw == "true"
         else:
             body[f["name"]] = raw
@@ -168,10 +201,11 @@ async def login(request: Request) -> Response:
     name = str(form.get("username") or "").strip()
     password = str(form.get("password") or "")
     next_url = _safe_next(str(form.get("next") or ""))
+    t = i18n.for_request(request)
     try:
         check_login_csrf(request, form)
     except CsrfFailed:
-        return _login_page(request, error="The sign-in form had expired. Please try again.", name=name,
+        return _login_page(request, error=t.gettext("The sign-in form had expired. Please try again."), name=name,
                            next_url=next_url, status_code=400)
     node = node_of(request)
     settings = node.settings
@@ -194,12 +228,13 @@ async def login(request: Request) -> Response:
                                case_id=None, action="sign_in_failed",
                                detail={"address": address, "locked": locked} if locked else {"address": address})
         # One message for both cases: the form must not tell which user names exist.
-        return _login_page(request, error="The user name or password is not right.", name=name,
+        return _login_page(request, error=t.gettext("The user name or password is not right."), name=name,
                            next_url=next_url, status_code=401)
     await attempts.record_success(node.pool, name)
     user = found[0]
     response = RedirectResponse(next_url or HOME.get(user.role, "/cases"), status_code=303)
     await sign_in(request, response, user)
+    await pages_language.after_sign_in(request, response, user)
     async with node.pool.connection() as conn:
         await audit.record(conn, user_name=user.name, role=user.role, authority=",".join(user.authorities),
                            case_id=None, action="sign_in", detail={"via": "password"})
@@ -237,15 +272,17 @@ async def login_oidc_callback(request: Request) -> Response:
         token = await client.authorize_access_token(request)
     except Exception as err:  # the IdP's refusal or a stale state: show it, never a traceback
         log.warning("OIDC sign-in failed: %s", err)
-        return _login_page(request, error="The identity provider did not confirm the sign-in.", status_code=401)
+        return _login_page(request, error=i18n.for_request(request).gettext(
+            "The identity provider did not confirm the sign-in."), status_code=401)
     claims = token.get("userinfo") or {}
     username = str(claims.get(settings.oidc_username_claim) or "")
     user = await user_for_oidc(request, username) if username else None
     if user is None:
-        return _login_page(request, error="Your account is not known on this node; ask its administrator.",
-                           status_code=403)
+        return _login_page(request, error=i18n.for_request(request).gettext(
+            "Your account is not known on this node; ask its administrator."), status_code=403)
     response = RedirectResponse(HOME.get(user.role, "/cases"), status_code=303)
     await sign_in(request, response, user, via="oidc")
+    await pages_language.after_sign_in(request, response, user)
     return response
 
 
@@ -266,9 +303,9 @@ async def case_list(request: Request, session: SignedIn, stage: str | None = Non
 
 # Actions done on a page of their own rather than with a small form on the case page: (label, path, method).
 PAGE_ACTIONS: dict[tuple[str, str], tuple[str, str, str]] = {
-    ("incoming", "decide"): ("Decide on recognition", "decide", "get"),
-    ("incoming", "report_breach"): ("Report a breach", "breach", "get"),
-    ("outgoing", "complete"): ("Correct the certificate", "correct", "post"),
+    ("incoming", "decide"): (N_("Decide on recognition"), "decide", "get"),
+    ("incoming", "report_breach"): (N_("Report a breach"), "breach", "get"),
+    ("outgoing", "complete"): (N_("Correct the certificate"), "correct", "post"),
 }
 
 
@@ -300,7 +337,7 @@ async def ecodex_trust(pool: Any, case_id: str) -> list[dict[str, Any]]:
 def _side(direction: str) -> Side:
     side = SIDE_OF.get(direction)
     if side is None:
-        raise ApiError(404, f"no such list: {direction}")
+        raise ApiError(404, PageMessage(N_("There is no such list of cases.")))  # the address is not echoed
     return side
 
 
@@ -312,7 +349,8 @@ async def _case_page(request: Request, session: SignedIn, direction: str, case_i
     view = await read_case(node.pool, session.user, side, case_id, channel="page", why=read_why(request))
     row = await cases.get_case(node.pool, case_id, direction)
     certificate = (row or {}).get("certificate")
-    actions = [{"name": a, "rule": rule_for(side, a), "fields": action_fields(side, a),
+    t = i18n.for_request(request)
+    actions = [{"name": a, "rule": rule_for(side, a), "fields": action_fields(side, a, t),
                 "page": PAGE_ACTIONS.get((direction, a))} for a in view["actions"]]
     completion = await completion_request(node.pool, view) if view["stage"] == "completion_requested" else None
     attached = case_documents_context(await list_documents(node.pool, session.user, side, case_id, audited=False),
@@ -335,12 +373,14 @@ async def case_action(request: Request, session: SignedIn, direction: str, case_
     form = await request.form()
     check_csrf(session, form)
     node = node_of(request)
-    body, problems = form_to_body(side, action, form)
+    t = i18n.for_request(request)
+    body, problems = form_to_body(side, action, form, t)
     values = {k: str(v) for k, v in form.items() if k != CSRF_FIELD}
     back = str(form.get("back") or "")
+    what = labels.action_label(action, t)
     if problems:
         return await _case_page(request, session, direction, case_id, status_code=422, failed_action=action,
-                                message=f"{action.replace('_', ' ')} was not done: see the fields below",
+                                message=t.gettext("%(action)s was not done: see the fields below", action=what),
                                 field_errors=problems, values=values)
     try:
         result = await act(node.pool, node.client, session.user, side, case_id, action, body)
@@ -349,9 +389,9 @@ async def case_action(request: Request, session: SignedIn, direction: str, case_
         if err.status == 422 and isinstance(err.detail, list):
             field_errors = {str(p.get("path", "")).split(".")[0].split("[")[0]: str(p.get("reason", ""))
                             for p in err.detail}
-            text = f"{action.replace('_', ' ')} was not done: see the fields below"
+            text = t.gettext("%(action)s was not done: see the fields below", action=what)
         else:
-            text = f"{action.replace('_', ' ')} was not done: {err.detail}"
+            text = t.gettext("%(action)s was not done: %(reason)s", action=what, reason=page_detail(err.detail, t))
         if back == "decide" and err.status != 403:
             return await decision_page(request, session, case_id, status_code=err.status, message=text,
                                        field_errors=field_errors, values=values)
@@ -365,7 +405,7 @@ async def case_action(request: Request, session: SignedIn, direction: str, case_
 async def case_certificate(request: Request, session: SignedIn, direction: str, case_id: str, fmt: str,
                            lang: str | None = None) -> Response:
     if fmt not in ("pdf", "html"):
-        raise ApiError(404, "the certificate is available as .pdf or .html")
+        raise ApiError(404, PageMessage(N_("The certificate is available as .pdf or .html.")))
     response = await api._certificate_document(request, _side(direction), case_id, session.user, lang, fmt)
     if fmt == "html":
         # Shown in a sandboxed frame of the case page: styles yes, scripts never.
@@ -393,7 +433,8 @@ async def decision_page(request: Request, session: SignedIn, case_id: str, *, st
     row = await cases.get_case(node.pool, case_id, "incoming")
     certificate = (row or {}).get("certificate") or {}
     consulted = {str((e.get("detail") or {}).get("ground")) for e in view["timeline"] if e["type"] == "consulted"}
-    grounds = [{"letter": g.value, "name": g.name.replace("_", " ").lower(),
+    t = i18n.for_request(request)
+    grounds = [{"letter": g.value, "name": t.gettext(labels.GROUNDS[g.value]),
                 "needs_consultation": g in CONSULTATION_REQUIRED, "consulted": g.value in consulted}
                for g in RefusalGround]
     return render(request, "decide.html.j2", session, status_code=status_code, case=view, grounds=grounds,
@@ -412,12 +453,13 @@ async def decide(request: Request, session: SignedIn, case_id: str) -> Response:
     form = await request.form()
     check_csrf(session, form)
     node = node_of(request)
+    t = i18n.for_request(request)
     values = {k: str(v) for k, v in form.items() if k != CSRF_FIELD}
     outcome = str(form.get("outcome") or "")
     body: dict[str, Any] = {"outcome": outcome}
     errors: dict[str, str] = {}
     if outcome not in ("recognised", "adapted", "refused"):
-        errors["outcome"] = "choose recognise, adapt or refuse"
+        errors["outcome"] = t.gettext("choose recognise, adapt or refuse")
     grounds = [str(g) for g in form.getlist("grounds")]
     if outcome == "refused":
         body["grounds"] = grounds
@@ -430,7 +472,7 @@ async def decide(request: Request, session: SignedIn, case_id: str) -> Response:
             for key in ("duration_days", "hours"):
                 raw = str(form.get(f"measures[{i}].{key}") or "").strip()
                 if raw and not raw.isdigit():
-                    errors[f"measures[{i}].{key}"] = "must be a whole number"
+                    errors[f"measures[{i}].{key}"] = t.gettext("must be a whole number")
                 elif raw:
                     change[key] = int(raw)
             text = str(form.get(f"measures[{i}].description") or "").strip()
@@ -439,11 +481,11 @@ async def decide(request: Request, session: SignedIn, case_id: str) -> Response:
             if len(change) > 1:
                 changes.append(change)
         if not changes and not errors:
-            errors["measures"] = "an adaptation changes at least one measure; otherwise recognise"
+            errors["measures"] = t.gettext("an adaptation changes at least one measure; otherwise recognise")
         body["measures"] = changes
     if errors:
         return await decision_page(request, session, case_id, status_code=422,
-                                   message="The decision was not recorded: see the fields below",
+                                   message=t.gettext("The decision was not recorded: see the fields below"),
                                    field_errors=errors, values=values)
     try:
         result = await act(node.pool, node.client, session.user, Side.EXECUTING, case_id, "decide", body)
@@ -452,8 +494,10 @@ async def decide(request: Request, session: SignedIn, case_id: str) -> Response:
         if err.status == 422 and isinstance(err.detail, list):
             field_errors = {str(p.get("path", "")): str(p.get("reason", "")) for p in err.detail}
         return await decision_page(request, session, case_id, status_code=err.status, values=values,
-                                   message=f"The decision was not recorded: {err.detail}"
-                                   if not field_errors else "The decision was not recorded: see the fields below",
+                                   message=t.gettext("The decision was not recorded: %(reason)s",
+                                                     reason=page_detail(err.detail, t))
+                                   if not field_errors else t.gettext("The decision was not recorded: see the "
+                                                                      "fields below"),
                                    field_errors=field_errors)
     return RedirectResponse(f"/cases/incoming/{quote(case_id)}?done=decide:{quote(result.stage)}", status_code=303)
 
@@ -469,11 +513,15 @@ def install(app: FastAPI) -> None:
     from web import pages_admin, pages_breach, pages_documents, pages_transfer
 
     settings = app.state.settings
+    if settings.default_language not in i18n.available_languages():
+        log.warning("PROBATIO_DEFAULT_LANGUAGE=%s has no page catalogue (web/locale); pages default to English",
+                    settings.default_language)
     app.include_router(router)
     app.include_router(pages_transfer.router)
     app.include_router(pages_documents.router)
     app.include_router(pages_breach.router)
     app.include_router(pages_admin.router)
+    app.include_router(pages_language.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     if settings.oidc_enabled:
         # Authlib keeps the OIDC state and nonce in Starlette's signed session during the redirect.
@@ -489,12 +537,11 @@ def install(app: FastAPI) -> None:
             result: Response = await handler(request, exc)
             return result
         status = int(getattr(exc, "status", None) or getattr(exc, "status_code", None) or 500)
-        detail = getattr(exc, "detail", "")
-        if isinstance(detail, list):
-            detail = "; ".join(f"{p.get('path')}: {p.get('reason')}" for p in detail if isinstance(p, dict))
+        t = i18n.for_request(request)
+        detail = page_detail(getattr(exc, "detail", ""), t)
         if status >= 500 or not isinstance(exc, (ApiError, StarletteHTTPException)):
             log.exception("unexpected error on a page", exc_info=exc)
-            status, detail = 500, "Something went wrong on our side. It has been logged; please try again."
+            status, detail = 500, t.gettext("Something went wrong on our side. It has been logged; please try again.")
         session = await _quiet_session(request)
         return render(request, "error.html.j2", session, status_code=status, status=status, detail=str(detail))
 
@@ -505,8 +552,9 @@ def install(app: FastAPI) -> None:
     async def on_csrf(request: Request, exc: Exception) -> Response:
         session = await _quiet_session(request)
         return render(request, "error.html.j2", session, status_code=403, status=403,
-                      detail="This form is no longer valid (it may have been open too long, or it was not sent "
-                             "from this site). Go back, reload the page and try again.")
+                      detail=i18n.for_request(request).gettext(
+                          "This form is no longer valid (it may have been open too long, or it was not sent "
+                          "from this site). Go back, reload the page and try again."))
 
     async def on_reason_required(request: Request, exc: Exception) -> Response:
         if not _is_page(request) or not isinstance(exc, ReasonRequired):

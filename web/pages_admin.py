@@ -15,11 +15,13 @@ from fastapi.responses import HTMLResponse, Response
 
 from store import audit, cases, retention, statistics
 from store.users import User
+from web import i18n, labels
 from web.auth import check_csrf
 from web.cases import summary
 from web.errors import ApiError, problems
+from web.i18n import N_, Message, Translator
 from web.pages_charts import bar_chart, stacked_columns
-from web.pages_common import STAGE_LABELS, SignedIn, node_of, render, require_role
+from web.pages_common import SignedIn, node_of, render, require_role
 
 router = APIRouter(include_in_schema=False)
 
@@ -33,7 +35,7 @@ def _period(since: str | None, until: str | None) -> tuple[datetime | None, date
         try:
             value = datetime.fromisoformat(raw)
         except ValueError as err:
-            raise ApiError(422, problems((name, "must be a date (YYYY-MM-DD)"))) from err
+            raise ApiError(422, problems((name, Message(N_("must be a date (YYYY-MM-DD)"))))) from err
         out.append(value if value.tzinfo else value.replace(tzinfo=UTC))
     return out[0], out[1]
 
@@ -54,23 +56,32 @@ async def dashboard_data(pool: Any, user: User, since: datetime | None = None,
     }
 
 
-def _charts(data: dict[str, Any]) -> dict[str, Any]:
-    stage_bars = [(f"{r['direction']}: {STAGE_LABELS.get(r['stage'], r['stage'])}", r["n"])
+def _charts(data: dict[str, Any], t: Translator) -> dict[str, Any]:
+    def direction(code: str) -> str:
+        return labels.label(labels.DIRECTIONS, code, t)
+
+    stage_bars = [(f"{direction(r['direction'])}: {labels.label(labels.STAGES, r['stage'], t)}", r["n"])
                   for r in data["by_stage"]]
-    state_bars = [(f"{r['direction']}: {r['state']}", r["n"]) for r in data["by_state"]]
+    state_bars = [(f"{direction(r['direction'])}: {r['state']}", r["n"]) for r in data["by_state"]]
     stats = data["statistics"]
     months = sorted({r["month"] for r in stats["by_month"]})
-    month_series = [(d, [sum(r["total"] for r in stats["by_month"] if r["month"] == m and r["direction"] == d)
-                         for m in months]) for d in ("outgoing", "incoming")]
-    person_series = [(sex, [sum(r["total"] for r in stats["by_sex_and_age"] if r["sex"] == sex
-                                and r["age_group"] == g) for g in statistics.AGE_GROUPS])
+    month_series = [(direction(d), [sum(r["total"] for r in stats["by_month"] if r["month"] == m
+                                        and r["direction"] == d) for m in months]) for d in ("outgoing", "incoming")]
+    person_series = [(labels.label(labels.SEXES, sex, t),
+                      [sum(r["total"] for r in stats["by_sex_and_age"] if r["sex"] == sex and r["age_group"] == g)
+                       for g in statistics.AGE_GROUPS])
                      for sex in statistics.SEXES]
+    age_groups = [labels.label(labels.AGE_GROUPS, g, t) if g in labels.AGE_GROUPS else g
+                  for g in statistics.AGE_GROUPS]
     return {
-        "stage": bar_chart("Open and closed cases by stage", stage_bars),
-        "state": bar_chart("Cases by partner state", state_bars, colour="#009E73"),
-        "month": stacked_columns("Transfers started per month", months, month_series),
-        "person": stacked_columns("Sentenced persons by age group and sex", list(statistics.AGE_GROUPS),
-                                  person_series, width=640),
+        "stage": bar_chart(t.gettext("Open and closed cases by stage"), stage_bars, empty=t.gettext("no data yet")),
+        "state": bar_chart(t.gettext("Cases by partner state"), state_bars, colour="#009E73",
+                           empty=t.gettext("no data yet")),
+        "month": stacked_columns(t.gettext("Transfers started per month"),
+                                 [labels.month_label(m, t) for m in months], month_series,
+                                 empty=t.gettext("no data")),
+        "person": stacked_columns(t.gettext("Sentenced persons by age group and sex"), age_groups,
+                                  person_series, width=640, empty=t.gettext("no data")),
     }
 
 
@@ -79,7 +90,8 @@ async def dashboard(request: Request, session: SignedIn, since: str | None = Non
                     until: str | None = None) -> Response:
     start, end = _period(since, until)
     data = await dashboard_data(node_of(request).pool, session.user, start, end)
-    return render(request, "dashboard.html.j2", session, data=data, charts=_charts(data), since=since or "",
+    return render(request, "dashboard.html.j2", session, data=data, charts=_charts(data, i18n.for_request(request)),
+                  since=since or "",
                   until=until or "", age_groups=statistics.AGE_GROUPS, sexes=statistics.SEXES)
 
 
@@ -134,7 +146,7 @@ async def export(request: Request, session: SignedIn, fmt: str, since: str | Non
         return Response(buffer.getvalue(),
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
-    raise ApiError(404, "exports are .csv, .json or .xlsx")
+    raise ApiError(404, Message(N_("Exports are .csv, .json or .xlsx.")))
 
 
 def _cell(value: Any) -> Any:
@@ -181,7 +193,7 @@ async def audit_page(request: Request, session: SignedIn, case: str | None = Non
 
 @router.get("/audit/person", response_class=HTMLResponse)
 async def person_form(request: Request, session: SignedIn) -> Response:
-    require_role(session, "auditor", what="the export of data about a person")
+    require_role(session, "auditor", what=N_("The export of data about a person"))
     return render(request, "person.html.j2", session, errors={}, values={})
 
 
@@ -206,18 +218,19 @@ async def person_export(pool: Any, user: User, surname: str, forenames: str | No
 
 @router.post("/audit/person")
 async def person_download(request: Request, session: SignedIn) -> Response:
-    require_role(session, "auditor", what="the export of data about a person")
+    require_role(session, "auditor", what=N_("The export of data about a person"))
     form = await request.form()
     check_csrf(session, form)
+    t = i18n.for_request(request)
     values = {k: str(form.get(k) or "").strip() for k in ("surname", "forenames", "date_of_birth")}
     errors: dict[str, str] = {}
     if not values["surname"]:
-        errors["surname"] = "the surname is required"
+        errors["surname"] = t.gettext("the surname is required")
     born = None
     try:
         born = date.fromisoformat(values["date_of_birth"])
     except ValueError:
-        errors["date_of_birth"] = "the date of birth is required, as YYYY-MM-DD"
+        errors["date_of_birth"] = t.gettext("the date of birth is required, as YYYY-MM-DD")
     if errors or born is None:
         return render(request, "person.html.j2", session, status_code=422, errors=errors, values=values)
     data = await person_export(node_of(request).pool, session.user, values["surname"],

@@ -23,17 +23,20 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from forms.annex2 import BreachReport
 from forms.labels import RENDER_LANGUAGES, catalogue
-from forms.law import ART_4_1_WORDING, EU_LANGUAGES, MeasureCategory
+from forms.law import EU_LANGUAGES, MeasureCategory
 from forms.render import render_breach
 from forms.states import certificate_language, load_state
 from forms.validation import Problem, validate_breach
 from store import cases
 from store.sessions import Session
+from web import i18n
 from web.auth import check_csrf
 from web.cases import act, read_case
 from web.errors import ApiError
-from web.pages_common import SignedIn, node_of, render, require_role
-from web.pages_wizard import PERSON_IDENTITY, WizardField, _parse_value, field_id, get_path, label_for, set_path
+from web.i18n import N_, SOURCE_LANGUAGE, Message, Translator, translator
+from web.labels import STAGES, problem_text
+from web.pages_common import SignedIn, node_of, page_detail, render, require_role
+from web.pages_wizard import PERSON_IDENTITY, WizardField, _parse_value, field_id, field_view, get_path, set_path
 from workflows.stages import Side
 
 router = APIRouter(include_in_schema=False)
@@ -50,39 +53,39 @@ class Box:
 
 def _address(prefix: str, required: bool = True) -> tuple[WizardField, ...]:
     return (
-        WizardField(f"{prefix}.street", "text", "Street and number", required=required),
-        WizardField(f"{prefix}.postcode", "text", "Postcode"),
-        WizardField(f"{prefix}.city", "text", "City", required=required),
-        WizardField(f"{prefix}.country", "text", "Country (ISO code, e.g. BE)", required=required),
+        WizardField(f"{prefix}.street", "text", N_("Street and number"), required=required),
+        WizardField(f"{prefix}.postcode", "text", N_("Postcode")),
+        WizardField(f"{prefix}.city", "text", N_("City"), required=required),
+        WizardField(f"{prefix}.country", "text", N_("Country (ISO code, e.g. BE)"), required=required),
     )
 
 
 HEADER: tuple[WizardField, ...] = (
-    WizardField("language", "select", "Language of the free text",
-                "a language the issuing State accepts (Art 21): the report is rendered in it", required=True),
+    WizardField("language", "select", N_("Language of the free text"),
+                N_("a language the issuing State accepts (Art 21): the report is rendered in it"), required=True),
 )
 
 BOXES: tuple[Box, ...] = (
-    Box("a", "The sentenced person", (
+    Box("a", N_("The sentenced person"), (
         *PERSON_IDENTITY,
         *_address("person.address"),
-        WizardField("person.languages_understood", "codes", hint="comma-separated codes, e.g. fr, de"),
+        WizardField("person.languages_understood", "codes", hint=N_("comma-separated codes, e.g. fr, de")),
     )),
-    Box("b", "The judgment and the certificate", (
+    Box("b", N_("The judgment and the certificate"), (
         WizardField("judgment.judgment_delivered_on", "date", required=True),
         WizardField("judgment.judgment_reference", "text"),
-        WizardField("judgment.court.name", "text", "Court which delivered the judgment: official name",
+        WizardField("judgment.court.name", "text", N_("Court which delivered the judgment: official name"),
                     required=True),
         *_address("judgment.court.address", required=False),
         WizardField("judgment.probation_decision_delivered_on", "date"),
         WizardField("judgment.probation_decision_reference", "text"),
         WizardField("judgment.probation_decision_authority.name", "text",
-                    "Authority which issued the probation decision: official name"),
+                    N_("Authority which issued the probation decision: official name")),
         WizardField("judgment.certificate_issued_on", "date", required=True),
         WizardField("judgment.certificate_authority", "text", required=True),
         WizardField("judgment.certificate_reference", "text"),
     )),
-    Box("c", "The supervising authority", (
+    Box("c", N_("The supervising authority"), (
         WizardField("supervising_authority.name", "text", required=True),
         WizardField("supervising_authority.contact_person", "text", required=True),
         WizardField("supervising_authority.post", "text"),
@@ -90,22 +93,22 @@ BOXES: tuple[Box, ...] = (
         WizardField("supervising_authority.phone", "text", required=True),
         WizardField("supervising_authority.fax", "text"),
         WizardField("supervising_authority.email", "text"),
-        WizardField("supervising_authority.languages", "codes", hint="comma-separated codes, e.g. fr, nl",
+        WizardField("supervising_authority.languages", "codes", hint=N_("comma-separated codes, e.g. fr, nl"),
                     required=True),
     )),
-    Box("d", "Breaches and other findings", (
+    Box("d", N_("Breaches and other findings"), (
         WizardField("other_findings", "textarea",
-                    hint="other findings that could lead to a subsequent decision, e.g. a new offence or "
-                         "absconding"),
+                    hint=N_("other findings that could lead to a subsequent decision, e.g. a new offence or "
+                            "absconding")),
     )),
-    Box("e", "Person to contact about the breach", (
+    Box("e", N_("Person to contact about the breach"), (
         WizardField("contact.name", "text", required=True),
         *_address("contact.address"),
         WizardField("contact.phone", "text", required=True),
         WizardField("contact.fax", "text"),
         WizardField("contact.email", "text"),
     )),
-    Box("f", "Signature", (
+    Box("f", N_("Signature"), (
         WizardField("signature.name", "text", required=True),
         WizardField("signature.post", "text", required=True),
         WizardField("signature.signed_on", "date", required=True),
@@ -115,9 +118,9 @@ BOXES: tuple[Box, ...] = (
 )
 
 ROW_FIELDS: tuple[WizardField, ...] = (
-    WizardField("rows[{i}].occurred_on", "date", "Date of the breach"),
-    WizardField("rows[{i}].place", "text", "Place"),
-    WizardField("rows[{i}].description", "textarea", "Specific circumstances"),
+    WizardField("rows[{i}].occurred_on", "date", N_("Date of the breach")),
+    WizardField("rows[{i}].place", "text", N_("Place")),
+    WizardField("rows[{i}].description", "textarea", N_("Specific circumstances")),
 )
 
 # Groups that may be left empty as a whole: an untouched court address is no error.
@@ -135,8 +138,11 @@ class Row:
     wording: str
 
 
-def breach_rows(certificate: dict[str, Any] | None) -> list[Row]:
-    """The certificate's measures with their Art 4(1) category; without measures, the categories themselves."""
+def breach_rows(certificate: dict[str, Any] | None, t: Translator | None = None) -> list[Row]:
+    """The certificate's measures with their Art 4(1) category; without measures, the categories themselves.
+    Titles and wording are in `t`'s language (the forms' own catalogue for the Art 4(1) wording)."""
+    t = t or translator(SOURCE_LANGUAGE)
+    labels = catalogue(t.lang if t.lang in RENDER_LANGUAGES else SOURCE_LANGUAGE)
     measures = [m for m in ((certificate or {}).get("measures") or []) if isinstance(m, dict)]
     rows: list[Row] = []
     for i, m in enumerate(measures):
@@ -144,10 +150,12 @@ def breach_rows(certificate: dict[str, Any] | None) -> list[Row]:
             cat = MeasureCategory(str(m.get("category")))
         except ValueError:
             continue
-        rows.append(Row(len(rows), cat.value, i, f"Measure {i + 1}: {m.get('description') or ''}".strip(),
-                        f"Art 4(1)({cat.value}): {ART_4_1_WORDING[cat]}"))
+        rows.append(Row(len(rows), cat.value, i,
+                        t.gettext("Measure %(number)s: %(description)s", number=i + 1,
+                                  description=m.get("description") or "").strip(),
+                        f"Art 4(1)({cat.value}): {labels.enum('MeasureCategory', cat.value)}"))
     if not rows:
-        rows = [Row(i, c.value, None, f"Art 4(1)({c.value})", ART_4_1_WORDING[c])
+        rows = [Row(i, c.value, None, f"Art 4(1)({c.value})", labels.enum("MeasureCategory", c.value))
                 for i, c in enumerate(MeasureCategory)]
     return rows
 
@@ -294,8 +302,8 @@ def row_values(doc: dict[str, Any], origin: list[int], form: Any | None) -> dict
     return values
 
 
-def place_messages(problems: list[Problem], origin: list[int], paths: set[str]) -> tuple[dict[str, list[str]],
-                                                                                        list[str]]:
+def place_messages(problems: list[Problem], origin: list[int], paths: set[str],
+                   t: Translator | None = None) -> tuple[dict[str, list[str]], list[str]]:
     """Each message beside its field: `breaches[k].x` goes to the row it came from; the rest to the top."""
     messages: dict[str, list[str]] = {}
     general: list[str] = []
@@ -308,7 +316,9 @@ def place_messages(problems: list[Problem], origin: list[int], paths: set[str]) 
                 path = f"rows[{origin[int(m.group(1))]}].ticked"
         elif path == "breaches":
             path = "breaches"
-        text = p.message + (" (warning)" if p.severity == "warning" else "")
+        reader = t or translator(SOURCE_LANGUAGE)
+        warning = reader.gettext("(warning)")
+        text = problem_text(p, reader) + (f" {warning}" if p.severity == "warning" else "")
         target = path if path in paths else _nearest(path, paths)
         if target:
             messages.setdefault(target, []).append(text)
@@ -347,34 +357,38 @@ def preview(report: BreachReport) -> tuple[str, str, str]:
 
 # --- the page -------------------------------------------------------------------------------------
 
-def _fields_view(doc: dict[str, Any], form: Any | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _fields_view(doc: dict[str, Any], form: Any | None,
+                 t: Translator) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     def view(f: WizardField) -> dict[str, Any]:
         value = get_path(doc, f.path)
         if form is not None and f.kind not in ("check", "multi") and f.path in form:
             value = str(form.get(f.path) or "")  # what was typed, also when it could not be read
-        return {"f": f, "id": field_id(f.path), "label": f.label or label_for(f.path, "annex2"), "value": value,
-                "options": list(f.options)}
+        return {"f": f, "id": field_id(f.path), "value": value, **field_view(f, t, "annex2")}
 
     header = [view(f) for f in HEADER]
-    boxes = [{"box": b, "title": _box_title(b.letter, b.title), "fields": [view(f) for f in b.fields]}
+    boxes = [{"box": b, "title": _box_title(b.letter, b.title, t), "fields": [view(f) for f in b.fields]}
              for b in BOXES]
     return header, boxes
 
 
-def _box_title(letter: str, fallback: str) -> str:
+def _box_title(letter: str, fallback: str, t: Translator) -> str:
     try:
-        return catalogue("en").field("annex2", f"box.{letter}")
+        return catalogue(t.lang if t.lang in RENDER_LANGUAGES else SOURCE_LANGUAGE).field("annex2", f"box.{letter}")
     except KeyError:
-        return fallback
+        return t.gettext(fallback)
+
+
+def labels_of_stage(stage: str, t: Translator) -> str:
+    return t.gettext(STAGES[stage]) if stage in STAGES else stage.replace("_", " ")
 
 
 async def _case(request: Request, session: Session, case_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    require_role(session, "officer", what="reporting a breach")
+    require_role(session, "officer", what=N_("Reporting a breach"))
     node = node_of(request)
     view = await read_case(node.pool, session.user, Side.EXECUTING, case_id, channel="page:breach")
     row = await cases.get_case(node.pool, case_id, "incoming")
     if row is None:  # pragma: no cover - read_case found it a moment ago
-        raise ApiError(404, f"no incoming case {case_id}")
+        raise ApiError(404, Message(N_("There is no incoming case %(id)s."), id=case_id))
     return view, row
 
 
@@ -383,11 +397,13 @@ def _page(request: Request, session: Session, view: dict[str, Any], row: dict[st
           general: list[str] | None = None, status_code: int = 200, message: str = "",
           preview_doc: tuple[str, str, str] | None = None, previewed: str = "") -> Response:
     node = node_of(request)
-    rows = breach_rows(row.get("certificate"))
-    header, boxes = _fields_view(doc, form)
+    t = i18n.for_request(request)
+    rows = breach_rows(row.get("certificate"), t)
+    header, boxes = _fields_view(doc, form, t)
     issuing = load_state(row["issuing_state"])
     accepted = list(issuing.accepted_languages)
-    header[0]["options"] = [(lang, catalogue("en").language(lang)) for lang in accepted]
+    names = catalogue(t.lang if t.lang in RENDER_LANGUAGES else SOURCE_LANGUAGE)
+    header[0]["options"] = [(lang, names.language(lang)) for lang in accepted]
     values = row_values(doc, origin, form)
     row_views = []
     for r in rows:
@@ -396,7 +412,7 @@ def _page(request: Request, session: Session, view: dict[str, Any], row: dict[st
         row_views.append({
             "row": r, "ticked": shown.get("ticked") == "true", "path": f"rows[{r.index}].ticked",
             "id": field_id(f"rows[{r.index}].ticked"),
-            "fields": [{"f": f, "id": field_id(f.path), "label": f.label, "options": [],
+            "fields": [{"f": f, "id": field_id(f.path), "label": t.gettext(f.label), "options": [],
                         "value": shown.get(f.path.rsplit(".", 1)[1], "")} for f in fields]})
     response = render(
         request, "breach.html.j2", session, status_code=status_code, case=view, header=header, boxes=boxes,
@@ -419,8 +435,10 @@ async def breach_form(request: Request, session: SignedIn, case_id: str) -> Resp
     node = node_of(request)
     last = await last_report_of(node.pool, session.user.authorities)
     doc = prefill(row, session.user.name, node.settings.state, last, date.today())
-    message = "" if ACTION in view["actions"] else (
-        f"A breach can be reported while the case is supervised; it is {view['stage'].replace('_', ' ')}.")
+    t = i18n.for_request(request)
+    message = "" if ACTION in view["actions"] else t.gettext(
+        "A breach can be reported while the case is supervised; it is %(stage)s.",
+        stage=labels_of_stage(view["stage"], t))
     return _page(request, session, view, row, doc, origin=[], form=None, message=message,
                  status_code=200 if not message else 409)
 
@@ -431,39 +449,39 @@ async def breach_post(request: Request, session: SignedIn, case_id: str) -> Resp
     form = await request.form()
     check_csrf(session, form)
     node = node_of(request)
-    rows = breach_rows(row.get("certificate"))
+    t = i18n.for_request(request)
+    rows = breach_rows(row.get("certificate"), t)
     doc, origin, unreadable = read_form(form, row, rows)
     go = str(form.get("go") or "preview")
     found = validate_breach(doc)
     if not doc["breaches"] and not doc.get("other_findings") and not any(p.path == "breaches" for p in found):
         # forms.validation checks box (d) only once the report parses; say it now rather than on the next try.
-        found.append(Problem("breaches", "report at least one breach or other finding (box (d))"))
+        found.append(Problem("breaches", t.gettext("report at least one breach or other finding (box (d))")))
     paths = {f.path for f in (*HEADER, *(f for b in BOXES for f in b.fields))}
     paths |= {f"rows[{r.index}].{k}" for r in rows for k in ("ticked", "occurred_on", "place", "description")}
     paths.add("breaches")
-    messages, general = place_messages(found, origin, paths)
+    messages, general = place_messages(found, origin, paths, t)
     for path, text in unreadable.items():
         messages.setdefault(path, []).insert(0, text)
     errors = bool(unreadable) or any(p.severity == "error" for p in found)
     if errors:
         return _page(request, session, view, row, doc, origin=origin, form=form, messages=messages,
                      general=general, status_code=422,
-                     message="The report was not " + ("sent" if go == "send" else "previewed")
-                             + ": correct the fields marked below.")
+                     message=t.gettext("The report was not sent: correct the fields marked below.") if go == "send"
+                     else t.gettext("The report was not previewed: correct the fields marked below."))
     report = BreachReport.model_validate(doc)
     body = report.model_dump(mode="json", exclude_none=True)
     fingerprint = digest(body)
     if go != "send" or form.get("previewed") != fingerprint:
-        note = "" if go != "send" else "The form changed since the preview: check it again, then send."
+        note = "" if go != "send" else t.gettext("The form changed since the preview: check it again, then send.")
         return _page(request, session, view, row, doc, origin=origin, form=form, messages=messages,
                      general=general, status_code=200 if go != "send" else 409, message=note,
                      preview_doc=preview(report), previewed=fingerprint)
     try:
         result = await act(node.pool, node.client, session.user, Side.EXECUTING, case_id, ACTION, {"breach": body})
     except ApiError as err:
-        detail = err.detail if isinstance(err.detail, str) else "; ".join(
-            f"{p.get('path')}: {p.get('reason')}" for p in err.detail if isinstance(p, dict))
+        detail = page_detail(err.detail, t)
         return _page(request, session, view, row, doc, origin=origin, form=form, status_code=err.status,
-                     message=f"The report was not sent: {detail}")
+                     message=t.gettext("The report was not sent: %(reason)s", reason=detail))
     return RedirectResponse(f"/cases/incoming/{quote(case_id)}?done={ACTION}:{quote(result.stage)}",
                             status_code=303)

@@ -12,7 +12,7 @@ PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F
 
 
 def bar_chart(title: str, bars: Sequence[tuple[str, int]], *, width: int = 520, bar_height: int = 22,
-              colour: str = PALETTE[0]) -> Markup:
+              colour: str = PALETTE[0], empty: str = "no data yet") -> Markup:
     """Horizontal bars, one per (label, value); the label column is sized for short domain names."""
     label_w, gap, top = 170, 6, 8
     biggest = max((v for _, v in bars), default=0) or 1
@@ -21,9 +21,9 @@ def bar_chart(title: str, bars: Sequence[tuple[str, int]], *, width: int = 520, 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" width="{width}" '
              f'height="{height}" viewBox="0 0 {width} {height}" aria-labelledby="t-{id(bars)}">',
              f'<title id="t-{id(bars)}">{escape(title)}</title>',
-             f"<desc>{escape('; '.join(f'{label}: {value}' for label, value in bars) or 'no data')}</desc>"]
+             f"<desc>{escape('; '.join(f'{label}: {value}' for label, value in bars) or empty)}</desc>"]
     if not bars:
-        parts.append(f'<text x="8" y="{top + 14}" font-size="13" fill="#333">no data yet</text>')
+        parts.append(f'<text x="8" y="{top + 14}" font-size="13" fill="#333">{escape(empty)}</text>')
     for n, (label, value) in enumerate(bars):
         y = top + n * (bar_height + gap)
         w = round(span * value / biggest)
@@ -37,7 +37,7 @@ def bar_chart(title: str, bars: Sequence[tuple[str, int]], *, width: int = 520, 
 
 
 def stacked_columns(title: str, columns: Sequence[str], series: Sequence[tuple[str, Sequence[int]]], *,
-                    width: int = 560, height: int = 240) -> Markup:
+                    width: int = 560, height: int = 240, empty: str = "no data") -> Markup:
     """Columns (e.g. months or age groups) stacked by series (e.g. outgoing/incoming, or sex), with a legend."""
     left, bottom, top = 36, 40, 26
     totals = [sum(values[i] for _, values in series) for i in range(len(columns))]
@@ -49,7 +49,7 @@ def stacked_columns(title: str, columns: Sequence[str], series: Sequence[tuple[s
                      for i, c in enumerate(columns))
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" width="{width}" '
              f'height="{height}" viewBox="0 0 {width} {height}" aria-labelledby="t-{id(series)}">',
-             f'<title id="t-{id(series)}">{escape(title)}</title>', f"<desc>{escape(desc or 'no data')}</desc>",
+             f'<title id="t-{id(series)}">{escape(title)}</title>', f"<desc>{escape(desc or empty)}</desc>",
              f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 5}" y2="{top + plot_h}" stroke="#555"/>',
              f'<text x="{left - 4}" y="{top + 4}" font-size="11" text-anchor="end" fill="#222">{biggest}</text>',
              f'<text x="{left - 4}" y="{top + plot_h}" font-size="11" text-anchor="end" fill="#222">0</text>']

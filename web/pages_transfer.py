@@ -20,12 +20,14 @@ from forms.examples import (
 from forms.states import load_state
 from store import audit, drafts
 from store.sessions import Session
-from web import api
+from web import api, i18n, labels
 from web.auth import check_csrf
 from web.cases import act, actions_now, read_case, visible_case
 from web.documents import attach_document, list_documents
 from web.errors import ApiError
-from web.pages_common import SignedIn, node_of, render, require_role
+from web.i18n import N_, Message
+from web.labels import country_name, problem_text
+from web.pages_common import SignedIn, node_of, page_detail, render, require_role
 from web.pages_wizard import (
     STEP_BY_KEY,
     STEPS,
@@ -35,8 +37,8 @@ from web.pages_wizard import (
     decision_options,
     executing_profile,
     field_id,
+    field_view,
     get_path,
-    label_for,
     measure_options,
     problems_by_step,
     step_fields,
@@ -48,11 +50,11 @@ router = APIRouter(include_in_schema=False)
 
 
 async def _draft(request: Request, session: Session, draft_id: str) -> dict[str, Any]:
-    require_role(session, "officer", what="filling a certificate")
+    require_role(session, "officer", what=N_("Filling a certificate"))
     row = await drafts.get_draft(node_of(request).pool, draft_id)
     if row is None or not session.user.may_see(row["authority"]):
         # The same answer for "no such draft" and "another authority's": ids are not to be probed.
-        raise ApiError(404, "no such draft among your authority's drafts")
+        raise ApiError(404, Message(N_("There is no such draft among your authority's drafts.")))
     if request.method == "GET":
         # A draft is a certificate being written: personal data, so its reads are audited like a case's.
         await audit_draft_read(request, session, row)
@@ -68,13 +70,13 @@ async def audit_draft_read(request: Request, session: Session, row: dict[str, An
 
 @router.get("/transfers/new", response_class=HTMLResponse)
 async def new_transfer_page(request: Request, session: SignedIn) -> Response:
-    require_role(session, "officer", what="starting a transfer")
+    require_role(session, "officer", what=N_("Starting a transfer"))
     return render(request, "new_transfer.html.j2", session)
 
 
 @router.post("/transfers/new")
 async def new_transfer(request: Request, session: SignedIn) -> Response:
-    require_role(session, "officer", what="starting a transfer")
+    require_role(session, "officer", what=N_("Starting a transfer"))
     form = await request.form()
     check_csrf(session, form)
     node = node_of(request)
@@ -126,16 +128,17 @@ async def _open_correction(pool: Any, case_id: str, authorities: tuple[str, ...]
 @router.post("/cases/outgoing/{case_id}/correct")
 async def correct_certificate(request: Request, session: SignedIn, case_id: str) -> Response:
     """Open the wizard on a copy of the case's certificate (Art 8(2)); the case itself is unchanged until sent."""
-    require_role(session, "officer", what="correcting a certificate")
+    require_role(session, "officer", what=N_("Correcting a certificate"))
     form = await request.form()
     check_csrf(session, form)
     node = node_of(request)
     row = await visible_case(node.pool, session.user, Side.ISSUING, case_id)
     if "complete" not in actions_now(Side.ISSUING, session.user, row):
-        raise ApiError(409, "the certificate can be corrected only while the executing State asks for completion "
-                            f"(the case is {str(row['stage']).replace('_', ' ')})")
+        raise ApiError(409, Message(N_("The certificate can be corrected only while the executing State asks for "
+                                       "completion (the case is %(stage)s)."),
+                                    stage=Message(labels.STAGES.get(str(row["stage"]), str(row["stage"])))))
     if row.get("certificate") is None:
-        raise ApiError(409, "the certificate of this case is no longer held")
+        raise ApiError(409, Message(N_("The certificate of this case is no longer held.")))
     draft_id = await _open_correction(node.pool, case_id, session.user.authorities)
     if draft_id is None:
         doc = _without_nulls(copy.deepcopy(row["certificate"]))
@@ -164,32 +167,35 @@ async def _correction_context(request: Request, session: Session, row: dict[str,
 def _step_context(request: Request, session: Session, row: dict[str, Any], step_key: str,
                   unreadable: dict[str, str] | None = None, show_errors: bool = False) -> dict[str, Any]:
     node = node_of(request)
+    t = i18n.for_request(request)
     doc = row["certificate"]
     issuing = load_state(node.settings.state)
     executing = executing_profile(doc)
     grouped, _ = problems_by_step(doc)
     step = STEP_BY_KEY[step_key]
     fields = step_fields(step, doc)
+    views = {f.path: field_view(f, t) for f in fields}
     options: dict[str, list[tuple[str, str]]] = {}
     for f in fields:
         if f.path.endswith("national_measure"):
-            options[f.path] = measure_options(issuing, executing)
+            options[f.path] = measure_options(issuing, executing, t)
         elif f.path.endswith("].category"):
-            options[f.path] = category_options(executing)
+            options[f.path] = category_options(executing, t)
         elif f.path == "judgment_nature.national_decision":
-            options[f.path] = decision_options(issuing)
+            options[f.path] = decision_options(issuing, t)
         elif f.path == "executing_state":
-            options[f.path] = [o for o in f.options if o[0] != node.settings.state]
+            states = [(code, f"{code} — {country_name(code, t)}") for code, _ in f.options]
+            options[f.path] = [o for o in states if o[0] != node.settings.state]
             if correcting(row):
-                options[f.path] = [o for o in f.options if o[0] == doc.get("executing_state")]
+                options[f.path] = [o for o in states if o[0] == doc.get("executing_state")]
         else:
-            options[f.path] = list(f.options)
+            options[f.path] = views[f.path]["options"]
     messages: dict[str, list[str]] = {}
     general: list[str] = []
     paths = {f.path for f in fields}
     for p in grouped[step.key]:
         target = p.path if p.path in paths else None
-        text = p.message + (" (warning)" if p.severity == "warning" else "")
+        text = problem_text(p, t) + (" " + t.gettext("(warning)") if p.severity == "warning" else "")
         if target:
             messages.setdefault(target, []).append(text)
         else:
@@ -199,7 +205,7 @@ def _step_context(request: Request, session: Session, row: dict[str, Any], step_
     return {
         "draft": row, "doc": doc, "step": step, "steps": STEPS,
         "statuses": {s.key: step_status(s, doc, grouped[s.key]) for s in STEPS},
-        "fields": [{"f": f, "id": field_id(f.path), "label": f.label or label_for(f.path),
+        "fields": [{"f": f, "id": field_id(f.path), "label": views[f.path]["label"], "hint": views[f.path]["hint"],
                     "value": get_path(doc, f.path), "options": options[f.path],
                     "locked": bool(correcting(row)) and f.path == "executing_state"} for f in fields],
         "messages": messages if (show_errors or unreadable) else {},
@@ -232,7 +238,7 @@ async def _review_page(request: Request, session: Session, row: dict[str, Any], 
 async def wizard_step(request: Request, session: SignedIn, draft_id: str, step_key: str) -> Response:
     row = await _draft(request, session, draft_id)
     if step_key not in STEP_BY_KEY:
-        raise ApiError(404, f"no step {step_key} in the certificate")
+        raise ApiError(404, Message(N_("There is no step %(step)s in the certificate."), step=step_key))
     show = request.query_params.get("check") == "1"
     extra = await _correction_context(request, session, row)
     return render(request, "wizard.html.j2", session, **extra, **_step_context(request, session, row, step_key,
@@ -248,6 +254,7 @@ async def start(request: Request, session: SignedIn, draft_id: str) -> Response:
     if row["case_id"]:
         return RedirectResponse(f"/cases/outgoing/{quote(row['case_id'])}", status_code=303)
     node = node_of(request)
+    t = i18n.for_request(request)
     doc = {k: v for k, v in row["certificate"].items() if not k.startswith("_")}
     case_id = correcting(row)
     if case_id is not None:
@@ -258,8 +265,9 @@ async def start(request: Request, session: SignedIn, draft_id: str) -> Response:
     except ApiError as err:
         found = err.detail if isinstance(err.detail, list) else []
         return await _review_page(request, session, row, status_code=err.status, api_problems=found,
-                                  message="The transfer was not started: " + (
-                                      "correct the fields listed below" if found else str(err.detail)))
+                                  message=t.gettext("The transfer was not started: %(reason)s", reason=(
+                                      t.gettext("correct the fields listed below") if found
+                                      else page_detail(err.detail, t))))
     await drafts.mark_started(node.pool, draft_id, created.id)
     if row["certificate"].get(EXAMPLE_JUDGMENT):
         await attach_document(node.pool, session.user, created.id, "judgment", EXAMPLE_JUDGMENT_LANGUAGE,
@@ -286,6 +294,7 @@ async def _send_correction(request: Request, session: Session, row: dict[str, An
                            doc: dict[str, Any]) -> Response:
     """Art 8(2): the corrected certificate replaces the case's and is sent again (`complete`)."""
     node = node_of(request)
+    t = i18n.for_request(request)
     try:
         result = await act(node.pool, node.client, session.user, Side.ISSUING, case_id, "complete",
                            {"certificate": doc})
@@ -293,8 +302,9 @@ async def _send_correction(request: Request, session: Session, row: dict[str, An
         found = [{**p, "path": str(p.get("path", "")).removeprefix("certificate.")} for p in err.detail
                  if isinstance(p, dict)] if isinstance(err.detail, list) else []
         return await _review_page(request, session, row, status_code=err.status, api_problems=found,
-                                  message="The corrected certificate was not sent: " + (
-                                      "correct the fields listed below" if found else str(err.detail)))
+                                  message=t.gettext("The corrected certificate was not sent: %(reason)s", reason=(
+                                      t.gettext("correct the fields listed below") if found
+                                      else page_detail(err.detail, t))))
     await drafts.mark_started(node.pool, row["id"], case_id)
     async with node.pool.connection() as conn:
         await audit.record(conn, user_name=session.user.name, role=session.user.role, authority=row["authority"],
@@ -307,7 +317,7 @@ async def _send_correction(request: Request, session: Session, row: dict[str, An
 async def save_step(request: Request, session: SignedIn, draft_id: str, step_key: str) -> Response:
     row = await _draft(request, session, draft_id)
     if step_key not in STEP_BY_KEY:
-        raise ApiError(404, f"no step {step_key} in the certificate")
+        raise ApiError(404, Message(N_("There is no step %(step)s in the certificate."), step=step_key))
     if row["case_id"]:
         return RedirectResponse(f"/cases/outgoing/{quote(row['case_id'])}", status_code=303)
     form = await request.form()

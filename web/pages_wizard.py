@@ -21,10 +21,11 @@ from forms.annex1 import (
     RetrialResponse,
     Sex,
 )
-from forms.labels import catalogue
-from forms.law import ART_4_1_WORDING, MEMBER_STATES, JudgmentType, ListOffence, MeasureCategory
+from forms.labels import RENDER_LANGUAGES, Catalogue, catalogue
+from forms.law import MEMBER_STATES, JudgmentType, ListOffence, MeasureCategory
 from forms.states import StateProfile, load_state
 from forms.validation import Problem, validate_certificate
+from web.i18n import N_, Translator
 
 Options = list[tuple[str, str]]
 
@@ -37,6 +38,7 @@ class WizardField:
     hint: str = ""
     options: tuple[tuple[str, str], ...] = ()
     required: bool = False
+    enum: str = ""  # the options are this enum of the forms' label catalogue, shown in the page's language
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,9 @@ class WizardStep:
     fields: tuple[WizardField, ...] = field(default_factory=tuple)
 
 
-def _enum(name: str, values: Any) -> tuple[tuple[str, str], ...]:
+def _enum(name: str, values: Any) -> dict[str, Any]:
+    """A field's options from one enum of the forms' label catalogue: English here, and in the page's
+    language when shown (field_view)."""
     labels = catalogue("en")
     out = []
     for v in values:
@@ -56,15 +60,15 @@ def _enum(name: str, values: Any) -> tuple[tuple[str, str], ...]:
             out.append((v.value, labels.enum(name, v.value)))
         except KeyError:
             out.append((v.value, v.value.replace("_", " ")))
-    return tuple(out)
+    return {"options": tuple(out), "enum": name}
 
 
 def _address(prefix: str, required: bool) -> tuple[WizardField, ...]:
     return (
-        WizardField(f"{prefix}.street", "text", "Street and number", required=required),
-        WizardField(f"{prefix}.postcode", "text", "Postcode"),
-        WizardField(f"{prefix}.city", "text", "City", required=required),
-        WizardField(f"{prefix}.country", "text", "Country (ISO code, e.g. BE)", required=required),
+        WizardField(f"{prefix}.street", "text", N_("Street and number"), required=required),
+        WizardField(f"{prefix}.postcode", "text", N_("Postcode")),
+        WizardField(f"{prefix}.city", "text", N_("City"), required=required),
+        WizardField(f"{prefix}.country", "text", N_("Country (ISO code, e.g. BE)"), required=required),
     )
 
 
@@ -73,99 +77,100 @@ PERSON_IDENTITY: tuple[WizardField, ...] = (
     WizardField("person.surname", "text", required=True),
     WizardField("person.forenames", "text", required=True),
     WizardField("person.maiden_name", "text"),
-    WizardField("person.aliases", "codes", hint="comma-separated"),
-    WizardField("person.sex", "select", options=_enum("Sex", Sex), required=True),
-    WizardField("person.nationality", "codes", hint="comma-separated country codes, e.g. LU", required=True),
+    WizardField("person.aliases", "codes", hint=N_("comma-separated")),
+    WizardField("person.sex", "select", **_enum("Sex", Sex), required=True),
+    WizardField("person.nationality", "codes", hint=N_("comma-separated country codes, e.g. LU"), required=True),
     WizardField("person.identity_number", "text"),
     WizardField("person.date_of_birth", "date", required=True),
     WizardField("person.place_of_birth", "text", required=True),
 )
 
 STEPS: tuple[WizardStep, ...] = (
-    WizardStep("a", "(a)", "Executing State and language", ("executing_state", "language", "issuing_state"), (
-        WizardField("executing_state", "select", "Executing State", "the member state asked to supervise",
+    WizardStep("a", "(a)", N_("Executing State and language"), ("executing_state", "language", "issuing_state"), (
+        WizardField("executing_state", "select", N_("Executing State"), N_("the member state asked to supervise"),
                     tuple((s, s) for s in MEMBER_STATES), required=True),
-        WizardField("language", "text", "Language of the free text (ISO 639-1, e.g. fr)",
-                    "must be a language the executing State accepts (Art 21)", required=True),
+        WizardField("language", "text", N_("Language of the free text (ISO 639-1, e.g. fr)"),
+                    N_("must be a language the executing State accepts (Art 21)"), required=True),
     )),
-    WizardStep("b", "(b) (c)", "Judgment and probation decision", ("judgment", "probation_decision"), (
+    WizardStep("b", "(b) (c)", N_("Judgment and probation decision"), ("judgment", "probation_decision"), (
         WizardField("judgment.court", "text", required=True),
         WizardField("judgment.delivered_on", "date", required=True),
         WizardField("judgment.final_on", "date", required=True),
         WizardField("judgment.reference", "text"),
-        WizardField("probation_decision.authority", "text", hint="box (c): only if a probation decision was issued"),
+        WizardField("probation_decision.authority", "text",
+                    hint=N_("box (c): only if a probation decision was issued")),
         WizardField("probation_decision.delivered_on", "date"),
         WizardField("probation_decision.final_on", "date"),
         WizardField("probation_decision.reference", "text"),
     )),
-    WizardStep("d", "(d)", "Authority to contact", ("contact_authority",), (
-        WizardField("contact_authority.kind", "select", options=_enum("AuthorityKind", AuthorityKind), required=True),
+    WizardStep("d", "(d)", N_("Authority to contact"), ("contact_authority",), (
+        WizardField("contact_authority.kind", "select", **_enum("AuthorityKind", AuthorityKind), required=True),
         WizardField("contact_authority.kind_other", "text"),
         WizardField("contact_authority.name", "text", required=True),
         *_address("contact_authority.address", True),
         WizardField("contact_authority.phone", "text", required=True),
         WizardField("contact_authority.email", "text"),
-        WizardField("contact_authority.languages", "codes", hint="comma-separated codes, e.g. fr, de, en",
+        WizardField("contact_authority.languages", "codes", hint=N_("comma-separated codes, e.g. fr, de, en"),
                     required=True),
     )),
-    WizardStep("e", "(e)", "Sentenced person", ("person",), (
+    WizardStep("e", "(e)", N_("Sentenced person"), ("person",), (
         *PERSON_IDENTITY,
         *_address("person.addresses.in_issuing_state", False),
         *_address("person.addresses.in_executing_state", False),
-        WizardField("person.languages_understood", "codes", hint="comma-separated codes"),
+        WizardField("person.languages_understood", "codes", hint=N_("comma-separated codes")),
         WizardField("person.identity_documents[0].kind", "select",
-                    options=_enum("IdentityDocumentKind", IdentityDocumentKind)),
+                    **_enum("IdentityDocumentKind", IdentityDocumentKind)),
         WizardField("person.identity_documents[0].number", "text"),
     )),
-    WizardStep("f", "(f)", "Ground for forwarding", ("forwarding_ground",), (
-        WizardField("forwarding_ground.basis", "select", "Basis (Art 5)",
-                    options=(("art_5_1", "Art 5(1): lawful and ordinary residence in the executing State"),
-                             ("art_5_2", "Art 5(2): moves there, on request, with the executing State's consent")),
+    WizardStep("f", "(f)", N_("Ground for forwarding"), ("forwarding_ground",), (
+        WizardField("forwarding_ground.basis", "select", N_("Basis (Art 5)"),
+                    options=(("art_5_1", N_("Art 5(1): lawful and ordinary residence in the executing State")),
+                             ("art_5_2", N_("Art 5(2): moves there, on request, with the executing State's consent"))),
                     required=True),
         WizardField("forwarding_ground.returned_or_will_return", "check"),
-        WizardField("forwarding_ground.reasons", "multi", "Reasons for the move (Art 5(2))",
-                    options=_enum("MoveReason", MoveReason)),
+        WizardField("forwarding_ground.reasons", "multi", N_("Reasons for the move (Art 5(2))"),
+                    **_enum("MoveReason", MoveReason)),
         WizardField("forwarding_ground.other_reason", "text"),
         WizardField("forwarding_ground.person_requested", "check"),
         WizardField("forwarding_ground.executing_consent", "check"),
         WizardField("forwarding_ground.consent_reference", "text"),
     )),
-    WizardStep("g", "(g) (h)", "Offences and appearance at trial", ("offences", "appearance"), (
+    WizardStep("g", "(g) (h)", N_("Offences and appearance at trial"), ("offences", "appearance"), (
         WizardField("offences.count", "int", required=True),
         WizardField("offences.facts", "textarea", required=True),
         WizardField("offences.legal_classification", "textarea", required=True),
-        WizardField("offences.list_offences", "multi", "List offences (Art 10(1))",
-                    options=_enum("ListOffence", ListOffence)),
+        WizardField("offences.list_offences", "multi", N_("List offences (Art 10(1))"),
+                    **_enum("ListOffence", ListOffence)),
         WizardField("offences.maximum_custody_months", "int"),
         WizardField("offences.full_description", "textarea"),
         WizardField("appearance.appeared_in_person", "yesno", required=True),
-        WizardField("appearance.exception", "select", options=_enum("AbsentiaException", AbsentiaException)),
+        WizardField("appearance.exception", "select", **_enum("AbsentiaException", AbsentiaException)),
         WizardField("appearance.summoned_on", "date"),
         WizardField("appearance.served_on", "date"),
-        WizardField("appearance.retrial_response", "select", "Retrial or appeal",
-                    options=_enum("RetrialResponse", RetrialResponse)),
+        WizardField("appearance.retrial_response", "select", N_("Retrial or appeal"),
+                    **_enum("RetrialResponse", RetrialResponse)),
         WizardField("appearance.how_met", "textarea"),
     )),
-    WizardStep("i", "(i)", "Nature of the judgment", ("judgment_nature",), (
-        WizardField("judgment_nature.judgment_type", "select", options=_enum("JudgmentType", JudgmentType),
+    WizardStep("i", "(i)", N_("Nature of the judgment"), ("judgment_nature",), (
+        WizardField("judgment_nature.judgment_type", "select", **_enum("JudgmentType", JudgmentType),
                     required=True),
         WizardField("judgment_nature.national_decision", "select"),  # options: the issuing State's catalogue
-        WizardField("judgment_nature.conditional_sentence_kind", "select", "Conditional sentence",
-                    options=_enum("ConditionalSentenceKind", ConditionalSentenceKind)),
+        WizardField("judgment_nature.conditional_sentence_kind", "select", N_("Conditional sentence"),
+                    **_enum("ConditionalSentenceKind", ConditionalSentenceKind)),
         WizardField("judgment_nature.custody_in_default", "yesno",
-                    "Alternative sanction: custody to be served on non-compliance"),
-        WizardField("judgment_nature.custody_pending_trial_days", "int", hint="days"),
-        WizardField("judgment_nature.custody_served_days", "int", hint="days"),
-        WizardField("judgment_nature.suspended_custody_days", "int", hint="days"),
-        WizardField("judgment_nature.probation_period_days", "int", hint="days"),
-        WizardField("judgment_nature.custody_on_revocation_days", "int", hint="days"),
+                    N_("Alternative sanction: custody to be served on non-compliance")),
+        WizardField("judgment_nature.custody_pending_trial_days", "int", hint=N_("days")),
+        WizardField("judgment_nature.custody_served_days", "int", hint=N_("days")),
+        WizardField("judgment_nature.suspended_custody_days", "int", hint=N_("days")),
+        WizardField("judgment_nature.probation_period_days", "int", hint=N_("days")),
+        WizardField("judgment_nature.custody_on_revocation_days", "int", hint=N_("days")),
     )),
-    WizardStep("j", "(j)", "Supervision and measures", ("supervision", "measures"), (
-        WizardField("supervision.total_duration_days", "int", hint="days", required=True),
-        WizardField("supervision.probation_period_days", "int", hint="days"),
+    WizardStep("j", "(j)", N_("Supervision and measures"), ("supervision", "measures"), (
+        WizardField("supervision.total_duration_days", "int", hint=N_("days"), required=True),
+        WizardField("supervision.probation_period_days", "int", hint=N_("days")),
         WizardField("supervision.starts_on", "date"),
     )),
-    WizardStep("k", "(k) (l)", "Other circumstances and signature", ("other_circumstances", "signature"), (
+    WizardStep("k", "(k) (l)", N_("Other circumstances and signature"), ("other_circumstances", "signature"), (
         WizardField("other_circumstances.text", "textarea"),
         WizardField("other_circumstances.judgment_attached", "check"),
         WizardField("signature.name", "text", required=True),
@@ -179,11 +184,11 @@ STEP_BY_KEY = {s.key: s for s in STEPS}
 
 # One row of the measure picker, repeated per measure of box (j).
 MEASURE_FIELDS: tuple[WizardField, ...] = (
-    WizardField("measures[{i}].national_measure", "select", "Measure under the issuing State's law"),
-    WizardField("measures[{i}].category", "select", "Art 4(1) category", required=True),
+    WizardField("measures[{i}].national_measure", "select", N_("Measure under the issuing State's law")),
+    WizardField("measures[{i}].category", "select", N_("Art 4(1) category"), required=True),
     WizardField("measures[{i}].description", "textarea", required=True),
-    WizardField("measures[{i}].duration_days", "int", hint="days, if it has its own duration"),
-    WizardField("measures[{i}].hours", "int", hint="community service only"),
+    WizardField("measures[{i}].duration_days", "int", hint=N_("days, if it has its own duration")),
+    WizardField("measures[{i}].hours", "int", hint=N_("community service only")),
 )
 
 # Optional groups: dropped when every field in them is empty, so an untouched box (c) is no error.
@@ -191,13 +196,33 @@ _OPTIONAL_GROUPS = ("probation_decision", "appearance", "person.addresses.in_iss
                     "person.addresses.in_executing_state", "person.identity_documents[0]", "other_circumstances")
 
 
-def label_for(path: str, annex: Literal["annex1", "annex2"] = "annex1") -> str:
-    """The field's label in the annex's catalogue (English pages), else one made from its name."""
+def label_for(path: str, annex: Literal["annex1", "annex2"] = "annex1", lang: str = "en") -> str:
+    """The field's label in the annex's catalogue of the page's language (English where the forms have no
+    catalogue in it), else one made from its name."""
     key = re.sub(r"\[\d+\]|\[\{i\}\]", "", path)
     try:
-        return catalogue("en").field(annex, key)
+        return catalogue(lang if lang in RENDER_LANGUAGES else "en").field(annex, key)
     except KeyError:
         return key.rsplit(".", 1)[-1].replace("_", " ").capitalize()
+
+
+def field_view(f: WizardField, t: Translator, annex: Literal["annex1", "annex2"] = "annex1") -> dict[str, Any]:
+    """What a page shows of a field in `t`'s language: label, hint and the words of its options."""
+    options = list(f.options)
+    if f.enum:
+        labels = catalogue(t.lang if t.lang in RENDER_LANGUAGES else "en")
+        options = [(v, _enum_label(labels, f.enum, v)) for v, _ in f.options]
+    elif options:
+        options = [(v, t.gettext(text)) for v, text in options]
+    return {"label": t.gettext(f.label) if f.label else label_for(f.path, annex, t.lang),
+            "hint": t.gettext(f.hint) if f.hint else "", "options": options}
+
+
+def _enum_label(labels: Catalogue, name: str, value: str) -> str:
+    try:
+        return labels.enum(name, value)
+    except KeyError:
+        return value.replace("_", " ")
 
 
 def field_id(path: str) -> str:
@@ -363,39 +388,48 @@ def step_status(step: WizardStep, doc: dict[str, Any], problems: list[Problem]) 
     """HMPPS task-list wording: what is left to do in each box."""
     filled = any(not _is_empty(get_path(doc, p)) for p in step.prefixes if p != "issuing_state")
     if not filled:
-        return "Not started"
-    return "Completed" if not any(p.severity == "error" for p in problems) else "In progress"
+        return N_("Not started")
+    return N_("Completed") if not any(p.severity == "error" for p in problems) else N_("In progress")
 
 
-def measure_options(issuing: StateProfile, executing: StateProfile | None) -> Options:
+def _named(names: dict[str, str], lang: str, fallback: str) -> str:
+    return names.get(lang) or names.get("en") or next(iter(names.values()), fallback)
+
+
+def measure_options(issuing: StateProfile, executing: StateProfile | None, t: Translator) -> Options:
     """The picker: each national measure with its Art 4(1) category and whether the executing State supervises it."""
     out: Options = []
     for m in issuing.measures:
-        name = m.name.get("en") or next(iter(m.name.values()), m.id)
+        name = _named(m.name, t.lang, m.id)
         if m.category is None:
-            out.append((m.id, f"{name} — outside Art 4(1): cannot be transferred"))
+            out.append((m.id, t.gettext("%(name)s — outside Art 4(1): cannot be transferred", name=name)))
             continue
         where = ""
         if executing is not None:
-            where = (f" — {executing.code} supervises it" if executing.supervises(m.category)
-                     else f" — {executing.code} does NOT supervise it")
-        out.append((m.id, f"{name} — Art 4(1)({m.category.value}){where}"))
+            where = (t.gettext(" — %(state)s supervises it", state=executing.code)
+                     if executing.supervises(m.category)
+                     else t.gettext(" — %(state)s does NOT supervise it", state=executing.code))
+        out.append((m.id, t.gettext("%(name)s — Art 4(1)(%(category)s)", name=name, category=m.category.value)
+                    + where))
     return out
 
 
-def category_options(executing: StateProfile | None) -> Options:
+def category_options(executing: StateProfile | None, t: Translator) -> Options:
+    labels = catalogue(t.lang if t.lang in RENDER_LANGUAGES else "en")
     out: Options = []
     for c in MeasureCategory:
-        text = ART_4_1_WORDING[c]
+        text = _enum_label(labels, "MeasureCategory", c.value)
         mark = ""
         if executing is not None:
-            mark = f" [{executing.code}: {'supervises' if executing.supervises(c) else 'does NOT supervise'}]"
-        out.append((c.value, f"({c.value}) {text[:90]}{'…' if len(text) > 90 else ''}{mark}"))
+            mark = " " + (t.gettext("[%(state)s: supervises]", state=executing.code) if executing.supervises(c)
+                          else t.gettext("[%(state)s: does NOT supervise]", state=executing.code))
+        short = text if len(text) <= 90 else text[:90].rsplit(" ", 1)[0] + "…"  # whole words only
+        out.append((c.value, f"({c.value}) {short}{mark}"))
     return out
 
 
-def decision_options(issuing: StateProfile) -> Options:
-    return [(d.id, d.name.get("en") or next(iter(d.name.values()), d.id)) for d in issuing.decisions]
+def decision_options(issuing: StateProfile, t: Translator) -> Options:
+    return [(d.id, _named(d.name, t.lang, d.id)) for d in issuing.decisions]
 
 
 def executing_profile(doc: dict[str, Any]) -> StateProfile | None:

@@ -8,17 +8,28 @@ the free text of the example documents in that language (forms/examples.py).
 
 from __future__ import annotations
 
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Literal
 
 import yaml
+from babel import Locale
+from babel.dates import format_date
+from babel.numbers import format_decimal
 
 _DIR = Path(__file__).parent
 
 Section = Literal["annex1", "annex2"]
 
 RENDER_LANGUAGES: tuple[str, ...] = tuple(sorted(p.stem for p in _DIR.glob("*.yaml")))
+
+# CLDR plural categories: a phrase that counts (`days`) gives one wording per category its language uses.
+PLURAL_CATEGORIES = frozenset({"zero", "one", "two", "few", "many", "other"})
+
+
+def _is_plural(value: object) -> bool:
+    return isinstance(value, dict) and bool(value) and set(value) <= PLURAL_CATEGORIES
 
 
 class Catalogue:
@@ -40,6 +51,26 @@ class Catalogue:
 
     def phrase(self, key: str, **values: object) -> str:
         return str(self._section("common")[key]).format(**values)
+
+    @property
+    def locale(self) -> Locale:
+        # CLDR's plain `en` writes dates the American way; the forms' English is the EU's.
+        return Locale.parse("en_150" if self.lang == "en" else self.lang)
+
+    def count(self, key: str, n: int) -> str:
+        """A counted phrase (`days`, `hours`, `months`) in the plural form CLDR gives `n` in this language:
+        "1 day", "2 days"; Polish "1 dzień", "2 dni", "5 dni"; the number written as the language writes it."""
+        forms = self._section("common")[key]
+        if not _is_plural(forms):
+            return str(forms).format(n=n)
+        assert isinstance(forms, dict)
+        category = self.locale.plural_form(n)
+        wording = forms.get(category, forms["other"])
+        return str(wording).format(n=format_decimal(n, locale=self.locale))
+
+    def date(self, value: date) -> str:
+        """A date as this language writes it in full ("1 March 2026", "1 mars 2026", "1. März 2026")."""
+        return format_date(value, "long", locale=self.locale)
 
     def enum(self, enum_name: str, value: str) -> str:
         names = self._section("enum").get(enum_name)
@@ -68,7 +99,9 @@ class Catalogue:
         flat: set[str] = set()
         for section, entries in self._data.items():
             for key, value in entries.items():
-                if isinstance(value, dict):
+                if _is_plural(value):
+                    flat.add(f"{section}.{key}")  # the plural categories differ by language, the key does not
+                elif isinstance(value, dict):
                     flat.update(f"{section}.{key}.{sub}" for sub in value)
                 else:
                     flat.add(f"{section}.{key}")
@@ -87,4 +120,4 @@ def catalogue(lang: str) -> Catalogue:
     return Catalogue(lang, data)
 
 
-__all__ = ["RENDER_LANGUAGES", "Catalogue", "Section", "catalogue"]
+__all__ = ["PLURAL_CATEGORIES", "RENDER_LANGUAGES", "Catalogue", "Section", "catalogue"]

@@ -91,6 +91,6 @@ async def test_breach_report_in_a_browser(browser: Browser, nodes: LocalNodes) -
     async with page.expect_navigation():
         await send.click()
     assert "?done=report_breach:supervising" in page.url, (await page.locator("main").inner_text())[:600]
-    await expect(page.get_by_role("status")).to_contain_text("report breach")
+    await expect(page.get_by_role("status")).to_contain_text("Report a breach")
     await expect(page.locator(".timeline")).to_contain_text("breach reported")
     await shot(page, "22-breach-sent")

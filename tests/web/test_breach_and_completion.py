@@ -142,7 +142,7 @@ async def test_breach_report_through_the_annex_ii_page(nodes: LocalNodes) -> Non
         assert r.status_code == 303, r.text
         assert r.headers["location"] == f"{case_url}?done=report_breach:supervising"
         page = await officer.get(r.headers["location"])
-        assert "breach reported" in page.text and "Done: report breach" in page.text
+        assert "breach reported" in page.text and "Done: Report a breach" in page.text
 
         # LU hears of it: the breach is on its timeline, and its officer sees it on the case page.
         async def lu_case() -> dict[str, Any]:

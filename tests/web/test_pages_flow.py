@@ -145,7 +145,7 @@ async def test_wizard_to_recognition_through_pages(nodes: LocalNodes) -> None:
     assert audit_page.status_code == 200
     for who, what in (("officer", "read"), ("prosecutor", "read"), ("officer-north", "read_denied"),
                       ("officer", "refused:approve")):
-        assert f"<td>{who}</td>" in audit_page.text and f"<td>{what}</td>" in audit_page.text
+        assert f"<td>{who}</td>" in audit_page.text and f"<td><code>{what}</code></td>" in audit_page.text
     r = await officer.get("/audit")
     assert r.status_code == 403
 

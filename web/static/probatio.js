@@ -14,13 +14,15 @@
         .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
         .then(function (answer) {
           var unreadable = answer && answer.unreadable ? Object.keys(answer.unreadable) : [];
+          // The words come from the page (data-* attributes, in the page's language); only the values are ours.
           if (status) {
             status.textContent = unreadable.length
-              ? "Saved, except: " + unreadable.join(", ") + " (see the message when you continue)."
-              : "Draft saved at " + new Date().toLocaleTimeString() + ".";
+              ? status.dataset.savedExcept.replace("%(fields)s", unreadable.join(", "))
+              : status.dataset.saved.replace("%(time)s",
+                                             new Date().toLocaleTimeString(document.documentElement.lang));
           }
         })
-        .catch(function () { if (status) { status.textContent = "Not saved automatically: use a Save button."; } });
+        .catch(function () { if (status) { status.textContent = status.dataset.notSaved; } });
     }
     form.addEventListener("change", function () {
       clearTimeout(timer);

@@ -1,0 +1,300 @@
+"""How the domain's codes read to a person, in the page's language: stages, outcomes, actions, alerts,
+deadlines, timeline events, roles and directions (CONTRACT §3). The codes stay what the API and the
+workflows say; each label is marked here once (N_) and translated where a page shows it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date
+from typing import Any
+
+from babel.dates import format_date
+from jinja2 import pass_context
+from jinja2.runtime import Context
+
+from forms.labels import RENDER_LANGUAGES, Catalogue, catalogue
+from forms.validation import Problem
+from web.i18n import N_, SOURCE_LANGUAGE, Translator, translator
+
+STAGES = {
+    "draft": N_("Draft"), "awaiting_approval": N_("Awaiting approval"), "sent": N_("Sent"),
+    "under_decision": N_("Under decision"), "completion_requested": N_("Completion requested"),
+    "consultation": N_("Consultation"), "adapted": N_("Adapted"), "transferred": N_("Transferred"),
+    "returned": N_("Returned"), "closed": N_("Closed"), "received": N_("Received"),
+    "recognised": N_("Recognised"), "supervising": N_("Supervising"),
+}
+
+OUTCOMES = {
+    "refused": N_("refused"), "withdrawn": N_("withdrawn"), "forwarded": N_("forwarded"),
+    "completed": N_("completed"), "revoked": N_("revoked"), "lapsed": N_("lapsed"),
+    "transferred_back": N_("transferred back"), "person_not_found": N_("person not found"),
+    "amnesty": N_("amnesty or pardon"), "recognised": N_("recognised"), "adapted": N_("adapted"),
+}
+
+# An action's name as a button and heading, and what it does (workflows/rules.py has the English summary).
+ACTIONS = {
+    "submit": (N_("Submit"), N_("Send to the prosecutor for approval")),
+    "return": (N_("Return"), N_("Send back to the officer")),
+    "approve": (N_("Approve"), N_("Sign and send the certificate")),
+    "complete": (N_("Complete"), N_("Send the completed certificate")),
+    "reply": (N_("Reply"), N_("Answer a consultation or information request")),
+    "withdraw": (N_("Withdraw"), N_("Withdraw the certificate")),
+    "confirm_no_withdrawal": (N_("Confirm no withdrawal"), N_("Let supervision start at once")),
+    "decide_subsequent": (N_("Subsequent decision"), N_("Take a subsequent decision")),
+    "request_transfer_back": (N_("Request the transfer back"), N_("Ask for the supervision back")),
+    "notify_review": (N_("Notify a review"), N_("Tell the executing State of a review of the judgment "
+                                               "(annulled, amended, confirmed)")),
+    "request_information": (N_("Request information"), N_("Ask the executing State for facts needed for a "
+                                                          "subsequent decision")),
+    "resend": (N_("Resend"), N_("Send again the messages whose delivery failed")),
+    "forward": (N_("Forward"), N_("Forward to the competent authority")),
+    "request_completion": (N_("Request completion"), N_("Ask for a completed certificate")),
+    "consult": (N_("Consult"), N_("Consult before refusing")),
+    "notify_delay": (N_("Notify a delay"), N_("The 60 days cannot be kept")),
+    "give_max_custody": (N_("Give the maximum custody"), N_("Maximum custody on non-compliance")),
+    "decide": (N_("Decide"), N_("Recognise, adapt or refuse")),
+    "start_supervision": (N_("Start supervision"), N_("Supervision begins")),
+    "report_breach": (N_("Report a breach"), N_("Report a breach on the Annex II form")),
+    "answer_information": (N_("Answer the information request"), N_("Give the facts the issuing State asked for")),
+    "report_not_found": (N_("Report person not found"), N_("The person cannot be found")),
+    "notify_amnesty": (N_("Notify an amnesty"), N_("Amnesty or pardon")),
+    "transfer_back": (N_("Transfer back"), N_("Give the supervision back")),
+    "end_supervision": (N_("End supervision"), N_("Probation period over, measures complied with")),
+    "create": (N_("Create"), N_("Create the transfer")),
+}
+
+ALERTS = {
+    "decision_due_soon": N_("decision due soon"), "decision_overdue": N_("decision overdue"),
+    "withdrawal_window_open": N_("withdrawal window open"), "duty_overdue": N_("duty overdue"),
+    "delivery_unconfirmed": N_("delivery unconfirmed"), "delivery_failed": N_("delivery failed"),
+    "probation_period_ended": N_("probation period ended"),
+}
+
+DEADLINES = {
+    "decision": N_("Decision on recognition"), "withdrawal_window": N_("Withdrawal window"),
+    "probation_end": N_("End of the probation period"), "completion": N_("Completion of the certificate"),
+    "duty:complete": N_("Duty: send the completed certificate"),
+    "duty:give_max_custody": N_("Duty: give the maximum custody"), "duty:reply": N_("Duty: reply"),
+    "duty:start_supervision": N_("Duty: start supervision"), "duty:end_supervision": N_("Duty: end supervision"),
+    "duty:answer_information": N_("Duty: answer the information request"),
+    "duty:answer_transfer_back_request": N_("Duty: answer the request for a transfer back"),
+    "duty:decide_subsequent": N_("Duty: take the subsequent decision"),
+}
+DELIVERY_DEADLINE = N_("Delivery evidence for a message")
+
+BASES = {"law": N_("law"), "policy": N_("policy")}
+DEADLINE_STATUSES = {"open": N_("open"), "met": N_("met"), "missed": N_("missed"), "cancelled": N_("cancelled")}
+
+EVENTS = {
+    "created": N_("created"), "submitted": N_("submitted"), "approved": N_("approved"),
+    "returned_to_officer": N_("returned to the officer"), "message_sent": N_("message sent"),
+    "message_received": N_("message received"), "delivered": N_("delivered"),
+    "delivery_evidence": N_("delivery evidence"), "delivery_failed": N_("delivery failed"),
+    "resend": N_("sent again"), "received_by_executing": N_("received by the executing State"),
+    "certificate_received": N_("certificate received"), "under_decision": N_("under decision"),
+    "recognised": N_("recognised"), "adapted": N_("adapted"), "refused": N_("refused"),
+    "withdrawn": N_("withdrawn"), "withdrawal_waived": N_("withdrawal waived"),
+    "withdrawal_window_closed": N_("withdrawal window closed"), "no_withdrawal": N_("no withdrawal"),
+    "completion_requested": N_("completion requested"), "completion_received": N_("completed certificate received"),
+    "completed_certificate": N_("completed certificate sent"), "consulted": N_("consulted"),
+    "consultation_opened": N_("consultation opened"), "consultation_replied": N_("consultation answered"),
+    "consultation_reply_received": N_("answer to the consultation received"),
+    "delay_notified": N_("delay notified"), "decision_delayed": N_("decision delayed"),
+    "max_custody_given": N_("maximum custody given"), "supervision_started": N_("supervision started"),
+    "supervision_ended": N_("supervision ended"), "breach_reported": N_("breach reported"),
+    "information_requested": N_("information requested"),
+    "information_requested_by_executing": N_("information requested by the executing State"),
+    "information_received": N_("information received"), "information_given": N_("information given"),
+    "subsequent_decision": N_("subsequent decision"),
+    "subsequent_decision_received": N_("subsequent decision received"),
+    "person_not_found": N_("person not found"), "amnesty_pardon": N_("amnesty or pardon"),
+    "transfer_back_requested": N_("transfer back requested"), "transferred_back": N_("transferred back"),
+    "forwarded": N_("forwarded"), "forwarded_by_executing": N_("forwarded by the executing State"),
+    "judgment_review_notified": N_("review of the judgment notified"),
+    "judgment_review_received": N_("review of the judgment received"),
+    "probation_period_ended": N_("probation period ended"), "alert": N_("alert"),
+    "completed": N_("completed"), "revoked": N_("revoked"), "lapsed": N_("lapsed"),
+}
+
+# Keys of a timeline event's detail, as the timeline shows them.
+DETAILS = {
+    "grounds": N_("grounds"), "measures_changed": N_("measures changed"), "reason": N_("reason"),
+    "reasons": N_("reasons"), "outcome": N_("outcome"), "stage": N_("stage"), "type": N_("type"),
+    "to": N_("to"), "from": N_("from"), "channel": N_("channel"), "authority": N_("authority"),
+    "due": N_("due"), "due_days": N_("days given"), "ground": N_("ground"), "decision": N_("decision"),
+    "expected_by": N_("expected by"), "max_custody_days": N_("maximum custody (days)"), "alert": N_("alert"),
+    "adapter": N_("channel"), "evidence": N_("evidence"), "attempts": N_("attempts"), "language": N_("language"),
+    "lang": N_("language"), "draft": N_("draft"), "via": N_("via"), "status": N_("status"),
+    "executing_state": N_("executing State"), "received_at": N_("received"),
+    "max_custody_requested": N_("maximum custody asked for"), "art_14_3": N_("issuing State competent (Art 14(3))"),
+    "warnings": N_("warnings"), "messages": N_("messages"), "message": N_("message"),
+}
+
+# The messages between nodes (CONTRACT §3), as the timeline names them.
+MESSAGES = {
+    "certificate": N_("certificate"), "acknowledgement": N_("acknowledgement"), "forwarded": N_("forwarded"),
+    "completion_request": N_("request for completion"), "completion": N_("completed certificate"),
+    "consultation": N_("consultation"), "consultation_reply": N_("answer to a consultation"),
+    "delay_notice": N_("notice of delay"), "max_custody_info": N_("maximum custody"), "decision": N_("decision"),
+    "withdrawal": N_("withdrawal"), "no_withdrawal": N_("no withdrawal"),
+    "supervision_started": N_("supervision started"), "breach_report": N_("breach report"),
+    "information_request": N_("request for information"), "information": N_("information"),
+    "subsequent_decision": N_("subsequent decision"), "person_not_found": N_("person not found"),
+    "amnesty_pardon": N_("amnesty or pardon"), "transfer_back_request": N_("request for a transfer back"),
+    "transfer_back": N_("transfer back"), "judgment_review": N_("review of the judgment"),
+    "supervision_ended": N_("supervision ended"),
+}
+
+
+def detail_value(key: str, value: Any, t: Translator) -> str:
+    """A value of a timeline event's detail as a person reads it: codes as labels, times and yes/no in the
+    page's language; free values as they are."""
+    if isinstance(value, bool):
+        return t.gettext("Yes") if value else t.gettext("No")
+    if isinstance(value, list):
+        return ", ".join(detail_value(key, v, t) for v in value) if value else "—"
+    text = str(value)
+    if key == "type":
+        return label(MESSAGES, text, t)
+    if key in ("outcome", "decision") and (text in OUTCOMES or text in STAGES):
+        return label(OUTCOMES, text, t) if text in OUTCOMES else label(STAGES, text, t)
+    if key == "alert":
+        return label(ALERTS, text, t)
+    if key.endswith("_at") or key in ("due", "expected_by"):
+        shown = t.time(text) if "T" in text else t.date(text)
+        return shown or text
+    return text
+
+ROLES = {"officer": N_("officer"), "prosecutor": N_("prosecutor"), "supervisor": N_("supervisor"),
+         "auditor": N_("auditor"), "admin": N_("administrator"),
+         # Who else writes the audit log and the timeline: the node itself, and a peer node over the link.
+         "system": N_("system"), "peer": N_("peer node")}
+# A timeline event's actor is a user's or a State's name, or the node itself.
+ACTORS = {"system": N_("the system")}
+DIRECTIONS = {"outgoing": N_("outgoing"), "incoming": N_("incoming")}
+
+
+SEXES = {"female": N_("female"), "male": N_("male"), "unknown": N_("unknown")}
+AGE_GROUPS = {"under 18": N_("under 18"), "65 and over": N_("65 and over"), "unknown": N_("unknown")}
+
+
+def month_label(month: Any, t: Translator) -> str:
+    """A statistics month (`2026-03`) as the language names it: "March 2026", "mars 2026"."""
+    try:
+        first = date.fromisoformat(f"{month}-01")
+    except ValueError:
+        return str(month)
+    return format_date(first, "LLLL y", locale=t.locale)
+
+
+def form_catalogue(lang: str) -> Catalogue:
+    """The certificate's own label catalogue (forms/labels) in the page's language, else the English one."""
+    return catalogue(lang if lang in RENDER_LANGUAGES else SOURCE_LANGUAGE)
+
+
+def country_name(code: Any, t: Translator) -> str:
+    return form_catalogue(t.lang).country(str(code))
+
+
+def _plain(code: Any) -> str:
+    return str(code).replace("_", " ")
+
+
+def label(table: Mapping[str, str], code: Any, t: Translator) -> str:
+    """The code's label in `t`'s language; a code we have no label for reads as itself."""
+    text = table.get(str(code))
+    return t.gettext(text) if text else _plain(code)
+
+
+def deadline_label(name: Any, t: Translator) -> str:
+    if str(name).startswith("delivery:"):
+        return t.gettext(DELIVERY_DEADLINE)
+    return label(DEADLINES, name, t)
+
+
+def action_label(name: Any, t: Translator) -> str:
+    entry = ACTIONS.get(str(name))
+    return t.gettext(entry[0]) if entry else _plain(name)
+
+
+def action_summary(name: Any, t: Translator) -> str:
+    entry = ACTIONS.get(str(name))
+    return t.gettext(entry[1]) if entry else ""
+
+
+def _in_context(fn: Callable[[Any, Translator], str]) -> Callable[..., str]:
+    @pass_context
+    def call(context: Context, code: Any) -> str:
+        return fn(code, translator(str(context.get("lang") or SOURCE_LANGUAGE)))
+
+    return call
+
+
+def _table(table: Mapping[str, str]) -> Callable[[Any, Translator], str]:
+    return lambda code, t: label(table, code, t)
+
+
+def problem_text(problem: Problem, t: Translator) -> str:
+    """A finding of forms.validation in `t`'s language: its wording translated, its values put back in."""
+    if not problem.template:
+        return problem.message
+    try:
+        return t.gettext(problem.template).format(**dict(problem.values))
+    except (KeyError, IndexError, ValueError):  # a translation naming a value the wording has not
+        return problem.message
+
+
+@pass_context
+def _detail_in_context(context: Context, key: str, value: Any) -> str:
+    return detail_value(key, value, translator(str(context.get("lang") or SOURCE_LANGUAGE)))
+
+
+# Why personal data was read (store.audit.Purpose), as the audit page shows it.
+PURPOSES = {"case_work": N_("case work"), "decision": N_("decision"), "supervision": N_("supervision"),
+            "audit": N_("audit"), "subject_access": N_("subject access")}
+
+
+def install(env: Any) -> None:
+    env.globals.update(
+        purpose_label=_in_context(_table(PURPOSES)),
+        stage_label=_in_context(_table(STAGES)), outcome_label=_in_context(_table(OUTCOMES)),
+        alert_label=_in_context(_table(ALERTS)), event_label=_in_context(_table(EVENTS)),
+        detail_label=_in_context(_table(DETAILS)), role_label=_in_context(_table(ROLES)),
+        actor_label=_in_context(lambda a, t: t.gettext(ACTORS[a]) if a in ACTORS else str(a)),
+        direction_label=_in_context(_table(DIRECTIONS)), basis_label=_in_context(_table(BASES)),
+        deadline_status_label=_in_context(_table(DEADLINE_STATUSES)), sex_label=_in_context(_table(SEXES)),
+        age_group_label=_in_context(lambda g, t: t.gettext(AGE_GROUPS[g]) if g in AGE_GROUPS else str(g)),
+        month_label=_in_context(month_label), country_name=_in_context(country_name),
+        detail_value=_detail_in_context, problem_text=_in_context(problem_text),
+        ground_label=_in_context(_table(GROUNDS)),
+        deadline_label=_in_context(deadline_label), action_label=_in_context(action_label),
+        action_summary=_in_context(action_summary))
+
+
+# The default of PROBATIO_OIDC_LABEL (probatio/settings.py), so that the sign-in page can show it translated.
+OIDC_DEFAULT_LABEL = N_("Sign in with your organisation's account")
+
+# The prosecutor's tasks, as store/queues.py writes them (in English, in the database layer): marked here so
+# that the queue page can show them translated. The page-language test fails when the two drift apart.
+QUEUE_TASKS = (
+    N_("Approve and sign the certificate (Art 6(3))"),
+    N_("Answer the executing State's consultation (Art 11(3))"),
+    N_("Withdraw or accept the adapted measures (Art 9(4))"),
+    N_("Decide on recognition (Art 8, 11, 12)"),
+    N_("Withdrawal window open: withdraw or let supervision start (Art 9(4))"),
+)
+
+# Art 11(1) (a)-(k), in the words of the grounds (forms/law.py RefusalGround).
+GROUNDS = {
+    "a": N_("the certificate is incomplete or does not correspond to the judgment"),
+    "b": N_("the criteria of Art 5 or 6(4) are not met"),
+    "c": N_("ne bis in idem"),
+    "d": N_("no double criminality"),
+    "e": N_("enforcement is statute-barred"),
+    "f": N_("immunity"),
+    "g": N_("the person is below the age of criminal responsibility"),
+    "h": N_("judgment given in absentia"),
+    "i": N_("medical or therapeutic treatment that cannot be supervised"),
+    "j": N_("the measure lasts less than six months"),
+    "k": N_("offences committed in the executing State's territory"),
+}

@@ -131,6 +131,8 @@ class NodeActivities:
             measure_days=[m.duration_days for m in facts.measures],
             measure_hours=[m.hours for m in facts.measures],
             probation_period_days=facts.probation_period_days,
+            probation_start=facts.supervision_start,
+            probation_end=facts.probation_end,
             executing_declared_14_3=bool(executing.art_14_3_declaration.made),
             art_14_3_applies=art_14_3_applies(executing.art_14_3_declaration, facts),
         )

@@ -428,7 +428,9 @@ class Simulation:
             self.out.sides[state] = {
                 "stage": view["stage"] if view else None, "outcome": view["outcome"] if view else None,
                 "alerts": view["alerts"] if view else [], "alerts_seen": sorted(view.get("alerts_seen") or [])
-                if view else [], "deadlines": view["deadlines"] if view else []}
+                if view else [], "deadlines": view["deadlines"] if view else [],
+                "authority": view.get("authority") if view else None,
+                "events": [e["type"] for e in (view or {}).get("timeline", [])]}
             for e in (view or {}).get("timeline", []):
                 self.out.timeline.append({"day": round(self.day_of(datetime.fromisoformat(e["at"])), 2),
                                           "side": state, "actor": e["actor"], "type": e["type"],
@@ -468,8 +470,41 @@ class Simulation:
                 raised = sorted(set(want) & set(side["alerts_seen"]))
                 if raised:
                     self.out.failures.append(f"{key}: {', '.join(raised)} was raised")
+            elif what == "authority":
+                if side["authority"] != want:
+                    self.out.failures.append(f"{key}: expected {want!r}, actual {side['authority']!r}")
+            elif what == "events":
+                missing = [t for t in want if t not in side["events"]]
+                if missing:
+                    self.out.failures.append(f"{key}: no {', '.join(missing)} on the timeline")
+            elif what == "events_not_seen":
+                present = [t for t in want if t in side["events"]]
+                if present:
+                    self.out.failures.append(f"{key}: {', '.join(present)} is on the timeline")
+            elif what.startswith("deadline."):
+                self.check_deadline(key, side, what.removeprefix("deadline."), want)
             else:
                 self.out.failures.append(f"{key}: unknown expectation")
+
+    def check_deadline(self, key: str, side: dict[str, Any], name: str, want: Any) -> None:
+        """`STATE.deadline.NAME: {due: day+N | YYYY-MM-DD, status: …, basis: …}` (any subset), or `absent`."""
+        found = next((d for d in side["deadlines"] if d["name"] == name), None)
+        if want == "absent":
+            if found is not None:
+                self.out.failures.append(f"{key}: expected no such deadline, found one due {found['due']}")
+            return
+        if found is None:
+            self.out.failures.append(f"{key}: no such deadline (deadlines: "
+                                     f"{', '.join(d['name'] for d in side['deadlines']) or 'none'})")
+            return
+        for field_, value in dict(want).items():
+            actual = found.get(field_)
+            if field_ == "due":
+                assert self.start is not None
+                value = resolve_body(value, start=self.start, issuing="", executing="")
+                actual = str(actual)[:10]
+            if str(actual) != str(value):
+                self.out.failures.append(f"{key}.{field_}: expected {value!r}, actual {actual!r}")
 
     async def histories(self) -> dict[str, list[WorkflowHistory]]:
         """Every run of both workflows, oldest first: continue-as-new links each run to the one before."""

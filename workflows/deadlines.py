@@ -6,7 +6,7 @@ Periods set by the Framework Decision are `law`; the working days given to "with
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Literal
 
 from pydantic import BaseModel
@@ -32,10 +32,24 @@ class Deadline(BaseModel):
     basis: Literal["law", "policy"]
     article: str
     status: Literal["open", "met", "missed", "cancelled"] = "open"
+    # Why the date is what it is when it is not the plain period: moved by a wait (Art 8(2)), or a date
+    # the executing authority gave after the legal one was missed (policy, not law).
+    note: str | None = None
 
     @property
     def is_duty(self) -> bool:
         return self.name.startswith(DUTY_PREFIX)
+
+
+def probation_end(end: date | None, period_days: int | None, supervision_began: datetime) -> datetime | None:
+    """Art 16(1)(d), 9(3): the probation period ends when the judgment says: from the start in box (j), or
+    from the day the judgment became final (CaseFacts.probation_end). Only a certificate that gives neither
+    counts the period from the day supervision began."""
+    if end is not None:
+        return datetime.combine(end, time(0), tzinfo=supervision_began.tzinfo)
+    if period_days:
+        return supervision_began + timedelta(days=period_days)
+    return None
 
 
 def add_working_days(start: datetime, days: int) -> datetime:

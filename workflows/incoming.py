@@ -71,6 +71,10 @@ INFORMATION_REQUEST = "information_request"  # Art 17(1)(c)
 TRANSFER_BACK_REQUEST = "transfer_back_request"  # Art 20(2)
 MAX_CUSTODY_REQUEST = "max_custody_request"  # Art 16(2)
 
+# Patch ids (workflow.patched): histories recorded before a change replay with the old behaviour.
+# probation-from-judgment: the probation period ends when the judgment says (box (j) start, or finality).
+PROBATION_FROM_JUDGMENT = "probation-from-judgment"
+
 START_SUPERVISION = "duty:start_supervision"
 END_SUPERVISION = "duty:end_supervision"
 
@@ -245,9 +249,12 @@ class IncomingTransfer(CaseWorkflow):
         self.m.supervision_started = True
         self.end_deadline(START_SUPERVISION)
         self.end_deadline(dl.WITHDRAWAL_WINDOW_NAME, "cancelled")
-        if self.m.facts.probation_period_days:
-            # The probation period of the certificate (box (j)3, else (i)2.3), from the day supervision
-            # begins here: the issuing state's own clock is its business, ours starts with our supervision.
+        if workflow.patched(PROBATION_FROM_JUDGMENT):
+            end = dl.probation_end(self.m.facts.probation_end, self.m.facts.probation_period_days, self.now())
+            if end is not None:
+                self.set_deadline(dl.Deadline(name=dl.PROBATION_END, due=end, basis="law", article="16(1)(d), 9(3)"))
+        elif self.m.facts.probation_period_days:
+            # Histories recorded before: the period was counted from the day supervision began here.
             self.set_deadline(dl.Deadline(name=dl.PROBATION_END,
                                           due=self.now() + timedelta(days=self.m.facts.probation_period_days),
                                           basis="law", article="16(1)(d)"))

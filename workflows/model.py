@@ -4,7 +4,7 @@ free text and documents stay in PostgreSQL and are read by activities."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, Field, PlainSerializer
@@ -111,6 +111,10 @@ class CaseFacts(BaseModel):
     measure_days: list[int | None] = Field(default_factory=list)
     measure_hours: list[int | None] = Field(default_factory=list)
     probation_period_days: int | None = None
+    # Art 16(1)(d), 9(3): the period runs from the start in box (j), else from the day the judgment (or the
+    # probation decision) became final; it ends when the judgment says, not later where supervision began late.
+    probation_start: date | None = None
+    probation_end: date | None = None
     executing_declared_14_3: bool = False
     # The executing state's Art 14(3) declaration covers this judgment's type: the issuing state keeps
     # the Art 14(1)(b)-(c) decisions, the executing state supervises and reports on the Annex II form.

@@ -58,6 +58,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.stages import IssuingStage as S
     from workflows.stages import Side
 
+# Patch ids (workflow.patched): histories recorded before a change replay with the old behaviour.
+# probation-from-judgment: the issuing side watches the end of the probation period too (Art 16(1)(d)).
+PROBATION_FROM_JUDGMENT = "probation-from-judgment"
+
 # The request that a `reply` in stage `transferred` answers.
 INFORMATION_REQUEST = "information_request"
 
@@ -292,6 +296,11 @@ class OutgoingTransfer(CaseWorkflow):
             case SupervisionStartedFields():
                 self.m.supervision_started = True
                 self.end_deadline(dl.WITHDRAWAL_WINDOW_NAME, "cancelled")
+                end = dl.probation_end(self.m.facts.probation_end, self.m.facts.probation_period_days, self.now())
+                if end is not None and workflow.patched(PROBATION_FROM_JUDGMENT):
+                    # Art 16(1)(d): watched here too, so the issuing side sees when the end is to be reported.
+                    self.set_deadline(dl.Deadline(name=dl.PROBATION_END, due=end, basis="law",
+                                                  article="16(1)(d), 9(3)"))
                 self.event("supervision_started", peer, new_stage=S.TRANSFERRED if self.stage != S.TRANSFERRED
                            else None)
                 self.begin_new_run()

@@ -259,6 +259,13 @@ ISSUING_DECISIONS_UNDER_14_3: Final[frozenset[SubsequentDecision]] = frozenset(
     {SubsequentDecision.REVOKE, SubsequentDecision.EXECUTE_CUSTODY}
 )
 
+# Art 14(3): what the issuing State may decide where the executing State declared it: revoke the suspension
+# or order the custodial sentence (14(1)(b)-(c)), and declare the measures lapsed where that follows. Modifying
+# the obligations or the period (14(1)(a)) stays with the executing State, under its own law (13, 14(2)).
+ISSUING_MAY_DECIDE_UNDER_14_3: Final[frozenset[SubsequentDecision]] = (
+    ISSUING_DECISIONS_UNDER_14_3 | {SubsequentDecision.LAPSE}
+)
+
 
 class ReviewOutcome(StrEnum):
     """Art 19: what the issuing State reports of a review of the judgment."""

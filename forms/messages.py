@@ -936,7 +936,8 @@ class MaxCustodyActionFields(ActionFields):
 
 class GiveMaxCustody(MaxCustodyActionFields, Action):
     side, name, roles = Side.EXECUTING, "give_max_custody", frozenset({PROSECUTOR})
-    stages = _EXECUTING_BEFORE_DECISION
+    # Art 16(2): until supervision begins, also after recognition (the 9(4) window opens then too).
+    stages = _EXECUTING_BEFORE_DECISION | frozenset({E.RECOGNISED})
     article, label = "16(2)", "Send the maximum custody (Art 16(2))"
     summary, fields_model = "maximum custody on non-compliance", MaxCustodyActionFields
     message = MessageType.MAX_CUSTODY_INFO

@@ -137,8 +137,8 @@ async def act(pool: AsyncConnectionPool[Any], client: Client, user: User, side: 
     measures = getattr(parsed, "measures", None)
     if action in ("decide", "decide_subsequent") and measures:
         # Art 9: the workflow learns which measures changed; the changes themselves stay in the note.
-        structured["measures_changed"] = await _checked_measure_changes(row, [m.model_dump(exclude_none=True)
-                                                                              for m in measures])
+        structured["measures_changed"] = await _checked_measure_changes(
+            row, [m.model_dump(exclude_none=True) for m in measures], adaptation=action == "decide")
     note_id = None
     texts = parsed.texts()
     if texts:
@@ -174,9 +174,11 @@ async def _update(client: Client, user: User, pool: AsyncConnectionPool[Any], ro
         raise ApiError(409, f"the case's workflow does not accept actions now ({err.message})") from err
 
 
-async def _checked_measure_changes(row: dict[str, Any], measures: Any) -> list[int]:
+async def _checked_measure_changes(row: dict[str, Any], measures: Any, *, adaptation: bool = True) -> list[int]:
     """An adaptation more severe or longer than the original (Art 9(3)), or below the executing state's
-    maximum that made it necessary (9(2)), is refused with 422 naming the measure."""
+    maximum that made it necessary (9(2)), is refused with 422 naming the measure. The limits of Art 9 bind
+    only the adaptation at recognition: a later modification follows the deciding state's law (Art 13,
+    14(2)), so for it only that each change names a measure of the certificate is checked."""
     from pydantic import TypeAdapter, ValidationError
 
     from forms.adaptation import MeasureChange, check_adaptation
@@ -190,6 +192,12 @@ async def _checked_measure_changes(row: dict[str, Any], measures: Any) -> list[i
     if row.get("certificate") is None:
         raise ApiError(409, "the certificate of this case is no longer held; measures cannot be checked")
     cert = Certificate.model_validate(row["certificate"])
+    if not adaptation:
+        unknown = [(f"measures[{i}].measure", f"the certificate has no measure {c.measure} (0 to "
+                    f"{len(cert.measures) - 1})") for i, c in enumerate(changes) if c.measure >= len(cert.measures)]
+        if unknown:
+            raise ApiError(422, problems(*unknown))
+        return sorted({c.measure for c in changes})
     found = [p for p in check_adaptation(cert, changes, executing=load_state(row["executing_state"]))
              if p.severity == "error"]
     if found:

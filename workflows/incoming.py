@@ -74,6 +74,8 @@ MAX_CUSTODY_REQUEST = "max_custody_request"  # Art 16(2)
 # Patch ids (workflow.patched): histories recorded before a change replay with the old behaviour.
 # probation-from-judgment: the probation period ends when the judgment says (box (j) start, or finality).
 PROBATION_FROM_JUDGMENT = "probation-from-judgment"
+# max-custody-after-recognition: the maximum custody given after recognition moves the duty to start supervision.
+MAX_CUSTODY_AFTER_RECOGNITION = "max-custody-after-recognition"
 
 START_SUPERVISION = "duty:start_supervision"
 END_SUPERVISION = "duty:end_supervision"
@@ -112,6 +114,9 @@ class IncomingTransfer(CaseWorkflow):
         b = inp.body
         if action == "decide" and isinstance(b, DecideUpdate) and b.outcome == "refused":
             return art_11_refusal([str(g) for g in b.grounds], self.m.consulted_grounds)
+        if action == "start_supervision" and MAX_CUSTODY_REQUEST in self.m.open_requests:
+            return Refusal(CONFLICT, "the issuing state asked for the maximum custody (Art 16(2)) and has not had it: "
+                                     "send it first; the issuing state may then withdraw within 10 days (Art 9(4))")
         if action == "start_supervision" and self.in_withdrawal_window():
             window = self.deadline(dl.WITHDRAWAL_WINDOW_NAME)
             assert window is not None
@@ -194,6 +199,8 @@ class IncomingTransfer(CaseWorkflow):
         self.end_deadline("duty:give_max_custody")
         # Art 9(4): the issuing state may withdraw within 10 days of this information; supervision waits.
         self.open_withdrawal_window()
+        if self.stage == S.RECOGNISED and workflow.patched(MAX_CUSTODY_AFTER_RECOGNITION):
+            self._start_supervision_duty()  # Art 8(1) counts from the end of the new window
         self.event("max_custody_given", inp.actor, {"max_custody_days": days})
         self.send(MaxCustodyFields(max_custody_days=days))
         await self.publish()

@@ -13,6 +13,7 @@ from datetime import datetime
 from forms.law import (
     CONSULTATION_REQUIRED,
     ISSUING_DECISIONS_UNDER_14_3,
+    ISSUING_MAY_DECIDE_UNDER_14_3,
     RefusalGround,
     SubsequentDecision,
 )
@@ -95,6 +96,10 @@ def art_14_subsequent(decision: object, *, side: Side, issuing_competent: bool) 
     if side == Side.ISSUING and not issuing_competent:
         return Refusal(CONFLICT, "the executing state is competent for subsequent decisions (Art 14(1)); only where "
                                  "it declared Art 14(3) does the issuing state decide")
+    if side == Side.ISSUING and SubsequentDecision(str(decision)) not in ISSUING_MAY_DECIDE_UNDER_14_3:
+        return Refusal(CONFLICT, "modifying the obligations, instructions or probation period stays with the "
+                                 "executing state, under its own law (Art 14(1)(a), 14(3)); the issuing state may "
+                                 "only revoke, order the custodial sentence or declare the measures lapsed")
     if (side == Side.EXECUTING and issuing_competent
             and SubsequentDecision(str(decision)) in ISSUING_DECISIONS_UNDER_14_3):
         return Refusal(CONFLICT, "under this state's Art 14(3) declaration the issuing state takes this decision: "

@@ -60,6 +60,7 @@ ACTIONS: MappingProxyType[MessageType, str] = MappingProxyType(
         MessageType.AMNESTY_PARDON: "NotifyAmnestyOrPardon",
         MessageType.TRANSFER_BACK_REQUEST: "RequestTransferBack",
         MessageType.TRANSFER_BACK: "TransferBack",
+        MessageType.TRANSFER_BACK_DECLINED: "DeclineTransferBack",
         MessageType.JUDGMENT_REVIEW: "NotifyJudgmentReview",
         MessageType.SUPERVISION_ENDED: "NotifySupervisionEnded",
     }

@@ -65,6 +65,7 @@ class MessageType(StrEnum):
     AMNESTY_PARDON = "amnesty_pardon"  # Art 18(6), 19
     TRANSFER_BACK_REQUEST = "transfer_back_request"  # Art 20(2)
     TRANSFER_BACK = "transfer_back"  # Art 20
+    TRANSFER_BACK_DECLINED = "transfer_back_declined"  # Art 20(2): the executing state does not agree
     JUDGMENT_REVIEW = "judgment_review"  # Art 19
     SUPERVISION_ENDED = "supervision_ended"  # Art 16(1)(d)
 
@@ -538,7 +539,9 @@ class AmnestyPardon(AmnestyPardonFields, Message):
     fields_model = AmnestyPardonFields
     article = "18(6), 19(1)"
     label = "Amnesty or pardon"
-    receivers = {Side.ISSUING: frozenset({I.TRANSFERRED})}
+    # Art 19(1): either state may grant one. The executing state tells from recognition on (18(6)); the
+    # issuing state tells of one it granted at any time before the case ends.
+    receivers = {Side.ISSUING: _ISSUING_DECIDED, Side.EXECUTING: _EXECUTING_OPEN}
     text_fields = frozenset({"reasons"})
 
     reasons: Text | None = None
@@ -582,6 +585,26 @@ class TransferBack(TransferBackFields, Message):
         }[self.reason]
 
 
+class TransferBackDeclinedFields(MessageFields):
+    pass
+
+
+class TransferBackDeclined(TransferBackDeclinedFields, Message):
+    """Art 20(2): the executing State "may agree" to give the supervision back; here it does not, with reasons."""
+
+    kind = MessageType.TRANSFER_BACK_DECLINED
+    fields_model = TransferBackDeclinedFields
+    article = "20(2)"
+    label = "Transfer back declined"
+    receivers = {Side.ISSUING: frozenset({I.TRANSFERRED})}
+    text_fields = frozenset({"reasons"})
+
+    reasons: Text | None = None
+
+    def summary(self) -> str:
+        return "The executing State does not agree to give the supervision back (Art 20(2))"
+
+
 class JudgmentReviewFields(MessageFields):
     outcome: ReviewOutcome
 
@@ -620,7 +643,7 @@ MESSAGES: dict[MessageType, type[Message]] = {m.kind: m for m in (
     CertificateMessage, Acknowledgement, Forwarded, CompletionRequest, Completion, Consultation, ConsultationReply,
     DelayNotice, MaxCustodyInfo, Decision, Withdrawal, NoWithdrawal, SupervisionStarted, BreachReportMessage,
     InformationRequest, Information, SubsequentDecisionMessage, PersonNotFound, AmnestyPardon, TransferBackRequest,
-    TransferBack, JudgmentReview, SupervisionEnded,
+    TransferBack, TransferBackDeclined, JudgmentReview, SupervisionEnded,
 )}
 assert set(MESSAGES) == set(MessageType), "every message type has its model"
 _BY_NAME: dict[str, type[Message]] = {str(k): v for k, v in MESSAGES.items()}
@@ -849,6 +872,16 @@ class NotifyReview(ReviewFields, Action):
     reasons: Text | None = Field(default=None, title="Reasons")
 
 
+class IssuingNotifyAmnesty(Action):
+    side, name, roles = Side.ISSUING, "notify_amnesty", frozenset({PROSECUTOR})
+    stages = _ISSUING_AWAITING | _ISSUING_DECIDED
+    article, label = "19(1)", "Notify an amnesty or pardon granted here (Art 19(1))"
+    summary = "an amnesty or pardon granted by the issuing state"
+    text_fields, message, serious = frozenset({"reasons"}), MessageType.AMNESTY_PARDON, True
+
+    reasons: Text = Field(title="Reasons")
+
+
 class RequestInformation(Action):
     side, name, roles = Side.ISSUING, "request_information", frozenset({PROSECUTOR})
     stages = frozenset({I.TRANSFERRED})
@@ -1002,7 +1035,8 @@ class ReportBreach(Action):
 
 class AnswerInformation(Action):
     side, name, roles = Side.EXECUTING, "answer_information", frozenset({OFFICER, PROSECUTOR})
-    stages = frozenset({E.SUPERVISING})
+    # Whenever a request is open (the workflow checks that one is): it can come from recognition on.
+    stages = frozenset({E.RECOGNISED, E.SUPERVISING})
     article, label = "17(1)(c)", "Give the information asked for"
     summary = "give the facts the issuing state asked for"
     text_fields, message = frozenset({"text"}), MessageType.INFORMATION
@@ -1019,7 +1053,8 @@ class ReportNotFound(Action):
 
 class NotifyAmnesty(Action):
     side, name, roles = Side.EXECUTING, "notify_amnesty", frozenset({PROSECUTOR})
-    stages = frozenset({E.SUPERVISING})
+    # Art 18(6), 19(1): from recognition on, not only once supervision began.
+    stages = frozenset({E.RECOGNISED, E.SUPERVISING})
     article, label, summary = "18(6)", "Notify an amnesty or pardon (Art 18(6))", "amnesty or pardon"
     text_fields, message, serious = frozenset({"reasons"}), MessageType.AMNESTY_PARDON, True
 
@@ -1053,6 +1088,21 @@ class TransferBackAction(TransferBackActionFields, Action):
     reason: TransferBackReason = Field(title="Why")
 
 
+class AnswerTransferBackFields(ActionFields):
+    agree: bool
+
+
+class AnswerTransferBack(AnswerTransferBackFields, Action):
+    side, name, roles = Side.EXECUTING, "answer_transfer_back", frozenset({PROSECUTOR})
+    stages = frozenset({E.SUPERVISING})
+    article, label = "20(2)", "Answer the request to give the supervision back (Art 20(2))"
+    summary, fields_model = "agree or not, with reasons, to give the supervision back", AnswerTransferBackFields
+    text_fields, serious = frozenset({"reasons"}), True
+
+    agree: bool = Field(title="Agree to give the supervision back")
+    reasons: Text = Field(title="Reasons")
+
+
 class EndSupervisionFields(ActionFields):
     outcome: Literal["completed"] = "completed"
 
@@ -1077,11 +1127,11 @@ class ExecutingResend(Action):
 ACTIONS: dict[Side, dict[str, type[Action]]] = {
     Side.ISSUING: {a.name: a for a in (
         Submit, ReturnToOfficer, Approve, Complete, Reply, Withdraw, ConfirmNoWithdrawal, IssuingSubsequentDecision,
-        RequestTransferBack, NotifyReview, RequestInformation, IssuingResend)},
+        RequestTransferBack, NotifyReview, RequestInformation, IssuingNotifyAmnesty, IssuingResend)},
     Side.EXECUTING: {a.name: a for a in (
         Forward, RequestCompletion, Consult, NotifyDelay, GiveMaxCustody, Decide, StartSupervision, ReportBreach,
         AnswerInformation, ReportNotFound, NotifyAmnesty, ExecutingSubsequentDecision, TransferBackAction,
-        EndSupervision, ExecutingResend)},
+        AnswerTransferBack, EndSupervision, ExecutingResend)},
 }
 
 

@@ -48,7 +48,7 @@ SEARCH_ATTRIBUTES = {
 }
 REFUSED_STATUSES = (403, 409, 422)
 _DAY_REF = re.compile(r"^day\+(\d+)$")
-_STEP_KEYS = {"day", "actor", "action", "body", "expect"}
+_STEP_KEYS = {"day", "actor", "action", "body", "expect", "says"}
 _TOP_KEYS = {"name", "issuing", "executing", "certificate", "judgment", "steps", "expect", "until", "description"}
 
 
@@ -63,6 +63,8 @@ class Step:
     action: str
     body: dict[str, Any] = field(default_factory=dict)
     expect: str | None = None
+    # Words the answer's `detail` must contain (what the person acting reads).
+    says: str | None = None
 
 
 @dataclass
@@ -134,7 +136,8 @@ def load_scenario(path: Path) -> Scenario:
         if item.get("expect") not in (None, "refused", "accepted"):
             raise ScenarioError(f"{path}: steps[{n}]: expect is refused or accepted")
         steps.append(Step(day=float(item["day"]), actor=item.get("actor"), action=str(item["action"]),
-                          body=dict(item.get("body") or {}), expect=item.get("expect")))
+                          body=dict(item.get("body") or {}), expect=item.get("expect"),
+                          says=str(item["says"]) if item.get("says") is not None else None))
     judgment = raw.get("judgment", "example")
     if judgment not in ("example", "none"):
         raise ScenarioError(f"{path}: judgment is example (the default) or none")
@@ -403,6 +406,8 @@ class Simulation:
                 self.out.failures.append(f"{label}: expected a refusal (403/409/422), got {status}: {detail}")
             elif step.expect != "refused" and not accepted:
                 self.out.failures.append(f"{label}: refused ({status}): {detail}")
+            if step.says is not None and step.says not in str(detail):
+                self.out.failures.append(f"{label}: the answer does not say {step.says!r}: {detail}")
         last = max([s.day for s in self.scn.steps] + [self.scn.until or 0])
         if self.on_step:
             self.on_step(f"day {last:g}: checking the expectations")

@@ -21,7 +21,7 @@ from web.errors import ApiError, problems
 from web.why import ReadWhy, resolve
 from workflows.model import ActionResult
 from workflows.model import workflow_id as workflow_id
-from workflows.rules import CONFLICT, FORBIDDEN, INVALID, allowed_actions, check_role, rule_for
+from workflows.rules import CONFLICT, FORBIDDEN, INVALID, allowed_actions, check_role, check_stage, rule_for
 from workflows.stages import Side
 
 DIRECTION = {Side.ISSUING: "outgoing", Side.EXECUTING: "incoming"}
@@ -118,6 +118,9 @@ async def act(pool: AsyncConnectionPool[Any], client: Client, user: User, side: 
         raise ApiError(404, f"no action {action} on an {DIRECTION[side]} case")
     row = await visible_case(pool, user, side, case_id)
     refusal = check_role(rule, user.role)
+    if refusal is None and row["stage"] in ("closed", "returned"):
+        # A closed case's workflow has ended: say so in words, not with the engine's "workflow completed".
+        refusal = check_stage(rule, row["stage"])
     if refusal:
         await _audit_refusal(pool, user, row, action, refusal.reason, body)
         raise ApiError(STATUS_FOR[refusal.kind], refusal.reason)

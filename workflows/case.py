@@ -69,6 +69,9 @@ QUIET_END = "quiet-end"
 # ecodex-stage-timers: a message sent over e-CODEX waits for relay, delivery and retrieval evidence, each with
 # its own deadline (the connector's time-outs), instead of one 24 h wait for delivery.
 ECODEX_STAGE_TIMERS = "ecodex-stage-timers"
+# late-delay-notice: an Art 12(2) notice given after the 60 days leaves the decision overdue; its date is
+# watched beside it as policy.
+LATE_DELAY_NOTICE = "late-delay-notice"
 
 # A run continues as new once its history holds this many events. Monthly supervision adds about 25
 # events a month, so a five-year supervision takes a handful of runs, each far below Temporal's warning
@@ -338,6 +341,17 @@ class CaseWorkflow:
     def check_rule(self, action: str, inp: ActionInput[Any]) -> Refusal | None:
         """This side's rules that need the case's facts; the default has none."""
         return None
+
+    def watch_delay(self, expected: datetime) -> None:
+        """Art 12(2): within the 60 days, the date the executing state expects to decide by becomes the watched
+        date. Given after the 60 days ran out, it changes nothing of that: the decision stays overdue, and the
+        date is watched beside it as policy (the executing authority's word), not law."""
+        decision = self.deadline(dl.DECISION)
+        if decision is not None and self.now() >= decision.due and workflow.patched(LATE_DELAY_NOTICE):
+            self.set_deadline(dl.Deadline(name=dl.DECISION_EXPECTED, due=expected, basis="policy", article="12(2)",
+                                          note="given after the 60 days of Art 12(1) ran out"))
+            return
+        self.set_deadline(dl.Deadline(name=dl.DECISION, due=expected, basis="law", article="12(2)"))
 
     def open_withdrawal_window(self) -> None:
         """Art 9(4): the issuing state may withdraw for 10 days; supervision waits unless it waives them."""

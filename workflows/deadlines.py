@@ -20,6 +20,8 @@ DELIVERY_EVIDENCE = timedelta(hours=24)  # e-CODEX connector's default evidence 
 DEFAULT_DUTY_WORKING_DAYS = 2  # policy, not law
 
 DECISION = "decision"
+# Art 12(2) after the 60 days ran out: the date the executing authority gave, beside the missed decision.
+DECISION_EXPECTED = "decision_expected"
 WITHDRAWAL_WINDOW_NAME = "withdrawal_window"
 PROBATION_END = "probation_end"
 DUTY_PREFIX = "duty:"

@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
         ActionFields,
         ActionInput,
         AmnestyPardonFields,
+        AnswerTransferBackFields,
         BreachReportFields,
         CertificateFields,
         CompletionFields,
@@ -48,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
         SupervisionEndedFields,
         SupervisionStartedFields,
         TransferBackActionFields,
+        TransferBackDeclinedFields,
         TransferBackFields,
         TransferBackRequestFields,
         WithdrawalFields,
@@ -128,6 +130,8 @@ class IncomingTransfer(CaseWorkflow):
                 and b.reason == TransferBackReason.ISSUING_REQUEST
                 and TRANSFER_BACK_REQUEST not in self.m.open_requests):
             return Refusal(CONFLICT, "the issuing state has not asked for the supervision back (Art 20(2))")
+        if action == "answer_transfer_back" and TRANSFER_BACK_REQUEST not in self.m.open_requests:
+            return Refusal(CONFLICT, "the issuing state has not asked for the supervision back (Art 20(2))")
         if action == "answer_information" and INFORMATION_REQUEST not in self.m.open_requests:
             return Refusal(CONFLICT, "the issuing state has asked for no information (Art 17(1)(c))")
         if action == "notify_delay" and isinstance(b, NotifyDelayFields) and b.expected_by <= self.now().date():
@@ -181,8 +185,7 @@ class IncomingTransfer(CaseWorkflow):
     async def notify_delay(self, inp: ActionInput[NotifyDelayFields]) -> ActionResult:
         expected = inp.body.expected_by
         due = datetime.combine(expected, self.now().timetz())
-        # Art 12(2): the expected date becomes the watched date.
-        self.set_deadline(dl.Deadline(name=dl.DECISION, due=due, basis="law", article="12(2)"))
+        self.watch_delay(due)
         self.event("delay_notified", inp.actor, {"expected_by": expected.isoformat()})
         self.send(DelayNoticeFields(expected_by=due), note_id=inp.note_id)
         await self.publish()
@@ -224,6 +227,7 @@ class IncomingTransfer(CaseWorkflow):
                 raise refuse(Refusal(INVALID, "; ".join(check.errors)))
             changed = check.measures_changed
         self.end_deadline(dl.DECISION)
+        self.end_deadline(dl.DECISION_EXPECTED)
         self.end_deadline("completion", "cancelled")
         decision = DecisionFields(outcome=inp.body.outcome, grounds=inp.body.grounds, measures_changed=changed,
                                   art_14_3=self.m.issuing_competent)
@@ -354,6 +358,24 @@ class IncomingTransfer(CaseWorkflow):
         self.validate_action("transfer_back", inp)
 
     @workflow.update
+    async def answer_transfer_back(self, inp: ActionInput[AnswerTransferBackFields]) -> ActionResult:
+        # Art 20(2): the executing state "may agree"; yes gives the supervision back, no keeps it. Either way
+        # the request is answered, with reasons (the note), and the duty to answer ends.
+        self.m.open_requests.discard(TRANSFER_BACK_REQUEST)
+        self.end_deadline("duty:answer_transfer_back_request")
+        if inp.body.agree:
+            return await self._close(inp, "transferred_back",
+                                     TransferBackFields(reason=TransferBackReason.ISSUING_REQUEST), "transferred_back")
+        self.event("transfer_back_declined", inp.actor)
+        self.send(TransferBackDeclinedFields(), note_id=inp.note_id)
+        await self.publish()
+        return self.result()
+
+    @answer_transfer_back.validator
+    def _v_answer_transfer_back(self, inp: ActionInput[AnswerTransferBackFields]) -> None:
+        self.validate_action("answer_transfer_back", inp)
+
+    @workflow.update
     async def end_supervision(self, inp: ActionInput[EndSupervisionFields]) -> ActionResult:
         # Art 16(1)(d): the probation period is over and the measures were complied with.
         self.end_deadline(dl.PROBATION_END)
@@ -430,6 +452,9 @@ class IncomingTransfer(CaseWorkflow):
                 self.m.open_requests.add(TRANSFER_BACK_REQUEST)
                 self.duty("answer_transfer_back_request", "20(2)")
                 self.event("transfer_back_requested", peer, ref)
+            case AmnestyPardonFields():
+                # Art 19(1): the issuing state granted an amnesty or pardon; nothing is left to supervise.
+                self.event("amnesty_pardon", peer, ref, new_stage=S.CLOSED, outcome="amnesty")
             case JudgmentReviewFields(outcome=outcome):
                 # Art 19: only the issuing state reviews; an annulled judgment leaves nothing to supervise.
                 closing = REVIEW_OUTCOME_CLOSES[outcome]

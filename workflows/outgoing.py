@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         SubsequentUpdate,
         SupervisionEndedFields,
         SupervisionStartedFields,
+        TransferBackDeclinedFields,
         TransferBackFields,
         TransferBackRequestFields,
         WithdrawalFields,
@@ -219,6 +220,18 @@ class OutgoingTransfer(CaseWorkflow):
         self.validate_action("decide_subsequent", inp)
 
     @workflow.update
+    async def notify_amnesty(self, inp: ActionInput[ActionFields]) -> ActionResult:
+        # Art 19(1): an amnesty or pardon granted in the issuing state ends the case on both sides.
+        self.event("amnesty_pardon", inp.actor, new_stage=S.CLOSED, outcome="amnesty")
+        self.send(AmnestyPardonFields(), note_id=inp.note_id)
+        await self.publish()
+        return self.result()
+
+    @notify_amnesty.validator
+    def _v_notify_amnesty(self, inp: ActionInput[ActionFields]) -> None:
+        self.validate_action("notify_amnesty", inp)
+
+    @workflow.update
     async def request_information(self, inp: ActionInput[ActionFields]) -> ActionResult:
         self.event("information_requested", inp.actor)
         self.send(InformationRequestFields(), note_id=inp.note_id)
@@ -286,8 +299,7 @@ class OutgoingTransfer(CaseWorkflow):
                 self.duty("reply", "11(3)")
                 self.event("consultation_opened", peer, {"ground": str(ground), **ref}, new_stage=S.CONSULTATION)
             case DelayNoticeFields(expected_by=expected):
-                # Art 12(2): the date the executing state expects to decide by becomes the watched date.
-                self.set_deadline(dl.Deadline(name=dl.DECISION, due=expected, basis="law", article="12(2)"))
+                self.watch_delay(expected)
                 self.event("decision_delayed", peer, {"expected_by": expected.isoformat(), **ref})
             case MaxCustodyFields(max_custody_days=days):
                 self._open_withdrawal_window("max_custody_received", peer, {"max_custody_days": days})
@@ -323,6 +335,9 @@ class OutgoingTransfer(CaseWorkflow):
                 self.event("person_not_found", peer, new_stage=S.CLOSED, outcome="person_not_found")
             case AmnestyPardonFields():
                 self.event("amnesty_pardon", peer, new_stage=S.CLOSED, outcome="amnesty")
+            case TransferBackDeclinedFields():
+                # Art 20(2): the executing state keeps the supervision; its reasons are in the message.
+                self.event("transfer_back_declined", peer, ref)
             case TransferBackFields(reason=reason):
                 # Art 20(3): competence for the supervision returns to the issuing state; the transfer ends.
                 self.event("transferred_back", peer, {"reason": str(reason)}, new_stage=S.RETURNED)
@@ -333,6 +348,7 @@ class OutgoingTransfer(CaseWorkflow):
 
     def _on_decision(self, msg: LinkMessage, decision: DecisionFields) -> None:
         self.end_deadline(dl.DECISION)
+        self.end_deadline(dl.DECISION_EXPECTED)
         if decision.art_14_3 is not None:
             # Art 14(3)-(4): the executing state says at recognition whether it leaves 14(1)(b)-(c) to us.
             self.m.issuing_competent = decision.art_14_3

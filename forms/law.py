@@ -178,6 +178,12 @@ CONSULTATION_REQUIRED: Final[frozenset[RefusalGround]] = frozenset(
 )
 
 
+# Art 11(3) sets no period for the issuing authority's answer to a consultation: the executing authority sets
+# one when it consults. This default is policy, not law; without an answer, a refusal on the consulted ground
+# waits until it has run out.
+CONSULTATION_REPLY_DAYS_POLICY: Final[int] = 10
+
+
 class JudgmentType(StrEnum):
     """Art 2(1)(a)-(d): what a judgment under the FD imposes; box (i) point 1 of the certificate."""
 

@@ -30,6 +30,7 @@ from forms.annex2 import BreachReport
 from forms.documents import MAX_DOCUMENTS, SeparateChannel
 from forms.law import (
     ART_11_1_WORDING,
+    CONSULTATION_REPLY_DAYS_POLICY,
     DecisionOutcome,
     RefusalGround,
     ReviewOutcome,
@@ -938,6 +939,7 @@ class RequestCompletion(RequestCompletionFields, Action):
 
 class ConsultFields(ActionFields):
     ground: RefusalGround
+    reply_days: int = CONSULTATION_REPLY_DAYS_POLICY
 
 
 class Consult(ConsultFields, Action):
@@ -947,6 +949,8 @@ class Consult(ConsultFields, Action):
 
     ground: RefusalGround = Field(title="Refusal ground consulted on (Art 11(1))")
     question: Text = Field(title="Question to the issuing State")
+    reply_days: Annotated[int, Field(ge=1, le=90)] = Field(
+        default=CONSULTATION_REPLY_DAYS_POLICY, title="Days given to answer (policy)")
 
 
 class NotifyDelayFields(ActionFields):

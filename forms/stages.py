@@ -50,3 +50,5 @@ class Alert(StrEnum):
     DELIVERY_UNCONFIRMED = "delivery_unconfirmed"  # no delivery evidence within 24 h
     DELIVERY_FAILED = "delivery_failed"  # retries exhausted: an officer must resend
     PROBATION_PERIOD_ENDED = "probation_period_ended"
+    # A measure's own period (community service hours, training, damages) ran out: check it was carried out.
+    MEASURE_PERIOD_ENDED = "measure_period_ended"

@@ -25,6 +25,7 @@ DECISION_EXPECTED = "decision_expected"
 WITHDRAWAL_WINDOW_NAME = "withdrawal_window"
 PROBATION_END = "probation_end"
 DUTY_PREFIX = "duty:"
+MEASURE_PREFIX = "measure:"  # one per measure with a duration: `measure:N`, N counted from 1 as on the form
 DELIVERY_PREFIX = "delivery:"  # one per message awaiting its delivery evidence (workflows/delivery.py)
 
 
@@ -52,6 +53,20 @@ def probation_end(end: date | None, period_days: int | None, supervision_began: 
     if period_days:
         return supervision_began + timedelta(days=period_days)
     return None
+
+
+def measure_deadlines(days: list[int | None], hours: list[int | None], start: datetime) -> list[Deadline]:
+    """§7 row 25: each measure with a duration, or hours to do within a period, must be carried out by the
+    end of it (community service, training, payment of damages, treatment); the certificate gives the period
+    (box (j)), the executing State's law governs it (Art 13, 14(2)). A measure with hours and no period of
+    its own has no date to watch."""
+    out = []
+    for n, period in enumerate(days, start=1):
+        if period:
+            with_hours = n - 1 < len(hours) and hours[n - 1]
+            out.append(Deadline(name=f"{MEASURE_PREFIX}{n}", due=start + timedelta(days=period), basis="law",
+                                article="4(1)(i), 13, 14(2)" if with_hours else "13, 14(2)"))
+    return out
 
 
 def add_working_days(start: datetime, days: int) -> datetime:
@@ -87,6 +102,9 @@ def alerts_at(deadlines: list[Deadline], now: datetime) -> set[Alert]:
         elif d.name == PROBATION_END:
             if now >= d.due:
                 alerts.add(Alert.PROBATION_PERIOD_ENDED)
+        elif d.name.startswith(MEASURE_PREFIX):
+            if now >= d.due:
+                alerts.add(Alert.MEASURE_PERIOD_ENDED)
         elif d.is_duty and now >= d.due:
             alerts.add(Alert.DUTY_OVERDUE)
         elif d.name.startswith(DELIVERY_PREFIX) and now >= d.due:

@@ -78,6 +78,12 @@ MAX_CUSTODY_REQUEST = "max_custody_request"  # Art 16(2)
 PROBATION_FROM_JUDGMENT = "probation-from-judgment"
 # max-custody-after-recognition: the maximum custody given after recognition moves the duty to start supervision.
 MAX_CUSTODY_AFTER_RECOGNITION = "max-custody-after-recognition"
+# consultation-answer: a consultation waits for the issuing side's answer, or the period set (Art 11(3)).
+CONSULTATION_ANSWER = "consultation-answer"
+# measure-timers: each measure with a duration gets its own deadline when supervision begins (§7 row 25).
+MEASURE_TIMERS = "measure-timers"
+
+CONSULTATION_REPLY = "consultation_reply"
 
 START_SUPERVISION = "duty:start_supervision"
 END_SUPERVISION = "duty:end_supervision"
@@ -115,7 +121,9 @@ class IncomingTransfer(CaseWorkflow):
     def check_rule(self, action: str, inp: ActionInput[Any]) -> Refusal | None:
         b = inp.body
         if action == "decide" and isinstance(b, DecideUpdate) and b.outcome == "refused":
-            return art_11_refusal([str(g) for g in b.grounds], self.m.consulted_grounds)
+            return art_11_refusal([str(g) for g in b.grounds], self.m.consulted_grounds,
+                                  answer_due=self.m.consultation_due, answered=self.m.consultation_answered,
+                                  now=self.now())
         if action == "start_supervision" and MAX_CUSTODY_REQUEST in self.m.open_requests:
             return Refusal(CONFLICT, "the issuing state asked for the maximum custody (Art 16(2)) and has not had it: "
                                      "send it first; the issuing state may then withdraw within 10 days (Art 9(4))")
@@ -172,6 +180,12 @@ class IncomingTransfer(CaseWorkflow):
     async def consult(self, inp: ActionInput[ConsultFields]) -> ActionResult:
         ground = inp.body.ground
         self.m.consulted_grounds.add(str(ground))
+        if workflow.patched(CONSULTATION_ANSWER):
+            # Art 11(3): the answer is awaited for the period set here (policy), shown as a deadline.
+            due = self.now() + timedelta(days=inp.body.reply_days)
+            self.m.consultation_due[str(ground)] = due
+            self.m.consultation_answered = False
+            self.set_deadline(dl.Deadline(name=CONSULTATION_REPLY, due=due, basis="policy", article="11(3)"))
         self.event("consulted", inp.actor, {"ground": str(ground)})
         self.send(ConsultationFields(ground=ground), note_id=inp.note_id)
         await self.publish()
@@ -228,6 +242,7 @@ class IncomingTransfer(CaseWorkflow):
             changed = check.measures_changed
         self.end_deadline(dl.DECISION)
         self.end_deadline(dl.DECISION_EXPECTED)
+        self.end_deadline(CONSULTATION_REPLY, "cancelled")
         self.end_deadline("completion", "cancelled")
         decision = DecisionFields(outcome=inp.body.outcome, grounds=inp.body.grounds, measures_changed=changed,
                                   art_14_3=self.m.issuing_competent)
@@ -269,6 +284,11 @@ class IncomingTransfer(CaseWorkflow):
             self.set_deadline(dl.Deadline(name=dl.PROBATION_END,
                                           due=self.now() + timedelta(days=self.m.facts.probation_period_days),
                                           basis="law", article="16(1)(d)"))
+        if workflow.patched(MEASURE_TIMERS):
+            # §7 row 25: a measure with a duration (community service, training, damages, treatment) is to be
+            # carried out within it, counted from the start of supervision here (Art 13, 14(2)).
+            for deadline in dl.measure_deadlines(self.m.facts.measure_days, self.m.facts.measure_hours, self.now()):
+                self.set_deadline(deadline)
         self.event("supervision_started", inp.actor, new_stage=S.SUPERVISING)
         self.send(SupervisionStartedFields())
         self.begin_new_run()
@@ -428,6 +448,8 @@ class IncomingTransfer(CaseWorkflow):
                 self.m.facts = await prepare("load_facts", self.inp.case_id, CaseFacts)
                 self.event("completion_received", peer, ref)
             case ConsultationReplyFields():
+                self.m.consultation_answered = True
+                self.end_deadline(CONSULTATION_REPLY)
                 self.event("consultation_reply_received", peer, ref)
             case WithdrawalFields():
                 self.event("withdrawn", peer, ref, new_stage=S.CLOSED, outcome="withdrawn")

@@ -153,6 +153,10 @@ class CaseMemory(BaseModel):
     alerts_seen: SortedSet = Field(default_factory=set)
     facts: CaseFacts = Field(default_factory=CaseFacts)
     consulted_grounds: SortedSet = Field(default_factory=set)
+    # Art 11(3): when the answer to each consultation is due (the period set when consulting), and whether the
+    # issuing side answered. A ground consulted on before these were kept counts as answered.
+    consultation_due: dict[str, datetime] = Field(default_factory=dict)
+    consultation_answered: bool = False
     supervision_started: bool = False
     # Art 14(3): the executing state declared it will not take the 14(1)(b)-(c) decisions for this case.
     issuing_competent: bool = False

@@ -74,8 +74,10 @@ def art_9_4_withdrawal(*, supervision_started: bool, window_due: datetime | None
     return None
 
 
-def art_11_refusal(grounds: list[str], consulted: set[str]) -> Refusal | None:
-    """A refusal names grounds of Art 11(1); on (a) (b) (c) (h) (i) (j) (k) only after consulting (11(3))."""
+def art_11_refusal(grounds: list[str], consulted: set[str], *, answer_due: dict[str, datetime] | None = None,
+                   answered: bool = True, now: datetime | None = None) -> Refusal | None:
+    """A refusal names grounds of Art 11(1); on (a) (b) (c) (h) (i) (j) (k) only after consulting (11(3)), and
+    consulting means an answer: the issuing side's reply, or the end of the period set when consulting."""
     if not grounds:
         return Refusal(INVALID, "grounds: a refusal names at least one ground of Art 11(1)")
     letters = {g.value for g in RefusalGround}
@@ -86,6 +88,13 @@ def art_11_refusal(grounds: list[str], consulted: set[str]) -> Refusal | None:
     if unconsulted:
         return Refusal(CONFLICT, "refusing on ground(s) " + ", ".join(f"({g})" for g in unconsulted)
                        + " needs an earlier consultation of the issuing state (Art 11(3))")
+    if not answered and now is not None and answer_due:
+        waiting = sorted(g for g in grounds if g in answer_due and now < answer_due[g])
+        if waiting:
+            until = max(answer_due[g] for g in waiting).date().isoformat()
+            return Refusal(CONFLICT, "the issuing state has not yet answered the consultation on ground(s) "
+                           + ", ".join(f"({g})" for g in waiting) + f": wait for its answer or until {until}, "
+                           "the end of the period set when consulting (Art 11(3))")
     return None
 
 

@@ -52,3 +52,5 @@ class Alert(StrEnum):
     PROBATION_PERIOD_ENDED = "probation_period_ended"
     # A measure's own period (community service hours, training, damages) ran out: check it was carried out.
     MEASURE_PERIOD_ENDED = "measure_period_ended"
+    # Art 8(2), 11(1)(a): the period set for the completed certificate ran out without it.
+    COMPLETION_OVERDUE = "completion_overdue"

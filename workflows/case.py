@@ -72,6 +72,8 @@ ECODEX_STAGE_TIMERS = "ecodex-stage-timers"
 # late-delay-notice: an Art 12(2) notice given after the 60 days leaves the decision overdue; its date is
 # watched beside it as policy.
 LATE_DELAY_NOTICE = "late-delay-notice"
+# completion-pauses-decision: the Art 12(1) clock stops while a completed certificate is awaited (Art 8(2)).
+COMPLETION_PAUSES_DECISION = "completion-pauses-decision"
 
 # A run continues as new once its history holds this many events. Monthly supervision adds about 25
 # events a month, so a five-year supervision takes a handful of runs, each far below Temporal's warning
@@ -341,6 +343,36 @@ class CaseWorkflow:
     def check_rule(self, action: str, inp: ActionInput[Any]) -> Refusal | None:
         """This side's rules that need the case's facts; the default has none."""
         return None
+
+    def pause_decision(self, until: datetime) -> None:
+        """Art 8(2), 12(1): the decision may wait for the completed or corrected certificate, within the period
+        set; the 60 days do not run meanwhile. The watched date moves by the whole period now, and back by
+        what is left of it when the completion comes (resume_decision)."""
+        decision = self.deadline(dl.DECISION)
+        if decision is None or decision.status != "open" or not workflow.patched(COMPLETION_PAUSES_DECISION):
+            return
+        self.m.decision_paused_at, self.m.decision_paused_until = self.now(), until
+        self.set_deadline(decision.model_copy(update={
+            "due": decision.due + (until - self.now()),
+            "note": "the 60 days wait while the completed certificate is awaited (Art 8(2)), until "
+                    f"{until.date().isoformat()} at most"}))
+
+    def resume_decision(self) -> None:
+        """The completion came (or the decision was taken): the 60 days run again from now."""
+        at, until = self.m.decision_paused_at, self.m.decision_paused_until
+        if at is None or until is None:
+            return
+        self.m.decision_paused_at = self.m.decision_paused_until = None
+        decision = self.deadline(dl.DECISION)
+        if decision is None or decision.status not in ("open", "missed"):
+            return
+        now = self.now()
+        waited = min(now, until) - at
+        days = round(waited.total_seconds() / 86400)
+        self.set_deadline(decision.model_copy(update={
+            "due": decision.due - max(until - now, timedelta(0)), "status": "open",
+            "note": f"moved by {days} day{'s' if days != 1 else ''}: the decision waited for the completed "
+                    "certificate (Art 8(2), 12(1))"}))
 
     def watch_delay(self, expected: datetime) -> None:
         """Art 12(2): within the 60 days, the date the executing state expects to decide by becomes the watched

@@ -24,6 +24,7 @@ DECISION = "decision"
 DECISION_EXPECTED = "decision_expected"
 WITHDRAWAL_WINDOW_NAME = "withdrawal_window"
 PROBATION_END = "probation_end"
+COMPLETION = "completion"  # Art 8(2): the period the executing side set for the completed certificate
 DUTY_PREFIX = "duty:"
 MEASURE_PREFIX = "measure:"  # one per measure with a duration: `measure:N`, N counted from 1 as on the form
 DELIVERY_PREFIX = "delivery:"  # one per message awaiting its delivery evidence (workflows/delivery.py)
@@ -102,6 +103,9 @@ def alerts_at(deadlines: list[Deadline], now: datetime) -> set[Alert]:
         elif d.name == PROBATION_END:
             if now >= d.due:
                 alerts.add(Alert.PROBATION_PERIOD_ENDED)
+        elif d.name == COMPLETION:
+            if now >= d.due:
+                alerts.add(Alert.COMPLETION_OVERDUE)
         elif d.name.startswith(MEASURE_PREFIX):
             if now >= d.due:
                 alerts.add(Alert.MEASURE_PERIOD_ENDED)

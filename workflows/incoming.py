@@ -167,6 +167,7 @@ class IncomingTransfer(CaseWorkflow):
         days = inp.body.due_days
         self.set_deadline(dl.Deadline(name="completion", due=self.now() + timedelta(days=days), basis="law",
                                       article="8(2)"))
+        self.pause_decision(self.now() + timedelta(days=days))
         self.event("completion_requested", inp.actor, {"due_days": days})
         self.send(CompletionRequestFields(due_days=days), note_id=inp.note_id)
         await self.publish()
@@ -445,6 +446,7 @@ class IncomingTransfer(CaseWorkflow):
             case CompletionFields():
                 # Art 8(2): the completed certificate is in the database; its facts may have changed.
                 self.end_deadline("completion")
+                self.resume_decision()
                 self.m.facts = await prepare("load_facts", self.inp.case_id, CaseFacts)
                 self.event("completion_received", peer, ref)
             case ConsultationReplyFields():

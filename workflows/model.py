@@ -157,6 +157,10 @@ class CaseMemory(BaseModel):
     # issuing side answered. A ground consulted on before these were kept counts as answered.
     consultation_due: dict[str, datetime] = Field(default_factory=dict)
     consultation_answered: bool = False
+    # Art 8(2), 11(1)(a), 12(1): while a completed certificate is awaited the 60 days do not run. The decision's
+    # date was moved by the whole period set; these say since when, and until when at most, it waits.
+    decision_paused_at: datetime | None = None
+    decision_paused_until: datetime | None = None
     supervision_started: bool = False
     # Art 14(3): the executing state declared it will not take the 14(1)(b)-(c) decisions for this case.
     issuing_competent: bool = False

@@ -151,6 +151,7 @@ class OutgoingTransfer(CaseWorkflow):
     async def complete(self, inp: ActionInput[ActionFields]) -> ActionResult:
         await prepare("prepare_certificate", self.inp.case_id, str)
         self.end_deadline("duty:complete")
+        self.resume_decision()
         self.event("completed_certificate", inp.actor, new_stage=S.UNDER_DECISION)
         self.send(CompletionFields(), attach_certificate=True)
         await self.publish()
@@ -294,6 +295,7 @@ class OutgoingTransfer(CaseWorkflow):
             case CompletionRequestFields(due_days=days):
                 self.set_deadline(dl.Deadline(name="duty:complete", due=self.now() + timedelta(days=days),
                                               basis="law", article="8(2)"))
+                self.pause_decision(self.now() + timedelta(days=days))
                 self.event("completion_requested", peer, {"due_days": days, **ref}, new_stage=S.COMPLETION_REQUESTED)
             case ConsultationFields(ground=ground):
                 self.duty("reply", "11(3)")

@@ -137,6 +137,30 @@ class NodeActivities:
             art_14_3_applies=art_14_3_applies(executing.art_14_3_declaration, facts),
         )
 
+    @activity.defn(name="apply_completion")
+    async def apply_completion(self, case_id: str, note_id: str | None) -> None:
+        """Art 8(2): the completed certificate (checked by the web layer, kept in the action's note) replaces
+        the stored one, now that the workflow accepted the completion."""
+        from web.cases import store_completed_certificate
+
+        texts = await cases.note_texts(self.ctx.pool, note_id) if note_id else {}
+        certificate = texts.get("certificate")
+        if not isinstance(certificate, dict):
+            raise ApplicationError("certificate: the completed certificate is missing from the action's note",
+                                   type="invalid", non_retryable=True)
+        await store_completed_certificate(self.ctx.pool, case_id, certificate)
+
+    @activity.defn(name="sign_certificate")
+    async def sign_certificate(self, case_id: str, approver: str, note_id: str | None) -> None:
+        """Art 6(3): the approval is the signature. Box (l) gets the approving prosecutor, the post they gave
+        (kept in the approval's note) and the day of the approval, before the certificate is rendered."""
+        row = await committed_case(self.ctx.pool, case_id, "outgoing")
+        texts = await cases.note_texts(self.ctx.pool, note_id) if note_id else {}
+        post = texts.get("post") if isinstance(texts.get("post"), str) else None
+        signed = certificate_of(row, case_id).signed_by(approver, post, activity.info().scheduled_time.date())
+        await cases.update_certificate(self.ctx.pool, case_id, signed.model_dump(mode="json"),
+                                       row.get("facts") or signed.facts().model_dump(mode="json"))
+
     @activity.defn(name="check_adaptation")
     async def check_adaptation(self, case_id: str, note_id: str | None) -> AdaptationCheck:
         """Art 9: the measures a prosecutor adapts (kept in the note) checked against the certificate."""
@@ -247,7 +271,8 @@ class NodeActivities:
 
     def all(self) -> list[Any]:
         return [self.record_case, self.check_certificate, self.load_facts, self.prepare_certificate,
-                self.send_message, self.check_adaptation]
+                self.send_message, self.check_adaptation, self.apply_completion,
+                self.sign_certificate]
 
 
 def art_14_3_applies(declaration: Any, facts: Any) -> bool:

@@ -336,6 +336,10 @@ class CertificateFacts(BaseModel):
     custody_in_default: bool | None
 
 
+# Box (l) where the approving prosecutor gives no post of their own (the approval's `post`).
+DEFAULT_APPROVER_POST = "Public prosecutor"
+
+
 class Certificate(FormModel):
     """CERTIFICATE referred to in Article 6 of Council Framework Decision 2008/947/JHA (Annex I)."""
 
@@ -389,6 +393,13 @@ class Certificate(FormModel):
         if self.probation_decision is not None:
             return self.probation_decision.final_on
         return self.judgment.final_on
+
+    def signed_by(self, name: str, post: str | None, on: date) -> Certificate:
+        """Art 6(3): box (l) is the approving prosecutor's signature: their name, post and the day of approval.
+        The file reference and the stamp stay the case's; what the officer had written there does not."""
+        signature = self.signature.model_copy(update={"name": name, "post": post or DEFAULT_APPROVER_POST,
+                                                      "signed_on": on})
+        return self.model_copy(update={"signature": signature})
 
     def facts(self) -> CertificateFacts:
         period = self.probation_period_days()

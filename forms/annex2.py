@@ -11,7 +11,7 @@ from datetime import date
 
 from pydantic import Field
 
-from forms.annex1 import Sex
+from forms.annex1 import Certificate, Sex
 from forms.common import (
     Address,
     CountryCode,
@@ -111,3 +111,42 @@ class BreachReport(FormModel):
     )
     contact: BreachContact  # (e)
     signature: Signature  # (f)
+
+
+def _same(a: str | None, b: str | None) -> bool:
+    return " ".join((a or "").split()).casefold() == " ".join((b or "").split()).casefold()
+
+
+def art_17_belongs_to(report: BreachReport, certificate: Certificate) -> list[tuple[str, str]]:
+    """Art 17: a breach report concerns the person, the judgment and the measures of its case. Each mismatch
+    with the case's certificate as a `(path, reason)` pair: box (a) person, box (b) judgment, box (d) measures."""
+    found: list[tuple[str, str]] = []
+    person, named = certificate.person, report.person
+    for field in ("surname", "forenames"):
+        if not _same(getattr(named, field), getattr(person, field)):
+            found.append((f"person.{field}", f"is not the {field} of the sentenced person of this case"))
+    if named.date_of_birth != person.date_of_birth:
+        found.append(("person.date_of_birth", "is not the date of birth of the sentenced person of this case"))
+    judgment = certificate.judgment
+    if report.judgment.judgment_delivered_on != judgment.delivered_on:
+        found.append(("judgment.judgment_delivered_on",
+                      f"the judgment of this case was delivered on {judgment.delivered_on.isoformat()}"))
+    if (report.judgment.judgment_reference and judgment.reference
+            and not _same(report.judgment.judgment_reference, judgment.reference)):
+        found.append(("judgment.judgment_reference", f"the judgment of this case is {judgment.reference}"))
+    if report.issuing_state != certificate.issuing_state or report.executing_state != certificate.executing_state:
+        found.append(("issuing_state", "the states are not those of this case "
+                      f"({certificate.issuing_state} to {certificate.executing_state})"))
+    for i, breach in enumerate(report.breaches):
+        if breach.measure is None:
+            if all(m.category != breach.category for m in certificate.measures):
+                found.append((f"breaches[{i}].category", f"no measure of this case is of category ({breach.category})"))
+            continue
+        if breach.measure >= len(certificate.measures):
+            found.append((f"breaches[{i}].measure", f"this case has no measure {breach.measure} "
+                                                    f"(0 to {len(certificate.measures) - 1})"))
+        elif certificate.measures[breach.measure].category != breach.category:
+            found.append((f"breaches[{i}].category", f"measure {breach.measure} of this case is of category "
+                                                     f"({certificate.measures[breach.measure].category}), "
+                                                     f"not ({breach.category})"))
+    return found

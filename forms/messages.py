@@ -786,6 +786,11 @@ class Approve(ApproveFields, Action):
     article, label = "6(1)-(3), 21", "Sign and send to the executing State (Art 6(3))"
     summary = "sign and send the certificate"
     fields_model, message, serious = ApproveFields, MessageType.CERTIFICATE, True
+    # Box (l) is the approver's: their name and the date come with the approval, their post from here.
+    text_fields = frozenset({"post"})
+
+    post: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = Field(
+        default=None, title="Your post (title or grade), for box (l) of the certificate")
 
 
 class Complete(Action):

@@ -149,6 +149,32 @@ def load_scenario(path: Path) -> Scenario:
                     until=float(raw["until"]) if raw.get("until") is not None else None)
 
 
+def _at_path(data: Any, path: str) -> Any:
+    """`judgment.reference`, `measures.4.hours`: the value at a dotted path, None where there is none."""
+    node = data
+    for part in path.split("."):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict):
+            node = node.get(part)
+        else:
+            return None
+    return node
+
+
+def _changed(data: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    for path, value in changes.items():
+        *parents, last = str(path).split(".")
+        node: Any = data
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        if isinstance(node, list):
+            node[int(last)] = value
+        else:
+            node[last] = value
+    return data
+
+
 def resolve_body(body: Any, *, start: datetime, issuing: str, executing: str) -> Any:
     """`example` for a certificate or breach means the project's own example; `day+N` is a date."""
     from forms.examples import example_breach, example_certificate
@@ -158,8 +184,13 @@ def resolve_body(body: Any, *, start: datetime, issuing: str, executing: str) ->
         for k, v in body.items():
             if k == "certificate" and v == "example":
                 out[k] = example_certificate(issuing, executing).model_dump(mode="json")
+            elif k == "certificate" and isinstance(v, dict) and set(v) == {"example_with"}:
+                out[k] = _changed(example_certificate(issuing, executing).model_dump(mode="json"), v["example_with"])
             elif k == "breach" and v == "example":
                 out[k] = example_breach(issuing, executing).model_dump(mode="json")
+            elif k == "breach" and isinstance(v, dict) and set(v) == {"example_with"}:
+                # The example with some fields changed: `{example_with: {person.surname: X, breaches.0.measure: 2}}`.
+                out[k] = _changed(example_breach(issuing, executing).model_dump(mode="json"), v["example_with"])
             else:
                 out[k] = resolve_body(v, start=start, issuing=issuing, executing=executing)
         return out
@@ -444,6 +475,9 @@ class Simulation:
                 cur = await conn.execute("SELECT received_at, type FROM inbox WHERE conversation_id = %s",
                                          (self.case_id,))
                 received += [(row["received_at"], row["type"]) for row in await cur.fetchall()]
+                cur = await conn.execute("SELECT certificate FROM cases WHERE id = %s", (self.case_id,))
+                found = await cur.fetchone()
+                self.out.sides[state]["certificate"] = found["certificate"] if found else None
         self.out.messages = [t for _, t in sorted(received)]
         # Steps first within the same moment: the action, then what it caused.
         order = {"step": 0, self.scn.issuing: 1, self.scn.executing: 2}
@@ -486,6 +520,12 @@ class Simulation:
                 present = [t for t in want if t in side["events"]]
                 if present:
                     self.out.failures.append(f"{key}: {', '.join(present)} is on the timeline")
+            elif what.startswith("certificate."):
+                actual = _at_path(side.get("certificate"), what.removeprefix("certificate."))
+                assert self.start is not None
+                want = resolve_body(want, start=self.start, issuing="", executing="")
+                if str(actual) != str(want):
+                    self.out.failures.append(f"{key}: expected {want!r}, actual {actual!r}")
             elif what.startswith("deadline."):
                 self.check_deadline(key, side, what.removeprefix("deadline."), want)
             else:

@@ -134,9 +134,11 @@ async def act(pool: AsyncConnectionPool[Any], client: Client, user: User, side: 
         from web.documents import art_6_1_at_approval  # Art 6(1): the judgment goes with the certificate
         await art_6_1_at_approval(pool, row, body)
     if side == Side.ISSUING and action == "complete":
-        await _store_completed_certificate(pool, row, body.get("certificate"))
+        # Checked now (422 naming each field), stored by the workflow only once it accepted the completion:
+        # a refused `complete` leaves the certificate as it was (the workflow's apply_completion activity).
+        parsed = parsed.model_copy(update={"certificate": _completed_certificate(row, body.get("certificate"))})
     if side == Side.EXECUTING and action == "report_breach":
-        _check_breach_report(body.get("breach"))
+        _check_breach_report(body.get("breach"), row.get("certificate"))
     measures = getattr(parsed, "measures", None)
     if action in ("decide", "decide_subsequent") and measures:
         # Art 9: the workflow learns which measures changed; the changes themselves stay in the note.
@@ -212,8 +214,11 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc)
 
 
-def _check_breach_report(data: Any) -> None:
-    """Art 17: the Annex II form goes out only complete and consistent (422 naming each field)."""
+def _check_breach_report(data: Any, certificate: Any) -> None:
+    """Art 17: the Annex II form goes out only complete, consistent and about its own case: its person,
+    judgment, measure numbers and categories are those of the case's certificate (422 naming each field)."""
+    from forms.annex1 import Certificate
+    from forms.annex2 import BreachReport, art_17_belongs_to
     from forms.validation import validate_breach
 
     if not isinstance(data, dict):
@@ -221,6 +226,12 @@ def _check_breach_report(data: Any) -> None:
     found = [p for p in validate_breach(data) if p.severity == "error"]
     if found:
         raise ApiError(422, problems(*((f"breach.{p.path}", p.message) for p in found)))
+    if certificate is None:
+        raise ApiError(409, "the certificate of this case is no longer held; a breach report cannot be checked "
+                            "against it")
+    mismatches = art_17_belongs_to(BreachReport.model_validate(data), Certificate.model_validate(certificate))
+    if mismatches:
+        raise ApiError(422, problems(*((f"breach.{path}", why) for path, why in mismatches)))
 
 
 def parse_certificate_or_422(data: dict[str, Any]) -> Any:
@@ -234,16 +245,30 @@ def parse_certificate_or_422(data: dict[str, Any]) -> Any:
                                        if p.severity == "error"))) from err
 
 
-async def _store_completed_certificate(pool: AsyncConnectionPool[Any], row: dict[str, Any], data: Any) -> None:
-    """Art 8(2): the corrected certificate replaces the stored one before it is rendered and sent again."""
+def _completed_certificate(row: dict[str, Any], data: Any) -> dict[str, Any]:
+    """Art 8(2): the corrected certificate, checked (422 naming each field); the workflow's `apply_completion`
+    activity stores it from the note once the completion is accepted."""
     if not isinstance(data, dict):
         raise ApiError(422, problems(("certificate", "must be the completed certificate (a JSON object)")))
     cert = parse_certificate_or_422({**data, "issuing_state": row["issuing_state"],
                                      "executing_state": row["executing_state"]})
-    await cases.update_certificate(pool, row["id"], cert.model_dump(mode="json"), cert.facts().model_dump(mode="json"))
-    from web.documents import sent_separately, sync_box_k  # box (k) keeps listing what goes with it
+    dumped: dict[str, Any] = cert.model_dump(mode="json")
+    return dumped
 
-    await sync_box_k(pool, row["id"], sent_separately(row.get("certificate")))
+
+async def store_completed_certificate(pool: AsyncConnectionPool[Any], case_id: str, data: dict[str, Any]) -> None:
+    """Art 8(2): the corrected certificate replaces the stored one before it is rendered and sent again; box
+    (k) keeps listing what goes with it."""
+    from forms.annex1 import Certificate
+    from web.documents import sent_separately, sync_box_k
+
+    row = await cases.get_case(pool, case_id, "outgoing")
+    cert = Certificate.model_validate(data)
+    if row is not None and row.get("certificate") is not None:
+        # Box (l) stays the approving prosecutor's (Art 6(3)): the officer completes the content, not the signature.
+        cert = cert.model_copy(update={"signature": Certificate.model_validate(row["certificate"]).signature})
+    await cases.update_certificate(pool, case_id, cert.model_dump(mode="json"), cert.facts().model_dump(mode="json"))
+    await sync_box_k(pool, case_id, sent_separately((row or {}).get("certificate")))
 
 
 def business_cause(err: BaseException) -> BaseException | None:

@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from forms.law import REVIEW_OUTCOME_CLOSES, SUBSEQUENT_DECISION_OUTCOME
@@ -62,6 +63,10 @@ with workflow.unsafe.imports_passed_through():
 # Patch ids (workflow.patched): histories recorded before a change replay with the old behaviour.
 # probation-from-judgment: the issuing side watches the end of the probation period too (Art 16(1)(d)).
 PROBATION_FROM_JUDGMENT = "probation-from-judgment"
+# complete-after-acceptance: the completed certificate is stored by the workflow once it accepted `complete`.
+COMPLETE_AFTER_ACCEPTANCE = "complete-after-acceptance"
+# approver-signs-box-l: approval writes the approving prosecutor, post and date into box (l) (Art 6(3)).
+APPROVER_SIGNS_BOX_L = "approver-signs-box-l"
 
 # The request that a `reply` in stage `transferred` answers.
 INFORMATION_REQUEST = "information_request"
@@ -129,6 +134,12 @@ class OutgoingTransfer(CaseWorkflow):
     async def approve(self, inp: ActionInput[ApproveFields]) -> ActionResult:
         # Signed and certified (6(3)) by the approval itself; rendered in a language the executing state
         # accepts (21); kept as the document that was sent.
+        if workflow.patched(APPROVER_SIGNS_BOX_L):
+            await workflow.execute_activity("sign_certificate", args=[self.inp.case_id, inp.actor.name, inp.note_id],
+                                            start_to_close_timeout=timedelta(minutes=2),
+                                            retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1),
+                                                                     maximum_attempts=5,
+                                                                     non_retryable_error_types=["invalid"]))
         lang: str = await prepare("prepare_certificate", self.inp.case_id, str)
         self.m.facts.certificate_language = lang
         ask = inp.body.ask_max_custody
@@ -149,6 +160,13 @@ class OutgoingTransfer(CaseWorkflow):
 
     @workflow.update
     async def complete(self, inp: ActionInput[ActionFields]) -> ActionResult:
+        if workflow.patched(COMPLETE_AFTER_ACCEPTANCE):
+            # Stored only now that the completion is accepted: a refused one changes nothing (Art 8(2)).
+            await workflow.execute_activity("apply_completion", args=[self.inp.case_id, inp.note_id],
+                                            start_to_close_timeout=timedelta(minutes=2),
+                                            retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1),
+                                                                     maximum_attempts=5,
+                                                                     non_retryable_error_types=["invalid"]))
         await prepare("prepare_certificate", self.inp.case_id, str)
         self.end_deadline("duty:complete")
         self.resume_decision()

@@ -394,6 +394,14 @@ class Certificate(FormModel):
             return self.probation_decision.final_on
         return self.judgment.final_on
 
+    def judgment_identity(self) -> tuple[str, str, str]:
+        """Art 6(5): what makes two certificates forward the same judgment: the court, the day it was delivered
+        and its reference (box (b)), compared without regard to case or spacing."""
+        def norm(text: str | None) -> str:
+            return " ".join((text or "").split()).casefold()
+
+        return norm(self.judgment.court), self.judgment.delivered_on.isoformat(), norm(self.judgment.reference)
+
     def signed_by(self, name: str, post: str | None, on: date) -> Certificate:
         """Art 6(3): box (l) is the approving prosecutor's signature: their name, post and the day of approval.
         The file reference and the stamp stay the case's; what the officer had written there does not."""

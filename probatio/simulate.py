@@ -406,6 +406,12 @@ class Simulation:
             raise ScenarioError(f"actor {step.actor}: {state} is neither side of this scenario")
         kind = "transfers" if state == self.scn.issuing else "incoming"
         body = resolve_body(step.body, start=self.start, issuing=self.scn.issuing, executing=self.scn.executing)
+        if step.action == "create_transfer":
+            # Another transfer of the scenario's judgment (`body` may name another executing_state).
+            r = await self._http.post(f"{self._nodes[state].url}/api/v1/transfers", headers=self._headers(state, role),
+                                      json={"executing_state": body.get("executing_state", self.scn.executing),
+                                            "certificate": self.scn.certificate})
+            return r.status_code, r.json()
         r = await self._http.post(f"{self._nodes[state].url}/api/v1/{kind}/{self.case_id}/actions/{step.action}",
                                   json=body, headers=self._headers(state, role))
         try:

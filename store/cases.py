@@ -318,3 +318,21 @@ async def failed_deliveries(pool: AsyncConnectionPool[Any], authorities: Sequenc
             "SELECT id, direction FROM cases WHERE authority = ANY(%s) AND closed_at IS NULL"
             " AND alerts ? 'delivery_failed' ORDER BY updated_at", (list(authorities),))
         return list(await cur.fetchall())
+
+
+async def open_transfer_of_judgment(conn: AsyncConnection[Any], issuing_state: str,
+                                    identity: tuple[str, str, str]) -> dict[str, Any] | None:
+    """Art 6(5): the open outgoing case forwarding the same judgment (forms.annex1 judgment_identity), if any.
+    Takes a transaction lock on the judgment first, so that two transfers created at once cannot both pass."""
+    court, delivered_on, reference = identity
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 947))",
+                       (f"{issuing_state}|{court}|{delivered_on}|{reference}",))
+    cur = await conn.execute(
+        "SELECT id, executing_state, stage FROM cases WHERE direction = 'outgoing' AND closed_at IS NULL"
+        " AND issuing_state = %s AND certificate->'judgment'->>'delivered_on' = %s"
+        " AND lower(regexp_replace(btrim(certificate->'judgment'->>'court'), '\\s+', ' ', 'g')) = %s"
+        " AND lower(regexp_replace(btrim(coalesce(certificate->'judgment'->>'reference', '')), '\\s+', ' ', 'g')) = %s"
+        " ORDER BY created_at LIMIT 1",
+        (issuing_state, delivered_on, court, reference))
+    row = await cur.fetchone()
+    return dict(row) if row else None

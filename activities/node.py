@@ -161,6 +161,11 @@ class NodeActivities:
         await cases.update_certificate(self.ctx.pool, case_id, signed.model_dump(mode="json"),
                                        row.get("facts") or signed.facts().model_dump(mode="json"))
 
+    @activity.defn(name="reassign_case")
+    async def reassign_case(self, case_id: str, authority: str) -> None:
+        """Art 6(7), 18(1): the case goes to the competent authority this node also serves."""
+        await cases.reassign(self.ctx.pool, case_id, authority)
+
     @activity.defn(name="check_adaptation")
     async def check_adaptation(self, case_id: str, note_id: str | None) -> AdaptationCheck:
         """Art 9: the measures a prosecutor adapts (kept in the note) checked against the certificate."""
@@ -272,7 +277,7 @@ class NodeActivities:
     def all(self) -> list[Any]:
         return [self.record_case, self.check_certificate, self.load_facts, self.prepare_certificate,
                 self.send_message, self.check_adaptation, self.apply_completion,
-                self.sign_certificate]
+                self.sign_certificate, self.reassign_case]
 
 
 def art_14_3_applies(declaration: Any, facts: Any) -> bool:

@@ -222,6 +222,21 @@ class Directory(BaseModel):
             languages=list(best.languages or entry.languages),
         )
 
+    def authority(self, state: str, code: str) -> Authority | None:
+        entry = self.states.get(state)
+        return next((a for a in entry.authorities if a.code == code), None) if entry else None
+
+    def same_node(self, state: str, code: str, other: str) -> bool:
+        """Art 6(7), 18(1): whether two authorities of `state` are served by the same node: both reached over
+        the node link at the same inbox. A case forwarded between them stays on this node and is reassigned."""
+        first, second = self.authority(state, code), self.authority(state, other)
+        if first is None or second is None:
+            return False
+        if first.code == second.code:
+            return True
+        return (first.adapter == second.adapter == "nodelink"
+                and bool(first.options.get("url")) and first.options.get("url") == second.options.get("url"))
+
     def check_adapters(self) -> list[str]:
         """Every problem with adapter names and options, as readable lines (empty when all is well).
 

@@ -918,10 +918,17 @@ class ForwardFields(ActionFields):
     authority: str
 
 
+class ForwardUpdate(ForwardFields):
+    """What the workflow gets: whether the directory says this node serves the competent authority too (the
+    web layer looks it up); then the case is reassigned to it and continues here."""
+
+    served_here: bool = False
+
+
 class Forward(ForwardFields, Action):
     side, name, roles, stages = Side.EXECUTING, "forward", frozenset({PROSECUTOR}), _EXECUTING_BEFORE_DECISION
     article, label = "6(7), 18(1)", "Forward to the competent authority (Art 6(7))"
-    summary, fields_model, message = "forward to the competent authority", ForwardFields, MessageType.FORWARDED
+    summary, fields_model, message = "forward to the competent authority", ForwardUpdate, MessageType.FORWARDED
     serious = True
 
     authority: AuthorityCode = Field(title="Competent authority (code)")

@@ -82,9 +82,11 @@ def fresh_database(server_url: str, name: str) -> str:
     return url
 
 
-def write_directory(home: Path, urls: dict[str, str], routes: dict[str, dict[str, Any]] | None = None) -> Path:
+def write_directory(home: Path, urls: dict[str, str], routes: dict[str, dict[str, Any]] | None = None,
+                    authorities: dict[str, list[str]] | None = None) -> Path:
     """Keys for each node and the directory that links them, as `probatio dev` writes them. `routes` replaces
-    how a state is reached (adapter and options), e.g. BE over e-CODEX instead of the node link."""
+    how a state is reached (adapter and options), e.g. BE over e-CODEX instead of the node link; `authorities`
+    adds further competent authorities of a state served by the same node (Art 6(7) forwarding)."""
     home.mkdir(parents=True, exist_ok=True)
     directory: dict[str, Any] = {"states": {}}
     for s, url in urls.items():
@@ -99,6 +101,9 @@ def write_directory(home: Path, urls: dict[str, str], routes: dict[str, dict[str
         }
         if routes and s in routes:
             directory["states"][s]["authorities"][0].update(routes[s])
+        for code in (authorities or {}).get(s, []):
+            directory["states"][s]["authorities"].append(
+                {**directory["states"][s]["authorities"][0], "code": code, "name": f"{code} (served by node {s})"})
     path = home / "directory.yaml"
     path.write_text("# Written by probatio: the local nodes and their keys.\n" + yaml.safe_dump(directory),
                     encoding="utf-8")
@@ -108,10 +113,13 @@ def write_directory(home: Path, urls: dict[str, str], routes: dict[str, dict[str
 async def start_nodes(client: Client, server_url: str, states: list[str], home: Path, *,
                       db_prefix: str = "", settings_overrides: dict[str, Any] | None = None,
                       routes: dict[str, dict[str, Any]] | None = None,
-                      ports: dict[str, int] | None = None) -> LocalNodes:
-    """Start one node per state against `client`'s Temporal server and the PostgreSQL at `server_url`."""
+                      ports: dict[str, int] | None = None,
+                      authorities: dict[str, list[str]] | None = None) -> LocalNodes:
+    """Start one node per state against `client`'s Temporal server and the PostgreSQL at `server_url`.
+    `authorities`: further authorities a node serves; each gets its own users (tokens `ROLE@AUTHORITY`)."""
     ports = {s: (ports or {}).get(s) or free_port() for s in states}
-    directory_file = write_directory(home, {s: f"http://127.0.0.1:{p}" for s, p in ports.items()}, routes)
+    directory_file = write_directory(home, {s: f"http://127.0.0.1:{p}" for s, p in ports.items()}, routes,
+                                     authorities)
 
     from web.app import create_app
 
@@ -126,6 +134,8 @@ async def start_nodes(client: Client, server_url: str, states: list[str], home: 
         with psycopg.connect(url, autocommit=True) as conn:
             for role in ROLES:
                 tokens[role] = create_user(conn, role, role, [s], "demo")
+                for code in (authorities or {}).get(s, []):
+                    tokens[f"{role}@{code}"] = create_user(conn, f"{role}@{code}", role, [code], "demo")
         pool = open_pool(url)
         await pool.open(wait=True)
         node = Node(settings=settings, pool=pool, client=client, directory=Directory.load(directory_file))

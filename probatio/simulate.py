@@ -49,7 +49,8 @@ SEARCH_ATTRIBUTES = {
 REFUSED_STATUSES = (403, 409, 422)
 _DAY_REF = re.compile(r"^day\+(\d+)$")
 _STEP_KEYS = {"day", "actor", "action", "body", "expect", "says"}
-_TOP_KEYS = {"name", "issuing", "executing", "certificate", "judgment", "steps", "expect", "until", "description"}
+_TOP_KEYS = {"name", "issuing", "executing", "certificate", "judgment", "steps", "expect", "until", "description",
+              "authorities"}
 
 
 class ScenarioError(ValueError):
@@ -78,6 +79,9 @@ class Scenario:
     until: float | None = None
     # Art 6(1): the project's example judgment is attached before the first step (`judgment: none` does not).
     judgment: bool = True
+    # Further competent authorities a state's node serves (`{BE: [BE-LIEGE]}`), each with its own users:
+    # an actor `BE.prosecutor@BE-LIEGE` acts as that authority's prosecutor.
+    authorities: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -131,7 +135,8 @@ def load_scenario(path: Path) -> Scenario:
             raise ScenarioError(f"{path}: steps[{n}] needs day and action")
         if set(item) - _STEP_KEYS:
             raise ScenarioError(f"{path}: steps[{n}]: unknown keys {', '.join(sorted(set(item) - _STEP_KEYS))}")
-        if item["action"] != "wait" and not re.match(r"^[A-Z]{2}\.[a-z]+$", str(item.get("actor", ""))):
+        if item["action"] != "wait" and not re.match(r"^[A-Z]{2}\.[a-z]+(@[A-Za-z0-9_.:-]+)?$",
+                                                     str(item.get("actor", ""))):
             raise ScenarioError(f"{path}: steps[{n}]: actor must be STATE.role, e.g. LU.prosecutor")
         if item.get("expect") not in (None, "refused", "accepted"):
             raise ScenarioError(f"{path}: steps[{n}]: expect is refused or accepted")
@@ -145,6 +150,7 @@ def load_scenario(path: Path) -> Scenario:
         raise ScenarioError(f"{path}: steps must be in order of day")
     return Scenario(name=str(raw.get("name", path.stem)), issuing=issuing, executing=executing,
                     certificate=certificate, judgment=judgment == "example", steps=steps,
+                    authorities={str(k).upper(): [str(a) for a in v] for k, v in (raw.get("authorities") or {}).items()},
                     expect=dict(raw.get("expect") or {}),
                     until=float(raw["until"]) if raw.get("until") is not None else None)
 
@@ -338,7 +344,7 @@ class Simulation:
         self.server = await TestServer.start(home)
         self.start = await self.server.now()
         self._nodes = await start_nodes(self.server.client, self.infra.pg_url, [self.scn.issuing, self.scn.executing],
-                                        home, db_prefix=self.db_prefix)
+                                        home, db_prefix=self.db_prefix, authorities=self.scn.authorities)
         self._http = httpx.AsyncClient(timeout=120)
         return self
 
@@ -459,9 +465,14 @@ class Simulation:
     async def side_view(self, state: str) -> dict[str, Any] | None:
         assert self._http is not None
         kind = "transfers" if state == self.scn.issuing else "incoming"
-        r = await self._http.get(f"{self._nodes[state].url}/api/v1/{kind}/{self.case_id}",
-                                 headers=self._headers(state, "supervisor"))
-        return r.json() if r.status_code == 200 else None
+        # The case is the supervisor's of the authority that holds it (forwarding may have moved it).
+        for role in ["supervisor", *(f"supervisor@{a}" for a in self.scn.authorities.get(state, []))]:
+            r = await self._http.get(f"{self._nodes[state].url}/api/v1/{kind}/{self.case_id}",
+                                     headers=self._headers(state, role))
+            if r.status_code == 200:
+                view: dict[str, Any] = r.json()
+                return view
+        return None
 
     async def collect(self) -> None:
         received: list[tuple[datetime, str]] = []

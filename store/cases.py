@@ -336,3 +336,9 @@ async def open_transfer_of_judgment(conn: AsyncConnection[Any], issuing_state: s
         (issuing_state, delivered_on, court, reference))
     row = await cur.fetchone()
     return dict(row) if row else None
+
+
+async def reassign(pool: AsyncConnectionPool[Any], case_id: str, authority: str) -> None:
+    """Art 6(7), 18(1): the case now belongs to the competent authority; its users see it, the others do not."""
+    async with pool.connection() as conn:
+        await conn.execute("UPDATE cases SET authority = %s, updated_at = now() WHERE id = %s", (authority, case_id))

@@ -308,7 +308,7 @@ async def _action(request: Request, side: Side, case_id: str, action: str, user:
         raise ApiError(422, problems(("body", "is not JSON"))) from err
     if not isinstance(body, dict):
         raise ApiError(422, problems(("body", "must be a JSON object")))
-    result = await act(node.pool, node.client, user, side, case_id, action, body)
+    result = await act(node.pool, node.client, user, side, case_id, action, body, directory=node.directory)
     return ActionDone(id=case_id, stage=result.stage, outcome=result.outcome)
 
 

@@ -13,6 +13,7 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.service import RPCError
 
+from adapters.directory import Directory
 from forms.messages import Action, ActionInput, ActionRefused, Actor, parse_action
 from store import audit, cases
 from store.users import User
@@ -110,7 +111,7 @@ def summary(row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def act(pool: AsyncConnectionPool[Any], client: Client, user: User, side: Side, case_id: str, action: str,
-              body: dict[str, Any]) -> ActionResult:
+              body: dict[str, Any], *, directory: Directory | None = None) -> ActionResult:
     """Check the role (403 without a round trip) and the body against the action's model in the catalogue
     (422 naming each field), then let the workflow's validator decide on the case's stage and facts."""
     rule = rule_for(side, action)
@@ -137,6 +138,8 @@ async def act(pool: AsyncConnectionPool[Any], client: Client, user: User, side: 
         # Checked now (422 naming each field), stored by the workflow only once it accepted the completion:
         # a refused `complete` leaves the certificate as it was (the workflow's apply_completion activity).
         parsed = parsed.model_copy(update={"certificate": _completed_certificate(row, body.get("certificate"))})
+    if side == Side.EXECUTING and action == "forward":
+        structured["served_here"] = _competent_authority_here(directory, row, str(structured.get("authority")))
     if side == Side.EXECUTING and action == "report_breach":
         _check_breach_report(body.get("breach"), row.get("certificate"))
     measures = getattr(parsed, "measures", None)
@@ -208,6 +211,26 @@ async def _checked_measure_changes(row: dict[str, Any], measures: Any, *, adapta
     if found:
         raise ApiError(422, problems(*((p.path, p.message) for p in found)))
     return sorted({c.measure for c in changes})
+
+
+def _competent_authority_here(directory: Directory | None, row: dict[str, Any], code: str) -> bool:
+    """Art 6(7), 18(1): the competent authority must be one the directory knows in this state. Served by this
+    node too, the case is reassigned to it and goes on here."""
+    state = row["executing_state"]
+    if directory is None:
+        raise ApiError(409, "the directory of authorities is not available here: the case cannot be forwarded")
+    if directory.authority(state, code) is None:
+        known = ", ".join(a.code for a in directory.states[state].authorities) if state in directory.states else ""
+        raise ApiError(422, problems(("authority", f"{code} is not a competent authority of {state} in the directory"
+                                                   + (f" (known: {known})" if known else ""))))
+    if code == row["authority"]:
+        raise ApiError(422, problems(("authority", f"the case is already with {code}")))
+    if not directory.same_node(state, row["authority"], code):
+        # Sending the certificate and documents on to another node is not built yet: refusing keeps the case
+        # (closing it here would leave the competent authority without it and the issuing state waiting).
+        raise ApiError(409, f"{code} is served by another node: forwarding the case to another node is not "
+                            "possible yet; tell the issuing state which authority is competent (Art 6(7))")
+    return True
 
 
 def _loc(loc: tuple[Any, ...]) -> str:

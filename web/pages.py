@@ -383,7 +383,8 @@ async def case_action(request: Request, session: SignedIn, direction: str, case_
                                 message=t.gettext("%(action)s was not done: see the fields below", action=what),
                                 field_errors=problems, values=values)
     try:
-        result = await act(node.pool, node.client, session.user, side, case_id, action, body)
+        result = await act(node.pool, node.client, session.user, side, case_id, action, body,
+                           directory=node.directory)
     except ApiError as err:
         field_errors: dict[str, str] = {}
         if err.status == 422 and isinstance(err.detail, list):

@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
         DelayNoticeFields,
         EndSupervisionFields,
         ForwardedFields,
-        ForwardFields,
+        ForwardUpdate,
         InformationFields,
         InformationRequestFields,
         JudgmentReviewFields,
@@ -149,16 +149,23 @@ class IncomingTransfer(CaseWorkflow):
     # --- actions (CONTRACT §3, executing side) -------------------------------------------------------
 
     @workflow.update
-    async def forward(self, inp: ActionInput[ForwardFields]) -> ActionResult:
+    async def forward(self, inp: ActionInput[ForwardUpdate]) -> ActionResult:
         # Art 6(7), 18(1): the case goes to the competent authority, and the issuing state is told.
         authority = inp.body.authority
-        self.event("forwarded", inp.actor, {"authority": authority}, new_stage=S.CLOSED, outcome="forwarded")
+        if inp.body.served_here:
+            # The competent authority is served by this node too: the case is reassigned to it and goes on.
+            await workflow.execute_activity("reassign_case", args=[self.inp.case_id, authority],
+                                            start_to_close_timeout=timedelta(minutes=1))
+            self.m.authority = authority
+            self.event("forwarded", inp.actor, {"authority": authority})
+        else:
+            self.event("forwarded", inp.actor, {"authority": authority}, new_stage=S.CLOSED, outcome="forwarded")
         self.send(ForwardedFields(authority=authority))
         await self.publish()
         return self.result()
 
     @forward.validator
-    def _v_forward(self, inp: ActionInput[ForwardFields]) -> None:
+    def _v_forward(self, inp: ActionInput[ForwardUpdate]) -> None:
         self.validate_action("forward", inp)
 
     @workflow.update

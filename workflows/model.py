@@ -165,6 +165,9 @@ class CaseMemory(BaseModel):
     # Art 14(3): the executing state declared it will not take the 14(1)(b)-(c) decisions for this case.
     issuing_competent: bool = False
     received_at: datetime | None = None
+    # Art 6(7), 18(1): the authority that now holds the case, where it was forwarded (on the executing side
+    # the competent authority this node reassigned it to; on the issuing side the one the executing state named).
+    authority: str | None = None
     # Requests from the other side that wait for an answer (information, transfer back, max custody).
     open_requests: SortedSet = Field(default_factory=set)
     seen_message_ids: SortedSet = Field(default_factory=set)

@@ -309,6 +309,7 @@ class OutgoingTransfer(CaseWorkflow):
                            new_stage=S.UNDER_DECISION if self.stage == S.SENT else None)
             case ForwardedFields(authority=authority):
                 # Art 6(7), 18(1): another authority of the executing state now has the case.
+                self.m.authority = authority
                 self.event("forwarded_by_executing", peer, {"authority": authority})
             case CompletionRequestFields(due_days=days):
                 self.set_deadline(dl.Deadline(name="duty:complete", due=self.now() + timedelta(days=days),

@@ -150,7 +150,8 @@ def load_scenario(path: Path) -> Scenario:
         raise ScenarioError(f"{path}: steps must be in order of day")
     return Scenario(name=str(raw.get("name", path.stem)), issuing=issuing, executing=executing,
                     certificate=certificate, judgment=judgment == "example", steps=steps,
-                    authorities={str(k).upper(): [str(a) for a in v] for k, v in (raw.get("authorities") or {}).items()},
+                    authorities={str(k).upper(): [str(a) for a in v]
+                                 for k, v in (raw.get("authorities") or {}).items()},
                     expect=dict(raw.get("expect") or {}),
                     until=float(raw["until"]) if raw.get("until") is not None else None)
 

@@ -59,6 +59,8 @@ ACTIONS = {
     "report_not_found": (N_("Report person not found"), N_("The person cannot be found")),
     "notify_amnesty": (N_("Notify an amnesty"), N_("Amnesty or pardon")),
     "transfer_back": (N_("Transfer back"), N_("Give the supervision back")),
+    "answer_transfer_back": (N_("Answer the request for a transfer back"),
+                             N_("Agree or not, with reasons, to give the supervision back")),
     "end_supervision": (N_("End supervision"), N_("Probation period over, measures complied with")),
     "create": (N_("Create"), N_("Create the transfer")),
 }
@@ -68,6 +70,7 @@ ALERTS = {
     "withdrawal_window_open": N_("withdrawal window open"), "duty_overdue": N_("duty overdue"),
     "delivery_unconfirmed": N_("delivery unconfirmed"), "delivery_failed": N_("delivery failed"),
     "probation_period_ended": N_("probation period ended"),
+    "measure_period_ended": N_("a measure's period ended"), "completion_overdue": N_("completion overdue"),
 }
 
 DEADLINES = {
@@ -79,7 +82,10 @@ DEADLINES = {
     "duty:answer_information": N_("Duty: answer the information request"),
     "duty:answer_transfer_back_request": N_("Duty: answer the request for a transfer back"),
     "duty:decide_subsequent": N_("Duty: take the subsequent decision"),
+    "decision_expected": N_("Decision expected by (given after the 60 days)"),
+    "consultation_reply": N_("Answer to the consultation"),
 }
+MEASURE_DEADLINE = N_("Measure %(num)s: end of its period")
 DELIVERY_DEADLINE = N_("Delivery evidence for a message")
 
 BASES = {"law": N_("law"), "policy": N_("policy")}
@@ -110,6 +116,7 @@ EVENTS = {
     "person_not_found": N_("person not found"), "amnesty_pardon": N_("amnesty or pardon"),
     "transfer_back_requested": N_("transfer back requested"), "transferred_back": N_("transferred back"),
     "forwarded": N_("forwarded"), "forwarded_by_executing": N_("forwarded by the executing State"),
+    "transfer_back_declined": N_("transfer back declined"),
     "judgment_review_notified": N_("review of the judgment notified"),
     "judgment_review_received": N_("review of the judgment received"),
     "probation_period_ended": N_("probation period ended"), "alert": N_("alert"),
@@ -142,7 +149,7 @@ MESSAGES = {
     "subsequent_decision": N_("subsequent decision"), "person_not_found": N_("person not found"),
     "amnesty_pardon": N_("amnesty or pardon"), "transfer_back_request": N_("request for a transfer back"),
     "transfer_back": N_("transfer back"), "judgment_review": N_("review of the judgment"),
-    "supervision_ended": N_("supervision ended"),
+    "supervision_ended": N_("supervision ended"), "transfer_back_declined": N_("transfer back declined"),
 }
 
 
@@ -209,6 +216,8 @@ def label(table: Mapping[str, str], code: Any, t: Translator) -> str:
 def deadline_label(name: Any, t: Translator) -> str:
     if str(name).startswith("delivery:"):
         return t.gettext(DELIVERY_DEADLINE)
+    if str(name).startswith("measure:"):
+        return t.gettext(MEASURE_DEADLINE, num=str(name).removeprefix("measure:"))
     return label(DEADLINES, name, t)
 
 

@@ -76,6 +76,9 @@ FIELD_LABELS: dict[str, str] = {
     "measures": N_("Measures as modified (JSON)"),
     "ask_max_custody": N_("Ask for the maximum custody (Art 16(2))"),
     "judgment_sent_separately": N_("Only if the judgment is not attached: how it is sent separately (Art 6(1))"),
+    "agree": N_("Agree to give the supervision back"),
+    "reply_days": N_("Days given to answer (policy)"),
+    "post": N_("Your post (title or grade), for box (l) of the certificate"),
 }
 # How the values of the law's lists read on a page (the catalogue's enums give the values).
 OPTION_LABELS: dict[str, str] = {

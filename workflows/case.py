@@ -353,9 +353,7 @@ class CaseWorkflow:
             return
         self.m.decision_paused_at, self.m.decision_paused_until = self.now(), until
         self.set_deadline(decision.model_copy(update={
-            "due": decision.due + (until - self.now()),
-            "note": "the 60 days wait while the completed certificate is awaited (Art 8(2)), until "
-                    f"{until.date().isoformat()} at most"}))
+            "due": decision.due + (until - self.now()), "note": "completion_awaited"}))
 
     def resume_decision(self) -> None:
         """The completion came (or the decision was taken): the 60 days run again from now."""
@@ -370,9 +368,8 @@ class CaseWorkflow:
         waited = min(now, until) - at
         days = round(waited.total_seconds() / 86400)
         self.set_deadline(decision.model_copy(update={
-            "due": decision.due - max(until - now, timedelta(0)), "status": "open",
-            "note": f"moved by {days} day{'s' if days != 1 else ''}: the decision waited for the completed "
-                    "certificate (Art 8(2), 12(1))"}))
+            "due": decision.due - max(until - now, timedelta(0)), "status": "open", "note": "completion_waited",
+            "moved_days": days}))
 
     def watch_delay(self, expected: datetime) -> None:
         """Art 12(2): within the 60 days, the date the executing state expects to decide by becomes the watched
@@ -381,7 +378,7 @@ class CaseWorkflow:
         decision = self.deadline(dl.DECISION)
         if decision is not None and self.now() >= decision.due and workflow.patched(LATE_DELAY_NOTICE):
             self.set_deadline(dl.Deadline(name=dl.DECISION_EXPECTED, due=expected, basis="policy", article="12(2)",
-                                          note="given after the 60 days of Art 12(1) ran out"))
+                                          note="after_60_days"))
             return
         self.set_deadline(dl.Deadline(name=dl.DECISION, due=expected, basis="law", article="12(2)"))
 

@@ -36,9 +36,12 @@ class Deadline(BaseModel):
     basis: Literal["law", "policy"]
     article: str
     status: Literal["open", "met", "missed", "cancelled"] = "open"
-    # Why the date is what it is when it is not the plain period: moved by a wait (Art 8(2)), or a date
-    # the executing authority gave after the legal one was missed (policy, not law).
-    note: str | None = None
+    # Why the date is what it is when it is not the plain period (a code the pages word): `completion_awaited`
+    # (Art 8(2): moved by the whole period set while the completion is awaited), `completion_waited` (moved by
+    # `moved_days`, the days the decision waited), `after_60_days` (an Art 12(2) date given once the 60 days
+    # had run out: policy, not law).
+    note: Literal["completion_awaited", "completion_waited", "after_60_days"] | None = None
+    moved_days: int | None = None
 
     @property
     def is_duty(self) -> bool:

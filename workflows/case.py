@@ -41,7 +41,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.projection import decision_due, projection, refresh_alerts, view
     from workflows.rules import CONFLICT, INVALID, Refusal, check_role, check_stage, rule_for
-    from workflows.stages import Side
+    from workflows.stages import Alert, Side
 
 STAGE_KEY = SearchAttributeKey.for_keyword("TransferStage")
 ISSUING_KEY = SearchAttributeKey.for_keyword("IssuingState")
@@ -74,6 +74,8 @@ ECODEX_STAGE_TIMERS = "ecodex-stage-timers"
 LATE_DELAY_NOTICE = "late-delay-notice"
 # completion-pauses-decision: the Art 12(1) clock stops while a completed certificate is awaited (Art 8(2)).
 COMPLETION_PAUSES_DECISION = "completion-pauses-decision"
+# completion-overdue-alert: a missed completion period raises an alert on the executing side (Art 8(2)).
+PATCHED_ALERTS = {str(Alert.COMPLETION_OVERDUE): "completion-overdue-alert"}
 
 # A run continues as new once its history holds this many events. Monthly supervision adds about 25
 # events a month, so a five-year supervision takes a handful of runs, each far below Temporal's warning
@@ -174,6 +176,12 @@ class CaseWorkflow:
 
     def _refresh_alerts(self) -> None:
         for new in refresh_alerts(self.m, self.now()):
+            patch = PATCHED_ALERTS.get(new)
+            if patch is not None and not workflow.patched(patch):
+                # A history recorded before this alert existed: raising it would add an event and a wake-up.
+                self.m.alerts.discard(new)
+                self.m.alerts_seen.discard(new)
+                continue
             self.event("alert", "system", {"alert": new})
 
     def decision_due(self) -> datetime | None:

@@ -124,6 +124,10 @@ def load_scenario(path: Path) -> Scenario:
     cert_ref = raw.get("certificate", "example")
     if cert_ref == "example":
         certificate = example_certificate(issuing, executing).model_dump(mode="json")
+    elif isinstance(cert_ref, dict) and set(cert_ref) == {"example_with"}:
+        # The example with some boxes changed; `day+N` values become dates when the transfer is created.
+        certificate = _changed(example_certificate(issuing, executing).model_dump(mode="json"),
+                               cert_ref["example_with"])
     else:
         cert_path = (path.parent / str(cert_ref)).resolve()
         if not cert_path.is_file():
@@ -390,8 +394,10 @@ class Simulation:
     async def create_transfer(self) -> None:
         assert self._http is not None
         s = self.scn
+        assert self.start is not None
         r = await self._http.post(f"{self._nodes[s.issuing].url}/api/v1/transfers",
-                                  json={"executing_state": s.executing, "certificate": s.certificate},
+                                  json={"executing_state": s.executing, "certificate": resolve_body(
+                                      s.certificate, start=self.start, issuing=s.issuing, executing=s.executing)},
                                   headers=self._headers(s.issuing, "officer"))
         if r.status_code != 201:
             raise ScenarioError(f"the transfer could not be created ({r.status_code}): {r.text}")
@@ -417,7 +423,9 @@ class Simulation:
             # Another transfer of the scenario's judgment (`body` may name another executing_state).
             r = await self._http.post(f"{self._nodes[state].url}/api/v1/transfers", headers=self._headers(state, role),
                                       json={"executing_state": body.get("executing_state", self.scn.executing),
-                                            "certificate": self.scn.certificate})
+                                            "certificate": resolve_body(self.scn.certificate, start=self.start,
+                                                                        issuing=self.scn.issuing,
+                                                                        executing=self.scn.executing)})
             return r.status_code, r.json()
         r = await self._http.post(f"{self._nodes[state].url}/api/v1/{kind}/{self.case_id}/actions/{step.action}",
                                   json=body, headers=self._headers(state, role))

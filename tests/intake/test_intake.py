@@ -69,6 +69,7 @@ def valid_payload(type_: MessageType) -> dict[str, Any]:
         MessageType.AMNESTY_PARDON: {"reasons": "a general amnesty"},
         MessageType.TRANSFER_BACK_REQUEST: {"reason": "new proceedings"},
         MessageType.TRANSFER_BACK: {"reason": "absconded"},
+        MessageType.TRANSFER_BACK_DECLINED: {"reasons": "treatment half done here"},
         MessageType.JUDGMENT_REVIEW: {"outcome": "annulled"},
         MessageType.SUPERVISION_ENDED: {"outcome": "completed"},
     }[type_]
@@ -98,6 +99,7 @@ MALFORMED: dict[MessageType, dict[str, Any]] = {
     MessageType.AMNESTY_PARDON: {"reasons": {"not": "text"}},
     MessageType.TRANSFER_BACK_REQUEST: {"reason": 3.5},
     MessageType.TRANSFER_BACK: {"reason": "bored"},
+    MessageType.TRANSFER_BACK_DECLINED: {"reasons": ["not", "text"]},
     MessageType.JUDGMENT_REVIEW: {"outcome": "forgotten"},
     MessageType.SUPERVISION_ENDED: {"outcome": "escaped"},
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import httpx
@@ -33,12 +34,20 @@ async def wait_for(fetch: Any, predicate: Any, timeout: float = 30.0) -> Any:
         await asyncio.sleep(0.2)
 
 
+def fresh_certificate(issuing: str = "LU", executing: str = "BE") -> dict[str, Any]:
+    """The example certificate for a judgment of its own: a judgment goes to one executing state at a time
+    (Art 6(5)), so every transfer a test creates beside others needs its own judgment reference."""
+    cert = example_certificate(issuing, executing).model_dump(mode="json")
+    cert["judgment"]["reference"] = f"LCRI {uuid.uuid4().hex[:10]}/2025"
+    return cert
+
+
 async def create_and_approve(http: httpx.AsyncClient, nodes: LocalNodes, issuing: str = "LU",
                              executing: str = "BE") -> str:
     """A transfer with the example certificate and judgment, created and submitted by the officer and approved by the
     prosecutor of `issuing` through the API: what sends the certificate on its way. Returns the case id."""
     url = nodes[issuing].url
-    cert = example_certificate(issuing, executing).model_dump(mode="json")
+    cert = fresh_certificate(issuing, executing)
     r = await http.post(f"{url}/api/v1/transfers", json={"executing_state": executing, "certificate": cert},
                         headers=bearer(nodes, issuing, "officer"))
     assert r.status_code == 201, r.text

@@ -16,7 +16,7 @@ from adapters.keys import generate_key, load_or_create_private_key
 from forms.examples import example_certificate
 from forms.messages import MessageType
 from probatio.harness import LocalNodes, attach_example_judgment
-from tests.support import bearer
+from tests.support import bearer, fresh_certificate
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +32,7 @@ async def test_sign_in_is_required(nodes: LocalNodes) -> None:
 
 
 async def test_bad_certificate_names_each_field(nodes: LocalNodes) -> None:
-    cert = example_certificate("LU", "BE").model_dump(mode="json")
+    cert = fresh_certificate("LU", "BE")
     del cert["person"]["surname"]
     cert["measures"][0]["hours"] = "many"
     async with httpx.AsyncClient(base_url=nodes["LU"].url) as http:
@@ -53,7 +53,7 @@ async def test_bad_certificate_names_each_field(nodes: LocalNodes) -> None:
 
 
 async def test_roles_stages_and_unknown_things(nodes: LocalNodes) -> None:
-    cert = example_certificate("LU", "BE").model_dump(mode="json")
+    cert = fresh_certificate("LU", "BE")
     async with httpx.AsyncClient(base_url=nodes["LU"].url) as http:
         r = await http.post("/api/v1/transfers", json={"executing_state": "BE", "certificate": cert},
                             headers=bearer(nodes, "LU", "prosecutor"))
@@ -180,15 +180,16 @@ async def test_input_the_database_cannot_store_is_a_422(nodes: LocalNodes) -> No
 
 
 def test_a_breach_report_with_gaps_is_refused_before_anything_happens() -> None:
-    from forms.examples import example_breach
+    from forms.examples import example_breach, example_certificate
     from web.cases import _check_breach_report
     from web.errors import ApiError
 
     good = example_breach("LU", "BE").model_dump(mode="json")
-    _check_breach_report(good)  # the example is complete
+    certificate = example_certificate("LU", "BE").model_dump(mode="json")
+    _check_breach_report(good, certificate)  # the example is complete, and about the example's case
     broken = {**good, "person": {**good["person"], "surname": ""}}
     try:
-        _check_breach_report(broken)
+        _check_breach_report(broken, certificate)
     except ApiError as err:
         assert err.status == 422
         assert any(p["path"].startswith("breach.person") for p in err.detail)

@@ -24,7 +24,7 @@ from forms.documents import MAX_DOCUMENT_BYTES
 from forms.examples import EXAMPLE_JUDGMENT_FILENAME, example_certificate, example_judgment_pdf
 from forms.messages import MessageType
 from probatio.harness import LocalNodes, attach_example_judgment, start_nodes
-from tests.support import bearer, wait_for
+from tests.support import bearer, fresh_certificate, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +41,7 @@ async def nodes(temporal_client: Client, pg_server: str, tmp_path: Path) -> Asyn
 async def _new_transfer(http: httpx.AsyncClient, nodes: LocalNodes) -> str:
     r = await http.post(f"{nodes['LU'].url}/api/v1/transfers", headers=bearer(nodes, "LU", "officer"),
                         json={"executing_state": "BE",
-                              "certificate": example_certificate("LU", "BE").model_dump(mode="json")})
+                              "certificate": fresh_certificate("LU", "BE")})
     assert r.status_code == 201, r.text
     return str(r.json()["id"])
 

@@ -9,15 +9,14 @@ import uuid
 import httpx
 import pytest
 
-from forms.examples import example_certificate
 from probatio.harness import LocalNodes
-from tests.support import bearer
+from tests.support import bearer, fresh_certificate
 
 pytestmark = pytest.mark.integration
 
 
 async def test_a_retry_with_the_same_key_creates_one_transfer(nodes: LocalNodes) -> None:
-    cert = example_certificate("LU", "BE").model_dump(mode="json")
+    cert = fresh_certificate("LU", "BE")
     body = {"executing_state": "BE", "certificate": cert}
     key = str(uuid.uuid4())
     officer = bearer(nodes, "LU", "officer")
@@ -39,8 +38,11 @@ async def test_a_retry_with_the_same_key_creates_one_transfer(nodes: LocalNodes)
         assert "different request" in problem["detail"]
 
         # Without a key, or with a new one, each request is a new transfer.
-        fresh = await http.post("/api/v1/transfers", json=body, headers={**officer, "Idempotency-Key": "k-2"})
-        plain = await http.post("/api/v1/transfers", json=body, headers=officer)
+        # (each of another judgment: one executing state at a time for a judgment, Art 6(5))
+        fresh = await http.post("/api/v1/transfers", json={**body, "certificate": fresh_certificate("LU", "BE")},
+                                headers={**officer, "Idempotency-Key": "k-2"})
+        plain = await http.post("/api/v1/transfers", json={**body, "certificate": fresh_certificate("LU", "BE")},
+                                headers=officer)
         assert len({first.json()["id"], fresh.json()["id"], plain.json()["id"]}) == 3
         assert (await http.get("/api/v1/transfers", headers=officer)).json()["total"] == 3
 
@@ -51,7 +53,7 @@ async def test_a_retry_with_the_same_key_creates_one_transfer(nodes: LocalNodes)
 
 async def test_two_requests_racing_with_one_key_make_one_transfer(nodes: LocalNodes) -> None:
     """A retry sent while the first attempt is still being served waits for it, then gets its answer."""
-    body = {"executing_state": "BE", "certificate": example_certificate("LU", "BE").model_dump(mode="json")}
+    body = {"executing_state": "BE", "certificate": fresh_certificate("LU", "BE")}
     headers = {**bearer(nodes, "LU", "officer"), "Idempotency-Key": str(uuid.uuid4())}
     async with httpx.AsyncClient(base_url=nodes["LU"].url, timeout=30) as http:
         before = (await http.get("/api/v1/transfers", headers=headers)).json()["total"]

@@ -12,9 +12,8 @@ import httpx
 import orjson
 import pytest
 
-from forms.examples import example_certificate
 from probatio.harness import LocalNodes
-from tests.support import bearer, wait_for
+from tests.support import bearer, fresh_certificate, wait_for
 from web.api import CaseView, _summaries
 from web.cases import SUMMARY_FIELDS, summary
 
@@ -43,7 +42,7 @@ def test_a_list_row_is_the_summary(changes: dict[str, object]) -> None:
 
 @pytest.mark.integration
 async def test_the_list_agrees_with_the_case(nodes: LocalNodes) -> None:
-    cert = example_certificate("LU", "BE").model_dump(mode="json")
+    cert = fresh_certificate("LU", "BE")
     officer = bearer(nodes, "LU", "officer")
     async with httpx.AsyncClient(base_url=nodes["LU"].url) as http:
         r = await http.post("/api/v1/transfers", json={"executing_state": "BE", "certificate": cert},
@@ -62,12 +61,14 @@ async def test_the_list_agrees_with_the_case(nodes: LocalNodes) -> None:
 
 @pytest.mark.integration
 async def test_a_list_comes_in_pages_with_a_total_and_links(nodes: LocalNodes) -> None:
-    cert = example_certificate("LU", "BE").model_dump(mode="json")
+    cert = fresh_certificate("LU", "BE")
     officer = bearer(nodes, "LU", "officer")
     async with httpx.AsyncClient(base_url=nodes["LU"].url) as http:
         for _ in range(3):
+            # Three judgments: a judgment goes to one executing state at a time (Art 6(5)).
             r = await http.post("/api/v1/transfers", json={"executing_state": "BE", "certificate": cert},
                                 headers=officer)
+            cert = fresh_certificate("LU", "BE")
             assert r.status_code == 201, r.text
         # Each new case's workflow writes its first view a moment later, which moves it in the list's
         # order (newest first): page only once the list has settled.

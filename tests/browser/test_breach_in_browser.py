@@ -11,9 +11,8 @@ import pytest
 from playwright.async_api import Browser, expect
 from test_transfer_in_browser import MARKUP, browser, shot, sign_in
 
-from forms.examples import example_certificate
 from probatio.harness import LocalNodes, attach_example_judgment
-from tests.support import bearer, wait_for
+from tests.support import bearer, fresh_certificate, wait_for
 from web.pages_wizard import field_id
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -28,7 +27,7 @@ async def _supervised_case(nodes: LocalNodes) -> str:
     async with httpx.AsyncClient(timeout=30) as http:
         r = await http.post(f"{lu}/api/v1/transfers", headers=bearer(nodes, "LU", "officer"),
                             json={"executing_state": "BE",
-                                  "certificate": example_certificate("LU", "BE").model_dump(mode="json")})
+                                  "certificate": fresh_certificate("LU", "BE")})
         case_id = str(r.json()["id"])
         assert (await attach_example_judgment(http, lu, case_id, bearer(nodes, "LU", "officer"))).status_code == 201
         for role, action in (("officer", "submit"), ("prosecutor", "approve")):

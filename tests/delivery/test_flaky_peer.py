@@ -11,10 +11,10 @@ import httpx
 import pytest
 from temporalio.client import Client
 
-from forms.examples import example_certificate
 from probatio.embedded import free_port
 from probatio.harness import attach_example_judgment, start_nodes
 from tests.delivery.flaky_peer import FlakyPeer, flaky_peer
+from tests.support import fresh_certificate
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +33,7 @@ async def test_every_transfer_arrives_exactly_once(temporal_client: Client, pg_s
             lu, be = nodes["LU"], nodes["BE"]
             officer = {"Authorization": f"Bearer {lu.tokens['officer']}"}
             prosecutor = {"Authorization": f"Bearer {lu.tokens['prosecutor']}"}
-            cert = example_certificate("LU", "BE").model_dump(mode="json")
+            cert = fresh_certificate("LU", "BE")
             ids: list[str] = []
             async with httpx.AsyncClient(timeout=30) as http:
                 # One after the other, so each meets the next misbehaviour of the script.

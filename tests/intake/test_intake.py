@@ -23,7 +23,7 @@ from forms.examples import example_certificate
 from forms.messages import MESSAGES, MessageType
 from forms.stages import ExecutingStage, IssuingStage, Side
 from probatio.harness import LocalNodes, start_nodes
-from tests.support import bearer, create_and_approve, outgoing_case, wait_for
+from tests.support import bearer, create_and_approve, fresh_certificate, outgoing_case, wait_for
 from workflows.model import CaseMemory, workflow_id
 
 pytestmark = pytest.mark.integration
@@ -45,7 +45,7 @@ async def three(temporal_client: Client, pg_server: str, tmp_path_factory: pytes
 
 def valid_payload(type_: MessageType) -> dict[str, Any]:
     """A payload its model accepts: what an honest peer would send."""
-    cert = example_certificate(LU, BE).model_dump(mode="json")
+    cert = fresh_certificate(LU, BE)
     now = datetime.now(UTC)
     return {
         MessageType.CERTIFICATE: {"certificate": cert, "language": "fr"},

@@ -11,9 +11,8 @@ import httpx
 import pytest
 from temporalio.client import Client
 
-from forms.examples import example_certificate
 from probatio.harness import LocalNodes, attach_example_judgment, start_nodes
-from tests.support import bearer, wait_for
+from tests.support import bearer, fresh_certificate, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +30,7 @@ async def nodes(temporal_client: Client, pg_server: str, tmp_path: Path) -> Asyn
 
 async def test_transfer_from_lu_is_recognised_by_be(nodes: LocalNodes) -> None:
     lu, be = nodes["LU"].url, nodes["BE"].url
-    cert = example_certificate("LU", "BE").model_dump(mode="json")
+    cert = fresh_certificate("LU", "BE")
     async with httpx.AsyncClient(timeout=30) as http:
         r = await http.post(f"{lu}/api/v1/transfers", json={"executing_state": "BE", "certificate": cert},
                             headers=bearer(nodes, "LU", "officer"))

@@ -24,10 +24,9 @@ from fastapi.routing import APIRoute
 from psycopg.types.json import Jsonb
 from starlette.routing import Route
 
-from forms.examples import example_certificate
 from probatio.harness import LocalNodes
 from store.users import ROLES, create_user
-from tests.support import bearer
+from tests.support import bearer, fresh_certificate
 from tests.web.webhelp import csrf_of, signed_in
 
 pytestmark = pytest.mark.integration
@@ -64,7 +63,7 @@ def app_of(nodes: LocalNodes, state: str) -> FastAPI:
 async def _lu_case_and_draft(nodes: LocalNodes) -> Secrets:
     marker = f"Marker{uuid.uuid4().hex[:10]}"
     surname = f"Scoped{uuid.uuid4().hex[:6]}"
-    cert = example_certificate("LU", "BE").model_dump(mode="json")
+    cert = fresh_certificate("LU", "BE")
     cert["person"]["place_of_birth"] = marker
     cert["person"]["surname"] = surname
     async with httpx.AsyncClient(base_url=nodes["LU"].url, timeout=30) as http:

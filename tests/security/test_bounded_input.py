@@ -14,7 +14,7 @@ import pytest
 from adapters.envelope import MAX_ENVELOPE_BYTES
 from forms.examples import example_certificate
 from probatio.harness import LocalNodes
-from tests.support import bearer
+from tests.support import bearer, fresh_certificate
 from web.guard import MAX_JSON_DEPTH, json_depth_exceeds
 
 pytestmark = pytest.mark.integration
@@ -88,7 +88,7 @@ async def test_personal_data_is_never_cached_and_a_reason_is_asked(nodes: LocalN
     async with httpx.AsyncClient(base_url=nodes["LU"].url, timeout=60) as http:
         r = await http.post("/api/v1/transfers", headers=bearer(nodes, "LU", "officer"),
                             json={"executing_state": "BE",
-                                  "certificate": example_certificate("LU", "BE").model_dump(mode="json")})
+                                  "certificate": fresh_certificate("LU", "BE")})
         case_id = r.json()["id"]
         for path in (f"/api/v1/transfers/{case_id}", f"/api/v1/transfers/{case_id}/certificate.pdf",
                      f"/api/v1/transfers/{case_id}/certificate.html", "/api/v1/transfers", "/api/v1/dashboard"):

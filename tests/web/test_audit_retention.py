@@ -15,11 +15,10 @@ import pytest
 from webhelp import csrf_of, signed_in
 
 from activities.retention import ensure_schedule
-from forms.examples import example_certificate
 from probatio.harness import LocalNodes
 from probatio.settings import Settings
 from store import retention
-from tests.support import bearer
+from tests.support import bearer, fresh_certificate
 from web.auth import oidc_client
 from workflows.retention import RetentionInput, RetentionResult, schedule_id
 
@@ -31,7 +30,7 @@ def db(nodes: LocalNodes, state: str = "LU") -> str:
 
 
 async def new_case(nodes: LocalNodes, surname: str = "Muller") -> str:
-    cert = example_certificate("LU", "BE").model_dump(mode="json")
+    cert = fresh_certificate("LU", "BE")
     cert["person"]["surname"] = surname
     async with httpx.AsyncClient(base_url=nodes["LU"].url, timeout=30) as http:
         r = await http.post("/api/v1/transfers", headers=bearer(nodes, "LU", "officer"),

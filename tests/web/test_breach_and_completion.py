@@ -13,9 +13,8 @@ import httpx
 import pytest
 from webhelp import csrf_of, form_fields, signed_in
 
-from forms.examples import example_certificate
 from probatio.harness import LocalNodes, attach_example_judgment
-from tests.support import bearer, wait_for
+from tests.support import bearer, fresh_certificate, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +26,7 @@ async def _sent_case(nodes: LocalNodes, http: httpx.AsyncClient) -> str:
     lu, be = nodes["LU"].url, nodes["BE"].url
     r = await http.post(f"{lu}/api/v1/transfers", headers=bearer(nodes, "LU", "officer"),
                         json={"executing_state": "BE",
-                              "certificate": example_certificate("LU", "BE").model_dump(mode="json")})
+                              "certificate": fresh_certificate("LU", "BE")})
     assert r.status_code == 201, r.text
     case_id = str(r.json()["id"])
     assert (await attach_example_judgment(http, lu, case_id, bearer(nodes, "LU", "officer"))).status_code == 201
@@ -77,8 +76,9 @@ async def test_breach_report_through_the_annex_ii_page(nodes: LocalNodes) -> Non
         fields = form_fields(page.text, form_url)
         assert fields["person.surname"] == "Muller" and fields["person.date_of_birth"] == "1990-06-02"
         assert fields["person.address.city"] == "Arlon"  # the address in the executing State
-        assert fields["judgment.judgment_reference"] == "LCRI 1234/2025"
-        assert fields["judgment.certificate_issued_on"] == "2025-05-05"
+        assert fields["judgment.judgment_reference"].startswith("LCRI ")  # the case's own judgment (Art 6(5))
+        # Box (l) was signed at approval (Art 6(3)): the certificate was issued today.
+        assert fields["judgment.certificate_issued_on"] == date.today().isoformat()
         assert fields["supervising_authority.address.country"] == "BE"
         assert fields["signature.name"] == "officer" and fields["signature.signed_on"] == date.today().isoformat()
         assert fields["language"] == "fr"  # BE writes French, which LU accepts (Art 21)

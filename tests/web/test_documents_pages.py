@@ -9,9 +9,9 @@ import hashlib
 import pytest
 from webhelp import csrf_of, signed_in
 
-from forms.examples import EXAMPLE_JUDGMENT_FILENAME, example_certificate, example_judgment_pdf
+from forms.examples import EXAMPLE_JUDGMENT_FILENAME, example_judgment_pdf
 from probatio.harness import LocalNodes
-from tests.support import bearer, wait_for
+from tests.support import bearer, fresh_certificate, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -23,7 +23,7 @@ async def test_documents_step_then_download_at_be(nodes: LocalNodes) -> None:
     # is the documents page. The API makes the case here (the wizard's boxes are tested elsewhere).
     r = await officer.post("/api/v1/transfers", headers=bearer(nodes, "LU", "officer"),
                            json={"executing_state": "BE",
-                                 "certificate": example_certificate("LU", "BE").model_dump(mode="json")})
+                                 "certificate": fresh_certificate("LU", "BE")})
     case_id = r.json()["id"]
     docs_url = f"/cases/outgoing/{case_id}/documents"
     page = await officer.get(docs_url)
@@ -85,7 +85,7 @@ async def test_approval_page_without_judgment_names_the_choice(nodes: LocalNodes
     officer = await signed_in(lu, "officer")
     r = await officer.post("/api/v1/transfers", headers=bearer(nodes, "LU", "officer"),
                            json={"executing_state": "BE",
-                                 "certificate": example_certificate("LU", "BE").model_dump(mode="json")})
+                                 "certificate": fresh_certificate("LU", "BE")})
     case_id = r.json()["id"]
     token = csrf_of((await officer.get(f"/cases/outgoing/{case_id}")).text)
     r = await officer.post(f"/cases/outgoing/{case_id}/actions/submit", data={"csrf_token": token})

@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from forms.examples import example_breach, example_certificate
+from forms.examples import example_breach
 from probatio.harness import LocalNodes, attach_example_judgment
 from store.users import ROLES
-from tests.support import bearer, wait_for
+from tests.support import bearer, fresh_certificate, wait_for
 from workflows.rules import ACTIONS
 from workflows.stages import Side
 
@@ -24,7 +24,7 @@ FULL_BODY: dict[str, Any] = {
     "missing": "box (e)", "due_days": 10, "ground": "a", "question": "matrix test", "reasons": "matrix test",
     "expected_by": "2030-01-01", "max_custody_days": 30, "decision": "modify",
     # Valid documents: `complete` checks the certificate before the stage, so an empty one would be a 422.
-    "certificate": example_certificate("LU", "BE").model_dump(mode="json"),
+    "certificate": fresh_certificate("LU", "BE"),
     "breach": example_breach("LU", "BE").model_dump(mode="json"),
 }
 
@@ -57,7 +57,7 @@ async def test_role_action_matrix(nodes: LocalNodes) -> None:
             httpx.AsyncClient(base_url=be, timeout=30) as http_be:
         r = await http_lu.post("/api/v1/transfers", headers=bearer(nodes, "LU", "officer"),
                                json={"executing_state": "BE",
-                                     "certificate": example_certificate("LU", "BE").model_dump(mode="json")})
+                                     "certificate": fresh_certificate("LU", "BE")})
         case_id = r.json()["id"]
         r = await attach_example_judgment(http_lu, lu, case_id, bearer(nodes, "LU", "officer"))
         assert r.status_code == 201, r.text

@@ -32,7 +32,7 @@ from forms.examples import example_certificate
 from forms.labels import catalogue
 from forms.states import load_state
 from probatio.harness import LocalNodes
-from tests.support import bearer, wait_for
+from tests.support import bearer, fresh_certificate, wait_for
 from web import i18n
 from web.pages_wizard import STEPS
 
@@ -175,7 +175,7 @@ async def _cases_in_stages(nodes: LocalNodes) -> dict[str, str]:
     """Transfers in the stages whose case pages differ: a draft, awaiting approval, under decision at BE,
     completion requested, supervised, and refused (closed)."""
     lu, be = nodes["LU"].url, nodes["BE"].url
-    cert = example_certificate("LU", "BE").model_dump(mode="json")
+    cert = fresh_certificate("LU", "BE")
     found: dict[str, str] = {}
     async with httpx.AsyncClient(timeout=60) as http:
         async def new(submit: bool = True, approve: bool = True) -> str:

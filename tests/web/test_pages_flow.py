@@ -9,7 +9,7 @@ from webhelp import csrf_of, signed_in
 
 from probatio.harness import LocalNodes
 from store.users import create_user
-from tests.support import bearer, wait_for
+from tests.support import bearer, fresh_certificate, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -156,13 +156,12 @@ async def test_wizard_to_recognition_through_pages(nodes: LocalNodes) -> None:
 async def test_every_read_leaves_an_audit_row(nodes: LocalNodes) -> None:
     import httpx
 
-    from forms.examples import example_certificate
 
     lu = nodes["LU"].url
     async with httpx.AsyncClient(base_url=lu, timeout=30) as http:
         r = await http.post("/api/v1/transfers", headers=bearer(nodes, "LU", "officer"),
                             json={"executing_state": "BE",
-                                  "certificate": example_certificate("LU", "BE").model_dump(mode="json")})
+                                  "certificate": fresh_certificate("LU", "BE")})
         case_id = r.json()["id"]
 
         async def reads() -> list[dict[str, object]]:

@@ -245,7 +245,7 @@ async def _store_completed_certificate(pool: AsyncConnectionPool[Any], row: dict
 
 
 # The codes a refusal names, as a page shows them (web/labels.py words them in the reader's language).
-_WORDED_VALUES = {"action": "ACTIONS", "role": "ROLES", "stage": "STAGES"}
+_WORDED_VALUES = {"action": "ACTIONS", "role": "ROLES", "roles": "ROLES", "stage": "STAGES"}
 
 
 def refusal_words(template: str, values: Mapping[str, Any]) -> Message:
@@ -256,7 +256,10 @@ def refusal_words(template: str, values: Mapping[str, Any]) -> Message:
     worded: dict[str, Any] = {}
     for key, value in values.items():
         table = getattr(labels, _WORDED_VALUES.get(key, ""), None) if key in _WORDED_VALUES else None
-        worded[key] = Message(table[value]) if table and value in table else value
+        word = table.get(value) if table else None
+        if isinstance(word, tuple):  # an action's label and summary: the label names it
+            word = word[0]
+        worded[key] = Message(word) if word else value
     text = template % dict(values) if values else template
     return Message.said_as(text, template, worded)
 

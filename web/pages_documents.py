@@ -66,7 +66,7 @@ async def documents_page(request: Request, session: Session, direction: str, cas
                   sent_separately=SEPARATE_LABELS.get(separately or "", separately),
                   kind_label=lambda k: KIND_LABELS.get(k, str(k)),
                   kinds=[(k.value, label) for k, label in KIND_LABELS.items()],
-                  languages=LANGUAGE_OPTIONS,
+                  document_languages=LANGUAGE_OPTIONS,
                   message=message, done=done, field_errors=field_errors or {}, values=values or {})
 
 

@@ -16,8 +16,13 @@ from typing import Any
 import httpx
 import pytest
 
-from forms.examples import example_certificate
-from probatio.embedded import free_port
+from forms.examples import (
+    EXAMPLE_JUDGMENT_FILENAME,
+    EXAMPLE_JUDGMENT_LANGUAGE,
+    example_certificate,
+    example_judgment_pdf,
+)
+from probatio.embedded import free_port, free_port_pair
 from tests.node.test_dev_stack import all_closed, wait_healthy
 
 pytestmark = pytest.mark.integration
@@ -34,9 +39,8 @@ def until(fetch: Any, done: Any, timeout: float = 120) -> Any:
 
 def test_a_transfer_over_ecodex_with_probatio_dev(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    ports = {"web": free_port(), "pg": free_port(), "temporal": free_port()}
-    while ports["web"] + 1 in ports.values():
-        ports["web"] = free_port()
+    ports = {"pg": free_port(), "temporal": free_port()}
+    ports["web"] = free_port_pair(avoid=ports.values())
     proc = subprocess.Popen(
         [sys.executable, "-m", "probatio", "dev", "--link", "ecodex", "--port", str(ports["web"]),
          "--pg-port", str(ports["pg"]), "--temporal-port", str(ports["temporal"]), "--temporal-ui-port", "0",
@@ -58,6 +62,10 @@ def test_a_transfer_over_ecodex_with_probatio_dev(tmp_path: Path) -> None:
                       json={"executing_state": "BE", "certificate": certificate})
         assert r.status_code == 201, r.text
         case_id = r.json()["id"]
+        r = http.post(f"{lu}/api/v1/transfers/{case_id}/documents", headers=auth("LU", "officer"),
+                      data={"kind": "judgment", "language": EXAMPLE_JUDGMENT_LANGUAGE},
+                      files={"file": (EXAMPLE_JUDGMENT_FILENAME, example_judgment_pdf(), "application/pdf")})
+        assert r.status_code == 201, r.text  # Art 6(1): the judgment travels with the certificate
         for role, action in (("officer", "submit"), ("prosecutor", "approve")):
             r = http.post(f"{lu}/api/v1/transfers/{case_id}/actions/{action}", headers=auth("LU", role))
             assert r.status_code == 200, r.text

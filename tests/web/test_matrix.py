@@ -10,10 +10,10 @@ import httpx
 import pytest
 
 from forms.examples import example_breach
+from forms.messages import ACTIONS
 from probatio.harness import LocalNodes, attach_example_judgment
 from store.users import ROLES
 from tests.support import bearer, fresh_certificate, wait_for
-from workflows.rules import ACTIONS
 from workflows.stages import Side
 
 pytestmark = pytest.mark.integration
@@ -22,11 +22,14 @@ pytestmark = pytest.mark.integration
 FULL_BODY: dict[str, Any] = {
     "reason": "matrix test", "text": "matrix test", "outcome": "matrix test", "authority": "BE-X",
     "missing": "box (e)", "due_days": 10, "ground": "a", "question": "matrix test", "reasons": "matrix test",
-    "expected_by": "2030-01-01", "max_custody_days": 30, "decision": "modify",
+    "expected_by": "2030-01-01", "max_custody_days": 30, "decision": "modify", "agree": False,
     # Valid documents: `complete` checks the certificate before the stage, so an empty one would be a 422.
     "certificate": fresh_certificate("LU", "BE"),
     "breach": example_breach("LU", "BE").model_dump(mode="json"),
 }
+
+
+OUTCOME_OF = {"decide": "recognised", "notify_review": "confirmed"}
 
 
 async def sweep(http: httpx.AsyncClient, nodes: LocalNodes, state: str, side: Side, case_id: str,
@@ -37,9 +40,10 @@ async def sweep(http: httpx.AsyncClient, nodes: LocalNodes, state: str, side: Si
         for role in ROLES:
             if role in rule.roles and stage in rule.stages:
                 continue  # allowed: doing it would move the case on; the flow tests cover these
-            body = dict(FULL_BODY)
-            if side == Side.EXECUTING and name == "decide":
-                body["outcome"] = "recognised"
+            # Each action's own fields (its model in the catalogue refuses any other), all valid.
+            body = {k: v for k, v in FULL_BODY.items() if k in rule.model_fields}
+            if "outcome" in body:
+                body["outcome"] = OUTCOME_OF.get(name, "completed")
             if name == "transfer_back":
                 body["reason"] = "absconded"
             r = await http.post(f"{base}/{name}", json=body, headers=bearer(nodes, state, role))

@@ -140,11 +140,14 @@ async def act(pool: AsyncConnectionPool[Any], client: Client, user: User, side: 
         # Checked now (422 naming each field), stored by the workflow only once it accepted the completion:
         # a refused `complete` leaves the certificate as it was (the workflow's apply_completion activity).
         parsed = parsed.model_copy(update={"certificate": _completed_certificate(row, body.get("certificate"))})
-    if side == Side.EXECUTING and action == "forward":
-        refusal = check_stage(rule, row["stage"])  # a stage refusal first, as for every action (409)
+    if side == Side.EXECUTING and action in ("forward", "report_breach"):
+        # These are checked against the case here (directory, certificate): a wrong stage is said first (409),
+        # as the workflow would have.
+        refusal = check_stage(rule, row["stage"])
         if refusal:
             await _audit_refusal(pool, user, row, action, refusal.reason, body)
             raise ApiError(STATUS_FOR[refusal.kind], refusal_words(refusal.template, refusal.values))
+    if side == Side.EXECUTING and action == "forward":
         structured["served_here"] = _competent_authority_here(directory, row, str(structured.get("authority")))
     if side == Side.EXECUTING and action == "report_breach":
         _check_breach_report(body.get("breach"), row.get("certificate"))

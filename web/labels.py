@@ -13,6 +13,9 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 
 from forms.labels import RENDER_LANGUAGES, Catalogue, catalogue
+from forms.messages import ACTIONS as ACTION_MODELS
+from forms.messages import MESSAGES as MESSAGE_MODELS
+from forms.stages import Side
 from forms.validation import Problem
 from web.i18n import N_, SOURCE_LANGUAGE, Translator, translator
 
@@ -31,37 +34,22 @@ OUTCOMES = {
     "amnesty": N_("amnesty or pardon"), "recognised": N_("recognised"), "adapted": N_("adapted"),
 }
 
-# An action's name as a button and heading, and what it does (workflows/rules.py has the English summary).
-ACTIONS = {
-    "submit": (N_("Submit"), N_("Send to the prosecutor for approval")),
-    "return": (N_("Return"), N_("Send back to the officer")),
-    "approve": (N_("Approve"), N_("Sign and send the certificate")),
-    "complete": (N_("Complete"), N_("Send the completed certificate")),
-    "reply": (N_("Reply"), N_("Answer a consultation or information request")),
-    "withdraw": (N_("Withdraw"), N_("Withdraw the certificate")),
-    "confirm_no_withdrawal": (N_("Confirm no withdrawal"), N_("Let supervision start at once")),
-    "decide_subsequent": (N_("Subsequent decision"), N_("Take a subsequent decision")),
-    "request_transfer_back": (N_("Request the transfer back"), N_("Ask for the supervision back")),
-    "notify_review": (N_("Notify a review"), N_("Tell the executing State of a review of the judgment "
-                                               "(annulled, amended, confirmed)")),
-    "request_information": (N_("Request information"), N_("Ask the executing State for facts needed for a "
-                                                          "subsequent decision")),
-    "resend": (N_("Resend"), N_("Send again the messages whose delivery failed")),
-    "forward": (N_("Forward"), N_("Forward to the competent authority")),
-    "request_completion": (N_("Request completion"), N_("Ask for a completed certificate")),
-    "consult": (N_("Consult"), N_("Consult before refusing")),
-    "notify_delay": (N_("Notify a delay"), N_("The 60 days cannot be kept")),
-    "give_max_custody": (N_("Give the maximum custody"), N_("Maximum custody on non-compliance")),
-    "decide": (N_("Decide"), N_("Recognise, adapt or refuse")),
-    "start_supervision": (N_("Start supervision"), N_("Supervision begins")),
-    "report_breach": (N_("Report a breach"), N_("Report a breach on the Annex II form")),
-    "answer_information": (N_("Answer the information request"), N_("Give the facts the issuing State asked for")),
-    "report_not_found": (N_("Report person not found"), N_("The person cannot be found")),
-    "notify_amnesty": (N_("Notify an amnesty"), N_("Amnesty or pardon")),
-    "transfer_back": (N_("Transfer back"), N_("Give the supervision back")),
-    "end_supervision": (N_("End supervision"), N_("Probation period over, measures complied with")),
-    "create": (N_("Create"), N_("Create the transfer")),
-}
+# An action's name as a button and heading, and what it does: the catalogue's words (forms/messages.py),
+# extracted for translation by web/catalogue_words.py. Where an action has the same name on both sides, the
+# issuing side's words are the default; `action_words` takes the side.
+def action_words(name: Any, side: Any = None) -> tuple[str, str] | None:
+    """(label, summary) of an action in the catalogue's English; None for a name that is no action."""
+    sides = [Side(side)] if side else [Side.ISSUING, Side.EXECUTING]
+    for s in sides:
+        model = ACTION_MODELS[s].get(str(name))
+        if model is not None:
+            return model.label, model.summary
+    if str(name) == "create":
+        return CREATE
+    return None
+
+
+CREATE = (N_("Create"), N_("Create the transfer"))
 
 ALERTS = {
     "decision_due_soon": N_("decision due soon"), "decision_overdue": N_("decision overdue"),
@@ -130,20 +118,8 @@ DETAILS = {
     "warnings": N_("warnings"), "messages": N_("messages"), "message": N_("message"),
 }
 
-# The messages between nodes (CONTRACT §3), as the timeline names them.
-MESSAGES = {
-    "certificate": N_("certificate"), "acknowledgement": N_("acknowledgement"), "forwarded": N_("forwarded"),
-    "completion_request": N_("request for completion"), "completion": N_("completed certificate"),
-    "consultation": N_("consultation"), "consultation_reply": N_("answer to a consultation"),
-    "delay_notice": N_("notice of delay"), "max_custody_info": N_("maximum custody"), "decision": N_("decision"),
-    "withdrawal": N_("withdrawal"), "no_withdrawal": N_("no withdrawal"),
-    "supervision_started": N_("supervision started"), "breach_report": N_("breach report"),
-    "information_request": N_("request for information"), "information": N_("information"),
-    "subsequent_decision": N_("subsequent decision"), "person_not_found": N_("person not found"),
-    "amnesty_pardon": N_("amnesty or pardon"), "transfer_back_request": N_("request for a transfer back"),
-    "transfer_back": N_("transfer back"), "judgment_review": N_("review of the judgment"),
-    "supervision_ended": N_("supervision ended"),
-}
+# The messages between nodes (CONTRACT §3): the catalogue's labels (forms/messages.py), translated.
+MESSAGES = {str(kind): model.label for kind, model in MESSAGE_MODELS.items()}
 
 
 def detail_value(key: str, value: Any, t: Translator) -> str:
@@ -212,14 +188,22 @@ def deadline_label(name: Any, t: Translator) -> str:
     return label(DEADLINES, name, t)
 
 
-def action_label(name: Any, t: Translator) -> str:
-    entry = ACTIONS.get(str(name))
+def action_label(name: Any, t: Translator, side: Any = None) -> str:
+    entry = action_words(name, side)
     return t.gettext(entry[0]) if entry else _plain(name)
 
 
-def action_summary(name: Any, t: Translator) -> str:
-    entry = ACTIONS.get(str(name))
-    return t.gettext(entry[1]) if entry else ""
+def action_summary(name: Any, t: Translator, side: Any = None) -> str:
+    """What the action does, as a sentence (the catalogue writes it in lower case, to follow a label)."""
+    entry = action_words(name, side)
+    if not entry:
+        return ""
+    text = t.gettext(entry[1])
+    return text[:1].upper() + text[1:]
+
+
+def message_label(kind: Any, t: Translator) -> str:
+    return label(MESSAGES, kind, t)
 
 
 def _in_context(fn: Callable[[Any, Translator], str]) -> Callable[..., str]:
@@ -268,7 +252,8 @@ def install(env: Any) -> None:
         detail_value=_detail_in_context, problem_text=_in_context(problem_text),
         ground_label=_in_context(_table(GROUNDS)),
         deadline_label=_in_context(deadline_label), action_label=_in_context(action_label),
-        action_summary=_in_context(action_summary))
+        action_summary=_in_context(action_summary), message_label=_in_context(message_label),
+        seal_detail=_in_context(seal_detail))
 
 
 # The default of PROBATIO_OIDC_LABEL (probatio/settings.py), so that the sign-in page can show it translated.
@@ -298,3 +283,23 @@ GROUNDS = {
     "j": N_("the measure lasts less than six months"),
     "k": N_("offences committed in the executing State's territory"),
 }
+
+
+# What adapters/seal.py finds on a received PDF (its fixed wordings; a wording with the library's own error
+# text in it is shown as it is).
+SEAL_DETAILS = {
+    "the document carries no seal": N_("the document carries no seal"),
+    "the seal does not match the document: it was changed after sealing":
+        N_("the seal does not match the document: it was changed after sealing"),
+    "the document was extended after it was sealed": N_("the document was extended after it was sealed"),
+    "the seal is intact but its certificate is not among the sending state's trust anchors in the directory":
+        N_("the seal is intact but its certificate is not among the sending state's trust anchors in the "
+           "directory"),
+    "intact, covers the whole document, issued under a trust anchor of the sending state":
+        N_("intact, covers the whole document, issued under a trust anchor of the sending state"),
+}
+
+
+def seal_detail(detail: Any, t: Translator) -> str:
+    text = str(detail or "")
+    return t.gettext(SEAL_DETAILS[text]) if text in SEAL_DETAILS else text

@@ -56,27 +56,6 @@ router = APIRouter(include_in_schema=False)
 
 SIDE_OF = {"outgoing": Side.ISSUING, "incoming": Side.EXECUTING}
 
-# How each body field of an action reads on a page, marked for translation. Which fields an action has,
-# their kinds and whether they are required come from its model in the catalogue (forms/messages.py).
-FIELD_LABELS: dict[str, str] = {
-    "reason": N_("Reason"),
-    "text": N_("Answer"),
-    "outcome": N_("Outcome of the review"),
-    "authority": N_("Competent authority (code)"),
-    "missing": N_("What is missing"),
-    "due_days": N_("Days given to complete"),
-    "ground": N_("Refusal ground consulted on (Art 11(1))"),
-    "question": N_("Question to the issuing State"),
-    "reasons": N_("Reasons"),
-    "expected_by": N_("Decision expected by"),
-    "max_custody_days": N_("Maximum custody (days)"),
-    "decision": N_("Decision"),
-    "certificate": N_("Completed certificate (JSON)"),
-    "breach": N_("Breach report, Annex II (JSON)"),
-    "measures": N_("Measures as modified (JSON)"),
-    "ask_max_custody": N_("Ask for the maximum custody (Art 16(2))"),
-    "judgment_sent_separately": N_("Only if the judgment is not attached: how it is sent separately (Art 6(1))"),
-}
 # How the values of the law's lists read on a page (the catalogue's enums give the values).
 OPTION_LABELS: dict[str, str] = {
     "modify": N_("modify the measures"), "revoke": N_("revoke the suspension"),
@@ -128,8 +107,8 @@ def action_fields(side: Side, action: str, t: Translator | None = None) -> list[
         kind, values = _field_kind(info.annotation)
         if kind == "select" and len(values) == 1 and not info.is_required():
             continue  # a single possible value needs no question
-        label = FIELD_LABELS.get(name)
-        out.append({"name": name, "label": t.gettext(label) if label else (info.title or name), "kind": kind,
+        # The field's title in the catalogue, translated (web/catalogue_words.py extracts it).
+        out.append({"name": name, "label": t.gettext(info.title) if info.title else name, "kind": kind,
                     "options": [(v, _option(name, v, t)) for v in values], "required": info.is_required()})
     return out
 
@@ -354,7 +333,7 @@ async def _case_page(request: Request, session: SignedIn, direction: str, case_i
                 "page": PAGE_ACTIONS.get((direction, a))} for a in view["actions"]]
     completion = await completion_request(node.pool, view) if view["stage"] == "completion_requested" else None
     attached = case_documents_context(await list_documents(node.pool, session.user, side, case_id, audited=False),
-                                      certificate)
+                                      certificate, t)
     return render(request, "case.html.j2", session, status_code=status_code, case=view, direction=direction,
                   side=side.value, certificate=certificate, actions=actions, message=message,
                   completion=completion, **attached, ecodex_trust=await ecodex_trust(node.pool, case_id),

@@ -270,6 +270,13 @@ async def note_texts(pool: AsyncConnectionPool[Any], note_id: str) -> dict[str, 
     return dict(row["texts"]) if row else {}
 
 
+async def notes_of_case(pool: AsyncConnectionPool[Any], case_id: str) -> dict[str, dict[str, Any]]:
+    """Every note of a case by its id: the free text of the actions its timeline names."""
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT id, texts FROM notes WHERE case_id = %s", (case_id,))
+        return {str(row["id"]): dict(row["texts"]) for row in await cur.fetchall()}
+
+
 # The lists on the dashboard show the first ones by due date; the totals say how many there are.
 DASHBOARD_LIST_LIMIT = 100
 

@@ -28,6 +28,7 @@ from web.cases import (
     record_read,
     visible_case,
 )
+from web.conversation import ConversationEntry
 from web.errors import ApiError, problems
 from web.openapi import DASHBOARD_EXAMPLE, DOCUMENT_ANSWERS, LIST_ANSWER, action_body, errors
 from web.why import read_why
@@ -91,6 +92,8 @@ class TimelineEvent(BaseModel):
     type: str
     actor: str | None
     detail: dict[str, Any]
+    texts: dict[str, str] = Field(default_factory=dict, description="the free text of the action, e.g. the reason "
+                                                                    "a prosecutor returned the transfer")
 
 
 class CaseView(CaseSummary):
@@ -112,6 +115,10 @@ class CaseView(CaseSummary):
     certificate_seal: dict[str, Any] | None = Field(
         default=None, description="incoming cases: the check of the received certificate PDF's electronic seal "
                                   "(status valid, invalid, untrusted or unsigned; signer; time)")
+    conversation: list[ConversationEntry] = Field(
+        default_factory=list, description="every message between the two authorities, both ways, in order and in "
+                                          "full: free text, structured fields, adapted measures beside the "
+                                          "original ones, a completed certificate's changes box by box")
 
 
 class AuditEntry(BaseModel):

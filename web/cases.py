@@ -17,6 +17,7 @@ from forms.messages import Action, ActionInput, ActionRefused, Actor, parse_acti
 from store import audit, cases
 from store.users import User
 from web.certificate_receipt import seal_view
+from web.conversation import conversation
 from web.errors import ApiError, problems
 from web.why import ReadWhy, resolve
 from workflows.model import ActionResult
@@ -60,16 +61,27 @@ async def record_read(pool: AsyncConnectionPool[Any], user: User, side: Side, ro
 
 async def case_view(pool: AsyncConnectionPool[Any], row: dict[str, Any], user: User, side: Side) -> dict[str, Any]:
     events = await cases.timeline(pool, row["id"])
+    notes = await cases.notes_of_case(pool, row["id"])
     return {
         **summary(row),
         "deadlines": row["deadlines"],
         "alerts": row["alerts"],
         "alerts_seen": row.get("alerts_seen", []),
-        "timeline": [{"at": e["at"].isoformat(), "type": e["type"], "actor": e["actor"], "detail": e["detail"]}
+        # An action's free text (a return's reason, a withdrawal's) is in its note: shown with the event.
+        "timeline": [{"at": e["at"].isoformat(), "type": e["type"], "actor": e["actor"], "detail": e["detail"],
+                      "texts": _texts_only(notes.get(str((e["detail"] or {}).get("note") or ""), {}))}
                      for e in events],
         "actions": actions_now(side, user, row),
         "certificate_seal": await seal_view(pool, row),
+        # What the two authorities said to each other, in full (web/conversation.py).
+        "conversation": [e.model_dump(mode="json")
+                         for e in await conversation(pool, row["id"], row.get("certificate"))],
     }
+
+
+def _texts_only(texts: dict[str, Any]) -> dict[str, str]:
+    """The plain text of a note (a certificate or breach form in a note is shown elsewhere, not here)."""
+    return {k: v for k, v in texts.items() if isinstance(v, str) and v.strip()}
 
 
 def actions_now(side: Side, user: User, row: dict[str, Any]) -> list[str]:

@@ -116,6 +116,9 @@ DETAILS = {
     "executing_state": N_("executing State"), "received_at": N_("received"),
     "max_custody_requested": N_("maximum custody asked for"), "art_14_3": N_("issuing State competent (Art 14(3))"),
     "warnings": N_("warnings"), "messages": N_("messages"), "message": N_("message"),
+    # The free text of a message (forms/messages.py text_fields), as the conversation panel names it.
+    "question": N_("question"), "text": N_("answer"), "missing": N_("what is missing"),
+    "judgment_sent_separately": N_("judgment sent separately"),
 }
 
 # The messages between nodes (CONTRACT §3): the catalogue's labels (forms/messages.py), translated.
@@ -253,7 +256,7 @@ def install(env: Any) -> None:
         ground_label=_in_context(_table(GROUNDS)),
         deadline_label=_in_context(deadline_label), action_label=_in_context(action_label),
         action_summary=_in_context(action_summary), message_label=_in_context(message_label),
-        seal_detail=_in_context(seal_detail))
+        seal_detail=_in_context(seal_detail), box_label=_in_context(box_label))
 
 
 # The default of PROBATIO_OIDC_LABEL (probatio/settings.py), so that the sign-in page can show it translated.
@@ -267,6 +270,7 @@ QUEUE_TASKS = (
     N_("Withdraw or accept the adapted measures (Art 9(4))"),
     N_("Decide on recognition (Art 8, 11, 12)"),
     N_("Withdrawal window open: withdraw or let supervision start (Art 9(4))"),
+    N_("Read the breach report and decide what follows (Art 17)"),
 )
 
 # Art 11(1) (a)-(k), in the words of the grounds (forms/law.py RefusalGround).
@@ -303,3 +307,15 @@ SEAL_DETAILS = {
 def seal_detail(detail: Any, t: Translator) -> str:
     text = str(detail or "")
     return t.gettext(SEAL_DETAILS[text]) if text in SEAL_DETAILS else text
+
+
+def box_label(path: Any, t: Translator) -> str:
+    """A box of the certificate by its name on the form, in the reader's language; a measure's number kept."""
+    import re
+
+    from web.pages_wizard import label_for
+
+    text = str(path)
+    name = label_for(text, "annex1", t.lang)
+    found = re.search(r"measures\[(\d+)\]", text)
+    return f"{name} ({int(found.group(1)) + 1})" if found else name

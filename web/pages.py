@@ -3,6 +3,7 @@ functions the JSON API uses (web.cases.read_case and act), so roles, stages and 
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import json
 import logging
@@ -334,11 +335,28 @@ async def _case_page(request: Request, session: SignedIn, direction: str, case_i
     completion = await completion_request(node.pool, view) if view["stage"] == "completion_requested" else None
     attached = case_documents_context(await list_documents(node.pool, session.user, side, case_id, audited=False),
                                       certificate, t)
+    # Art 17: a breach report the issuing side has not yet answered with a decision or a question.
+    said = view["conversation"]
+    last_breach = max((i for i, e in enumerate(said) if e["type"] == "breach_report" and e["way"] == "received"),
+                      default=None)
+    breach_unanswered = last_breach is not None and not any(e["way"] == "sent" for e in said[last_breach + 1:])
     return render(request, "case.html.j2", session, status_code=status_code, case=view, direction=direction,
+                  breach_unanswered=breach_unanswered,
+                  returned=_returned(view),
                   side=side.value, certificate=certificate, actions=actions, message=message,
                   completion=completion, **attached, ecodex_trust=await ecodex_trust(node.pool, case_id),
                   failed_action=failed_action, field_errors=field_errors or {}, values=values or {},
                   done=request.query_params.get("done", ""))
+
+
+def _returned(view: dict[str, Any]) -> dict[str, Any] | None:
+    """A draft the prosecutor sent back (Art 6(3)): when, by whom and why, for the officer who corrects it."""
+    if view["stage"] != "draft":
+        return None
+    event = next((e for e in reversed(view["timeline"]) if e["type"] == "returned_to_officer"), None)
+    if event is None:
+        return None
+    return {"at": event["at"], "actor": event["actor"], "reason": (event.get("texts") or {}).get("reason", "")}
 
 
 @router.get("/cases/{direction}/{case_id}", response_class=HTMLResponse)
@@ -391,6 +409,37 @@ async def case_certificate(request: Request, session: SignedIn, direction: str, 
         response.headers["Content-Security-Policy"] = ("default-src 'none'; style-src 'unsafe-inline'; "
                                                        "img-src data:; frame-ancestors 'self'")
     return response
+
+
+@router.get("/cases/{direction}/{case_id}/messages/{message_id}/breach.{fmt}")
+async def breach_document(request: Request, session: SignedIn, direction: str, case_id: str, message_id: str,
+                          fmt: str) -> Response:
+    """A breach report of the conversation as its Annex II form, in the reader's language where the forms
+    have it (else English): HTML for the page, PDF to download. The read is audited like the case's."""
+    from forms.annex2 import BreachReport
+    from forms.labels import RENDER_LANGUAGES
+    from forms.render import render_breach
+    from web.conversation import breach_of
+
+    if fmt not in ("pdf", "html"):
+        raise ApiError(404, PageMessage(N_("The breach report is available as .pdf or .html.")))
+    node = node_of(request)
+    await read_case(node.pool, session.user, _side(direction), case_id, channel="page:breach",
+                    why=read_why(request))
+    found = await breach_of(node.pool, case_id, message_id)
+    if found is None:
+        raise ApiError(404, PageMessage(N_("There is no such breach report in this case.")))
+    lang = i18n.for_request(request).lang
+    report = BreachReport.model_validate(found)
+    # Rendering a PDF takes a moment: off the event loop, so other pages keep answering.
+    content = await asyncio.to_thread(render_breach, report, lang if lang in RENDER_LANGUAGES else "en",
+                                      "pdf" if fmt == "pdf" else "html")
+    if fmt == "pdf":
+        return Response(content, media_type="application/pdf", headers={
+            "Content-Disposition": f'attachment; filename="breach-report-{case_id[:8]}.pdf"'})
+    return Response(content, media_type="text/html; charset=utf-8", headers={
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                                   "frame-ancestors 'self'"})
 
 
 # --- the prosecutor ------------------------------------------------------------------------------

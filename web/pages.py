@@ -47,6 +47,7 @@ from web.errors import ApiError
 from web.i18n import N_, SOURCE_LANGUAGE, Translator, translator
 from web.i18n import Message as PageMessage
 from web.pages_common import HOME, STATIC, SignedIn, node_of, page_detail, render
+from web.pages_confirm import DESTRUCTIVE, confirm_page, is_serious
 from web.pages_documents import case_documents_context
 from web.why import REASON_MAX_CHARS, ReasonRequired, read_why
 from workflows.rules import rule_for
@@ -331,7 +332,14 @@ async def _case_page(request: Request, session: SignedIn, direction: str, case_i
     certificate = (row or {}).get("certificate")
     t = i18n.for_request(request)
     actions = [{"name": a, "rule": rule_for(side, a), "fields": action_fields(side, a, t),
-                "page": PAGE_ACTIONS.get((direction, a))} for a in view["actions"]]
+                "page": PAGE_ACTIONS.get((direction, a)), "label": labels.action_label(a, t, side),
+                "summary": labels.action_summary(a, t, side), "destructive": a in DESTRUCTIVE}
+               for a in view["actions"]]
+    if direction == "outgoing" and view["stage"] == "draft" and "submit" in view["actions"]:
+        # Art 6(3): a draft (new, or returned by the prosecutor) opens in the wizard on its certificate.
+        actions.insert(0, {"name": "correct", "rule": rule_for(side, "submit"), "fields": [],
+                           "page": (N_("Correct the certificate in the wizard"), "correct", "post"),
+                           "label": "", "summary": "", "destructive": False})
     completion = await completion_request(node.pool, view) if view["stage"] == "completion_requested" else None
     attached = case_documents_context(await list_documents(node.pool, session.user, side, case_id, audited=False),
                                       certificate, t)
@@ -343,6 +351,8 @@ async def _case_page(request: Request, session: SignedIn, direction: str, case_i
     return render(request, "case.html.j2", session, status_code=status_code, case=view, direction=direction,
                   breach_unanswered=breach_unanswered,
                   returned=_returned(view),
+                  may_delete=(direction == "outgoing" and view["stage"] == "draft" and session.user.role == "officer"
+                              and not any(e["type"] == "submitted" for e in view["timeline"])),
                   side=side.value, certificate=certificate, actions=actions, message=message,
                   completion=completion, **attached, ecodex_trust=await ecodex_trust(node.pool, case_id),
                   failed_action=failed_action, field_errors=field_errors or {}, values=values or {},
@@ -379,6 +389,10 @@ async def case_action(request: Request, session: SignedIn, direction: str, case_
         return await _case_page(request, session, direction, case_id, status_code=422, failed_action=action,
                                 message=t.gettext("%(action)s was not done: see the fields below", action=what),
                                 field_errors=problems, values=values)
+    if is_serious(side, action) and form.get("confirmed") != "1":
+        # Say what will happen and to whom, and ask once more (forms/messages.py `serious`).
+        return await confirm_page(request, session, side, case_id, action,
+                                  [(k, str(v)) for k, v in form.multi_items() if k not in (CSRF_FIELD, "confirmed")])
     try:
         result = await act(node.pool, node.client, session.user, side, case_id, action, body)
     except ApiError as err:
@@ -515,6 +529,10 @@ async def decide(request: Request, session: SignedIn, case_id: str) -> Response:
         return await decision_page(request, session, case_id, status_code=422,
                                    message=t.gettext("The decision was not recorded: see the fields below"),
                                    field_errors=errors, values=values)
+    if form.get("confirmed") != "1":
+        return await confirm_page(request, session, Side.EXECUTING, case_id, "decide",
+                                  [(k, str(v)) for k, v in form.multi_items() if k not in (CSRF_FIELD, "confirmed")],
+                                  target=f"/cases/incoming/{case_id}/decide")
     try:
         result = await act(node.pool, node.client, session.user, Side.EXECUTING, case_id, "decide", body)
     except ApiError as err:

@@ -80,7 +80,7 @@ async def documents_page(request: Request, session: Session, direction: str, cas
                   may_remove=officer and row["stage"] in REMOVE_STAGES,
                   sent_separately=_separately(t, separately), kind_label=_kind_label(t),
                   kinds=[(k.value, t.gettext(label)) for k, label in KIND_LABELS.items()],
-                  languages=language_options(t),
+                  document_languages=language_options(t),
                   message=message, done=done, field_errors=field_errors or {}, values=values or {})
 
 

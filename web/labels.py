@@ -71,6 +71,8 @@ DEADLINES = {
 DELIVERY_DEADLINE = N_("Delivery evidence for a message")
 
 BASES = {"law": N_("law"), "policy": N_("policy")}
+# Art 6(1): how a judgment that is not attached is sent (forms.documents.SeparateChannel).
+SENT_SEPARATELY = {"post": N_("by post"), "email": N_("by e-mail"), "ecodex": N_("through e-CODEX")}
 DEADLINE_STATUSES = {"open": N_("open"), "met": N_("met"), "missed": N_("missed"), "cancelled": N_("cancelled")}
 
 EVENTS = {
@@ -139,6 +141,8 @@ def detail_value(key: str, value: Any, t: Translator) -> str:
         return label(OUTCOMES, text, t) if text in OUTCOMES else label(STAGES, text, t)
     if key == "alert":
         return label(ALERTS, text, t)
+    if key == "judgment_sent_separately":
+        return label(SENT_SEPARATELY, text, t)
     if key.endswith("_at") or key in ("due", "expected_by"):
         shown = t.time(text) if "T" in text else t.date(text)
         return shown or text

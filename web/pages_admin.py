@@ -166,7 +166,8 @@ async def read_audit_log(pool: Any, reader: User, *, case_id: str | None, user_n
     """The audit log as the auditor may see it: their authorities' rows (every row only for a node-wide
     auditor, `probatio users create … --node-wide`). Reading it is itself audited."""
     if reader.role != "auditor":
-        raise ApiError(403, f"the audit log is for the auditor, not the {reader.role}")
+        raise ApiError(403, Message(N_("the audit log is for the auditor, not the %(role)s"),
+                                    role=Message(labels.ROLES.get(reader.role, reader.role))))
     rows = await audit.entries(pool, case_id=case_id, user_name=user_name, action=action, since=since, until=until,
                                limit=limit, offset=offset, within=None if reader.node_wide else reader.authorities)
     filters = {k: v for k, v in (("case", case_id), ("user", user_name), ("action", action),

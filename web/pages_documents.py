@@ -30,6 +30,7 @@ from web.documents import (
 )
 from web.errors import ApiError
 from web.i18n import N_, Translator
+from web.labels import SENT_SEPARATELY
 from web.pages_common import SignedIn, node_of, page_detail, render
 from workflows.stages import Side
 
@@ -38,7 +39,7 @@ router = APIRouter(include_in_schema=False)
 SIDES = {"outgoing": Side.ISSUING, "incoming": Side.EXECUTING}
 KIND_LABELS = {DocumentKind.JUDGMENT: N_("Judgment"), DocumentKind.PROBATION_DECISION: N_("Probation decision"),
                DocumentKind.OTHER: N_("Other document")}
-SEPARATE_LABELS = {"post": N_("by post"), "email": N_("by e-mail"), "ecodex": N_("through e-CODEX")}
+SEPARATE_LABELS = SENT_SEPARATELY
 
 
 def language_options(t: Translator) -> list[tuple[str, str]]:

@@ -347,7 +347,10 @@ async def test_every_page_in_every_language(nodes: LocalNodes, monkeypatch: pyte
     # What the cases hold is data, shown as typed, in whatever language it was written.
     data = words(" ".join(_strings(example_certificate("LU", "BE").model_dump(mode="json"))))
     data |= words("officer prosecutor supervisor auditor admin demo Maison de justice d'Arlon Place Schalbert "
-                  "Assistante Bruxelles absent Adresse manquante au cadre")
+                  "Assistante Bruxelles absent Adresse manquante au cadre statute-barred")
+    data |= words(" ".join(_strings(example_breach("LU", "BE").model_dump(mode="json"))))
+    # The seal's signer, as its certificate names it (the dev nodes' own self-signed seal).
+    data |= words("Common Name probatio seal LU self-signed not qualified Organization node Country")
 
     routes = page_routes(cases, draft, correction, blank)
     allowed = pseudo_allowed(data)

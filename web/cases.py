@@ -160,6 +160,32 @@ async def act(pool: AsyncConnectionPool[Any], client: Client, user: User, side: 
     return await _update(client, user, pool, row, side, rule, structured, note_id, body)
 
 
+async def precheck(pool: AsyncConnectionPool[Any], user: User, side: Side, case_id: str, action: str,
+                   body: dict[str, Any]) -> None:
+    """What `act` checks before it asks the workflow, with no effect: a page runs it before the confirmation
+    step of a serious action, so that nobody confirms what would be refused for its role or its fields."""
+    rule = rule_for(side, action)
+    if rule is None:
+        raise ApiError(404, f"no action {action} on an {DIRECTION[side]} case")
+    row = await visible_case(pool, user, side, case_id)
+    refusal = check_role(rule, user.role)
+    if refusal:
+        raise ApiError(STATUS_FOR[refusal.kind], refusal.reason)
+    try:
+        parsed = parse_action(side, action, body)
+    except ActionRefused as err:
+        raise ApiError(422, problems(*err.problems)) from err
+    if side == Side.ISSUING and action == "approve":
+        from web.documents import art_6_1_at_approval
+
+        await art_6_1_at_approval(pool, row, body, check_only=True)
+    if side == Side.EXECUTING and action == "report_breach":
+        _check_breach_report(body.get("breach"))
+    measures = getattr(parsed, "measures", None)
+    if action in ("decide", "decide_subsequent") and measures:
+        await _checked_measure_changes(row, [m.model_dump(exclude_none=True) for m in measures])
+
+
 async def _update(client: Client, user: User, pool: AsyncConnectionPool[Any], row: dict[str, Any], side: Side,
                   rule: type[Action], structured: dict[str, Any], note_id: str | None,
                   body: dict[str, Any]) -> ActionResult:

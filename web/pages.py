@@ -41,7 +41,7 @@ from web.auth import (
     sign_out,
     user_for_oidc,
 )
-from web.cases import act, read_case
+from web.cases import act, precheck, read_case
 from web.documents import list_documents
 from web.errors import ApiError
 from web.i18n import N_, SOURCE_LANGUAGE, Translator, translator
@@ -389,11 +389,15 @@ async def case_action(request: Request, session: SignedIn, direction: str, case_
         return await _case_page(request, session, direction, case_id, status_code=422, failed_action=action,
                                 message=t.gettext("%(action)s was not done: see the fields below", action=what),
                                 field_errors=problems, values=values)
-    if is_serious(side, action) and form.get("confirmed") != "1":
-        # Say what will happen and to whom, and ask once more (forms/messages.py `serious`).
-        return await confirm_page(request, session, side, case_id, action,
-                                  [(k, str(v)) for k, v in form.multi_items() if k not in (CSRF_FIELD, "confirmed")])
+    confirming = is_serious(side, action) and form.get("confirmed") != "1"
     try:
+        if confirming:
+            # Say what will happen and to whom, and ask once more (forms/messages.py `serious`) — after the
+            # checks that need no workflow, so that nobody confirms what would be refused.
+            await precheck(node.pool, session.user, side, case_id, action, body)
+            return await confirm_page(request, session, side, case_id, action,
+                                      [(k, str(v)) for k, v in form.multi_items()
+                                       if k not in (CSRF_FIELD, "confirmed")])
         result = await act(node.pool, node.client, session.user, side, case_id, action, body)
     except ApiError as err:
         field_errors: dict[str, str] = {}
@@ -529,11 +533,13 @@ async def decide(request: Request, session: SignedIn, case_id: str) -> Response:
         return await decision_page(request, session, case_id, status_code=422,
                                    message=t.gettext("The decision was not recorded: see the fields below"),
                                    field_errors=errors, values=values)
-    if form.get("confirmed") != "1":
-        return await confirm_page(request, session, Side.EXECUTING, case_id, "decide",
-                                  [(k, str(v)) for k, v in form.multi_items() if k not in (CSRF_FIELD, "confirmed")],
-                                  target=f"/cases/incoming/{case_id}/decide")
     try:
+        if form.get("confirmed") != "1":
+            await precheck(node.pool, session.user, Side.EXECUTING, case_id, "decide", body)
+            return await confirm_page(request, session, Side.EXECUTING, case_id, "decide",
+                                      [(k, str(v)) for k, v in form.multi_items()
+                                       if k not in (CSRF_FIELD, "confirmed")],
+                                      target=f"/cases/incoming/{case_id}/decide")
         result = await act(node.pool, node.client, session.user, Side.EXECUTING, case_id, "decide", body)
     except ApiError as err:
         field_errors = {}

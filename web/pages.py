@@ -350,7 +350,7 @@ async def _case_page(request: Request, session: SignedIn, direction: str, case_i
     breach_unanswered = last_breach is not None and not any(e["way"] == "sent" for e in said[last_breach + 1:])
     return render(request, "case.html.j2", session, status_code=status_code, case=view, direction=direction,
                   breach_unanswered=breach_unanswered,
-                  returned=_returned(view),
+                  returned=returned_by_prosecutor(view),
                   may_delete=(direction == "outgoing" and view["stage"] == "draft" and session.user.role == "officer"
                               and not any(e["type"] == "submitted" for e in view["timeline"])),
                   side=side.value, certificate=certificate, actions=actions, message=message,
@@ -359,7 +359,7 @@ async def _case_page(request: Request, session: SignedIn, direction: str, case_i
                   done=request.query_params.get("done", ""))
 
 
-def _returned(view: dict[str, Any]) -> dict[str, Any] | None:
+def returned_by_prosecutor(view: dict[str, Any]) -> dict[str, Any] | None:
     """A draft the prosecutor sent back (Art 6(3)): when, by whom and why, for the officer who corrects it."""
     if view["stage"] != "draft":
         return None

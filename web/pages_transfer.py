@@ -156,7 +156,7 @@ async def correct_certificate(request: Request, session: SignedIn, case_id: str)
 
 async def _correction_context(request: Request, session: Session, row: dict[str, Any]) -> dict[str, Any]:
     """What the wizard shows when correcting: the case, and what the executing State asked for."""
-    from web.pages import completion_request
+    from web.pages import completion_request, returned_by_prosecutor
 
     case_id = correcting(row)
     if case_id is None:
@@ -164,7 +164,9 @@ async def _correction_context(request: Request, session: Session, row: dict[str,
     node = node_of(request)
     view = await read_case(node.pool, session.user, Side.ISSUING, case_id, channel="page:correct")
     request_info = await completion_request(node.pool, view) if view["stage"] == "completion_requested" else None
-    return {"correction": {"case": view, "request": request_info}}
+    # A draft transfer (returned by the prosecutor, Art 6(3)) is corrected in place and submitted again.
+    returned = (returned_by_prosecutor(view) or {"reason": ""}) if view["stage"] == "draft" else None
+    return {"correction": {"case": view, "request": request_info, "returned": returned}}
 
 
 def _step_context(request: Request, session: Session, row: dict[str, Any], step_key: str,

@@ -204,9 +204,12 @@ async def test_a_returned_transfer_corrected_and_approved_in_the_browser(browser
     await officer.get_by_role("button", name="Correct the certificate in the wizard").click()
     await officer.wait_for_url("**/transfers/drafts/*/a")
     await expect(officer.locator(".alert.returned")).to_contain_text(RETURN_REASON)
+    draft_url = officer.url.rsplit("/", 1)[0]
+    await officer.goto(f"{draft_url}/e")  # box (e): the person
     await officer.locator("#f-person-forenames").fill("Jean-Corrigé")
     await officer.locator("button[name=go]").first.click()
-    await officer.goto(officer.url.rsplit("/", 1)[0] + "/review")
+    await officer.wait_for_load_state()
+    await officer.goto(f"{draft_url}/review")
     await check_page(officer, f"{WIDTHS[-1]}-05-lu-correction-review")
     await officer.get_by_role("button", name="Submit the corrected certificate for approval").click()
     await officer.wait_for_url("**/cases/outgoing/*")

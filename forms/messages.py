@@ -1105,7 +1105,14 @@ def parse_action(side: Side, name: str, body: Any) -> Action:
     try:
         return model.model_validate(body)
     except ValidationError as err:
-        lines = [problem_line("", e).lstrip(".") for e in err.errors()]
+        lines = []
+        for e in err.errors():
+            # Pydantic's words for a missing or unknown field, said as the action's own.
+            if e["type"] == "missing":
+                e = {**e, "msg": f"required for {name}"}
+            elif e["type"] == "extra_forbidden":
+                e = {**e, "msg": f"is not a field of {name}"}
+            lines.append(problem_line("", e).lstrip("."))
         split = []
         for line in lines:
             for part in line.split("; "):

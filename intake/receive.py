@@ -199,7 +199,9 @@ async def _record_refusal(node: Any, envelope: Envelope, err: IntakeRefused, cha
     log.warning("message %s (%s, case %s) from %s refused over %s: %s", envelope.message_id, envelope.type,
                 envelope.conversation_id, envelope.from_state, channel, err.reason)
     async with node.pool.connection() as conn:
-        await audit.record(conn, user_name=f"peer:{envelope.from_state}", role="peer", authority=None,
-                           case_id=None, action="inbox_rejected", reason=err.reason[:500],
+        # The node's own authority: its auditor answers for what its intake refused.
+        await audit.record(conn, user_name=f"peer:{envelope.from_state}", role="peer",
+                           authority=node.settings.node_authority, case_id=None, action="inbox_rejected",
+                           reason=err.reason[:500],
                            detail={"status": err.status, "type": envelope.type, "message_id": envelope.message_id,
                                    "conversation_id": envelope.conversation_id, "channel": channel})

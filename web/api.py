@@ -312,16 +312,16 @@ async def list_incoming(request: Request, user: CurrentUser, stage: str | None =
     return await _case_list(request, user, "incoming", limit, offset, _list_params(stage, None, due_before))
 
 
-@router.get("/transfers/{case_id}", response_model=None, responses={200: {"model": CaseView}, **errors(403, 404, 422),
-             428: {"description": "say why (X-Probatio-Reason)"}})
+@router.get("/transfers/{case_id}", response_model=None,
+            responses={200: {"model": CaseView}, **errors(403, 404, 422, 428)})
 async def get_transfer(request: Request, case_id: str, user: CurrentUser) -> dict[str, Any]:
     """The case. A read outside your own work needs a reason (`X-Probatio-Reason`); the purpose may be
     stated (`X-Probatio-Purpose`). Both are kept in the audit log."""
     return await read_case(_node(request).pool, user, Side.ISSUING, case_id, why=read_why(request))
 
 
-@router.get("/incoming/{case_id}", response_model=None, responses={200: {"model": CaseView}, **errors(403, 404, 422),
-             428: {"description": "say why (X-Probatio-Reason)"}})
+@router.get("/incoming/{case_id}", response_model=None,
+            responses={200: {"model": CaseView}, **errors(403, 404, 422, 428)})
 async def get_incoming(request: Request, case_id: str, user: CurrentUser) -> dict[str, Any]:
     """The case; reason and purpose as for `GET /transfers/{id}`."""
     return await read_case(_node(request).pool, user, Side.EXECUTING, case_id, why=read_why(request))

@@ -26,7 +26,8 @@ async def _audit_inbox_refusal(scope: Scope, status: int, reason: str) -> None:
 
     sender = dict(scope.get("headers") or []).get(SENDER_HEADER.lower().encode(), b"unknown").decode("latin-1")[:50]
     async with scope["app"].state.node.pool.connection() as conn:
-        await audit.record(conn, user_name=f"peer:{sender}", role="peer", authority=None, case_id=None,
+        await audit.record(conn, user_name=f"peer:{sender}", role="peer",
+                           authority=scope["app"].state.node.settings.node_authority, case_id=None,
                            action="inbox_rejected", reason=reason, detail={"status": status})
 
 

@@ -4,6 +4,7 @@ and human actions sent to the workflows as Temporal Updates."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ from store.users import User
 from web.certificate_receipt import seal_view
 from web.conversation import conversation
 from web.errors import ApiError, problems
+from web.i18n import Message
 from web.why import ReadWhy, resolve
 from workflows.model import ActionResult
 from workflows.model import workflow_id as workflow_id
@@ -132,7 +134,7 @@ async def act(pool: AsyncConnectionPool[Any], client: Client, user: User, side: 
     refusal = check_role(rule, user.role)
     if refusal:
         await _audit_refusal(pool, user, row, action, refusal.reason, body)
-        raise ApiError(STATUS_FOR[refusal.kind], refusal.reason)
+        raise ApiError(STATUS_FOR[refusal.kind], refusal_words(refusal.template, refusal.values))
     try:
         parsed = parse_action(side, action, body)
     except ActionRefused as err:
@@ -203,8 +205,15 @@ async def _update(client: Client, user: User, pool: AsyncConnectionPool[Any], ro
         if isinstance(cause, ApplicationError) and cause.type in STATUS_FOR:
             await _audit_refusal(pool, user, row, action, cause.message, body)
             status = STATUS_FOR[cause.type]
-            detail: Any = cause.message
-            if status == 422:
+            words = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
+            detail: Any = refusal_words(str(words.get("template") or cause.message), words.get("values") or {})
+            template = str(words.get("template") or "")
+            if status == 422 and ": " in template and "; " not in cause.message:
+                # One field's problem: the field named, the reason worded for the page.
+                path, _, reason = template.partition(": ")
+                said = cause.message.partition(": ")[2]
+                detail = problems((path, Message.said_as(said, reason, dict(words.get("values") or {}))))
+            elif status == 422:
                 detail = problems(*((p.split(":")[0], p.split(":", 1)[-1].strip()) for p in cause.message.split("; ")))
             raise ApiError(status, detail) from err
         raise ApiError(409, f"{action} could not be done: {cause or err}; try again later") from err
@@ -271,6 +280,26 @@ async def _store_completed_certificate(pool: AsyncConnectionPool[Any], row: dict
     from web.documents import sent_separately, sync_box_k  # box (k) keeps listing what goes with it
 
     await sync_box_k(pool, row["id"], sent_separately(row.get("certificate")))
+
+
+# The codes a refusal names, as a page shows them (web/labels.py words them in the reader's language).
+_WORDED_VALUES = {"action": "ACTIONS", "role": "ROLES", "roles": "ROLES", "stage": "STAGES"}
+
+
+def refusal_words(template: str, values: Mapping[str, Any]) -> Message:
+    """A refusal as a Message: English for the API (it is a str), in the reader's language on a page. The
+    codes in it (an action, a role, a stage) are worded too."""
+    from web import labels
+
+    worded: dict[str, Any] = {}
+    for key, value in values.items():
+        table = getattr(labels, _WORDED_VALUES.get(key, ""), None) if key in _WORDED_VALUES else None
+        word = table.get(value) if table else None
+        if isinstance(word, tuple):  # an action's label and summary: the label names it
+            word = word[0]
+        worded[key] = Message(word) if word else value
+    text = template % dict(values) if values else template
+    return Message.said_as(text, template, worded)
 
 
 def business_cause(err: BaseException) -> BaseException | None:

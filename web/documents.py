@@ -35,6 +35,7 @@ from store.users import User
 from web.auth import current_user
 from web.cases import visible_case
 from web.errors import ApiError, problems
+from web.openapi import errors
 from workflows.stages import IssuingStage, Side
 
 router = APIRouter(prefix="/api/v1")
@@ -301,12 +302,12 @@ async def post_document(request: Request, case_id: str, user: CurrentUser) -> Do
     return await attach_document(pool, user, case_id, kind, language, filename, content)
 
 
-@router.get("/transfers/{case_id}/documents", response_model=list[DocumentInfo])
+@router.get("/transfers/{case_id}/documents", response_model=list[DocumentInfo], responses=errors(403, 404, 428))
 async def transfer_documents(request: Request, case_id: str, user: CurrentUser) -> list[DocumentInfo]:
     return await list_documents(_pool(request), user, Side.ISSUING, case_id)
 
 
-@router.get("/incoming/{case_id}/documents", response_model=list[DocumentInfo])
+@router.get("/incoming/{case_id}/documents", response_model=list[DocumentInfo], responses=errors(403, 404, 428))
 async def incoming_documents(request: Request, case_id: str, user: CurrentUser) -> list[DocumentInfo]:
     return await list_documents(_pool(request), user, Side.EXECUTING, case_id)
 
@@ -316,17 +317,20 @@ _FILE_ANSWER: dict[int | str, dict[str, Any]] = {200: {
     "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}, "example": "%PDF-1.7 …"}}}}
 
 
-@router.get("/transfers/{case_id}/documents/{doc_id}", response_class=Response, responses=_FILE_ANSWER)
+@router.get("/transfers/{case_id}/documents/{doc_id}", response_class=Response,
+            responses={**_FILE_ANSWER, **errors(403, 404, 428)})
 async def transfer_document(request: Request, case_id: str, doc_id: str, user: CurrentUser) -> Response:
     return await document_file(_pool(request), user, Side.ISSUING, case_id, doc_id)
 
 
-@router.get("/incoming/{case_id}/documents/{doc_id}", response_class=Response, responses=_FILE_ANSWER)
+@router.get("/incoming/{case_id}/documents/{doc_id}", response_class=Response,
+            responses={**_FILE_ANSWER, **errors(403, 404, 428)})
 async def incoming_document(request: Request, case_id: str, doc_id: str, user: CurrentUser) -> Response:
     return await document_file(_pool(request), user, Side.EXECUTING, case_id, doc_id)
 
 
-@router.delete("/transfers/{case_id}/documents/{doc_id}", status_code=204, response_class=Response)
+@router.delete("/transfers/{case_id}/documents/{doc_id}", status_code=204, response_class=Response,
+               responses=errors(403, 404, 409))
 async def delete_document(request: Request, case_id: str, doc_id: str, user: CurrentUser) -> Response:
     await remove_document(_pool(request), user, case_id, doc_id)
     return Response(status_code=204)

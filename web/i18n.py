@@ -255,6 +255,14 @@ class Message(str):
         made.values = values
         return made
 
+    @classmethod
+    def said_as(cls, text: str, msgid: str, values: dict[str, Any]) -> Message:
+        """A message whose English text is given as it was said (e.g. with codes where a page puts words)."""
+        made = str.__new__(cls, text)
+        made.msgid = msgid
+        made.values = values
+        return made
+
     def in_language(self, t: Translator) -> str:
         values = {k: v.in_language(t) if isinstance(v, Message) else v for k, v in self.values.items()}
         return t.gettext(self.msgid, **values)

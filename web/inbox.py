@@ -24,7 +24,8 @@ def _reject(status: int, reason: str) -> JSONResponse:
 
 async def _audit_rejection(request: Request, status: int, reason: str, sender: str | None) -> None:
     async with request.app.state.node.pool.connection() as conn:
-        await audit.record(conn, user_name=f"peer:{sender or 'unknown'}", role="peer", authority=None, case_id=None,
+        await audit.record(conn, user_name=f"peer:{sender or 'unknown'}", role="peer",
+                           authority=request.app.state.node.settings.node_authority, case_id=None,
                            action="inbox_rejected", reason=reason, detail={"status": status})
 
 

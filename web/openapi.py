@@ -60,6 +60,8 @@ ERROR_DESCRIPTIONS = {
     409: "not allowed in the case's current stage; `detail` says why",
     413: "the request is too large",
     422: "invalid input; `errors` names each field (JSON path) and why, `detail` says it in one sentence",
+    428: "a read outside the reader's own work: say why (`X-Probatio-Reason`), it is kept in the audit log",
+    429: "too many failed sign-ins: wait as `detail` says",
     503: "a dependency (database, Temporal) does not answer",
 }
 

@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         message_type_of,
         parse_fields,
     )
+    from forms.validation import wording
     from workflows import deadlines as dl
     from workflows.delivery import DeliveryEvidence, apply_evidence, await_evidence
     from workflows.model import (
@@ -87,8 +88,10 @@ async def prepare(activity: str, case_id: str, result_type: type[T]) -> T:
 
 
 def refuse(refusal: Refusal) -> ApplicationError:
-    """A business refusal: not retryable, its type tells the web layer which HTTP status to answer."""
-    return ApplicationError(refusal.reason, type=refusal.kind, non_retryable=True)
+    """A business refusal: not retryable, its type tells the web layer which HTTP status to answer; its
+    wording and values ride along so a page can say it in the reader's language."""
+    return ApplicationError(refusal.reason, {"template": refusal.template, "values": dict(refusal.values)},
+                            type=refusal.kind, non_retryable=True)
 
 
 class CaseWorkflow:
@@ -330,7 +333,7 @@ class CaseWorkflow:
             if refusal:
                 raise refuse(refusal)
         if action == "resend" and not self.m.failed:
-            raise refuse(Refusal(CONFLICT, "no message is waiting to be sent again"))
+            raise refuse(Refusal(CONFLICT, wording("no message is waiting to be sent again")))
         extra = self.check_rule(action, inp)
         if extra:
             raise refuse(extra)

@@ -52,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
         TransferBackRequestFields,
         WithdrawalFields,
     )
+    from forms.validation import wording
     from workflows import deadlines as dl
     from workflows.case import CaseWorkflow, prepare, refuse
     from workflows.model import (
@@ -111,18 +112,19 @@ class IncomingTransfer(CaseWorkflow):
         if action == "start_supervision" and self.in_withdrawal_window():
             window = self.deadline(dl.WITHDRAWAL_WINDOW_NAME)
             assert window is not None
-            return Refusal(CONFLICT, "the issuing state may still withdraw the certificate until "
-                                     f"{window.due.date().isoformat()} (Art 9(4)); wait, or ask it to confirm")
+            return Refusal(CONFLICT, wording("the issuing state may still withdraw the certificate until %(date)s "
+                                             "(Art 9(4)); wait, or ask it to confirm"),
+                           {"date": window.due.date().isoformat()})
         if action == "decide_subsequent" and isinstance(b, SubsequentUpdate):
             return art_14_subsequent(b.decision, side=self.side, issuing_competent=self.m.issuing_competent)
         if (action == "transfer_back" and isinstance(b, TransferBackActionFields)
                 and b.reason == TransferBackReason.ISSUING_REQUEST
                 and TRANSFER_BACK_REQUEST not in self.m.open_requests):
-            return Refusal(CONFLICT, "the issuing state has not asked for the supervision back (Art 20(2))")
+            return Refusal(CONFLICT, wording("the issuing state has not asked for the supervision back (Art 20(2))"))
         if action == "answer_information" and INFORMATION_REQUEST not in self.m.open_requests:
-            return Refusal(CONFLICT, "the issuing state has asked for no information (Art 17(1)(c))")
+            return Refusal(CONFLICT, wording("the issuing state has asked for no information (Art 17(1)(c))"))
         if action == "notify_delay" and isinstance(b, NotifyDelayFields) and b.expected_by <= self.now().date():
-            return Refusal(INVALID, "expected_by: must be in the future")
+            return Refusal(INVALID, wording("expected_by: must be in the future"))
         return None
 
     # --- actions (CONTRACT §3, executing side) -------------------------------------------------------

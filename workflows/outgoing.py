@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         TransferBackRequestFields,
         WithdrawalFields,
     )
+    from forms.validation import wording
     from workflows import deadlines as dl
     from workflows.case import CaseWorkflow, prepare, refuse
     from workflows.model import (
@@ -85,11 +86,11 @@ class OutgoingTransfer(CaseWorkflow):
             return art_9_4_withdrawal(supervision_started=self.m.supervision_started,
                                       window_due=window.due if window else None, now=self.now())
         if action == "confirm_no_withdrawal" and not self.in_withdrawal_window():
-            return Refusal(CONFLICT, "no withdrawal window is open")
+            return Refusal(CONFLICT, wording("no withdrawal window is open"))
         if action == "decide_subsequent" and isinstance(inp.body, SubsequentUpdate):
             return art_14_subsequent(inp.body.decision, side=self.side, issuing_competent=self.m.issuing_competent)
         if action == "reply" and self.stage != S.CONSULTATION and INFORMATION_REQUEST not in self.m.open_requests:
-            return Refusal(CONFLICT, "no consultation or information request is open")
+            return Refusal(CONFLICT, wording("no consultation or information request is open"))
         return None
 
     # --- actions (CONTRACT §3, issuing side) ---------------------------------------------------------

@@ -7,7 +7,8 @@ review outcomes, transfer-back reasons) is in `forms.law`; the checks here apply
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from forms.law import (
@@ -18,6 +19,7 @@ from forms.law import (
 )
 from forms.messages import ACTIONS, Action, action_model
 from forms.stages import Side
+from forms.validation import wording
 
 # An action of the catalogue: its class holds side, roles, stages, article and body.
 ActionRule = type[Action]
@@ -30,8 +32,16 @@ INVALID = "invalid"
 
 @dataclass(frozen=True)
 class Refusal:
+    """Why an action is refused. `template` is the English wording (marked for the pages' translation with
+    `wording`), `values` what goes into its %(name)s places; `reason` is the sentence the API answers."""
+
     kind: str  # FORBIDDEN | CONFLICT | INVALID
-    reason: str
+    template: str
+    values: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def reason(self) -> str:
+        return self.template % dict(self.values) if self.values else self.template
 
 
 def rule_for(side: Side, action: str) -> ActionRule | None:
@@ -41,16 +51,18 @@ def rule_for(side: Side, action: str) -> ActionRule | None:
 def check_role(rule: ActionRule, role: str) -> Refusal | None:
     if role not in rule.roles:
         allowed = " or ".join(sorted(rule.roles))
-        return Refusal(FORBIDDEN, f"{rule.name} is for the {allowed}, not the {role}")
+        return Refusal(FORBIDDEN, wording("%(action)s is for the %(roles)s, not the %(role)s"),
+                       {"action": rule.name, "roles": allowed, "role": role})
     return None
 
 
 def check_stage(rule: ActionRule, stage: str) -> Refusal | None:
     if stage in ("closed", "returned") and stage not in rule.stages:
-        return Refusal(CONFLICT, f"this case is {stage}: nothing more can be done on it (\"{rule.label}\" "
-                                 "is no longer possible)")
+        return Refusal(CONFLICT, wording("this case is %(stage)s: nothing more can be done on it (%(action)s is "
+                                         "no longer possible)"), {"stage": stage, "action": rule.name})
     if stage not in rule.stages:
-        return Refusal(CONFLICT, f"{rule.name} is not allowed in stage {stage}")
+        return Refusal(CONFLICT, wording("%(action)s is not allowed in stage %(stage)s"),
+                       {"action": rule.name, "stage": stage})
     return None
 
 
@@ -65,38 +77,40 @@ def allowed_actions(side: Side, role: str, stage: str) -> list[str]:
 def art_9_4_withdrawal(*, supervision_started: bool, window_due: datetime | None, now: datetime) -> Refusal | None:
     """Withdrawal only before supervision began and, after an adaptation or max-custody notice, within 10 days."""
     if supervision_started:
-        return Refusal(CONFLICT, "supervision has begun in the executing state: withdrawal is no longer possible "
-                                 "(Art 9(4))")
+        return Refusal(CONFLICT, wording("supervision has begun in the executing state: withdrawal is no longer "
+                                         "possible (Art 9(4))"))
     if window_due is not None and now >= window_due:
-        return Refusal(CONFLICT, "the 10 days to withdraw after the adaptation or maximum-custody notice ended on "
-                                 f"{window_due.date().isoformat()} (Art 9(4))")
+        return Refusal(CONFLICT, wording("the 10 days to withdraw after the adaptation or maximum-custody notice "
+                                         "ended on %(date)s (Art 9(4))"), {"date": window_due.date().isoformat()})
     return None
 
 
 def art_11_refusal(grounds: list[str], consulted: set[str]) -> Refusal | None:
     """A refusal names grounds of Art 11(1); on (a) (b) (c) (h) (i) (j) (k) only after consulting (11(3))."""
     if not grounds:
-        return Refusal(INVALID, "grounds: a refusal names at least one ground of Art 11(1)")
+        return Refusal(INVALID, wording("grounds: a refusal names at least one ground of Art 11(1)"))
     letters = {g.value for g in RefusalGround}
     unknown = [g for g in grounds if g not in letters]
     if unknown:
-        return Refusal(INVALID, f"grounds: {', '.join(unknown)} is not a letter of Art 11(1) (a)-(k)")
+        return Refusal(INVALID, wording("grounds: %(grounds)s is not a letter of Art 11(1) (a)-(k)"),
+                       {"grounds": ", ".join(unknown)})
     unconsulted = [g for g in grounds if RefusalGround(g) in CONSULTATION_REQUIRED and g not in consulted]
     if unconsulted:
-        return Refusal(CONFLICT, "refusing on ground(s) " + ", ".join(f"({g})" for g in unconsulted)
-                       + " needs an earlier consultation of the issuing state (Art 11(3))")
+        return Refusal(CONFLICT, wording("refusing on ground(s) %(grounds)s needs an earlier consultation of the "
+                                         "issuing state (Art 11(3))"),
+                       {"grounds": ", ".join(f"({g})" for g in unconsulted)})
     return None
 
 
 def art_14_subsequent(decision: object, *, side: Side, issuing_competent: bool) -> Refusal | None:
     """Who takes which subsequent decision: the executing state (14(1), 16(1)) unless it declared 14(3)."""
     if decision not in {d.value for d in SubsequentDecision}:
-        return Refusal(INVALID, "decision: must be modify, revoke, execute_custody or lapse")
+        return Refusal(INVALID, wording("decision: must be modify, revoke, execute_custody or lapse"))
     if side == Side.ISSUING and not issuing_competent:
-        return Refusal(CONFLICT, "the executing state is competent for subsequent decisions (Art 14(1)); only where "
-                                 "it declared Art 14(3) does the issuing state decide")
+        return Refusal(CONFLICT, wording("the executing state is competent for subsequent decisions (Art 14(1)); "
+                                         "only where it declared Art 14(3) does the issuing state decide"))
     if (side == Side.EXECUTING and issuing_competent
             and SubsequentDecision(str(decision)) in ISSUING_DECISIONS_UNDER_14_3):
-        return Refusal(CONFLICT, "under this state's Art 14(3) declaration the issuing state takes this decision: "
-                                 "report the breach on the Annex II form instead (Art 17)")
+        return Refusal(CONFLICT, wording("under this state's Art 14(3) declaration the issuing state takes this "
+                                         "decision: report the breach on the Annex II form instead (Art 17)"))
     return None

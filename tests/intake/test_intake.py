@@ -291,7 +291,7 @@ async def test_the_attacks_named_in_the_issue_change_nothing(three: LocalNodes) 
         r = await http.get(f"{nodes[BE].url}/api/v1/audit", params={"action": "inbox_rejected"},
                            headers=bearer(nodes, BE, "auditor"))
         assert r.status_code == 200
-        assert any("U+0000" in str(row.get("reason")) for row in r.json())
+        assert any("U+0000" in str(row.get("reason")) for row in r.json()["items"])
         # And the cases go on: LU's case under decision is recognised; the supervised one still supervised.
         r = await http.post(f"{nodes[BE].url}/api/v1/incoming/{deciding}/actions/decide",
                             json={"outcome": "recognised"}, headers=bearer(nodes, BE, "prosecutor"))

@@ -62,7 +62,11 @@ async def test_be_receives_the_sealed_pdfa_certificate_as_sent(nodes: LocalNodes
 
         content = attached_file(received.content, "certificate.json")
         assert content is not None
-        assert Certificate.model_validate_json(content) == example_certificate("LU", "BE")
+        # The certificate as sent: the example, with box (k) naming the judgment attached to it (Art 6(1)).
+        embedded = Certificate.model_validate_json(content)
+        example = example_certificate("LU", "BE")
+        assert embedded.person == example.person and embedded.measures == example.measures
+        assert [d.kind for d in embedded.other_circumstances.documents] == ["judgment"]
 
     # The prosecutor's case page says so beside the certificate.
     browser = await signed_in(nodes["BE"].url, "prosecutor")

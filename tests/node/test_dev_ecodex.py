@@ -16,7 +16,12 @@ from typing import Any
 import httpx
 import pytest
 
-from forms.examples import example_certificate
+from forms.examples import (
+    EXAMPLE_JUDGMENT_FILENAME,
+    EXAMPLE_JUDGMENT_LANGUAGE,
+    example_certificate,
+    example_judgment_pdf,
+)
 from probatio.embedded import free_port
 from tests.node.test_dev_stack import all_closed, wait_healthy
 
@@ -58,6 +63,10 @@ def test_a_transfer_over_ecodex_with_probatio_dev(tmp_path: Path) -> None:
                       json={"executing_state": "BE", "certificate": certificate})
         assert r.status_code == 201, r.text
         case_id = r.json()["id"]
+        r = http.post(f"{lu}/api/v1/transfers/{case_id}/documents", headers=auth("LU", "officer"),
+                      data={"kind": "judgment", "language": EXAMPLE_JUDGMENT_LANGUAGE},
+                      files={"file": (EXAMPLE_JUDGMENT_FILENAME, example_judgment_pdf(), "application/pdf")})
+        assert r.status_code == 201, r.text  # Art 6(1): the judgment travels with the certificate
         for role, action in (("officer", "submit"), ("prosecutor", "approve")):
             r = http.post(f"{lu}/api/v1/transfers/{case_id}/actions/{action}", headers=auth("LU", role))
             assert r.status_code == 200, r.text

@@ -61,7 +61,7 @@ def test_allowed_actions_follow_role_and_stage() -> None:
 def test_required_fields_and_free_text() -> None:
     with pytest.raises(ActionRefused) as refused:
         parse_action(Side.EXECUTING, "notify_delay", {"expected_by": "2027-01-01"})
-    assert refused.value.problems == [("reasons", "Field required")]
+    assert refused.value.problems == [("reasons", "required for notify_delay")]
     parsed = parse_action(Side.EXECUTING, "notify_delay", {"expected_by": "2027-01-01", "reasons": "the hearing"})
     # The workflow never sees free text: it goes to a note in PostgreSQL.
     assert parsed.structured() == {"expected_by": "2027-01-01"}

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from adapters.envelope import MAX_ENVELOPE_BYTES
+from adapters.envelope import MAX_ENVELOPE_WITH_DOCUMENTS_BYTES
 from forms.examples import example_certificate
 from probatio.harness import LocalNodes
 from tests.support import bearer
@@ -45,7 +45,7 @@ async def test_a_400_mb_chunked_upload_is_refused_without_growing(nodes: LocalNo
         # No Content-Length: the body is chunked, so only counting as it streams can stop it.
         r = await http.post("/api/v1/inbox", content=chunks(), headers={"Content-Type": "application/json"})
     assert r.status_code == 413 and r.json()["error"] == "too_large"
-    assert str(MAX_ENVELOPE_BYTES) in r.json()["detail"]
+    assert str(MAX_ENVELOPE_WITH_DOCUMENTS_BYTES) in r.json()["detail"]  # the inbox takes documents too
     assert sent == 400 * MiB  # the client got its whole body out: the server discarded it as it came
     assert rss_bytes() - before < 64 * MiB, f"grew by {(rss_bytes() - before) // MiB} MiB"
 
@@ -77,7 +77,7 @@ async def test_deep_json_is_a_422_not_a_500(nodes: LocalNodes) -> None:
             r = await http.post(path, content=body, headers={**bearer(nodes, "LU", "officer"),
                                                              "Content-Type": "application/json"})
             assert r.status_code == 422, (path, r.status_code, r.text[:200])
-            assert r.json()["detail"][0]["path"] == "body" and "nested" in r.json()["detail"][0]["reason"]
+            assert r.json()["errors"][0]["path"] == "body" and "nested" in r.json()["errors"][0]["reason"]
     # Brackets inside strings do not count; a real certificate is far from the limit.
     assert not json_depth_exceeds(json.dumps({"note": "[" * 500}).encode())
     assert not json_depth_exceeds(example_certificate("LU", "BE").model_dump_json().encode())
@@ -105,8 +105,8 @@ async def test_personal_data_is_never_cached_and_a_reason_is_asked(nodes: LocalN
         assert r.status_code == 200
         r = await http.get(f"/api/v1/transfers/{case_id}", headers={
             **bearer(nodes, "LU", "supervisor"), "X-Probatio-Purpose": "gossip"})
-        assert r.status_code == 422 and r.json()["detail"][0]["path"] == "purpose"
+        assert r.status_code == 422 and r.json()["errors"][0]["path"] == "purpose"
         r = await http.get("/api/v1/audit", params={"case": case_id, "action": "read"},
                            headers=bearer(nodes, "LU", "auditor"))
-        reads = {(e["user_name"], e["purpose"], e["reason"]) for e in r.json()}
+        reads = {(e["user_name"], e["purpose"], e["reason"]) for e in r.json()["items"]}
         assert ("auditor", "audit", "complaint 2026-17") in reads and ("officer", "case_work", None) in reads

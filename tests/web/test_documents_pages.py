@@ -64,20 +64,21 @@ async def test_documents_step_then_download_at_be(nodes: LocalNodes) -> None:
                               data={"csrf_token": csrf_of(page.text), "confirmed": "1"})
     assert r.status_code == 303 and "approve:sent" in r.headers["location"]
 
-    be_officer = await signed_in(be, "officer")
+    # BE's prosecutor, whose queue the case is in (an officer with nothing to do on it yet is asked why).
+    be_prosecutor = await signed_in(be, "prosecutor")
 
     async def incoming_page() -> str:
-        r = await be_officer.get(f"/cases/incoming/{case_id}")
+        r = await be_prosecutor.get(f"/cases/incoming/{case_id}")
         return r.text if r.status_code == 200 else ""
 
     page_text = await wait_for(incoming_page, lambda t: EXAMPLE_JUDGMENT_FILENAME in t)
     assert EXAMPLE_JUDGMENT_FILENAME in page_text
     link = next(part.split('"', 1)[0] for part in page_text.split('href="')
                 if part.startswith(f"/cases/incoming/{case_id}/documents/"))
-    r = await be_officer.get(link)
+    r = await be_prosecutor.get(link)
     assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
     assert hashlib.sha256(r.content).hexdigest() == hashlib.sha256(example_judgment_pdf()).hexdigest()
-    for client in (officer, prosecutor, be_officer):
+    for client in (officer, prosecutor, be_prosecutor):
         await client.aclose()
 
 

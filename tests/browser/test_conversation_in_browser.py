@@ -170,6 +170,14 @@ async def test_the_conversation_read_on_both_sides(browser: Browser, nodes: Loca
             await panel.get_by_role("link", name="The breach report, Annex II (PDF)").click()
         assert (await download.value).suggested_filename.startswith("breach-report-")
         await check_page(prosecutor, f"{width}-02-lu-case-conversation")
+        # A form sent without its required text: GOV.UK's error summary on top, focused, linking to the field.
+        ask = prosecutor.locator("form[action$='/actions/request_information']")
+        await ask.get_by_role("button", name="Ask the executing State for information").click()
+        summary = prosecutor.locator(".error-summary")
+        await expect(summary).to_be_focused()
+        await summary.get_by_role("link", name="Question").click()
+        await expect(prosecutor.locator("#request_information-question")).to_be_focused()
+        await check_page(prosecutor, f"{width}-02b-lu-error-summary")
         await prosecutor.context.close()
 
         be_prosecutor = await sign_in(browser, be, "prosecutor", width)

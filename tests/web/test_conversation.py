@@ -147,6 +147,7 @@ async def test_a_returned_transfer_is_corrected_and_approved(nodes: LocalNodes) 
         assert "Jean-Corrigé" in (await http.get(f"{case_url}/certificate.html", headers=officer_h)).text
 
         # The pages: the officer reads why it came back and corrects it in the wizard, which submits it again.
+        # (A submit without the reason the prosecutor must give is answered by GOV.UK's error summary.)
         officer = await signed_in(lu, "officer")
         page = await officer.get(f"/cases/outgoing/{case_id}")
         assert RETURN_REASON in page.text and "The prosecutor returned the transfer" in page.text

@@ -132,6 +132,18 @@ async def list_cases(
         return list(await cur.fetchall())
 
 
+async def people_of_cases(pool: AsyncConnectionPool[Any], case_ids: Sequence[str]) -> dict[str, Row]:
+    """The person's name and the references of each case, for the pages' lists and their search (personal
+    data: the pages audit that they showed it)."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT id, certificate->'person'->>'surname' AS surname, certificate->'person'->>'forenames' AS forenames,"
+            " certificate->'judgment'->>'reference' AS judgment_reference,"
+            " certificate->'signature'->>'file_reference' AS file_reference, deadlines FROM cases WHERE id = ANY(%s)",
+            (list(case_ids),))
+        return {str(row["id"]): row for row in await cur.fetchall()}
+
+
 async def count_cases(
     pool: AsyncConnectionPool[Any],
     *,

@@ -8,6 +8,7 @@ import enum
 import json
 import logging
 import secrets
+import unicodedata
 from datetime import date
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -270,7 +271,8 @@ async def login_oidc_callback(request: Request) -> Response:
 # --- cases -------------------------------------------------------------------------------------
 
 @router.get("/cases", response_class=HTMLResponse)
-async def case_list(request: Request, session: SignedIn, stage: str | None = None) -> Response:
+async def case_list(request: Request, session: SignedIn, stage: str | None = None,
+                    q: str | None = None) -> Response:
     from store import drafts
 
     node = node_of(request)
@@ -278,8 +280,45 @@ async def case_list(request: Request, session: SignedIn, stage: str | None = Non
     outgoing = await cases.list_cases(node.pool, direction="outgoing", authorities=user.authorities, stage=stage)
     incoming = await cases.list_cases(node.pool, direction="incoming", authorities=user.authorities, stage=stage)
     my_drafts = await drafts.list_drafts(node.pool, user.authorities) if user.role == "officer" else []
+    query = (q or "").strip()[:200]
+    people = await cases.people_of_cases(node.pool, [r["id"] for r in (*outgoing, *incoming)])
+    outgoing = [_with_person(r, people) for r in outgoing if _matches(query, r, people)]
+    incoming = [_with_person(r, people) for r in incoming if _matches(query, r, people)]
+    if outgoing or incoming:
+        # The list shows names: a read of personal data, audited like any other (its purpose: case work).
+        async with node.pool.connection() as conn:
+            await audit.record(conn, user_name=user.name, role=user.role, authority=",".join(user.authorities),
+                               case_id=None, action="read_list", purpose=audit.Purpose.CASE_WORK,
+                               detail={"via": "page", "cases": len(outgoing) + len(incoming),
+                                       "search": bool(query)})
     return render(request, "cases.html.j2", session, outgoing=outgoing, incoming=incoming, drafts=my_drafts,
-                  stage=stage or "")
+                  stage=stage or "", q=query)
+
+
+def folded(text: Any) -> str:
+    """Text as a search compares it: no accents, no case ("MULLER-GONCALVES" finds "Müller-Gonçalves")."""
+    decomposed = unicodedata.normalize("NFKD", str(text or ""))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def _matches(query: str, row: dict[str, Any], people: dict[str, dict[str, Any]]) -> bool:
+    """A case found by the person's name, its case number (id or its first characters) or a reference."""
+    if not query:
+        return True
+    person = people.get(row["id"]) or {}
+    haystack = " ".join(folded(v) for v in (row["id"], person.get("surname"), person.get("forenames"),
+                                           person.get("judgment_reference"), person.get("file_reference")) if v)
+    return all(word in haystack for word in folded(query).split())
+
+
+def _with_person(row: dict[str, Any], people: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The list's row with the person's name, the judgment's reference and the next thing due (law or duty)."""
+    person = people.get(row["id"]) or {}
+    dues = sorted((str(d["due"]), str(d.get("name") or "")) for d in person.get("deadlines") or []
+                  if isinstance(d, dict) and d.get("status", "open") == "open" and d.get("due"))
+    return {**row, "surname": person.get("surname"), "forenames": person.get("forenames"),
+            "reference": person.get("judgment_reference"),
+            "next_due": {"due": dues[0][0], "name": dues[0][1]} if dues and not row.get("closed_at") else None}
 
 
 # Actions done on a page of their own rather than with a small form on the case page: (label, path, method).

@@ -207,3 +207,24 @@ async def test_only_a_transfer_never_submitted_can_be_deleted(nodes: LocalNodes)
         assert r.status_code == 303
         assert f"/transfers/drafts/{draft}/a" not in (await officer.get("/cases")).text
         await officer.aclose()
+
+
+async def test_the_list_finds_a_case_by_name_reference_or_number(nodes: LocalNodes) -> None:
+    """Issue 14 (6): the list shows the person's name, the partner State and what is due; the search ignores
+    case and accents, and finds the case number and the judgment's reference too."""
+    lu = nodes["LU"].url
+    cert = example_certificate("LU", "BE").model_dump(mode="json")
+    cert["person"] = {**cert["person"], "surname": "Müller-Gonçalves"}
+    async with httpx.AsyncClient(timeout=60) as http:
+        r = await http.post(f"{lu}/api/v1/transfers", headers=bearer(nodes, "LU", "officer"),
+                            json={"executing_state": "BE", "certificate": cert})
+        assert r.status_code == 201, r.text
+        case_id = str(r.json()["id"])
+    officer = await signed_in(lu, "officer")
+    for query in ("MULLER-GONCALVES", "muller goncalves", case_id[:8], "LCRI 1234/2025"):
+        page = await officer.get("/cases", params={"q": query})
+        assert page.status_code == 200 and f"/cases/outgoing/{case_id}" in page.text, query
+        assert "Müller-Gonçalves" in page.text and "Belgium" in page.text
+    page = await officer.get("/cases", params={"q": "Nobody-Of-That-Name"})
+    assert f"/cases/outgoing/{case_id}" not in page.text
+    await officer.aclose()

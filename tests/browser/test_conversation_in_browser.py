@@ -214,6 +214,11 @@ async def test_a_returned_transfer_corrected_and_approved_in_the_browser(browser
     await expect(officer.locator(".alert.returned")).to_contain_text(RETURN_REASON)
     draft_url = officer.url.rsplit("/", 1)[0]
     await officer.goto(f"{draft_url}/e")  # box (e): the person
+    # At phone width the step starts with its form; the list of boxes comes after it.
+    form_top = (await officer.locator("section.step").bounding_box() or {}).get("y", 0)
+    list_top = (await officer.locator("nav.tasklist").bounding_box() or {}).get("y", 0)
+    assert form_top < list_top, (form_top, list_top)
+    await check_page(officer, f"{WIDTHS[-1]}-04b-lu-wizard-box-e")
     await officer.locator("#f-person-forenames").fill("Jean-Corrigé")
     await officer.locator("button[name=go]").first.click()
     await officer.wait_for_load_state()
@@ -223,6 +228,16 @@ async def test_a_returned_transfer_corrected_and_approved_in_the_browser(browser
     await officer.wait_for_url("**/cases/outgoing/*")
     await expect(officer.get_by_role("status")).to_contain_text("Awaiting approval")
     await officer.context.close()
+
+    # The list finds it by the person's name, accents and case aside.
+    for width in WIDTHS:
+        officer = await sign_in(browser, lu, "officer", width)
+        await officer.goto(f"{lu}/cases")
+        await officer.get_by_label("Find a case by the person's name, the case number or a reference").fill("MULLER")
+        await officer.get_by_role("button", name="Search").click()
+        await expect(officer.get_by_role("link", name=case_id[:8])).to_be_visible()
+        await check_page(officer, f"{width}-07-lu-case-list-search")
+        await officer.context.close()
 
     prosecutor = await sign_in(browser, lu, "prosecutor", WIDTHS[0])
     await prosecutor.goto(f"{lu}/cases/outgoing/{case_id}")

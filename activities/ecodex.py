@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from temporalio import activity
 from temporalio.service import RPCError
 
@@ -46,6 +46,7 @@ from adapters.evidence import Evidence, EvidenceType
 from store import audit
 from store import ecodex as books
 from workflows.delivery import DeliveryEvidence
+from workflows.ecodex_poll import EcodexPollInput, EcodexPollResult, poll_schedule_id
 
 log = logging.getLogger(__name__)
 
@@ -57,17 +58,6 @@ INTAKE_WINDOW = timedelta(days=30)
 AWAITING_WITHIN_HOURS = 72
 _KIND = {EvidenceType.SUBMISSION: "submitted", EvidenceType.RELAY: "relayed", EvidenceType.DELIVERY: "delivered",
          EvidenceType.RETRIEVAL: "retrieved"}
-
-
-class EcodexPollInput(BaseModel):
-    state: str
-
-
-class EcodexPollResult(BaseModel):
-    received: int = 0
-    refused: int = 0
-    evidences: int = 0
-    errors: list[str] = []
 
 
 @dataclass
@@ -273,7 +263,6 @@ async def ensure_poll_schedule(client: Any, state: str, task_queue: str, every_s
         ScheduleUpdateInput,
     )
 
-    from workflows.ecodex_poll import poll_schedule_id
 
     handle = client.get_schedule_handle(poll_schedule_id(state))
     if not wanted:

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 # CONTRACT §5: the operators' view in the Temporal UI. Never personal data.
@@ -98,6 +98,21 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def free_port_pair(avoid: Collection[int] = ()) -> int:
+    """A port free now whose next port is free too: `probatio dev --peer` puts the second node on port+1."""
+    for _ in range(100):
+        port = free_port()
+        if port + 1 in avoid or port in avoid:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise OSError("no two neighbouring free ports on 127.0.0.1")
 
 
 def wait_until(check: Callable[[], bool], *, timeout: float, what: str, proc: subprocess.Popen[bytes] | None = None,

@@ -8,11 +8,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
-with workflow.unsafe.imports_passed_through():
-    from activities.ecodex import EcodexPollInput, EcodexPollResult
+
+class EcodexPollInput(BaseModel):
+    state: str
+
+
+class EcodexPollResult(BaseModel):
+    received: int = 0
+    refused: int = 0
+    evidences: int = 0
+    errors: list[str] = Field(default_factory=list)
 
 
 def poll_schedule_id(state: str) -> str:

@@ -22,7 +22,7 @@ from forms.examples import (
     example_certificate,
     example_judgment_pdf,
 )
-from probatio.embedded import free_port
+from probatio.embedded import free_port, free_port_pair
 from tests.node.test_dev_stack import all_closed, wait_healthy
 
 pytestmark = pytest.mark.integration
@@ -39,9 +39,8 @@ def until(fetch: Any, done: Any, timeout: float = 120) -> Any:
 
 def test_a_transfer_over_ecodex_with_probatio_dev(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    ports = {"web": free_port(), "pg": free_port(), "temporal": free_port()}
-    while ports["web"] + 1 in ports.values():
-        ports["web"] = free_port()
+    ports = {"pg": free_port(), "temporal": free_port()}
+    ports["web"] = free_port_pair(avoid=ports.values())
     proc = subprocess.Popen(
         [sys.executable, "-m", "probatio", "dev", "--link", "ecodex", "--port", str(ports["web"]),
          "--pg-port", str(ports["pg"]), "--temporal-port", str(ports["temporal"]), "--temporal-ui-port", "0",

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from probatio.embedded import free_port, port_open
+from probatio.embedded import free_port, free_port_pair, port_open
 
 pytestmark = pytest.mark.integration
 
@@ -52,9 +52,8 @@ def all_closed(ports: dict[str, int], timeout: float = 30) -> bool:
 
 def test_dev_stack_survives_kill_and_keeps_data(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    ports = {"web": free_port(), "pg": free_port(), "temporal": free_port()}
-    while ports["web"] + 1 in ports.values():
-        ports["web"] = free_port()
+    ports = {"pg": free_port(), "temporal": free_port()}
+    ports["web"] = free_port_pair(avoid=ports.values())
     proc = start(home, ports)
     try:
         lu, be = f"http://127.0.0.1:{ports['web']}", f"http://127.0.0.1:{ports['web'] + 1}"

@@ -172,10 +172,13 @@ async def precheck(pool: AsyncConnectionPool[Any], user: User, side: Side, case_
     row = await visible_case(pool, user, side, case_id)
     refusal = check_role(rule, user.role)
     if refusal:
+        # Refused attempts are audited here as in `act`: an officer trying to approve is what an auditor seeks.
+        await _audit_refusal(pool, user, row, action, refusal.reason, body)
         raise ApiError(STATUS_FOR[refusal.kind], refusal.reason)
     try:
         parsed = parse_action(side, action, body)
     except ActionRefused as err:
+        await _audit_refusal(pool, user, row, action, str(err), body)
         raise ApiError(422, problems(*err.problems)) from err
     if side == Side.ISSUING and action == "approve":
         from web.documents import art_6_1_at_approval

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 STATE ?= LU
 PEER ?= BE
 
-.PHONY: run test lint unit proof system-packages browser-packages clean-data translations
+.PHONY: run test lint unit proof system-packages browser-packages axe-core clean-data translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,15 @@ browser-packages:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
+# axe-core checks each page's accessibility in the browser tests (tests/browser/axe.py); from the npm registry,
+# into a folder git ignores. Without it those checks are skipped with a message.
+AXE := test-tools/node_modules/axe-core/axe.min.js
+axe-core:
+	@if [ ! -f $(AXE) ]; then \
+		echo "installing axe-core for the browser tests' accessibility checks"; \
+		mkdir -p test-tools && npm install --silent --no-audit --no-fund --prefix test-tools axe-core@4.10 >/dev/null; \
+	fi
+
 run: system-packages $(STAMP)
 	$(BIN)/probatio dev --state $(STATE) --peer $(PEER)
 
@@ -47,7 +56,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy probatio forms intake workflows activities adapters store web bench
 
-test: system-packages browser-packages $(STAMP) lint
+test: system-packages browser-packages axe-core $(STAMP) lint
 	$(BIN)/pytest -q -p no:cacheprovider
 
 # Fault injection (kill -9 the worker, restart Temporal, stop PostgreSQL 30 s, a peer down for a day):

@@ -250,7 +250,8 @@ class NodeActivities:
         envelope = Envelope(message_id=msg.message_id, conversation_id=msg.case_id, type=MessageType(msg.type),
                             from_state=self.ctx.state, to_state=msg.to_state, sent_at=sent_at, payload=payload)
         await messages.outbox_attempt(self.ctx.pool, message_id=msg.message_id, conversation_id=msg.case_id,
-                                      type_=msg.type, to_state=msg.to_state, adapter=route.adapter)
+                                      type_=msg.type, to_state=msg.to_state, adapter=route.adapter,
+                                      payload=payload)
         adapter = adapter_for(route.adapter, route.options)
         attempt = (msg.message_id, msg.type, msg.case_id, msg.to_state, route.adapter, info.attempt)
         try:

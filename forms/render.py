@@ -93,16 +93,17 @@ def _helpers(labels: Catalogue, section: Section, source_lang: str, issuing: str
             return None
         decision = issuing_profile.decision(decision_id)
         if decision is None:
-            return decision_id
-        return f"{decision.name.get(labels.lang) or decision.name.get('en') or decision_id} ({decision_id})"
+            return decision_id.replace("_", " ")
+        # The reader's words only: an internal code such as `sursis_probatoire` means nothing to the other State.
+        return str(decision.name.get(labels.lang) or decision.name.get("en") or decision_id.replace("_", " "))
 
     def measure_name(measure_id: str | None) -> str | None:
         if measure_id is None:
             return None
         measure = issuing_profile.national_measure(measure_id)
         if measure is None:
-            return measure_id
-        return f"{measure.name.get(labels.lang) or measure.name.get('en') or measure_id} ({measure_id})"
+            return measure_id.replace("_", " ")
+        return str(measure.name.get(labels.lang) or measure.name.get("en") or measure_id.replace("_", " "))
 
     return {
         "t": t,

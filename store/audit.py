@@ -55,8 +55,11 @@ async def record(
 # The rows an auditor of these authorities sees: about a case of theirs, or (not about a case) written by
 # one of their users. Rows about another authority's case stay with that authority's auditor, also when one
 # of ours tried to read it: the case id is theirs.
-_SCOPE = ("(CASE WHEN audit.case_id IS NOT NULL THEN EXISTS (SELECT 1 FROM cases c WHERE c.id = audit.case_id"
-          " AND c.authority = ANY(%s)) ELSE string_to_array(audit.authority, ',') && %s::text[] END)")
+# A row about a case is in reach when the case is the reader's authority's; a row about no case, or about a case
+# since deleted (a transfer never submitted, web/correction.py), by the authority the row names.
+_SCOPE = ("(CASE WHEN EXISTS (SELECT 1 FROM cases c WHERE c.id = audit.case_id) THEN EXISTS (SELECT 1 FROM cases c"
+          " WHERE c.id = audit.case_id AND c.authority = ANY(%s)) ELSE string_to_array(audit.authority, ',')"
+          " && %s::text[] END)")
 
 
 def _filters(within: Sequence[str] | None, case_id: str | None, user_name: str | None, action: str | None,

@@ -132,6 +132,18 @@ async def list_cases(
         return list(await cur.fetchall())
 
 
+async def people_of_cases(pool: AsyncConnectionPool[Any], case_ids: Sequence[str]) -> dict[str, Row]:
+    """The person's name and the references of each case, for the pages' lists and their search (personal
+    data: the pages audit that they showed it)."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT id, certificate->'person'->>'surname' AS surname, certificate->'person'->>'forenames' AS forenames,"
+            " certificate->'judgment'->>'reference' AS judgment_reference,"
+            " certificate->'signature'->>'file_reference' AS file_reference, deadlines FROM cases WHERE id = ANY(%s)",
+            (list(case_ids),))
+        return {str(row["id"]): row for row in await cur.fetchall()}
+
+
 async def count_cases(
     pool: AsyncConnectionPool[Any],
     *,
@@ -268,6 +280,13 @@ async def note_texts(pool: AsyncConnectionPool[Any], note_id: str) -> dict[str, 
         cur = await conn.execute("SELECT texts FROM notes WHERE id = %s", (note_id,))
         row = await cur.fetchone()
     return dict(row["texts"]) if row else {}
+
+
+async def notes_of_case(pool: AsyncConnectionPool[Any], case_id: str) -> dict[str, dict[str, Any]]:
+    """Every note of a case by its id: the free text of the actions its timeline names."""
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT id, texts FROM notes WHERE case_id = %s", (case_id,))
+        return {str(row["id"]): dict(row["texts"]) for row in await cur.fetchall()}
 
 
 # The lists on the dashboard show the first ones by due date; the totals say how many there are.

@@ -43,15 +43,48 @@ async def conversation(pool: AsyncConnectionPool[Any], conversation_id: str) -> 
         return list(await cur.fetchall())
 
 
-async def outbox_attempt(pool: AsyncConnectionPool[Any], *, message_id: str, conversation_id: str, type_: str,
-                         to_state: str, adapter: str) -> dict[str, Any]:
-    """Count an attempt; returns the row so a retry after success can answer without sending again."""
+# Keys of a payload that carry a document's bytes (base64): kept once in `documents`, not in every listing.
+_BYTES = ("certificate_pdf", "documents")
+
+
+def without_bytes(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload as a person reads it: documents named by their digest, their bytes left out."""
+    out = dict(payload)
+    for key in _BYTES:
+        value = out.get(key)
+        if isinstance(value, dict):
+            out[key] = {k: v for k, v in value.items() if k != "content"}
+        elif isinstance(value, list):
+            out[key] = [{k: v for k, v in d.items() if k != "content"} if isinstance(d, dict) else d for d in value]
+    return out
+
+
+async def conversation_messages(pool: AsyncConnectionPool[Any], conversation_id: str) -> list[dict[str, Any]]:
+    """Every message of one case, both ways, in order, with what it said (documents' bytes left out)."""
     async with pool.connection() as conn:
         cur = await conn.execute(
-            "INSERT INTO outbox (message_id, conversation_id, type, to_state, adapter, attempts)"
-            " VALUES (%s, %s, %s, %s, %s, 1) ON CONFLICT (message_id) DO UPDATE SET attempts = outbox.attempts + 1"
+            "SELECT 'received' AS way, message_id, type, from_state AS state, received_at AS at,"
+            # Documents' bytes (up to 20 MB each) stay in the database: the documents list shows them.
+            "  (envelope->'payload') - 'certificate_pdf' - 'documents' AS payload FROM inbox WHERE conversation_id = %s"
+            " UNION ALL SELECT 'sent', message_id, type, to_state, created_at,"
+            "  payload - 'certificate_pdf' - 'documents' FROM outbox"
+            "  WHERE conversation_id = %s ORDER BY at", (conversation_id, conversation_id))
+        rows = list(await cur.fetchall())
+    return [{**row, "payload": row["payload"] if isinstance(row["payload"], dict) else None} for row in rows]
+
+
+async def outbox_attempt(pool: AsyncConnectionPool[Any], *, message_id: str, conversation_id: str, type_: str,
+                         to_state: str, adapter: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Count an attempt; returns the row so a retry after success can answer without sending again. The
+    payload (documents' bytes left out: they are in `documents`) is what the conversation panel shows."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "INSERT INTO outbox (message_id, conversation_id, type, to_state, adapter, attempts, payload)"
+            " VALUES (%s, %s, %s, %s, %s, 1, %s) ON CONFLICT (message_id) DO UPDATE"
+            " SET attempts = outbox.attempts + 1, payload = COALESCE(outbox.payload, EXCLUDED.payload)"
             " RETURNING *",
-            (message_id, conversation_id, type_, to_state, adapter),
+            (message_id, conversation_id, type_, to_state, adapter,
+             Jsonb(without_bytes(payload)) if payload is not None else None),
         )
         row = await cur.fetchone()
     assert row is not None

@@ -19,6 +19,13 @@ TASKS = (
     ("incoming", "received", "Decide on recognition (Art 8, 11, 12)"),
     ("incoming", "under_decision", "Decide on recognition (Art 8, 11, 12)"),
 )
+BREACH_TASK = "Read the breach report and decide what follows (Art 17)"
+# Art 17: a breach report received after the last message this node sent on the case waits for the
+# competent prosecutor (a subsequent decision, a request for information, or a reply).
+_BREACH_UNANSWERED = (
+    "EXISTS (SELECT 1 FROM inbox i WHERE i.conversation_id = cases.id AND i.type = 'breach_report'"
+    " AND i.received_at > COALESCE((SELECT max(o.created_at) FROM outbox o WHERE o.conversation_id = cases.id),"
+    " '-infinity'::timestamptz))")
 
 
 def _first_due(row: Row) -> datetime | None:
@@ -37,6 +44,7 @@ async def prosecutor_queue(pool: AsyncConnectionPool[Any], authorities: Sequence
             " deadlines, alerts, updated_at FROM cases WHERE authority = ANY(%s) AND closed_at IS NULL AND ("
             " (direction = 'outgoing' AND (stage IN ('awaiting_approval', 'consultation', 'adapted')"
             "   OR alerts ? 'withdrawal_window_open'))"
+            f" OR (direction = 'outgoing' AND stage = 'transferred' AND {_BREACH_UNANSWERED})"
             " OR (direction = 'incoming' AND stage IN ('received', 'under_decision')))",
             (list(authorities),),
         )
@@ -44,6 +52,7 @@ async def prosecutor_queue(pool: AsyncConnectionPool[Any], authorities: Sequence
     tasks = []
     for row in rows:
         what = next((t for d, s, t in TASKS if d == row["direction"] and s == row["stage"]),
+                    BREACH_TASK if row["stage"] == "transferred" else
                     "Withdrawal window open: withdraw or let supervision start (Art 9(4))")
         tasks.append({**row, "task": what, "due": _first_due(row)})
     # Cases without a deadline (an approval has none in law) come after those with one, oldest first.

@@ -28,6 +28,8 @@ from web.cases import (
     record_read,
     visible_case,
 )
+from web.conversation import ConversationEntry
+from web.correction import delete_case, replace_certificate
 from web.errors import ApiError, problems
 from web.openapi import DASHBOARD_EXAMPLE, DOCUMENT_ANSWERS, LIST_ANSWER, action_body, errors
 from web.why import read_why
@@ -91,6 +93,8 @@ class TimelineEvent(BaseModel):
     type: str
     actor: str | None
     detail: dict[str, Any]
+    texts: dict[str, str] = Field(default_factory=dict, description="the free text of the action, e.g. the reason "
+                                                                    "a prosecutor returned the transfer")
 
 
 class CaseView(CaseSummary):
@@ -112,6 +116,10 @@ class CaseView(CaseSummary):
     certificate_seal: dict[str, Any] | None = Field(
         default=None, description="incoming cases: the check of the received certificate PDF's electronic seal "
                                   "(status valid, invalid, untrusted or unsigned; signer; time)")
+    conversation: list[ConversationEntry] = Field(
+        default_factory=list, description="every message between the two authorities, both ways, in order and in "
+                                          "full: free text, structured fields, adapted measures beside the "
+                                          "original ones, a completed certificate's changes box by box")
 
 
 class AuditEntry(BaseModel):
@@ -222,6 +230,32 @@ async def start_transfer(node: Any, user: User, executing_state: str, certificat
         if idempotency_key is not None:
             await idempotency.keep(conn, user.name, idempotency_key, request_hash, 201, created.model_dump(mode="json"))
     return created
+
+
+class CorrectedCertificate(BaseModel):
+    """A corrected Annex I certificate for a transfer in `draft` (returned by the prosecutor, or never
+    submitted). The executing State stays that of the transfer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    certificate: dict[str, Any]
+
+
+@router.put("/transfers/{case_id}/certificate", response_model=Created, responses={**errors(403, 404, 409, 422)})
+async def put_certificate(request: Request, case_id: str, corrected: CorrectedCertificate,
+                          user: CurrentUser) -> dict[str, Any]:
+    """Correct the certificate of a transfer in `draft` (officer): 422 naming each field, 409 outside `draft`;
+    nothing is stored when refused. Then `submit` sends it to the prosecutor again."""
+    return await replace_certificate(_node(request).pool, user, case_id, corrected.certificate)
+
+
+@router.delete("/transfers/{case_id}", status_code=204, response_class=Response,
+               responses={**errors(403, 404, 409)})
+async def delete_transfer(request: Request, case_id: str, user: CurrentUser) -> Response:
+    """Delete a transfer that was never submitted (officer); audited. A submitted one is part of the record: 409."""
+    node = _node(request)
+    await delete_case(node.pool, node.client, user, case_id)
+    return Response(status_code=204)
 
 
 def _list_params(stage: str | None, executing_state: str | None, due_before: str | None) -> dict[str, Any]:

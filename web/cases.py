@@ -19,6 +19,7 @@ from forms.messages import Action, ActionInput, ActionRefused, Actor, parse_acti
 from store import audit, cases
 from store.users import User
 from web.certificate_receipt import seal_view
+from web.conversation import conversation
 from web.errors import ApiError, problems
 from web.i18n import Message
 from web.why import ReadWhy, resolve
@@ -63,16 +64,27 @@ async def record_read(pool: AsyncConnectionPool[Any], user: User, side: Side, ro
 
 async def case_view(pool: AsyncConnectionPool[Any], row: dict[str, Any], user: User, side: Side) -> dict[str, Any]:
     events = await cases.timeline(pool, row["id"])
+    notes = await cases.notes_of_case(pool, row["id"])
     return {
         **summary(row),
         "deadlines": row["deadlines"],
         "alerts": row["alerts"],
         "alerts_seen": row.get("alerts_seen", []),
-        "timeline": [{"at": e["at"].isoformat(), "type": e["type"], "actor": e["actor"], "detail": e["detail"]}
+        # An action's free text (a return's reason, a withdrawal's) is in its note: shown with the event.
+        "timeline": [{"at": e["at"].isoformat(), "type": e["type"], "actor": e["actor"], "detail": e["detail"],
+                      "texts": _texts_only(notes.get(str((e["detail"] or {}).get("note") or ""), {}))}
                      for e in events],
         "actions": actions_now(side, user, row),
         "certificate_seal": await seal_view(pool, row),
+        # What the two authorities said to each other, in full (web/conversation.py).
+        "conversation": [e.model_dump(mode="json")
+                         for e in await conversation(pool, row["id"], row.get("certificate"))],
     }
+
+
+def _texts_only(texts: dict[str, Any]) -> dict[str, str]:
+    """The plain text of a note (a certificate or breach form in a note is shown elsewhere, not here)."""
+    return {k: v for k, v in texts.items() if isinstance(v, str) and v.strip()}
 
 
 def actions_now(side: Side, user: User, row: dict[str, Any]) -> list[str]:
@@ -163,6 +175,36 @@ async def act(pool: AsyncConnectionPool[Any], client: Client, user: User, side: 
         async with pool.connection() as conn:
             await cases.save_note(conn, note_id=note_id, case_id=case_id, author=user.name, texts=texts)
     return await _update(client, user, pool, row, side, rule, structured, note_id, body)
+
+
+async def precheck(pool: AsyncConnectionPool[Any], user: User, side: Side, case_id: str, action: str,
+                   body: dict[str, Any]) -> None:
+    """What `act` checks before it asks the workflow, with no effect: a page runs it before the confirmation
+    step of a serious action, so that nobody confirms what would be refused for its role or its fields."""
+    rule = rule_for(side, action)
+    if rule is None:
+        raise ApiError(404, f"no action {action} on an {DIRECTION[side]} case")
+    row = await visible_case(pool, user, side, case_id)
+    refusal = check_role(rule, user.role)
+    if refusal:
+        # Refused attempts are audited here as in `act`: an officer trying to approve is what an auditor seeks.
+        await _audit_refusal(pool, user, row, action, refusal.reason, body)
+        raise ApiError(STATUS_FOR[refusal.kind], refusal.reason)
+    try:
+        parsed = parse_action(side, action, body)
+    except ActionRefused as err:
+        await _audit_refusal(pool, user, row, action, str(err), body)
+        raise ApiError(422, problems(*err.problems)) from err
+    if side == Side.ISSUING and action == "approve":
+        from web.documents import art_6_1_at_approval
+
+        await art_6_1_at_approval(pool, row, body, check_only=True)
+    if side == Side.EXECUTING and action == "report_breach":
+        _check_breach_report(body.get("breach"), row.get("certificate"))
+    measures = getattr(parsed, "measures", None)
+    if action in ("decide", "decide_subsequent") and measures:
+        await _checked_measure_changes(row, [m.model_dump(exclude_none=True) for m in measures],
+                                       adaptation=action == "decide")
 
 
 async def _update(client: Client, user: User, pool: AsyncConnectionPool[Any], row: dict[str, Any], side: Side,

@@ -227,10 +227,12 @@ def pdf_response(content: bytes, filename: str) -> Response:
 
 # --- Art 6(1) at approval, and box (k) ---------------------------------------------------------------
 
-async def art_6_1_at_approval(pool: AsyncConnectionPool[Any], row: dict[str, Any], body: dict[str, Any]) -> None:
+async def art_6_1_at_approval(pool: AsyncConnectionPool[Any], row: dict[str, Any], body: dict[str, Any],
+                              *, check_only: bool = False) -> None:
     """`approve` sends the judgment with the certificate, or the body says how it goes separately (422 if
-    neither). Box (k) then says which documents are attached. Only in the stage where approval can happen:
-    elsewhere the workflow's 409 says why."""
+    neither). Box (k) then says which documents are attached (not with `check_only`: the confirmation step
+    of the pages checks before anything changes). Only in the stage where approval can happen: elsewhere the
+    workflow's 409 says why."""
     if row["stage"] != IssuingStage.AWAITING_APPROVAL:
         return
     raw = body.get("judgment_sent_separately")
@@ -241,7 +243,8 @@ async def art_6_1_at_approval(pool: AsyncConnectionPool[Any], row: dict[str, Any
     if (reason := rule.refusal()) is not None:
         # Named by the body field that settles it, so the approve form shows the reason beside its choice.
         raise ApiError(422, problems(("judgment_sent_separately", reason)))
-    await sync_box_k(pool, row["id"], rule.judgment_sent_separately)
+    if not check_only:
+        await sync_box_k(pool, row["id"], rule.judgment_sent_separately)
 
 
 async def attached_list(pool: AsyncConnectionPool[Any], case_id: str) -> list[AttachedDocument]:

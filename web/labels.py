@@ -13,6 +13,9 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 
 from forms.labels import RENDER_LANGUAGES, Catalogue, catalogue
+from forms.messages import ACTIONS as ACTION_MODELS
+from forms.messages import MESSAGES as MESSAGE_MODELS
+from forms.stages import Side
 from forms.validation import Problem
 from web.i18n import N_, SOURCE_LANGUAGE, Translator, translator
 
@@ -31,39 +34,22 @@ OUTCOMES = {
     "amnesty": N_("amnesty or pardon"), "recognised": N_("recognised"), "adapted": N_("adapted"),
 }
 
-# An action's name as a button and heading, and what it does (workflows/rules.py has the English summary).
-ACTIONS = {
-    "submit": (N_("Submit"), N_("Send to the prosecutor for approval")),
-    "return": (N_("Return"), N_("Send back to the officer")),
-    "approve": (N_("Approve"), N_("Sign and send the certificate")),
-    "complete": (N_("Complete"), N_("Send the completed certificate")),
-    "reply": (N_("Reply"), N_("Answer a consultation or information request")),
-    "withdraw": (N_("Withdraw"), N_("Withdraw the certificate")),
-    "confirm_no_withdrawal": (N_("Confirm no withdrawal"), N_("Let supervision start at once")),
-    "decide_subsequent": (N_("Subsequent decision"), N_("Take a subsequent decision")),
-    "request_transfer_back": (N_("Request the transfer back"), N_("Ask for the supervision back")),
-    "notify_review": (N_("Notify a review"), N_("Tell the executing State of a review of the judgment "
-                                               "(annulled, amended, confirmed)")),
-    "request_information": (N_("Request information"), N_("Ask the executing State for facts needed for a "
-                                                          "subsequent decision")),
-    "resend": (N_("Resend"), N_("Send again the messages whose delivery failed")),
-    "forward": (N_("Forward"), N_("Forward to the competent authority")),
-    "request_completion": (N_("Request completion"), N_("Ask for a completed certificate")),
-    "consult": (N_("Consult"), N_("Consult before refusing")),
-    "notify_delay": (N_("Notify a delay"), N_("The 60 days cannot be kept")),
-    "give_max_custody": (N_("Give the maximum custody"), N_("Maximum custody on non-compliance")),
-    "decide": (N_("Decide"), N_("Recognise, adapt or refuse")),
-    "start_supervision": (N_("Start supervision"), N_("Supervision begins")),
-    "report_breach": (N_("Report a breach"), N_("Report a breach on the Annex II form")),
-    "answer_information": (N_("Answer the information request"), N_("Give the facts the issuing State asked for")),
-    "report_not_found": (N_("Report person not found"), N_("The person cannot be found")),
-    "notify_amnesty": (N_("Notify an amnesty"), N_("Amnesty or pardon")),
-    "transfer_back": (N_("Transfer back"), N_("Give the supervision back")),
-    "answer_transfer_back": (N_("Answer the request for a transfer back"),
-                             N_("Agree or not, with reasons, to give the supervision back")),
-    "end_supervision": (N_("End supervision"), N_("Probation period over, measures complied with")),
-    "create": (N_("Create"), N_("Create the transfer")),
-}
+# An action's name as a button and heading, and what it does: the catalogue's words (forms/messages.py),
+# extracted for translation by web/catalogue_words.py. Where an action has the same name on both sides, the
+# issuing side's words are the default; `action_words` takes the side.
+def action_words(name: Any, side: Any = None) -> tuple[str, str] | None:
+    """(label, summary) of an action in the catalogue's English; None for a name that is no action."""
+    sides = [Side(side)] if side else [Side.ISSUING, Side.EXECUTING]
+    for s in sides:
+        model = ACTION_MODELS[s].get(str(name))
+        if model is not None:
+            return model.label, model.summary
+    if str(name) == "create":
+        return CREATE
+    return None
+
+
+CREATE = (N_("Create"), N_("Create the transfer"))
 
 ALERTS = {
     "decision_due_soon": N_("decision due soon"), "decision_overdue": N_("decision overdue"),
@@ -89,6 +75,8 @@ MEASURE_DEADLINE = N_("Measure %(num)s: end of its period")
 DELIVERY_DEADLINE = N_("Delivery evidence for a message")
 
 BASES = {"law": N_("law"), "policy": N_("policy")}
+# Art 6(1): how a judgment that is not attached is sent (forms.documents.SeparateChannel).
+SENT_SEPARATELY = {"post": N_("by post"), "email": N_("by e-mail"), "ecodex": N_("through e-CODEX")}
 DEADLINE_STATUSES = {"open": N_("open"), "met": N_("met"), "missed": N_("missed"), "cancelled": N_("cancelled")}
 
 EVENTS = {
@@ -135,22 +123,13 @@ DETAILS = {
     "executing_state": N_("executing State"), "received_at": N_("received"),
     "max_custody_requested": N_("maximum custody asked for"), "art_14_3": N_("issuing State competent (Art 14(3))"),
     "warnings": N_("warnings"), "messages": N_("messages"), "message": N_("message"),
+    # The free text of a message (forms/messages.py text_fields), as the conversation panel names it.
+    "question": N_("question"), "text": N_("answer"), "missing": N_("what is missing"),
+    "judgment_sent_separately": N_("judgment sent separately"),
 }
 
-# The messages between nodes (CONTRACT §3), as the timeline names them.
-MESSAGES = {
-    "certificate": N_("certificate"), "acknowledgement": N_("acknowledgement"), "forwarded": N_("forwarded"),
-    "completion_request": N_("request for completion"), "completion": N_("completed certificate"),
-    "consultation": N_("consultation"), "consultation_reply": N_("answer to a consultation"),
-    "delay_notice": N_("notice of delay"), "max_custody_info": N_("maximum custody"), "decision": N_("decision"),
-    "withdrawal": N_("withdrawal"), "no_withdrawal": N_("no withdrawal"),
-    "supervision_started": N_("supervision started"), "breach_report": N_("breach report"),
-    "information_request": N_("request for information"), "information": N_("information"),
-    "subsequent_decision": N_("subsequent decision"), "person_not_found": N_("person not found"),
-    "amnesty_pardon": N_("amnesty or pardon"), "transfer_back_request": N_("request for a transfer back"),
-    "transfer_back": N_("transfer back"), "judgment_review": N_("review of the judgment"),
-    "supervision_ended": N_("supervision ended"), "transfer_back_declined": N_("transfer back declined"),
-}
+# The messages between nodes (CONTRACT §3): the catalogue's labels (forms/messages.py), translated.
+MESSAGES = {str(kind): model.label for kind, model in MESSAGE_MODELS.items()}
 
 
 def detail_value(key: str, value: Any, t: Translator) -> str:
@@ -167,6 +146,8 @@ def detail_value(key: str, value: Any, t: Translator) -> str:
         return label(OUTCOMES, text, t) if text in OUTCOMES else label(STAGES, text, t)
     if key == "alert":
         return label(ALERTS, text, t)
+    if key == "judgment_sent_separately":
+        return label(SENT_SEPARATELY, text, t)
     if key.endswith("_at") or key in ("due", "expected_by"):
         shown = t.time(text) if "T" in text else t.date(text)
         return shown or text
@@ -221,14 +202,22 @@ def deadline_label(name: Any, t: Translator) -> str:
     return label(DEADLINES, name, t)
 
 
-def action_label(name: Any, t: Translator) -> str:
-    entry = ACTIONS.get(str(name))
+def action_label(name: Any, t: Translator, side: Any = None) -> str:
+    entry = action_words(name, side)
     return t.gettext(entry[0]) if entry else _plain(name)
 
 
-def action_summary(name: Any, t: Translator) -> str:
-    entry = ACTIONS.get(str(name))
-    return t.gettext(entry[1]) if entry else ""
+def action_summary(name: Any, t: Translator, side: Any = None) -> str:
+    """What the action does, as a sentence (the catalogue writes it in lower case, to follow a label)."""
+    entry = action_words(name, side)
+    if not entry:
+        return ""
+    text = t.gettext(entry[1])
+    return text[:1].upper() + text[1:]
+
+
+def message_label(kind: Any, t: Translator) -> str:
+    return label(MESSAGES, kind, t)
 
 
 def _in_context(fn: Callable[[Any, Translator], str]) -> Callable[..., str]:
@@ -277,7 +266,8 @@ def install(env: Any) -> None:
         detail_value=_detail_in_context, problem_text=_in_context(problem_text),
         ground_label=_in_context(_table(GROUNDS)),
         deadline_label=_in_context(deadline_label), action_label=_in_context(action_label),
-        action_summary=_in_context(action_summary))
+        action_summary=_in_context(action_summary), message_label=_in_context(message_label),
+        seal_detail=_in_context(seal_detail), box_label=_in_context(box_label))
 
 
 # The default of PROBATIO_OIDC_LABEL (probatio/settings.py), so that the sign-in page can show it translated.
@@ -291,6 +281,7 @@ QUEUE_TASKS = (
     N_("Withdraw or accept the adapted measures (Art 9(4))"),
     N_("Decide on recognition (Art 8, 11, 12)"),
     N_("Withdrawal window open: withdraw or let supervision start (Art 9(4))"),
+    N_("Read the breach report and decide what follows (Art 17)"),
 )
 
 # Art 11(1) (a)-(k), in the words of the grounds (forms/law.py RefusalGround).
@@ -307,3 +298,35 @@ GROUNDS = {
     "j": N_("the measure lasts less than six months"),
     "k": N_("offences committed in the executing State's territory"),
 }
+
+
+# What adapters/seal.py finds on a received PDF (its fixed wordings; a wording with the library's own error
+# text in it is shown as it is).
+SEAL_DETAILS = {
+    "the document carries no seal": N_("the document carries no seal"),
+    "the seal does not match the document: it was changed after sealing":
+        N_("the seal does not match the document: it was changed after sealing"),
+    "the document was extended after it was sealed": N_("the document was extended after it was sealed"),
+    "the seal is intact but its certificate is not among the sending state's trust anchors in the directory":
+        N_("the seal is intact but its certificate is not among the sending state's trust anchors in the "
+           "directory"),
+    "intact, covers the whole document, issued under a trust anchor of the sending state":
+        N_("intact, covers the whole document, issued under a trust anchor of the sending state"),
+}
+
+
+def seal_detail(detail: Any, t: Translator) -> str:
+    text = str(detail or "")
+    return t.gettext(SEAL_DETAILS[text]) if text in SEAL_DETAILS else text
+
+
+def box_label(path: Any, t: Translator) -> str:
+    """A box of the certificate by its name on the form, in the reader's language; a measure's number kept."""
+    import re
+
+    from web.pages_wizard import label_for
+
+    text = str(path)
+    name = label_for(text, "annex1", t.lang)
+    found = re.search(r"measures\[(\d+)\]", text)
+    return f"{name} ({int(found.group(1)) + 1})" if found else name

@@ -42,6 +42,8 @@ OPERATION_IDS = {
     "incoming_evidence": "recordIncomingEvidence",
     "resend_many": "resendFailedDeliveries",
     "healthz": "checkHealth",
+    "put_certificate": "correctTransferCertificate",
+    "delete_transfer": "deleteTransfer",
 }
 
 
@@ -169,6 +171,8 @@ def build(app: FastAPI) -> dict[str, Any]:
             if operation.get("operationId") == "createTransfer":
                 body["content"]["application/json"]["example"] = {
                     "executing_state": peer, "certificate": _certificate_example(state, peer)}
+            if operation.get("operationId") == "correctTransferCertificate":
+                body["content"]["application/json"]["example"] = {"certificate": _certificate_example(state, peer)}
     return doc
 
 

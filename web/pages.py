@@ -3,10 +3,12 @@ functions the JSON API uses (web.cases.read_case and act), so roles, stages and 
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import json
 import logging
 import secrets
+import unicodedata
 from datetime import date
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -40,12 +42,13 @@ from web.auth import (
     sign_out,
     user_for_oidc,
 )
-from web.cases import act, read_case
+from web.cases import act, precheck, read_case
 from web.documents import list_documents
 from web.errors import ApiError
 from web.i18n import N_, SOURCE_LANGUAGE, Translator, translator
 from web.i18n import Message as PageMessage
 from web.pages_common import HOME, STATIC, SignedIn, node_of, page_detail, render
+from web.pages_confirm import DESTRUCTIVE, confirm_page, is_serious
 from web.pages_documents import case_documents_context
 from web.why import REASON_MAX_CHARS, ReasonRequired, read_why
 from workflows.rules import rule_for
@@ -56,30 +59,6 @@ router = APIRouter(include_in_schema=False)
 
 SIDE_OF = {"outgoing": Side.ISSUING, "incoming": Side.EXECUTING}
 
-# How each body field of an action reads on a page, marked for translation. Which fields an action has,
-# their kinds and whether they are required come from its model in the catalogue (forms/messages.py).
-FIELD_LABELS: dict[str, str] = {
-    "reason": N_("Reason"),
-    "text": N_("Answer"),
-    "outcome": N_("Outcome of the review"),
-    "authority": N_("Competent authority (code)"),
-    "missing": N_("What is missing"),
-    "due_days": N_("Days given to complete"),
-    "ground": N_("Refusal ground consulted on (Art 11(1))"),
-    "question": N_("Question to the issuing State"),
-    "reasons": N_("Reasons"),
-    "expected_by": N_("Decision expected by"),
-    "max_custody_days": N_("Maximum custody (days)"),
-    "decision": N_("Decision"),
-    "certificate": N_("Completed certificate (JSON)"),
-    "breach": N_("Breach report, Annex II (JSON)"),
-    "measures": N_("Measures as modified (JSON)"),
-    "ask_max_custody": N_("Ask for the maximum custody (Art 16(2))"),
-    "judgment_sent_separately": N_("Only if the judgment is not attached: how it is sent separately (Art 6(1))"),
-    "agree": N_("Agree to give the supervision back"),
-    "reply_days": N_("Days given to answer (policy)"),
-    "post": N_("Your post (title or grade), for box (l) of the certificate"),
-}
 # How the values of the law's lists read on a page (the catalogue's enums give the values).
 OPTION_LABELS: dict[str, str] = {
     "modify": N_("modify the measures"), "revoke": N_("revoke the suspension"),
@@ -131,8 +110,8 @@ def action_fields(side: Side, action: str, t: Translator | None = None) -> list[
         kind, values = _field_kind(info.annotation)
         if kind == "select" and len(values) == 1 and not info.is_required():
             continue  # a single possible value needs no question
-        label = FIELD_LABELS.get(name)
-        out.append({"name": name, "label": t.gettext(label) if label else (info.title or name), "kind": kind,
+        # The field's title in the catalogue, translated (web/catalogue_words.py extracts it).
+        out.append({"name": name, "label": t.gettext(info.title) if info.title else name, "kind": kind,
                     "options": [(v, _option(name, v, t)) for v in values], "required": info.is_required()})
     return out
 
@@ -292,7 +271,8 @@ async def login_oidc_callback(request: Request) -> Response:
 # --- cases -------------------------------------------------------------------------------------
 
 @router.get("/cases", response_class=HTMLResponse)
-async def case_list(request: Request, session: SignedIn, stage: str | None = None) -> Response:
+async def case_list(request: Request, session: SignedIn, stage: str | None = None,
+                    q: str | None = None) -> Response:
     from store import drafts
 
     node = node_of(request)
@@ -300,8 +280,45 @@ async def case_list(request: Request, session: SignedIn, stage: str | None = Non
     outgoing = await cases.list_cases(node.pool, direction="outgoing", authorities=user.authorities, stage=stage)
     incoming = await cases.list_cases(node.pool, direction="incoming", authorities=user.authorities, stage=stage)
     my_drafts = await drafts.list_drafts(node.pool, user.authorities) if user.role == "officer" else []
+    query = (q or "").strip()[:200]
+    people = await cases.people_of_cases(node.pool, [r["id"] for r in (*outgoing, *incoming)])
+    outgoing = [_with_person(r, people) for r in outgoing if _matches(query, r, people)]
+    incoming = [_with_person(r, people) for r in incoming if _matches(query, r, people)]
+    if outgoing or incoming:
+        # The list shows names: a read of personal data, audited like any other (its purpose: case work).
+        async with node.pool.connection() as conn:
+            await audit.record(conn, user_name=user.name, role=user.role, authority=",".join(user.authorities),
+                               case_id=None, action="read_list", purpose=audit.Purpose.CASE_WORK,
+                               detail={"via": "page", "cases": len(outgoing) + len(incoming),
+                                       "search": bool(query)})
     return render(request, "cases.html.j2", session, outgoing=outgoing, incoming=incoming, drafts=my_drafts,
-                  stage=stage or "")
+                  stage=stage or "", q=query)
+
+
+def folded(text: Any) -> str:
+    """Text as a search compares it: no accents, no case ("MULLER-GONCALVES" finds "Müller-Gonçalves")."""
+    decomposed = unicodedata.normalize("NFKD", str(text or ""))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def _matches(query: str, row: dict[str, Any], people: dict[str, dict[str, Any]]) -> bool:
+    """A case found by the person's name, its case number (id or its first characters) or a reference."""
+    if not query:
+        return True
+    person = people.get(row["id"]) or {}
+    haystack = " ".join(folded(v) for v in (row["id"], person.get("surname"), person.get("forenames"),
+                                           person.get("judgment_reference"), person.get("file_reference")) if v)
+    return all(word in haystack for word in folded(query).split())
+
+
+def _with_person(row: dict[str, Any], people: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The list's row with the person's name, the judgment's reference and the next thing due (law or duty)."""
+    person = people.get(row["id"]) or {}
+    dues = sorted((str(d["due"]), str(d.get("name") or "")) for d in person.get("deadlines") or []
+                  if isinstance(d, dict) and d.get("status", "open") == "open" and d.get("due"))
+    return {**row, "surname": person.get("surname"), "forenames": person.get("forenames"),
+            "reference": person.get("judgment_reference"),
+            "next_due": {"due": dues[0][0], "name": dues[0][1]} if dues and not row.get("closed_at") else None}
 
 
 # Actions done on a page of their own rather than with a small form on the case page: (label, path, method).
@@ -354,15 +371,41 @@ async def _case_page(request: Request, session: SignedIn, direction: str, case_i
     certificate = (row or {}).get("certificate")
     t = i18n.for_request(request)
     actions = [{"name": a, "rule": rule_for(side, a), "fields": action_fields(side, a, t),
-                "page": PAGE_ACTIONS.get((direction, a))} for a in view["actions"]]
+                "page": PAGE_ACTIONS.get((direction, a)), "label": labels.action_label(a, t, side),
+                "summary": labels.action_summary(a, t, side), "destructive": a in DESTRUCTIVE}
+               for a in view["actions"]]
+    if direction == "outgoing" and view["stage"] == "draft" and "submit" in view["actions"]:
+        # Art 6(3): a draft (new, or returned by the prosecutor) opens in the wizard on its certificate.
+        actions.insert(0, {"name": "correct", "rule": rule_for(side, "submit"), "fields": [],
+                           "page": (N_("Correct the certificate in the wizard"), "correct", "post"),
+                           "label": "", "summary": "", "destructive": False})
     completion = await completion_request(node.pool, view) if view["stage"] == "completion_requested" else None
     attached = case_documents_context(await list_documents(node.pool, session.user, side, case_id, audited=False),
-                                      certificate)
+                                      certificate, t)
+    # Art 17: a breach report the issuing side has not yet answered with a decision or a question.
+    said = view["conversation"]
+    last_breach = max((i for i, e in enumerate(said) if e["type"] == "breach_report" and e["way"] == "received"),
+                      default=None)
+    breach_unanswered = last_breach is not None and not any(e["way"] == "sent" for e in said[last_breach + 1:])
     return render(request, "case.html.j2", session, status_code=status_code, case=view, direction=direction,
+                  breach_unanswered=breach_unanswered,
+                  returned=returned_by_prosecutor(view),
+                  may_delete=(direction == "outgoing" and view["stage"] == "draft" and session.user.role == "officer"
+                              and not any(e["type"] == "submitted" for e in view["timeline"])),
                   side=side.value, certificate=certificate, actions=actions, message=message,
                   completion=completion, **attached, ecodex_trust=await ecodex_trust(node.pool, case_id),
                   failed_action=failed_action, field_errors=field_errors or {}, values=values or {},
                   done=request.query_params.get("done", ""))
+
+
+def returned_by_prosecutor(view: dict[str, Any]) -> dict[str, Any] | None:
+    """A draft the prosecutor sent back (Art 6(3)): when, by whom and why, for the officer who corrects it."""
+    if view["stage"] != "draft":
+        return None
+    event = next((e for e in reversed(view["timeline"]) if e["type"] == "returned_to_officer"), None)
+    if event is None:
+        return None
+    return {"at": event["at"], "actor": event["actor"], "reason": (event.get("texts") or {}).get("reason", "")}
 
 
 @router.get("/cases/{direction}/{case_id}", response_class=HTMLResponse)
@@ -385,7 +428,15 @@ async def case_action(request: Request, session: SignedIn, direction: str, case_
         return await _case_page(request, session, direction, case_id, status_code=422, failed_action=action,
                                 message=t.gettext("%(action)s was not done: see the fields below", action=what),
                                 field_errors=problems, values=values)
+    confirming = is_serious(side, action) and form.get("confirmed") != "1"
     try:
+        if confirming:
+            # Say what will happen and to whom, and ask once more (forms/messages.py `serious`) — after the
+            # checks that need no workflow, so that nobody confirms what would be refused.
+            await precheck(node.pool, session.user, side, case_id, action, body)
+            return await confirm_page(request, session, side, case_id, action,
+                                      [(k, str(v)) for k, v in form.multi_items()
+                                       if k not in (CSRF_FIELD, "confirmed")])
         result = await act(node.pool, node.client, session.user, side, case_id, action, body,
                            directory=node.directory)
     except ApiError as err:
@@ -416,6 +467,37 @@ async def case_certificate(request: Request, session: SignedIn, direction: str, 
         response.headers["Content-Security-Policy"] = ("default-src 'none'; style-src 'unsafe-inline'; "
                                                        "img-src data:; frame-ancestors 'self'")
     return response
+
+
+@router.get("/cases/{direction}/{case_id}/messages/{message_id}/breach.{fmt}")
+async def breach_document(request: Request, session: SignedIn, direction: str, case_id: str, message_id: str,
+                          fmt: str) -> Response:
+    """A breach report of the conversation as its Annex II form, in the reader's language where the forms
+    have it (else English): HTML for the page, PDF to download. The read is audited like the case's."""
+    from forms.annex2 import BreachReport
+    from forms.labels import RENDER_LANGUAGES
+    from forms.render import render_breach
+    from web.conversation import breach_of
+
+    if fmt not in ("pdf", "html"):
+        raise ApiError(404, PageMessage(N_("The breach report is available as .pdf or .html.")))
+    node = node_of(request)
+    await read_case(node.pool, session.user, _side(direction), case_id, channel="page:breach",
+                    why=read_why(request))
+    found = await breach_of(node.pool, case_id, message_id)
+    if found is None:
+        raise ApiError(404, PageMessage(N_("There is no such breach report in this case.")))
+    lang = i18n.for_request(request).lang
+    report = BreachReport.model_validate(found)
+    # Rendering a PDF takes a moment: off the event loop, so other pages keep answering.
+    content = await asyncio.to_thread(render_breach, report, lang if lang in RENDER_LANGUAGES else "en",
+                                      "pdf" if fmt == "pdf" else "html")
+    if fmt == "pdf":
+        return Response(content, media_type="application/pdf", headers={
+            "Content-Disposition": f'attachment; filename="breach-report-{case_id[:8]}.pdf"'})
+    return Response(content, media_type="text/html; charset=utf-8", headers={
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                                   "frame-ancestors 'self'"})
 
 
 # --- the prosecutor ------------------------------------------------------------------------------
@@ -492,6 +574,12 @@ async def decide(request: Request, session: SignedIn, case_id: str) -> Response:
                                    message=t.gettext("The decision was not recorded: see the fields below"),
                                    field_errors=errors, values=values)
     try:
+        if form.get("confirmed") != "1":
+            await precheck(node.pool, session.user, Side.EXECUTING, case_id, "decide", body)
+            return await confirm_page(request, session, Side.EXECUTING, case_id, "decide",
+                                      [(k, str(v)) for k, v in form.multi_items()
+                                       if k not in (CSRF_FIELD, "confirmed")],
+                                      target=f"/cases/incoming/{case_id}/decide")
         result = await act(node.pool, node.client, session.user, Side.EXECUTING, case_id, "decide", body)
     except ApiError as err:
         field_errors = {}

@@ -37,6 +37,9 @@ def _period(since: str | None, until: str | None) -> tuple[datetime | None, date
         except ValueError as err:
             raise ApiError(422, problems((name, Message(N_("must be a date (YYYY-MM-DD)"))))) from err
         out.append(value if value.tzinfo else value.replace(tzinfo=UTC))
+    if out[0] is not None and out[1] is not None and out[1] <= out[0]:
+        # A period that ends before it starts holds nothing: say so rather than show empty charts.
+        raise ApiError(422, problems(("until", Message(N_("the end of the period must come after its start")))))
     return out[0], out[1]
 
 
@@ -90,7 +93,8 @@ async def dashboard(request: Request, session: SignedIn, since: str | None = Non
                     until: str | None = None) -> Response:
     start, end = _period(since, until)
     data = await dashboard_data(node_of(request).pool, session.user, start, end)
-    return render(request, "dashboard.html.j2", session, data=data, charts=_charts(data, i18n.for_request(request)),
+    return render(request, "dashboard.html.j2", session, csv_tables=CSV_TABLES, data=data,
+                  charts=_charts(data, i18n.for_request(request)),
                   since=since or "",
                   until=until or "", age_groups=statistics.AGE_GROUPS, sexes=statistics.SEXES)
 
@@ -106,9 +110,15 @@ def _tables(data: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
                                            "alerts")} for r in data["overdue"]]}
 
 
+# The tables a CSV can hold one at a time, one row per group or per case, with named columns.
+CSV_TABLES = {"by_state": N_("by partner State"), "by_month": N_("by month"),
+              "by_sex_and_age": N_("by sex and age group"), "by_stage": N_("by stage"),
+              "decisions_due_soon": N_("decisions due soon"), "overdue": N_("overdue")}
+
+
 @router.get("/dashboard/export.{fmt}")
 async def export(request: Request, session: SignedIn, fmt: str, since: str | None = None,
-                 until: str | None = None) -> Response:
+                 until: str | None = None, table: str | None = None) -> Response:
     start, end = _period(since, until)
     node = node_of(request)
     data = await dashboard_data(node.pool, session.user, start, end)
@@ -119,6 +129,20 @@ async def export(request: Request, session: SignedIn, fmt: str, since: str | Non
         body = json.dumps(tables, indent=2, default=str).encode()
         return Response(body, media_type="application/json",
                         headers={"Content-Disposition": f'attachment; filename="{name}.json"'})
+    if fmt == "csv" and table:
+        # One table as a spreadsheet opens it: a header of named columns, one row per group or per case.
+        if table not in CSV_TABLES:
+            raise ApiError(422, problems(("table", Message(N_("must be one of %(tables)s"),
+                                                           tables=", ".join(CSV_TABLES)))))
+        rows = tables[table]
+        columns = list(rows[0].keys()) if rows else []
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_cell(row.get(c)) for c in columns])
+        return Response(out.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}-{table}.csv"'})
     if fmt == "csv":
         # One long table, so one file holds every figure: table, then the columns of that table.
         out = io.StringIO()
@@ -166,7 +190,8 @@ async def read_audit_log(pool: Any, reader: User, *, case_id: str | None, user_n
     """The audit log as the auditor may see it: their authorities' rows (every row only for a node-wide
     auditor, `probatio users create … --node-wide`). Reading it is itself audited."""
     if reader.role != "auditor":
-        raise ApiError(403, f"the audit log is for the auditor, not the {reader.role}")
+        raise ApiError(403, Message(N_("the audit log is for the auditor, not the %(role)s"),
+                                    role=Message(labels.ROLES.get(reader.role, reader.role))))
     rows = await audit.entries(pool, case_id=case_id, user_name=user_name, action=action, since=since, until=until,
                                limit=limit, offset=offset, within=None if reader.node_wide else reader.authorities)
     filters = {k: v for k, v in (("case", case_id), ("user", user_name), ("action", action),

@@ -15,6 +15,7 @@ from forms.labels import catalogue
 from forms.law import EU_LANGUAGES
 from store import cases
 from store.sessions import Session
+from web import i18n
 from web.auth import check_csrf
 from web.documents import (
     ATTACH_STAGES,
@@ -28,17 +29,31 @@ from web.documents import (
     upload_form,
 )
 from web.errors import ApiError
-from web.pages_common import SignedIn, node_of, render
+from web.i18n import N_, Translator
+from web.labels import SENT_SEPARATELY
+from web.pages_common import SignedIn, node_of, page_detail, render
 from workflows.stages import Side
 
 router = APIRouter(include_in_schema=False)
 
 SIDES = {"outgoing": Side.ISSUING, "incoming": Side.EXECUTING}
-KIND_LABELS = {DocumentKind.JUDGMENT: "Judgment", DocumentKind.PROBATION_DECISION: "Probation decision",
-               DocumentKind.OTHER: "Other document"}
-LANGUAGE_OPTIONS = sorted(((code, f"{catalogue('en').language(code)} ({code})") for code in EU_LANGUAGES),
-                          key=lambda option: option[1])
-SEPARATE_LABELS = {"post": "by post", "email": "by e-mail", "ecodex": "through e-CODEX"}
+KIND_LABELS = {DocumentKind.JUDGMENT: N_("Judgment"), DocumentKind.PROBATION_DECISION: N_("Probation decision"),
+               DocumentKind.OTHER: N_("Other document")}
+SEPARATE_LABELS = SENT_SEPARATELY
+
+
+def language_options(t: Translator) -> list[tuple[str, str]]:
+    """The EU's languages, named in the reader's language (the certificate's own catalogue), sorted by name."""
+    names = catalogue(t.lang if t.lang in ("en", "fr", "de") else "en")
+    return sorted(((code, f"{names.language(code)} ({code})") for code in EU_LANGUAGES), key=lambda o: o[1])
+
+
+def _kind_label(t: Translator) -> Any:
+    return lambda k: t.gettext(KIND_LABELS[k]) if k in KIND_LABELS else str(k)
+
+
+def _separately(t: Translator, separately: str | None) -> str | None:
+    return t.gettext(SEPARATE_LABELS[separately]) if separately in SEPARATE_LABELS else separately
 
 
 def _side(direction: str) -> Side:
@@ -59,21 +74,22 @@ async def documents_page(request: Request, session: Session, direction: str, cas
     assert row is not None  # list_documents answered 404 otherwise
     officer = session.user.role == "officer" and side == Side.ISSUING
     separately = sent_separately(row.get("certificate"))
+    t = i18n.for_request(request)
     return render(request, "documents.html.j2", session, status_code=status_code, direction=direction,
                   case={"id": case_id, "stage": row["stage"]}, documents=documents,
                   may_attach=officer and row["stage"] in ATTACH_STAGES,
                   may_remove=officer and row["stage"] in REMOVE_STAGES,
-                  sent_separately=SEPARATE_LABELS.get(separately or "", separately),
-                  kind_label=lambda k: KIND_LABELS.get(k, str(k)),
-                  kinds=[(k.value, label) for k, label in KIND_LABELS.items()],
-                  document_languages=LANGUAGE_OPTIONS,
+                  sent_separately=_separately(t, separately), kind_label=_kind_label(t),
+                  kinds=[(k.value, t.gettext(label)) for k, label in KIND_LABELS.items()],
+                  document_languages=language_options(t),
                   message=message, done=done, field_errors=field_errors or {}, values=values or {})
 
 
 @router.get("/cases/{direction}/{case_id}/documents", response_class=HTMLResponse)
 async def documents(request: Request, session: SignedIn, direction: str, case_id: str) -> Response:
-    done = {"attached": "The document is attached.", "removed": "The document was removed."}.get(
-        request.query_params.get("done", ""), "")
+    done_words = {"attached": N_("The document is attached."), "removed": N_("The document was removed.")}
+    done_key = request.query_params.get("done", "")
+    done = i18n.for_request(request).gettext(done_words[done_key]) if done_key in done_words else ""
     return await documents_page(request, session, direction, case_id, done=done)
 
 
@@ -91,11 +107,15 @@ async def attach(request: Request, session: SignedIn, case_id: str) -> Response:
             if err.status == 422 and isinstance(err.detail, list):
                 errors = {str(p["path"]): str(p["reason"]) for p in err.detail}
                 return await documents_page(request, session, "outgoing", case_id, status_code=422,
-                                            message="The document was not attached: see the fields below",
+                                            message=i18n.for_request(request).gettext(
+                                                "The document was not attached: see the fields below"),
                                             field_errors=errors, values=values)
             if err.status in (409, 413):
                 return await documents_page(request, session, "outgoing", case_id, status_code=err.status,
-                                            message=f"The document was not attached: {err.detail}", values=values)
+                                            message=i18n.for_request(request).gettext(
+                                                "The document was not attached: %(reason)s",
+                                                reason=page_detail(err.detail, i18n.for_request(request))),
+                                            values=values)
             raise
     finally:
         await form.close()
@@ -112,7 +132,9 @@ async def remove(request: Request, session: SignedIn, case_id: str, doc_id: str)
         if err.status != 409:
             raise
         return await documents_page(request, session, "outgoing", case_id, status_code=409,
-                                    message=f"The document was not removed: {err.detail}")
+                                    message=i18n.for_request(request).gettext(
+                                        "The document was not removed: %(reason)s",
+                                        reason=page_detail(err.detail, i18n.for_request(request))))
     return RedirectResponse(f"/cases/outgoing/{quote(case_id)}/documents?done=removed", status_code=303)
 
 
@@ -122,9 +144,9 @@ async def download(request: Request, session: SignedIn, direction: str, case_id:
                                channel="page")
 
 
-def case_documents_context(documents: list[Any], certificate: dict[str, Any] | None) -> dict[str, Any]:
+def case_documents_context(documents: list[Any], certificate: dict[str, Any] | None,
+                           t: Translator) -> dict[str, Any]:
     """What the case page shows of the documents: the list, and how the judgment is sent if not attached."""
-    separately = sent_separately(certificate)
-    return {"documents": documents, "kind_label": lambda k: KIND_LABELS.get(k, str(k)),
-            "sent_separately": SEPARATE_LABELS.get(separately or "", separately)}
+    return {"documents": documents, "kind_label": _kind_label(t),
+            "sent_separately": _separately(t, sent_separately(certificate))}
 

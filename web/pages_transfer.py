@@ -23,6 +23,7 @@ from store.sessions import Session
 from web import api, i18n, labels
 from web.auth import check_csrf
 from web.cases import act, actions_now, read_case, visible_case
+from web.correction import delete_case, delete_draft, replace_certificate
 from web.documents import attach_document, list_documents
 from web.errors import ApiError
 from web.i18n import N_, Message
@@ -133,7 +134,9 @@ async def correct_certificate(request: Request, session: SignedIn, case_id: str)
     check_csrf(session, form)
     node = node_of(request)
     row = await visible_case(node.pool, session.user, Side.ISSUING, case_id)
-    if "complete" not in actions_now(Side.ISSUING, session.user, row):
+    now = actions_now(Side.ISSUING, session.user, row)
+    # Art 8(2): completing for the executing State; Art 6(3): correcting a transfer the prosecutor returned.
+    if "complete" not in now and not (row["stage"] == "draft" and "submit" in now):
         raise ApiError(409, Message(N_("The certificate can be corrected only while the executing State asks for "
                                        "completion (the case is %(stage)s)."),
                                     stage=Message(labels.STAGES.get(str(row["stage"]), str(row["stage"])))))
@@ -153,7 +156,7 @@ async def correct_certificate(request: Request, session: SignedIn, case_id: str)
 
 async def _correction_context(request: Request, session: Session, row: dict[str, Any]) -> dict[str, Any]:
     """What the wizard shows when correcting: the case, and what the executing State asked for."""
-    from web.pages import completion_request
+    from web.pages import completion_request, returned_by_prosecutor
 
     case_id = correcting(row)
     if case_id is None:
@@ -161,7 +164,9 @@ async def _correction_context(request: Request, session: Session, row: dict[str,
     node = node_of(request)
     view = await read_case(node.pool, session.user, Side.ISSUING, case_id, channel="page:correct")
     request_info = await completion_request(node.pool, view) if view["stage"] == "completion_requested" else None
-    return {"correction": {"case": view, "request": request_info}}
+    # A draft transfer (returned by the prosecutor, Art 6(3)) is corrected in place and submitted again.
+    returned = (returned_by_prosecutor(view) or {"reason": ""}) if view["stage"] == "draft" else None
+    return {"correction": {"case": view, "request": request_info, "returned": returned}}
 
 
 def _step_context(request: Request, session: Session, row: dict[str, Any], step_key: str,
@@ -292,9 +297,13 @@ async def start(request: Request, session: SignedIn, draft_id: str) -> Response:
 
 async def _send_correction(request: Request, session: Session, row: dict[str, Any], case_id: str,
                            doc: dict[str, Any]) -> Response:
-    """Art 8(2): the corrected certificate replaces the case's and is sent again (`complete`)."""
+    """Art 8(2): the corrected certificate replaces the case's and is sent again (`complete`). A transfer in
+    `draft` (returned by the prosecutor, Art 6(3)) gets it in place and goes to the prosecutor again."""
     node = node_of(request)
     t = i18n.for_request(request)
+    case = await visible_case(node.pool, session.user, Side.ISSUING, case_id)
+    if case["stage"] == "draft":
+        return await _resubmit(request, session, row, case_id, doc)
     try:
         result = await act(node.pool, node.client, session.user, Side.ISSUING, case_id, "complete",
                            {"certificate": doc})
@@ -311,6 +320,48 @@ async def _send_correction(request: Request, session: Session, row: dict[str, An
                            case_id=case_id, action="correction_sent", detail={"draft": row["id"]})
     return RedirectResponse(f"/cases/outgoing/{quote(case_id)}?done=complete:{quote(result.stage)}",
                             status_code=303)
+
+
+async def _resubmit(request: Request, session: Session, row: dict[str, Any], case_id: str,
+                    doc: dict[str, Any]) -> Response:
+    """The corrected certificate replaces the draft transfer's, and the transfer is submitted again."""
+    node = node_of(request)
+    t = i18n.for_request(request)
+    try:
+        await replace_certificate(node.pool, session.user, case_id, doc, channel="page")
+        result = await act(node.pool, node.client, session.user, Side.ISSUING, case_id, "submit", {})
+    except ApiError as err:
+        found = [{**p, "path": str(p.get("path", "")).removeprefix("certificate.")} for p in err.detail
+                 if isinstance(p, dict)] if isinstance(err.detail, list) else []
+        return await _review_page(request, session, row, status_code=err.status, api_problems=found,
+                                  message=t.gettext("The corrected certificate was not submitted: %(reason)s",
+                                                    reason=(t.gettext("correct the fields listed below") if found
+                                                            else page_detail(err.detail, t))))
+    await drafts.mark_started(node.pool, row["id"], case_id)
+    return RedirectResponse(f"/cases/outgoing/{quote(case_id)}?done=submit:{quote(result.stage)}", status_code=303)
+
+
+@router.post("/transfers/drafts/{draft_id}/delete")
+async def delete_draft_page(request: Request, session: SignedIn, draft_id: str) -> Response:
+    """A draft certificate deleted by its authority's officer (audited); back to the list of cases."""
+    form = await request.form()
+    check_csrf(session, form)
+    await delete_draft(node_of(request).pool, session.user, draft_id)
+    return RedirectResponse("/cases?done=draft_deleted", status_code=303)
+
+
+@router.post("/cases/outgoing/{case_id}/delete")
+async def delete_transfer_page(request: Request, session: SignedIn, case_id: str) -> Response:
+    """A transfer never submitted, deleted by its officer after the confirmation step (audited)."""
+    form = await request.form()
+    check_csrf(session, form)
+    node = node_of(request)
+    if form.get("confirmed") != "1":
+        from web.pages_confirm import confirm_page
+
+        return await confirm_page(request, session, Side.ISSUING, case_id, "delete", [])
+    await delete_case(node.pool, node.client, session.user, case_id, channel="page")
+    return RedirectResponse("/cases?done=transfer_deleted", status_code=303)
 
 
 @router.post("/transfers/drafts/{draft_id}/{step_key}", response_class=HTMLResponse)

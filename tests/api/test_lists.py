@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -49,8 +50,14 @@ async def test_the_list_agrees_with_the_case(nodes: LocalNodes) -> None:
                             headers=officer)
         assert r.status_code in (200, 201), r.text
         case_id = r.json()["id"]
+
+        async def case_now() -> dict[str, Any]:
+            return dict((await http.get(f"/api/v1/transfers/{case_id}", headers=officer)).json())
+
+        # The workflow writes the case's first projection just after the answer: compare once it has.
+        await wait_for(case_now, lambda c: any(e["type"] == "created" for e in c["timeline"]))
         listed = {c["id"]: c for c in (await http.get("/api/v1/transfers", headers=officer)).json()["items"]}
-        case = (await http.get(f"/api/v1/transfers/{case_id}", headers=officer)).json()
+        case = await case_now()
     assert case_id in listed
     assert listed[case_id] == {k: case[k] for k in SUMMARY_FIELDS}
     # The answers are what the OpenAPI document says they are.

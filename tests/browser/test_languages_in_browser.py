@@ -90,7 +90,9 @@ async def test_a_french_and_a_german_user_work_through_a_transfer(browser: Brows
     await expect(prosecutor.get_by_role("cell", name="Approuver et signer le certificat (art. 6, par. 3)")
                  ).to_be_visible()
     await prosecutor.get_by_role("link", name=case_id[:8]).click()
-    await prosecutor.get_by_role("button", name="Approuver", exact=True).click()
+    await prosecutor.get_by_role("button", name="Signer et envoyer à l'État d'exécution (art. 6, par. 3)",
+                                 exact=True).click()
+    await prosecutor.get_by_role("button", name="Oui : Signer et envoyer à l'État d'exécution").click()
     await expect(prosecutor.get_by_role("status")).to_contain_text("Envoyé")
     await shot(prosecutor, "03-fr-approved")
 
@@ -119,6 +121,7 @@ async def test_a_french_and_a_german_user_work_through_a_transfer(browser: Brows
     await shot(be_prosecutor, "04-de-decision-page")
     await be_prosecutor.get_by_label("Das Urteil anerkennen und die Überwachung übernehmen").check()
     await be_prosecutor.get_by_role("button", name="Entscheidung erfassen").click()
+    await be_prosecutor.get_by_role("button", name="Ja: Über die Anerkennung entscheiden").click()
     await expect(be_prosecutor.get_by_role("status")).to_contain_text("Anerkannt")
     await expect(be_prosecutor.locator("ol.timeline")).to_contain_text("anerkannt")
     await shot(be_prosecutor, "05-de-recognised")

@@ -134,7 +134,10 @@ async def test_transfer_from_wizard_to_recognition(browser: Browser, nodes: Loca
     await expect(prosecutor.get_by_role("cell", name="Approve and sign the certificate (Art 6(3))")).to_be_visible()
     await shot(prosecutor, "04-lu-prosecutor-queue")
     await prosecutor.get_by_role("link", name=case_id[:8]).click()
-    await prosecutor.get_by_role("button", name="Approve").click()
+    await prosecutor.get_by_role("button", name="Sign and send to the executing State").click()
+    # A serious step: the page says what is sent to whom before anything goes.
+    await expect(prosecutor.get_by_role("heading", level=1)).to_contain_text("Check before you go on")
+    await prosecutor.get_by_role("button", name="Yes: Sign and send to the executing State").click()
     await expect(prosecutor.get_by_role("status")).to_contain_text("Sent")
     await shot(prosecutor, "05-lu-approved")
 
@@ -151,6 +154,7 @@ async def test_transfer_from_wizard_to_recognition(browser: Browser, nodes: Loca
     await shot(be_prosecutor, "07-be-decision-page")
     await be_prosecutor.get_by_label("Recognise the judgment and take over supervision").check()
     await be_prosecutor.get_by_role("button", name="Record the decision").click()
+    await be_prosecutor.get_by_role("button", name="Yes: Decide on recognition").click()
     await expect(be_prosecutor.get_by_role("status")).to_contain_text("Recognised")
     await shot(be_prosecutor, "08-be-recognised")
 

@@ -341,3 +341,21 @@ def test_example_certificate_goes_in_a_language_the_executing_state_takes(execut
 def test_pdf_stays_small() -> None:
     # Dotted rules once made every page a megabyte of drawing operations; a certificate is tens of kB.
     assert len(render_certificate(example_certificate(), "en", "pdf")) < 200_000
+
+
+@pytest.mark.parametrize("lang", ["en", "fr", "de"])
+def test_no_internal_code_of_a_national_decision_or_measure_is_printed(lang: str) -> None:
+    """Issue 14: the other State reads the national decision's and measures' names in its language, never
+    probatio's codes such as `(sursis_probatoire)`."""
+    from forms.examples import example_certificate
+    from forms.render import render_certificate
+    from forms.states import load_state
+
+    cert = example_certificate("LU", "BE")
+    html = render_certificate(cert, lang, "html").decode()
+    lu = load_state("LU")
+    codes = [cert.judgment_nature.national_decision] + [m.national_measure for m in cert.measures]
+    for code in filter(None, codes):
+        assert f"({code})" not in html and f">{code}<" not in html, code
+    decision = lu.decision(cert.judgment_nature.national_decision or "")
+    assert decision is not None and (decision.name.get(lang) or decision.name["en"]) in html

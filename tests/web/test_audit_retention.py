@@ -156,6 +156,15 @@ async def test_dashboard_exports(nodes: LocalNodes) -> None:
     assert any(row["month"] == month and row["total"] >= 1 for row in tables["by_month"])
     r = await supervisor.get("/dashboard/export.csv")
     assert r.headers["content-type"].startswith("text/csv") and r.text.startswith("table,field,value,row")
+    # One table as a spreadsheet opens it: named columns, one row per group (issue 14).
+    r = await supervisor.get("/dashboard/export.csv", params={"table": "by_month"})
+    lines = r.text.splitlines()
+    assert lines[0].split(",")[:2] == ["direction", "month"] or "month" in lines[0].split(","), lines[:2]
+    assert any(month in line for line in lines[1:])
+    assert (await supervisor.get("/dashboard/export.csv", params={"table": "people"})).status_code == 422
+    # A period that ends before it starts is refused with a message, not shown as empty charts.
+    r = await supervisor.get("/dashboard", params={"since": "2026-05-01", "until": "2026-04-01"})
+    assert r.status_code == 422 and "the end of the period must come after its start" in r.text
     r = await supervisor.get("/dashboard/export.xlsx")
     book = load_workbook(io.BytesIO(r.content))
     assert "by_sex_and_age" in book.sheetnames

@@ -60,7 +60,8 @@ async def test_documents_step_then_download_at_be(nodes: LocalNodes) -> None:
     page = await prosecutor.get(f"/cases/outgoing/{case_id}")
     assert 'name="judgment_sent_separately"' in page.text  # the approve form offers the Art 6(1) choice
     assert "/remove" not in (await prosecutor.get(docs_url)).text  # only the officer changes documents
-    r = await prosecutor.post(f"/cases/outgoing/{case_id}/actions/approve", data={"csrf_token": csrf_of(page.text)})
+    r = await prosecutor.post(f"/cases/outgoing/{case_id}/actions/approve",
+                              data={"csrf_token": csrf_of(page.text), "confirmed": "1"})
     assert r.status_code == 303 and "approve:sent" in r.headers["location"]
 
     # BE's prosecutor, whose queue the case is in (an officer with nothing to do on it yet is asked why).
@@ -98,7 +99,7 @@ async def test_approval_page_without_judgment_names_the_choice(nodes: LocalNodes
     r = await prosecutor.post(f"/cases/outgoing/{case_id}/actions/approve", data={"csrf_token": token})
     assert r.status_code == 422 and "no judgment is attached, and Art 6(1)" in r.text
     r = await prosecutor.post(f"/cases/outgoing/{case_id}/actions/approve",
-                              data={"csrf_token": token, "judgment_sent_separately": "email"})
+                              data={"csrf_token": token, "judgment_sent_separately": "email", "confirmed": "1"})
     assert r.status_code == 303, r.text
     page = await prosecutor.get(f"/cases/outgoing/{case_id}")
     assert "sent separately (by e-mail)" in page.text

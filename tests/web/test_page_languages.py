@@ -28,7 +28,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po, write_po
 from webhelp import csrf_of, signed_in
 
-from forms.examples import example_certificate
+from forms.examples import example_breach, example_certificate
 from forms.labels import catalogue
 from forms.states import load_state
 from probatio.harness import LocalNodes
@@ -185,8 +185,9 @@ async def _cases_in_stages(nodes: LocalNodes) -> dict[str, str]:
                 await _api(http, "POST", f"{lu}/api/v1/transfers/{made['id']}/actions/submit",
                            bearer(nodes, "LU", "officer"))
             if approve:
+                # Art 6(1): the judgment goes by post here, so that approve needs no upload.
                 await _api(http, "POST", f"{lu}/api/v1/transfers/{made['id']}/actions/approve",
-                           bearer(nodes, "LU", "prosecutor"))
+                           bearer(nodes, "LU", "prosecutor"), {"judgment_sent_separately": "post"})
             return str(made["id"])
 
         async def at_be(case_id: str, stage: str) -> None:
@@ -220,6 +221,11 @@ async def _cases_in_stages(nodes: LocalNodes) -> dict[str, str]:
         await _api(http, "POST", f"{be}/api/v1/incoming/{found['supervising']}/actions/start_supervision",
                    bearer(nodes, "BE", "officer"))
         await at_be(found["supervising"], "supervising")
+        # Art 17: a breach report, so that both case pages show it in the conversation (Annex II form).
+        await _api(http, "POST", f"{be}/api/v1/incoming/{found['supervising']}/actions/report_breach",
+                   bearer(nodes, "BE", "officer"),
+                   {"breach": example_breach("LU", "BE").model_dump(mode="json", exclude_none=True)})
+        await at_lu(found["supervising"], "transferred")
         await at_lu(found["completion"], "completion_requested")
         await at_lu(found["refused"], "closed")
     return found
@@ -247,6 +253,9 @@ def page_routes(cases: dict[str, str], draft: str, correction: str, blank: str) 
     out += [("BE", "prosecutor", f"/cases/incoming/{cases['under_decision']}/decide"),
             ("BE", "officer", f"/cases/incoming/{cases['supervising']}/breach"),
             ("BE", "officer", f"/cases/incoming/{cases['under_decision']}/breach"),  # 409: not supervised yet
+            ("LU", "officer", f"/cases/outgoing/{cases['draft']}/documents"),
+            ("BE", "prosecutor", f"/cases/incoming/{cases['supervising']}/documents"),
+            ("LU", "prosecutor", "/queue"),  # the breach report's task
             ("LU", "officer", "/audit"),  # 403
             ("LU", "officer", "/cases/sideways/x")]  # 404
     return out
@@ -338,7 +347,10 @@ async def test_every_page_in_every_language(nodes: LocalNodes, monkeypatch: pyte
     # What the cases hold is data, shown as typed, in whatever language it was written.
     data = words(" ".join(_strings(example_certificate("LU", "BE").model_dump(mode="json"))))
     data |= words("officer prosecutor supervisor auditor admin demo Maison de justice d'Arlon Place Schalbert "
-                  "Assistante Bruxelles absent Adresse manquante au cadre")
+                  "Assistante Bruxelles absent Adresse manquante au cadre statute-barred")
+    data |= words(" ".join(_strings(example_breach("LU", "BE").model_dump(mode="json"))))
+    # The seal's signer, as its certificate names it (the dev nodes' own self-signed seal).
+    data |= words("Common Name probatio seal LU self-signed not qualified Organization node Country")
 
     routes = page_routes(cases, draft, correction, blank)
     allowed = pseudo_allowed(data)

@@ -100,7 +100,11 @@ async def test_wizard_to_recognition_through_pages(nodes: LocalNodes) -> None:
     assert "/actions/approve" in page.text
     r = await prosecutor.post(f"{case_url}/actions/return", data={"csrf_token": csrf_of(page.text)})
     assert r.status_code == 422 and "required for return" in r.text  # reason is required, shown by the field
+    # Approve is serious: the page says what will be sent to whom, and asks once more.
     r = await prosecutor.post(f"{case_url}/actions/approve", data={"csrf_token": csrf_of(page.text)})
+    assert r.status_code == 200 and "Check before you go on" in r.text
+    r = await prosecutor.post(f"{case_url}/actions/approve", data={"csrf_token": csrf_of(page.text),
+                                                                   "confirmed": "1"})
     assert r.status_code == 303 and "approve:sent" in r.headers["location"]
 
     be_prosecutor = await signed_in(be, "prosecutor")
@@ -116,9 +120,12 @@ async def test_wizard_to_recognition_through_pages(nodes: LocalNodes) -> None:
     assert "Original measure" in page.text and "Adapted measure" in page.text
     token_be = csrf_of(page.text)
     r = await be_prosecutor.post(decide_url, data={"csrf_token": token_be, "outcome": "refused", "grounds": "j",
-                                                   "reasons": "short"})
+                                                   "reasons": "short", "confirmed": "1"})
     assert r.status_code == 409 and "consultation" in r.text  # refusal on (j) needs a consultation first
     r = await be_prosecutor.post(decide_url, data={"csrf_token": token_be, "outcome": "recognised"})
+    assert r.status_code == 200 and "Check before you go on" in r.text  # the decision is confirmed first
+    r = await be_prosecutor.post(decide_url, data={"csrf_token": token_be, "outcome": "recognised",
+                                                   "confirmed": "1"})
     assert r.status_code == 303, r.text
     assert "decide:recognised" in r.headers["location"]
 

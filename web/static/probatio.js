@@ -34,3 +34,10 @@
     for (var i = 0; i < forms.length; i++) { autosave(forms[i]); }
   });
 })();
+
+// GOV.UK's error summary: focus moves to it when a page opens with problems, so they are read out first.
+document.addEventListener("DOMContentLoaded", function () {
+  "use strict";
+  var summary = document.querySelector(".error-summary[data-focus]");
+  if (summary) { summary.focus(); }
+});

@@ -1,0 +1,72 @@
+"""The confirmation step of serious actions (forms/messages.py `serious`): before a page signs and sends a
+certificate, decides, withdraws, revokes, transfers back or ends a supervision, it says what will happen and
+to whom, shows what was entered, and asks once more. Destructive steps — those that end the transfer or take
+it back — are marked as such; the expected, harmless step is the primary button. Deleting a transfer never
+submitted comes here too."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from forms.messages import MESSAGES
+from store.sessions import Session
+from web import i18n, labels
+from web.cases import visible_case
+from web.i18n import N_
+from web.pages_common import node_of, render
+from workflows.rules import rule_for
+from workflows.stages import Side
+
+DIRECTION = {Side.ISSUING: "outgoing", Side.EXECUTING: "incoming"}
+
+# Steps that end the transfer or take the supervision away: their button is a warning, never a green one.
+DESTRUCTIVE = frozenset({"withdraw", "transfer_back", "request_transfer_back", "end_supervision",
+                         "report_not_found", "notify_amnesty", "decide_subsequent", "delete"})
+
+DELETE_LABEL = N_("Delete this transfer")
+DELETE_SUMMARY = N_("The transfer, its certificate and its documents are deleted. It was never submitted, so no "
+                    "one else has seen it; the audit log keeps that it existed and that you deleted it.")
+
+
+def is_serious(side: Side, action: str) -> bool:
+    rule = rule_for(side, action)
+    return bool(rule is not None and rule.serious)
+
+
+async def confirm_page(request: Request, session: Session, side: Side, case_id: str, action: str,
+                       items: list[tuple[str, str]], *, target: str | None = None) -> Response:
+    """The page that asks once more, with the entered values carried as hidden fields."""
+    node = node_of(request)
+    row = await visible_case(node.pool, session.user, side, case_id)
+    t = i18n.for_request(request)
+    direction = DIRECTION[side]
+    other = row["executing_state"] if side == Side.ISSUING else row["issuing_state"]
+    rule = rule_for(side, action)
+    message = MESSAGES.get(rule.message) if rule is not None and rule.message else None
+    if action == "delete":
+        title, summary = t.gettext(DELETE_LABEL), t.gettext(DELETE_SUMMARY)
+        target = target or f"/cases/outgoing/{case_id}/delete"
+    else:
+        title = labels.action_label(action, t, side)
+        summary = labels.action_summary(action, t, side)
+        target = target or f"/cases/{direction}/{case_id}/actions/{action}"
+    fields = {f["name"]: f for f in _fields(side, action, t)}
+    shown = [(fields[k]["label"], _value_words(fields[k], v)) for k, v in items if k in fields and v.strip()]
+    return render(request, "confirm.html.j2", session, case=row, direction=direction, action=action, title=title,
+                  summary=summary, other=other, message_label_text=labels.message_label(message.kind, t)
+                  if message else "", article=rule.article if rule is not None else "", target=target,
+                  items=items, shown=shown, destructive=action in DESTRUCTIVE)
+
+
+def _fields(side: Side, action: str, t: Any) -> list[dict[str, Any]]:
+    from web.pages import action_fields
+
+    return action_fields(side, action, t)
+
+
+def _value_words(field: dict[str, Any], value: str) -> str:
+    options = dict(field.get("options") or [])
+    return str(options.get(value, value))

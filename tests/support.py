@@ -36,9 +36,10 @@ async def wait_for(fetch: Any, predicate: Any, timeout: float = 30.0) -> Any:
 
 def fresh_certificate(issuing: str = "LU", executing: str = "BE") -> dict[str, Any]:
     """The example certificate for a judgment of its own: a judgment goes to one executing state at a time
-    (Art 6(5)), so every transfer a test creates beside others needs its own judgment reference."""
+    (Art 6(5)), so every transfer a test creates beside others needs its own judgment. Its court's name is
+    made unique (box (b)); the reference and dates stay the example's, which the example breach report names."""
     cert = example_certificate(issuing, executing).model_dump(mode="json")
-    cert["judgment"]["reference"] = f"LCRI {uuid.uuid4().hex[:10]}/2025"
+    cert["judgment"]["court"] = f"{cert['judgment']['court']} ({uuid.uuid4().hex[:8]})"
     return cert
 
 

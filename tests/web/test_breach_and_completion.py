@@ -76,7 +76,7 @@ async def test_breach_report_through_the_annex_ii_page(nodes: LocalNodes) -> Non
         fields = form_fields(page.text, form_url)
         assert fields["person.surname"] == "Muller" and fields["person.date_of_birth"] == "1990-06-02"
         assert fields["person.address.city"] == "Arlon"  # the address in the executing State
-        assert fields["judgment.judgment_reference"].startswith("LCRI ")  # the case's own judgment (Art 6(5))
+        assert fields["judgment.judgment_reference"] == "LCRI 1234/2025"
         # Box (l) was signed at approval (Art 6(3)): the certificate was issued today.
         assert fields["judgment.certificate_issued_on"] == date.today().isoformat()
         assert fields["supervising_authority.address.country"] == "BE"

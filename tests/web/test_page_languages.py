@@ -175,12 +175,12 @@ async def _cases_in_stages(nodes: LocalNodes) -> dict[str, str]:
     """Transfers in the stages whose case pages differ: a draft, awaiting approval, under decision at BE,
     completion requested, supervised, and refused (closed)."""
     lu, be = nodes["LU"].url, nodes["BE"].url
-    cert = fresh_certificate("LU", "BE")
     found: dict[str, str] = {}
     async with httpx.AsyncClient(timeout=60) as http:
         async def new(submit: bool = True, approve: bool = True) -> str:
+            # Each of its own judgment: one executing state at a time for a judgment (Art 6(5)).
             made = await _api(http, "POST", f"{lu}/api/v1/transfers", bearer(nodes, "LU", "officer"),
-                              {"executing_state": "BE", "certificate": cert})
+                              {"executing_state": "BE", "certificate": fresh_certificate("LU", "BE")})
             if submit:
                 await _api(http, "POST", f"{lu}/api/v1/transfers/{made['id']}/actions/submit",
                            bearer(nodes, "LU", "officer"))

@@ -383,7 +383,9 @@ def _fields_view(doc: dict[str, Any], form: Any | None,
                  t: Translator) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     def view(f: WizardField) -> dict[str, Any]:
         value = get_path(doc, f.path)
-        if form is not None and f.kind not in ("check", "multi") and f.path in form:
+        if form is not None and f.kind in ("countries", "languages"):
+            value = [v for v in form.getlist(f.path) if v]  # one picker per value
+        elif form is not None and f.kind not in ("check", "multi") and f.path in form:
             value = str(form.get(f.path) or "")  # what was typed, also when it could not be read
         return {"f": f, "id": field_id(f.path), "value": value, **field_view(f, t, "annex2")}
 

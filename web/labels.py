@@ -4,11 +4,13 @@ workflows say; each label is marked here once (N_) and translated where a page s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
 from babel.dates import format_date
+from babel.units import format_unit
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
@@ -19,7 +21,7 @@ from forms.messages import MESSAGES as MESSAGE_MODELS
 from forms.stages import Side
 from forms.states import load_state
 from forms.validation import Problem
-from web.i18n import N_, SOURCE_LANGUAGE, Translator, translator
+from web.i18n import N_, SOURCE_LANGUAGE, Translator, formatting_locale, translator
 
 STAGES = {
     "draft": N_("Draft"), "awaiting_approval": N_("Awaiting approval"), "sent": N_("Sent"),
@@ -266,6 +268,11 @@ def _readable_values(values: dict[str, str], t: Translator) -> dict[str, str]:
     if profile is not None and values.get("known"):
         notified = [profile.notified_measure(c.strip()) for c in values["known"].split(",")]
         out["known"] = "; ".join(n.description for n in notified if n is not None) or values["known"]
+    for key in ("limit", "within"):  # a legal duration as the States' data writes it: "3y" reads "3 years"
+        found = re.fullmatch(r"(\d+)([ymwd])", values.get(key, ""))
+        if found:
+            unit = {"y": "duration-year", "m": "duration-month", "w": "duration-week", "d": "duration-day"}
+            out[key] = format_unit(int(found.group(1)), unit[found.group(2)], locale=formatting_locale(t.lang))
     if values.get("kind"):
         out["kind"] = forms.enum("JudgmentType", values["kind"].replace(" ", "_")) \
             if values["kind"].replace(" ", "_") in {j.value for j in JudgmentType} else values["kind"]

@@ -245,7 +245,9 @@ async def _review_page(request: Request, session: Session, row: dict[str, Any], 
                        message: str = "", api_problems: list[dict[str, str]] | None = None) -> Response:
     grouped, other = problems_by_step(row["certificate"])
     extra = await _correction_context(request, session, row)
+    t = i18n.for_request(request)
     return render(request, "review.html.j2", session, status_code=status_code, draft=row, steps=STEPS, **extra,
+                  where=lambda path: readable_path(str(path), t),
                   grouped=grouped, other=other, field_id=field_id, message=message,
                   api_problems=api_problems or [],
                   errors=sum(1 for ps in grouped.values() for p in ps if p.severity == "error") + len(other),

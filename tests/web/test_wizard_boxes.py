@@ -95,6 +95,10 @@ async def test_rules_are_checked_when_the_box_is_saved_in_plain_words(nodes: Loc
             r = await officer.get(f"{draft}/{step}?check=1")
             for shown in _errors(r.text):
                 assert not TECHNICAL.search(shown), (lang, step, shown)
+        # The review page names each problem's box and field as the form does, never by its JSON path.
+        review = (await officer.get(f"{draft}/review")).text
+        listed = re.sub(r"<[^>]+>", " ", "".join(re.findall(r"<li class=\"(?:error|warning)\">.*?</li>", review, re.S)))
+        assert listed.strip() and not re.search(r"measures\[\d+\]|\w+\.\w+_\w+", listed), (lang, listed)
         # Put the example's values back for the next language.
         await _reset(officer, draft)
 

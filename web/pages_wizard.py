@@ -284,7 +284,10 @@ def _enum_label(labels: Catalogue, name: str, value: str) -> str:
 
 def readable_path(path: str, t: Translator) -> str:
     """A finding's place as a person reads it: "Measure 2: Duration", never `measures[1].duration_days`."""
-    label = label_for(path, "annex1", t.lang)
+    key = re.sub(r"^measures\[\d+\]", "measures[{i}]", path)
+    known = next((f for f in (*(f for st in STEPS for f in st.fields), *MEASURE_FIELDS) if f.path == key), None)
+    # The label the wizard shows beside the field (its own where it has one), else the form's.
+    label = field_view(known, t)["label"] if known is not None else label_for(path, "annex1", t.lang)
     measure = re.match(r"measures\[(\d+)\]", path)
     if measure:
         return t.gettext("Measure %(number)s: %(label)s", number=int(measure.group(1)) + 1, label=label)

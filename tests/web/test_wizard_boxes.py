@@ -193,3 +193,16 @@ async def test_every_box_the_pdf_prints_is_fillable_and_printed(nodes: LocalNode
         words = re.sub(r"<[^>]+>", " ", body)
         # No internal code shows: no snake_case word, no national decision or measure id.
         assert not re.search(r"\b[a-z]+_[a-z_]+\b", words), (lang, re.findall(r"\b[a-z]+_[a-z_]+\b", words)[:5])
+
+
+def test_the_art_4_2_measure_prints_in_words() -> None:
+    """A measure of category "other" prints the executing State's notification in its words, not its id."""
+    from forms.examples import example_certificate
+    from forms.states import load_state
+
+    notified = load_state("NL").art_4_2_measures[0]
+    cert = example_certificate("LU", "NL").model_dump(mode="json")
+    cert["measures"][0].update({"category": "other", "notified_measure": notified.id, "national_measure": None})
+    for lang in ("en", "fr", "de"):
+        html = render_certificate(Certificate.model_validate(cert), lang, "html").decode()
+        assert notified.description in html and f">{notified.id}<" not in html, lang

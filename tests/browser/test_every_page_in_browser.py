@@ -156,6 +156,15 @@ async def test_no_page_scrolls_sideways_and_axe_finds_nothing(browser: Browser, 
             if (node, user) not in signed:
                 signed[node, user] = await sign_in(browser, node, user, width)
             wrong += await look_at(signed[node, user], node + path, f"{width}-{name}")
+        if width < 700:
+            # At phone width a list is stacked rows: the column headers are hidden, each cell says what it is.
+            cases = signed[lu, "officer"]
+            await cases.goto(f"{lu}/cases")
+            row = cases.locator("table.stack tbody tr").first
+            assert (await row.bounding_box() or {}).get("width", 0) > width * 0.8
+            label = await row.locator("td[data-label]").nth(1).evaluate(
+                "td => getComputedStyle(td, '::before').content")
+            assert label == '"Person"', label
         # The wizard, as the officer starts a transfer from the training example: its measure picker says
         # whether Belgium supervises each measure.
         officer = signed[lu, "officer"]

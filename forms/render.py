@@ -59,9 +59,11 @@ XML_NAMESPACES = {
 }
 
 
-def _helpers(labels: Catalogue, section: Section, source_lang: str, issuing: str) -> dict[str, Any]:
+def _helpers(labels: Catalogue, section: Section, source_lang: str, issuing: str,
+             executing: str) -> dict[str, Any]:
     """The functions the templates call; each returns plain text (escaped later) or safe Markup."""
     issuing_profile = load_state(issuing)
+    executing_profile = load_state(executing)
 
     def t(key: str) -> str:
         return labels.field(section, key)
@@ -105,6 +107,13 @@ def _helpers(labels: Catalogue, section: Section, source_lang: str, issuing: str
             return measure_id.replace("_", " ")
         return str(measure.name.get(labels.lang) or measure.name.get("en") or measure_id.replace("_", " "))
 
+    def notified_name(measure_id: str | None) -> str | None:
+        # Art 4(2): the executing State's notification, in its words, never the id probatio files it under.
+        if measure_id is None:
+            return None
+        notified = executing_profile.notified_measure(measure_id)
+        return measure_id.replace("_", " ") if notified is None else notified.description
+
     return {
         "t": t,
         "text": text,
@@ -121,6 +130,7 @@ def _helpers(labels: Catalogue, section: Section, source_lang: str, issuing: str
         "languages": lambda codes: ", ".join(labels.language(c) for c in codes),
         "decision_name": decision_name,
         "measure_name": measure_name,
+        "notified_name": notified_name,
         "lang": labels.lang,
     }
 
@@ -150,7 +160,8 @@ def _render(template: str, doc: Certificate | BreachReport, section: Section, la
     if fmt not in ("html", "pdf"):
         raise ValueError(f"unsupported format {fmt!r}: html or pdf")
     labels = catalogue(lang)  # raises ValueError naming the languages we have
-    html = _ENV.get_template(template).render(doc=doc, **_helpers(labels, section, doc.language, doc.issuing_state))
+    html = _ENV.get_template(template).render(doc=doc, **_helpers(labels, section, doc.language, doc.issuing_state,
+                                                                     doc.executing_state))
     if fmt == "html":
         return html.encode("utf-8")
     return html_to_pdf(html, labels.lang, document=_document_info(doc, issued_at))

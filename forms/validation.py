@@ -125,7 +125,32 @@ def _message(error_type: str, msg: str, ctx: dict[str, object], *,
         return wording("must be a JSON object"), {}
     if error_type == "value_error":
         return "{text}", {"text": msg.removeprefix("Value error, ")}  # the model's own words: not translated
-    return "{text}", {"text": msg}
+    # People read these beside a box: pydantic's wording ("String should match pattern '^[A-Z]{2}$'") is
+    # for programmers, so each kind of error gets plain, translatable words.
+    if error_type in _PLAIN:
+        return _PLAIN[error_type], {k: v for k, v in ctx.items() if k in ("ge", "le", "gt", "lt")}
+    return wording("is not a value this box takes"), {}
+
+
+_PLAIN: dict[str, str] = {
+    "string_pattern_mismatch": wording("is not written in the form this box takes"),
+    "string_type": wording("must be text"),
+    "date_parsing": wording("must be a real date (day, month and year)"),
+    "date_from_datetime_parsing": wording("must be a real date (day, month and year)"),
+    "date_type": wording("must be a real date (day, month and year)"),
+    "int_parsing": wording("must be a whole number"),
+    "int_type": wording("must be a whole number"),
+    "int_from_float": wording("must be a whole number"),
+    "bool_parsing": wording("must be yes or no"),
+    "bool_type": wording("must be yes or no"),
+    "enum": wording("is not one of the choices offered"),
+    "literal_error": wording("is not one of the choices offered"),
+    "list_type": wording("must be a list of values"),
+    "greater_than_equal": wording("must be at least {ge}"),
+    "less_than_equal": wording("must be at most {le}"),
+    "greater_than": wording("must be more than {gt}"),
+    "less_than": wording("must be less than {lt}"),
+}
 
 
 def _structural(exc: ValidationError, *, missing_reason: str) -> list[Problem]:

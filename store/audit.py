@@ -62,6 +62,10 @@ _SCOPE = ("(CASE WHEN EXISTS (SELECT 1 FROM cases c WHERE c.id = audit.case_id) 
           " && %s::text[] END)")
 
 
+# A full case id (a uuid as text); fewer characters are its beginning, as the pages show it.
+CASE_ID_CHARS = 36
+
+
 def _filters(within: Sequence[str] | None, case_id: str | None, user_name: str | None, action: str | None,
              authority: str | None, since: datetime | None, until: datetime | None) -> tuple[str, list[Any]]:
     """The WHERE clause of a search of the audit log and its parameters; every filter optional (AND).
@@ -71,7 +75,14 @@ def _filters(within: Sequence[str] | None, case_id: str | None, user_name: str |
     if within is not None:
         where.append(_SCOPE)
         params += [list(within), list(within)]
-    for column, value in (("case_id", case_id), ("user_name", user_name), ("authority", authority)):
+    if case_id and len(case_id.strip()) < CASE_ID_CHARS:
+        # The pages show a case by its first characters (the short case id): the auditor types those.
+        where.append("starts_with(case_id, %s)")
+        params.append(case_id.strip().lower())
+    elif case_id:
+        where.append("case_id = %s")
+        params.append(case_id.strip().lower())
+    for column, value in (("user_name", user_name), ("authority", authority)):
         if value:
             where.append(f"{column} = %s")
             params.append(value)

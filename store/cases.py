@@ -292,35 +292,51 @@ async def notes_of_case(pool: AsyncConnectionPool[Any], case_id: str) -> dict[st
 # The lists on the dashboard show the first ones by due date; the totals say how many there are.
 DASHBOARD_LIST_LIMIT = 100
 
+# The dashboard's period (CONTRACT: `since` inclusive, `until` exclusive) is on the day a case started: every
+# chart and table of the page counts the same cases.
+_PERIOD = ("(%(since)s::timestamptz IS NULL OR created_at >= %(since)s)"
+           " AND (%(until)s::timestamptz IS NULL OR created_at < %(until)s)")
+_OPEN = f"authority = a.authority AND closed_at IS NULL AND {_PERIOD}"
+
 # One definition of each dashboard query, also run bare by bench/dashboard.py for its baseline.
 DASHBOARD_SQL: dict[str, str] = {
     "by_stage": "SELECT direction, stage, count(*) AS n FROM cases WHERE authority = ANY(%(auth)s)"
-                " GROUP BY direction, stage ORDER BY direction, stage",
+                f" AND {_PERIOD} GROUP BY direction, stage ORDER BY direction, stage",
     "by_state": "SELECT direction, CASE WHEN direction = 'outgoing' THEN executing_state ELSE issuing_state END"
-                " AS state, count(*) AS n FROM cases WHERE authority = ANY(%(auth)s) GROUP BY 1, 2 ORDER BY 1, 2",
+                f" AS state, count(*) AS n FROM cases WHERE authority = ANY(%(auth)s) AND {_PERIOD}"
+                " GROUP BY 1, 2 ORDER BY 1, 2",
+    # What falls due within the next days: the decision (Art 12(1)) and the duties (policy deadlines), each
+    # read in order from its own index (0007, 0025); a case with both shows twice, once for each.
     "decisions_due_soon": _first_rows_per_authority(
-        f"SELECT {_SUMMARY_COLUMNS} FROM cases WHERE authority = a.authority AND closed_at IS NULL"
-        " AND decision_due >= %(now)s AND decision_due < %(soon)s ORDER BY decision_due LIMIT %(limit)s",
-        "c.decision_due") + " LIMIT %(limit)s",
+        f"(SELECT {_SUMMARY_COLUMNS}, decision_due AS due, 'decision' AS due_name FROM cases WHERE {_OPEN}"
+        " AND decision_due >= %(now)s AND decision_due < %(soon)s ORDER BY decision_due LIMIT %(limit)s)"
+        f" UNION ALL (SELECT {_SUMMARY_COLUMNS}, next_duty_due AS due, next_duty AS due_name FROM cases"
+        f" WHERE {_OPEN} AND next_duty_due >= %(now)s AND next_duty_due < %(soon)s"
+        " ORDER BY next_duty_due LIMIT %(limit)s)",
+        "c.due, c.id") + " LIMIT %(limit)s",
     "overdue": _first_rows_per_authority(
-        f"SELECT {_SUMMARY_COLUMNS} FROM cases WHERE authority = a.authority AND closed_at IS NULL"
+        f"SELECT {_SUMMARY_COLUMNS} FROM cases WHERE {_OPEN}"
         " AND needs_attention ORDER BY decision_due NULLS LAST LIMIT %(limit)s",
         "c.decision_due NULLS LAST") + " LIMIT %(limit)s",
-    "totals": "SELECT count(*) FILTER (WHERE decision_due >= %(now)s AND decision_due < %(soon)s) AS due_soon,"
+    "totals": "SELECT count(*) FILTER (WHERE decision_due >= %(now)s AND decision_due < %(soon)s"
+              " OR next_duty_due >= %(now)s AND next_duty_due < %(soon)s) AS due_soon,"
               " count(*) FILTER (WHERE needs_attention) AS overdue FROM cases"
-              " WHERE authority = ANY(%(auth)s) AND closed_at IS NULL",
+              f" WHERE authority = ANY(%(auth)s) AND closed_at IS NULL AND {_PERIOD}",
 }
 
 
-def dashboard_params(authorities: Sequence[str], now: datetime, soon_days: int = 15) -> dict[str, Any]:
+def dashboard_params(authorities: Sequence[str], now: datetime, soon_days: int = 15, *,
+                     since: datetime | None = None, until: datetime | None = None) -> dict[str, Any]:
     return {"auth": sorted(set(authorities)), "now": now, "soon": now + timedelta(days=soon_days),
-            "limit": DASHBOARD_LIST_LIMIT}
+            "limit": DASHBOARD_LIST_LIMIT, "since": since, "until": until}
 
 
 async def dashboard(pool: AsyncConnectionPool[Any], authorities: Sequence[str], now: datetime,
-                    soon_days: int = 15) -> dict[str, Any]:
-    """Counts by stage and state, decisions due soon, overdue duties: ICOTS's daily reports, on one page."""
-    params = dashboard_params(authorities, now, soon_days)
+                    soon_days: int = 15, *, since: datetime | None = None,
+                    until: datetime | None = None) -> dict[str, Any]:
+    """Counts by stage and state, decisions and duties due soon, what is overdue: ICOTS's daily reports, on
+    one page, over the cases started in the period (all when none is given)."""
+    params = dashboard_params(authorities, now, soon_days, since=since, until=until)
     out: dict[str, Any] = {}
     async with pool.connection() as conn:
         for name, query in DASHBOARD_SQL.items():

@@ -9,6 +9,8 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
+from store.names import same_name
+
 Row = dict[str, Any]
 
 # What is kept of an erased case: no name, no date of birth, no address, no free text.
@@ -60,18 +62,25 @@ async def data_about_person(pool: AsyncConnectionPool[Any], *, surname: str, for
                             date_of_birth: date, within: Sequence[str] | None) -> dict[str, Any]:
     """Everything this node holds about one person: cases with their certificate, timeline, notes and
     document list, and unfinished drafts. Matching is on surname (and forenames when given, both without
-    regard to case) and the exact date of birth, so a namesake is not swept in. `within`: only the cases
+    regard to case or accents) and the exact date of birth, so a namesake is not swept in. `within`: only the cases
     and drafts of these authorities (None: the whole node, for a node-wide auditor)."""
-    match = ("lower(certificate->'person'->>'surname') = lower(%s)"
-             " AND certificate->'person'->>'date_of_birth' = %s"
-             " AND (%s::text IS NULL OR lower(certificate->'person'->>'forenames') = lower(%s))"
+    # The date of birth narrows in SQL; the names are compared in Python, accents and case aside
+    # (store.names: PostgreSQL's unaccent is an extension a server may not have).
+    match = ("certificate->'person'->>'date_of_birth' = %s"
              " AND (%s::text[] IS NULL OR authority = ANY(%s::text[]))")
     scope = None if within is None else list(within)
-    params = (surname.strip(), date_of_birth.isoformat(), forenames or None, (forenames or "").strip(), scope, scope)
+    params = (date_of_birth.isoformat(), scope, scope)
+
+    def theirs(row: dict[str, Any]) -> bool:
+        person = (row.get("certificate") or {}).get("person") or {}
+        return same_name(person.get("surname"), surname) and (
+            not (forenames or "").strip() or same_name(person.get("forenames"), forenames or ""))
+
     async with pool.connection() as conn:
-        found = list(await (await conn.execute(
+        found = [row for row in await (await conn.execute(
             f"SELECT id, direction, authority, issuing_state, executing_state, stage, outcome, created_at,"
-            f" updated_at, closed_at, certificate FROM cases WHERE {match} ORDER BY created_at", params)).fetchall())
+            f" updated_at, closed_at, certificate FROM cases WHERE {match} ORDER BY created_at", params)).fetchall()
+            if theirs(row)]
         ids = [r["id"] for r in found]
         timeline = list(await (await conn.execute(
             "SELECT case_id, at, type, actor, detail FROM timeline WHERE case_id = ANY(%s) ORDER BY case_id, at, id",
@@ -82,7 +91,7 @@ async def data_about_person(pool: AsyncConnectionPool[Any], *, surname: str, for
         documents = list(await (await conn.execute(
             "SELECT case_id, kind, lang, media_type, sha256, created_at FROM documents WHERE case_id = ANY(%s)"
             " ORDER BY id", (ids,))).fetchall())
-        drafts = list(await (await conn.execute(
+        drafts = [row for row in await (await conn.execute(
             f"SELECT id, authority, created_by, created_at, updated_at, certificate FROM transfer_drafts"
-            f" WHERE case_id IS NULL AND {match}", params)).fetchall())
+            f" WHERE case_id IS NULL AND {match}", params)).fetchall() if theirs(row)]
     return {"cases": found, "timeline": timeline, "notes": notes, "documents": documents, "drafts": drafts}

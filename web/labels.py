@@ -4,20 +4,24 @@ workflows say; each label is marked here once (N_) and translated where a page s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
 from babel.dates import format_date
+from babel.units import format_unit
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
 from forms.labels import RENDER_LANGUAGES, Catalogue, catalogue
+from forms.law import JudgmentType
 from forms.messages import ACTIONS as ACTION_MODELS
 from forms.messages import MESSAGES as MESSAGE_MODELS
 from forms.stages import Side
+from forms.states import load_state
 from forms.validation import Problem
-from web.i18n import N_, SOURCE_LANGUAGE, Translator, translator
+from web.i18n import N_, SOURCE_LANGUAGE, Translator, formatting_locale, translator
 
 STAGES = {
     "draft": N_("Draft"), "awaiting_approval": N_("Awaiting approval"), "sent": N_("Sent"),
@@ -233,13 +237,53 @@ def _table(table: Mapping[str, str]) -> Callable[[Any, Translator], str]:
 
 
 def problem_text(problem: Problem, t: Translator) -> str:
-    """A finding of forms.validation in `t`'s language: its wording translated, its values put back in."""
+    """A finding of forms.validation in `t`'s language: its wording translated, its values put back in as a
+    person reads them (Belgium, not BE; the decision's name, not `sursis_probatoire`)."""
     if not problem.template:
         return problem.message
     try:
-        return t.gettext(problem.template).format(**dict(problem.values))
+        return t.gettext(problem.template).format(**_readable_values(dict(problem.values), t))
     except (KeyError, IndexError, ValueError):  # a translation naming a value the wording has not
         return problem.message
+
+
+def _readable_values(values: dict[str, str], t: Translator) -> dict[str, str]:
+    """The codes a finding names, in words: states, languages, the issuing State's decisions and measures."""
+    forms = form_catalogue(t.lang)
+    out = dict(values)
+    profile = None
+    if values.get("state"):
+        try:
+            profile = load_state(values["state"])
+        except (KeyError, ValueError):
+            profile = None
+    for key in ("state", "asked"):
+        if values.get(key):
+            out[key] = forms.country(values[key])
+    if values.get("language"):
+        out["language"] = forms.language(values["language"])
+    if values.get("accepted"):
+        out["accepted"] = ", ".join(forms.language(c.strip()) for c in values["accepted"].split(","))
+    if profile is not None and values.get("decision"):
+        decision = profile.decision(values["decision"])
+        if decision is not None:
+            out["decision"] = decision.name.get(t.lang) or decision.name.get("en") or values["decision"]
+    if profile is not None and values.get("measure"):
+        national = profile.national_measure(values["measure"])
+        if national is not None:
+            out["measure"] = national.name.get(t.lang) or national.name.get("en") or values["measure"]
+    if profile is not None and values.get("known"):
+        notified = [profile.notified_measure(c.strip()) for c in values["known"].split(",")]
+        out["known"] = "; ".join(n.description for n in notified if n is not None) or values["known"]
+    for key in ("limit", "within"):  # a legal duration as the States' data writes it: "3y" reads "3 years"
+        found = re.fullmatch(r"(\d+)([ymwd])", values.get(key, ""))
+        if found:
+            unit = {"y": "duration-year", "m": "duration-month", "w": "duration-week", "d": "duration-day"}
+            out[key] = format_unit(int(found.group(1)), unit[found.group(2)], locale=formatting_locale(t.lang))
+    if values.get("kind"):
+        out["kind"] = forms.enum("JudgmentType", values["kind"].replace(" ", "_")) \
+            if values["kind"].replace(" ", "_") in {j.value for j in JudgmentType} else values["kind"]
+    return out
 
 
 @pass_context

@@ -8,7 +8,6 @@ import enum
 import json
 import logging
 import secrets
-import unicodedata
 from datetime import date
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -25,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from forms.law import CONSULTATION_REQUIRED, RefusalGround
 from store import audit, cases
 from store import sign_in as attempts
+from store.names import folded
 from store.users import password_matches, user_by_name
 from web import api, i18n, labels, pages_language
 from web.auth import (
@@ -295,12 +295,6 @@ async def case_list(request: Request, session: SignedIn, stage: str | None = Non
                   stage=stage or "", q=query)
 
 
-def folded(text: Any) -> str:
-    """Text as a search compares it: no accents, no case ("MULLER-GONCALVES" finds "Müller-Gonçalves")."""
-    decomposed = unicodedata.normalize("NFKD", str(text or ""))
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-
-
 def _matches(query: str, row: dict[str, Any], people: dict[str, dict[str, Any]]) -> bool:
     """A case found by the person's name, its case number (id or its first characters) or a reference."""
     if not query:
@@ -503,11 +497,22 @@ async def breach_document(request: Request, session: SignedIn, direction: str, c
 # --- the prosecutor ------------------------------------------------------------------------------
 
 @router.get("/queue", response_class=HTMLResponse)
-async def queue(request: Request, session: SignedIn) -> Response:
+async def queue(request: Request, session: SignedIn, q: str | None = None) -> Response:
     from store.queues import prosecutor_queue
 
-    tasks = await prosecutor_queue(node_of(request).pool, session.user.authorities)
-    return render(request, "queue.html.j2", session, tasks=tasks)
+    node = node_of(request)
+    user = session.user
+    tasks = await prosecutor_queue(node.pool, user.authorities)
+    query = (q or "").strip()[:200]
+    people = await cases.people_of_cases(node.pool, [t["id"] for t in tasks])
+    tasks = [_with_person(t, people) for t in tasks if _matches(query, t, people)]
+    if tasks:
+        # The queue shows names, as the case list does: audited alike.
+        async with node.pool.connection() as conn:
+            await audit.record(conn, user_name=user.name, role=user.role, authority=",".join(user.authorities),
+                               case_id=None, action="read_list", purpose=audit.Purpose.CASE_WORK,
+                               detail={"via": "queue", "cases": len(tasks), "search": bool(query)})
+    return render(request, "queue.html.j2", session, tasks=tasks, q=query)
 
 
 async def decision_page(request: Request, session: SignedIn, case_id: str, *, status_code: int = 200,

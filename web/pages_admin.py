@@ -7,11 +7,12 @@ import asyncio
 import csv
 import io
 import json
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from store import audit, cases, retention, statistics
 from store.users import User
@@ -47,12 +48,15 @@ async def dashboard_data(pool: Any, user: User, since: datetime | None = None,
                          until: datetime | None = None) -> dict[str, Any]:
     """What the dashboard page, its exports and `GET /api/v1/dashboard` show: all from PostgreSQL."""
     # Side by side on separate connections: the page waits for the slowest part, not for their sum.
-    data, stats = await asyncio.gather(cases.dashboard(pool, user.authorities, datetime.now(UTC)),
+    data, stats = await asyncio.gather(cases.dashboard(pool, user.authorities, datetime.now(UTC), since=since,
+                                                       until=until),
                                        statistics.statistics(pool, user.authorities, since=since, until=until))
     return {
         "by_stage": [dict(r) for r in data["by_stage"]],
         "by_state": [dict(r) for r in data["by_state"]],
-        "decisions_due_soon": [summary(r) for r in data["decisions_due_soon"]],
+        # Decisions and duties (`due_name`: "decision" or the duty's deadline, `due`: when).
+        "decisions_due_soon": [{**summary(r), "due": r["due"].isoformat(), "due_name": r["due_name"]}
+                               for r in data["decisions_due_soon"]],
         "overdue": [summary(r) for r in data["overdue"]],
         "totals": data["totals"],
         "statistics": {k: [dict(r) for r in v] for k, v in stats.items()},
@@ -105,7 +109,7 @@ def _tables(data: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     return {"by_stage": data["by_stage"], "by_state": stats["by_state"], "by_month": stats["by_month"],
             "by_sex_and_age": stats["by_sex_and_age"],
             "decisions_due_soon": [{k: r[k] for k in ("id", "stage", "issuing_state", "executing_state",
-                                                      "decision_due")} for r in data["decisions_due_soon"]],
+                                                      "due_name", "due")} for r in data["decisions_due_soon"]],
             "overdue": [{k: r[k] for k in ("id", "stage", "issuing_state", "executing_state", "decision_due",
                                            "alerts")} for r in data["overdue"]]}
 
@@ -113,7 +117,7 @@ def _tables(data: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 # The tables a CSV can hold one at a time, one row per group or per case, with named columns.
 CSV_TABLES = {"by_state": N_("by partner State"), "by_month": N_("by month"),
               "by_sex_and_age": N_("by sex and age group"), "by_stage": N_("by stage"),
-              "decisions_due_soon": N_("decisions due soon"), "overdue": N_("overdue")}
+              "decisions_due_soon": N_("decisions and duties due soon"), "overdue": N_("overdue")}
 
 
 @router.get("/dashboard/export.{fmt}")
@@ -144,16 +148,9 @@ async def export(request: Request, session: SignedIn, fmt: str, since: str | Non
         return Response(out.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}-{table}.csv"'})
     if fmt == "csv":
-        # One long table, so one file holds every figure: table, then the columns of that table.
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["table", "field", "value", "row"])
-        for table, rows in tables.items():
-            for n, row in enumerate(rows):
-                for key, value in row.items():
-                    writer.writerow([table, key, _cell(value), n])
-        return Response(out.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+        # One row per case started in the period, named columns: what a spreadsheet opens as a table.
+        return StreamingResponse(_case_csv(node.pool, session.user, start, end), media_type="text/csv; charset=utf-8",
+                                 headers={"Content-Disposition": f'attachment; filename="{name}-cases.csv"'})
     if fmt == "xlsx":
         from openpyxl import Workbook  # type: ignore[import-untyped]
 
@@ -171,6 +168,19 @@ async def export(request: Request, session: SignedIn, fmt: str, since: str | Non
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
     raise ApiError(404, Message(N_("Exports are .csv, .json or .xlsx.")))
+
+
+async def _case_csv(pool: Any, user: User, since: datetime | None, until: datetime | None) -> AsyncIterator[bytes]:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(statistics.CASE_COLUMNS)
+    async for row in statistics.case_rows(pool, user.authorities, since=since, until=until):
+        writer.writerow([_cell(row[c]) for c in statistics.CASE_COLUMNS])
+        if out.tell() > 64_000:
+            yield out.getvalue().encode("utf-8")
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue().encode("utf-8")
 
 
 def _cell(value: Any) -> Any:
@@ -199,7 +209,9 @@ async def read_audit_log(pool: Any, reader: User, *, case_id: str | None, user_n
                                  ("until", until.isoformat() if until else None)) if v}
     async with pool.connection() as conn:
         await audit.record(conn, user_name=reader.name, role=reader.role, authority=",".join(reader.authorities),
-                           case_id=case_id, action="audit_log_read", purpose=audit.Purpose.AUDIT,
+                           # A short case id is a filter, not a case: it stays in the filters.
+                           case_id=case_id if case_id and len(case_id) == audit.CASE_ID_CHARS else None,
+                           action="audit_log_read", purpose=audit.Purpose.AUDIT,
                            detail={"via": via, "filters": filters, "rows": len(rows),
                                    "node_wide": reader.node_wide})
     return rows

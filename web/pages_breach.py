@@ -36,7 +36,16 @@ from web.errors import ApiError
 from web.i18n import N_, SOURCE_LANGUAGE, Message, Translator, translator
 from web.labels import STAGES, problem_text
 from web.pages_common import SignedIn, node_of, page_detail, render, require_role
-from web.pages_wizard import PERSON_IDENTITY, WizardField, _parse_value, field_id, field_view, get_path, set_path
+from web.pages_wizard import (
+    PERSON_IDENTITY,
+    WizardField,
+    _parse_date,
+    _parse_value,
+    field_id,
+    field_view,
+    get_path,
+    set_path,
+)
 from workflows.stages import Side
 
 router = APIRouter(include_in_schema=False)
@@ -277,7 +286,15 @@ def read_form(form: Any, base: dict[str, Any], rows: list[Row]) -> tuple[dict[st
         if row.measure is not None:
             breach["measure"] = row.measure
         for key in ("occurred_on", "place", "description"):
-            raw = str(form.get(f"rows[{row.index}].{key}") or "").strip()
+            name = f"rows[{row.index}].{key}"
+            if key == "occurred_on" and name not in form:  # the GOV.UK date input: day, month, year
+                when, problem = _parse_date(form, name)
+                if problem:
+                    unreadable[name] = problem
+                elif when:
+                    breach[key] = when
+                continue
+            raw = str(form.get(name) or "").strip()
             if raw:
                 breach[key] = raw
         breaches.append(breach)
@@ -294,6 +311,11 @@ def row_values(doc: dict[str, Any], origin: list[int], form: Any | None) -> dict
             m = re.fullmatch(r"rows\[(\d+)\]\.(\w+)", str(key))
             if m:
                 values.setdefault(int(m.group(1)), {})[m.group(2)] = str(form.get(key) or "")
+            d = re.fullmatch(r"rows\[(\d+)\]\.occurred_on-day", str(key))
+            if d:  # the date as typed, day/month/year, shown back in its three inputs
+                name = f"rows[{d.group(1)}].occurred_on"
+                parts = [str(form.get(f"{name}-{p}") or "").strip() for p in ("year", "month", "day")]
+                values.setdefault(int(d.group(1)), {})["occurred_on"] = "-".join(parts) if any(parts) else ""
         return values
     for k, index in enumerate(origin):
         breach = doc["breaches"][k]
@@ -361,7 +383,9 @@ def _fields_view(doc: dict[str, Any], form: Any | None,
                  t: Translator) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     def view(f: WizardField) -> dict[str, Any]:
         value = get_path(doc, f.path)
-        if form is not None and f.kind not in ("check", "multi") and f.path in form:
+        if form is not None and f.kind in ("countries", "languages"):
+            value = [v for v in form.getlist(f.path) if v]  # one picker per value
+        elif form is not None and f.kind not in ("check", "multi") and f.path in form:
             value = str(form.get(f.path) or "")  # what was typed, also when it could not be read
         return {"f": f, "id": field_id(f.path), "value": value, **field_view(f, t, "annex2")}
 

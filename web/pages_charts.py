@@ -13,8 +13,11 @@ PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F
 
 def bar_chart(title: str, bars: Sequence[tuple[str, int]], *, width: int = 520, bar_height: int = 22,
               colour: str = PALETTE[0], empty: str = "no data yet") -> Markup:
-    """Horizontal bars, one per (label, value); the label column is sized for short domain names."""
-    label_w, gap, top = 170, 6, 8
+    """Horizontal bars, one per (label, value); the label column is as wide as the longest label (about 7 px a
+    character at 13 px), so that no label is cut at the left edge; the chart scales down to fit a phone."""
+    label_w = max(170, min(360, 7 * max((len(label) for label, _ in bars), default=0) + 12))
+    width += label_w - 170
+    gap, top = 6, 8
     biggest = max((v for _, v in bars), default=0) or 1
     span = width - label_w - 50
     height = top * 2 + max(1, len(bars)) * (bar_height + gap)

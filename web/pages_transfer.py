@@ -18,6 +18,7 @@ from forms.examples import (
     example_judgment_pdf,
 )
 from forms.states import load_state
+from forms.validation import Problem
 from store import audit, drafts
 from store.sessions import Session
 from web import api, i18n, labels
@@ -36,13 +37,17 @@ from web.pages_wizard import (
     blank_certificate,
     category_options,
     decision_options,
+    duration_parts,
     executing_profile,
     field_id,
     field_view,
     get_path,
     measure_options,
+    notified_options,
     problems_by_step,
+    readable_path,
     step_fields,
+    step_rule_problems,
     step_status,
 )
 from workflows.stages import Side
@@ -170,7 +175,8 @@ async def _correction_context(request: Request, session: Session, row: dict[str,
 
 
 def _step_context(request: Request, session: Session, row: dict[str, Any], step_key: str,
-                  unreadable: dict[str, str] | None = None, show_errors: bool = False) -> dict[str, Any]:
+                  unreadable: dict[str, str] | None = None, show_errors: bool = False,
+                  rule_problems: list[Problem] | None = None) -> dict[str, Any]:
     node = node_of(request)
     t = i18n.for_request(request)
     doc = row["certificate"]
@@ -186,6 +192,8 @@ def _step_context(request: Request, session: Session, row: dict[str, Any], step_
             options[f.path] = measure_options(issuing, executing, t)
         elif f.path.endswith("].category"):
             options[f.path] = category_options(executing, t)
+        elif f.path.endswith("].notified_measure"):
+            options[f.path] = notified_options(executing)
         elif f.path == "judgment_nature.national_decision":
             options[f.path] = decision_options(issuing, t)
         elif f.path == "executing_state":
@@ -198,23 +206,28 @@ def _step_context(request: Request, session: Session, row: dict[str, Any], step_
     messages: dict[str, list[str]] = {}
     general: list[str] = []
     paths = {f.path for f in fields}
-    for p in grouped[step.key]:
+    shown = list(grouped[step.key]) if show_errors else []
+    shown += [p for p in rule_problems or [] if p not in shown]
+    for p in shown:
         target = p.path if p.path in paths else None
         text = problem_text(p, t) + (" " + t.gettext("(warning)") if p.severity == "warning" else "")
         if target:
-            messages.setdefault(target, []).append(text)
+            if text not in messages.get(target, []):
+                messages.setdefault(target, []).append(text)
         else:
-            general.append(f"{p.path}: {text}")
+            # Never a JSON path: the box's name as the form prints it, and the measure's number.
+            general.append(t.gettext("%(field)s: %(problem)s", field=readable_path(p.path, t), problem=text))
     for path, text in (unreadable or {}).items():
-        messages.setdefault(path, []).insert(0, text)
+        messages.setdefault(path, []).insert(0, t.gettext(text))
     return {
         "draft": row, "doc": doc, "step": step, "steps": STEPS,
         "statuses": {s.key: step_status(s, doc, grouped[s.key]) for s in STEPS},
         "fields": [{"f": f, "id": field_id(f.path), "label": views[f.path]["label"], "hint": views[f.path]["hint"],
+                    "summary_label": readable_path(f.path, t), "parts": duration_parts(doc, f.path),
                     "value": get_path(doc, f.path), "options": options[f.path],
                     "locked": bool(correcting(row)) and f.path == "executing_state"} for f in fields],
-        "messages": messages if (show_errors or unreadable) else {},
-        "general": general if show_errors else [],
+        "messages": messages if (show_errors or unreadable or rule_problems) else {},
+        "general": general if (show_errors or rule_problems) else [],
         "executing": executing,
         "measure_count": len(doc.get("measures") or []),
         "next_step": next((n.key for s, n in pairwise(STEPS) if s.key == step_key), None),
@@ -232,7 +245,9 @@ async def _review_page(request: Request, session: Session, row: dict[str, Any], 
                        message: str = "", api_problems: list[dict[str, str]] | None = None) -> Response:
     grouped, other = problems_by_step(row["certificate"])
     extra = await _correction_context(request, session, row)
+    t = i18n.for_request(request)
     return render(request, "review.html.j2", session, status_code=status_code, draft=row, steps=STEPS, **extra,
+                  where=lambda path: readable_path(str(path), t),
                   grouped=grouped, other=other, field_id=field_id, message=message,
                   api_problems=api_problems or [],
                   errors=sum(1 for ps in grouped.values() for p in ps if p.severity == "error") + len(other),
@@ -387,13 +402,17 @@ async def save_step(request: Request, session: SignedIn, draft_id: str, step_key
         # The page's small script saves on every change; it only needs to know it worked.
         return JSONResponse({"saved": True, "unreadable": unreadable})
     go = str(form.get("go") or "stay")
-    if unreadable or go in ("stay", "add_measure", "remove_measure") or form.get("add_measure") \
-            or form.get("remove_measure"):
-        # Adding or removing a measure is not a request to be checked: new empty rows would all be red.
-        check = go == "stay" and not (form.get("add_measure") or form.get("remove_measure"))
+    reshaping = bool(form.get("add_measure") or form.get("remove_measure"))
+    # The rules that concern what was written in this box are checked now, not first on the review page;
+    # adding or removing a measure is not a request to be checked (new empty rows would all be red).
+    found = [] if reshaping else step_rule_problems(STEP_BY_KEY[step_key], doc, node.settings.state)
+    refused = any(p.severity == "error" for p in found)
+    if unreadable or refused or go in ("stay", "add_measure", "remove_measure") or reshaping:
+        check = go == "stay" and not reshaping
         extra = await _correction_context(request, session, row)
-        return render(request, "wizard.html.j2", session, status_code=422 if unreadable else 200, **extra,
-                      **_step_context(request, session, row, step_key, unreadable, show_errors=check))
+        return render(request, "wizard.html.j2", session, status_code=422 if (unreadable or refused) else 200,
+                      **extra, **_step_context(request, session, row, step_key, unreadable, show_errors=check,
+                                               rule_problems=found))
     if go == "review":
         return RedirectResponse(f"/transfers/drafts/{draft_id}/review", status_code=303)
     target = go if go in STEP_BY_KEY else step_key

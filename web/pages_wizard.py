@@ -9,23 +9,30 @@ from __future__ import annotations
 
 import itertools
 import re
+import unicodedata
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from datetime import date
+from functools import cache
+from typing import Any, Literal, get_args, get_origin
+
+from pydantic import BaseModel
 
 from forms.annex1 import (
     AbsentiaException,
     AuthorityKind,
+    Certificate,
     ConditionalSentenceKind,
     IdentityDocumentKind,
     MoveReason,
     RetrialResponse,
     Sex,
 )
+from forms.examples import example_certificate
 from forms.labels import RENDER_LANGUAGES, Catalogue, catalogue
-from forms.law import MEMBER_STATES, JudgmentType, ListOffence, MeasureCategory
+from forms.law import DAYS_PER_MONTH, DAYS_PER_YEAR, MEMBER_STATES, JudgmentType, ListOffence, MeasureCategory
 from forms.states import StateProfile, load_state
 from forms.validation import Problem, validate_certificate
-from web.i18n import N_, Translator
+from web.i18n import N_, Translator, formatting_locale
 
 Options = list[tuple[str, str]]
 
@@ -33,7 +40,9 @@ Options = list[tuple[str, str]]
 @dataclass(frozen=True)
 class WizardField:
     path: str  # JSON path in the certificate; `{i}` stands for the measure's index
-    kind: str  # text, textarea, date, int, yesno, check, select, codes (comma-separated), multi (checkboxes)
+    # text, textarea, date (day/month/year), duration (years/months/days, stored as days), int, yesno, check,
+    # select, codes (comma-separated), multi (checkboxes), country (one, by name), countries / languages (by name)
+    kind: str
     label: str = ""
     hint: str = ""
     options: tuple[tuple[str, str], ...] = ()
@@ -68,7 +77,7 @@ def _address(prefix: str, required: bool) -> tuple[WizardField, ...]:
         WizardField(f"{prefix}.street", "text", N_("Street and number"), required=required),
         WizardField(f"{prefix}.postcode", "text", N_("Postcode")),
         WizardField(f"{prefix}.city", "text", N_("City"), required=required),
-        WizardField(f"{prefix}.country", "text", N_("Country (ISO code, e.g. BE)"), required=required),
+        WizardField(f"{prefix}.country", "country", N_("Country"), required=required),
     )
 
 
@@ -79,7 +88,7 @@ PERSON_IDENTITY: tuple[WizardField, ...] = (
     WizardField("person.maiden_name", "text"),
     WizardField("person.aliases", "codes", hint=N_("comma-separated")),
     WizardField("person.sex", "select", **_enum("Sex", Sex), required=True),
-    WizardField("person.nationality", "codes", hint=N_("comma-separated country codes, e.g. LU"), required=True),
+    WizardField("person.nationality", "countries", required=True),
     WizardField("person.identity_number", "text"),
     WizardField("person.date_of_birth", "date", required=True),
     WizardField("person.place_of_birth", "text", required=True),
@@ -89,7 +98,7 @@ STEPS: tuple[WizardStep, ...] = (
     WizardStep("a", "(a)", N_("Executing State and language"), ("executing_state", "language", "issuing_state"), (
         WizardField("executing_state", "select", N_("Executing State"), N_("the member state asked to supervise"),
                     tuple((s, s) for s in MEMBER_STATES), required=True),
-        WizardField("language", "text", N_("Language of the free text (ISO 639-1, e.g. fr)"),
+        WizardField("language", "language", N_("Language of the free text"),
                     N_("must be a language the executing State accepts (Art 21)"), required=True),
     )),
     WizardStep("b", "(b) (c)", N_("Judgment and probation decision"), ("judgment", "probation_decision"), (
@@ -109,18 +118,30 @@ STEPS: tuple[WizardStep, ...] = (
         WizardField("contact_authority.name", "text", required=True),
         *_address("contact_authority.address", True),
         WizardField("contact_authority.phone", "text", required=True),
+        WizardField("contact_authority.fax", "text"),
         WizardField("contact_authority.email", "text"),
-        WizardField("contact_authority.languages", "codes", hint=N_("comma-separated codes, e.g. fr, de, en"),
-                    required=True),
+        WizardField("contact_authority.languages", "languages", required=True),
+        # Box (d) prints one contact person for supervision questions, if not the authority itself.
+        WizardField("contact_authority.contact_persons[0].name", "text",
+                    hint=N_("contact person for supervision, if different from the authority")),
+        WizardField("contact_authority.contact_persons[0].post", "text"),
+        WizardField("contact_authority.contact_persons[0].phone", "text"),
+        WizardField("contact_authority.contact_persons[0].fax", "text"),
+        WizardField("contact_authority.contact_persons[0].email", "text"),
+        WizardField("contact_authority.contact_persons[0].languages", "languages"),
     )),
     WizardStep("e", "(e)", N_("Sentenced person"), ("person",), (
         *PERSON_IDENTITY,
         *_address("person.addresses.in_issuing_state", False),
         *_address("person.addresses.in_executing_state", False),
-        WizardField("person.languages_understood", "codes", hint=N_("comma-separated codes")),
+        *_address("person.addresses.elsewhere", False),
+        WizardField("person.languages_understood", "languages"),
         WizardField("person.identity_documents[0].kind", "select",
                     **_enum("IdentityDocumentKind", IdentityDocumentKind)),
         WizardField("person.identity_documents[0].number", "text"),
+        WizardField("person.residence_permit.kind", "select", **_enum("IdentityDocumentKind", IdentityDocumentKind)),
+        WizardField("person.residence_permit.number", "text"),
+        WizardField("person.photo_or_fingerprints_contact", "text"),
     )),
     WizardStep("f", "(f)", N_("Ground for forwarding"), ("forwarding_ground",), (
         WizardField("forwarding_ground.basis", "select", N_("Basis (Art 5)"),
@@ -159,16 +180,18 @@ STEPS: tuple[WizardStep, ...] = (
                     **_enum("ConditionalSentenceKind", ConditionalSentenceKind)),
         WizardField("judgment_nature.custody_in_default", "yesno",
                     N_("Alternative sanction: custody to be served on non-compliance")),
-        WizardField("judgment_nature.custody_pending_trial_days", "int", hint=N_("days")),
-        WizardField("judgment_nature.custody_served_days", "int", hint=N_("days")),
-        WizardField("judgment_nature.suspended_custody_days", "int", hint=N_("days")),
-        WizardField("judgment_nature.probation_period_days", "int", hint=N_("days")),
-        WizardField("judgment_nature.custody_on_revocation_days", "int", hint=N_("days")),
+        WizardField("judgment_nature.custody_pending_trial_days", "duration"),
+        WizardField("judgment_nature.custody_served_days", "duration"),
+        WizardField("judgment_nature.suspended_custody_days", "duration"),
+        WizardField("judgment_nature.probation_period_days", "duration"),
+        WizardField("judgment_nature.custody_on_revocation_days", "duration"),
     )),
     WizardStep("j", "(j)", N_("Supervision and measures"), ("supervision", "measures"), (
-        WizardField("supervision.total_duration_days", "int", hint=N_("days"), required=True),
-        WizardField("supervision.probation_period_days", "int", hint=N_("days")),
+        WizardField("supervision.total_duration_days", "duration", required=True),
+        WizardField("supervision.probation_period_days", "duration"),
         WizardField("supervision.starts_on", "date"),
+        WizardField("supervision.reports_available", "check"),
+        WizardField("supervision.report_languages", "languages"),
     )),
     WizardStep("k", "(k) (l)", N_("Other circumstances and signature"), ("other_circumstances", "signature"), (
         WizardField("other_circumstances.text", "textarea"),
@@ -186,14 +209,18 @@ STEP_BY_KEY = {s.key: s for s in STEPS}
 MEASURE_FIELDS: tuple[WizardField, ...] = (
     WizardField("measures[{i}].national_measure", "select", N_("Measure under the issuing State's law")),
     WizardField("measures[{i}].category", "select", N_("Art 4(1) category"), required=True),
+    # Only for category "other": which of the executing State's Art 4(2) notifications the measure relies on.
+    WizardField("measures[{i}].notified_measure", "select", N_("Measure the executing State notified (Art 4(2))")),
     WizardField("measures[{i}].description", "textarea", required=True),
-    WizardField("measures[{i}].duration_days", "int", hint=N_("days, if it has its own duration")),
+    WizardField("measures[{i}].duration_days", "duration", hint=N_("if it has its own duration")),
     WizardField("measures[{i}].hours", "int", hint=N_("community service only")),
 )
 
 # Optional groups: dropped when every field in them is empty, so an untouched box (c) is no error.
 _OPTIONAL_GROUPS = ("probation_decision", "appearance", "person.addresses.in_issuing_state",
-                    "person.addresses.in_executing_state", "person.identity_documents[0]", "other_circumstances")
+                    "person.addresses.in_executing_state", "person.addresses.elsewhere",
+                    "person.identity_documents[0]", "person.residence_permit",
+                    "contact_authority.contact_persons[0]", "other_circumstances")
 
 
 def label_for(path: str, annex: Literal["annex1", "annex2"] = "annex1", lang: str = "en") -> str:
@@ -206,10 +233,40 @@ def label_for(path: str, annex: Literal["annex1", "annex2"] = "annex1", lang: st
         return key.rsplit(".", 1)[-1].replace("_", " ").capitalize()
 
 
+# Regions and placeholders CLDR lists among territories, which are no country a person is a national of.
+_NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "ZZ", "QO", "XA", "XB"})
+
+
+@cache
+def country_options(lang: str) -> tuple[tuple[str, str], ...]:
+    """Every country by its name in `lang` (CLDR), the Union's 27 as the certificate's catalogue names them."""
+    forms = catalogue(lang if lang in RENDER_LANGUAGES else "en")
+    names = {code: name for code, name in formatting_locale(lang).territories.items()
+             if re.fullmatch(r"[A-Z]{2}", code) and code not in _NOT_COUNTRIES}
+    names.update({code: forms.country(code) for code in MEMBER_STATES})
+    return tuple(sorted(names.items(), key=lambda item: strxfrm_key(item[1])))
+
+
+@cache
+def language_options(lang: str) -> tuple[tuple[str, str], ...]:
+    """Every language with a two-letter code (what the certificate stores), by its name in `lang`."""
+    names = {code: name for code, name in formatting_locale(lang).languages.items() if re.fullmatch(r"[a-z]{2}", code)}
+    return tuple(sorted(names.items(), key=lambda item: strxfrm_key(item[1])))
+
+
+def strxfrm_key(name: str) -> str:
+    # Sorting by name as a reader looks for it: "Égypte" beside "Equateur", not after "Zambie".
+    return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().casefold()
+
+
 def field_view(f: WizardField, t: Translator, annex: Literal["annex1", "annex2"] = "annex1") -> dict[str, Any]:
     """What a page shows of a field in `t`'s language: label, hint and the words of its options."""
     options = list(f.options)
-    if f.enum:
+    if f.kind in ("country", "countries"):
+        options = list(country_options(t.lang))
+    elif f.kind in ("language", "languages"):
+        options = list(language_options(t.lang))
+    elif f.enum:
         labels = catalogue(t.lang if t.lang in RENDER_LANGUAGES else "en")
         options = [(v, _enum_label(labels, f.enum, v)) for v, _ in f.options]
     elif options:
@@ -223,6 +280,18 @@ def _enum_label(labels: Catalogue, name: str, value: str) -> str:
         return labels.enum(name, value)
     except KeyError:
         return value.replace("_", " ")
+
+
+def readable_path(path: str, t: Translator) -> str:
+    """A finding's place as a person reads it: "Measure 2: Duration", never `measures[1].duration_days`."""
+    key = re.sub(r"^measures\[\d+\]", "measures[{i}]", path)
+    known = next((f for f in (*(f for st in STEPS for f in st.fields), *MEASURE_FIELDS) if f.path == key), None)
+    # The label the wizard shows beside the field (its own where it has one), else the form's.
+    label = field_view(known, t)["label"] if known is not None else label_for(path, "annex1", t.lang)
+    measure = re.match(r"measures\[(\d+)\]", path)
+    if measure:
+        return t.gettext("Measure %(number)s: %(label)s", number=int(measure.group(1)) + 1, label=label)
+    return label
 
 
 def field_id(path: str) -> str:
@@ -303,18 +372,74 @@ def blank_certificate(issuing_state: str) -> dict[str, Any]:
 
 # --- form data in, JSON out ------------------------------------------------------------------
 
+DATE_PARTS = ("day", "month", "year")
+DURATION_PARTS = ("years", "months", "days")
+
+
+def posted(f: WizardField, form: Any, name: str) -> bool:
+    """Whether the page sent this field (a date and a duration come as three inputs)."""
+    parts = DATE_PARTS if f.kind == "date" else DURATION_PARTS if f.kind == "duration" else ()
+    return name in form or any(f"{name}-{part}" in form for part in parts)
+
+
+def _parse_date(form: Any, name: str) -> tuple[Any, str | None]:
+    parts = [str(form.get(f"{name}-{part}") or "").strip() for part in DATE_PARTS]
+    if not any(parts):
+        return None, None
+    if not all(re.fullmatch(r"\d{1,4}", p) for p in parts) or len(parts[2]) != 4:
+        return None, N_("must be a real date: day, month and year in numbers, the year with 4 digits")
+    try:
+        return date(int(parts[2]), int(parts[1]), int(parts[0])).isoformat(), None
+    except ValueError:
+        return None, N_("must be a real date: day, month and year in numbers, the year with 4 digits")
+
+
+def duration_to_days(years: int, months: int, days: int) -> int:
+    """Years and months as the law counts them (forms.law: the mean Gregorian year), to the whole day."""
+    return round(years * DAYS_PER_YEAR + months * DAYS_PER_MONTH) + days
+
+
+def _parse_duration(form: Any, name: str) -> tuple[Any, str | None]:
+    parts = [str(form.get(f"{name}-{part}") or "").strip() for part in DURATION_PARTS]
+    if not any(parts):
+        return None, None
+    if not all(re.fullmatch(r"\d{0,5}", p) for p in parts):
+        return None, N_("years, months and days must be whole numbers")
+    years, months, days = (int(p or 0) for p in parts)
+    return duration_to_days(years, months, days), None
+
+
+def duration_parts(doc: dict[str, Any], path: str) -> tuple[int, int, int] | None:
+    """A duration as the officer entered it (years, months, days) when that still gives the stored days;
+    else all in days: the certificate stores days, and a breakdown it does not match would mislead."""
+    days = get_path(doc, path)
+    if not isinstance(days, int):
+        return None
+    entered = (doc.get("_durations") or {}).get(path)
+    if isinstance(entered, list) and len(entered) == 3 and duration_to_days(*entered) == days:
+        return entered[0], entered[1], entered[2]
+    return 0, 0, days
+
+
 def _parse_value(f: WizardField, form: Any, name: str) -> tuple[Any, str | None]:
     """The JSON value of one field, or the raw text and a message when it cannot be read."""
     if f.kind == "check":
         return form.get(name) == "true", None
     if f.kind == "multi":
         return [v for v in form.getlist(name) if v], None
+    if f.kind in ("countries", "languages"):
+        picked = [p.strip() for v in form.getlist(name) for p in str(v).split(",") if p.strip()]
+        return list(dict.fromkeys(picked)), None  # one of each, in the order chosen
+    if f.kind == "date" and name not in form:
+        return _parse_date(form, name)
+    if f.kind == "duration" and name not in form:
+        return _parse_duration(form, name)
     raw = str(form.get(name) or "").strip()
     if raw == "":
         return None, None
-    if f.kind == "int":
+    if f.kind in ("int", "duration"):  # a duration posted as one value is in days (the API's way)
         if not re.fullmatch(r"-?\d{1,9}", raw):
-            return raw, "must be a whole number"
+            return raw, N_("must be a whole number")
         return int(raw), None
     if f.kind == "yesno":
         return raw == "true", None
@@ -336,13 +461,17 @@ def apply_form(step: WizardStep, doc: dict[str, Any], form: Any, issuing: StateP
     """Write the step's fields into the draft; returns messages for values that could not be read."""
     unreadable: dict[str, str] = {}
     for f in step_fields(step, doc):
-        if f.path not in form and f.kind not in ("check", "multi"):
+        if not posted(f, form, f.path) and f.kind not in ("check", "multi"):
             continue  # a field the page did not show (autosave of another step)
         value, problem = _parse_value(f, form, f.path)
         if problem:
             unreadable[f.path] = problem
             continue
         set_path(doc, f.path, value)
+        if f.kind == "duration" and f.path not in form:
+            # Kept beside the certificate (never sent: `_` keys are the draft's own) to show it back as entered.
+            entered = [int(str(form.get(f"{f.path}-{part}") or "0").strip() or 0) for part in DURATION_PARTS]
+            doc.setdefault("_durations", {})[f.path] = entered if value is not None else None
     if step.key == "j":
         _measure_rows(doc, form, issuing)
     _drop_empty_groups(doc)
@@ -382,6 +511,64 @@ def problems_by_step(doc: dict[str, Any]) -> tuple[dict[str, list[Problem]], lis
                                              for x in s.prefixes)), None)
         (grouped[step.key] if step else other).append(p)
     return grouped, other
+
+
+def _required_part(model: type[BaseModel], value: Any) -> Any:
+    """What `value` (a certificate's JSON) holds of `model`'s required boxes, and nothing optional."""
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        if not info.is_required() or name not in value:
+            continue
+        kind, args = info.annotation, get_args(info.annotation)
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            out[name] = _required_part(kind, value[name])
+        elif get_origin(kind) is list and args and isinstance(args[0], type) and issubclass(args[0], BaseModel):
+            out[name] = [_required_part(args[0], v) for v in value[name]]
+        else:
+            out[name] = value[name]
+    return out
+
+
+def _overlay(base: Any, top: Any) -> Any:
+    """`top` (the draft) written over `base` (the filler): the draft's values win wherever it has one."""
+    if isinstance(base, dict) and isinstance(top, dict):
+        out = dict(base)
+        for key, value in top.items():
+            if value is None or value == "" or value == []:
+                continue
+            out[key] = _overlay(base.get(key), value)
+        return out
+    if isinstance(base, list) and isinstance(top, list) and base and all(isinstance(x, dict) for x in top):
+        return [_overlay(base[0], x) for x in top]
+    return top
+
+
+def step_rule_problems(step: WizardStep, doc: dict[str, Any], issuing: str) -> list[Problem]:
+    """The rules of forms.validation that concern what the officer wrote in this step, checked when the step
+    is saved: future dates, dates out of order, a measure the executing State does not supervise, durations
+    outside the law's limits. The rules need a whole certificate; boxes not yet written are lent the required
+    part of the example certificate, and only findings on fields of this step that the officer filled count."""
+    named = executing_profile(doc)
+    executing = named.code if named is not None and named.code != issuing else ("BE" if issuing != "BE" else "LU")
+    filler = _required_part(Certificate, example_certificate(issuing, executing).model_dump(mode="json"))
+    data = _overlay(filler, {k: v for k, v in doc.items() if not k.startswith("_")})
+    try:
+        found = validate_certificate(data)
+    except (KeyError, ValueError):  # a state code that is not one: box (a) says so itself
+        return []
+    fields = {f.path: f for f in step_fields(step, doc)}
+    written = any(f.kind not in ("check", "multi") and not _is_empty(get_path(doc, p)) for p, f in fields.items())
+
+    def filled(path: str) -> bool:
+        f = fields.get(path)
+        if f is None:
+            return False
+        # An unticked box is an answer once the step holds anything at all.
+        return written if f.kind in ("check", "multi") else not _is_empty(get_path(doc, path))
+
+    return [p for p in found if filled(p.path)]
 
 
 def step_status(step: WizardStep, doc: dict[str, Any], problems: list[Problem]) -> str:
@@ -426,6 +613,11 @@ def category_options(executing: StateProfile | None, t: Translator) -> Options:
         short = text if len(text) <= 90 else text[:90].rsplit(" ", 1)[0] + "…"  # whole words only
         out.append((c.value, f"({c.value}) {short}{mark}"))
     return out
+
+
+def notified_options(executing: StateProfile | None) -> Options:
+    """The executing State's Art 4(2) notifications, in its own words (they exist in no other language)."""
+    return [] if executing is None else [(m.id, m.description) for m in executing.art_4_2_measures]
 
 
 def decision_options(issuing: StateProfile, t: Translator) -> Options:

@@ -67,7 +67,10 @@ async def test_breach_report_in_a_browser(browser: Browser, nodes: LocalNodes) -
         await fill(f"{prefix}.phone", "+32 63 00 00 00")
     await fill("signature.post", "Assistante de justice")
     await page.locator(f"#{field_id('rows[1].ticked')}").check()
-    await fill("rows[1].occurred_on", (date.today() - timedelta(days=3)).isoformat())
+    when = date.today() - timedelta(days=3)  # the GOV.UK date input: day, month, year
+    await fill("rows[1].occurred_on", str(when.day))
+    await page.locator(f"#{field_id('rows[1].occurred_on')}-month").fill(str(when.month))
+    await page.locator(f"#{field_id('rows[1].occurred_on')}-year").fill(str(when.year))
     await fill("rows[1].place", MARKUP)
     await fill("rows[1].description", "Ne s'est pas présenté au rendez-vous.")
     await shot(page, "20-breach-form")

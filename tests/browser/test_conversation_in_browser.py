@@ -220,7 +220,7 @@ async def test_a_returned_transfer_corrected_and_approved_in_the_browser(browser
     assert form_top < list_top, (form_top, list_top)
     await check_page(officer, f"{WIDTHS[-1]}-04b-lu-wizard-box-e")
     await officer.locator("#f-person-forenames").fill("Jean-Corrigé")
-    await officer.locator("button[name=go]").first.click()
+    await officer.locator(".buttons button[name=go]").first.click()
     await officer.wait_for_load_state()
     await officer.goto(f"{draft_url}/review")
     await check_page(officer, f"{WIDTHS[-1]}-05-lu-correction-review")

@@ -70,8 +70,20 @@ async def fill_field(page: Page, f: Any, value: Any) -> None:
     elif f.kind == "multi":
         for v in value:
             await page.locator(f"#{field_id(f.path)}-{str(v).replace('.', '-')}").check()
-    elif f.kind == "select":
+    elif f.kind in ("select", "country", "language"):
         await target.select_option(str(value))
+    elif f.kind in ("countries", "languages"):
+        # One picker per value, by name; the page offers empty ones to pick more.
+        for n, v in enumerate(value, start=1):
+            await page.locator(f"#{field_id(f.path)}" + ("" if n == 1 else f"-{n}")).select_option(str(v))
+    elif f.kind == "date":
+        year, month, day = str(value).split("-")
+        await target.fill(str(int(day)))
+        await page.locator(f"#{field_id(f.path)}-month").fill(str(int(month)))
+        await page.locator(f"#{field_id(f.path)}-year").fill(year)
+    elif f.kind == "duration":
+        # The example holds days; a person might well give "0 years, 0 months, 1096 days".
+        await page.locator(f"#{field_id(f.path)}-days").fill(str(value))
     elif f.kind == "yesno":
         await target.select_option("true" if value else "false")
     elif f.kind == "codes":
@@ -108,7 +120,7 @@ async def test_transfer_from_wizard_to_recognition(browser: Browser, nodes: Loca
         for f in step_fields(step, doc):
             await fill_field(officer, f, get_path(example, f.path))
         await shot(officer, f"01-wizard-{step.key}")
-        await officer.locator("button[name=go]").first.click()
+        await officer.locator(".buttons button[name=go]").first.click()
         await officer.wait_for_load_state()
     await expect(officer.get_by_text("The certificate is complete")).to_be_visible()
     await shot(officer, "02-wizard-review")

@@ -58,7 +58,7 @@ def test_invalid_certificate_lists_each_problem(
     lines = capsys.readouterr().out.splitlines()
     assert lines == [
         "person.surname: required (the certificate is incomplete without it: Art 11(1)(a))",
-        "measures[4].hours: Input should be a valid integer, unable to parse string as an integer",
+        "measures[4].hours: must be a whole number",
     ]
 
 

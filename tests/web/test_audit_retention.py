@@ -155,7 +155,7 @@ async def test_dashboard_exports(nodes: LocalNodes) -> None:
     month = datetime.now(UTC).strftime("%Y-%m")
     assert any(row["month"] == month and row["total"] >= 1 for row in tables["by_month"])
     r = await supervisor.get("/dashboard/export.csv")
-    assert r.headers["content-type"].startswith("text/csv") and r.text.startswith("table,field,value,row")
+    assert r.headers["content-type"].startswith("text/csv") and r.text.startswith("case,direction,partner_state")
     # One table as a spreadsheet opens it: named columns, one row per group (issue 14).
     r = await supervisor.get("/dashboard/export.csv", params={"table": "by_month"})
     lines = r.text.splitlines()
@@ -171,7 +171,7 @@ async def test_dashboard_exports(nodes: LocalNodes) -> None:
     assert [c.value for c in book["by_sex_and_age"][1]] == ["direction", "sex", "age_group", "total"]
     # A period without cases says so in its tables rather than showing bare headers.
     r = await supervisor.get("/dashboard", params={"since": "2001-01-01", "until": "2001-02-01"})
-    assert r.status_code == 200 and r.text.count("No cases started in this period.") == 2
+    assert r.status_code == 200 and r.text.count("No cases started in this period.") == 3
     assert "No cases started in this period." not in page.text
     r = await supervisor.get("/dashboard", params={"since": "last week"})
     assert r.status_code == 422 and "since" in r.text and "Traceback" not in r.text

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from webhelp import csrf_of, form_fields, signed_in
+from webhelp import csrf_of, date_of, form_fields, signed_in
 
 from probatio.harness import LocalNodes, attach_example_judgment
 from tests.support import bearer, fresh_certificate, wait_for
@@ -74,13 +74,14 @@ async def test_breach_report_through_the_annex_ii_page(nodes: LocalNodes) -> Non
         for letter in "abcdef":
             assert f'id="box-{letter}"' in page.text
         fields = form_fields(page.text, form_url)
-        assert fields["person.surname"] == "Muller" and fields["person.date_of_birth"] == "1990-06-02"
+        assert fields["person.surname"] == "Muller" and date_of(fields, "person.date_of_birth") == "1990-06-02"
         assert fields["person.address.city"] == "Arlon"  # the address in the executing State
         assert fields["judgment.judgment_reference"] == "LCRI 1234/2025"
         # Box (l) was signed at approval (Art 6(3)): the certificate was issued today.
-        assert fields["judgment.certificate_issued_on"] == date.today().isoformat()
+        assert date_of(fields, "judgment.certificate_issued_on") == date.today().isoformat()
         assert fields["supervising_authority.address.country"] == "BE"
-        assert fields["signature.name"] == "officer" and fields["signature.signed_on"] == date.today().isoformat()
+        assert fields["signature.name"] == "officer"
+        assert date_of(fields, "signature.signed_on") == date.today().isoformat()
         assert fields["language"] == "fr"  # BE writes French, which LU accepts (Art 21)
         # Box (d): each measure of the certificate, with its Art 4(1) category, to tick.
         assert "Art 4(1)(e)" in page.text and "rows[1].ticked" in page.text
@@ -130,7 +131,8 @@ async def test_breach_report_through_the_annex_ii_page(nodes: LocalNodes) -> Non
         # Sending something other than what was previewed asks for another look.
         changed = {**previewed, "rows[1].place": "Arlon", "go": "send"}
         r = await officer.post(form_url, data=changed)
-        assert r.status_code == 409 and "changed since the preview" in r.text and 'id="h-preview"' in r.text
+        assert r.status_code == 409, re.findall(r"field-error[^>]*>.*?</p>", r.text, re.S)
+        assert "changed since the preview" in r.text and 'id="h-preview"' in r.text
 
         # A prosecutor does not report breaches, even by posting the form.
         prosecutor = await signed_in(be, "prosecutor")

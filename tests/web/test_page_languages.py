@@ -309,12 +309,14 @@ def plain_words(text: str, allowed: set[str]) -> list[str]:
 
 def pseudo_allowed(data: set[str]) -> set[str]:
     """Words a pseudo page may show unmarked: the data, the forms' own English labels (the pseudo-language has
-    no forms catalogue), the States' names of their measures, dates and language names."""
+    no forms catalogue), the States' names of their measures, dates, country and language names."""
     allowed = set(data) | words(" ".join(_strings(catalogue("en")._data)))
     for state in ("LU", "BE"):
         profile = load_state(state)
         allowed |= words(" ".join(" ".join(n.name.values()) for n in (*profile.measures, *profile.decisions)))
     locale = i18n.formatting_locale(PSEUDO)
+    # The pickers name countries and languages as CLDR does in the page's language (web/pages_wizard.py).
+    allowed |= words(" ".join((*locale.territories.values(), *locale.languages.values())))
     for table in (locale.months, locale.days):
         for width in table.values():
             for names in width.values():

@@ -89,3 +89,9 @@ def form_fields(html: str, action: str) -> dict[str, str]:
             continue  # a hidden "" before a ticked box of the same name
         out[name] = value
     return out
+
+
+def date_of(fields: dict[str, str], path: str) -> str:
+    """The ISO date a GOV.UK date input (`path-day`, `path-month`, `path-year`) holds on the page."""
+    day, month, year = (fields.get(f"{path}-{part}", "") for part in ("day", "month", "year"))
+    return f"{year}-{int(month):02d}-{int(day):02d}" if day and month and year else ""

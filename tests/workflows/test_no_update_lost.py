@@ -20,7 +20,7 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 import workflows.case
-from forms.messages import ActionFields, ActionInput, Actor, DecideUpdate, TransferBackActionFields
+from forms.messages import ACTIONS, ActionFields, ActionInput, Actor, DecideUpdate, TransferBackActionFields
 from probatio.node import WORKFLOWS, workflow_runner
 from workflows.model import (
     ActionResult,
@@ -165,7 +165,11 @@ async def test_closing_actions_right_after_start_supervision_are_refused_or_carr
         start = asyncio.create_task(attempt(client, case_id, "start_supervision"))
         await asyncio.sleep(rng.uniform(0, 0.1))
         closing = await attempt(client, case_id, name, fields.model_validate(body))
-        assert await start == "done"
+        started = await start
+        # Supervision starts, unless an action allowed before it (Art 18(2): the person cannot be found)
+        # closed the case first; what is never allowed is both refused, or one lost.
+        assert started == "done" or (closing == "done" and "recognised" in ACTIONS[Side.EXECUTING][name].stages), (
+            run, name, started, closing)
         outcomes[closing] += 1
         if closing == "done":
             sent = await messages_of(recorder, case_id, message)

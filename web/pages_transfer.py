@@ -4,6 +4,7 @@ by forms.validation, and turned into a case by the same function as `POST /api/v
 from __future__ import annotations
 
 import copy
+import secrets
 from itertools import pairwise
 from typing import Any
 from urllib.parse import quote
@@ -91,6 +92,10 @@ async def new_transfer(request: Request, session: SignedIn) -> Response:
         # Training: the project's example (invented person), to be edited; addressed to the first peer.
         peer = "BE" if state != "BE" else "LU"
         doc = example_certificate(state, peer).model_dump(mode="json", exclude_none=True)
+        # Each training transfer stands for a judgment of its own: Art 6(5) refuses a second transfer of a
+        # judgment while one is open, and a trainee starts the example more than once.
+        judgment = doc.setdefault("judgment", {})
+        judgment["reference"] = f"{judgment.get('reference') or 'TRAINING'}-{secrets.token_hex(3).upper()}"
         doc[EXAMPLE_JUDGMENT] = True  # the example judgment is attached when the transfer starts (Art 6(1))
     else:
         doc = blank_certificate(state)

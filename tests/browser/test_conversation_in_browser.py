@@ -16,9 +16,9 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from forms.examples import example_breach, example_certificate
+from forms.examples import example_breach
 from probatio.harness import LocalNodes, attach_example_judgment
-from tests.support import bearer, wait_for
+from tests.support import bearer, fresh_certificate, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -102,7 +102,7 @@ async def _stage(http: httpx.AsyncClient, url: str, headers: dict[str, str], sta
 async def _transfer(nodes: LocalNodes, http: httpx.AsyncClient) -> str:
     lu = nodes["LU"].url
     made = await _api(http, "POST", f"{lu}/api/v1/transfers", bearer(nodes, "LU", "officer"),
-                      {"executing_state": "BE", "certificate": example_certificate("LU", "BE").model_dump(mode="json")})
+                      {"executing_state": "BE", "certificate": fresh_certificate("LU", "BE")})
     case_id = str(made["id"])
     assert (await attach_example_judgment(http, lu, case_id, bearer(nodes, "LU", "officer"))).status_code == 201
     await _api(http, "POST", f"{lu}/api/v1/transfers/{case_id}/actions/submit", bearer(nodes, "LU", "officer"))

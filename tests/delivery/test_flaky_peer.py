@@ -33,13 +33,14 @@ async def test_every_transfer_arrives_exactly_once(temporal_client: Client, pg_s
             lu, be = nodes["LU"], nodes["BE"]
             officer = {"Authorization": f"Bearer {lu.tokens['officer']}"}
             prosecutor = {"Authorization": f"Bearer {lu.tokens['prosecutor']}"}
-            cert = fresh_certificate("LU", "BE")
             ids: list[str] = []
             async with httpx.AsyncClient(timeout=30) as http:
                 # One after the other, so each meets the next misbehaviour of the script.
                 for _ in range(3):
+                    # Three judgments: one judgment goes to one executing state at a time (Art 6(5)).
                     r = await http.post(f"{lu.url}/api/v1/transfers", headers=officer,
-                                        json={"executing_state": "BE", "certificate": cert})
+                                        json={"executing_state": "BE", "certificate": fresh_certificate("LU", "BE")})
+                    assert r.status_code == 201, r.text
                     case_id = r.json()["id"]
                     ids.append(case_id)
                     assert (await attach_example_judgment(http, lu.url, case_id, officer)).status_code == 201

@@ -13,7 +13,7 @@ from webhelp import csrf_of, signed_in
 
 from forms.examples import example_breach, example_certificate
 from probatio.harness import LocalNodes, attach_example_judgment
-from tests.support import bearer, wait_for
+from tests.support import bearer, fresh_certificate, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +27,7 @@ async def _new_transfer(nodes: LocalNodes, http: httpx.AsyncClient, *, submit: b
     lu = nodes["LU"].url
     r = await http.post(f"{lu}/api/v1/transfers", headers=bearer(nodes, "LU", "officer"),
                         json={"executing_state": "BE",
-                              "certificate": example_certificate("LU", "BE").model_dump(mode="json")})
+                              "certificate": fresh_certificate("LU", "BE")})
     assert r.status_code == 201, r.text
     case_id = str(r.json()["id"])
     assert (await attach_example_judgment(http, lu, case_id, bearer(nodes, "LU", "officer"))).status_code == 201
@@ -132,7 +132,7 @@ async def test_a_returned_transfer_is_corrected_and_approved(nodes: LocalNodes) 
         await wait_for(lambda: _detail(http, case_url, officer_h), lambda c: c.get("stage") == "draft")
 
         # The API: 422 naming the field, nothing stored; the prosecutor may not; then a real correction.
-        cert = example_certificate("LU", "BE").model_dump(mode="json")
+        cert = fresh_certificate("LU", "BE")
         bad = {**cert, "person": {**cert["person"], "date_of_birth": "not-a-date"}}
         r = await http.put(f"{case_url}/certificate", headers=officer_h, json={"certificate": bad})
         assert r.status_code == 422 and any(e["path"].startswith("certificate.person.date_of_birth")
@@ -213,7 +213,7 @@ async def test_the_list_finds_a_case_by_name_reference_or_number(nodes: LocalNod
     """Issue 14 (6): the list shows the person's name, the partner State and what is due; the search ignores
     case and accents, and finds the case number and the judgment's reference too."""
     lu = nodes["LU"].url
-    cert = example_certificate("LU", "BE").model_dump(mode="json")
+    cert = fresh_certificate("LU", "BE")
     cert["person"] = {**cert["person"], "surname": "Müller-Gonçalves"}
     async with httpx.AsyncClient(timeout=60) as http:
         r = await http.post(f"{lu}/api/v1/transfers", headers=bearer(nodes, "LU", "officer"),

@@ -13,10 +13,9 @@ import httpx
 import pytest
 from webhelp import csrf_of, signed_in
 
-from forms.examples import example_certificate
 from probatio.harness import LocalNodes, attach_example_judgment
 from store.statistics import CASE_COLUMNS
-from tests.support import bearer, create_and_approve, wait_for
+from tests.support import bearer, create_and_approve, fresh_certificate, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +26,7 @@ BORN = "1990-06-02"
 async def _submitted(nodes: LocalNodes, http: httpx.AsyncClient, surname: str = SURNAME) -> str:
     """A transfer submitted by LU's officer: it waits in LU's prosecutor's queue for approval."""
     lu = nodes["LU"].url
-    cert = example_certificate("LU", "BE").model_dump(mode="json")
+    cert = fresh_certificate("LU", "BE")
     cert["person"] = {**cert["person"], "surname": surname, "date_of_birth": BORN}
     r = await http.post(f"{lu}/api/v1/transfers", headers=bearer(nodes, "LU", "officer"),
                         json={"executing_state": "BE", "certificate": cert})

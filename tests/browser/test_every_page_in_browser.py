@@ -13,9 +13,8 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from forms.examples import example_certificate
 from probatio.harness import LocalNodes, attach_example_judgment
-from tests.support import bearer, wait_for
+from tests.support import bearer, fresh_certificate, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -102,7 +101,7 @@ async def _cases(nodes: LocalNodes, http: httpx.AsyncClient) -> dict[str, str]:
     officer, prosecutor = bearer(nodes, "LU", "officer"), bearer(nodes, "LU", "prosecutor")
     made: dict[str, str] = {}
     for name in ("draft", "awaiting", "deciding", "supervised"):
-        body = {"executing_state": "BE", "certificate": example_certificate("LU", "BE").model_dump(mode="json")}
+        body = {"executing_state": "BE", "certificate": fresh_certificate("LU", "BE")}  # a judgment each (Art 6(5))
         case_id = str((await _api(http, f"{lu}/api/v1/transfers", officer, body))["id"])
         made[name] = case_id
         if name == "draft":

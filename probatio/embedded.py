@@ -95,9 +95,24 @@ def port_open(host: str, port: int) -> bool:
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port free now that the kernel will not hand to anyone else's bind(0) for a while.
+
+    Linux picks ephemeral ports at random, so a port we chose and released could be given straight
+    back to another process asking for "any port" -- the Temporal dev server asks for several of its
+    own while it starts, before our web node has bound the port we chose for it. Closing an accepted
+    connection from the server side leaves the port in TIME_WAIT (60 s on Linux): bind(0) skips it
+    meanwhile, while PostgreSQL, uvicorn and Temporal, which all set SO_REUSEADDR, can still bind it.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        port = int(listener.getsockname()[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as client:
+            accepted, _ = listener.accept()
+            accepted.close()  # the server side closes first, so the TIME_WAIT is on our port
+            client.recv(1)
+    return port
 
 
 def free_port_pair(avoid: Collection[int] = ()) -> int:
@@ -115,6 +130,21 @@ def free_port_pair(avoid: Collection[int] = ()) -> int:
     raise OSError("no two neighbouring free ports on 127.0.0.1")
 
 
+class ExitedEarly(EmbeddedError):
+    """A child exited before it came up; the message quotes the cause from its log."""
+
+
+# The lines of a child's log that say why it stopped: a Go panic's first line, PostgreSQL's FATAL.
+_CAUSE_MARKERS = ("panic:", "fatal", "error", "address already in use")
+
+
+def _cause(log_text: str, limit: int = 2000) -> str:
+    """The lines naming the cause, then the log's end: a Go stack trace is long and its cause comes first."""
+    causes = [line for line in log_text.splitlines() if any(m in line.lower() for m in _CAUSE_MARKERS)][:5]
+    tail = log_text[-limit:]
+    return "\n".join([*causes, "...", tail]) if causes else tail
+
+
 def wait_until(check: Callable[[], bool], *, timeout: float, what: str, proc: subprocess.Popen[bytes] | None = None,
                log: Path | None = None) -> None:
     deadline = time.monotonic() + timeout
@@ -122,8 +152,8 @@ def wait_until(check: Callable[[], bool], *, timeout: float, what: str, proc: su
         if check():
             return
         if proc is not None and proc.poll() is not None:
-            tail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
-            raise EmbeddedError(f"{what} exited with code {proc.returncode}.\n{tail}")
+            text = log.read_text(errors="replace") if log and log.exists() else ""
+            raise ExitedEarly(f"{what} exited with code {proc.returncode}.\n{_cause(text)}")
         time.sleep(0.2)
     raise EmbeddedError(f"{what} did not come up within {timeout:.0f} s")
 
@@ -151,9 +181,23 @@ def start_temporal(data_dir: Path, *, port: int, ui_port: int | None, log: Path,
     data_dir.mkdir(parents=True, exist_ok=True)
     if port_open("127.0.0.1", port):
         raise EmbeddedError(f"port {port} is taken: is another Temporal server running? Stop it or free the port")
-    proc = spawn(temporal_argv(data_dir, port=port, ui_port=ui_port, namespace=namespace), log=log)
-    wait_until(lambda: port_open("127.0.0.1", port), timeout=60, what="the Temporal dev server", proc=proc, log=log)
-    return proc
+    # The dev server picks free ports for its internal services and binds them a moment later; another
+    # process can take one in between and the server panics at start. That race is not ours to fix, so
+    # a start that dies before it listens is tried again (the database file is untouched by then).
+    attempts = 3
+    for attempt in range(1, attempts + 1):
+        proc = spawn(temporal_argv(data_dir, port=port, ui_port=ui_port, namespace=namespace), log=log)
+        try:
+            wait_until(lambda: port_open("127.0.0.1", port), timeout=60, what="the Temporal dev server",
+                       proc=proc, log=log)
+        except ExitedEarly:
+            if attempt == attempts:
+                raise
+            print(f"probatio dev: the Temporal dev server stopped while starting; trying again ({attempt + 1}"
+                  f" of {attempts})", file=sys.stderr)
+            continue
+        return proc
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
 # --- PostgreSQL -------------------------------------------------------------------------------------------

@@ -223,7 +223,8 @@ class NodeActivities:
             payload.update(await cases.note_texts(self.ctx.pool, msg.note_id))
         attachments: list[Attachment] = []
         if msg.attach_certificate:
-            row = await cases.get_case(self.ctx.pool, msg.case_id, "outgoing")
+            # Art 6(7): the executing side forwards the certificate as it received it (its PDF, seal intact).
+            row = await cases.get_case(self.ctx.pool, msg.case_id, "incoming" if msg.forwarding else "outgoing")
             if row is None:
                 raise ApplicationError(f"case {msg.case_id} not found", type="rejected", non_retryable=True)
             payload["certificate"] = row["certificate"]
@@ -241,7 +242,7 @@ class NodeActivities:
                 attachments.extend(Attachment(str(d["filename"]), "application/pdf", bytes(d["content"]))
                                    for d in attached)
         try:
-            route = self.ctx.directory.route(msg.to_state)
+            route = self.ctx.directory.route_for(msg.to_state, msg.to_authority, exact=msg.forwarding)
         except UnknownDestination as err:
             raise ApplicationError(str(err), type="rejected", non_retryable=True) from err
         info = activity.info()

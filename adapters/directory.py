@@ -213,14 +213,24 @@ class Directory(BaseModel):
             )
             hint = f" for {wanted}" if wanted else " (its authorities need a postal code or category)"
             raise UnknownDestination(f"no authority in {state} serves this case{hint}")
-        return Route(
-            state=state,
-            authority_code=best.code,
-            authority_name=best.name,
-            adapter=best.adapter,
-            options=dict(best.options),
-            languages=list(best.languages or entry.languages),
-        )
+        return self._route(state, best)
+
+    def _route(self, state: str, authority: Authority) -> Route:
+        return Route(state=state, authority_code=authority.code, authority_name=authority.name,
+                     adapter=authority.adapter, options=dict(authority.options),
+                     languages=list(authority.languages or self.states[state].languages))
+
+    def route_for(self, state: str, authority: str | None, *, exact: bool = False) -> Route:
+        """The route to a named authority of `state` (Art 6(7), 18(1): the one that now holds a case), or the
+        state's route when none is named. An authority this directory does not list is reached through the
+        state's route (a peer's authority served by the node we know), unless `exact`: a certificate forwarded
+        to a competent authority must reach that one."""
+        found = self.authority(state, authority) if authority else None
+        if found is not None:
+            return self._route(state, found)
+        if authority and exact:
+            raise UnknownDestination(f"{authority} is not an authority of {state} in the directory")
+        return self.route(state)
 
     def authority(self, state: str, code: str) -> Authority | None:
         entry = self.states.get(state)

@@ -168,10 +168,23 @@ class DocumentInfo(BaseModel):
     content: str = Field(max_length=40_000_000)
 
 
+class ForwardedWithin(MessageFields):
+    """Art 6(7), 18(1): the certificate comes from an authority of the executing state that was not competent
+    and forwarded it ex officio; the issuing state is the certificate's, not the sender's."""
+
+    by_authority: AuthorityCode
+    to_authority: AuthorityCode
+    # When the executing state first received the certificate: the Art 12(1) period runs from it, not from
+    # this second receipt (the issuing state's watched date does not move). [U] fd947.md §7 row 3: the
+    # Framework Decision does not say; this is the reading that never lengthens the period.
+    received_at: AwareDatetime
+
+
 class CertificateFields(MessageFields):
     language: str | None = Field(default=None, pattern=r"^[a-z]{2}$")
     max_custody_requested: bool = False
     judgment_sent_separately: SeparateChannel | None = None
+    forwarded: ForwardedWithin | None = None
 
 
 class CertificateMessage(CertificateFields, Message):
@@ -192,6 +205,9 @@ class CertificateMessage(CertificateFields, Message):
 
     def summary(self) -> str:
         ask = "; the maximum custody is asked for (Art 16(2))" if self.max_custody_requested else ""
+        if self.forwarded:
+            return (f"Certificate forwarded by {self.forwarded.by_authority}, which is not competent (Art 6(7)), "
+                    f"for recognition and supervision{ask}")
         return f"Certificate sent for recognition and supervision{ask}"
 
 

@@ -92,7 +92,7 @@ async def _take_in(node: Any, envelope: Envelope, now: datetime) -> dict[str, An
                                     envelope=without_document_content(envelope.model_dump(mode="json")),
                                     response=answer)
         if isinstance(message, CertificateMessage):
-            await _start_incoming(node, envelope, msg)
+            await _start_incoming(node, envelope, msg, message)
         elif bound.open:
             await _signal(node.client, workflow_id(bound.side, envelope.conversation_id), msg, answer)
         else:
@@ -112,6 +112,8 @@ async def _bind(conn: Any, node: Any, envelope: Envelope, message: Message) -> B
         if row is not None:
             raise IntakeRefused(409, f"conversation {envelope.conversation_id} already exists here: a certificate "
                                      "opens a new conversation (a corrected one is sent as a completion)")
+        if isinstance(message, CertificateMessage):
+            _check_parties(node, envelope, message)
         return Bound(Side.EXECUTING, None, True)
     if row is None:
         raise IntakeRefused(404, f"no case {envelope.conversation_id} here: a {envelope.type} refers to a case "
@@ -138,6 +140,36 @@ async def _bind(conn: Any, node: Any, envelope: Envelope, message: Message) -> B
     return Bound(side, row, True)
 
 
+def _check_parties(node: Any, envelope: Envelope, message: CertificateMessage) -> None:
+    """A certificate is for this state, from its issuing state, or forwarded ex officio by another authority
+    of this state that was not competent (Art 6(7)) -- then for an authority this node serves."""
+    own = node.settings.state
+    cert = message.certificate
+    if cert.executing_state != own:
+        raise IntakeRefused(422, f"the certificate names {cert.executing_state} as executing state, not {own}")
+    if message.forwarded is None:
+        if cert.issuing_state != envelope.from_state:
+            raise IntakeRefused(422, f"the certificate names {cert.issuing_state} as issuing state, and it comes "
+                                     f"from {envelope.from_state}")
+        return
+    if envelope.from_state != own:
+        raise IntakeRefused(403, f"only an authority of {own} forwards a certificate within {own} (Art 6(7)); "
+                                 f"this one comes from {envelope.from_state}")
+    if not node.directory.same_node(own, node.settings.node_authority, message.forwarded.to_authority):
+        raise IntakeRefused(422, f"the certificate is forwarded to {message.forwarded.to_authority}, which this "
+                                 f"node does not serve")
+
+
+def _issuing_state(envelope: Envelope, message: CertificateMessage) -> str:
+    """Who issued the certificate: its sender, or the certificate's issuing state when it was forwarded."""
+    return message.certificate.issuing_state if message.forwarded else envelope.from_state
+
+
+def _authority(node: Any, message: CertificateMessage) -> str:
+    """The authority of this node that holds the new case: the one it was forwarded to, or the node's."""
+    return message.forwarded.to_authority if message.forwarded else str(node.settings.node_authority)
+
+
 def _completion_awaited(row: dict[str, Any]) -> bool:
     return any(d.get("name") == COMPLETION_AWAITED and d.get("status") in ("open", "missed")
                for d in row.get("deadlines") or [])
@@ -146,12 +178,13 @@ def _completion_awaited(row: dict[str, Any]) -> bool:
 async def _open_incoming_case(node: Any, conn: Any, envelope: Envelope, message: CertificateMessage) -> None:
     certificate = message.certificate
     await cases.insert_case(conn, case_id=envelope.conversation_id, direction="incoming",
-                            authority=node.settings.node_authority, issuing_state=envelope.from_state,
+                            authority=_authority(node, message), issuing_state=_issuing_state(envelope, message),
                             executing_state=node.settings.state, stage="received",
                             certificate=certificate.model_dump(mode="json"),
                             facts=certificate.facts().model_dump(mode="json"),
                             created_by=f"peer:{envelope.from_state}")
-    await _keep_pdf(node, conn, envelope, message.certificate_pdf)
+    # The seal is the issuing authority's, also on a certificate forwarded within this state.
+    await _keep_pdf(node, conn, envelope, message.certificate_pdf, sealed_by=_issuing_state(envelope, message))
 
 
 async def _replace_certificate(node: Any, conn: Any, envelope: Envelope, message: Completion) -> None:
@@ -162,21 +195,23 @@ async def _replace_certificate(node: Any, conn: Any, envelope: Envelope, message
     await _keep_pdf(node, conn, envelope, message.certificate_pdf)
 
 
-async def _keep_pdf(node: Any, conn: Any, envelope: Envelope, pdf: DocumentInfo | None) -> None:
+async def _keep_pdf(node: Any, conn: Any, envelope: Envelope, pdf: DocumentInfo | None, *,
+                    sealed_by: str | None = None) -> None:
     """The certificate's PDF exactly as it was received, its digest and seal checked (Reg 2023/2844 Art 7-8)."""
     try:
         await keep_received_certificate(conn, node.directory, case_id=envelope.conversation_id,
-                                        from_state=envelope.from_state, message_id=envelope.message_id, pdf=pdf)
+                                        from_state=sealed_by or envelope.from_state, message_id=envelope.message_id,
+                                        pdf=pdf)
     except DocumentRefused as err:
         raise IntakeRefused(422, str(err)) from err
 
 
-async def _start_incoming(node: Any, envelope: Envelope, msg: LinkMessage) -> None:
+async def _start_incoming(node: Any, envelope: Envelope, msg: LinkMessage, message: CertificateMessage) -> None:
     client: Client = node.client
     await client.start_workflow(
         "IncomingTransfer",
-        TransferInput(case_id=envelope.conversation_id, issuing_state=envelope.from_state,
-                      executing_state=node.settings.state, authority=node.settings.node_authority,
+        TransferInput(case_id=envelope.conversation_id, issuing_state=_issuing_state(envelope, message),
+                      executing_state=node.settings.state, authority=_authority(node, message),
                       created_by=f"peer:{envelope.from_state}", duty_working_days=node.settings.duty_working_days,
                       delivery_retry_hours=node.settings.delivery_retry_hours),
         id=workflow_id(Side.EXECUTING, envelope.conversation_id), task_queue=node.settings.task_queue,

@@ -83,10 +83,12 @@ def fresh_database(server_url: str, name: str) -> str:
 
 
 def write_directory(home: Path, urls: dict[str, str], routes: dict[str, dict[str, Any]] | None = None,
-                    authorities: dict[str, list[str]] | None = None) -> Path:
+                    authorities: dict[str, list[str]] | None = None,
+                    other_nodes: dict[str, dict[str, str]] | None = None) -> Path:
     """Keys for each node and the directory that links them, as `probatio dev` writes them. `routes` replaces
     how a state is reached (adapter and options), e.g. BE over e-CODEX instead of the node link; `authorities`
-    adds further competent authorities of a state served by the same node (Art 6(7) forwarding)."""
+    adds further competent authorities of a state served by the same node, `other_nodes` authorities served
+    by a node of their own at the URL given (Art 6(7) forwarding). A state's nodes share its signing key."""
     home.mkdir(parents=True, exist_ok=True)
     directory: dict[str, Any] = {"states": {}}
     for s, url in urls.items():
@@ -104,6 +106,10 @@ def write_directory(home: Path, urls: dict[str, str], routes: dict[str, dict[str
         for code in (authorities or {}).get(s, []):
             directory["states"][s]["authorities"].append(
                 {**directory["states"][s]["authorities"][0], "code": code, "name": f"{code} (served by node {s})"})
+        for code, other_url in (other_nodes or {}).get(s, {}).items():
+            directory["states"][s]["authorities"].append(
+                {"code": code, "name": f"{code} (a node of its own)", "adapter": "nodelink",
+                 "options": {"url": f"{other_url}/api/v1/inbox", "timeout_seconds": 30}})
     path = home / "directory.yaml"
     path.write_text("# Written by probatio: the local nodes and their keys.\n" + yaml.safe_dump(directory),
                     encoding="utf-8")
@@ -114,41 +120,51 @@ async def start_nodes(client: Client, server_url: str, states: list[str], home: 
                       db_prefix: str = "", settings_overrides: dict[str, Any] | None = None,
                       routes: dict[str, dict[str, Any]] | None = None,
                       ports: dict[str, int] | None = None,
-                      authorities: dict[str, list[str]] | None = None) -> LocalNodes:
+                      authorities: dict[str, list[str]] | None = None,
+                      other_nodes: dict[str, list[str]] | None = None) -> LocalNodes:
     """Start one node per state against `client`'s Temporal server and the PostgreSQL at `server_url`.
-    `authorities`: further authorities a node serves; each gets its own users (tokens `ROLE@AUTHORITY`)."""
-    ports = {s: (ports or {}).get(s) or free_port() for s in states}
-    directory_file = write_directory(home, {s: f"http://127.0.0.1:{p}" for s, p in ports.items()}, routes,
-                                     authorities)
+    `authorities`: further authorities a node serves; each gets its own users (tokens `ROLE@AUTHORITY`).
+    `other_nodes`: further authorities of a state with a node of their own (`{BE: [BE-ANT]}`), found in the
+    result under the authority's code; each works in a Temporal namespace of its own, as separate nodes do."""
+    extra = {code: s for s, codes in (other_nodes or {}).items() for code in codes}
+    ports = {s: (ports or {}).get(s) or free_port() for s in [*states, *extra]}
+    directory_file = write_directory(home, {s: f"http://127.0.0.1:{ports[s]}" for s in states}, routes,
+                                     authorities,
+                                     {s: {code: f"http://127.0.0.1:{ports[code]}" for code in codes}
+                                      for s, codes in (other_nodes or {}).items()})
 
     from web.app import create_app
 
     nodes: dict[str, LocalNode] = {}
-    for s in states:
-        owner_url = fresh_database(server_url, db_prefix + database_name(s))
+    for name in [*states, *extra]:
+        s = extra.get(name, name)
+        owner_url = fresh_database(server_url, db_prefix + database_name(name))
         url = app_database(owner_url)
-        settings = Settings(state=s, home=home, database_url=url, database_owner_url=owner_url, web_port=ports[s],
-                            signing_key_file=home / "keys" / f"{s}.pem", directory_file=directory_file,
-                            **(settings_overrides or {}))
+        own: dict[str, Any] = {"authority": name, "temporal_namespace": name.lower()} if name in extra else {}
+        settings = Settings(state=s, home=home, database_url=url, database_owner_url=owner_url,
+                            web_port=ports[name], signing_key_file=home / "keys" / f"{s}.pem",
+                            directory_file=directory_file, **own, **(settings_overrides or {}))
         tokens = {}
         with psycopg.connect(url, autocommit=True) as conn:
             for role in ROLES:
-                tokens[role] = create_user(conn, role, role, [s], "demo")
-                for code in (authorities or {}).get(s, []):
+                tokens[role] = create_user(conn, role, role, [settings.node_authority], "demo")
+                for code in (authorities or {}).get(name, []):
                     tokens[f"{role}@{code}"] = create_user(conn, f"{role}@{code}", role, [code], "demo")
         pool = open_pool(url)
         await pool.open(wait=True)
-        node = Node(settings=settings, pool=pool, client=client, directory=Directory.load(directory_file))
+        node_client = (Client(client.service_client, namespace=settings.temporal_namespace,
+                              data_converter=client.data_converter) if name in extra else client)
+        node = Node(settings=settings, pool=pool, client=node_client, directory=Directory.load(directory_file))
         # A long keep-alive: otherwise a client reusing a connection the server just closed sees a ReadError.
-        config = uvicorn.Config(create_app(node=node), host="127.0.0.1", port=ports[s], log_level="warning",
+        config = uvicorn.Config(create_app(node=node), host="127.0.0.1", port=ports[name], log_level="warning",
                                 lifespan="on", timeout_keep_alive=75)
         server = uvicorn.Server(config)
-        local = LocalNode(state=s, node=node, url=f"http://127.0.0.1:{ports[s]}", tokens=tokens, server=server,
+        local = LocalNode(state=s, node=node, url=f"http://127.0.0.1:{ports[name]}", tokens=tokens, server=server,
                           owner_url=owner_url)
         local.tasks.append(asyncio.create_task(server.serve()))
         local.worker = node.worker()
         local.tasks.append(asyncio.create_task(local.worker.run()))
-        nodes[s] = local
+        nodes[name] = local
     for local in nodes.values():
         for _ in range(200):
             if local.server.started:

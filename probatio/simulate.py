@@ -50,7 +50,7 @@ REFUSED_STATUSES = (403, 409, 422)
 _DAY_REF = re.compile(r"^day\+(\d+)$")
 _STEP_KEYS = {"day", "actor", "action", "body", "expect", "says"}
 _TOP_KEYS = {"name", "issuing", "executing", "certificate", "judgment", "steps", "expect", "until", "description",
-              "authorities"}
+              "authorities", "other_nodes"}
 
 
 class ScenarioError(ValueError):
@@ -82,6 +82,16 @@ class Scenario:
     # Further competent authorities a state's node serves (`{BE: [BE-LIEGE]}`), each with its own users:
     # an actor `BE.prosecutor@BE-LIEGE` acts as that authority's prosecutor.
     authorities: dict[str, list[str]] = field(default_factory=dict)
+    # Authorities of a state with a node of their own (`{BE: [BE-ANT]}`, Art 6(7) forwarding between nodes):
+    # actors and expectations name that node by the authority's code (`BE-ANT.prosecutor`, `BE-ANT.stage`).
+    other_nodes: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def node_names(self) -> list[str]:
+        return [self.issuing, self.executing, *(c for codes in self.other_nodes.values() for c in codes)]
+
+    def state_of(self, node: str) -> str:
+        return next((s for s, codes in self.other_nodes.items() if node in codes), node)
 
 
 @dataclass
@@ -139,7 +149,7 @@ def load_scenario(path: Path) -> Scenario:
             raise ScenarioError(f"{path}: steps[{n}] needs day and action")
         if set(item) - _STEP_KEYS:
             raise ScenarioError(f"{path}: steps[{n}]: unknown keys {', '.join(sorted(set(item) - _STEP_KEYS))}")
-        if item["action"] != "wait" and not re.match(r"^[A-Z]{2}\.[a-z]+(@[A-Za-z0-9_.:-]+)?$",
+        if item["action"] != "wait" and not re.match(r"^[A-Z]{2}(-[A-Z0-9-]+)?\.[a-z]+(@[A-Za-z0-9_.:-]+)?$",
                                                      str(item.get("actor", ""))):
             raise ScenarioError(f"{path}: steps[{n}]: actor must be STATE.role, e.g. LU.prosecutor")
         if item.get("expect") not in (None, "refused", "accepted"):
@@ -156,6 +166,8 @@ def load_scenario(path: Path) -> Scenario:
                     certificate=certificate, judgment=judgment == "example", steps=steps,
                     authorities={str(k).upper(): [str(a) for a in v]
                                  for k, v in (raw.get("authorities") or {}).items()},
+                    other_nodes={str(k).upper(): [str(a) for a in v]
+                                 for k, v in (raw.get("other_nodes") or {}).items()},
                     expect=dict(raw.get("expect") or {}),
                     until=float(raw["until"]) if raw.get("until") is not None else None)
 
@@ -349,7 +361,8 @@ class Simulation:
         self.server = await TestServer.start(home)
         self.start = await self.server.now()
         self._nodes = await start_nodes(self.server.client, self.infra.pg_url, [self.scn.issuing, self.scn.executing],
-                                        home, db_prefix=self.db_prefix, authorities=self.scn.authorities)
+                                        home, db_prefix=self.db_prefix, authorities=self.scn.authorities,
+                                        other_nodes=self.scn.other_nodes)
         self._http = httpx.AsyncClient(timeout=120)
         return self
 
@@ -415,7 +428,7 @@ class Simulation:
     async def act(self, step: Step) -> tuple[int, Any]:
         assert self._http is not None and self.start is not None and step.actor is not None
         state, role = step.actor.split(".", 1)
-        if state not in (self.scn.issuing, self.scn.executing):
+        if state not in self.scn.node_names:
             raise ScenarioError(f"actor {step.actor}: {state} is neither side of this scenario")
         kind = "transfers" if state == self.scn.issuing else "incoming"
         body = resolve_body(step.body, start=self.start, issuing=self.scn.issuing, executing=self.scn.executing)
@@ -485,13 +498,14 @@ class Simulation:
 
     async def collect(self) -> None:
         received: list[tuple[datetime, str]] = []
-        for state in (self.scn.issuing, self.scn.executing):
+        for state in self.scn.node_names:
             view = await self.side_view(state)
             self.out.sides[state] = {
                 "stage": view["stage"] if view else None, "outcome": view["outcome"] if view else None,
                 "alerts": view["alerts"] if view else [], "alerts_seen": sorted(view.get("alerts_seen") or [])
                 if view else [], "deadlines": view["deadlines"] if view else [],
                 "authority": view.get("authority") if view else None,
+                "executing_authority": view.get("executing_authority") if view else None,
                 "events": [e["type"] for e in (view or {}).get("timeline", [])]}
             for e in (view or {}).get("timeline", []):
                 self.out.timeline.append({"day": round(self.day_of(datetime.fromisoformat(e["at"])), 2),
@@ -506,7 +520,7 @@ class Simulation:
                 self.out.sides[state]["certificate"] = found["certificate"] if found else None
         self.out.messages = [t for _, t in sorted(received)]
         # Steps first within the same moment: the action, then what it caused.
-        order = {"step": 0, self.scn.issuing: 1, self.scn.executing: 2}
+        order = {"step": 0, **{name: n for n, name in enumerate(self.scn.node_names, 1)}}
         self.out.timeline.sort(key=lambda e: (e["day"], order.get(e["side"], 3)))
 
     def check(self) -> None:
@@ -535,8 +549,8 @@ class Simulation:
                 raised = sorted(set(want) & set(side["alerts_seen"]))
                 if raised:
                     self.out.failures.append(f"{key}: {', '.join(raised)} was raised")
-            elif what == "authority":
-                if side["authority"] != want:
+            elif what in ("authority", "executing_authority"):
+                if side[what] != want:
                     self.out.failures.append(f"{key}: expected {want!r}, actual {side['authority']!r}")
             elif what == "events":
                 missing = [t for t in want if t not in side["events"]]
@@ -617,7 +631,7 @@ class Simulation:
 
         with contextlib.suppress(Exception), psycopg.connect(
                 make_conninfo(self.infra.pg_url, dbname="postgres"), autocommit=True) as conn:
-            for s in (self.scn.issuing, self.scn.executing):
+            for s in self.scn.node_names:
                 conn.execute(f'DROP DATABASE IF EXISTS "{self.db_prefix + database_name(s)}" WITH (FORCE)')
 
 

@@ -75,11 +75,22 @@ async def case_view(pool: AsyncConnectionPool[Any], row: dict[str, Any], user: U
                       "texts": _texts_only(notes.get(str((e["detail"] or {}).get("note") or ""), {}))}
                      for e in events],
         "actions": actions_now(side, user, row),
+        "executing_authority": executing_authority(side, row, events),
         "certificate_seal": await seal_view(pool, row),
         # What the two authorities said to each other, in full (web/conversation.py).
         "conversation": [e.model_dump(mode="json")
                          for e in await conversation(pool, row["id"], row.get("certificate"))],
     }
+
+
+def executing_authority(side: Side, row: dict[str, Any], events: list[dict[str, Any]]) -> str | None:
+    """Art 6(7), 18(1): the executing state's authority that holds the case -- on the issuing side the one the
+    executing state last named when it forwarded the case (None: the one the directory routes to)."""
+    if side == Side.EXECUTING:
+        return str(row["authority"])
+    named = [e["detail"].get("authority") for e in events
+             if e["type"] == "forwarded_by_executing" and isinstance(e.get("detail"), dict)]
+    return str(named[-1]) if named and named[-1] else None
 
 
 def _texts_only(texts: dict[str, Any]) -> dict[str, str]:
@@ -273,7 +284,7 @@ async def _checked_measure_changes(row: dict[str, Any], measures: Any, *, adapta
 
 def _competent_authority_here(directory: Directory | None, row: dict[str, Any], code: str) -> bool:
     """Art 6(7), 18(1): the competent authority must be one the directory knows in this state. Served by this
-    node too, the case is reassigned to it and goes on here."""
+    node too, the case is reassigned to it and goes on here; otherwise it is sent on to it."""
     state = row["executing_state"]
     if directory is None:
         raise ApiError(409, "the directory of authorities is not available here: the case cannot be forwarded")
@@ -283,12 +294,9 @@ def _competent_authority_here(directory: Directory | None, row: dict[str, Any], 
                                                    + (f" (known: {known})" if known else ""))))
     if code == row["authority"]:
         raise ApiError(422, problems(("authority", f"the case is already with {code}")))
-    if not directory.same_node(state, row["authority"], code):
-        # Sending the certificate and documents on to another node is not built yet: refusing keeps the case
-        # (closing it here would leave the competent authority without it and the issuing state waiting).
-        raise ApiError(409, f"{code} is served by another node: forwarding the case to another node is not "
-                            "possible yet; tell the issuing state which authority is competent (Art 6(7))")
-    return True
+    # Served by another node, the certificate and the documents are sent on to it and this case closes once
+    # it has them (workflows/incoming.py `forward`).
+    return directory.same_node(state, row["authority"], code)
 
 
 def _loc(loc: tuple[Any, ...]) -> str:

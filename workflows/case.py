@@ -8,6 +8,7 @@ is an activity called by name.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -22,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
         ActionFields,
         ActionInput,
         Actor,
+        CertificateFields,
         MessageFields,
         MessageType,
         message_type_of,
@@ -222,18 +224,25 @@ class CaseWorkflow:
 
     # --- the link --------------------------------------------------------------------------------------
 
-    def send(self, fields: MessageFields, *, note_id: str | None = None, attach_certificate: bool = False) -> None:
+    def send(self, fields: MessageFields, *, note_id: str | None = None, attach_certificate: bool = False,
+             forward_to: str | None = None, then: Callable[[], None] | None = None) -> None:
         """Queue a message of the catalogue to the other side; delivery runs beside the workflow, with retries.
-        The free text of the message (if any) is in the note; the send activity adds it from PostgreSQL."""
+        The free text of the message (if any) is in the note; the send activity adds it from PostgreSQL.
+        `forward_to`: the certificate goes on to that authority of this (executing) state instead (Art 6(7)).
+        `then` runs once the message is delivered or handed over, never if its delivery fails."""
         type_ = message_type_of(fields)
+        # The issuing side writes to the authority the executing state named when it forwarded the case.
+        to_authority = forward_to or (self.m.authority if self.side == Side.ISSUING else None)
         msg = OutgoingMessage(case_id=self.inp.case_id, message_id=str(workflow.uuid4()), type=type_,
-                              to_state=self.peer_state(), body=fields.model_dump(mode="json"), note_id=note_id,
-                              attach_certificate=attach_certificate)
+                              to_state=self.inp.executing_state if forward_to else self.peer_state(),
+                              body=fields.model_dump(mode="json"), note_id=note_id,
+                              attach_certificate=attach_certificate, to_authority=to_authority,
+                              forwarding=forward_to is not None)
         self.m.messages_sent.append(type_)
         self._deliveries += 1
-        asyncio.create_task(self._deliver(msg))  # noqa: RUF006 - tracked by self._deliveries
+        asyncio.create_task(self._deliver(msg, then))  # noqa: RUF006 - tracked by self._deliveries
 
-    async def _deliver(self, msg: OutgoingMessage) -> None:
+    async def _deliver(self, msg: OutgoingMessage, then: Callable[[], None] | None = None) -> None:
         try:
             result: SendResult = await workflow.execute_activity(
                 "send_message", msg, result_type=SendResult,
@@ -251,6 +260,8 @@ class CaseWorkflow:
                 # e-CODEX, e-mail, post: receipt is confirmed later by evidence; watch for it.
                 await_evidence(self.m, msg, result, self.now(),
                                stage_timers=bool(result.evidence_hours) and workflow.patched(ECODEX_STAGE_TIMERS))
+            if then is not None:
+                then()  # inside the try: a follow-up that queues a message is counted before this one ends
         except ActivityError as err:
             self.m.failed[msg.message_id] = msg
             self.event("delivery_failed", "system", {"type": msg.type, "message_id": msg.message_id,
@@ -324,7 +335,7 @@ class CaseWorkflow:
         why = None
         if fields is None or model is None:
             why = "it does not match its model in the catalogue of the exchange"
-        elif msg.from_state != self.peer_state():
+        elif msg.from_state != self.peer_state() and not self._forwarded_within(msg, fields):
             why = f"it comes from {msg.from_state}, which is not the other party of this case"
         elif self.stage not in accepted:
             why = f"a {msg.type} is not acceptable while this case is {self.stage}"
@@ -333,6 +344,11 @@ class CaseWorkflow:
                                                            "why": why})
             return None
         return fields
+
+    def _forwarded_within(self, msg: LinkMessage, fields: MessageFields) -> bool:
+        """Art 6(7): a certificate another authority of this executing state forwarded, the intake checked."""
+        return (self.side == Side.EXECUTING and msg.from_state == self.inp.executing_state
+                and isinstance(fields, CertificateFields) and fields.forwarded is not None)
 
     # --- actions ---------------------------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         DelayNoticeFields,
         EndSupervisionFields,
         ForwardedFields,
+        ForwardedWithin,
         ForwardUpdate,
         InformationFields,
         InformationRequestFields,
@@ -83,6 +84,9 @@ MAX_CUSTODY_AFTER_RECOGNITION = "max-custody-after-recognition"
 CONSULTATION_ANSWER = "consultation-answer"
 # measure-timers: each measure with a duration gets its own deadline when supervision begins (§7 row 25).
 MEASURE_TIMERS = "measure-timers"
+# forward-to-another-node: the certificate is sent on to a competent authority another node serves, and the
+# case closes as `forwarded` once it has it (before, the case closed and nothing went anywhere).
+FORWARD_TO_ANOTHER_NODE = "forward-to-another-node"
 
 CONSULTATION_REPLY = "consultation_reply"
 
@@ -121,6 +125,9 @@ class IncomingTransfer(CaseWorkflow):
 
     def check_rule(self, action: str, inp: ActionInput[Any]) -> Refusal | None:
         b = inp.body
+        if self.m.forwarding_to and action != "resend":
+            return Refusal(CONFLICT, wording("the case is being forwarded to %(authority)s, the competent authority "
+                                             "(Art 6(7))"), {"authority": self.m.forwarding_to})
         if action == "decide" and isinstance(b, DecideUpdate) and b.outcome == "refused":
             return art_11_refusal([str(g) for g in b.grounds], self.m.consulted_grounds,
                                   answer_due=self.m.consultation_due, answered=self.m.consultation_answered,
@@ -161,11 +168,29 @@ class IncomingTransfer(CaseWorkflow):
                                             start_to_close_timeout=timedelta(minutes=1))
             self.m.authority = authority
             self.event("forwarded", inp.actor, {"authority": authority})
+        elif workflow.patched(FORWARD_TO_ANOTHER_NODE):
+            # Served by another node: the certificate, its PDF as received and the documents go on to it; once
+            # it has them this case closes and the issuing state learns who holds the case (Art 6(7)).
+            self.m.forwarding_to = authority
+            self.event("forwarding", inp.actor, {"authority": authority})
+            forwarded = ForwardedWithin(by_authority=self.m.authority or self.inp.authority,
+                                        to_authority=authority, received_at=self.m.received_at or self.now())
+            self.send(CertificateFields(max_custody_requested=MAX_CUSTODY_REQUEST in self.m.open_requests,
+                                        forwarded=forwarded),
+                      attach_certificate=True, forward_to=authority, then=lambda: self._forwarded(authority))
+            await self.publish()
+            return self.result()
         else:
             self.event("forwarded", inp.actor, {"authority": authority}, new_stage=S.CLOSED, outcome="forwarded")
         self.send(ForwardedFields(authority=authority))
         await self.publish()
         return self.result()
+
+    def _forwarded(self, authority: str) -> None:
+        """The competent authority has the certificate: this case ends here and the issuing state is told."""
+        self.m.forwarding_to = None
+        self.event("forwarded", "system", {"authority": authority}, new_stage=S.CLOSED, outcome="forwarded")
+        self.send(ForwardedFields(authority=authority))
 
     @forward.validator
     def _v_forward(self, inp: ActionInput[ForwardUpdate]) -> None:
@@ -435,14 +460,17 @@ class IncomingTransfer(CaseWorkflow):
             return
         if isinstance(fields, CertificateFields):
             if self.m.received_at is None:
-                # Workflow time, not the inbox's clock: deadlines and time-skipping tests stay consistent.
-                self.m.received_at = self.now()
+                # Workflow time, not the inbox's clock: deadlines and time-skipping tests stay consistent. A
+                # certificate forwarded within the executing state keeps its first receipt (Art 6(7), 12(1)).
+                self.m.received_at = fields.forwarded.received_at if fields.forwarded else self.now()
                 if fields.max_custody_requested:
                     self.m.open_requests.add(MAX_CUSTODY_REQUEST)
                 detail: dict[str, object] = {"message_id": msg.message_id,
                                              "max_custody_requested": MAX_CUSTODY_REQUEST in self.m.open_requests}
                 if fields.judgment_sent_separately:
                     detail["judgment_sent_separately"] = str(fields.judgment_sent_separately)
+                if fields.forwarded:
+                    detail["forwarded_by"] = fields.forwarded.by_authority
                 self.event("certificate_received", msg.from_state, detail)
             return  # run() publishes once the case is set up
         await self.on_message(msg, fields)

@@ -60,6 +60,11 @@ class OutgoingMessage(BaseModel):
     note_id: str | None = None
     # The send activity adds the certificate (JSON and the rendered PDF) from the database.
     attach_certificate: bool = False
+    # The authority of `to_state` the message is for, when the case is held by a particular one (Art 6(7),
+    # 18(1): the executing state named it); otherwise the directory's route for the state.
+    to_authority: str | None = None
+    # Art 6(7): the executing side sends the certificate as it received it on to the competent authority.
+    forwarding: bool = False
 
 
 class SendResult(BaseModel):
@@ -168,6 +173,9 @@ class CaseMemory(BaseModel):
     # Art 6(7), 18(1): the authority that now holds the case, where it was forwarded (on the executing side
     # the competent authority this node reassigned it to; on the issuing side the one the executing state named).
     authority: str | None = None
+    # Art 6(7): the competent authority, served by another node, the certificate is on its way to; the case
+    # closes as `forwarded` once it has it (workflows/incoming.py `forward`).
+    forwarding_to: str | None = None
     # Requests from the other side that wait for an answer (information, transfer back, max custody).
     open_requests: SortedSet = Field(default_factory=set)
     seen_message_ids: SortedSet = Field(default_factory=set)

@@ -63,9 +63,9 @@ def test_there_is_a_scenario_for_every_branch() -> None:
         assert not missing, f"{side} actions no scenario carries out: {sorted(missing)}"
     assert not set(MessageType) - covered["messages"], sorted(set(MessageType) - covered["messages"])
     issuing_ends = {"refused", "withdrawn", "completed", "revoked", "lapsed", "person_not_found", "amnesty"}
-    # `forwarded` as an end is for a competent authority served by another node, which cannot be forwarded to
-    # yet (refused, issue 13 item 3); forwarding within a node reassigns the case and it goes on (scenario 25).
-    executing_ends = issuing_ends | {"transferred_back"}
+    # `forwarded` ends the executing case when the competent authority has a node of its own (scenario 48);
+    # forwarding within a node reassigns the case and it goes on (scenario 25).
+    executing_ends = issuing_ends | {"transferred_back", "forwarded"}
     assert not issuing_ends - covered["issuing_outcomes"], sorted(issuing_ends - covered["issuing_outcomes"])
     assert not executing_ends - covered["executing_outcomes"], sorted(executing_ends - covered["executing_outcomes"])
     missing_alerts = set(Alert) - covered["alerts"] - NOT_IN_SCENARIOS["alerts"]

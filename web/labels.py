@@ -108,6 +108,7 @@ EVENTS = {
     "person_not_found": N_("person not found"), "amnesty_pardon": N_("amnesty or pardon"),
     "transfer_back_requested": N_("transfer back requested"), "transferred_back": N_("transferred back"),
     "forwarded": N_("forwarded"), "forwarded_by_executing": N_("forwarded by the executing State"),
+    "forwarding": N_("being forwarded to the competent authority"),
     "transfer_back_declined": N_("transfer back declined"),
     "judgment_review_notified": N_("review of the judgment notified"),
     "judgment_review_received": N_("review of the judgment received"),

@@ -382,7 +382,7 @@ async def _case_page(request: Request, session: SignedIn, direction: str, case_i
                       default=None)
     breach_unanswered = last_breach is not None and not any(e["way"] == "sent" for e in said[last_breach + 1:])
     return render(request, "case.html.j2", session, status_code=status_code, case=view, direction=direction,
-                  breach_unanswered=breach_unanswered,
+                  breach_unanswered=breach_unanswered, holder_name=_holder_name(node, view),
                   returned=returned_by_prosecutor(view),
                   may_delete=(direction == "outgoing" and view["stage"] == "draft" and session.user.role == "officer"
                               and not any(e["type"] == "submitted" for e in view["timeline"])),
@@ -400,6 +400,15 @@ def returned_by_prosecutor(view: dict[str, Any]) -> dict[str, Any] | None:
     if event is None:
         return None
     return {"at": event["at"], "actor": event["actor"], "reason": (event.get("texts") or {}).get("reason", "")}
+
+
+def _holder_name(node: Any, view: dict[str, Any]) -> str | None:
+    """Art 6(7): the name of the executing state's authority that holds the case, as the directory knows it."""
+    code = view.get("executing_authority")
+    if not code:
+        return None
+    found = node.directory.authority(view["executing_state"], code) if node.directory else None
+    return f"{found.name} ({code})" if found else str(code)
 
 
 @router.get("/cases/{direction}/{case_id}", response_class=HTMLResponse)

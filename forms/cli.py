@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from forms.annex1 import Certificate
 from forms.annex2 import BreachReport
-from forms.examples import example_breach, example_certificate
+from forms.examples import example_breach, example_certificate, judgment_of_its_own
 from forms.labels import RENDER_LANGUAGES
 from forms.law import MEMBER_STATES
 from forms.render import export_json, export_xml, render_breach, render_certificate
@@ -114,6 +114,14 @@ def _write(out: str | None, data: bytes) -> None:
             raise _Unreadable(f"{out}: cannot write: {exc.strerror or exc}", EXIT_USAGE) from None
 
 
+def _example_certificate(issuing: str, executing: str, *, own_judgment: bool) -> Certificate:
+    cert = example_certificate(issuing, executing)
+    if not own_judgment:
+        return cert
+    judgment = cert.judgment.model_copy(update={"reference": judgment_of_its_own(cert.judgment.reference)})
+    return cert.model_copy(update={"judgment": judgment})
+
+
 def _print_json(model: BaseModel) -> int:
     sys.stdout.write(export_json(model).decode("utf-8") + "\n")
     return EXIT_VALID
@@ -185,6 +193,10 @@ def _add_group(
     ex = actions.add_parser("example", help=f"print a complete, valid {name} as JSON")
     ex.add_argument("--issuing", default="LU", choices=MEMBER_STATES, help="issuing State (default LU)")
     ex.add_argument("--executing", default="BE", choices=MEMBER_STATES, help="executing State (default BE)")
+    if executing_option:
+        ex.add_argument("--own-judgment", action="store_true",
+                        help="give the judgment a reference of its own: a judgment is transferred to one "
+                             "executing State at a time (Art 6(5)), so each run of a walk-through needs its own")
     ex.set_defaults(func=_guarded(example))
 
     sc = actions.add_parser("schema", help=f"print the JSON Schema of the {name}")
@@ -211,7 +223,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         subparsers,
         "certificate",
         "the Annex I certificate (Art 6)",
-        example=lambda a: _print_json(example_certificate(a.issuing, a.executing)),
+        example=lambda a: _print_json(_example_certificate(a.issuing, a.executing, own_judgment=a.own_judgment)),
         schema=lambda a: _schema(Certificate),
         validate=_certificate_validate,
         render=_certificate_render,

@@ -9,6 +9,7 @@ receiving State accepts (Art 21), French, German and English first.
 from __future__ import annotations
 
 import functools
+import secrets
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -166,6 +167,12 @@ def _address(state: str) -> dict[str, Any]:
 
 def _uses_lu_catalogue(issuing: str) -> bool:
     return issuing == "LU"
+
+
+def judgment_of_its_own(reference: str | None) -> str:
+    """The example's judgment reference made unique: each training or walk-through transfer stands for a
+    judgment of its own, since Art 6(5) refuses a second transfer of a judgment while one is open."""
+    return f"{reference or 'TRAINING'}-{secrets.token_hex(3).upper()}"
 
 
 def example_certificate(issuing: str = "LU", executing: str = "BE") -> Certificate:

@@ -4,7 +4,6 @@ by forms.validation, and turned into a case by the same function as `POST /api/v
 from __future__ import annotations
 
 import copy
-import secrets
 from itertools import pairwise
 from typing import Any
 from urllib.parse import quote
@@ -17,6 +16,7 @@ from forms.examples import (
     EXAMPLE_JUDGMENT_LANGUAGE,
     example_certificate,
     example_judgment_pdf,
+    judgment_of_its_own,
 )
 from forms.states import load_state
 from forms.validation import Problem
@@ -95,7 +95,7 @@ async def new_transfer(request: Request, session: SignedIn) -> Response:
         # Each training transfer stands for a judgment of its own: Art 6(5) refuses a second transfer of a
         # judgment while one is open, and a trainee starts the example more than once.
         judgment = doc.setdefault("judgment", {})
-        judgment["reference"] = f"{judgment.get('reference') or 'TRAINING'}-{secrets.token_hex(3).upper()}"
+        judgment["reference"] = judgment_of_its_own(judgment.get("reference"))
         doc[EXAMPLE_JUDGMENT] = True  # the example judgment is attached when the transfer starts (Art 6(1))
     else:
         doc = blank_certificate(state)

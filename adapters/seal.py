@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from asn1crypto import keys as asn1_keys
+from asn1crypto import tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -37,7 +39,8 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.metadata.model import VENDOR
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign import fields, signers
+from pyhanko.sign import attributes, fields, signers
+from pyhanko.sign.general import as_signing_certificate_v2
 from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
@@ -120,8 +123,34 @@ class Pkcs11Seal:
     certificate_label: str | None = None  # defaults to the key's label
 
 
+class _KeptSigningCertificate(attributes.SigningCertificateV2Provider):
+    """The ESS signing-certificate-v2 attribute (which certificate signed: PAdES requires it), built once and
+    kept as read from its DER: built afresh from Python values, asn1crypto serialises it again at each level
+    of the CMS container wrapped around it, some forty times a seal, most of the container's cost."""
+
+    def __init__(self, signing_cert: asn1_x509.Certificate) -> None:
+        super().__init__(signing_cert)  # type: ignore[no-untyped-call]
+        self._value = tsp.SigningCertificateV2.load(as_signing_certificate_v2(signing_cert).dump())
+
+    async def build_attr_value(self, dry_run: bool = False) -> tsp.SigningCertificateV2:
+        return self._value
+
+
+class _KeptAttributes(attributes.SignedAttributeProviderSpec):
+    """pyHanko's own signed attributes for the signature at hand, the signing certificate's kept."""
+
+    def __init__(self, chosen: attributes.SignedAttributeProviderSpec, kept: _KeptSigningCertificate) -> None:
+        self.chosen, self.kept = chosen, kept
+
+    def signed_attr_providers(self, data_digest: bytes, digest_algorithm: str
+                              ) -> Iterator[attributes.CMSAttributeProvider]:
+        for provider in self.chosen.signed_attr_providers(data_digest, digest_algorithm):
+            yield self.kept if isinstance(provider, attributes.SigningCertificateV2Provider) else provider
+
+
 class KeptKeySigner(signers.SimpleSigner):
-    """pyHanko's signer for a key held in a file, with the key parsed once for the process's life.
+    """pyHanko's signer for a key held in a file, with the key parsed once for the process's life, and
+    the attribute naming its certificate built once (_KeptSigningCertificate).
 
     SimpleSigner parses the private key again for every signature it makes, and cryptography checks an
     RSA key as it loads it: two thirds of a seal's time went there (a load for the size estimate and one
@@ -132,6 +161,11 @@ class KeptKeySigner(signers.SimpleSigner):
         super().__init__(signing_cert=signing_cert, signing_key=signing_key,  # type: ignore[no-untyped-call]
                          cert_registry=SimpleCertificateStore())  # type: ignore[no-untyped-call]
         self._private_key = serialization.load_der_private_key(signing_key.dump(), password=None)
+        self._signing_certificate = _KeptSigningCertificate(signing_cert)
+
+    def _signed_attr_provider_spec(self, *args: Any, **kwargs: Any) -> attributes.SignedAttributeProviderSpec:
+        chosen: attributes.SignedAttributeProviderSpec = super()._signed_attr_provider_spec(*args, **kwargs)
+        return _KeptAttributes(chosen, self._signing_certificate)
 
     async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run: bool = False) -> bytes:
         mechanism = self.get_signature_mechanism_for_digest(digest_algorithm)  # type: ignore[no-untyped-call]

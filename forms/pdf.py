@@ -22,7 +22,7 @@ import subprocess  # nosec B404 - fc-match only, fixed arguments, to find the in
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -181,12 +181,25 @@ _COLLAPSIBLE = re.compile(r"[ \t\n\r\f]+")
 _WORDS = re.compile(r"\n|[ \t]+|[^ \t\n]+")
 
 
+# Measured words and split texts are kept between certificates: the labels, headings and most values
+# recur in every form a worker prints, and measuring them glyph by glyph was a fifth of the layout.
+MEASURED_WORDS = 1 << 15
+SPLIT_TEXTS = 1 << 13
+
+
+@lru_cache(maxsize=MEASURED_WORDS)
+def _measure(text: str, font: str, size: float) -> float:
+    return float(pdfmetrics.stringWidth(text, fonts()[font], size))
+
+
 def _width(text: str, style: Style) -> float:
-    return float(pdfmetrics.stringWidth(text, fonts()[style.font], style.size))
+    return _measure(text, style.font, style.size)
 
 
-def _pieces(text: str, style: Style) -> list[Piece | None]:
-    """Words and spaces; None marks a forced line break (a newline inside a value)."""
+@lru_cache(maxsize=SPLIT_TEXTS)
+def _pieces(text: str, style: Style) -> tuple[Piece | None, ...]:
+    """Words and spaces; None marks a forced line break (a newline inside a value). The pieces are shared
+    (cached): nothing changes a piece once made."""
     if not style.keep_spaces:
         text = _COLLAPSIBLE.sub(" ", text)  # as HTML does: no-break spaces are kept
     out: list[Piece | None] = []
@@ -196,8 +209,8 @@ def _pieces(text: str, style: Style) -> list[Piece | None]:
         else:
             if token[0] in " \t":
                 token = " " if not style.keep_spaces else token.replace("\t", "    ")
-            out.append(Piece(token, style, _width(token, style)))
-    return out
+            out.append(Piece(token, style, _measure(token, style.font, style.size)))
+    return tuple(out)
 
 
 def _breakable(piece: Piece) -> bool:
@@ -313,7 +326,7 @@ def _merged(pieces: list[Piece]) -> list[Piece]:
     """Neighbouring words of one style become one string: one text operator per run, not per word."""
     merged: list[Piece] = []
     for piece in pieces:
-        if merged and merged[-1].style == piece.style:
+        if merged and (merged[-1].style is piece.style or merged[-1].style == piece.style):
             last = merged[-1]
             merged[-1] = Piece(last.text + piece.text, last.style, last.width + piece.width)
         else:

@@ -23,9 +23,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
-from html.parser import HTMLParser
 from pathlib import Path
 
+from lxml import etree
 from reportlab import rl_config
 from reportlab.lib.colors import Color
 from reportlab.lib.pagesizes import A4
@@ -95,18 +95,29 @@ VOID_TAGS = {"meta", "br", "hr", "img", "link", "input"}
 SKIPPED_TAGS = {"head", "style", "script", "title"}
 
 
-class _TreeBuilder(HTMLParser):
-    """Our own templates' output, so well nested; anything in <head> is left out of the print."""
+class _TreeBuilder:
+    """Our own templates' output, so well nested; anything in <head> is left out of the print.
+
+    libxml2 (lxml's HTML parser) reads the markup and calls this object for each tag and text, as a parser
+    target: the standard library's parser, written in Python, took as long as the whole layout."""
 
     def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
         self.root = Element("root")
         self.stack = [self.root]
         self.title = ""
         self._skipping = 0
         self._in_title = False
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+    def feed(self, html: str) -> None:
+        """Reads a whole document (or fragment) at once."""
+        parser = etree.HTMLParser(target=self, remove_comments=True, no_network=True)
+        parser.feed(html)
+        parser.close()
+
+    def close(self) -> None:
+        """The end of the document (the target protocol); nothing is left open to finish."""
+
+    def start(self, tag: str, attrs: dict[str, str]) -> None:
         if tag in SKIPPED_TAGS:
             self._skipping += 1
             self._in_title = tag == "title"
@@ -118,12 +129,11 @@ class _TreeBuilder(HTMLParser):
             return
         if tag in VOID_TAGS:
             return
-        classes = frozenset((dict(attrs).get("class") or "").split())
-        element = Element(tag, classes)
+        element = Element(tag, frozenset((attrs.get("class") or "").split()))
         self.stack[-1].children.append(element)
         self.stack.append(element)
 
-    def handle_endtag(self, tag: str) -> None:
+    def end(self, tag: str) -> None:
         if tag in SKIPPED_TAGS:
             self._skipping -= 1
             self._in_title = False
@@ -133,11 +143,15 @@ class _TreeBuilder(HTMLParser):
         if len(self.stack) > 1 and self.stack[-1].tag == tag:
             self.stack.pop()
 
-    def handle_data(self, data: str) -> None:
+    def data(self, data: str) -> None:
         if self._in_title:
             self.title += data
         elif not self._skipping:
-            self.stack[-1].children.append(data)
+            children = self.stack[-1].children
+            if children and isinstance(children[-1], str):  # libxml2 hands text over in parts (at each entity)
+                children[-1] += data
+            else:
+                children.append(data)
 
 
 # --- text runs and lines -----------------------------------------------------------------------------

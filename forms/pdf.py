@@ -684,15 +684,27 @@ def _write(pages: list[list[Mark]], title: str, lang: str, setup: PageSetup, tag
 
     for number, marks in enumerate(pages, start=1):
         on_page: list[StructNode] = []
+        # Colours, widths and fonts are set when they change, not before every mark: each call writes an
+        # operator (and costs as much as the mark). A page starts afresh, in PDF and in ReportLab.
+        fill: Color | None = None
+        stroke: Color | None = None
+        line_width: float | None = None
+        font: tuple[str, float] | None = None
         begin("/Artifact BMC")
         for mark in marks:
             if isinstance(mark, Fill):
-                canvas.setFillColor(mark.color)
+                if mark.color is not fill:
+                    canvas.setFillColor(mark.color)
+                    fill = mark.color
                 canvas.rect(mark.x, mark.y, mark.width, mark.height, stroke=0, fill=1)
         for mark in marks:
             if isinstance(mark, Rule):
-                canvas.setStrokeColor(mark.color)
-                canvas.setLineWidth(mark.width)
+                if mark.color is not stroke:
+                    canvas.setStrokeColor(mark.color)
+                    stroke = mark.color
+                if mark.width != line_width:
+                    canvas.setLineWidth(mark.width)
+                    line_width = mark.width
                 canvas.line(mark.x1, mark.y1, mark.x2, mark.y2)
         begin("EMC")
         for mark in marks:
@@ -702,13 +714,18 @@ def _write(pages: list[list[Mark]], title: str, lang: str, setup: PageSetup, tag
                     node = mark.node or tagging.root
                     canvas.addLiteral(f"/{node.role} <</MCID {len(on_page)}>> BDC")
                     on_page.append(node)
-                canvas.setFillColor(style.color)
-                canvas.setFont(names[style.font], style.size)
+                if style.color is not fill:
+                    canvas.setFillColor(style.color)
+                    fill = style.color
+                if (style.font, style.size) != font:
+                    font = (style.font, style.size)
+                    canvas.setFont(names[style.font], style.size)
                 canvas.drawString(mark.x, mark.baseline, mark.piece.text)
                 begin("EMC")
         if setup.numbered:
             begin("/Artifact <</Type /Pagination>> BDC")
-            canvas.setFillColor(BLACK)
+            if fill is not BLACK:
+                canvas.setFillColor(BLACK)
             canvas.setFont(names["regular"], 8)
             canvas.drawCentredString(PAGE_WIDTH / 2, setup.bottom / 2, f"{number} / {len(pages)}")
             begin("EMC")

@@ -120,7 +120,7 @@ def baseline_page(faces: list[str]) -> bytes:
 
 
 async def run(args: argparse.Namespace) -> Outcome:
-    from pypdf import PdfReader
+    import pikepdf
 
     from adapters.seal import NodeSeal, seal_pdf
     from forms.examples import example_certificate
@@ -144,8 +144,8 @@ async def run(args: argparse.Namespace) -> Outcome:
     await _compare(base, cert, args.seconds)
     base_rate, base_n, base_size = base.rate, base.count, base.size
     our_rate, our_n, our_size = cert.rate, cert.count, cert.size
-    base_pages = len(PdfReader(io.BytesIO(await baseline())).pages)
-    pages = len(PdfReader(io.BytesIO(sample)).pages)
+    with pikepdf.open(io.BytesIO(await baseline())) as one, pikepdf.open(io.BytesIO(sample)) as sealed:
+        base_pages, pages = len(one.pages), len(sealed.pages)
     base_per_page, our_per_page = base_rate * base_pages, our_rate * pages
     ratio = our_per_page / base_per_page
     lines = [

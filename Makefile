@@ -18,14 +18,13 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# PDFs are set in DejaVu Sans; Pango is for WeasyPrint, the baseline of `probatio bench render`;
-# SoftHSM is the PKCS#11 token of the seal test.
+# PDFs are set in DejaVu Sans; SoftHSM is the PKCS#11 token of the seal test.
 # Installed where the machine lacks them.
 system-packages:
-	@if ! ldconfig -p | grep -q 'libpangoft2-1.0.so.0' || [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then \
-		echo "installing DejaVu fonts and Pango"; \
+	@if [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then \
+		echo "installing DejaVu fonts"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			fonts-dejavu-core fonts-dejavu-extra libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; \
+			fonts-dejavu-core fonts-dejavu-extra >/dev/null; \
 	fi
 	@# SoftHSM stands in for the HSM of a qualified seal in tests/adapters/test_seal_pkcs11.py.
 	@if [ ! -x /usr/bin/softhsm2-util ]; then \

@@ -18,26 +18,35 @@ from __future__ import annotations
 import io
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from asn1crypto import keys as asn1_keys
+from asn1crypto import tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.x509.oid import NameOID
 from pydantic import BaseModel
+from pyhanko.keys import load_cert_from_pemder, load_private_key_from_pemder
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.metadata.model import VENDOR
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign import fields, signers
+from pyhanko.sign import attributes, fields, signers
+from pyhanko.sign.general import as_signing_certificate_v2
+from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 from adapters.keys import PRIVATE_KEY_MODE
 
@@ -49,8 +58,8 @@ SEAL_FIELD = "probatio-seal"
 # A self-signed dev seal lasts as long as a node's data is likely to; a production seal comes from a QTSP.
 DEV_SEAL_YEARS = 10
 # RSA, not ECDSA: an ECDSA signature makes pyHanko raise the document to PDF 2.0, which PDF/A-3 (based
-# on PDF 1.7) does not allow. 2048 bits: pyHanko's file signer parses the key again for each signature,
-# and cryptography's checks of an RSA-3072 key take four times as long (a fifth of a second).
+# on PDF 1.7) does not allow. 2048 bits: loading (and checking) an RSA-3072 key takes four times as long,
+# a fifth of a second at each start (the key is loaded once, KeptKeySigner).
 SEAL_KEY_BITS = 2048
 
 
@@ -114,6 +123,59 @@ class Pkcs11Seal:
     certificate_label: str | None = None  # defaults to the key's label
 
 
+class _KeptSigningCertificate(attributes.SigningCertificateV2Provider):
+    """The ESS signing-certificate-v2 attribute (which certificate signed: PAdES requires it), built once and
+    kept as read from its DER: built afresh from Python values, asn1crypto serialises it again at each level
+    of the CMS container wrapped around it, some forty times a seal, most of the container's cost."""
+
+    def __init__(self, signing_cert: asn1_x509.Certificate) -> None:
+        super().__init__(signing_cert)  # type: ignore[no-untyped-call]
+        self._value = tsp.SigningCertificateV2.load(as_signing_certificate_v2(signing_cert).dump())
+
+    async def build_attr_value(self, dry_run: bool = False) -> tsp.SigningCertificateV2:
+        return self._value
+
+
+class _KeptAttributes(attributes.SignedAttributeProviderSpec):
+    """pyHanko's own signed attributes for the signature at hand, the signing certificate's kept."""
+
+    def __init__(self, chosen: attributes.SignedAttributeProviderSpec, kept: _KeptSigningCertificate) -> None:
+        self.chosen, self.kept = chosen, kept
+
+    def signed_attr_providers(self, data_digest: bytes, digest_algorithm: str
+                              ) -> Iterator[attributes.CMSAttributeProvider]:
+        for provider in self.chosen.signed_attr_providers(data_digest, digest_algorithm):
+            yield self.kept if isinstance(provider, attributes.SigningCertificateV2Provider) else provider
+
+
+class KeptKeySigner(signers.SimpleSigner):
+    """pyHanko's signer for a key held in a file, with the key parsed once for the process's life, and
+    the attribute naming its certificate built once (_KeptSigningCertificate).
+
+    SimpleSigner parses the private key again for every signature it makes, and cryptography checks an
+    RSA key as it loads it: two thirds of a seal's time went there (a load for the size estimate and one
+    for the signature, ~50 ms each on this machine's cores). Any other mechanism than the node seal's
+    RSA PKCS#1 v1.5 goes to pyHanko's own code."""
+
+    def __init__(self, signing_cert: asn1_x509.Certificate, signing_key: asn1_keys.PrivateKeyInfo) -> None:
+        super().__init__(signing_cert=signing_cert, signing_key=signing_key,  # type: ignore[no-untyped-call]
+                         cert_registry=SimpleCertificateStore())  # type: ignore[no-untyped-call]
+        self._private_key = serialization.load_der_private_key(signing_key.dump(), password=None)
+        self._signing_certificate = _KeptSigningCertificate(signing_cert)
+
+    def _signed_attr_provider_spec(self, *args: Any, **kwargs: Any) -> attributes.SignedAttributeProviderSpec:
+        chosen: attributes.SignedAttributeProviderSpec = super()._signed_attr_provider_spec(*args, **kwargs)
+        return _KeptAttributes(chosen, self._signing_certificate)
+
+    async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run: bool = False) -> bytes:
+        mechanism = self.get_signature_mechanism_for_digest(digest_algorithm)  # type: ignore[no-untyped-call]
+        if mechanism.signature_algo != "rsassa_pkcs1v15" or not isinstance(self._private_key, rsa.RSAPrivateKey):
+            return self.sign_raw(data, digest_algorithm)  # type: ignore[no-untyped-call,no-any-return]
+        if dry_run:  # only the signature's length matters
+            return bytes(self._private_key.key_size // 8)
+        return self._private_key.sign(data, PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm))
+
+
 @dataclass
 class NodeSeal:
     """The signer that seals this node's documents, and its certificate (for the peers' directories)."""
@@ -121,6 +183,19 @@ class NodeSeal:
     signer: signers.Signer
     certificate_pem: str
     _session: Any = None  # a PKCS#11 session, kept open for the process's life
+    _reserved: int | None = None  # room for the signature in each sealed PDF, estimated once
+
+    async def reserved_bytes(self) -> int:
+        """Room in the PDF for the seal's CMS container (hex digits), as pyHanko estimates it: a dry-run
+        signature's size plus half again. Its size depends on the signer alone (key, certificates, signed
+        attributes), so it is estimated once rather than with a dry-run signature before every seal."""
+        if self._reserved is None:
+            dry_run = await self.signer.async_sign(
+                hashes.Hash(hashes.SHA256()).finalize(), "sha256", use_pades=True, dry_run=True,
+                signed_attr_settings=PdfCMSSignedAttributes(signing_time=datetime.now(UTC)))
+            hex_length = len(dry_run.dump()) * 2
+            self._reserved = hex_length + 2 * (hex_length // 4)
+        return self._reserved
 
     @classmethod
     def from_files(cls, state: str, key_file: Path, certificate_file: Path) -> NodeSeal:
@@ -131,9 +206,12 @@ class NodeSeal:
                 raise RuntimeError(f"no seal key at {key_file} and none can be created there ({err}); give the "
                                    "node its seal with PROBATIO_SEAL_KEY_FILE and PROBATIO_SEAL_CERTIFICATE_FILE, "
                                    "or PROBATIO_SEAL_PKCS11_MODULE") from err
-        signer = signers.SimpleSigner.load(str(key_file), str(certificate_file))  # type: ignore[no-untyped-call]
-        if signer is None:
-            raise ValueError(f"the seal key {key_file} or certificate {certificate_file} could not be read")
+        try:
+            signer = KeptKeySigner(load_cert_from_pemder(str(certificate_file)),  # type: ignore[no-untyped-call]
+                                   load_private_key_from_pemder(str(key_file), passphrase=None))
+        except (OSError, ValueError, TypeError) as err:
+            raise ValueError(f"the seal key {key_file} or certificate {certificate_file} could not be read ({err})"
+                             ) from err
         return cls(signer, certificate_file.read_text(encoding="ascii"))
 
     @classmethod
@@ -174,7 +252,7 @@ async def seal_pdf(document: bytes, seal: NodeSeal, *, reason: str, location: st
         field_name=SEAL_FIELD, subfilter=fields.SigSeedSubFilter.PADES, md_algorithm="sha256",
         reason=reason, location=location)
     signer = signers.PdfSigner(meta, seal.signer)
-    sealed: io.BytesIO = await signer.async_sign_pdf(writer)
+    sealed: io.BytesIO = await signer.async_sign_pdf(writer, bytes_reserved=await seal.reserved_bytes())
     return sealed.getvalue()
 
 

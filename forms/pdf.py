@@ -22,10 +22,10 @@ import subprocess  # nosec B404 - fc-match only, fixed arguments, to find the in
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from functools import cache
-from html.parser import HTMLParser
+from functools import cache, lru_cache
 from pathlib import Path
 
+from lxml import etree
 from reportlab import rl_config
 from reportlab.lib.colors import Color
 from reportlab.lib.pagesizes import A4
@@ -95,18 +95,29 @@ VOID_TAGS = {"meta", "br", "hr", "img", "link", "input"}
 SKIPPED_TAGS = {"head", "style", "script", "title"}
 
 
-class _TreeBuilder(HTMLParser):
-    """Our own templates' output, so well nested; anything in <head> is left out of the print."""
+class _TreeBuilder:
+    """Our own templates' output, so well nested; anything in <head> is left out of the print.
+
+    libxml2 (lxml's HTML parser) reads the markup and calls this object for each tag and text, as a parser
+    target: the standard library's parser, written in Python, took as long as the whole layout."""
 
     def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
         self.root = Element("root")
         self.stack = [self.root]
         self.title = ""
         self._skipping = 0
         self._in_title = False
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+    def feed(self, html: str) -> None:
+        """Reads a whole document (or fragment) at once."""
+        parser = etree.HTMLParser(target=self, remove_comments=True, no_network=True)
+        parser.feed(html)
+        parser.close()
+
+    def close(self) -> None:
+        """The end of the document (the target protocol); nothing is left open to finish."""
+
+    def start(self, tag: str, attrs: dict[str, str]) -> None:
         if tag in SKIPPED_TAGS:
             self._skipping += 1
             self._in_title = tag == "title"
@@ -118,12 +129,11 @@ class _TreeBuilder(HTMLParser):
             return
         if tag in VOID_TAGS:
             return
-        classes = frozenset((dict(attrs).get("class") or "").split())
-        element = Element(tag, classes)
+        element = Element(tag, frozenset((attrs.get("class") or "").split()))
         self.stack[-1].children.append(element)
         self.stack.append(element)
 
-    def handle_endtag(self, tag: str) -> None:
+    def end(self, tag: str) -> None:
         if tag in SKIPPED_TAGS:
             self._skipping -= 1
             self._in_title = False
@@ -133,11 +143,15 @@ class _TreeBuilder(HTMLParser):
         if len(self.stack) > 1 and self.stack[-1].tag == tag:
             self.stack.pop()
 
-    def handle_data(self, data: str) -> None:
+    def data(self, data: str) -> None:
         if self._in_title:
             self.title += data
         elif not self._skipping:
-            self.stack[-1].children.append(data)
+            children = self.stack[-1].children
+            if children and isinstance(children[-1], str):  # libxml2 hands text over in parts (at each entity)
+                children[-1] += data
+            else:
+                children.append(data)
 
 
 # --- text runs and lines -----------------------------------------------------------------------------
@@ -181,12 +195,25 @@ _COLLAPSIBLE = re.compile(r"[ \t\n\r\f]+")
 _WORDS = re.compile(r"\n|[ \t]+|[^ \t\n]+")
 
 
+# Measured words and split texts are kept between certificates: the labels, headings and most values
+# recur in every form a worker prints, and measuring them glyph by glyph was a fifth of the layout.
+MEASURED_WORDS = 1 << 15
+SPLIT_TEXTS = 1 << 13
+
+
+@lru_cache(maxsize=MEASURED_WORDS)
+def _measure(text: str, font: str, size: float) -> float:
+    return float(pdfmetrics.stringWidth(text, fonts()[font], size))
+
+
 def _width(text: str, style: Style) -> float:
-    return float(pdfmetrics.stringWidth(text, fonts()[style.font], style.size))
+    return _measure(text, style.font, style.size)
 
 
-def _pieces(text: str, style: Style) -> list[Piece | None]:
-    """Words and spaces; None marks a forced line break (a newline inside a value)."""
+@lru_cache(maxsize=SPLIT_TEXTS)
+def _pieces(text: str, style: Style) -> tuple[Piece | None, ...]:
+    """Words and spaces; None marks a forced line break (a newline inside a value). The pieces are shared
+    (cached): nothing changes a piece once made."""
     if not style.keep_spaces:
         text = _COLLAPSIBLE.sub(" ", text)  # as HTML does: no-break spaces are kept
     out: list[Piece | None] = []
@@ -196,8 +223,8 @@ def _pieces(text: str, style: Style) -> list[Piece | None]:
         else:
             if token[0] in " \t":
                 token = " " if not style.keep_spaces else token.replace("\t", "    ")
-            out.append(Piece(token, style, _width(token, style)))
-    return out
+            out.append(Piece(token, style, _measure(token, style.font, style.size)))
+    return tuple(out)
 
 
 def _breakable(piece: Piece) -> bool:
@@ -313,7 +340,7 @@ def _merged(pieces: list[Piece]) -> list[Piece]:
     """Neighbouring words of one style become one string: one text operator per run, not per word."""
     merged: list[Piece] = []
     for piece in pieces:
-        if merged and merged[-1].style == piece.style:
+        if merged and (merged[-1].style is piece.style or merged[-1].style == piece.style):
             last = merged[-1]
             merged[-1] = Piece(last.text + piece.text, last.style, last.width + piece.width)
         else:
@@ -657,15 +684,27 @@ def _write(pages: list[list[Mark]], title: str, lang: str, setup: PageSetup, tag
 
     for number, marks in enumerate(pages, start=1):
         on_page: list[StructNode] = []
+        # Colours, widths and fonts are set when they change, not before every mark: each call writes an
+        # operator (and costs as much as the mark). A page starts afresh, in PDF and in ReportLab.
+        fill: Color | None = None
+        stroke: Color | None = None
+        line_width: float | None = None
+        font: tuple[str, float] | None = None
         begin("/Artifact BMC")
         for mark in marks:
             if isinstance(mark, Fill):
-                canvas.setFillColor(mark.color)
+                if mark.color is not fill:
+                    canvas.setFillColor(mark.color)
+                    fill = mark.color
                 canvas.rect(mark.x, mark.y, mark.width, mark.height, stroke=0, fill=1)
         for mark in marks:
             if isinstance(mark, Rule):
-                canvas.setStrokeColor(mark.color)
-                canvas.setLineWidth(mark.width)
+                if mark.color is not stroke:
+                    canvas.setStrokeColor(mark.color)
+                    stroke = mark.color
+                if mark.width != line_width:
+                    canvas.setLineWidth(mark.width)
+                    line_width = mark.width
                 canvas.line(mark.x1, mark.y1, mark.x2, mark.y2)
         begin("EMC")
         for mark in marks:
@@ -675,13 +714,18 @@ def _write(pages: list[list[Mark]], title: str, lang: str, setup: PageSetup, tag
                     node = mark.node or tagging.root
                     canvas.addLiteral(f"/{node.role} <</MCID {len(on_page)}>> BDC")
                     on_page.append(node)
-                canvas.setFillColor(style.color)
-                canvas.setFont(names[style.font], style.size)
+                if style.color is not fill:
+                    canvas.setFillColor(style.color)
+                    fill = style.color
+                if (style.font, style.size) != font:
+                    font = (style.font, style.size)
+                    canvas.setFont(names[style.font], style.size)
                 canvas.drawString(mark.x, mark.baseline, mark.piece.text)
                 begin("EMC")
         if setup.numbered:
             begin("/Artifact <</Type /Pagination>> BDC")
-            canvas.setFillColor(BLACK)
+            if fill is not BLACK:
+                canvas.setFillColor(BLACK)
             canvas.setFont(names["regular"], 8)
             canvas.drawCentredString(PAGE_WIDTH / 2, setup.bottom / 2, f"{number} / {len(pages)}")
             begin("EMC")

@@ -77,17 +77,32 @@ def _pdf_date(moment: datetime) -> str:
 
 
 def _tag(pdf: pikepdf.Pdf, tagging: Tagging) -> None:
-    """The structure tree over the marked content the printer wrote: each element lists its marked-content
-    references page by page, and the parent tree maps each page's MCIDs back to their elements."""
-    used: set[int] = {id(node) for page in tagging.pages for node in page}
+    """The structure tree over the marked content the printer wrote: each element lists its children, then
+    its marked content in page order, and the parent tree maps each page's MCIDs back to their elements.
+
+    An element's content on its first page is referred to by bare MCIDs under the element's /Pg (ISO
+    32000-1 §14.7.4.2), content on a later page (a paragraph running on) by a marked-content reference
+    naming that page: the same tree as an MCR dictionary for each, without a few hundred objects."""
+    pages = [page.obj for page in pdf.pages]
+    content: dict[int, list[tuple[int, int]]] = {}  # id(node) -> (page index, MCID) of its marked content
+    for index, nodes in enumerate(tagging.pages):
+        for mcid, node in enumerate(nodes):
+            content.setdefault(id(node), []).append((index, mcid))
     tree_root = pdf.make_indirect(pikepdf.Dictionary(Type=Name.StructTreeRoot))
-    elements: dict[int, pikepdf.Dictionary] = {}
+    elements: dict[int, pikepdf.Object] = {}
 
     def build(node: StructNode, parent: pikepdf.Object) -> pikepdf.Object | None:
         element = pdf.make_indirect(pikepdf.Dictionary(Type=Name.StructElem, S=Name("/" + node.role), P=parent))
-        kids = [kid for child in node.children if (kid := build(child, element)) is not None]
-        if not kids and id(node) not in used:
+        kids: list[pikepdf.Object | int] = [
+            kid for child in node.children if (kid := build(child, element)) is not None]
+        own = content.get(id(node), [])
+        if not kids and not own:
             return None  # nothing of it was printed (an empty group): no element for it
+        if own:
+            first = own[0][0]
+            element.Pg = pages[first]
+            kids.extend(mcid if index == first else pikepdf.Dictionary(Type=Name.MCR, Pg=pages[index], MCID=mcid)
+                        for index, mcid in own)
         element.K = pikepdf.Array(kids)
         elements[id(node)] = element
         return element
@@ -95,18 +110,13 @@ def _tag(pdf: pikepdf.Pdf, tagging: Tagging) -> None:
     document = build(tagging.root, tree_root)
     if document is None:
         return
-    numbers = pikepdf.Array()
-    for index, (page, nodes) in enumerate(zip(pdf.pages, tagging.pages, strict=True)):
-        page.obj.StructParents = index
-        parents = pikepdf.Array()
-        for mcid, node in enumerate(nodes):
-            element = elements[id(node)]
-            element.K.append(pikepdf.Dictionary(Type=Name.MCR, Pg=page.obj, MCID=mcid))
-            parents.append(element)
+    numbers: list[pikepdf.Object | int] = []
+    for index, (page, nodes) in enumerate(zip(pages, tagging.pages, strict=True)):
+        page.StructParents = index
         numbers.append(index)
-        numbers.append(pdf.make_indirect(parents))
+        numbers.append(pdf.make_indirect(pikepdf.Array([elements[id(node)] for node in nodes])))
     tree_root.K = document
-    tree_root.ParentTree = pdf.make_indirect(pikepdf.Dictionary(Nums=numbers))
+    tree_root.ParentTree = pdf.make_indirect(pikepdf.Dictionary(Nums=pikepdf.Array(numbers)))
     tree_root.ParentTreeNextKey = len(tagging.pages)
     pdf.Root.StructTreeRoot = tree_root
     pdf.Root.MarkInfo = pikepdf.Dictionary(Marked=True)
@@ -139,9 +149,11 @@ def make_pdfa(printed: bytes, info: DocumentInfo, tagging: Tagging | None = None
         # Output intent (pikepdf's sRGB profile), XMP with pdfaid part 3 / conformance B filled from
         # the document information, the catalog's /AF list of associated files.
         pdf.Root.ViewerPreferences = pikepdf.Dictionary(DisplayDocTitle=True)
+        pdfa.prepare(pdf, FLAVOUR, output_intent="sRGB")
+        # After prepare(), which walks every object looking for associated files: the structure tree is
+        # most of the document's objects and has nothing for it to repair.
         if tagging is not None:
             _tag(pdf, tagging)
-        pdfa.prepare(pdf, FLAVOUR, output_intent="sRGB")
         # prepare() stamps the metadata with the time of the call; the approval time keeps it reproducible.
         with pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=True) as meta:
             meta["xmp:MetadataDate"] = info.created.astimezone(UTC).isoformat()

@@ -251,37 +251,15 @@ class EcodexActivities:
 
 async def ensure_poll_schedule(client: Any, state: str, task_queue: str, every_seconds: int, *, wanted: bool) -> None:
     """Create (or update) the node's e-CODEX poll schedule, or delete it when no route uses e-CODEX."""
-    from temporalio.client import (
-        Schedule,
-        ScheduleActionStartWorkflow,
-        ScheduleAlreadyRunningError,
-        ScheduleIntervalSpec,
-        ScheduleOverlapPolicy,
-        SchedulePolicy,
-        ScheduleSpec,
-        ScheduleUpdate,
-        ScheduleUpdateInput,
-    )
+    from activities.schedules import ensure_interval_schedule
 
-
-    handle = client.get_schedule_handle(poll_schedule_id(state))
     if not wanted:
         try:
-            await handle.delete()
+            await client.get_schedule_handle(poll_schedule_id(state)).delete()
         except RPCError:
             pass  # there was none
         return
-    schedule = Schedule(
-        action=ScheduleActionStartWorkflow("EcodexPoll", EcodexPollInput(state=state),
-                                           id=f"ecodex-poll-{state}", task_queue=task_queue),
-        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(seconds=every_seconds))]),
-        # Never two rounds at once: the client's list endpoints do no locking.
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
-    )
-    try:
-        await client.create_schedule(poll_schedule_id(state), schedule)
-    except ScheduleAlreadyRunningError:
-        async def update(_: ScheduleUpdateInput) -> ScheduleUpdate:
-            return ScheduleUpdate(schedule=schedule)
-
-        await handle.update(update)
+    # Never two rounds at once (the schedule skips): the client's list endpoints do no locking.
+    await ensure_interval_schedule(client, poll_schedule_id(state), "EcodexPoll", EcodexPollInput(state=state),
+                                   workflow_id=f"ecodex-poll-{state}", task_queue=task_queue,
+                                   every=timedelta(seconds=every_seconds))

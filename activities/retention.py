@@ -59,30 +59,10 @@ class RetentionActivities:
 
 async def ensure_schedule(client: Any, state: str, task_queue: str, retention_days: int, every_hours: int) -> None:
     """Create the node's retention schedule, or bring an existing one up to the current settings."""
-    from temporalio.client import (
-        Schedule,
-        ScheduleActionStartWorkflow,
-        ScheduleAlreadyRunningError,
-        ScheduleIntervalSpec,
-        ScheduleOverlapPolicy,
-        SchedulePolicy,
-        ScheduleSpec,
-        ScheduleUpdate,
-        ScheduleUpdateInput,
-    )
-
+    from activities.schedules import ensure_interval_schedule
     from workflows.retention import schedule_id
 
-    schedule = Schedule(
-        action=ScheduleActionStartWorkflow("RetentionSweep", RetentionInput(retention_days=retention_days),
-                                           id=f"retention-sweep-{state}", task_queue=task_queue),
-        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(hours=every_hours))]),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
-    )
-    try:
-        await client.create_schedule(schedule_id(state), schedule)
-    except ScheduleAlreadyRunningError:
-        async def update(_: ScheduleUpdateInput) -> ScheduleUpdate:
-            return ScheduleUpdate(schedule=schedule)
-
-        await client.get_schedule_handle(schedule_id(state)).update(update)
+    await ensure_interval_schedule(client, schedule_id(state), "RetentionSweep",
+                                   RetentionInput(retention_days=retention_days),
+                                   workflow_id=f"retention-sweep-{state}", task_queue=task_queue,
+                                   every=timedelta(hours=every_hours))

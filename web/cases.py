@@ -18,6 +18,7 @@ from adapters.directory import Directory
 from forms.messages import Action, ActionInput, ActionRefused, Actor, parse_action
 from store import audit, cases
 from store.users import User
+from web.art_6_1 import art_6_1_at_approval, sent_separately, sync_box_k
 from web.certificate_receipt import seal_view
 from web.conversation import conversation
 from web.errors import ApiError, problems
@@ -157,7 +158,7 @@ async def act(pool: AsyncConnectionPool[Any], client: Client, user: User, side: 
         raise ApiError(422, problems(*err.problems)) from err
     structured = parsed.structured()
     if side == Side.ISSUING and action == "approve":
-        from web.documents import art_6_1_at_approval  # Art 6(1): the judgment goes with the certificate
+        # Art 6(1): the judgment goes with the certificate
         await art_6_1_at_approval(pool, row, body)
     if side == Side.ISSUING and action == "complete":
         # Checked now (422 naming each field), stored by the workflow only once it accepted the completion:
@@ -207,7 +208,6 @@ async def precheck(pool: AsyncConnectionPool[Any], user: User, side: Side, case_
         await _audit_refusal(pool, user, row, action, str(err), body)
         raise ApiError(422, problems(*err.problems)) from err
     if side == Side.ISSUING and action == "approve":
-        from web.documents import art_6_1_at_approval
 
         await art_6_1_at_approval(pool, row, body, check_only=True)
     if side == Side.EXECUTING and action == "report_breach":
@@ -349,7 +349,6 @@ async def store_completed_certificate(pool: AsyncConnectionPool[Any], case_id: s
     """Art 8(2): the corrected certificate replaces the stored one before it is rendered and sent again; box
     (k) keeps listing what goes with it."""
     from forms.annex1 import Certificate
-    from web.documents import sent_separately, sync_box_k
 
     row = await cases.get_case(pool, case_id, "outgoing")
     cert = Certificate.model_validate(data)

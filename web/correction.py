@@ -43,7 +43,7 @@ async def replace_certificate(pool: AsyncConnectionPool[Any], user: User, case_i
     cert = parse_certificate_or_422({**data, "issuing_state": row["issuing_state"],
                                      "executing_state": row["executing_state"]})
     await cases.update_certificate(pool, case_id, cert.model_dump(mode="json"), cert.facts().model_dump(mode="json"))
-    from web.documents import sent_separately, sync_box_k  # box (k) keeps listing what goes with it
+    from web.art_6_1 import sent_separately, sync_box_k  # box (k) keeps listing what goes with it
 
     await sync_box_k(pool, case_id, sent_separately(row.get("certificate")))
     async with pool.connection() as conn:

@@ -22,16 +22,14 @@ from forms.documents import (
     MAX_DOCUMENT_BYTES,
     MAX_DOCUMENTS,
     MAX_DOCUMENTS_TOTAL_BYTES,
-    Art6_1Documents,
-    AttachedDocument,
     DocumentKind,
-    SeparateChannel,
     pdf_problem,
     safe_filename,
 )
-from store import audit, cases
+from store import audit
 from store import documents as store
 from store.users import User
+from web.art_6_1 import sync_box_k
 from web.auth import current_user
 from web.cases import visible_case
 from web.errors import ApiError, problems
@@ -223,59 +221,6 @@ def pdf_response(content: bytes, filename: str) -> Response:
         "Cache-Control": "no-store",
         "X-Content-Type-Options": "nosniff",
     })
-
-
-# --- Art 6(1) at approval, and box (k) ---------------------------------------------------------------
-
-async def art_6_1_at_approval(pool: AsyncConnectionPool[Any], row: dict[str, Any], body: dict[str, Any],
-                              *, check_only: bool = False) -> None:
-    """`approve` sends the judgment with the certificate, or the body says how it goes separately (422 if
-    neither). Box (k) then says which documents are attached (not with `check_only`: the confirmation step
-    of the pages checks before anything changes). Only in the stage where approval can happen: elsewhere the
-    workflow's 409 says why."""
-    if row["stage"] != IssuingStage.AWAITING_APPROVAL:
-        return
-    raw = body.get("judgment_sent_separately")
-    if raw is not None and raw not in set(SeparateChannel):
-        raise ApiError(422, problems(("judgment_sent_separately", "must be one of " + ", ".join(SeparateChannel))))
-    rule = Art6_1Documents(attached=await attached_list(pool, row["id"]),
-                           judgment_sent_separately=SeparateChannel(raw) if raw else None)
-    if (reason := rule.refusal()) is not None:
-        # Named by the body field that settles it, so the approve form shows the reason beside its choice.
-        raise ApiError(422, problems(("judgment_sent_separately", reason)))
-    if not check_only:
-        await sync_box_k(pool, row["id"], rule.judgment_sent_separately)
-
-
-async def attached_list(pool: AsyncConnectionPool[Any], case_id: str) -> list[AttachedDocument]:
-    return [AttachedDocument(id=r["id"], kind=r["kind"], filename=r["filename"], language=r["language"],
-                             sha256=r["sha256"], size=int(r["size"])) for r in await store.listed(pool, case_id)]
-
-
-def sent_separately(certificate: dict[str, Any] | None) -> str | None:
-    """How the certificate says its judgment is sent, where it is not attached."""
-    value = ((certificate or {}).get("other_circumstances") or {}).get("judgment_sent_separately")
-    return str(value) if value else None
-
-
-async def sync_box_k(pool: AsyncConnectionPool[Any], case_id: str, separately: SeparateChannel | str | None = None
-                     ) -> None:
-    """Box (k) of the stored certificate follows what is attached (Art 6(1))."""
-    row = await cases.get_case(pool, case_id, "outgoing")
-    if row is None or row.get("certificate") is None:
-        return
-    attached = await attached_list(pool, case_id)
-    # A paper original may follow an attached copy: the certificate then says both, as the timeline does.
-    rule = Art6_1Documents(attached=attached,
-                           judgment_sent_separately=SeparateChannel(separately) if separately else None)
-    certificate = dict(row["certificate"])
-    certificate["other_circumstances"] = {
-        **(certificate.get("other_circumstances") or {}),
-        "judgment_attached": rule.judgment_attached,
-        "documents": [d.model_dump(mode="json") for d in rule.attached],
-        "judgment_sent_separately": rule.judgment_sent_separately,
-    }
-    await cases.update_certificate(pool, case_id, certificate, row.get("facts") or {})
 
 
 # --- the API (CONTRACT §6) -------------------------------------------------------------------------------

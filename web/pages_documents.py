@@ -16,6 +16,7 @@ from forms.law import EU_LANGUAGES
 from store import cases
 from store.sessions import Session
 from web import i18n
+from web.art_6_1 import sent_separately
 from web.auth import check_csrf
 from web.documents import (
     ATTACH_STAGES,
@@ -25,7 +26,6 @@ from web.documents import (
     document_file,
     list_documents,
     remove_document,
-    sent_separately,
     upload_form,
 )
 from web.errors import ApiError

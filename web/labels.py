@@ -109,6 +109,7 @@ EVENTS = {
     "transfer_back_requested": N_("transfer back requested"), "transferred_back": N_("transferred back"),
     "forwarded": N_("forwarded"), "forwarded_by_executing": N_("forwarded by the executing State"),
     "forwarding": N_("being forwarded to the competent authority"),
+    "forwarding_failed": N_("forwarding failed: the competent authority could not be reached"),
     "transfer_back_declined": N_("transfer back declined"),
     "judgment_review_notified": N_("review of the judgment notified"),
     "judgment_review_received": N_("review of the judgment received"),

@@ -225,11 +225,12 @@ class CaseWorkflow:
     # --- the link --------------------------------------------------------------------------------------
 
     def send(self, fields: MessageFields, *, note_id: str | None = None, attach_certificate: bool = False,
-             forward_to: str | None = None, then: Callable[[], None] | None = None) -> None:
+             forward_to: str | None = None, then: Callable[[], None] | None = None,
+             otherwise: Callable[[], None] | None = None) -> None:
         """Queue a message of the catalogue to the other side; delivery runs beside the workflow, with retries.
         The free text of the message (if any) is in the note; the send activity adds it from PostgreSQL.
         `forward_to`: the certificate goes on to that authority of this (executing) state instead (Art 6(7)).
-        `then` runs once the message is delivered or handed over, never if its delivery fails."""
+        `then` runs once the message is delivered or handed over, `otherwise` if its delivery fails."""
         type_ = message_type_of(fields)
         # The issuing side writes to the authority the executing state named when it forwarded the case.
         to_authority = forward_to or (self.m.authority if self.side == Side.ISSUING else None)
@@ -240,9 +241,10 @@ class CaseWorkflow:
                               forwarding=forward_to is not None)
         self.m.messages_sent.append(type_)
         self._deliveries += 1
-        asyncio.create_task(self._deliver(msg, then))  # noqa: RUF006 - tracked by self._deliveries
+        asyncio.create_task(self._deliver(msg, then, otherwise))  # noqa: RUF006 - tracked by self._deliveries
 
-    async def _deliver(self, msg: OutgoingMessage, then: Callable[[], None] | None = None) -> None:
+    async def _deliver(self, msg: OutgoingMessage, then: Callable[[], None] | None = None,
+                       otherwise: Callable[[], None] | None = None) -> None:
         try:
             result: SendResult = await workflow.execute_activity(
                 "send_message", msg, result_type=SendResult,
@@ -263,7 +265,10 @@ class CaseWorkflow:
             if then is not None:
                 then()  # inside the try: a follow-up that queues a message is counted before this one ends
         except ActivityError as err:
-            self.m.failed[msg.message_id] = msg
+            if otherwise is not None:
+                otherwise()  # the caller says what a failure means (no resend: that would not finish its work)
+            else:
+                self.m.failed[msg.message_id] = msg
             self.event("delivery_failed", "system", {"type": msg.type, "message_id": msg.message_id,
                                                      "error": str(err.cause or err)})
         finally:

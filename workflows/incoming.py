@@ -177,7 +177,8 @@ class IncomingTransfer(CaseWorkflow):
                                         to_authority=authority, received_at=self.m.received_at or self.now())
             self.send(CertificateFields(max_custody_requested=MAX_CUSTODY_REQUEST in self.m.open_requests,
                                         forwarded=forwarded),
-                      attach_certificate=True, forward_to=authority, then=lambda: self._forwarded(authority))
+                      attach_certificate=True, forward_to=authority, then=lambda: self._forwarded(authority),
+                      otherwise=lambda: self._not_forwarded(authority))
             await self.publish()
             return self.result()
         else:
@@ -185,6 +186,12 @@ class IncomingTransfer(CaseWorkflow):
         self.send(ForwardedFields(authority=authority))
         await self.publish()
         return self.result()
+
+    def _not_forwarded(self, authority: str) -> None:
+        """The competent authority could not be reached: the case stays here, in its stage, and the prosecutor
+        may forward it again (a new message) or decide; the timeline says what failed."""
+        self.m.forwarding_to = None
+        self.event("forwarding_failed", "system", {"authority": authority})
 
     def _forwarded(self, authority: str) -> None:
         """The competent authority has the certificate: this case ends here and the issuing state is told."""

@@ -9,17 +9,15 @@ from datetime import date, timedelta
 import httpx
 import pytest
 from playwright.async_api import Browser, expect
-from test_transfer_in_browser import MARKUP, browser, shot, sign_in
 
 from probatio.harness import LocalNodes, attach_example_judgment
+from tests.browser.chromium import sign_in
+from tests.browser.test_transfer_in_browser import MARKUP, shot
 from tests.support import bearer, fresh_certificate, wait_for
 from web.pages_wizard import field_id
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-
-
-__all__ = ["browser"]  # the module-scoped fixture, shared with the transfer walk-through
 
 
 async def _supervised_case(nodes: LocalNodes) -> str:

@@ -8,81 +8,24 @@ test-artifacts/browser/conversation/."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, expect
 
 from forms.examples import example_breach
 from probatio.harness import LocalNodes, attach_example_judgment
+from tests.browser.chromium import WIDTHS, check_page, sign_in
 from tests.support import bearer, fresh_certificate, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts" / "browser" / "conversation"
-AXE = ROOT / "test-tools" / "node_modules" / "axe-core" / "axe.min.js"  # `make axe-core`
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-WIDTHS = (1366, 390)
-
+FOLDER = "conversation"
 QUESTION = "Was the person present at the trial that led to the judgment?"
 ANSWER = "Yes: present and defended by counsel, see page 2 of the judgment."
 REASONS = "Community service is capped at 100 hours in Belgium."
 RETURN_REASON = "Box (e): the Belgian address lacks its postcode."
-
-
-def chromium_ready() -> bool:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    return Path(CHROMIUM).exists()
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    if not chromium_ready():
-        pytest.skip("Chromium is not installed (make test installs it: apt-get install chromium)")
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
-
-
-async def sign_in(browser: Browser, url: str, name: str, width: int) -> Page:
-    # bypass_csp: axe-core is injected by the test; the pages themselves allow no inline script.
-    context = await browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
-    page = await context.new_page()
-    page.on("dialog", lambda d: pytest.fail(f"a script ran: dialog {d.message!r}"))
-    await page.goto(f"{url}/login")
-    await page.get_by_label("User name").fill(name)
-    await page.get_by_label("Password").fill("demo")
-    await page.get_by_role("button", name="Sign in").click()
-    await page.wait_for_load_state()
-    assert "/login" not in page.url
-    return page
-
-
-def axe_ready() -> bool:
-    return AXE.exists()
-
-
-async def check_page(page: Page, name: str) -> None:
-    """Screenshot, no sideways scrolling, and axe-core's verdict: no violation."""
-    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-    overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 1, f"{name}: the page scrolls sideways by {overflow} px"
-    if not axe_ready():
-        pytest.skip("axe-core is not installed (make axe-core)")
-    await page.add_script_tag(path=str(AXE))
-    violations: list[dict[str, Any]] = await page.evaluate(
-        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-        ".map(v => ({id: v.id, help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))")
-    assert violations == [], f"{name}: {violations}"
 
 
 async def _api(http: httpx.AsyncClient, method: str, url: str, headers: dict[str, str],
@@ -148,11 +91,11 @@ async def test_the_conversation_read_on_both_sides(browser: Browser, nodes: Loca
     async with httpx.AsyncClient(timeout=60) as http:
         case_id = await _conversation_case(nodes, http)
     for width in WIDTHS:
-        prosecutor = await sign_in(browser, lu, "prosecutor", width)
+        prosecutor = await sign_in(browser, lu, "prosecutor", width, for_axe=True)
         await prosecutor.goto(f"{lu}/queue")
         await expect(prosecutor.get_by_text("Read the breach report and decide what follows (Art 17)")
                      ).to_be_visible()
-        await check_page(prosecutor, f"{width}-01-lu-queue-breach-task")
+        await check_page(prosecutor, FOLDER, f"{width}-01-lu-queue-breach-task")
         await prosecutor.goto(f"{lu}/cases/outgoing/{case_id}")
         panel = prosecutor.locator("section.conversation")
         await expect(panel.get_by_role("heading", name="Conversation with Belgium")).to_be_visible()
@@ -169,7 +112,7 @@ async def test_the_conversation_read_on_both_sides(browser: Browser, nodes: Loca
         async with prosecutor.expect_download() as download:
             await panel.get_by_role("link", name="The breach report, Annex II (PDF)").click()
         assert (await download.value).suggested_filename.startswith("breach-report-")
-        await check_page(prosecutor, f"{width}-02-lu-case-conversation")
+        await check_page(prosecutor, FOLDER, f"{width}-02-lu-case-conversation")
         # A form sent without its required text: GOV.UK's error summary on top, focused, linking to the field.
         ask = prosecutor.locator("form[action$='/actions/request_information']")
         await ask.get_by_role("button", name="Ask the executing State for information").click()
@@ -177,16 +120,16 @@ async def test_the_conversation_read_on_both_sides(browser: Browser, nodes: Loca
         await expect(summary).to_be_focused()
         await summary.get_by_role("link", name="Question").click()
         await expect(prosecutor.locator("#request_information-question")).to_be_focused()
-        await check_page(prosecutor, f"{width}-02b-lu-error-summary")
+        await check_page(prosecutor, FOLDER, f"{width}-02b-lu-error-summary")
         await prosecutor.context.close()
 
-        be_prosecutor = await sign_in(browser, be, "prosecutor", width)
+        be_prosecutor = await sign_in(browser, be, "prosecutor", width, for_axe=True)
         await be_prosecutor.goto(f"{be}/cases/incoming/{case_id}")
         panel = be_prosecutor.locator("section.conversation")
         await expect(panel.get_by_role("heading", name="Received from LU: Answer to the consultation")).to_be_visible()
         await expect(panel.get_by_text(ANSWER)).to_be_visible()
         await expect(panel.get_by_role("heading", name="Sent to LU: Report of a breach (Annex II)")).to_be_visible()
-        await check_page(be_prosecutor, f"{width}-03-be-case-conversation")
+        await check_page(be_prosecutor, FOLDER, f"{width}-03-be-case-conversation")
         await be_prosecutor.context.close()
 
 
@@ -200,12 +143,12 @@ async def test_a_returned_transfer_corrected_and_approved_in_the_browser(browser
         await _stage(http, f"{lu}/api/v1/transfers/{case_id}", bearer(nodes, "LU", "officer"), "draft")
 
     for width in WIDTHS:
-        officer = await sign_in(browser, lu, "officer", width)
+        officer = await sign_in(browser, lu, "officer", width, for_axe=True)
         await officer.goto(f"{lu}/cases/outgoing/{case_id}")
         returned = officer.locator(".alert.returned")
         await expect(returned).to_contain_text("The prosecutor returned the transfer")
         await expect(returned).to_contain_text(RETURN_REASON)
-        await check_page(officer, f"{width}-04-lu-returned")
+        await check_page(officer, FOLDER, f"{width}-04-lu-returned")
         if width != WIDTHS[-1]:
             await officer.context.close()
     # At the last width the officer corrects it: the wizard opens on the certificate, then submits it again.
@@ -218,12 +161,12 @@ async def test_a_returned_transfer_corrected_and_approved_in_the_browser(browser
     form_top = (await officer.locator("section.step").bounding_box() or {}).get("y", 0)
     list_top = (await officer.locator("nav.tasklist").bounding_box() or {}).get("y", 0)
     assert form_top < list_top, (form_top, list_top)
-    await check_page(officer, f"{WIDTHS[-1]}-04b-lu-wizard-box-e")
+    await check_page(officer, FOLDER, f"{WIDTHS[-1]}-04b-lu-wizard-box-e")
     await officer.locator("#f-person-forenames").fill("Jean-Corrigé")
     await officer.locator(".buttons button[name=go]").first.click()
     await officer.wait_for_load_state()
     await officer.goto(f"{draft_url}/review")
-    await check_page(officer, f"{WIDTHS[-1]}-05-lu-correction-review")
+    await check_page(officer, FOLDER, f"{WIDTHS[-1]}-05-lu-correction-review")
     await officer.get_by_role("button", name="Submit the corrected certificate for approval").click()
     await officer.wait_for_url("**/cases/outgoing/*")
     await expect(officer.get_by_role("status")).to_contain_text("Awaiting approval")
@@ -231,20 +174,20 @@ async def test_a_returned_transfer_corrected_and_approved_in_the_browser(browser
 
     # The list finds it by the person's name, accents and case aside.
     for width in WIDTHS:
-        officer = await sign_in(browser, lu, "officer", width)
+        officer = await sign_in(browser, lu, "officer", width, for_axe=True)
         await officer.goto(f"{lu}/cases")
         await officer.get_by_label("Find a case by the person's name, the case number or a reference").fill("MULLER")
         await officer.get_by_role("button", name="Search").click()
         await expect(officer.get_by_role("link", name=case_id[:8])).to_be_visible()
-        await check_page(officer, f"{width}-07-lu-case-list-search")
+        await check_page(officer, FOLDER, f"{width}-07-lu-case-list-search")
         await officer.context.close()
 
-    prosecutor = await sign_in(browser, lu, "prosecutor", WIDTHS[0])
+    prosecutor = await sign_in(browser, lu, "prosecutor", WIDTHS[0], for_axe=True)
     await prosecutor.goto(f"{lu}/cases/outgoing/{case_id}")
     await prosecutor.get_by_role("button", name="Sign and send to the executing State").click()
     await expect(prosecutor.get_by_role("heading", level=1)).to_contain_text("Check before you go on")
     await expect(prosecutor.locator(".confirm-what")).to_contain_text("to Belgium")
-    await check_page(prosecutor, f"{WIDTHS[0]}-06-lu-confirm-approval")
+    await check_page(prosecutor, FOLDER, f"{WIDTHS[0]}-06-lu-confirm-approval")
     await prosecutor.get_by_role("button", name="Yes: Sign and send to the executing State").click()
     await expect(prosecutor.get_by_role("status")).to_contain_text("Sent")
     await prosecutor.goto(f"{lu}/cases/outgoing/{case_id}/certificate.html")

@@ -5,67 +5,26 @@ window (document.scrollingElement), axe-core finds no violation. Screenshots go 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from probatio.harness import LocalNodes, attach_example_judgment
+from tests.browser.chromium import WIDTHS, axe_violations, shot, sign_in
 from tests.support import bearer, fresh_certificate, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts" / "browser" / "pages"
-AXE = ROOT / "test-tools" / "node_modules" / "axe-core" / "axe.min.js"  # `make axe-core`
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-WIDTHS = (1366, 390)
-
-
-def tools_ready() -> str:
-    """Why the test cannot run here ("" when it can); makes the screenshots' folder."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    if not Path(CHROMIUM).exists():
-        return "Chromium is not installed (make test installs it: apt-get install chromium)"
-    return "" if AXE.exists() else "axe-core is not installed (make axe-core)"
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    missing = tools_ready()
-    if missing:
-        pytest.skip(missing)
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
-
-
-async def sign_in(browser: Browser, url: str, name: str, width: int) -> Page:
-    # bypass_csp: axe-core is injected by the test; the pages themselves allow no inline script.
-    context = await browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
-    page = await context.new_page()
-    await page.goto(f"{url}/login")
-    await page.get_by_label("User name").fill(name)
-    await page.get_by_label("Password").fill("demo")
-    await page.get_by_role("button", name="Sign in").click()
-    await page.wait_for_load_state()
-    assert "/login" not in page.url
-    return page
+FOLDER = "pages"
 
 
 async def look_at(page: Page, url: str, name: str) -> list[str]:
     """Open a page as its user would; what is wrong with it (sideways scrolling, axe-core's violations)."""
     r = await page.goto(url)
     assert r is not None and r.status == 200, f"{name}: {url} answered {r.status if r else None}"
-    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    await shot(page, FOLDER, name)
     wrong: list[str] = []
     wide = await page.evaluate("document.scrollingElement.scrollWidth - document.scrollingElement.clientWidth")
     if wide > 0:
@@ -73,11 +32,7 @@ async def look_at(page: Page, url: str, name: str) -> list[str]:
             "[...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right >"
             " document.scrollingElement.clientWidth + 1).slice(0, 4).map(e => e.tagName + '.' + e.className)")
         wrong.append(f"{name}: scrolls sideways by {wide} px ({culprits})")
-    await page.add_script_tag(path=str(AXE))
-    violations: list[dict[str, Any]] = await page.evaluate(
-        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-        ".map(v => ({id: v.id, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))")
-    wrong += [f"{name}: axe {v['id']} {v['nodes']}" for v in violations]
+    wrong += [f"{name}: axe {v['id']} {v['nodes']}" for v in await axe_violations(page)]
     return wrong
 
 
@@ -153,7 +108,7 @@ async def test_no_page_scrolls_sideways_and_axe_finds_nothing(browser: Browser, 
         signed: dict[tuple[str, str], Page] = {}
         for node, user, path, name in pages:
             if (node, user) not in signed:
-                signed[node, user] = await sign_in(browser, node, user, width)
+                signed[node, user] = await sign_in(browser, node, user, width, for_axe=True)
             wrong += await look_at(signed[node, user], node + path, f"{width}-{name}")
         if width < 700:
             # At phone width a list is stacked rows: the column headers are hidden, each cell says what it is.

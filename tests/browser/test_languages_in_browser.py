@@ -7,27 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from probatio.harness import LocalNodes
-from tests.browser.test_transfer_in_browser import ARGS, ARTIFACTS, CHROMIUM, chromium_ready
+from tests.browser import chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    if not chromium_ready():
-        pytest.skip("Chromium is not installed (make test installs it: apt-get install chromium)")
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 async def open_page(browser: Browser, url: str, locale: str) -> Page:
@@ -55,7 +42,7 @@ async def pick(page: Page, language: str, button: str) -> None:
 
 
 async def shot(page: Page, name: str) -> None:
-    await page.screenshot(path=str(ARTIFACTS / f"lang-{name}.png"), full_page=True)
+    await chromium.shot(page, "", f"lang-{name}")
 
 
 async def test_a_french_and_a_german_user_work_through_a_transfer(browser: Browser, nodes: LocalNodes) -> None:

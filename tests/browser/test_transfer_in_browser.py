@@ -5,59 +5,24 @@ show it, and the auditor sees who looked. Screenshots go to test-artifacts/brows
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from forms.examples import EXAMPLE_JUDGMENT_FILENAME, example_certificate, example_judgment_pdf
 from probatio.harness import LocalNodes
+from tests.browser import chromium
+from tests.browser.chromium import sign_in
 from web.pages_wizard import STEPS, field_id, get_path, step_fields
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 MARKUP = "Muller<script>alert(1)</script><img src=x onerror=alert(2)>"
 
 
-def chromium_ready() -> bool:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    return Path(CHROMIUM).exists()
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    if not chromium_ready():
-        pytest.skip("Chromium is not installed (make test installs it: apt-get install chromium)")
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
-
-
-async def sign_in(browser: Browser, url: str, name: str) -> Page:
-    context = await browser.new_context(viewport={"width": 1360, "height": 900})
-    page = await context.new_page()
-    # Any dialog means script ran that we did not write: markup typed into a field got executed.
-    page.on("dialog", lambda d: pytest.fail(f"a script ran: dialog {d.message!r}"))
-    await page.goto(f"{url}/login")
-    await page.get_by_label("User name").fill(name)
-    await page.get_by_label("Password").fill("demo")
-    await page.get_by_role("button", name="Sign in").click()
-    await page.wait_for_load_state()
-    assert "/login" not in page.url, await page.content()
-    return page
-
-
 async def shot(page: Page, name: str) -> None:
-    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    await chromium.shot(page, "", name)
 
 
 async def fill_field(page: Page, f: Any, value: Any) -> None:

@@ -10,21 +10,15 @@ from playwright.async_api import Browser, expect
 
 from probatio.harness import LocalNodes
 from store import drafts
-from tests.browser import test_conversation_in_browser as conversation
-from tests.browser.test_conversation_in_browser import WIDTHS, browser, sign_in
+from tests.browser.chromium import WIDTHS, check_page, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
-
-__all__ = ["browser"]  # the module-scoped Chromium fixture, shared with the conversation test
 
 
 @pytest.mark.parametrize("width", WIDTHS)
 async def test_enter_in_a_measure_field_saves_and_keeps_every_measure(
-        nodes: LocalNodes, browser: Browser, width: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    artifacts = conversation.ROOT / "test-artifacts" / "browser" / "wizard"
-    artifacts.mkdir(parents=True, exist_ok=True)
-    monkeypatch.setattr(conversation, "ARTIFACTS", artifacts)  # check_page's screenshots go to this test's folder
-    page = await sign_in(browser, nodes["LU"].url, "officer", width)
+        nodes: LocalNodes, browser: Browser, width: int) -> None:
+    page = await sign_in(browser, nodes["LU"].url, "officer", width, for_axe=True)
     await page.goto(f"{nodes['LU'].url}/transfers/new")
     await page.get_by_role("button", name="Start from the training example").click()
     await page.wait_for_load_state()
@@ -35,7 +29,7 @@ async def test_enter_in_a_measure_field_saves_and_keeps_every_measure(
     assert count > 1, "the example has several measures, each with a Remove button"
 
     await page.goto(f"{nodes['LU'].url}/transfers/drafts/{draft_id}/j")
-    await conversation.check_page(page, f"box-j-{width}")
+    await check_page(page, "wizard", f"box-j-{width}")
     description = page.locator("#f-measures-0-description")
     await page.locator("#f-measures-0-duration-days").fill("1")  # measure 1's duration: years
     await page.locator("#f-measures-0-duration-days-months").fill("0")
@@ -59,4 +53,4 @@ async def test_enter_in_a_measure_field_saves_and_keeps_every_measure(
     await expect(summary).to_be_visible()
     await expect(summary).to_be_focused()
     await expect(summary).to_contain_text("in the future")
-    await conversation.check_page(page, f"box-b-error-{width}")
+    await check_page(page, "wizard", f"box-b-error-{width}")

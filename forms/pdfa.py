@@ -122,12 +122,25 @@ def _tag(pdf: pikepdf.Pdf, tagging: Tagging) -> None:
     pdf.Root.MarkInfo = pikepdf.Dictionary(Marked=True)
 
 
+def _flate_by_name(pdf: pikepdf.Pdf) -> None:
+    """ReportLab names a stream's one filter in an array (`/Filter [/FlateDecode]`); qpdf passes a Flate
+    stream through on save only when /Filter is the bare name, and otherwise inflates and deflates it
+    again: the pages and both font subsets, most of the save's time. The two forms mean the same (ISO
+    32000-1 §7.3.8.2), so the one-element array becomes its name; the stream's bytes are not touched."""
+    for candidate in pdf.objects:
+        if isinstance(candidate, pikepdf.Stream):
+            filters = candidate.stream_dict.get(Name.Filter)
+            if isinstance(filters, pikepdf.Array) and len(filters) == 1 and Name.DecodeParms not in candidate:
+                candidate.stream_dict.Filter = filters[0]
+
+
 def make_pdfa(printed: bytes, info: DocumentInfo, tagging: Tagging | None = None) -> bytes:
     """ReportLab's PDF as PDF/A-3b with `info` as its metadata and `info.files` attached; with `tagging`,
     a tagged PDF (structure tree, marked content, /MarkInfo)."""
     if info.created.tzinfo is None:
         raise ValueError("DocumentInfo.created needs a time zone (the approval time in UTC)")
     with pikepdf.open(io.BytesIO(printed)) as pdf:
+        _flate_by_name(pdf)
         for page in pdf.pages:
             # ReportLab writes an empty page transition (/Trans << >>) on every page: a slideshow key
             # that PDF/A validators do not expect on a printed form.

@@ -29,6 +29,7 @@ from lxml import etree
 from reportlab import rl_config
 from reportlab.lib.colors import Color
 from reportlab.lib.pagesizes import A4
+from reportlab.lib.rl_accel import escapePDF, fp_str
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
@@ -662,6 +663,61 @@ def html_to_pdf(html: str, lang: str, setup: PageSetup = FORM_PAGE, document: Do
     return make_pdfa(printed, replace(document, title=document.title or builder.title.strip()), tagging)
 
 
+FOLIO_SIZE = 8.0  # 'page n / total' at each foot
+
+
+def _folio(number: int, total: int) -> str:
+    return f"{number} / {total}"
+
+
+class _TextOperators:
+    """The text operators of one document, as ReportLab's canvas writes them for `drawString` in a TrueType
+    font (`BT 1 0 0 1 x y Tm /F1+0 9 Tf 10.8 TL (...) Tj T* ET`), made the way reportlab/pdfbase/ttfonts.py
+    documents for its dynamic fonts: `splitString` gives each character its code in a subset of the
+    embedded font, `getSubsetInternalName` the subset's font resource.
+
+    Why not `drawString`: it made a text object, measured the string and mapped it character by character
+    in Python for each of some four hundred runs, a third of writing the file. Here every character a face
+    prints in the document is given its code up front, in one `splitString` call, in the order the pages
+    show them (so the codes, and the bytes, are those `drawString` gave), and a run's bytes come from
+    `str.translate`. A face that needs a second subset (more than ~220 distinct characters) goes back to
+    `splitString` run by run, as `drawString` does."""
+
+    def __init__(self, canvas: Canvas, texts: list[tuple[str, str]]) -> None:
+        self._doc = canvas._doc  # the key ReportLab keeps each document's subsets under
+        self._names: dict[tuple[str, int], str] = {}
+        self._tables: dict[str, dict[int, str] | None] = {}
+        by_font: dict[str, list[str]] = {}
+        for font_name, text in texts:
+            by_font.setdefault(font_name, []).append(text)
+        for font_name, font_texts in by_font.items():
+            font = pdfmetrics.getFont(font_name)
+            assert isinstance(font, TTFont)  # fonts() registers TrueType fonts only
+            characters = "".join(dict.fromkeys("".join(font_texts)))  # each once, in order of appearance
+            chunks = font.splitString(characters, self._doc)
+            if all(subset == 0 for subset, _ in chunks):
+                codes = b"".join(chunk for _, chunk in chunks)
+                self._tables[font_name] = {ord(c): chr(code) for c, code in zip(characters, codes, strict=True)}
+            else:
+                self._tables[font_name] = None
+
+    def _name(self, font: TTFont, subset: int) -> str:
+        name = self._names.get((font.fontName, subset))
+        if name is None:  # the first use registers the font with the document, as in drawString
+            name = self._names[(font.fontName, subset)] = font.getSubsetInternalName(subset, self._doc)
+        return name
+
+    def show(self, x: float, y: float, font_name: str, size: float, text: str) -> str:
+        font = pdfmetrics.getFont(font_name)
+        assert isinstance(font, TTFont)
+        table = self._tables.get(font_name)
+        chunks = ([(0, text.translate(table).encode("latin-1"))] if table is not None
+                  else font.splitString(text, self._doc))
+        state = f"{fp_str(size)} Tf {fp_str(size * 1.2)} TL"  # 1.2: the leading ReportLab's setFont gives
+        shown = " ".join(f"{self._name(font, subset)} {state} ({escapePDF(chunk)}) Tj" for subset, chunk in chunks)
+        return f"BT 1 0 0 1 {fp_str(x, y)} Tm {shown} T* ET"
+
+
 def _write(pages: list[list[Mark]], title: str, lang: str, setup: PageSetup, tagging: Tagging | None = None
            ) -> bytes:
     """The pages through ReportLab's canvas. With `tagging`, each text run is marked content with its
@@ -682,6 +738,13 @@ def _write(pages: list[list[Mark]], title: str, lang: str, setup: PageSetup, tag
         if tagging is not None:
             canvas.addLiteral(tag)
 
+    # Every text in the order the pages show it: the faces' characters get their codes in that order.
+    texts: list[tuple[str, str]] = []
+    for number, marks in enumerate(pages, start=1):
+        texts.extend((names[m.piece.style.font], m.piece.text) for m in marks if isinstance(m, Text))
+        if setup.numbered:
+            texts.append((names["regular"], _folio(number, len(pages))))
+    text = _TextOperators(canvas, texts)
     for number, marks in enumerate(pages, start=1):
         on_page: list[StructNode] = []
         # Colours, widths and fonts are set when they change, not before every mark: each call writes an
@@ -689,7 +752,6 @@ def _write(pages: list[list[Mark]], title: str, lang: str, setup: PageSetup, tag
         fill: Color | None = None
         stroke: Color | None = None
         line_width: float | None = None
-        font: tuple[str, float] | None = None
         begin("/Artifact BMC")
         for mark in marks:
             if isinstance(mark, Fill):
@@ -717,17 +779,15 @@ def _write(pages: list[list[Mark]], title: str, lang: str, setup: PageSetup, tag
                 if style.color is not fill:
                     canvas.setFillColor(style.color)
                     fill = style.color
-                if (style.font, style.size) != font:
-                    font = (style.font, style.size)
-                    canvas.setFont(names[style.font], style.size)
-                canvas.drawString(mark.x, mark.baseline, mark.piece.text)
+                canvas.addLiteral(text.show(mark.x, mark.baseline, names[style.font], style.size, mark.piece.text))
                 begin("EMC")
         if setup.numbered:
             begin("/Artifact <</Type /Pagination>> BDC")
             if fill is not BLACK:
                 canvas.setFillColor(BLACK)
-            canvas.setFont(names["regular"], 8)
-            canvas.drawCentredString(PAGE_WIDTH / 2, setup.bottom / 2, f"{number} / {len(pages)}")
+            folio = _folio(number, len(pages))
+            centred = PAGE_WIDTH / 2 - _measure(folio, "regular", FOLIO_SIZE) / 2
+            canvas.addLiteral(text.show(centred, setup.bottom / 2, names["regular"], FOLIO_SIZE, folio))
             begin("EMC")
         if tagging is not None:
             tagging.pages.append(on_page)

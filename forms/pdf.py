@@ -684,7 +684,8 @@ class _TextOperators:
     `splitString` run by run, as `drawString` does."""
 
     def __init__(self, canvas: Canvas, texts: list[tuple[str, str]]) -> None:
-        self._doc = canvas._doc  # the key ReportLab keeps each document's subsets under
+        # The key ReportLab keeps each document's subsets under (types-reportlab leaves it out).
+        self._doc = canvas._doc  # type: ignore[attr-defined]
         self._names: dict[tuple[str, int], str] = {}
         self._tables: dict[str, dict[int, str] | None] = {}
         by_font: dict[str, list[str]] = {}

@@ -85,7 +85,7 @@ def fonts() -> dict[str, str]:
 # --- the document tree -------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class Element:
     tag: str
     classes: frozenset[str] = frozenset()
@@ -164,7 +164,7 @@ RULE_GREY = Color(0.6, 0.6, 0.6)
 HIGHLIGHT = Color(1, 0.949, 0.702)  # #fff2b3, as on screen: free text still to be translated
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Style:
     font: str = "regular"
     size: float = 9.0
@@ -172,18 +172,34 @@ class Style:
     highlight: bool = False
     underline: bool = False  # the value line of a field, as on the paper form
     keep_spaces: bool = False  # pre-wrap: a value's own line breaks are kept
+    # Styles are dictionary keys (the split-text cache) hundreds of times a page, and ReportLab's Color
+    # hashes in Python: the hash is worked out once, when the style is made.
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        key = (self.font, self.size, self.color, self.highlight, self.underline, self.keep_spaces)
+        object.__setattr__(self, "_hash", hash(key))
+
+    def __hash__(self) -> int:
+        return self._hash
 
 
-@dataclass
+@dataclass(slots=True)
 class Piece:
     """A word or a space, measured, in one style."""
 
     text: str
     style: Style
     width: float
+    # Ordinary spaces break lines and vanish at line ends; no-break spaces (a blank value) stay. Known when
+    # the piece is made: line breaking asks it of every piece on every line.
+    breakable: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.breakable = not self.text.strip(" \t")
 
 
-@dataclass
+@dataclass(slots=True)
 class Line:
     pieces: list[Piece]
     height: float
@@ -228,11 +244,6 @@ def _pieces(text: str, style: Style) -> tuple[Piece | None, ...]:
     return tuple(out)
 
 
-def _breakable(piece: Piece) -> bool:
-    """Ordinary spaces break lines and vanish at line ends; no-break spaces (a blank value) stay."""
-    return not piece.text.strip(" \t")
-
-
 def break_lines(runs: list[tuple[str, Style]], width: float, indent: float = 0.0, align: str = "left") -> list[Line]:
     """Greedy line breaking over styled runs; a word longer than the line is cut by characters."""
     lines: list[Line] = []
@@ -241,9 +252,12 @@ def break_lines(runs: list[tuple[str, Style]], width: float, indent: float = 0.0
 
     def finish() -> None:
         nonlocal current, used
-        while current and _breakable(current[-1]):
+        while current and current[-1].breakable:
             current.pop()
-        size = max((p.style.size for p in current), default=max((s.size for _, s in runs), default=9.0))
+        if current:
+            size = max([p.style.size for p in current])
+        else:  # an empty line (a forced break) is as high as the runs' largest type
+            size = max([s.size for _, s in runs], default=9.0)
         lines.append(Line(current, size * LINE_HEIGHT, indent, align))
         current, used = [], 0.0
 
@@ -252,7 +266,7 @@ def break_lines(runs: list[tuple[str, Style]], width: float, indent: float = 0.0
             if piece is None:
                 finish()
                 continue
-            if _breakable(piece):
+            if piece.breakable:
                 if current:
                     current.append(piece)
                     used += piece.width
@@ -299,7 +313,7 @@ class PageSetup:
 FORM_PAGE = PageSetup()  # the annexes: as the templates' @page rule
 
 
-@dataclass
+@dataclass(slots=True)
 class Text:
     x: float
     baseline: float
@@ -307,7 +321,7 @@ class Text:
     node: StructNode | None = None  # the structure element (heading, paragraph, cell) the text belongs to
 
 
-@dataclass
+@dataclass(slots=True)
 class Rule:
     x1: float
     y1: float
@@ -317,7 +331,7 @@ class Rule:
     color: Color
 
 
-@dataclass
+@dataclass(slots=True)
 class Fill:
     x: float
     y: float
@@ -329,7 +343,7 @@ class Fill:
 Mark = Text | Rule | Fill
 
 
-@dataclass
+@dataclass(slots=True)
 class Frame:
     """A vertical span of the flow (a box, a group) that may cross pages: its border is drawn per page."""
 
@@ -340,12 +354,18 @@ class Frame:
 def _merged(pieces: list[Piece]) -> list[Piece]:
     """Neighbouring words of one style become one string: one text operator per run, not per word."""
     merged: list[Piece] = []
-    for piece in pieces:
-        if merged and (merged[-1].style is piece.style or merged[-1].style == piece.style):
-            last = merged[-1]
-            merged[-1] = Piece(last.text + piece.text, last.style, last.width + piece.width)
+    start = 0
+    for end in range(1, len(pieces) + 1):
+        if end < len(pieces):
+            before, after = pieces[end - 1].style, pieces[end].style
+            if before is after or before == after:
+                continue
+        if end - start == 1:
+            merged.append(pieces[start])
         else:
-            merged.append(piece)
+            same = pieces[start:end]
+            merged.append(Piece("".join([p.text for p in same]), same[0].style, sum([p.width for p in same])))
+        start = end
     return merged
 
 
@@ -381,9 +401,10 @@ class Layout:
 
     def _line(self, line: Line, x: float, width: float) -> None:
         marks = self.pages[-1]
-        size = max((p.style.size for p in line.pieces), default=line.height / LINE_HEIGHT)
+        pieces = line.pieces
+        size = max([p.style.size for p in pieces]) if pieces else line.height / LINE_HEIGHT
         baseline = self.y - (line.height - size) / 2 - size * 0.8
-        total = sum(p.width for p in line.pieces)
+        total = sum([p.width for p in pieces])
         slack = max(0.0, width - line.indent - total)
         left = x + line.indent + {"center": slack / 2, "right": slack}.get(line.align, 0.0)
         for piece in _merged(line.pieces):

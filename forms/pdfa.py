@@ -32,7 +32,7 @@ FLAVOUR = "3b"
 PRODUCER = "probatio (ReportLab, pikepdf)"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class StructNode:
     """One element of the document's logical structure (ISO 32000-1 §14.8 standard types: Document, Sect,
     H1, H2, P, Div, L, LI, LBody, Table, TR, TH, TD); the text of a leaf is found by its marked content."""
@@ -41,7 +41,7 @@ class StructNode:
     children: list[StructNode] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class Tagging:
     """The structure the printer built, and for each page the element of each marked-content id in order."""
 

@@ -96,6 +96,13 @@ VOID_TAGS = {"meta", "br", "hr", "img", "link", "input"}
 SKIPPED_TAGS = {"head", "style", "script", "title"}
 
 
+@lru_cache(maxsize=1024)
+def _classes(attribute: str) -> frozenset[str]:
+    """A class attribute as a set, one set per distinct attribute: the templates use a few dozen, over a
+    thousand times a certificate, and every object made while printing is one more for the collector."""
+    return frozenset(attribute.split())
+
+
 class _TreeBuilder:
     """Our own templates' output, so well nested; anything in <head> is left out of the print.
 
@@ -130,7 +137,7 @@ class _TreeBuilder:
             return
         if tag in VOID_TAGS:
             return
-        element = Element(tag, frozenset((attrs.get("class") or "").split()))
+        element = Element(tag, _classes(attrs.get("class") or ""))
         self.stack[-1].children.append(element)
         self.stack.append(element)
 
@@ -671,17 +678,26 @@ def html_to_pdf(html: str, lang: str, setup: PageSetup = FORM_PAGE, document: Do
 
     With `document`, the result is tagged PDF/A-3b with that metadata and its attached files
     (forms/pdfa.py); a blank title there means the template's own <title>."""
+    printed, title, tagging = _print(html, lang, setup, tagged=document is not None)
+    if document is None or tagging is None:
+        return printed
+    return make_pdfa(printed, replace(document, title=document.title or title), tagging)
+
+
+def _print(html: str, lang: str, setup: PageSetup, *, tagged: bool) -> tuple[bytes, str, Tagging | None]:
+    """The pages as ReportLab writes them, the template's title, and the structure the pages were tagged
+    with. A function of its own so that the document tree and the laid-out marks (thousands of objects)
+    are gone before pikepdf and the seal run: every object still alive then is one more the cyclic
+    collector promotes and later walks."""
     builder = _TreeBuilder()
     builder.feed(html)
     builder.close()
     printer = Printer(setup)
     printer.children(builder.root, setup.left, setup.width, Style(size=setup.size))
     pages = [p for p in printer.layout.pages if p] or [[]]
-    tagging = Tagging(printer.structure, []) if document is not None else None
-    printed = _write(pages, builder.title.strip(), lang, setup, tagging)
-    if document is None:
-        return printed
-    return make_pdfa(printed, replace(document, title=document.title or builder.title.strip()), tagging)
+    tagging = Tagging(printer.structure, []) if tagged else None
+    title = builder.title.strip()
+    return _write(pages, title, lang, setup, tagging), title, tagging
 
 
 FOLIO_SIZE = 8.0  # 'page n / total' at each foot

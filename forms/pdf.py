@@ -611,7 +611,8 @@ class Printer:
             layout.space(2)
             layout.pages[-1].append(Rule(inner_x, layout.y, inner_x + inner_width, layout.y, 0.5, BLACK))
             layout.space(4)
-        body = Element("div", children=[c for c in element.children if not any(c is t for t in titles)])
+        shown = {id(title) for title in titles}
+        body = Element("div", children=[c for c in element.children if id(c) not in shown])
         self.children(body, inner_x, inner_width, style)
         layout.space(6)
         layout.border(frame, x, width, 0.8, BLACK, box=True)

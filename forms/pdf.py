@@ -29,6 +29,7 @@ from lxml import etree
 from reportlab import rl_config
 from reportlab.lib.colors import Color
 from reportlab.lib.pagesizes import A4
+from reportlab.lib.rl_accel import escapePDF, fp_str
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
@@ -84,7 +85,7 @@ def fonts() -> dict[str, str]:
 # --- the document tree -------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class Element:
     tag: str
     classes: frozenset[str] = frozenset()
@@ -93,6 +94,13 @@ class Element:
 
 VOID_TAGS = {"meta", "br", "hr", "img", "link", "input"}
 SKIPPED_TAGS = {"head", "style", "script", "title"}
+
+
+@lru_cache(maxsize=1024)
+def _classes(attribute: str) -> frozenset[str]:
+    """A class attribute as a set, one set per distinct attribute: the templates use a few dozen, over a
+    thousand times a certificate, and every object made while printing is one more for the collector."""
+    return frozenset(attribute.split())
 
 
 class _TreeBuilder:
@@ -129,7 +137,7 @@ class _TreeBuilder:
             return
         if tag in VOID_TAGS:
             return
-        element = Element(tag, frozenset((attrs.get("class") or "").split()))
+        element = Element(tag, _classes(attrs.get("class") or ""))
         self.stack[-1].children.append(element)
         self.stack.append(element)
 
@@ -163,7 +171,7 @@ RULE_GREY = Color(0.6, 0.6, 0.6)
 HIGHLIGHT = Color(1, 0.949, 0.702)  # #fff2b3, as on screen: free text still to be translated
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Style:
     font: str = "regular"
     size: float = 9.0
@@ -171,18 +179,34 @@ class Style:
     highlight: bool = False
     underline: bool = False  # the value line of a field, as on the paper form
     keep_spaces: bool = False  # pre-wrap: a value's own line breaks are kept
+    # Styles are dictionary keys (the split-text cache) hundreds of times a page, and ReportLab's Color
+    # hashes in Python: the hash is worked out once, when the style is made.
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        key = (self.font, self.size, self.color, self.highlight, self.underline, self.keep_spaces)
+        object.__setattr__(self, "_hash", hash(key))
+
+    def __hash__(self) -> int:
+        return self._hash
 
 
-@dataclass
+@dataclass(slots=True)
 class Piece:
     """A word or a space, measured, in one style."""
 
     text: str
     style: Style
     width: float
+    # Ordinary spaces break lines and vanish at line ends; no-break spaces (a blank value) stay. Known when
+    # the piece is made: line breaking asks it of every piece on every line.
+    breakable: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.breakable = not self.text.strip(" \t")
 
 
-@dataclass
+@dataclass(slots=True)
 class Line:
     pieces: list[Piece]
     height: float
@@ -227,11 +251,6 @@ def _pieces(text: str, style: Style) -> tuple[Piece | None, ...]:
     return tuple(out)
 
 
-def _breakable(piece: Piece) -> bool:
-    """Ordinary spaces break lines and vanish at line ends; no-break spaces (a blank value) stay."""
-    return not piece.text.strip(" \t")
-
-
 def break_lines(runs: list[tuple[str, Style]], width: float, indent: float = 0.0, align: str = "left") -> list[Line]:
     """Greedy line breaking over styled runs; a word longer than the line is cut by characters."""
     lines: list[Line] = []
@@ -240,9 +259,12 @@ def break_lines(runs: list[tuple[str, Style]], width: float, indent: float = 0.0
 
     def finish() -> None:
         nonlocal current, used
-        while current and _breakable(current[-1]):
+        while current and current[-1].breakable:
             current.pop()
-        size = max((p.style.size for p in current), default=max((s.size for _, s in runs), default=9.0))
+        if current:
+            size = max([p.style.size for p in current])
+        else:  # an empty line (a forced break) is as high as the runs' largest type
+            size = max([s.size for _, s in runs], default=9.0)
         lines.append(Line(current, size * LINE_HEIGHT, indent, align))
         current, used = [], 0.0
 
@@ -251,7 +273,7 @@ def break_lines(runs: list[tuple[str, Style]], width: float, indent: float = 0.0
             if piece is None:
                 finish()
                 continue
-            if _breakable(piece):
+            if piece.breakable:
                 if current:
                     current.append(piece)
                     used += piece.width
@@ -298,7 +320,7 @@ class PageSetup:
 FORM_PAGE = PageSetup()  # the annexes: as the templates' @page rule
 
 
-@dataclass
+@dataclass(slots=True)
 class Text:
     x: float
     baseline: float
@@ -306,7 +328,7 @@ class Text:
     node: StructNode | None = None  # the structure element (heading, paragraph, cell) the text belongs to
 
 
-@dataclass
+@dataclass(slots=True)
 class Rule:
     x1: float
     y1: float
@@ -316,7 +338,7 @@ class Rule:
     color: Color
 
 
-@dataclass
+@dataclass(slots=True)
 class Fill:
     x: float
     y: float
@@ -328,7 +350,7 @@ class Fill:
 Mark = Text | Rule | Fill
 
 
-@dataclass
+@dataclass(slots=True)
 class Frame:
     """A vertical span of the flow (a box, a group) that may cross pages: its border is drawn per page."""
 
@@ -339,12 +361,18 @@ class Frame:
 def _merged(pieces: list[Piece]) -> list[Piece]:
     """Neighbouring words of one style become one string: one text operator per run, not per word."""
     merged: list[Piece] = []
-    for piece in pieces:
-        if merged and (merged[-1].style is piece.style or merged[-1].style == piece.style):
-            last = merged[-1]
-            merged[-1] = Piece(last.text + piece.text, last.style, last.width + piece.width)
+    start = 0
+    for end in range(1, len(pieces) + 1):
+        if end < len(pieces):
+            before, after = pieces[end - 1].style, pieces[end].style
+            if before is after or before == after:
+                continue
+        if end - start == 1:
+            merged.append(pieces[start])
         else:
-            merged.append(piece)
+            same = pieces[start:end]
+            merged.append(Piece("".join([p.text for p in same]), same[0].style, sum([p.width for p in same])))
+        start = end
     return merged
 
 
@@ -380,9 +408,10 @@ class Layout:
 
     def _line(self, line: Line, x: float, width: float) -> None:
         marks = self.pages[-1]
-        size = max((p.style.size for p in line.pieces), default=line.height / LINE_HEIGHT)
+        pieces = line.pieces
+        size = max([p.style.size for p in pieces]) if pieces else line.height / LINE_HEIGHT
         baseline = self.y - (line.height - size) / 2 - size * 0.8
-        total = sum(p.width for p in line.pieces)
+        total = sum([p.width for p in pieces])
         slack = max(0.0, width - line.indent - total)
         left = x + line.indent + {"center": slack / 2, "right": slack}.get(line.align, 0.0)
         for piece in _merged(line.pieces):
@@ -582,7 +611,8 @@ class Printer:
             layout.space(2)
             layout.pages[-1].append(Rule(inner_x, layout.y, inner_x + inner_width, layout.y, 0.5, BLACK))
             layout.space(4)
-        body = Element("div", children=[c for c in element.children if not any(c is t for t in titles)])
+        shown = {id(title) for title in titles}
+        body = Element("div", children=[c for c in element.children if id(c) not in shown])
         self.children(body, inner_x, inner_width, style)
         layout.space(6)
         layout.border(frame, x, width, 0.8, BLACK, box=True)
@@ -649,17 +679,82 @@ def html_to_pdf(html: str, lang: str, setup: PageSetup = FORM_PAGE, document: Do
 
     With `document`, the result is tagged PDF/A-3b with that metadata and its attached files
     (forms/pdfa.py); a blank title there means the template's own <title>."""
+    printed, title, tagging = _print(html, lang, setup, tagged=document is not None)
+    if document is None or tagging is None:
+        return printed
+    return make_pdfa(printed, replace(document, title=document.title or title), tagging)
+
+
+def _print(html: str, lang: str, setup: PageSetup, *, tagged: bool) -> tuple[bytes, str, Tagging | None]:
+    """The pages as ReportLab writes them, the template's title, and the structure the pages were tagged
+    with. A function of its own so that the document tree and the laid-out marks (thousands of objects)
+    are gone before pikepdf and the seal run: every object still alive then is one more the cyclic
+    collector promotes and later walks."""
     builder = _TreeBuilder()
     builder.feed(html)
     builder.close()
     printer = Printer(setup)
     printer.children(builder.root, setup.left, setup.width, Style(size=setup.size))
     pages = [p for p in printer.layout.pages if p] or [[]]
-    tagging = Tagging(printer.structure, []) if document is not None else None
-    printed = _write(pages, builder.title.strip(), lang, setup, tagging)
-    if document is None:
-        return printed
-    return make_pdfa(printed, replace(document, title=document.title or builder.title.strip()), tagging)
+    tagging = Tagging(printer.structure, []) if tagged else None
+    title = builder.title.strip()
+    return _write(pages, title, lang, setup, tagging), title, tagging
+
+
+FOLIO_SIZE = 8.0  # 'page n / total' at each foot
+
+
+def _folio(number: int, total: int) -> str:
+    return f"{number} / {total}"
+
+
+class _TextOperators:
+    """The text operators of one document, as ReportLab's canvas writes them for `drawString` in a TrueType
+    font (`BT 1 0 0 1 x y Tm /F1+0 9 Tf 10.8 TL (...) Tj T* ET`), made the way reportlab/pdfbase/ttfonts.py
+    documents for its dynamic fonts: `splitString` gives each character its code in a subset of the
+    embedded font, `getSubsetInternalName` the subset's font resource.
+
+    Why not `drawString`: it made a text object, measured the string and mapped it character by character
+    in Python for each of some four hundred runs, a third of writing the file. Here every character a face
+    prints in the document is given its code up front, in one `splitString` call, in the order the pages
+    show them (so the codes, and the bytes, are those `drawString` gave), and a run's bytes come from
+    `str.translate`. A face that needs a second subset (more than ~220 distinct characters) goes back to
+    `splitString` run by run, as `drawString` does."""
+
+    def __init__(self, canvas: Canvas, texts: list[tuple[str, str]]) -> None:
+        # The key ReportLab keeps each document's subsets under (types-reportlab leaves it out).
+        self._doc = canvas._doc  # type: ignore[attr-defined]
+        self._names: dict[tuple[str, int], str] = {}
+        self._tables: dict[str, dict[int, str] | None] = {}
+        by_font: dict[str, list[str]] = {}
+        for font_name, text in texts:
+            by_font.setdefault(font_name, []).append(text)
+        for font_name, font_texts in by_font.items():
+            font = pdfmetrics.getFont(font_name)
+            assert isinstance(font, TTFont)  # fonts() registers TrueType fonts only
+            characters = "".join(dict.fromkeys("".join(font_texts)))  # each once, in order of appearance
+            chunks = font.splitString(characters, self._doc)
+            if all(subset == 0 for subset, _ in chunks):
+                codes = b"".join(chunk for _, chunk in chunks)
+                self._tables[font_name] = {ord(c): chr(code) for c, code in zip(characters, codes, strict=True)}
+            else:
+                self._tables[font_name] = None
+
+    def _name(self, font: TTFont, subset: int) -> str:
+        name = self._names.get((font.fontName, subset))
+        if name is None:  # the first use registers the font with the document, as in drawString
+            name = self._names[(font.fontName, subset)] = font.getSubsetInternalName(subset, self._doc)
+        return name
+
+    def show(self, x: float, y: float, font_name: str, size: float, text: str) -> str:
+        font = pdfmetrics.getFont(font_name)
+        assert isinstance(font, TTFont)
+        table = self._tables.get(font_name)
+        chunks = ([(0, text.translate(table).encode("latin-1"))] if table is not None
+                  else font.splitString(text, self._doc))
+        state = f"{fp_str(size)} Tf {fp_str(size * 1.2)} TL"  # 1.2: the leading ReportLab's setFont gives
+        shown = " ".join(f"{self._name(font, subset)} {state} ({escapePDF(chunk)}) Tj" for subset, chunk in chunks)
+        return f"BT 1 0 0 1 {fp_str(x, y)} Tm {shown} T* ET"
 
 
 def _write(pages: list[list[Mark]], title: str, lang: str, setup: PageSetup, tagging: Tagging | None = None
@@ -682,6 +777,13 @@ def _write(pages: list[list[Mark]], title: str, lang: str, setup: PageSetup, tag
         if tagging is not None:
             canvas.addLiteral(tag)
 
+    # Every text in the order the pages show it: the faces' characters get their codes in that order.
+    texts: list[tuple[str, str]] = []
+    for number, marks in enumerate(pages, start=1):
+        texts.extend((names[m.piece.style.font], m.piece.text) for m in marks if isinstance(m, Text))
+        if setup.numbered:
+            texts.append((names["regular"], _folio(number, len(pages))))
+    text = _TextOperators(canvas, texts)
     for number, marks in enumerate(pages, start=1):
         on_page: list[StructNode] = []
         # Colours, widths and fonts are set when they change, not before every mark: each call writes an
@@ -689,7 +791,6 @@ def _write(pages: list[list[Mark]], title: str, lang: str, setup: PageSetup, tag
         fill: Color | None = None
         stroke: Color | None = None
         line_width: float | None = None
-        font: tuple[str, float] | None = None
         begin("/Artifact BMC")
         for mark in marks:
             if isinstance(mark, Fill):
@@ -717,17 +818,15 @@ def _write(pages: list[list[Mark]], title: str, lang: str, setup: PageSetup, tag
                 if style.color is not fill:
                     canvas.setFillColor(style.color)
                     fill = style.color
-                if (style.font, style.size) != font:
-                    font = (style.font, style.size)
-                    canvas.setFont(names[style.font], style.size)
-                canvas.drawString(mark.x, mark.baseline, mark.piece.text)
+                canvas.addLiteral(text.show(mark.x, mark.baseline, names[style.font], style.size, mark.piece.text))
                 begin("EMC")
         if setup.numbered:
             begin("/Artifact <</Type /Pagination>> BDC")
             if fill is not BLACK:
                 canvas.setFillColor(BLACK)
-            canvas.setFont(names["regular"], 8)
-            canvas.drawCentredString(PAGE_WIDTH / 2, setup.bottom / 2, f"{number} / {len(pages)}")
+            folio = _folio(number, len(pages))
+            centred = PAGE_WIDTH / 2 - _measure(folio, "regular", FOLIO_SIZE) / 2
+            canvas.addLiteral(text.show(centred, setup.bottom / 2, names["regular"], FOLIO_SIZE, folio))
             begin("EMC")
         if tagging is not None:
             tagging.pages.append(on_page)

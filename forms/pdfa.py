@@ -32,7 +32,7 @@ FLAVOUR = "3b"
 PRODUCER = "probatio (ReportLab, pikepdf)"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class StructNode:
     """One element of the document's logical structure (ISO 32000-1 §14.8 standard types: Document, Sect,
     H1, H2, P, Div, L, LI, LBody, Table, TR, TH, TD); the text of a leaf is found by its marked content."""
@@ -41,7 +41,7 @@ class StructNode:
     children: list[StructNode] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class Tagging:
     """The structure the printer built, and for each page the element of each marked-content id in order."""
 
@@ -90,9 +90,18 @@ def _tag(pdf: pikepdf.Pdf, tagging: Tagging) -> None:
             content.setdefault(id(node), []).append((index, mcid))
     tree_root = pdf.make_indirect(pikepdf.Dictionary(Type=Name.StructTreeRoot))
     elements: dict[int, pikepdf.Object] = {}
+    roles: dict[str, Name] = {}
 
     def build(node: StructNode, parent: pikepdf.Object) -> pikepdf.Object | None:
-        element = pdf.make_indirect(pikepdf.Dictionary(Type=Name.StructElem, S=Name("/" + node.role), P=parent))
+        # Made empty and filled key by key: pikepdf copies a dictionary's content into a new indirect
+        # object, and that copy cost more than setting the three keys on it (a third of the tree's time).
+        element = pdf.make_indirect(pikepdf.Dictionary())
+        element.Type = Name.StructElem
+        role = roles.get(node.role)
+        if role is None:
+            role = roles[node.role] = Name("/" + node.role)
+        element.S = role
+        element.P = parent
         kids: list[pikepdf.Object | int] = [
             kid for child in node.children if (kid := build(child, element)) is not None]
         own = content.get(id(node), [])
@@ -122,12 +131,25 @@ def _tag(pdf: pikepdf.Pdf, tagging: Tagging) -> None:
     pdf.Root.MarkInfo = pikepdf.Dictionary(Marked=True)
 
 
+def _flate_by_name(pdf: pikepdf.Pdf) -> None:
+    """ReportLab names a stream's one filter in an array (`/Filter [/FlateDecode]`); qpdf passes a Flate
+    stream through on save only when /Filter is the bare name, and otherwise inflates and deflates it
+    again: the pages and both font subsets, most of the save's time. The two forms mean the same (ISO
+    32000-1 §7.3.8.2), so the one-element array becomes its name; the stream's bytes are not touched."""
+    for candidate in pdf.objects:
+        if isinstance(candidate, pikepdf.Stream):
+            filters = candidate.stream_dict.get(Name.Filter)
+            if isinstance(filters, pikepdf.Array) and len(filters) == 1 and Name.DecodeParms not in candidate:
+                candidate.stream_dict.Filter = filters[0]
+
+
 def make_pdfa(printed: bytes, info: DocumentInfo, tagging: Tagging | None = None) -> bytes:
     """ReportLab's PDF as PDF/A-3b with `info` as its metadata and `info.files` attached; with `tagging`,
     a tagged PDF (structure tree, marked content, /MarkInfo)."""
     if info.created.tzinfo is None:
         raise ValueError("DocumentInfo.created needs a time zone (the approval time in UTC)")
     with pikepdf.open(io.BytesIO(printed)) as pdf:
+        _flate_by_name(pdf)
         for page in pdf.pages:
             # ReportLab writes an empty page transition (/Trans << >>) on every page: a slideshow key
             # that PDF/A validators do not expect on a printed form.

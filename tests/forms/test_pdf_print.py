@@ -89,3 +89,19 @@ def test_a_box_crossing_a_page_is_drawn_on_both_pages() -> None:
     assert len(tops_and_bottoms) == 2  # closed at the top on the first page, at the bottom on the last
     printed = _pages(pdf.html_to_pdf(html, "fr"))
     assert "Rubrique 0:" in printed[0] and "Rubrique 89:" in printed[1]
+
+
+def test_a_face_with_more_characters_than_one_subset_holds_still_prints_every_word() -> None:
+    """ReportLab embeds a face in subsets of at most 256 codes: free text in Greek, Cyrillic and accented
+    Latin together (over 300 distinct letters in one face) needs a second subset, and every word of it
+    is still printed, in order, and can be searched and copied."""
+    letters = [chr(c) for c in (*range(0x391, 0x3A2), *range(0x3A3, 0x3CA), *range(0x410, 0x450),
+                                *range(0xC0, 0x17F)) if chr(c).isalpha()]
+    words = ["".join(letters[i:i + 9]) for i in range(0, len(letters), 9)]
+    html = f"<html><head><title>T</title></head><body><p>{' '.join(words)}</p><p><b>{words[0]}</b></p></body></html>"
+    printed = pdf.html_to_pdf(html, "el", pdf.PageSetup(numbered=False))
+    reader = PdfReader(io.BytesIO(printed))
+    fonts = [str(name) for page in reader.pages for name in page["/Resources"]["/Font"]]
+    assert any(name.endswith("+1") for name in fonts), fonts  # a second subset was needed
+    text = re.sub(r"\s+", "", "".join(page.extract_text() for page in reader.pages))
+    assert text == "".join(words) + words[0]

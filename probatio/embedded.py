@@ -254,11 +254,14 @@ def prepare_postgres(data_dir: Path) -> tuple[Path, str | None]:
         cluster.mkdir(mode=0o700)
         if user:
             _grant_to(user, data_dir, cluster)
-        subprocess.run(  # noqa: S603
+        made = subprocess.run(  # noqa: S603
             [str(_pg_bin("initdb")), "-D", str(cluster), "--auth=trust", "--encoding=UTF8",
              "--locale=C", "-U", "postgres"],
-            check=True, capture_output=True, user=user,
+            check=False, capture_output=True, user=user,
         )
+        if made.returncode != 0:
+            said = (made.stderr or made.stdout).decode(errors="replace").strip()[-2000:]
+            raise EmbeddedError(f"PostgreSQL's initdb failed (exit {made.returncode}) in {cluster}:\n{said}")
     elif user:
         _grant_to(user, data_dir)
     return cluster, user

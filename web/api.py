@@ -113,6 +113,9 @@ class CaseView(CaseSummary):
     alerts_seen: list[str] = Field(default_factory=list)
     timeline: list[TimelineEvent]
     actions: list[str] = Field(description="what this user may try now; the workflow may still refuse")
+    executing_authority: str | None = Field(
+        default=None, description="Art 6(7), 18(1): the executing state's authority that holds the case (on the "
+                                  "issuing side the one it was forwarded to; none: the one the directory routes to)")
     certificate_seal: dict[str, Any] | None = Field(
         default=None, description="incoming cases: the check of the received certificate PDF's electronic seal "
                                   "(status valid, invalid, untrusted or unsigned; signer; time)")

@@ -27,6 +27,9 @@ CREATE TABLE case_tallies (
     -- authority's facet over all time, or over a range of months.
     PRIMARY KEY (authority, facet, period, direction, value, value2)
 );
+-- The node's own totals over all time (how much of the node a user's authorities hold: store/cases.py).
+CREATE INDEX case_tallies_node_idx ON case_tallies (facet, direction, value) INCLUDE (authority, cases)
+    WHERE period = 'all';
 
 -- What a set of case rows adds to the tallies, as (key, counts) rows, each key once, in key order. `rows` is
 -- a query over cases with an extra column `d` (+1 for a row that now exists, -1 for one that no longer

@@ -1,0 +1,155 @@
+"""The dashboard's counts from the case tallies (migration 0030), at any scale.
+
+A period of whole UTC months (or none: all time) is read from the tallies alone: a few rows per authority and
+value. The days of a period that are not whole months (its first and last, partial months) are counted from
+the cases themselves by `probatio_tallies_started_between`, with the same definitions, as an index-only scan
+of the days asked for; whole months in between still come from the tallies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+Row = dict[str, Any]
+
+# The facets the dashboard shows (0030's `facet`); 'started' is the count per month.
+VALUE_FACETS = ("stage", "state", "person")
+
+
+def _month_start(at: datetime) -> datetime:
+    at = at.astimezone(UTC)
+    return at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _next_month(at: datetime) -> datetime:
+    return at.replace(year=at.year + 1, month=1) if at.month == 12 else at.replace(month=at.month + 1)
+
+
+def _month(at: datetime) -> str:
+    return f"{at.year:04d}-{at.month:02d}"
+
+
+@dataclass(frozen=True)
+class PeriodPlan:
+    """How a period [since, until) is counted: whole months [first_month, end_month) from the tallies (None:
+    unbounded; `all_time` when neither bound is given), the rest day by day from the cases."""
+
+    all_time: bool
+    months: tuple[str | None, str | None] | None
+    edges: tuple[tuple[datetime | None, datetime | None], ...]
+
+
+def plan_period(since: datetime | None, until: datetime | None, *, tallies: bool = True) -> PeriodPlan:
+    """`tallies=False` counts the whole period from the cases (the fallback alone; tests compare the two)."""
+    if not tallies:
+        return PeriodPlan(False, None, ((since, until),))
+    if since is None and until is None:
+        return PeriodPlan(True, None, ())
+    first = None
+    if since is not None:
+        first = _month_start(since)
+        if first != since:
+            first = _next_month(first)
+    end = _month_start(until) if until is not None else None
+    if first is not None and end is not None and first >= end:
+        return PeriodPlan(False, None, ((since, until),))
+    edges = []
+    if since is not None and first != since:
+        edges.append((since, first))
+    if until is not None and end != until:
+        edges.append((end, until))
+    return PeriodPlan(False, (_month(first) if first else None, _month(end) if end else None), tuple(edges))
+
+
+# Each row of the answer: a facet's value (or, for 'started', a month) and its counts, summed over the user's
+# authorities. Values that count no case are left out, as a count over the cases would.
+_COUNTS = ("sum(cases)::bigint AS cases, sum(open)::bigint AS open, sum(attention)::bigint AS attention,"
+           " sum(recognised)::bigint AS recognised, sum(refused)::bigint AS refused,"
+           " sum(withdrawn)::bigint AS withdrawn")
+_COLUMNS = "facet, direction, value, value2, period, cases, open, attention, recognised, refused, withdrawn"
+
+
+def facets_query(authorities: Sequence[str], since: datetime | None = None, until: datetime | None = None, *,
+                 tallies: bool = True) -> tuple[str, dict[str, Any]]:
+    """The SQL of every count the dashboard shows over the period (bench/dashboard.py runs it bare)."""
+    plan = plan_period(since, until, tallies=tallies)
+    params: dict[str, Any] = {"auth": sorted(set(authorities))}
+    parts = []
+    if plan.all_time:
+        parts.append(f"SELECT {_COLUMNS} FROM case_tallies WHERE authority = ANY(%(auth)s)"
+                     " AND facet IN ('stage', 'state', 'person') AND period = 'all'")
+        parts.append(f"SELECT {_COLUMNS} FROM case_tallies WHERE authority = ANY(%(auth)s)"
+                     " AND facet = 'started' AND period < 'all'")
+    elif plan.months is not None:
+        # 'YYYY-MM' sorts as the months do, and before 'all'.
+        params["first_month"] = plan.months[0] or "0000-00"
+        params["end_month"] = plan.months[1] or "9999-99"
+        parts.append(f"SELECT {_COLUMNS} FROM case_tallies WHERE authority = ANY(%(auth)s)"
+                     " AND facet IN ('stage', 'state', 'person', 'started')"
+                     " AND period >= %(first_month)s AND period < %(end_month)s")
+    for n, (start, end) in enumerate(plan.edges):
+        params[f"since{n}"] = start or datetime(1, 1, 1, tzinfo=UTC)
+        params[f"until{n}"] = end or datetime(9999, 12, 31, tzinfo=UTC)
+        # The function gives each facet over all time and per month: values over the days, months for 'started'.
+        parts.append(f"SELECT {_COLUMNS} FROM probatio_tallies_started_between(%(auth)s, %(since{n})s,"
+                     f" %(until{n})s) WHERE (facet = 'started') = (period <> 'all')")
+    if not parts:
+        parts.append(f"SELECT {_COLUMNS} FROM case_tallies WHERE false")
+    union = " UNION ALL ".join(f"({p})" for p in parts)
+    query = (f"SELECT facet, direction, value, value2, CASE WHEN facet = 'started' THEN period END AS month,"
+             f" {_COUNTS} FROM ({union}) AS t GROUP BY 1, 2, 3, 4, 5 HAVING sum(cases) <> 0"
+             " ORDER BY 1, 5, 2, 3, 4")
+    return query, params
+
+
+def shape(rows: Sequence[Row]) -> dict[str, Any]:
+    """The facet rows as the dashboard shows them (the shapes of the earlier per-case queries)."""
+    by = {facet: [r for r in rows if r["facet"] == facet] for facet in (*VALUE_FACETS, "started")}
+    return {
+        "by_stage": [{"direction": r["direction"], "stage": r["value"], "n": r["cases"]}
+                     for r in sorted(by["stage"], key=lambda r: (r["direction"], r["value"]))],
+        "by_state": [{"direction": r["direction"], "state": r["value"], "n": r["cases"]}
+                     for r in sorted(by["state"], key=lambda r: (r["direction"], r["value"]))],
+        "overdue": sum(r["attention"] for r in by["started"]),
+        "statistics": {
+            "by_state": [{"direction": r["direction"], "state": r["value"], "total": r["cases"], "open": r["open"],
+                          "recognised": r["recognised"], "refused": r["refused"], "withdrawn": r["withdrawn"]}
+                         for r in sorted(by["state"], key=lambda r: (r["direction"], r["value"]))],
+            "by_month": [{"month": r["month"], "direction": r["direction"], "total": r["cases"],
+                          "refused": r["refused"]} for r in by["started"]],
+            "by_sex_and_age": [{"direction": r["direction"], "sex": r["value"], "age_group": r["value2"],
+                                "total": r["cases"]}
+                               for r in sorted(by["person"],
+                                                     key=lambda r: (r["direction"], r["value"], r["value2"]))],
+        },
+    }
+
+
+async def dashboard_counts(conn: Any, authorities: Sequence[str], since: datetime | None = None,
+                           until: datetime | None = None, *, tallies: bool = True) -> dict[str, Any]:
+    """By stage, by partner state, the statistics, and how many open cases need attention, over the period."""
+    query, params = facets_query(authorities, since, until, tallies=tallies)
+    cur = await conn.execute(query, params)
+    return shape(list(await cur.fetchall()))
+
+
+# A list's total, where the filters are a facet's: every case of a direction, of a stage, or with a partner
+# state. Other filters (a stage and a state at once, a due date) have no tally.
+def total_query(authorities: Sequence[str] | None, *, direction: str, stage: str | None = None,
+                partner_state: str | None = None) -> tuple[str, dict[str, Any]] | None:
+    """The SQL of a list's exact total from the tallies (`authorities` None: the whole node), or None where
+    the filters have no tally."""
+    if stage and partner_state:
+        return None
+    facet, value = ("stage", stage) if stage else ("state", partner_state) if partner_state else ("started", None)
+    where = ["facet = %(facet)s", "period = 'all'", "direction = %(direction)s"]
+    params: dict[str, Any] = {"facet": facet, "direction": direction, "value": value}
+    if authorities is not None:
+        where.append("authority = ANY(%(auth)s)")
+        params["auth"] = sorted(set(authorities))
+    if value is not None:
+        where.append("value = %(value)s")
+    return f"SELECT COALESCE(sum(cases), 0)::bigint AS n FROM case_tallies WHERE {' AND '.join(where)}", params

@@ -56,7 +56,7 @@ def plan_period(since: datetime | None, until: datetime | None, *, tallies: bool
     end = _month_start(until) if until is not None else None
     if first is not None and end is not None and first >= end:
         return PeriodPlan(False, None, ((since, until),))
-    edges = []
+    edges: list[tuple[datetime | None, datetime | None]] = []
     if since is not None and first != since:
         edges.append((since, first))
     if until is not None and end != until:

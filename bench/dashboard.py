@@ -170,9 +170,8 @@ async def _raw_dashboard(conn: Any, authorities: list[str], since: datetime | No
 
     query, params = tallies.facets_query(authorities, since, until)
     await (await conn.execute(query, params)).fetchall()
-    params = cases.dashboard_params(authorities, datetime.now(UTC), since=since, until=until)
-    for query in cases.DASHBOARD_SQL.values():
-        await (await conn.execute(query, params)).fetchall()
+    await cases.dashboard_lists(conn, cases.dashboard_params(authorities, datetime.now(UTC), since=since,
+                                                             until=until))
 
 
 async def _raw_list(conn: Any, authorities: list[str], stage: str | None) -> None:

@@ -93,9 +93,9 @@ def facets_query(authorities: Sequence[str], since: datetime | None = None, unti
     for n, (start, end) in enumerate(plan.edges):
         params[f"since{n}"] = start or datetime(1, 1, 1, tzinfo=UTC)
         params[f"until{n}"] = end or datetime(9999, 12, 31, tzinfo=UTC)
-        # The function gives each facet over all time and per month: values over the days, months for 'started'.
+        # The function gives the values over the days, and for 'started' the months.
         parts.append(f"SELECT {_COLUMNS} FROM probatio_tallies_started_between(%(auth)s, %(since{n})s,"
-                     f" %(until{n})s) WHERE (facet = 'started') = (period <> 'all')")
+                     f" %(until{n})s)")
     if not parts:
         parts.append(f"SELECT {_COLUMNS} FROM case_tallies WHERE false")
     union = " UNION ALL ".join(f"({p})" for p in parts)

@@ -293,8 +293,8 @@ def _page(request: Request, items: list[dict[str, Any]], total: int, limit: int,
     header = ", ".join(f'<{request.url.include_query_params(limit=limit, offset=at)}>; rel="{rel}"'
                        for rel, at in links.items())
     body: dict[str, Any] = {"items": items, "total": total, "limit": limit, "offset": offset}
-    if total_capped is not None:
-        body["total_capped"] = total_capped
+    if total_capped:
+        body["total_capped"] = True  # absent means false: the page of an exact total keeps its old shape
     return Response(orjson.dumps(body), media_type="application/json", headers={"Link": header})
 
 

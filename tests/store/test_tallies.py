@@ -23,7 +23,8 @@ OUTCOMES = [None, "refused", "withdrawn", "completed", "revoked"]
 ALERTS = ["[]", '["decision_overdue"]', '["decision_due_soon"]', '["duty_overdue"]']
 CERTIFICATES = [None, '{"person": {"sex": "female", "date_of_birth": "1990-04-01"},'
                       ' "judgment": {"delivered_on": "2026-01-05"}}',
-                '{"person": {"sex": "male", "date_of_birth": "2001-09-30"}, "judgment": {"delivered_on": "2025-06-01"}}']
+                '{"person": {"sex": "male", "date_of_birth": "2001-09-30"},'
+                ' "judgment": {"delivered_on": "2025-06-01"}}']
 
 
 @pytest.fixture

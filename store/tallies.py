@@ -1,16 +1,17 @@
-"""The dashboard's counts from the case tallies (migration 0030), at any scale.
+"""The dashboard's counts from the case tallies (migrations 0030, 0031), at any scale.
 
-A period of whole UTC months (or none: all time) is read from the tallies alone: a few rows per authority and
-value. The days of a period that are not whole months (its first and last, partial months) are counted from
-the cases themselves by `probatio_tallies_started_between`, with the same definitions, as an index-only scan
-of the days asked for; whole months in between still come from the tallies.
+A period of whole UTC months (or none: all time) is read from the month tallies alone: a few rows per
+authority and value. The whole UTC days of a period outside its whole months (the 10th to the end of the
+month, the 1st to the 10th) come from the day tallies. What is left of a day when a period starts or ends at a
+time that is not midnight UTC is counted from the cases themselves by `probatio_tallies_started_between`, with
+the same definitions, as an index-only scan of those hours.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 Row = dict[str, Any]
@@ -19,13 +20,25 @@ Row = dict[str, Any]
 VALUE_FACETS = ("stage", "state", "person")
 
 
-def _month_start(at: datetime) -> datetime:
+def _day_start(at: datetime) -> datetime:
     at = at.astimezone(UTC)
-    return at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return at.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _next_month(at: datetime) -> datetime:
-    return at.replace(year=at.year + 1, month=1) if at.month == 12 else at.replace(month=at.month + 1)
+def _ceil_day(at: datetime) -> datetime:
+    start = _day_start(at)
+    return start if start == at else start + timedelta(days=1)
+
+
+def _month_start(at: datetime) -> datetime:
+    return _day_start(at).replace(day=1)
+
+
+def _ceil_month(at: datetime) -> datetime:
+    start = _month_start(at)
+    if start == at:
+        return start
+    return start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
 
 
 def _month(at: datetime) -> str:
@@ -34,34 +47,45 @@ def _month(at: datetime) -> str:
 
 @dataclass(frozen=True)
 class PeriodPlan:
-    """How a period [since, until) is counted: whole months [first_month, end_month) from the tallies (None:
-    unbounded; `all_time` when neither bound is given), the rest day by day from the cases."""
+    """How a period [since, until) is counted: whole months [first_month, end_month) from the month tallies
+    (None: unbounded; `all_time` when neither bound is given), whole UTC days [first, end) from the day tallies
+    (`days`), and what is left of a day at either end from the cases themselves (`edges`)."""
 
     all_time: bool
     months: tuple[str | None, str | None] | None
+    days: tuple[tuple[date, date], ...]
     edges: tuple[tuple[datetime | None, datetime | None], ...]
 
 
 def plan_period(since: datetime | None, until: datetime | None, *, tallies: bool = True) -> PeriodPlan:
     """`tallies=False` counts the whole period from the cases (the fallback alone; tests compare the two)."""
     if not tallies:
-        return PeriodPlan(False, None, ((since, until),))
+        return PeriodPlan(False, None, (), ((since, until),))
     if since is None and until is None:
-        return PeriodPlan(True, None, ())
-    first = None
-    if since is not None:
-        first = _month_start(since)
-        if first != since:
-            first = _next_month(first)
-    end = _month_start(until) if until is not None else None
-    if first is not None and end is not None and first >= end:
-        return PeriodPlan(False, None, ((since, until),))
+        return PeriodPlan(True, None, (), ())
+    # Whole days [first_day, end_day): the rest of a day at either end is counted from the cases.
+    first_day = _ceil_day(since) if since is not None else None
+    end_day = _day_start(until) if until is not None else None
+    if first_day is not None and end_day is not None and first_day >= end_day:
+        return PeriodPlan(False, None, (), ((since, until),))
     edges: list[tuple[datetime | None, datetime | None]] = []
-    if since is not None and first != since:
-        edges.append((since, first))
-    if until is not None and end != until:
-        edges.append((end, until))
-    return PeriodPlan(False, (_month(first) if first else None, _month(end) if end else None), tuple(edges))
+    if since is not None and first_day != since:
+        edges.append((since, first_day))
+    if until is not None and end_day != until:
+        edges.append((end_day, until))
+    # Whole months [first_month, end_month) within those days; the days outside them from the day tallies.
+    first_month = _ceil_month(first_day) if first_day is not None else None
+    end_month = _month_start(end_day) if end_day is not None else None
+    if first_day is not None and end_day is not None and first_month is not None and end_month is not None \
+            and first_month >= end_month:
+        return PeriodPlan(False, None, ((first_day.date(), end_day.date()),), tuple(edges))
+    days: list[tuple[date, date]] = []
+    if first_day is not None and first_month is not None and first_day != first_month:
+        days.append((first_day.date(), first_month.date()))
+    if end_day is not None and end_month is not None and end_month != end_day:
+        days.append((end_month.date(), end_day.date()))
+    months = (_month(first_month) if first_month else None, _month(end_month) if end_month else None)
+    return PeriodPlan(False, months, tuple(days), tuple(edges))
 
 
 # Each row of the answer: a facet's value (or, for 'started', a month) and its counts, summed over the user's
@@ -70,6 +94,9 @@ _COUNTS = ("sum(cases)::bigint AS cases, sum(open)::bigint AS open, sum(attentio
            " sum(recognised)::bigint AS recognised, sum(refused)::bigint AS refused,"
            " sum(withdrawn)::bigint AS withdrawn")
 _COLUMNS = "facet, direction, value, value2, period, cases, open, attention, recognised, refused, withdrawn"
+# The day tallies' rows in the same shape: for 'started', the month of the day.
+_DAY_COLUMNS = ("facet, direction, value, value2, to_char(day, 'YYYY-MM') AS period, cases, open, attention,"
+                " recognised, refused, withdrawn")
 
 
 def facets_query(authorities: Sequence[str], since: datetime | None = None, until: datetime | None = None, *,
@@ -90,10 +117,14 @@ def facets_query(authorities: Sequence[str], since: datetime | None = None, unti
         parts.append(f"SELECT {_COLUMNS} FROM case_tallies WHERE authority = ANY(%(auth)s)"
                      " AND facet IN ('stage', 'state', 'person', 'started')"
                      " AND period >= %(first_month)s AND period < %(end_month)s")
+    for n, (first_day, end_day) in enumerate(plan.days):
+        params[f"first_day{n}"], params[f"end_day{n}"] = first_day, end_day
+        parts.append(f"SELECT {_DAY_COLUMNS} FROM case_tallies_daily WHERE authority = ANY(%(auth)s)"
+                     f" AND day >= %(first_day{n})s AND day < %(end_day{n})s")
     for n, (start, end) in enumerate(plan.edges):
         params[f"since{n}"] = start or datetime(1, 1, 1, tzinfo=UTC)
         params[f"until{n}"] = end or datetime(9999, 12, 31, tzinfo=UTC)
-        # The function gives the values over the days, and for 'started' the months.
+        # The function gives the values over those hours, and for 'started' their month.
         parts.append(f"SELECT {_COLUMNS} FROM probatio_tallies_started_between(%(auth)s, %(since{n})s,"
                      f" %(until{n})s)")
     if not parts:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import psycopg
@@ -48,18 +48,25 @@ def _seed(url: str, n: int, start: datetime) -> None:
 
 
 def _full_count_differences(url: str) -> list[tuple[Any, ...]]:
-    """Every tally row that differs from a count over every case, either way (rows of zeros aside)."""
+    """Every month tally (0030) and day tally (0031) row that differs from a count over every case, either way
+    (rows of zeros aside)."""
     recount = ("SELECT authority, facet, period, direction, value, value2, cases, COALESCE(open, 0),"
                " COALESCE(attention, 0), COALESCE(recognised, 0), COALESCE(refused, 0), COALESCE(withdrawn, 0)"
                " FROM ({}) AS c WHERE cases <> 0")
+    nonzero = "cases <> 0 OR open <> 0 OR attention <> 0 OR recognised <> 0 OR refused <> 0 OR withdrawn <> 0"
+    differences = []
     with psycopg.connect(url, autocommit=True) as conn:
-        inner = conn.execute("SELECT probatio_tally_changes_sql('SELECT c.*, 1 AS d FROM cases AS c')").fetchone()
-        assert inner is not None
-        full = recount.format(inner[0])
-        kept = ("SELECT authority, facet, period, direction, value, value2, cases, open, attention, recognised,"
-                " refused, withdrawn FROM case_tallies WHERE cases <> 0 OR open <> 0 OR attention <> 0"
-                " OR recognised <> 0 OR refused <> 0 OR withdrawn <> 0")
-        return list(conn.execute(f"({full} EXCEPT {kept}) UNION ALL ({kept} EXCEPT {full})").fetchall())
+        for changes, kept in (
+                ("probatio_tally_changes_sql", "SELECT authority, facet, period, direction, value, value2, cases,"
+                 f" open, attention, recognised, refused, withdrawn FROM case_tallies WHERE {nonzero}"),
+                ("probatio_daily_tally_changes_sql", "SELECT authority, facet, to_char(day, 'YYYY-MM-DD'),"
+                 " direction, value, value2, cases, open, attention, recognised, refused, withdrawn"
+                 f" FROM case_tallies_daily WHERE {nonzero}")):
+            inner = conn.execute(f"SELECT {changes}('SELECT c.*, 1 AS d FROM cases AS c')").fetchone()
+            assert inner is not None
+            full = recount.format(inner[0])
+            differences += conn.execute(f"({full} EXCEPT {kept}) UNION ALL ({kept} EXCEPT {full})").fetchall()
+    return differences
 
 
 async def _change_stages(url: str, ids: list[str], changes: int, seed: int) -> int:
@@ -123,27 +130,38 @@ async def test_tallies_equal_a_full_count_after_10000_concurrent_stage_changes(d
         await pool.close()
 
 
-def test_a_period_is_split_into_whole_months_and_days() -> None:
-    jan20 = datetime(2026, 1, 20, 15, tzinfo=UTC)
+def test_a_period_is_split_into_whole_months_days_and_hours() -> None:
+    jan20_3pm = datetime(2026, 1, 20, 15, tzinfo=UTC)
     apr5 = datetime(2026, 4, 5, tzinfo=UTC)
-    plan = tallies.plan_period(jan20, apr5)
+    plan = tallies.plan_period(jan20_3pm, apr5)
     assert plan.months == ("2026-02", "2026-04")
-    assert plan.edges == ((jan20, datetime(2026, 2, 1, tzinfo=UTC)), (datetime(2026, 4, 1, tzinfo=UTC), apr5))
+    assert plan.days == ((date(2026, 1, 21), date(2026, 2, 1)), (date(2026, 4, 1), date(2026, 4, 5)))
+    assert plan.edges == ((jan20_3pm, datetime(2026, 1, 21, tzinfo=UTC)),)
     whole = tallies.plan_period(datetime(2025, 12, 1, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC))
-    assert whole.months == ("2025-12", "2026-03") and whole.edges == ()
-    inside = tallies.plan_period(datetime(2026, 2, 3, tzinfo=UTC), datetime(2026, 2, 27, tzinfo=UTC))
-    assert inside.months is None and len(inside.edges) == 1
+    assert whole.months == ("2025-12", "2026-03") and whole.days == () and whole.edges == ()
+    inside = tallies.plan_period(datetime(2026, 2, 3, tzinfo=UTC), datetime(2026, 2, 27, 12, tzinfo=UTC))
+    assert inside.months is None and inside.days == ((date(2026, 2, 3), date(2026, 2, 27)),)
+    assert inside.edges == ((datetime(2026, 2, 27, tzinfo=UTC), datetime(2026, 2, 27, 12, tzinfo=UTC)),)
+    hours = tallies.plan_period(datetime(2026, 2, 3, 8, tzinfo=UTC), datetime(2026, 2, 4, 6, tzinfo=UTC))
+    assert hours.months is None and hours.days == () and len(hours.edges) == 1
     assert tallies.plan_period(None, None).all_time
     assert tallies.plan_period(None, apr5).months == (None, "2026-04")
+    assert tallies.plan_period(None, apr5).days == ((date(2026, 4, 1), date(2026, 4, 5)),)
+    # A date-time in another zone is a UTC instant: 2026-03-01T00:30+01:00 is 23:30 UTC on 28 February.
+    zoned = tallies.plan_period(datetime(2026, 3, 1, 0, 30, tzinfo=timezone(timedelta(hours=1))), None)
+    assert zoned.months == ("2026-03", None) and zoned.days == ()
+    assert zoned.edges == ((datetime(2026, 2, 28, 23, 30, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC)),)
 
 
 @pytest.mark.parametrize(("since", "until"), [
     (datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 5, 1, tzinfo=UTC)),       # whole months
     (datetime(2026, 1, 20, 15, tzinfo=UTC), datetime(2026, 4, 5, tzinfo=UTC)),  # days at both ends
     (datetime(2026, 3, 3, tzinfo=UTC), datetime(2026, 3, 17, 12, tzinfo=UTC)),  # within one month
+    (datetime(2026, 1, 20, tzinfo=UTC), datetime(2026, 4, 5, tzinfo=UTC)),      # whole days at both ends
     (datetime(2026, 3, 9, tzinfo=UTC), None),                                   # open-ended
-], ids=["whole-months", "partial-ends", "inside-a-month", "open-ended"])
-async def test_a_period_counts_the_cases_started_in_it(db_url: str, since: datetime,
+    (None, datetime(2026, 3, 9, 6, tzinfo=UTC)),                                # open-ended, hours at its end
+], ids=["whole-months", "partial-ends", "inside-a-month", "whole-days", "open-ended", "until-hours"])
+async def test_a_period_counts_the_cases_started_in_it(db_url: str, since: datetime | None,
                                                         until: datetime | None) -> None:
     _seed(db_url, 300, datetime(2026, 1, 1, tzinfo=UTC))
     pool = open_pool(db_url)
@@ -158,7 +176,7 @@ async def test_a_period_counts_the_cases_started_in_it(db_url: str, since: datet
     with psycopg.connect(db_url, autocommit=True, row_factory=dict_row) as conn:
         started = [r for r in conn.execute("SELECT direction, stage, created_at, person_sex FROM cases"
                                            " WHERE authority = ANY(%s)", (AUTHORITIES[:2],))
-                   if r["created_at"] >= since and (until is None or r["created_at"] < until)]
+                   if (since is None or r["created_at"] >= since) and (until is None or r["created_at"] < until)]
     assert started, "the period must hold cases for this test to say anything"
     assert {(r["direction"], r["stage"]): r["n"] for r in answer["by_stage"]} == dict(
         Counter((r["direction"], r["stage"]) for r in started))

@@ -12,6 +12,7 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 
 from probatio.harness import fresh_database
 from store import cases, tallies
@@ -212,3 +213,42 @@ async def test_list_totals_come_from_the_tallies_or_are_capped(db_url: str, monk
         assert [r["id"] for r in every.rows] == [r[0] for r in newest]
     finally:
         await pool.close()
+
+
+@pytest.mark.parametrize("authorities", [AUTHORITIES[:1], AUTHORITIES], ids=["one-authority", "every-authority"])
+async def test_dashboard_lists_are_the_first_due_whichever_way_they_are_read(
+        db_url: str, authorities: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """One authority of four is read per authority, all four node-wide (the share from the tallies, decided
+    inside the statement): both give the first cases due, in order, within the period, and the same count."""
+    monkeypatch.setattr(cases, "DASHBOARD_LIST_LIMIT", 12)
+    _seed(db_url, 600, datetime(2026, 1, 1, tzinfo=UTC))
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    rng = random.Random(18)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        for i in range(600):
+            due = now + timedelta(hours=rng.randrange(-24 * 20, 24 * 40))
+            duty = now + timedelta(hours=rng.randrange(0, 24 * 20)) if i % 5 == 0 else None
+            deadlines = [{"name": "duty:report", "due": duty.isoformat()}] if duty else []
+            conn.execute("UPDATE cases SET decision_due = %s, deadlines = %s::jsonb, alerts = %s::jsonb,"
+                         " closed_at = CASE WHEN %s THEN now() END WHERE id = %s",
+                         (due, Jsonb(deadlines), rng.choice(ALERTS), i % 7 == 0, f"c{i}"))
+    since, until = datetime(2026, 1, 10, tzinfo=UTC), datetime(2026, 5, 10, tzinfo=UTC)
+    pool = open_pool(db_url)
+    await pool.open()
+    try:
+        answer = await cases.dashboard(pool, authorities, now, since=since, until=until)
+    finally:
+        await pool.close()
+    with psycopg.connect(db_url, autocommit=True, row_factory=dict_row) as conn:
+        open_cases = [r for r in conn.execute(
+            "SELECT id, decision_due, next_duty_due, needs_attention FROM cases WHERE authority = ANY(%s)"
+            " AND closed_at IS NULL AND created_at >= %s AND created_at < %s", (authorities, since, until))]
+    soon = now + timedelta(days=15)
+    due = sorted([(r["decision_due"], r["id"]) for r in open_cases if now <= r["decision_due"] < soon]
+                 + [(r["next_duty_due"], r["id"]) for r in open_cases
+                    if r["next_duty_due"] is not None and now <= r["next_duty_due"] < soon])
+    assert len(due) > cases.DASHBOARD_LIST_LIMIT, "the list must be cut for this test to say anything"
+    assert [(r["due"], r["id"]) for r in answer["decisions_due_soon"]] == due[:cases.DASHBOARD_LIST_LIMIT]
+    overdue = sorted((r["decision_due"], r["id"]) for r in open_cases if r["needs_attention"])
+    assert [(r["decision_due"], r["id"]) for r in answer["overdue"]] == overdue[:cases.DASHBOARD_LIST_LIMIT]
+    assert answer["totals"]["due_soon"] == len({i for _, i in due})

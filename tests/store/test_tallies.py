@@ -218,8 +218,8 @@ async def test_list_totals_come_from_the_tallies_or_are_capped(db_url: str, monk
 @pytest.mark.parametrize("authorities", [AUTHORITIES[:1], AUTHORITIES], ids=["one-authority", "every-authority"])
 async def test_dashboard_lists_are_the_first_due_whichever_way_they_are_read(
         db_url: str, authorities: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    """One authority of four is read per authority, all four node-wide (the share from the tallies, decided
-    inside the statement): both give the first cases due, in order, within the period, and the same count."""
+    """One authority of four is read per authority, all four node-wide (chosen from the tallies): both give
+    the first cases due, in order, within the period, and the same count."""
     monkeypatch.setattr(cases, "DASHBOARD_LIST_LIMIT", 12)
     _seed(db_url, 600, datetime(2026, 1, 1, tzinfo=UTC))
     now = datetime(2026, 6, 1, tzinfo=UTC)

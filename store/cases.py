@@ -76,7 +76,8 @@ def list_size_query(*, direction: str, authorities: Sequence[str], stage: str | 
     holds (`node`); True when `mine` is the list's exact total (its filters are one facet's)."""
     facet, value = ("stage", stage) if stage else ("state", executing_state) if executing_state else ("started", "")
     query = ("SELECT COALESCE(sum(cases) FILTER (WHERE authority = ANY(%(auth)s)), 0)::bigint AS mine,"
-             " COALESCE(sum(cases), 0)::bigint AS node FROM case_tallies WHERE period = 'all'"
+             " COALESCE(sum(cases) FILTER (WHERE authority = '*'), 0)::bigint AS node FROM case_tallies"
+             " WHERE period = 'all'"
              " AND facet = %(facet)s AND direction = %(direction)s AND value = %(value)s")
     params = {"auth": sorted(set(authorities)), "facet": facet, "direction": direction, "value": value}
     return query, params, not (stage and executing_state)
@@ -403,7 +404,8 @@ DASHBOARD_NODE_WIDE_SQL: dict[str, str] = {
 }
 # How many open cases the user's authorities hold, and the node: which of the two above reads less.
 OPEN_SHARE_SQL = ("SELECT COALESCE(sum(open) FILTER (WHERE authority = ANY(%(auth)s)), 0)::bigint AS mine,"
-                  " COALESCE(sum(open), 0)::bigint AS node FROM case_tallies WHERE period = 'all'"
+                  " COALESCE(sum(open) FILTER (WHERE authority = '*'), 0)::bigint AS node FROM case_tallies"
+                  " WHERE period = 'all'"
                   " AND facet = 'started' AND direction IN ('outgoing', 'incoming') AND value = ''")
 
 

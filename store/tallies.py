@@ -99,6 +99,30 @@ _DAY_COLUMNS = ("facet, direction, value, value2, to_char(day, 'YYYY-MM') AS per
                 " recognised, refused, withdrawn")
 
 
+# Whose tally rows a user's counts add up, and with which sign (0032): their authorities' rows, or, when fewer
+# rows that way, the node's ('*') less those of the authorities of the node they do not hold. Exact either way.
+_WEIGHTS = """
+WITH excluded AS MATERIALIZED (
+    SELECT DISTINCT authority FROM case_tallies WHERE period = 'all' AND facet = 'started' AND value = ''
+        AND direction IN ('outgoing', 'incoming') AND authority <> '*' AND authority <> ALL(%(auth)s)
+), node_less_excluded AS MATERIALIZED (
+    SELECT (SELECT count(*) FROM excluded) + 1 < cardinality(%(auth)s::text[]) AS yes
+), weights (authority, w) AS MATERIALIZED (
+    SELECT authority, 1 FROM unnest(%(auth)s::text[]) AS a(authority) WHERE NOT (SELECT yes FROM node_less_excluded)
+    UNION ALL SELECT '*', 1 WHERE (SELECT yes FROM node_less_excluded)
+    UNION ALL SELECT authority, -1 FROM excluded WHERE (SELECT yes FROM node_less_excluded)
+)"""
+
+
+def _weighted(columns: str, table: str, where: str) -> str:
+    """The rows of `table` matching `where` for each weighted authority (one index range scan each), their
+    counts times the weight."""
+    return (f"SELECT t.facet, t.direction, t.value, t.value2, t.period, t.cases * ws.w AS cases,"
+            f" t.open * ws.w AS open, t.attention * ws.w AS attention, t.recognised * ws.w AS recognised,"
+            f" t.refused * ws.w AS refused, t.withdrawn * ws.w AS withdrawn FROM weights AS ws CROSS JOIN LATERAL"
+            f" (SELECT {columns} FROM {table} WHERE authority = ws.authority AND {where}) AS t")
+
+
 def facets_query(authorities: Sequence[str], since: datetime | None = None, until: datetime | None = None, *,
                  tallies: bool = True) -> tuple[str, dict[str, Any]]:
     """The SQL of every count the dashboard shows over the period (bench/dashboard.py runs it bare)."""
@@ -106,21 +130,18 @@ def facets_query(authorities: Sequence[str], since: datetime | None = None, unti
     params: dict[str, Any] = {"auth": sorted(set(authorities))}
     parts = []
     if plan.all_time:
-        parts.append(f"SELECT {_COLUMNS} FROM case_tallies WHERE authority = ANY(%(auth)s)"
-                     " AND facet IN ('stage', 'state', 'person') AND period = 'all'")
-        parts.append(f"SELECT {_COLUMNS} FROM case_tallies WHERE authority = ANY(%(auth)s)"
-                     " AND facet = 'started' AND period < 'all'")
+        parts.append(_weighted(_COLUMNS, "case_tallies", "facet IN ('stage', 'state', 'person') AND period = 'all'"))
+        parts.append(_weighted(_COLUMNS, "case_tallies", "facet = 'started' AND period < 'all'"))
     elif plan.months is not None:
         # 'YYYY-MM' sorts as the months do, and before 'all'.
         params["first_month"] = plan.months[0] or "0000-00"
         params["end_month"] = plan.months[1] or "9999-99"
-        parts.append(f"SELECT {_COLUMNS} FROM case_tallies WHERE authority = ANY(%(auth)s)"
-                     " AND facet IN ('stage', 'state', 'person', 'started')"
-                     " AND period >= %(first_month)s AND period < %(end_month)s")
+        parts.append(_weighted(_COLUMNS, "case_tallies", "facet IN ('stage', 'state', 'person', 'started')"
+                               " AND period >= %(first_month)s AND period < %(end_month)s"))
     for n, (first_day, end_day) in enumerate(plan.days):
         params[f"first_day{n}"], params[f"end_day{n}"] = first_day, end_day
-        parts.append(f"SELECT {_DAY_COLUMNS} FROM case_tallies_daily WHERE authority = ANY(%(auth)s)"
-                     f" AND day >= %(first_day{n})s AND day < %(end_day{n})s")
+        parts.append(_weighted(_DAY_COLUMNS, "case_tallies_daily",
+                               f"day >= %(first_day{n})s AND day < %(end_day{n})s"))
     for n, (start, end) in enumerate(plan.edges):
         params[f"since{n}"] = start or datetime(1, 1, 1, tzinfo=UTC)
         params[f"until{n}"] = end or datetime(9999, 12, 31, tzinfo=UTC)
@@ -130,7 +151,8 @@ def facets_query(authorities: Sequence[str], since: datetime | None = None, unti
     if not parts:
         parts.append(f"SELECT {_COLUMNS} FROM case_tallies WHERE false")
     union = " UNION ALL ".join(f"({p})" for p in parts)
-    query = (f"SELECT facet, direction, value, value2, CASE WHEN facet = 'started' THEN period END AS month,"
+    weights = _WEIGHTS if "weights" in union else ""
+    query = (f"{weights} SELECT facet, direction, value, value2, CASE WHEN facet = 'started' THEN period END AS month,"
              f" {_COUNTS} FROM ({union}) AS t GROUP BY 1, 2, 3, 4, 5 HAVING sum(cases) <> 0"
              " ORDER BY 1, 5, 2, 3, 4")
     return query, params
@@ -181,6 +203,8 @@ def total_query(authorities: Sequence[str] | None, *, direction: str, stage: str
     if authorities is not None:
         where.append("authority = ANY(%(auth)s)")
         params["auth"] = sorted(set(authorities))
+    else:
+        where.append("authority = '*'")  # the node's own rows (0032)
     if value is not None:
         where.append("value = %(value)s")
     return f"SELECT COALESCE(sum(cases), 0)::bigint AS n FROM case_tallies WHERE {' AND '.join(where)}", params

@@ -162,21 +162,23 @@ def test_a_period_is_split_into_whole_months_days_and_hours() -> None:
     (datetime(2026, 3, 9, tzinfo=UTC), None),                                   # open-ended
     (None, datetime(2026, 3, 9, 6, tzinfo=UTC)),                                # open-ended, hours at its end
 ], ids=["whole-months", "partial-ends", "inside-a-month", "whole-days", "open-ended", "until-hours"])
+# Two authorities of four add up their own rows; three of four, the node's rows less the fourth's (0032).
+@pytest.mark.parametrize("held", [2, 3], ids=["own-rows", "node-less-others"])
 async def test_a_period_counts_the_cases_started_in_it(db_url: str, since: datetime | None,
-                                                        until: datetime | None) -> None:
+                                                        until: datetime | None, held: int) -> None:
     _seed(db_url, 300, datetime(2026, 1, 1, tzinfo=UTC))
     pool = open_pool(db_url)
     await pool.open()
     try:
         async with pool.connection() as conn:
-            answer = await tallies.dashboard_counts(conn, AUTHORITIES[:2], since, until)
-            fallback = await tallies.dashboard_counts(conn, AUTHORITIES[:2], since, until, tallies=False)
+            answer = await tallies.dashboard_counts(conn, AUTHORITIES[:held], since, until)
+            fallback = await tallies.dashboard_counts(conn, AUTHORITIES[:held], since, until, tallies=False)
     finally:
         await pool.close()
     assert answer == fallback
     with psycopg.connect(db_url, autocommit=True, row_factory=dict_row) as conn:
         started = [r for r in conn.execute("SELECT direction, stage, created_at, person_sex FROM cases"
-                                           " WHERE authority = ANY(%s)", (AUTHORITIES[:2],))
+                                           " WHERE authority = ANY(%s)", (AUTHORITIES[:held],))
                    if (since is None or r["created_at"] >= since) and (until is None or r["created_at"] < until)]
     assert started, "the period must hold cases for this test to say anything"
     assert {(r["direction"], r["stage"]): r["n"] for r in answer["by_stage"]} == dict(

@@ -2,7 +2,7 @@
 -- case of the node, in both tally tables. A supervisor of most of the node reads the node's rows less those of
 -- the few authorities they do not hold (store/tallies.py): in `probatio bench dashboard --national`, the 11
 -- whole months of a year from the 10th to the 10th are ~800 node rows where 100 authorities' are ~5,500, and
--- all time is ~270 rows where it was ~6,500.
+-- all time is ~270 rows where it was ~6,400.
 --
 -- Writes: every tallied change adds to the node's rows too, in the same ordered INSERT as the authority's
 -- rows ('*' is one more key of the same order), so the lock order of 0030 and 0031 is kept. The node's rows

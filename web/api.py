@@ -68,14 +68,19 @@ class ActionDone(BaseModel):
 
 class CaseList(BaseModel):
     """A page of a list: `total` counts every case the filters match; the `Link` header names the first,
-    previous, next and last pages (RFC 8288)."""
+    previous, next and last pages (RFC 8288). Where the filters combine a stage and a partner state, or give a
+    due date, and more than 10,000 cases match, `total` is 10,000 and `total_capped` is true: there are more,
+    and the `Link` header names no last page."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "items": CaseSummary.model_config["json_schema_extra"]["examples"],  # type: ignore[index]
         "total": 1, "limit": 200, "offset": 0}]})
 
     items: list[CaseSummary]
-    total: int = Field(description="cases matching the filters, over all pages")
+    total: int = Field(description="cases matching the filters, over all pages (at most 10,000 where "
+                                   "`total_capped`)")
+    total_capped: bool = Field(default=False, description="true when more cases match than `total` says: counted "
+                                                          "up to 10,000 only (filters no tally holds, README)")
     limit: int
     offset: int
 
@@ -278,18 +283,22 @@ def _summaries(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: r.get(k) for k in SUMMARY_FIELDS} for r in rows]
 
 
-def _page(request: Request, items: list[dict[str, Any]], total: int, limit: int, offset: int) -> Response:
+def _page(request: Request, items: list[dict[str, Any]], total: int, limit: int, offset: int, *,
+          total_capped: bool | None = None) -> Response:
     """A page of a list as JSON, with its neighbours in a `Link` header (RFC 8288). The rows go out as they
-    came from PostgreSQL: a list of 200 costs a quarter of what building and validating models did."""
-    links = {"first": 0, "last": max(0, (total - 1) // limit * limit)}
+    came from PostgreSQL: a list of 200 costs a quarter of what building and validating models did.
+    A capped total (`total_capped`) names no last page: where it is, nobody counted."""
+    links = {"first": 0} if total_capped else {"first": 0, "last": max(0, (total - 1) // limit * limit)}
     if offset > 0:
         links["prev"] = max(0, offset - limit)
-    if offset + limit < total:
+    if offset + limit < total or (total_capped and len(items) == limit):
         links["next"] = offset + limit
     header = ", ".join(f'<{request.url.include_query_params(limit=limit, offset=at)}>; rel="{rel}"'
                        for rel, at in links.items())
-    return Response(orjson.dumps({"items": items, "total": total, "limit": limit, "offset": offset}),
-                    media_type="application/json", headers={"Link": header})
+    body: dict[str, Any] = {"items": items, "total": total, "limit": limit, "offset": offset}
+    if total_capped:
+        body["total_capped"] = True  # absent means false: the page of an exact total keeps its old shape
+    return Response(orjson.dumps(body), media_type="application/json", headers={"Link": header})
 
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="at most this many cases per page")]
@@ -298,12 +307,9 @@ Offset = Annotated[int, Query(ge=0, le=1_000_000, description="skip this many (t
 
 async def _case_list(request: Request, user: User, direction: str, limit: int, offset: int,
                      filters: dict[str, Any]) -> Response:
-    pool = _node(request).pool
-    rows, total = await asyncio.gather(
-        cases.list_cases(pool, direction=direction, authorities=user.authorities, limit=limit, offset=offset,
-                         **filters),
-        cases.count_cases(pool, direction=direction, authorities=user.authorities, **filters))
-    return _page(request, _summaries(rows), total, limit, offset)
+    page = await cases.list_page(_node(request).pool, direction=direction, authorities=user.authorities,
+                                 limit=limit, offset=offset, **filters)
+    return _page(request, _summaries(page.rows), page.total, limit, offset, total_capped=page.total_capped)
 
 
 @router.get("/transfers", response_model=CaseList, responses={200: LIST_ANSWER, **errors(422)})

@@ -440,13 +440,33 @@ class Simulation:
                                                                         issuing=self.scn.issuing,
                                                                         executing=self.scn.executing)})
             return r.status_code, r.json()
-        r = await self._http.post(f"{self._nodes[state].url}/api/v1/{kind}/{self.case_id}/actions/{step.action}",
-                                  json=body, headers=self._headers(state, role))
+        try:
+            r = await self._http.post(f"{self._nodes[state].url}/api/v1/{kind}/{self.case_id}/actions/{step.action}",
+                                      json=body, headers=self._headers(state, role))
+        except httpx.TimeoutException:
+            # Say what the case's workflows were doing, so a hang reads as a finding, not a traceback.
+            return 504, {"detail": f"no answer within {self._http.timeout.read} s; {await self.diagnosis()}"}
         try:
             answer: Any = r.json()
         except ValueError:
             answer = r.text
         return r.status_code, answer
+
+    async def diagnosis(self) -> str:
+        """Each workflow's status, pending activities and pending workflow task, for a step that hung."""
+        said = []
+        for wid in self.out.workflow_ids:
+            try:
+                raw = (await self.clock.client.get_workflow_handle(wid).describe()).raw_description
+            except RPCError as err:
+                said.append(f"{wid}: {err}")
+                continue
+            pending = [f"{a.activity_type.name} (attempt {a.attempt}, {a.last_failure.message or 'no failure'})"
+                       for a in raw.pending_activities]
+            task = raw.pending_workflow_task
+            said.append(f"{wid}: pending activities [{', '.join(pending)}]; workflow task "
+                        f"{'attempt ' + str(task.attempt) if raw.HasField('pending_workflow_task') else 'none'}")
+        return " | ".join(said)
 
     async def run(self) -> Outcome:
         await self.create_transfer()

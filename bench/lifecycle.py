@@ -8,9 +8,11 @@ drives them, over the API as people would: each transfer is created, submitted a
 (the certificate is rendered to PDF and sent signed), decided on BE, and followed until LU shows it
 `transferred`. The baseline is a bare Temporal workflow pair on the same
 server, its worker also a process of its own, with the same number of updates, signals and activities
-as one of ours (counted from our histories in this run), its activities doing nothing but the peer
-deliveries. Both are driven with the same concurrency and polling. Target: at least 0.5 of its
-throughput.
+as one of ours had when this target was set (BASELINE_COUNTS: counted from our histories then; ours have
+fewer round trips now, the baseline keeps those counts), its activities doing nothing but the peer
+deliveries. Both are driven with the same concurrency and polling, in turns that alternate (--rounds), so
+that a load others put on a shared machine during the run weighs on both alike. Target: at least 0.8 of
+its throughput.
 """
 
 from __future__ import annotations
@@ -21,18 +23,28 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from temporalio import activity
 from temporalio.client import Client
 
-from bench.baseline_workflows import Delivery
+from bench.baseline_workflows import Delivery, Plan
 from bench.common import Outcome, embedded_stack
 from forms.stages import Side
 from workflows.model import workflow_id
 
 BASELINE_QUEUE = "bench-baseline"
+
+# One transfer's history on each side when the target of 0.8 was set (bench/RESULTS.md of 2026-11-23, before
+# the short steps became local activities): the baseline pair keeps these counts, so doing fewer round trips
+# of our own is measured against the same bare workflows as before, not against a lighter baseline.
+BASELINE_COUNTS: dict[str, dict[str, int]] = {
+    "issuing": {"updates": 2, "signals": 2, "activities": 10, "sends": 1},
+    "executing": {"updates": 1, "signals": 1, "activities": 7, "sends": 2},
+}
 
 
 class BaselineActivities:
@@ -66,18 +78,30 @@ class DevNode:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-n", "--transfers", type=int, default=40, help="transfers measured (default 40)")
     parser.add_argument("-c", "--concurrency", type=int, default=8, help="transfers in flight at once (default 8)")
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="turns each side takes, alternating, n/rounds transfers a turn (default 4)")
     parser.add_argument("--warmup", type=int, default=2)
 
 
-async def _baseline(client: Client, address: str, plans: tuple[Any, Any], n: int, concurrency: int,
-                    warmup: int) -> float:
+def _baseline_plans() -> tuple[Plan, Plan]:
+    """The bare pair's plans from BASELINE_COUNTS: each side's sends are the other side's signals."""
+    lu, be = BASELINE_COUNTS["issuing"], BASELINE_COUNTS["executing"]
+    issuing = Plan(case_id="", task_queue="", updates=lu["updates"], sends=be["signals"],
+                   noops=lu["activities"] - be["signals"], signals=lu["signals"])
+    executing = Plan(case_id="", task_queue="", updates=be["updates"], sends=lu["signals"],
+                     noops=be["activities"] - lu["signals"], signals=be["signals"])
+    return issuing, executing
+
+
+@asynccontextmanager
+async def _baseline(client: Client, address: str, concurrency: int) -> AsyncIterator[Callable[[int], Awaitable[None]]]:
+    """The bare pair's worker (a process of its own), and a driver of `count` pairs at `concurrency`."""
     from temporalio.client import WorkflowHandle
     from temporalio.service import RPCError
 
-    from bench.baseline_workflows import Plan
     from bench.transfers import POLL_SECONDS
 
-    issuing_plan, executing_plan = plans
+    issuing_plan, executing_plan = _baseline_plans()
 
     async def one() -> None:
         case_id = str(uuid.uuid4())
@@ -113,23 +137,22 @@ async def _baseline(client: Client, address: str, plans: tuple[Any, Any], n: int
         assert worker.stdout is not None
         if b"ready" not in await asyncio.to_thread(worker.stdout.readline):
             raise RuntimeError("the baseline worker did not start")
-        await batch(warmup)
-        start = time.perf_counter()
-        await batch(n)
-        return n / (time.perf_counter() - start)
+        yield batch
     finally:
         worker.terminate()
         await asyncio.to_thread(worker.wait, 30)
 
 
 async def run(args: argparse.Namespace) -> Outcome:
-    from bench.baseline_workflows import Plan
     from bench.transfers import history_counts, many
     from forms.examples import example_certificate
     from probatio import embedded
     from probatio.dev import DevStack, NodeSpec
 
     cert = example_certificate("LU", "BE").model_dump(mode="json")
+    rounds = max(1, min(args.rounds, args.transfers))
+    shares = [args.transfers // rounds + (1 if i < args.transfers % rounds else 0) for i in range(rounds)]
+    ours_seconds = base_seconds = 0.0
     async with embedded_stack("lifecycle") as stack:
         # The node processes of `probatio dev`, on this stack's PostgreSQL and (in-memory) Temporal server.
         dev = DevStack(home=stack.home / "nodes", nodes=[NodeSpec("LU", embedded.free_port()),
@@ -139,30 +162,41 @@ async def run(args: argparse.Namespace) -> Outcome:
             credentials = await asyncio.to_thread(dev.prepare_nodes)
             await asyncio.to_thread(dev.start_nodes)
             nodes = {state: DevNode(url=c["url"], tokens=c["tokens"]) for state, c in credentials.items()}
-            first = await many(nodes, cert, args.warmup, args.concurrency)
-            start = time.perf_counter()
-            await many(nodes, cert, args.transfers, args.concurrency)
-            ours = args.transfers / (time.perf_counter() - start)
+            async with _baseline(stack.client, stack.temporal_address, args.concurrency) as baseline:
+                first = await many(nodes, cert, args.warmup, args.concurrency)
+                await baseline(args.warmup)
+                # Turns, alternating which side goes first: on a machine others share, a load that comes or goes
+                # during the run weighs on both sides alike. The side waiting its turn is idle (its workers
+                # wait on Temporal's long polls).
+                for turn, share in enumerate(shares):
+                    for side in (("ours", "base") if turn % 2 == 0 else ("base", "ours")):
+                        start = time.perf_counter()
+                        if side == "ours":
+                            await many(nodes, cert, share, args.concurrency)
+                            ours_seconds += time.perf_counter() - start
+                        else:
+                            await baseline(share)
+                            base_seconds += time.perf_counter() - start
         finally:
-            # The nodes stop before the baseline runs: it gets the machine to itself, as ours had.
             await asyncio.to_thread(dev.shutdown)
         lu = await history_counts(stack.client, workflow_id(Side.ISSUING, first[0]))
         be = await history_counts(stack.client, workflow_id(Side.EXECUTING, first[0]))
-        issuing = Plan(case_id="", task_queue="", updates=max(1, lu["updates"]), sends=be["signals"],
-                       noops=max(0, lu["activities"] - be["signals"]), signals=lu["signals"])
-        executing = Plan(case_id="", task_queue="", updates=max(1, be["updates"]), sends=lu["signals"],
-                         noops=max(0, be["activities"] - lu["signals"]), signals=be["signals"])
-        base = await _baseline(stack.client, stack.temporal_address, (issuing, executing), args.transfers,
-                               args.concurrency, args.warmup)
+    ours, base = args.transfers / ours_seconds, args.transfers / base_seconds
+    base_lu, base_be = BASELINE_COUNTS["issuing"], BASELINE_COUNTS["executing"]
     ratio = ours / base
     lines = [
         f"one transfer (from our histories): issuing {lu['updates']} updates, {lu['signals']} signals, "
-        f"{lu['activities']} activities ({lu['sends']} sends); executing {be['updates']} updates, {be['signals']} "
-        f"signals, {be['activities']} activities ({be['sends']} sends)",
-        f"baseline: bare workflow pair with those counts: {base:.2f} transfers/s",
+        f"{lu['activities']} activities ({lu['sends']} sends), {lu['local_activities']} local activities; "
+        f"executing {be['updates']} updates, {be['signals']} signals, {be['activities']} activities "
+        f"({be['sends']} sends), {be['local_activities']} local activities",
+        f"baseline: bare workflow pair with the counts of one transfer when the target was set (issuing "
+        f"{base_lu['updates']} updates, {base_lu['signals']} signals, {base_lu['activities']} activities; executing "
+        f"{base_be['updates']} updates, {base_be['signals']} signals, {base_be['activities']} activities): "
+        f"{base:.2f} transfers/s",
         f"probatio: {args.transfers} transfers LU → BE, draft to recognised (PDF rendering, signing, HTTP, "
         f"PostgreSQL included; each node a worker and a web process), {args.concurrency} in flight: "
         f"{ours:.2f} transfers/s",
+        f"measured in {rounds} turns each, alternating (transfers per turn: {', '.join(map(str, shares))})",
     ]
-    return Outcome(name="lifecycle", params=f"-n {args.transfers} -c {args.concurrency}", lines=lines,
-                   ratio=ratio, target="≥ 0.5", met=ratio >= 0.5)
+    return Outcome(name="lifecycle", params=f"-n {args.transfers} -c {args.concurrency} --rounds {rounds}",
+                   lines=lines, ratio=ratio, target="≥ 0.8", met=ratio >= 0.8)

@@ -4,6 +4,7 @@ node; decide (and optionally start supervision) on the executing node once the c
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import Counter
 from typing import Any, Protocol
 
@@ -55,6 +56,10 @@ async def transfer(http: httpx.AsyncClient, nodes: Nodes, certificate: dict[str,
                    timeout: float = 300) -> str:  # noqa: ASYNC109
     """One transfer from the officer's draft to `recognised` on both sides (and `supervising`)."""
     src, dst = nodes[issuing].url, nodes[executing].url
+    # A judgment of its own for each transfer: one judgment goes to one executing state at a time (Art 6(5)).
+    judgment = certificate["judgment"]
+    reference = f"{judgment['reference']}-{uuid.uuid4().hex[:8]}"
+    certificate = {**certificate, "judgment": {**judgment, "reference": reference}}
     r = await http.post(f"{src}/api/v1/transfers", json={"executing_state": executing, "certificate": certificate},
                         headers=_auth(nodes, issuing, "officer"))
     r.raise_for_status()
@@ -89,7 +94,7 @@ async def many(nodes: Nodes, certificate: dict[str, Any], n: int, concurrency: i
 
 
 async def history_counts(client: Client, workflow_id: str) -> Counter[str]:
-    """Updates, signals and activities (and sends) in a workflow's history."""
+    """Updates, signals and activities (and sends, and local activities) in a workflow's history."""
     counts: Counter[str] = Counter()
     history = await client.get_workflow_handle(workflow_id).fetch_history()
     for event in history.events:
@@ -97,6 +102,9 @@ async def history_counts(client: Client, workflow_id: str) -> Counter[str]:
             counts["activities"] += 1
             if event.activity_task_scheduled_event_attributes.activity_type.name == "send_message":
                 counts["sends"] += 1
+        elif (event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+              and event.marker_recorded_event_attributes.marker_name == "core_local_activity"):
+            counts["local_activities"] += 1
         elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
             counts["signals"] += 1
         elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:

@@ -114,12 +114,15 @@ async def start_nodes(client: Client, server_url: str, states: list[str], home: 
                       db_prefix: str = "", settings_overrides: dict[str, Any] | None = None,
                       routes: dict[str, dict[str, Any]] | None = None,
                       ports: dict[str, int] | None = None,
-                      authorities: dict[str, list[str]] | None = None) -> LocalNodes:
+                      authorities: dict[str, list[str]] | None = None,
+                      peers: dict[str, str] | None = None) -> LocalNodes:
     """Start one node per state against `client`'s Temporal server and the PostgreSQL at `server_url`.
-    `authorities`: further authorities a node serves; each gets its own users (tokens `ROLE@AUTHORITY`)."""
+    `authorities`: further authorities a node serves; each gets its own users (tokens `ROLE@AUTHORITY`).
+    `peers`: further states in the directory (keys made in `home`), reached at the given URL and not started
+    here (a fake peer of a benchmark or a test)."""
     ports = {s: (ports or {}).get(s) or free_port() for s in states}
-    directory_file = write_directory(home, {s: f"http://127.0.0.1:{p}" for s, p in ports.items()}, routes,
-                                     authorities)
+    urls = {s: f"http://127.0.0.1:{p}" for s, p in ports.items()} | (peers or {})
+    directory_file = write_directory(home, urls, routes, authorities)
 
     from web.app import create_app
 

@@ -38,6 +38,10 @@ class TransferInput(BaseModel):
     delivery_retry_hours: int = 48
     # Set only when a run continues as new: the state the previous run handed over.
     snapshot: CaseSnapshot | None = None
+    # The previous run wrote that state to PostgreSQL (projection, search attributes) before handing it over:
+    # the new run does not write it again, so its history stays a few events long (memory per cached case).
+    # Absent from runs recorded before, which wrote it again first thing.
+    snapshot_published: bool = False
 
 
 class LinkMessage(BaseModel):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, Field, PlainSerializer
+from pydantic import BaseModel, BeforeValidator, Field, PlainSerializer, field_serializer
 
 from forms.messages import ActionInput, Actor
 from forms.stages import Side
@@ -42,6 +42,13 @@ class TransferInput(BaseModel):
     # the new run does not write it again, so its history stays a few events long (memory per cached case).
     # Absent from runs recorded before, which wrote it again first thing.
     snapshot_published: bool = False
+
+    @field_serializer("snapshot", when_used="json")
+    def _snapshot_without_defaults(self, snapshot: CaseSnapshot | None) -> dict[str, Any] | None:
+        # On the wire (the next run's input) only what differs from the defaults: a cached run holds its input
+        # several times over (the SDK's payload copies, Core's history, the decoded models), and reading it
+        # back gives the same memory.
+        return None if snapshot is None else snapshot.model_dump(mode="json", exclude_defaults=True)
 
 
 class LinkMessage(BaseModel):

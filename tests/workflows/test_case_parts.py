@@ -3,11 +3,13 @@ what delivery evidence does, what the projection shows, and the catalogue's pars
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from temporalio.contrib.pydantic import pydantic_data_converter
 
 from forms.messages import MESSAGES, AcknowledgementFields, DecisionFields, message_type_of, parse_fields
 from workflows import deadlines as dl
@@ -41,6 +43,22 @@ def test_the_memory_goes_whole_to_the_next_run_and_reads_what_older_runs_handed_
     inp = TransferInput(case_id="c-1", issuing_state="LU", executing_state="BE", authority="BE", created_by="x",
                         snapshot=m)
     assert TransferInput.model_validate_json(inp.model_dump_json()).snapshot == m
+
+
+def test_the_next_run_is_handed_only_what_differs_from_a_new_case() -> None:
+    # A cached supervision holds its run's input several times over: defaults stay off the wire.
+    m = CaseMemory(stage="supervising", supervision_started=True, messages_received=["certificate"])
+    m.set_deadline(dl.Deadline(name=dl.PROBATION_END, due=NOW, basis="law", article="16(1)(d)"))
+    m.end_deadline(dl.PROBATION_END)
+    inp = TransferInput(case_id="c-1", issuing_state="LU", executing_state="BE", authority="BE", created_by="x",
+                        snapshot=m, snapshot_published=True)
+    wire = pydantic_data_converter.payload_converter.to_payload(inp)
+    assert wire is not None
+    handed = json.loads(wire.data)["snapshot"]
+    assert "consultation_due" not in handed and "note" not in handed["deadlines"][0]
+    assert handed["deadlines"][0]["status"] == "met"
+    back = pydantic_data_converter.payload_converter.from_payloads([wire], [TransferInput])[0]
+    assert back.snapshot == m and back.snapshot_published
 
 
 def test_one_function_names_the_workflows() -> None:

@@ -41,7 +41,8 @@ async def main(kind: str, cache: int, address: str) -> None:
 
     if kind == "ours":
         from activities.node import NodeActivities
-        from probatio.node import WORKFLOWS, Node, workflow_runner
+        from probatio.node import WORKFLOWS, Node
+        from probatio.runner import workflow_runner
         from probatio.settings import Settings
 
         node = await Node.open(Settings())

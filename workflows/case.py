@@ -8,6 +8,7 @@ is an activity called by name.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -373,8 +374,8 @@ class CaseWorkflow:
         if decision is None or decision.status != "open" or not workflow.patched(COMPLETION_PAUSES_DECISION):
             return
         self.m.decision_paused_at, self.m.decision_paused_until = self.now(), until
-        self.set_deadline(decision.model_copy(update={
-            "due": decision.due + (until - self.now()), "note": "completion_awaited"}))
+        self.set_deadline(dataclasses.replace(
+            decision, due=decision.due + (until - self.now()), note="completion_awaited"))
 
     def resume_decision(self) -> None:
         """The completion came (or the decision was taken): the 60 days run again from now."""
@@ -388,9 +389,9 @@ class CaseWorkflow:
         now = self.now()
         waited = min(now, until) - at
         days = round(waited.total_seconds() / 86400)
-        self.set_deadline(decision.model_copy(update={
-            "due": decision.due - max(until - now, timedelta(0)), "status": "open", "note": "completion_waited",
-            "moved_days": days}))
+        self.set_deadline(dataclasses.replace(
+            decision, due=decision.due - max(until - now, timedelta(0)), status="open", note="completion_waited",
+            moved_days=days))
 
     def watch_delay(self, expected: datetime) -> None:
         """Art 12(2): within the 60 days, the date the executing state expects to decide by becomes the watched

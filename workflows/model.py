@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, Field, PlainSerializer, field_serializer
+from pydantic.dataclasses import dataclass
 
 from forms.messages import ActionInput, Actor
 from forms.stages import Side
@@ -114,8 +115,10 @@ class SubmissionCheck(BaseModel):
     warnings: list[str] = Field(default_factory=list)
 
 
-class CaseFacts(BaseModel):
-    """The non-personal facts of a certificate that drive deadlines (forms.annex1.CertificateFacts)."""
+@dataclass(slots=True)
+class CaseFacts:
+    """The non-personal facts of a certificate that drive deadlines (forms.annex1.CertificateFacts). A slotted
+    dataclass, as Deadline: each cached case holds one."""
 
     judgment_type: str | None = None
     measure_count: int = 0

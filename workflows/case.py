@@ -113,7 +113,7 @@ class CaseWorkflow:
         self.m = inp.snapshot if inp.snapshot is not None else CaseMemory(stage=stage)
         # What this run alone keeps: events not yet written, what was last published, deliveries in flight.
         self._pending: list[TimelineEvent] = []
-        self._published: bytes | None = None  # the projection last written, without its revision
+        self._published: bytes | None = None  # a digest of the projection last written, without its revision
         self._indexed: tuple[Any, ...] | None = None  # the search attributes last set
         if inp.snapshot is not None and inp.snapshot_published:
             # The previous run wrote exactly this; search attributes carry over when continuing as new.

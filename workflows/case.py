@@ -8,6 +8,7 @@ is an activity called by name.
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -125,7 +126,7 @@ class CaseWorkflow:
         self._continue_as_new_asked = False
 
     def snapshot(self) -> CaseMemory:
-        return self.m.model_copy(deep=True)
+        return copy.deepcopy(self.m)
 
     def begin_new_run(self) -> None:
         """Ask for a fresh history at the next quiet moment: supervision starts in a run of its own."""
@@ -441,8 +442,8 @@ class CaseWorkflow:
                 if not self.closed:
                     self.m.runs += 1
                     # The input of the next run only: its payload is not part of what a replay compares.
-                    workflow.continue_as_new(self.inp.model_copy(update={"snapshot": self.snapshot(),
-                                                                         "snapshot_published": quiet_end}))
+                    workflow.continue_as_new(dataclasses.replace(self.inp, snapshot=self.snapshot(),
+                                                                  snapshot_published=quiet_end))
                 break
             wake = dl.next_wakeup(self.m.deadlines, self.now())
             timeout = (wake - self.now()) if wake else None

@@ -4,12 +4,11 @@ A worker keeps every cached run's workflow instance for as long as the run is ca
 of waiting on a timer. The Python SDK (temporalio 1.35, temporalio/worker/_workflow.py `_create_workflow_instance`
 and _workflow_instance.py `activate`, `_make_workflow_input`) keeps, in each instance, references to protobuf
 sub-messages of the activations it was given: the headers, memo and last completion result of the activation that
-started the run (`WorkflowInstanceDetails`, `Info`, `ExecuteWorkflowInput.headers`), the internal flags and
-deployment version of the last one, and the completion it answered the last one with (for a query, the answer).
-A sub-message keeps its whole message's arena alive (upb), so a cached run holds the start activation, with the
-run's input in it, and the last activation, all for a few bytes of headers and flags. Measured with `probatio
-bench open-supervisions`: about 25 KiB per cached supervision, about 12 KiB per bare waiting workflow (README.md,
-"Memory of a worker").
+started the run (`WorkflowInstanceDetails`, `Info`, `ExecuteWorkflowInput.headers`) and the internal flags and
+deployment version of the last one. A sub-message keeps its whole message's arena alive (upb), so a cached run
+holds the start activation, with the run's input in it, and the last activation, all for a few bytes of headers
+and flags. Measured with `probatio bench open-supervisions`: about 25 KiB per cached supervision, about 12 KiB
+per bare waiting workflow (README.md, "Memory of a worker").
 
 Here those references are replaced by copies of their own (small messages, arenas of their own) as the instance
 is made and after each activation, and every instance shares one payload converter instead of making its own
@@ -42,8 +41,7 @@ M = TypeVar("M")
 
 # Attributes of the SDK's workflow instance that refer into the last activation's protobuf arena, set by its
 # `activate` (temporalio/worker/_workflow_instance.py). Released after each activation.
-RELEASED = ("_current_internal_flags", "_deployment_version_for_current_task", "_workflow_input",
-            "_current_completion")
+RELEASED = ("_current_internal_flags", "_deployment_version_for_current_task", "_workflow_input")
 
 
 def _own(message: M) -> M:
@@ -69,9 +67,6 @@ class _ReleasingInstance(_WorkflowInstanceImpl):
         if started is not None and not isinstance(started.headers, dict):
             # The start job's headers map, kept for the run's life in the input handed to interceptors.
             started.headers = _own_all(started.headers)
-        # The completion goes to Core as it is returned; kept, it held a query's answer (the case's state, in
-        # an arena of its own) until the next activation, which makes a new one first thing.
-        self._current_completion = None  # type: ignore[assignment]
         return completion
 
 

@@ -309,9 +309,8 @@ async def run(args: argparse.Namespace) -> Outcome:
     if args.breakdown:
         native = ours / 10_000 / 1024 - python_heap
         notes.append(f"the rest, {native:.1f} KiB per cached supervision, is outside the Python heap: Temporal Core's "
-                     "state and history of each cached run, the protobuf arenas of the activations the SDK keeps, "
-                     "and the allocator's free lists (README.md, \"Memory of a worker\", has a measurement with "
-                     "memray)")
+                     "state of each cached run, the protobuf messages the SDK keeps and the allocators' free "
+                     "lists (README.md, \"Memory of a worker\")")
     ratio = ours / base
     per_case = ours / 10_000 / 1024
     lines.append(f"per cached open supervision: {per_case:.1f} KiB; per bare waiting workflow: "

@@ -28,6 +28,7 @@ from forms.documents import outgoing_documents
 from forms.messages import MessageType
 from probatio import telemetry
 from store import cases, documents, messages
+from workflows.deadlines import DEADLINES
 from workflows.model import (
     AdaptationCheck,
     CaseFacts,
@@ -95,7 +96,7 @@ class NodeActivities:
             stage=projection.stage,
             outcome=projection.outcome,
             decision_due=projection.decision_due,
-            deadlines=[d.model_dump(mode="json") for d in projection.deadlines],
+            deadlines=DEADLINES.dump_python(projection.deadlines, mode="json"),
             alerts=projection.alerts,
             alerts_seen=projection.alerts_seen,
             closed_at=projection.closed_at,

@@ -7,7 +7,30 @@ the bare workflow pair of bench/lifecycle.py."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import sys
+import tracemalloc
+from pathlib import Path
+
+# Where the worker writes a tracemalloc snapshot each time it gets SIGUSR1 (`<prefix>.1`, `.2`, ...):
+# bench/open_supervisions.py --breakdown uses it to say where a cached supervision's memory goes.
+TRACE_ENV = "PROBATIO_BENCH_TRACE"
+
+
+def _snapshots_on_signal(prefix: Path) -> None:
+    tracemalloc.start(12)
+    taken = 0
+
+    def dump() -> None:
+        nonlocal taken
+        taken += 1
+        snapshot = tracemalloc.take_snapshot()
+        part = prefix.with_name(f"{prefix.name}.{taken}.part")
+        snapshot.dump(str(part))
+        part.rename(prefix.with_name(f"{prefix.name}.{taken}"))  # whole, or not there yet
+
+    asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, dump)
 
 
 async def main(kind: str, cache: int, address: str) -> None:
@@ -18,7 +41,8 @@ async def main(kind: str, cache: int, address: str) -> None:
 
     if kind == "ours":
         from activities.node import NodeActivities
-        from probatio.node import WORKFLOWS, Node, workflow_runner
+        from probatio.node import WORKFLOWS, Node
+        from probatio.runner import workflow_runner
         from probatio.settings import Settings
 
         node = await Node.open(Settings())
@@ -41,6 +65,8 @@ async def main(kind: str, cache: int, address: str) -> None:
         worker = Worker(client, task_queue="bench-idle", workflows=[BaseSupervision], max_cached_workflows=cache,
                         workflow_runner=SandboxedWorkflowRunner(
                             restrictions=SandboxRestrictions.default.with_passthrough_modules("pydantic", "bench")))
+    if os.environ.get(TRACE_ENV):
+        _snapshots_on_signal(Path(os.environ[TRACE_ENV]))
     print("ready", flush=True)
     await worker.run()
 

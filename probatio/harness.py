@@ -121,15 +121,18 @@ async def start_nodes(client: Client, server_url: str, states: list[str], home: 
                       routes: dict[str, dict[str, Any]] | None = None,
                       ports: dict[str, int] | None = None,
                       authorities: dict[str, list[str]] | None = None,
-                      other_nodes: dict[str, list[str]] | None = None) -> LocalNodes:
+                      other_nodes: dict[str, list[str]] | None = None,
+                      peers: dict[str, str] | None = None) -> LocalNodes:
     """Start one node per state against `client`'s Temporal server and the PostgreSQL at `server_url`.
     `authorities`: further authorities a node serves; each gets its own users (tokens `ROLE@AUTHORITY`).
     `other_nodes`: further authorities of a state with a node of their own (`{BE: [BE-ANT]}`), found in the
-    result under the authority's code; each works in a Temporal namespace of its own, as separate nodes do."""
+    result under the authority's code; each works in a Temporal namespace of its own, as separate nodes do.
+    `peers`: further states in the directory (keys made in `home`), reached at the given URL and not started
+    here (a fake peer of a benchmark or a test)."""
     extra = {code: s for s, codes in (other_nodes or {}).items() for code in codes}
     ports = {s: (ports or {}).get(s) or free_port() for s in [*states, *extra]}
-    directory_file = write_directory(home, {s: f"http://127.0.0.1:{ports[s]}" for s in states}, routes,
-                                     authorities,
+    urls = {s: f"http://127.0.0.1:{ports[s]}" for s in states} | (peers or {})
+    directory_file = write_directory(home, urls, routes, authorities,
                                      {s: {code: f"http://127.0.0.1:{ports[code]}" for code in codes}
                                       for s, codes in (other_nodes or {}).items()})
 

@@ -11,7 +11,6 @@ from psycopg_pool import AsyncConnectionPool
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.ecodex import EcodexActivities, connectors, ensure_poll_schedule
 from activities.node import NodeActivities, NodeContext
@@ -20,6 +19,7 @@ from adapters.directory import Directory
 from adapters.keys import load_or_create_private_key
 from adapters.seal import NodeSeal, Pkcs11Seal
 from probatio import telemetry
+from probatio.runner import workflow_runner
 from probatio.settings import Settings
 from store.db import open_pool
 from workflows.ecodex_poll import EcodexPoll
@@ -108,14 +108,6 @@ class Node:
                       workflow_runner=workflow_runner(),
                       max_cached_workflows=self.settings.worker_cached_workflows,
                       interceptors=telemetry.worker_interceptors(self.client, self.settings.state))
-
-
-def workflow_runner() -> SandboxedWorkflowRunner:
-    """The sandbox, with our own deterministic modules passed through: their pydantic models must be the
-    same classes inside and outside it, or a Deadline made in a workflow fails validation outside."""
-    return SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows", "forms", "pydantic")
-    )
 
 
 async def run_worker(settings: Settings) -> None:

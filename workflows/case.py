@@ -8,6 +8,8 @@ is an activity called by name.
 from __future__ import annotations
 
 import asyncio
+import copy
+import dataclasses
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -108,19 +110,25 @@ class CaseWorkflow:
 
     def _setup(self, inp: TransferInput, stage: str) -> None:
         self.inp = inp
-        # The case's whole state, handed as it is to the next run when the workflow continues as new.
-        self.m = inp.snapshot.model_copy(deep=True) if inp.snapshot is not None else CaseMemory(stage=stage)
+        # The case's whole state, handed as it is to the next run when the workflow continues as new. The
+        # handed-over snapshot is this run's own (decoded for it alone): taken, not copied, so a cached
+        # supervision holds one copy of it.
+        self.m = inp.snapshot if inp.snapshot is not None else CaseMemory(stage=stage)
         # What this run alone keeps: events not yet written, what was last published, deliveries in flight.
         self._pending: list[TimelineEvent] = []
-        self._published: tuple[Any, ...] | None = None  # the projection last written, without its revision
+        self._published: bytes | None = None  # a digest of the projection last written, without its revision
         self._indexed: tuple[Any, ...] | None = None  # the search attributes last set
+        if inp.snapshot is not None and inp.snapshot_published:
+            # The previous run wrote exactly this; search attributes carry over when continuing as new.
+            self._published = self._view()
+            self._indexed = self._index()
         self._only_changes: bool | None = None
         self._deliveries = 0
         self._wake = False
         self._continue_as_new_asked = False
 
     def snapshot(self) -> CaseMemory:
-        return self.m.model_copy(deep=True)
+        return copy.deepcopy(self.m)
 
     def begin_new_run(self) -> None:
         """Ask for a fresh history at the next quiet moment: supervision starts in a run of its own."""
@@ -192,8 +200,12 @@ class CaseWorkflow:
     def decision_due(self) -> datetime | None:
         return decision_due(self.m)
 
-    def _view(self) -> tuple[Any, ...]:
+    def _view(self) -> bytes:
         return view(self.m)
+
+    def _index(self) -> tuple[Any, ...]:
+        """What the search attributes say: stage, the two states, the watched decision date."""
+        return (self.stage, self.inp.issuing_state, self.inp.executing_state, self.decision_due())
 
     async def publish(self, *, only_if_changed: bool = False) -> None:
         """Write the projection and new timeline events to PostgreSQL, and refresh search attributes.
@@ -210,7 +222,7 @@ class CaseWorkflow:
         self.m.revision += 1
         events, self._pending = self._pending, []
         due = self.decision_due()
-        indexed = (self.stage, self.inp.issuing_state, self.inp.executing_state, due)
+        indexed = self._index()
         if indexed != self._indexed or not self._only_changes:  # each upsert is an event and an index write
             workflow.upsert_search_attributes([
                 STAGE_KEY.value_set(self.stage),
@@ -384,8 +396,8 @@ class CaseWorkflow:
         if decision is None or decision.status != "open" or not workflow.patched(COMPLETION_PAUSES_DECISION):
             return
         self.m.decision_paused_at, self.m.decision_paused_until = self.now(), until
-        self.set_deadline(decision.model_copy(update={
-            "due": decision.due + (until - self.now()), "note": "completion_awaited"}))
+        self.set_deadline(dataclasses.replace(
+            decision, due=decision.due + (until - self.now()), note="completion_awaited"))
 
     def resume_decision(self) -> None:
         """The completion came (or the decision was taken): the 60 days run again from now."""
@@ -399,9 +411,9 @@ class CaseWorkflow:
         now = self.now()
         waited = min(now, until) - at
         days = round(waited.total_seconds() / 86400)
-        self.set_deadline(decision.model_copy(update={
-            "due": decision.due - max(until - now, timedelta(0)), "status": "open", "note": "completion_waited",
-            "moved_days": days}))
+        self.set_deadline(dataclasses.replace(
+            decision, due=decision.due - max(until - now, timedelta(0)), status="open", note="completion_waited",
+            moved_days=days))
 
     def watch_delay(self, expected: datetime) -> None:
         """Art 12(2): within the 60 days, the date the executing state expects to decide by becomes the watched
@@ -434,10 +446,15 @@ class CaseWorkflow:
         completes once closed — in both cases only when every running handler and delivery has finished
         and everything is published, with nothing awaited after that last check: an update accepted in
         between would be lost with its message."""
-        await self.publish()
+        if self._published is None:
+            await self.publish()
+        else:
+            # Handed over published (snapshot_published): only what changed since then is written, by the loop.
+            self._refresh_alerts()
         while not self.closed:
             if self._should_continue_as_new():
-                if workflow.patched(QUIET_END):
+                quiet_end = workflow.patched(QUIET_END)
+                if quiet_end:
                     await self._quiet()
                 else:
                     await workflow.wait_condition(lambda: self._deliveries == 0 and workflow.all_handlers_finished())
@@ -445,7 +462,9 @@ class CaseWorkflow:
                         await self.publish()
                 if not self.closed:
                     self.m.runs += 1
-                    workflow.continue_as_new(self.inp.model_copy(update={"snapshot": self.snapshot()}))
+                    # The input of the next run only: its payload is not part of what a replay compares.
+                    workflow.continue_as_new(dataclasses.replace(self.inp, snapshot=self.snapshot(),
+                                                                  snapshot_published=quiet_end))
                 break
             wake = dl.next_wakeup(self.m.deadlines, self.now())
             timeout = (wake - self.now()) if wake else None

@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import TypeAdapter
+from pydantic.dataclasses import dataclass
 
 from workflows.stages import Alert
 
@@ -30,7 +31,10 @@ MEASURE_PREFIX = "measure:"  # one per measure with a duration: `measure:N`, N c
 DELIVERY_PREFIX = "delivery:"  # one per message awaiting its delivery evidence (workflows/delivery.py)
 
 
-class Deadline(BaseModel):
+# A slotted dataclass, not a BaseModel: a cached supervision holds one per watched date, and a model's
+# __dict__ and set of fields set cost about 0.6 KiB each (README.md, "Memory of a worker"). Same JSON.
+@dataclass(slots=True)
+class Deadline:
     name: str
     due: datetime
     basis: Literal["law", "policy"]
@@ -46,6 +50,10 @@ class Deadline(BaseModel):
     @property
     def is_duty(self) -> bool:
         return self.name.startswith(DUTY_PREFIX)
+
+
+# Deadlines as JSON (the projection's column, activities/node.py record_case).
+DEADLINES: TypeAdapter[list[Deadline]] = TypeAdapter(list[Deadline])
 
 
 def probation_end(end: date | None, period_days: int | None, supervision_began: datetime) -> datetime | None:

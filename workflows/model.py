@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, Field, PlainSerializer
+from pydantic import BaseModel, BeforeValidator, Field, PlainSerializer, TypeAdapter, field_serializer
+from pydantic.dataclasses import dataclass
 
 from forms.messages import ActionInput, Actor
 from forms.stages import Side
@@ -27,7 +28,11 @@ class ActionResult(BaseModel):
     detail: str | None = None
 
 
-class TransferInput(BaseModel):
+# TransferInput, CaseFacts, CaseMemory and Deadline are slotted pydantic dataclasses, not BaseModels: a cached
+# run holds them for months, and a model's __dict__ and set of fields set cost about 1 KiB each (README.md,
+# "Memory of a worker"). Same JSON either way.
+@dataclass(slots=True)
+class TransferInput:
     case_id: str
     issuing_state: str
     executing_state: str
@@ -38,6 +43,17 @@ class TransferInput(BaseModel):
     delivery_retry_hours: int = 48
     # Set only when a run continues as new: the state the previous run handed over.
     snapshot: CaseSnapshot | None = None
+    # The previous run wrote that state to PostgreSQL (projection, search attributes) before handing it over:
+    # the new run does not write it again, so its history stays a few events long (memory per cached case).
+    # Absent from runs recorded before, which wrote it again first thing.
+    snapshot_published: bool = False
+
+    @field_serializer("snapshot", when_used="json")
+    def _snapshot_without_defaults(self, snapshot: CaseSnapshot | None) -> dict[str, Any] | None:
+        # On the wire (the next run's input) only what differs from the defaults: a cached run holds its input
+        # several times over (the SDK's payload copies, Core's history, the decoded models), and reading it
+        # back gives the same memory.
+        return None if snapshot is None else _MEMORY.dump_python(snapshot, mode="json", exclude_defaults=True)
 
 
 class LinkMessage(BaseModel):
@@ -108,8 +124,10 @@ class SubmissionCheck(BaseModel):
     warnings: list[str] = Field(default_factory=list)
 
 
-class CaseFacts(BaseModel):
-    """The non-personal facts of a certificate that drive deadlines (forms.annex1.CertificateFacts)."""
+@dataclass(slots=True)
+class CaseFacts:
+    """The non-personal facts of a certificate that drive deadlines (forms.annex1.CertificateFacts). A slotted
+    dataclass, as Deadline: each cached case holds one."""
 
     judgment_type: str | None = None
     measure_count: int = 0
@@ -147,7 +165,8 @@ ById = Annotated[dict[str, OutgoingMessage], BeforeValidator(_by_message_id),
                  PlainSerializer(lambda d: list(d.values()), return_type=list[OutgoingMessage])]
 
 
-class CaseMemory(BaseModel):
+@dataclass(slots=True)
+class CaseMemory:
     """Everything one side of a case knows: the workflow keeps it in this one model and hands it whole to
     the next run when it continues as new. Ids, stages, dates and codes only: no personal data."""
 
@@ -223,6 +242,7 @@ class CaseMemory(BaseModel):
 
 # The name recorded histories know the handed-over state by.
 CaseSnapshot = CaseMemory
+_MEMORY: TypeAdapter[CaseMemory] = TypeAdapter(CaseMemory)
 
 
 class CaseState(BaseModel):
@@ -247,6 +267,3 @@ class CaseState(BaseModel):
     next_wakeup: datetime | None = None
     # Which run of the workflow this is: supervision continues as new to keep each history small.
     run: int = 1
-
-
-TransferInput.model_rebuild()

@@ -22,7 +22,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
 from forms.examples import example_certificate
-from probatio.node import WORKFLOWS, workflow_runner
+from probatio.node import WORKFLOWS
+from probatio.runner import workflow_runner
 from workflows.model import CaseState, TransferInput
 from workflows.outgoing import OutgoingTransfer
 

@@ -21,7 +21,8 @@ from temporalio.worker import Worker
 
 import workflows.case
 from forms.messages import ACTIONS, ActionFields, ActionInput, Actor, DecideUpdate, TransferBackActionFields
-from probatio.node import WORKFLOWS, workflow_runner
+from probatio.node import WORKFLOWS
+from probatio.runner import workflow_runner
 from workflows.model import (
     ActionResult,
     AdaptationCheck,

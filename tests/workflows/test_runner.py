@@ -1,0 +1,66 @@
+"""The worker's workflow runner (probatio/runner.py): a cached run keeps no reference into the protobuf
+activations it was given, so its memory is its own state, not the start activation with its input.
+
+Replays a supervision's recorded second run (a run that waits on its timers, as a cached supervision does) and
+looks at the instance the runner made. If an SDK upgrade renames what the runner releases, this fails instead of
+the saving being lost without a word (probatio bench open-supervisions measures the saving itself)."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer, WorkflowInstance, WorkflowInstanceDetails
+from temporalio.worker._workflow_instance import _WorkflowInstanceImpl
+
+from probatio.node import WORKFLOWS
+from probatio.runner import RELEASED, CompactRunner, _ReleasingInstance, _ReleasingRunner
+from workflows.model import TransferInput
+
+SUPERVISING = (Path(__file__).parent / "histories"
+               / "incoming-recognised-within-the-60-days-supervised-probation-period-en-run2-snapshot-published.json")
+
+
+class _Recording(CompactRunner):
+    """The runner without the sandbox around it, so the instance it makes can be looked at."""
+
+    def __init__(self) -> None:
+        super().__init__(_ReleasingRunner())
+        self.made: list[WorkflowInstance] = []
+
+    def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
+        instance = super().create_instance(det)
+        self.made.append(instance)
+        return instance
+
+
+def test_the_sdk_still_sets_what_the_runner_releases() -> None:
+    activate = inspect.getsource(_WorkflowInstanceImpl.activate)
+    for name in RELEASED:
+        assert f"self.{name} = " in activate, f"temporalio no longer sets {name} in activate: review probatio/runner.py"
+
+
+async def test_a_replayed_supervision_holds_no_part_of_its_activations() -> None:
+    runner = _Recording()
+    history = WorkflowHistory.from_json(SUPERVISING.stem, SUPERVISING.read_text(encoding="utf-8"))
+    await Replayer(workflows=WORKFLOWS, workflow_runner=runner,
+                   data_converter=pydantic_data_converter).replay_workflow(history)
+    [instance] = runner.made
+    assert isinstance(instance, _ReleasingInstance)
+    # The run got its input as before: the supervision's handed-over state.
+    assert instance._workflow_input is not None
+    [started] = instance._workflow_input.args
+    assert isinstance(started, TransferInput) and started.snapshot is not None
+    # What it keeps of its activations are containers of its own, not the protobuf ones of the activation
+    # (a protobuf container or sub-message keeps its whole activation alive).
+    assert isinstance(instance._current_internal_flags, list)
+    assert isinstance(instance._workflow_input.headers, dict)
+    assert isinstance(instance._info.headers, dict) and isinstance(instance._info.raw_memo, dict)
+
+
+def test_every_instance_shares_one_payload_converter() -> None:
+    runner = CompactRunner(_ReleasingRunner())
+    factory = pydantic_data_converter._new_payload_converter
+    assert runner._shared(factory)() is runner._shared(pydantic_data_converter._new_payload_converter)()

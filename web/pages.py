@@ -4,13 +4,10 @@ functions the JSON API uses (web.cases.read_case and act), so roles, stages and 
 from __future__ import annotations
 
 import asyncio
-import enum
 import json
 import logging
 import secrets
-from datetime import date
-from types import UnionType
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, FastAPI, Request
@@ -47,6 +44,7 @@ from web.documents import list_documents
 from web.errors import ApiError
 from web.i18n import N_, SOURCE_LANGUAGE, Translator, translator
 from web.i18n import Message as PageMessage
+from web.page_parts import action_fields, completion_request, returned_by_prosecutor
 from web.pages_common import HOME, STATIC, SignedIn, node_of, page_detail, render
 from web.pages_confirm import DESTRUCTIVE, confirm_page, is_serious
 from web.pages_documents import case_documents_context
@@ -58,63 +56,6 @@ log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 
 SIDE_OF = {"outgoing": Side.ISSUING, "incoming": Side.EXECUTING}
-
-# How the values of the law's lists read on a page (the catalogue's enums give the values).
-OPTION_LABELS: dict[str, str] = {
-    "modify": N_("modify the measures"), "revoke": N_("revoke the suspension"),
-    "execute_custody": N_("execute the custodial sentence"), "lapse": N_("the measures lapse"),
-    "absconded": N_("the person absconded"), "residence_lost": N_("no longer resides here"),
-    "issuing_request": N_("the issuing State asked for it"),
-    "annulled": N_("annulled"), "amended": N_("amended"), "confirmed": N_("confirmed"),
-    "post": N_("by post"), "email": N_("by e-mail"), "ecodex": N_("through e-CODEX"),
-    "true": N_("yes"), "false": N_("no"),
-}
-
-
-def _field_kind(annotation: Any) -> tuple[str, list[str]]:
-    """How a body field of the catalogue is asked for: its input kind and, for a list of the law, its values."""
-    args = [a for a in get_args(annotation) if a is not type(None)]
-    inner = args[0] if get_origin(annotation) in (Union, UnionType) and len(args) == 1 else annotation
-    if get_origin(inner) is Annotated:
-        inner = get_args(inner)[0]
-    if isinstance(inner, type) and issubclass(inner, enum.Enum):
-        return "select", [str(m.value) for m in inner]
-    if get_origin(inner) is Literal:
-        return "select", [str(v) for v in get_args(inner)]
-    if inner is bool:
-        return "select", ["true", "false"]
-    if inner is int:
-        return "int", []
-    if inner is date:
-        return "date", []
-    if inner is str:
-        return "textarea", []
-    return "json", []
-
-
-def _option(name: str, value: str, t: Translator) -> str:
-    if name in ("ground", "grounds"):
-        return f"({value}) {t.gettext(labels.GROUNDS[value])}"
-    return t.gettext(OPTION_LABELS[value]) if value in OPTION_LABELS else value
-
-
-def action_fields(side: Side, action: str, t: Translator | None = None) -> list[dict[str, Any]]:
-    """The fields of an action's form: which, of what kind and whether required from its model in the
-    catalogue; their words in the reader's language."""
-    model = rule_for(side, action)
-    if model is None:
-        return []
-    t = t or translator(SOURCE_LANGUAGE)
-    out = []
-    for name, info in model.model_fields.items():
-        kind, values = _field_kind(info.annotation)
-        if kind == "select" and len(values) == 1 and not info.is_required():
-            continue  # a single possible value needs no question
-        # The field's title in the catalogue, translated (web/catalogue_words.py extracts it).
-        out.append({"name": name, "label": t.gettext(info.title) if info.title else name, "kind": kind,
-                    "options": [(v, _option(name, v, t)) for v in values], "required": info.is_required()})
-    return out
-
 
 def form_to_body(side: Side, action: str, form: Any, t: Translator | None = None) -> tuple[dict[str, Any],
                                                                                         dict[str, str]]:
@@ -323,23 +264,6 @@ PAGE_ACTIONS: dict[tuple[str, str], tuple[str, str, str]] = {
 }
 
 
-async def completion_request(pool: Any, view: dict[str, Any]) -> dict[str, Any] | None:
-    """Art 8(2): what the executing State asked to be completed (the note its completion_request carried),
-    and by when; from the latest `completion_requested` event of the timeline and the inbox message it names."""
-    from store.messages import inbox_payload
-
-    event = next((e for e in reversed(view["timeline"]) if e["type"] == "completion_requested"), None)
-    if event is None:
-        return None
-    detail = event.get("detail") or {}
-    message_id = detail.get("message_id")
-    payload = await inbox_payload(pool, str(message_id)) if message_id else None
-    due = next((d.get("due") for d in view["deadlines"] if d.get("name") == "duty:complete"
-                and d.get("status") == "open"), None)
-    return {"at": event["at"], "by": event["actor"], "missing": str((payload or {}).get("missing") or ""),
-            "due_days": detail.get("due_days"), "due": due}
-
-
 async def ecodex_trust(pool: Any, case_id: str) -> list[dict[str, Any]]:
     """The trust-OK verdicts of this case's messages that came over e-CODEX (store/ecodex.py)."""
     from store.ecodex import trust_of_case
@@ -390,16 +314,6 @@ async def _case_page(request: Request, session: SignedIn, direction: str, case_i
                   completion=completion, **attached, ecodex_trust=await ecodex_trust(node.pool, case_id),
                   failed_action=failed_action, field_errors=field_errors or {}, values=values or {},
                   done=request.query_params.get("done", ""))
-
-
-def returned_by_prosecutor(view: dict[str, Any]) -> dict[str, Any] | None:
-    """A draft the prosecutor sent back (Art 6(3)): when, by whom and why, for the officer who corrects it."""
-    if view["stage"] != "draft":
-        return None
-    event = next((e for e in reversed(view["timeline"]) if e["type"] == "returned_to_officer"), None)
-    if event is None:
-        return None
-    return {"at": event["at"], "actor": event["actor"], "reason": (event.get("texts") or {}).get("reason", "")}
 
 
 def _holder_name(node: Any, view: dict[str, Any]) -> str | None:

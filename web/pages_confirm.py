@@ -16,6 +16,7 @@ from store.sessions import Session
 from web import i18n, labels
 from web.cases import visible_case
 from web.i18n import N_
+from web.page_parts import action_fields
 from web.pages_common import node_of, render
 from workflows.rules import rule_for
 from workflows.stages import Side
@@ -62,8 +63,6 @@ async def confirm_page(request: Request, session: Session, side: Side, case_id: 
 
 
 def _fields(side: Side, action: str, t: Any) -> list[dict[str, Any]]:
-    from web.pages import action_fields
-
     return action_fields(side, action, t)
 
 

@@ -30,6 +30,7 @@ from web.documents import attach_document, list_documents
 from web.errors import ApiError
 from web.i18n import N_, Message
 from web.labels import country_name, problem_text
+from web.page_parts import completion_request, returned_by_prosecutor
 from web.pages_common import SignedIn, node_of, page_detail, render, require_role
 from web.pages_wizard import (
     STEP_BY_KEY,
@@ -166,7 +167,6 @@ async def correct_certificate(request: Request, session: SignedIn, case_id: str)
 
 async def _correction_context(request: Request, session: Session, row: dict[str, Any]) -> dict[str, Any]:
     """What the wizard shows when correcting: the case, and what the executing State asked for."""
-    from web.pages import completion_request, returned_by_prosecutor
 
     case_id = correcting(row)
     if case_id is None:

@@ -192,23 +192,6 @@ async def list_page(
     return CasePage(rows, min(n, LIST_TOTAL_CAP), n > LIST_TOTAL_CAP)
 
 
-async def list_cases(
-    pool: AsyncConnectionPool[Any],
-    *,
-    direction: str,
-    authorities: Sequence[str],
-    stage: str | None = None,
-    executing_state: str | None = None,
-    due_before: datetime | None = None,
-    limit: int = 200,
-    offset: int = 0,
-) -> list[Row]:
-    page = await list_page(pool, direction=direction, authorities=authorities, stage=stage,
-                           executing_state=executing_state, due_before=due_before, limit=limit, offset=offset,
-                           count=False)
-    return page.rows
-
-
 async def people_of_cases(pool: AsyncConnectionPool[Any], case_ids: Sequence[str]) -> dict[str, Row]:
     """The person's name and the references of each case, for the pages' lists and their search (personal
     data: the pages audit that they showed it)."""

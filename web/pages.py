@@ -218,8 +218,10 @@ async def case_list(request: Request, session: SignedIn, stage: str | None = Non
 
     node = node_of(request)
     user = session.user
-    outgoing = await cases.list_cases(node.pool, direction="outgoing", authorities=user.authorities, stage=stage)
-    incoming = await cases.list_cases(node.pool, direction="incoming", authorities=user.authorities, stage=stage)
+    outgoing = (await cases.list_page(node.pool, direction="outgoing", authorities=user.authorities, stage=stage,
+                                      count=False)).rows
+    incoming = (await cases.list_page(node.pool, direction="incoming", authorities=user.authorities, stage=stage,
+                                      count=False)).rows
     my_drafts = await drafts.list_drafts(node.pool, user.authorities) if user.role == "officer" else []
     query = (q or "").strip()[:200]
     people = await cases.people_of_cases(node.pool, [r["id"] for r in (*outgoing, *incoming)])

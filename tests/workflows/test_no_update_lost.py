@@ -195,9 +195,17 @@ async def test_closing_actions_at_the_history_threshold_are_refused_or_carried_o
             if (await handle.query("full_state", result_type=CaseMemory)).runs == 2:
                 break
             await asyncio.sleep(0.02)
-        # Breach reports one after the other until somewhere near the threshold, then at once the closing
-        # action: with a different count each run, some land while the run is handing over to the next.
-        reports = [await attempt(client, case_id, "report_breach") for _ in range(2 + run % 6)]
+        # Breach reports one after the other, then at once the closing action. In even runs a different count
+        # each time, so that the closing action lands near the threshold, often while the run waits for a
+        # quiet moment to hand over (the closing action then wins). In odd runs reports go on until the run
+        # has handed over to the next, and the closing action follows at once, in the first moments of the
+        # new run: which of the two happens in an even run depends on the machine's timing, so the odd runs
+        # make sure the hand-over itself is exercised on every machine.
+        reports: list[str] = []
+        while len(reports) < (2 + run % 6 if run % 2 == 0 else 40):
+            reports.append(await attempt(client, case_id, "report_breach"))
+            if run % 2 and (await handle.query("full_state", result_type=CaseMemory)).runs >= 3:
+                break
         closing = await attempt(client, case_id, name, fields.model_validate(body))
         sent = await messages_of(recorder, case_id, message) if closing == "done" else recorder.sent[case_id]
         if closing == "done":
@@ -206,4 +214,5 @@ async def test_closing_actions_at_the_history_threshold_are_refused_or_carried_o
         assert sent.count("breach_report") == reports.count("done"), (run, reports, sent)
         memory = await handle.query("full_state", result_type=CaseMemory)
         continued += int(memory.runs >= 3)  # run 1 until supervision, run 2 supervision, then the threshold
-    assert continued > 0, "no case reached the threshold: the test would prove nothing"
+    # Every odd run handed over (or the threshold does not work); even runs may or may not have.
+    assert continued >= 12, f"only {continued} cases reached the threshold and handed over"

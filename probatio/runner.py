@@ -21,7 +21,9 @@ tests/workflows/test_runner.py fails when an SDK upgrade renames one, rather tha
 from __future__ import annotations
 
 import dataclasses
+import random
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 import temporalio.converter
@@ -56,10 +58,39 @@ def _own_all(messages: Mapping[str, M]) -> dict[str, M]:
 
 
 class _ReleasingInstance(_WorkflowInstanceImpl):
-    """The SDK's workflow instance (made inside the sandbox), which lets go of its activation once done with it."""
+    """The SDK's workflow instance (made inside the sandbox), which lets go of its activation once done with it,
+    shares its definition's handler tables and seeds its random generator only when a run first draws from it."""
+
+    def __init__(self, det: WorkflowInstanceDetails) -> None:
+        self._lazy_random: random.Random | None = None
+        super().__init__(det)
+        # The SDK copies the definition's tables so that handlers can be added while a run goes on
+        # (`workflow.set_signal_handler`, `set_update_handler`); ours never do, so every run reads the
+        # definition's own, read-only: adding one would raise rather than change the other runs. (The
+        # queries table stays a copy: the SDK puts the run's own stack-trace queries in it.)
+        self._signals = MappingProxyType(self._defn.signals)  # type: ignore[assignment]
+        self._updates = MappingProxyType(self._defn.updates)  # type: ignore[assignment]
+
+    # The SDK seeds a Mersenne Twister (2.5 KiB of state) for every run as it is made, and seeds it again on
+    # each new seed (`_apply_update_random_seed`, which sets `_current_seed` too). A cached supervision that
+    # waits for months never draws from it, so it is made here from the current seed when first used: the
+    # same numbers, since seeding resets the whole state of the generator.
+    @property
+    def _random(self) -> random.Random:
+        if self._lazy_random is None:
+            self._lazy_random = random.Random(self._current_seed)
+        return self._lazy_random
+
+    @_random.setter
+    def _random(self, generator: random.Random) -> None:
+        self._lazy_random = None  # the SDK's own, made in its __init__ from the seed it also keeps
 
     def activate(self, act: WorkflowActivation) -> WorkflowActivationCompletion:
         completion = super().activate(act)
+        # The completion just returned stays the instance's current one until the next activation (with the
+        # commands and payloads it carried); Core has it serialised by now. An empty one of its own takes its
+        # place: the SDK may still add to it when an evicted run's coroutines are closed.
+        self._current_completion = WorkflowActivationCompletion()
         # Read again by the next activation only when a flag is asked for: a plain list answers `in` the same.
         self._current_internal_flags = list(self._current_internal_flags)  # type: ignore[assignment]
         self._deployment_version_for_current_task = _own(self._deployment_version_for_current_task)

@@ -8,11 +8,14 @@ the saving being lost without a word (probatio bench open-supervisions measures 
 from __future__ import annotations
 
 import inspect
+import random
 from pathlib import Path
 
+import pytest
+from temporalio.bridge.proto.workflow_activation import UpdateRandomSeed
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Replayer, WorkflowInstance, WorkflowInstanceDetails
+from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, WorkflowInstance, WorkflowInstanceDetails
 from temporalio.worker._workflow_instance import _WorkflowInstanceImpl
 
 from probatio.node import WORKFLOWS
@@ -64,3 +67,51 @@ def test_every_instance_shares_one_payload_converter() -> None:
     runner = CompactRunner(_ReleasingRunner())
     factory = pydantic_data_converter._new_payload_converter
     assert runner._shared(factory)() is runner._shared(pydantic_data_converter._new_payload_converter)()
+
+
+class _Plain(UnsandboxedWorkflowRunner):
+    """The SDK's own instance, for comparison."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.made: list[WorkflowInstance] = []
+
+    def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
+        instance = super().create_instance(det)
+        self.made.append(instance)
+        return instance
+
+
+async def _replayed(runner: _Recording | _Plain) -> _WorkflowInstanceImpl:
+    history = WorkflowHistory.from_json(SUPERVISING.stem, SUPERVISING.read_text(encoding="utf-8"))
+    await Replayer(workflows=WORKFLOWS, workflow_runner=runner,
+                   data_converter=pydantic_data_converter).replay_workflow(history)
+    [instance] = runner.made
+    assert isinstance(instance, _WorkflowInstanceImpl)
+    return instance
+
+
+async def test_a_run_draws_the_same_numbers_as_with_the_sdks_own_generator() -> None:
+    ours, sdks = await _replayed(_Recording()), await _replayed(_Plain())
+    assert isinstance(ours, _ReleasingInstance) and not isinstance(sdks, _ReleasingInstance)
+    # This run drew for the alert it raised (an event's key), and goes on where the SDK's would.
+    assert ours._lazy_random is not None
+    assert [ours._random.random() for _ in range(3)] == [sdks._random.random() for _ in range(3)]
+    # A new seed from the server (`UpdateRandomSeed`) restarts both alike.
+    for instance in (ours, sdks):
+        instance._apply_update_random_seed(UpdateRandomSeed(randomness_seed=947))
+    assert ours._random.getrandbits(128) == sdks._random.getrandbits(128)
+
+
+def test_a_run_that_never_draws_makes_no_generator() -> None:
+    instance = object.__new__(_ReleasingInstance)  # type: ignore[type-abstract]
+    instance._lazy_random = None
+    instance._random = random.Random(947)  # what the SDK's __init__ does: only the seed is kept (_current_seed)
+    assert instance._lazy_random is None
+
+
+async def test_every_run_reads_the_definitions_signal_and_update_tables() -> None:
+    instance = await _replayed(_Recording())
+    assert "start_supervision" in instance._updates and "receive" in instance._signals
+    with pytest.raises(TypeError):
+        instance._updates["added"] = instance._updates["start_supervision"]  # type: ignore[index]

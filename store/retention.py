@@ -29,7 +29,7 @@ async def erase_closed_cases(pool: AsyncConnectionPool[Any], *, closed_before: d
     deadlines stay: they are what the statistics and the audit trail need, and hold no personal data.
     """
     async with pool.connection() as conn, conn.transaction():
-        # The lock order of every write of cases (migration 0033): the audit chain's head before case rows.
+        # The lock order of every write of cases (migration 0031): the audit chain's head before case rows.
         await conn.execute("SELECT probatio_audit_chain_first()")
         cur = await conn.execute(
             "SELECT id FROM cases WHERE closed_at < %s AND erased_at IS NULL ORDER BY closed_at LIMIT %s"

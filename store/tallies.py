@@ -1,4 +1,4 @@
-"""The dashboard's counts from the case tallies (migrations 0030, 0031), at any scale.
+"""The dashboard's counts from the case tallies (migration 0030), at any scale.
 
 A period of whole UTC months (or none: all time) is read from the month tallies alone: a few rows per
 authority and value. The whole UTC days of a period outside its whole months (the 10th to the end of the
@@ -99,7 +99,7 @@ _DAY_COLUMNS = ("facet, direction, value, value2, to_char(day, 'YYYY-MM') AS per
                 " recognised, refused, withdrawn")
 
 
-# Whose tally rows a user's counts add up, and with which sign (0032): their authorities' rows, or, when fewer
+# Whose tally rows a user's counts add up, and with which sign (0030's node rows): their authorities' rows, or, when fewer
 # rows that way, the node's ('*') less those of the authorities of the node they do not hold. Exact either way.
 _WEIGHTS = """
 WITH excluded AS MATERIALIZED (
@@ -206,7 +206,7 @@ def total_query(authorities: Sequence[str] | None, *, direction: str, stage: str
         where.append("authority = ANY(%(auth)s)")
         params["auth"] = sorted(set(authorities))
     else:
-        where.append("authority = '*'")  # the node's own rows (0032)
+        where.append("authority = '*'")  # the node's own rows (0030's node rows)
     if value is not None:
         where.append("value = %(value)s")
     return f"SELECT COALESCE(sum(cases), 0)::bigint AS n FROM case_tallies WHERE {' AND '.join(where)}", params

@@ -1,7 +1,7 @@
-"""Migration 0033: every transaction that writes cases takes the audit chain's head first, so a web request
+"""Migration 0031: every transaction that writes cases takes the audit chain's head first, so a web request
 that creates a case and then audits it, and a projection write that audits and then changes a case (its
 tally rows), never deadlock. Several connections interleave both kinds of transaction on the same rows of
-a real PostgreSQL; before 0033 PostgreSQL broke such cycles with "deadlock detected" (a 500 to the user)."""
+a real PostgreSQL; before 0031 PostgreSQL broke such cycles with "deadlock detected" (a 500 to the user)."""
 
 from __future__ import annotations
 

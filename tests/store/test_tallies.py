@@ -49,7 +49,7 @@ def _seed(url: str, n: int, start: datetime) -> None:
 
 
 def _full_count_differences(url: str) -> list[tuple[Any, ...]]:
-    """Every month tally (0030) and day tally (0031) row that differs from a count over every case, either way
+    """Every month tally and day tally (0030) row that differs from a count over every case, either way
     (rows of zeros aside)."""
     recount = ("SELECT authority, facet, period, direction, value, value2, cases, COALESCE(open, 0),"
                " COALESCE(attention, 0), COALESCE(recognised, 0), COALESCE(refused, 0), COALESCE(withdrawn, 0)"
@@ -162,7 +162,7 @@ def test_a_period_is_split_into_whole_months_days_and_hours() -> None:
     (datetime(2026, 3, 9, tzinfo=UTC), None),                                   # open-ended
     (None, datetime(2026, 3, 9, 6, tzinfo=UTC)),                                # open-ended, hours at its end
 ], ids=["whole-months", "partial-ends", "inside-a-month", "whole-days", "open-ended", "until-hours"])
-# Two authorities of four add up their own rows; three of four, the node's rows less the fourth's (0032).
+# Two authorities of four add up their own rows; three of four, the node's rows less the fourth's (0030's node rows).
 @pytest.mark.parametrize("held", [2, 3], ids=["own-rows", "node-less-others"])
 async def test_a_period_counts_the_cases_started_in_it(db_url: str, since: datetime | None,
                                                         until: datetime | None, held: int) -> None:

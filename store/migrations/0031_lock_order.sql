@@ -1,5 +1,5 @@
 -- One lock order for every transaction that writes cases: the audit chain's head first, then the cases'
--- rows, then the tally rows (0030-0032, in their key order). Before, a web request that inserted a case
+-- rows, then the tally rows (0030, in their key order). Before, a web request that inserted a case
 -- (tally rows locked) and then audited it (the chain's head) could meet a projection write that audited
 -- first and then changed a case: each waited for the other and PostgreSQL broke the deadlock with an error
 -- (a 500 on POST /api/v1/transfers under load, `probatio bench lifecycle`). Taking the head before any

@@ -11,12 +11,14 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+import store.db
 from probatio.harness import fresh_database
 from store import cases, tallies
-from store.db import open_pool
+from store.db import ensure_database, migrate, open_pool
 
 AUTHORITIES = ["A1", "A2", "A3", "A4"]
 STAGES_OUT = ["draft", "awaiting_approval", "sent", "under_decision", "consultation", "transferred", "closed"]
@@ -129,6 +131,27 @@ async def test_tallies_equal_a_full_count_after_10000_concurrent_stage_changes(d
         assert overdue is not None and kept["overdue"] == overdue["n"]
     finally:
         await pool.close()
+
+
+def test_the_migration_counts_the_cases_already_there(pg_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A node that upgrades: its cases were written before the tallies existed, and 0030 counts them all, for
+    their authorities and for the node, by month and by day."""
+    url = make_conninfo(pg_server, dbname="tally_upgrade_tests")
+    with psycopg.connect(make_conninfo(pg_server, dbname="postgres"), autocommit=True) as conn:
+        conn.execute('DROP DATABASE IF EXISTS "tally_upgrade_tests" WITH (FORCE)')
+    ensure_database(url)
+    every = store.db.migrations()
+    monkeypatch.setattr(store.db, "migrations", lambda: [m for m in every if m[0] < "0030"])
+    migrate(url)
+    _seed(url, 300, datetime(2026, 1, 20, tzinfo=UTC))
+    monkeypatch.setattr(store.db, "migrations", lambda: every)
+    assert "0030_case_tallies" in migrate(url)
+    assert _full_count_differences(url) == []
+    with psycopg.connect(url, autocommit=True) as conn:
+        node = conn.execute("SELECT cases FROM case_tallies WHERE authority = '*' AND facet = 'started'"
+                            " AND period = 'all' AND direction = 'outgoing'").fetchone()
+        outgoing = conn.execute("SELECT count(*) FROM cases WHERE direction = 'outgoing'").fetchone()
+    assert node is not None and node == outgoing and node[0] > 0
 
 
 def test_a_period_is_split_into_whole_months_days_and_hours() -> None:

@@ -78,7 +78,8 @@ class _ReleasingInstance(_WorkflowInstanceImpl):
     @property
     def _random(self) -> random.Random:
         if self._lazy_random is None:
-            self._lazy_random = random.Random(self._current_seed)
+            # Not for secrets: the deterministic numbers of a workflow (`workflow.random()`), as the SDK makes them.
+            self._lazy_random = random.Random(self._current_seed)  # nosec B311
         return self._lazy_random
 
     @_random.setter

@@ -99,7 +99,7 @@ _DAY_COLUMNS = ("facet, direction, value, value2, to_char(day, 'YYYY-MM') AS per
                 " recognised, refused, withdrawn")
 
 
-# Whose tally rows a user's counts add up, and with which sign (0030's node rows): their authorities' rows, or, when fewer
+# Whose tally rows a user's counts add up, and with which sign ('*' rows, 0030): their authorities' rows, or, when fewer
 # rows that way, the node's ('*') less those of the authorities of the node they do not hold. Exact either way.
 _WEIGHTS = """
 WITH excluded AS MATERIALIZED (

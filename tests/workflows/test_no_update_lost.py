@@ -9,8 +9,10 @@ import asyncio
 import random
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
+from typing import TypeVar
 
 import pytest
 from temporalio import activity
@@ -23,6 +25,7 @@ import workflows.case
 from forms.messages import ACTIONS, ActionFields, ActionInput, Actor, DecideUpdate, TransferBackActionFields
 from probatio.node import WORKFLOWS
 from probatio.runner import workflow_runner
+from tests.support import NeverHappened
 from workflows.model import (
     ActionResult,
     AdaptationCheck,
@@ -39,6 +42,7 @@ from workflows.model import (
 from workflows.stages import Side
 
 pytestmark = pytest.mark.integration
+T = TypeVar("T")
 
 # The closing actions of the executing side, and the message each must send when it is carried out.
 CLOSING: dict[str, tuple[str, type[ActionFields], dict[str, str]]] = {
@@ -116,11 +120,7 @@ async def supervised_soon(client: Client, queue: str) -> str:
         id=workflow_id(Side.EXECUTING, case_id), task_queue=queue, start_signal="receive",
         start_signal_args=[certificate])
     handle = client.get_workflow_handle(workflow_id(Side.EXECUTING, case_id))
-    for _ in range(200):
-        memory = await handle.query("full_state", result_type=CaseMemory)
-        if memory.stage == "under_decision":
-            break
-        await asyncio.sleep(0.02)
+    await soon(partial(handle.query, "full_state", result_type=CaseMemory), lambda m: m.stage == "under_decision")
     decide = ActionInput[DecideUpdate](actor=Actor(name="p", role="prosecutor"),
                                        body=DecideUpdate(outcome="recognised"))
     await handle.execute_update("decide", decide, result_type=ActionResult)
@@ -145,12 +145,21 @@ async def attempt(client: Client, case_id: str, name: str, body: ActionFields | 
         return "refused"
 
 
-async def messages_of(recorder: Recorder, case_id: str, expected: str) -> list[str]:
-    for _ in range(250):
-        if expected in recorder.sent[case_id]:
-            break
+async def soon(fetch: Callable[[], Awaitable[T]], predicate: Callable[[T], bool], timeout: float = 30.0) -> T:
+    """Poll `fetch` every 20 ms until `predicate` holds (tests/support.wait_for, at the pace these races
+    need); fail with the last value after `timeout` seconds, which only a loaded machine comes near."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate(value := await fetch()):
+        if asyncio.get_running_loop().time() > deadline:
+            raise NeverHappened(f"not within {timeout} s; last seen: {value!r}"[:2000])
         await asyncio.sleep(0.02)
-    return recorder.sent[case_id]
+    return value
+
+
+async def messages_of(recorder: Recorder, case_id: str, expected: str) -> list[str]:
+    async def sent() -> list[str]:
+        return recorder.sent[case_id]
+    return await soon(sent, lambda messages: expected in messages)
 
 
 async def test_closing_actions_right_after_start_supervision_are_refused_or_carried_out(
@@ -191,10 +200,7 @@ async def test_closing_actions_at_the_history_threshold_are_refused_or_carried_o
         case_id = await supervised_soon(client, queue)
         handle = client.get_workflow_handle(workflow_id(Side.EXECUTING, case_id))
         assert await attempt(client, case_id, "start_supervision") == "done"
-        for _ in range(250):
-            if (await handle.query("full_state", result_type=CaseMemory)).runs == 2:
-                break
-            await asyncio.sleep(0.02)
+        await soon(partial(handle.query, "full_state", result_type=CaseMemory), lambda m: m.runs == 2)
         # Breach reports one after the other, then at once the closing action. In even runs a different count
         # each time, so that the closing action lands near the threshold, often while the run waits for a
         # quiet moment to hand over (the closing action then wins). In odd runs reports go on until the run

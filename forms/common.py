@@ -11,6 +11,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic_core import PydanticCustomError
 
 from forms.law import EU_LANGUAGES, MEMBER_STATES, Confidence
 
@@ -27,15 +28,18 @@ LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+# The errors of the boxes' own checks have a type of their own and their words as a template, so that the
+# pages can show them in the reader's language (forms/validation.py); the API says the English.
 def _member_state(code: str) -> str:
     if code not in MEMBER_STATES:
-        raise ValueError(f"not an EU member state code (expected one of {', '.join(MEMBER_STATES)})")
+        raise PydanticCustomError("member_state", "not an EU member state code (expected one of {states})",
+                                  {"states": ", ".join(MEMBER_STATES)})
     return code
 
 
 def _language(code: str) -> str:
     if code not in EU_LANGUAGES:
-        raise ValueError("not an official EU language (ISO 639-1 code such as fr, de, en)")
+        raise PydanticCustomError("eu_language", "not an official EU language (ISO 639-1 code such as fr, de, en)")
     return code
 
 
@@ -57,7 +61,7 @@ def tagged(confidence: Confidence, note: str = "", **kwargs: Any) -> Any:
 
 def _no_control_chars(value: Any) -> Any:
     if isinstance(value, str) and _CONTROL_CHARS.search(value):
-        raise ValueError("contains control characters")
+        raise PydanticCustomError("control_characters", "contains control characters")
     if isinstance(value, list):
         for item in value:
             _no_control_chars(item)

@@ -128,7 +128,7 @@ def _message(error_type: str, msg: str, ctx: dict[str, object], *,
     # People read these beside a box: pydantic's wording ("String should match pattern '^[A-Z]{2}$'") is
     # for programmers, so each kind of error gets plain, translatable words.
     if error_type in _PLAIN:
-        return _PLAIN[error_type], {k: v for k, v in ctx.items() if k in ("ge", "le", "gt", "lt")}
+        return _PLAIN[error_type], {k: v for k, v in ctx.items() if k in ("ge", "le", "gt", "lt", "states")}
     return wording("is not a value this box takes"), {}
 
 
@@ -150,6 +150,10 @@ _PLAIN: dict[str, str] = {
     "less_than_equal": wording("must be at most {le}"),
     "greater_than": wording("must be more than {gt}"),
     "less_than": wording("must be less than {lt}"),
+    # The boxes' own checks (forms/common.py).
+    "member_state": wording("not an EU member state code (expected one of {states})"),
+    "eu_language": wording("not an official EU language (ISO 639-1 code such as fr, de, en)"),
+    "control_characters": wording("contains control characters"),
 }
 
 

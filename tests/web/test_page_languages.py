@@ -31,9 +31,11 @@ from webhelp import csrf_of, signed_in
 from forms.examples import example_breach, example_certificate
 from forms.labels import catalogue
 from forms.states import load_state
+from forms.validation import validate_certificate
 from probatio.harness import LocalNodes
 from tests.support import bearer, fresh_certificate, wait_for
 from web import i18n
+from web.labels import problem_text
 from web.pages_wizard import STEPS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -467,3 +469,17 @@ def test_plurals_dates_and_numbers_follow_the_language() -> None:
     assert i18n.choose_language("de", "fr", "en") == "de"  # the user's choice beats the browser
     assert i18n.choose_language(None, "", "fr") == "fr"  # the node's default
     assert i18n.choose_language("xx", "pt", "en") == "en"
+
+
+def test_the_boxes_own_checks_read_in_the_page_language() -> None:
+    """A state code, a language or control characters refused by the certificate's boxes (forms/common.py):
+    the page says so in French or German, the API in English."""
+    cert = example_certificate("LU", "BE").model_dump(mode="json")
+    cert["executing_state"], cert["language"] = "XX", "lb"
+    cert["person"]["forenames"] = "Jean\x01Paul"
+    found = {p.path: p for p in validate_certificate(cert)}
+    assert found["language"].message.startswith("not an official EU language")
+    fr, de = i18n.translator("fr"), i18n.translator("de")
+    assert problem_text(found["executing_state"], fr).startswith("n'est pas le code d'un État membre de l'UE (un de AT")
+    assert problem_text(found["language"], de).startswith("ist keine Amtssprache der EU")
+    assert problem_text(found["person.forenames"], fr) == "contient des caractères de contrôle"

@@ -43,7 +43,7 @@ M = TypeVar("M")
 
 # Attributes of the SDK's workflow instance that refer into the last activation's protobuf arena, set by its
 # `activate` (temporalio/worker/_workflow_instance.py). Released after each activation.
-RELEASED = ("_current_internal_flags", "_deployment_version_for_current_task", "_workflow_input")
+RELEASED = ("_current_completion", "_current_internal_flags", "_deployment_version_for_current_task", "_workflow_input")
 
 
 def _own(message: M) -> M:

@@ -45,6 +45,15 @@ def test_the_sdk_still_sets_what_the_runner_releases() -> None:
         assert f"self.{name} = " in activate, f"temporalio no longer sets {name} in activate: review probatio/runner.py"
 
 
+def test_the_sdk_still_makes_its_generator_only_where_the_runner_expects() -> None:
+    # The runner makes the generator from `_current_seed` and ignores what the SDK assigns to `_random`: that
+    # holds while the SDK assigns it once, as the instance is made, and keeps every new seed in `_current_seed`.
+    source = inspect.getsource(_WorkflowInstanceImpl)
+    assert source.count("self._random = ") == 1
+    assert "self._random = " in inspect.getsource(_WorkflowInstanceImpl.__init__)
+    assert "self._current_seed = " in inspect.getsource(_WorkflowInstanceImpl._apply_update_random_seed)
+
+
 async def test_a_replayed_supervision_holds_no_part_of_its_activations() -> None:
     runner = _Recording()
     history = WorkflowHistory.from_json(SUPERVISING.stem, SUPERVISING.read_text(encoding="utf-8"))

@@ -22,7 +22,17 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from forms.adaptation import MeasureChange
 from forms.annex1 import Certificate
@@ -79,10 +89,34 @@ ADMIN = "admin"
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
 # A period set in days by an authority: at least a day, at most ten years.
 PeriodDays = Annotated[int, Field(ge=1, le=3_650)]
+# The days an authority gives the other to complete a certificate (Art 8(2)) or answer a consultation
+# (Art 11(3)), and a maximum custody (Art 16(2), up to a century): held by the update's input too, so that a
+# workflow never computes a date from an unbounded number.
+CompletionDays = Annotated[int, Field(ge=1, le=90)]
+ReplyDays = Annotated[int, Field(ge=1, le=90)]
+CustodyDays = Annotated[int, Field(ge=1, le=36_600)]
 AuthorityCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100,
                                                  pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
-# Art 12(2): a date within the next ten years (no peer can push a watched date past any timer's reach).
+# A time or date a peer or a person gives (a receipt, an expected decision): within this century, so that no
+# deadline computed from it (a receipt plus 60 days, a watched date) falls outside what dates and timers hold.
 _FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
+_LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _this_century(value: datetime) -> datetime:
+    if not _LONG_AGO <= value < _FAR_FUTURE:
+        raise PydanticCustomError("this_century", "must be a time between 2000 and 2100")
+    return value
+
+
+def _this_century_date(value: date) -> date:
+    if not _LONG_AGO.date() <= value < _FAR_FUTURE.date():
+        raise PydanticCustomError("this_century", "must be a date between 2000 and 2100")
+    return value
+
+
+ReachableTime = Annotated[AwareDatetime, AfterValidator(_this_century)]
+ReachableDate = Annotated[date, AfterValidator(_this_century_date)]
 
 
 def _no_nul(value: Any, path: str = "") -> list[str]:
@@ -177,7 +211,7 @@ class ForwardedWithin(MessageFields):
     # When the executing state first received the certificate: the Art 12(1) period runs from it, not from
     # this second receipt (the issuing state's watched date does not move). [U] fd947.md §7 row 3: the
     # Framework Decision does not say; this is the reading that never lengthens the period.
-    received_at: AwareDatetime
+    received_at: ReachableTime
 
 
 class CertificateFields(MessageFields):
@@ -212,7 +246,7 @@ class CertificateMessage(CertificateFields, Message):
 
 
 class AcknowledgementFields(MessageFields):
-    received_at: AwareDatetime
+    received_at: ReachableTime
 
 
 class Acknowledgement(AcknowledgementFields, Message):
@@ -326,13 +360,7 @@ class ConsultationReply(ConsultationReplyFields, Message):
 
 
 class DelayNoticeFields(MessageFields):
-    expected_by: AwareDatetime
-
-    @model_validator(mode="after")
-    def _reachable(self) -> DelayNoticeFields:
-        if self.expected_by >= _FAR_FUTURE:
-            raise ValueError("expected_by: must be a date before 2100")
-        return self
+    expected_by: ReachableTime
 
 
 class DelayNotice(DelayNoticeFields, Message):
@@ -951,7 +979,7 @@ class Forward(ForwardFields, Action):
 
 
 class RequestCompletionFields(ActionFields):
-    due_days: int
+    due_days: CompletionDays
 
 
 class RequestCompletion(RequestCompletionFields, Action):
@@ -962,12 +990,12 @@ class RequestCompletion(RequestCompletionFields, Action):
     message = MessageType.COMPLETION_REQUEST
 
     missing: Text = Field(title="What is missing")
-    due_days: Annotated[int, Field(ge=1, le=90)] = Field(title="Days given to complete")
+    due_days: CompletionDays = Field(title="Days given to complete")
 
 
 class ConsultFields(ActionFields):
     ground: RefusalGround
-    reply_days: int = CONSULTATION_REPLY_DAYS_POLICY
+    reply_days: ReplyDays = CONSULTATION_REPLY_DAYS_POLICY
 
 
 class Consult(ConsultFields, Action):
@@ -977,12 +1005,11 @@ class Consult(ConsultFields, Action):
 
     ground: RefusalGround = Field(title="Refusal ground consulted on (Art 11(1))")
     question: Text = Field(title="Question to the issuing State")
-    reply_days: Annotated[int, Field(ge=1, le=90)] = Field(
-        default=CONSULTATION_REPLY_DAYS_POLICY, title="Days given to answer (policy)")
+    reply_days: ReplyDays = Field(default=CONSULTATION_REPLY_DAYS_POLICY, title="Days given to answer (policy)")
 
 
 class NotifyDelayFields(ActionFields):
-    expected_by: date
+    expected_by: ReachableDate
 
 
 class NotifyDelay(NotifyDelayFields, Action):
@@ -992,11 +1019,11 @@ class NotifyDelay(NotifyDelayFields, Action):
     text_fields, fields_model, message = frozenset({"reasons"}), NotifyDelayFields, MessageType.DELAY_NOTICE
 
     reasons: Text = Field(title="Reasons")
-    expected_by: date = Field(title="Decision expected by")
+    expected_by: ReachableDate = Field(title="Decision expected by")
 
 
 class MaxCustodyActionFields(ActionFields):
-    max_custody_days: int
+    max_custody_days: CustodyDays
 
 
 class GiveMaxCustody(MaxCustodyActionFields, Action):
@@ -1007,7 +1034,7 @@ class GiveMaxCustody(MaxCustodyActionFields, Action):
     summary, fields_model = "maximum custody on non-compliance", MaxCustodyActionFields
     message = MessageType.MAX_CUSTODY_INFO
 
-    max_custody_days: Annotated[int, Field(ge=1, le=36_600)] = Field(title="Maximum custody (days)")
+    max_custody_days: CustodyDays = Field(title="Maximum custody (days)")
 
 
 class DecideFields(ActionFields):

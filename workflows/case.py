@@ -392,6 +392,10 @@ class CaseWorkflow:
         """Art 8(2), 12(1): the decision may wait for the completed or corrected certificate, within the period
         set; the 60 days do not run meanwhile. The watched date moves by the whole period now, and back by
         what is left of it when the completion comes (resume_decision)."""
+        if self.m.decision_paused_at is not None:
+            # A second request while the first is awaited (the issuing side cannot stop a peer asking twice):
+            # what is left of the first period is given back before the new one runs, so the two do not add up.
+            self.resume_decision()
         decision = self.deadline(dl.DECISION)
         if decision is None or decision.status != "open" or not workflow.patched(COMPLETION_PAUSES_DECISION):
             return

@@ -152,6 +152,11 @@ class IncomingTransfer(CaseWorkflow):
             return Refusal(CONFLICT, wording("the issuing state has not asked for the supervision back (Art 20(2))"))
         if action == "answer_information" and INFORMATION_REQUEST not in self.m.open_requests:
             return Refusal(CONFLICT, wording("the issuing state has asked for no information (Art 17(1)(c))"))
+        completion = self.deadline(dl.COMPLETION)
+        if (action == "request_completion" and completion is not None and completion.status == "open"
+                and self.now() < completion.due):
+            return Refusal(CONFLICT, wording("a completed certificate is already awaited (Art 8(2)): decide, or wait "
+                                             "for it until its period ends"))
         if action == "notify_delay" and isinstance(b, NotifyDelayFields) and b.expected_by <= self.now().date():
             return Refusal(INVALID, wording("expected_by: must be in the future"))
         return None

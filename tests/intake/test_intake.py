@@ -269,6 +269,9 @@ async def test_the_attacks_named_in_the_issue_change_nothing(three: LocalNodes) 
         to_be = (LU, BE, Side.EXECUTING)
         attacks: list[tuple[tuple[str, str, Side], str, MessageType, dict[str, Any], int]] = [
             (to_lu, deciding, MessageType.ACKNOWLEDGEMENT, {"received_at": "not-a-date"}, 422),
+            # A receipt no deadline can be counted from (its 60 days would fall past year 9999).
+            (to_lu, deciding, MessageType.ACKNOWLEDGEMENT, {"received_at": "9999-12-31T00:00:00Z"}, 422),
+            (to_lu, deciding, MessageType.DELAY_NOTICE, {"expected_by": "9999-12-31T00:00:00Z", "reasons": "r"}, 422),
             (to_lu, deciding, MessageType.COMPLETION_REQUEST, {"due_days": "abc"}, 422),
             (to_lu, deciding, MessageType.COMPLETION_REQUEST, {"due_days": 10**12}, 422),
             (to_lu, deciding, MessageType.DELAY_NOTICE, {"expected_by": "2027-01-01T00:00:00"}, 422),

@@ -58,8 +58,9 @@ class Envelope(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    message_id: str = Field(min_length=1, max_length=200)
-    conversation_id: str = Field(min_length=1, max_length=200)
+    # Printable: the ids are stored (PostgreSQL text cannot hold U+0000), logged and shown to the auditor.
+    message_id: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
+    conversation_id: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
     type: MessageType
     from_state: str = Field(pattern=_STATE_PATTERN)
     to_state: str = Field(pattern=_STATE_PATTERN)

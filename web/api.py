@@ -349,6 +349,8 @@ async def _action(request: Request, side: Side, case_id: str, action: str, user:
         body = await request.json() if await request.body() else {}
     except ValueError as err:
         raise ApiError(422, problems(("body", "is not JSON"))) from err
+    except RecursionError as err:  # nested deeper than the guard sees (it reads a body that starts with { or [)
+        raise ApiError(422, problems(("body", "is nested too deeply"))) from err
     if not isinstance(body, dict):
         raise ApiError(422, problems(("body", "must be a JSON object")))
     result = await act(node.pool, node.client, user, side, case_id, action, body, directory=node.directory)

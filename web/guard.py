@@ -13,6 +13,8 @@ Plain ASGI, outermost in the app, so no route can read a body before the cap app
 
 from __future__ import annotations
 
+import codecs
+import json
 import re
 from collections.abc import Awaitable, Callable
 
@@ -62,8 +64,17 @@ def json_depth_exceeds(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     return False
 
 
-def _looks_like_json(body: bytes) -> bool:
-    return body.lstrip()[:1] in (b"{", b"[")
+def _as_json(body: bytes) -> bytes | None:
+    """The body as UTF-8 if it may be JSON, else None. `json.loads` also reads UTF-16 and UTF-32 and skips a
+    byte-order mark (RFC 8259 §8.1 lets a reader do so), so the depth is measured on what it would read."""
+    encoding = json.detect_encoding(body)
+    if encoding not in ("utf-8", "utf-8-sig"):
+        try:
+            body = body.decode(encoding).encode("utf-8")
+        except UnicodeError:
+            return None
+    body = body.removeprefix(codecs.BOM_UTF8).lstrip()
+    return body if body[:1] in (b"{", b"[") else None
 
 
 # Told of each refusal (scope, status, reason): the node link's inbox audits what it refused.
@@ -110,7 +121,8 @@ class GuardedRequests:
             chunks.append(chunk)
             more = bool(message.get("more_body", False))
         body = b"".join(chunks)
-        if body and _looks_like_json(body) and json_depth_exceeds(body):
+        as_json = _as_json(body) if body else None
+        if as_json is not None and json_depth_exceeds(as_json):
             deep = f"is nested more than {MAX_JSON_DEPTH} levels deep"
             await self._refuse(scope, send, 422, "invalid", [{"path": "body", "reason": deep}], f"body {deep}")
             return

@@ -76,7 +76,7 @@ def form_to_body(side: Side, action: str, form: Any, t: Translator | None = None
         elif f["kind"] == "json":
             try:
                 body[f["name"]] = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):
                 problems[f["name"]] = t.gettext("is not valid JSON")
         elif [v for v, _ in f["options"]] == ["true", "false"]:
             body[f["name"]] = raw == "true"

@@ -4,6 +4,7 @@ personal data says `Cache-Control: no-store`; and a read outside one's own work 
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -72,8 +73,11 @@ async def test_deep_json_is_a_422_not_a_500(nodes: LocalNodes) -> None:
     deep = "[" * 1000 + "]" * 1000
     nested_certificate = '{"executing_state": "BE", "certificate": {"person": ' + deep + "}}"
     async with httpx.AsyncClient(base_url=nodes["LU"].url, timeout=60) as http:
+        # Also behind a byte-order mark or in UTF-16, which JSON readers take as well (RFC 8259 §8.1).
         for path, body in (("/api/v1/transfers", nested_certificate), ("/api/v1/transfers/x/actions/submit", deep),
-                           ("/api/v1/person-data", deep)):
+                           ("/api/v1/person-data", deep),
+                           ("/api/v1/transfers/x/actions/submit", codecs.BOM_UTF8 + ("[" * 3000).encode()),
+                           ("/api/v1/transfers/x/actions/submit", ("[" * 3000 + "]" * 3000).encode("utf-16-be"))):
             r = await http.post(path, content=body, headers={**bearer(nodes, "LU", "officer"),
                                                              "Content-Type": "application/json"})
             assert r.status_code == 422, (path, r.status_code, r.text[:200])

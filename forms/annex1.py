@@ -397,10 +397,8 @@ class Certificate(FormModel):
     def judgment_identity(self) -> tuple[str, str, str]:
         """Art 6(5): what makes two certificates forward the same judgment: the court, the day it was delivered
         and its reference (box (b)), compared without regard to case or spacing."""
-        def norm(text: str | None) -> str:
-            return " ".join((text or "").split()).casefold()
-
-        return norm(self.judgment.court), self.judgment.delivered_on.isoformat(), norm(self.judgment.reference)
+        return (identity_text(self.judgment.court), self.judgment.delivered_on.isoformat(),
+                identity_text(self.judgment.reference))
 
     def signed_by(self, name: str, post: str | None, on: date) -> Certificate:
         """Art 6(3): box (l) is the approving prosecutor's signature: their name, post and the day of approval.
@@ -458,3 +456,9 @@ __all__ = [
     "Sex",
     "Supervision",
 ]
+
+
+def identity_text(text: str | None) -> str:
+    """A court's name or a reference as Art 6(5) compares them: spacing and case aside (Unicode case folding,
+    so that "Gießen" and "GIESSEN", or a Greek final sigma, compare equal)."""
+    return " ".join((text or "").split()).casefold()

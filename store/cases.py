@@ -144,10 +144,13 @@ async def case_direction(pool: AsyncConnectionPool[Any], case_id: str) -> str | 
 async def update_certificate(pool: AsyncConnectionPool[Any], case_id: str, certificate: dict[str, Any],
                              facts: dict[str, Any]) -> None:
     async with pool.connection() as conn:
-        await conn.execute(
-            "UPDATE cases SET certificate = %s, facts = %s, updated_at = now() WHERE id = %s",
-            (Jsonb(certificate), Jsonb(facts), case_id),
-        )
+        await write_certificate(conn, case_id, certificate, facts)
+
+
+async def write_certificate(conn: AsyncConnection[Any], case_id: str, certificate: dict[str, Any],
+                            facts: dict[str, Any]) -> None:
+    await conn.execute("UPDATE cases SET certificate = %s, facts = %s, updated_at = now() WHERE id = %s",
+                       (Jsonb(certificate), Jsonb(facts), case_id))
 
 
 @dataclass(frozen=True)
@@ -450,21 +453,27 @@ async def failed_deliveries(pool: AsyncConnectionPool[Any], authorities: Sequenc
 
 
 async def open_transfer_of_judgment(conn: AsyncConnection[Any], issuing_state: str,
-                                    identity: tuple[str, str, str]) -> dict[str, Any] | None:
-    """Art 6(5): the open outgoing case forwarding the same judgment (forms.annex1 judgment_identity), if any.
-    Takes a transaction lock on the judgment first, so that two transfers created at once cannot both pass."""
+                                    identity: tuple[str, str, str],
+                                    excluding: str | None = None) -> dict[str, Any] | None:
+    """Art 6(5): the open outgoing case (other than `excluding`) forwarding the same judgment
+    (forms.annex1 judgment_identity), if any. Takes a transaction lock on the judgment first, so that two
+    transfers created or corrected at once cannot both pass. The court and reference are compared as
+    `identity_text` folds them, here in Python: PostgreSQL's lower() is not Unicode case folding."""
+    from forms.annex1 import identity_text
+
     court, delivered_on, reference = identity
     await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 947))",
                        (f"{issuing_state}|{court}|{delivered_on}|{reference}",))
     cur = await conn.execute(
-        "SELECT id, executing_state, stage FROM cases WHERE direction = 'outgoing' AND closed_at IS NULL"
-        " AND issuing_state = %s AND certificate->'judgment'->>'delivered_on' = %s"
-        " AND lower(regexp_replace(btrim(certificate->'judgment'->>'court'), '\\s+', ' ', 'g')) = %s"
-        " AND lower(regexp_replace(btrim(coalesce(certificate->'judgment'->>'reference', '')), '\\s+', ' ', 'g')) = %s"
-        " ORDER BY created_at LIMIT 1",
-        (issuing_state, delivered_on, court, reference))
-    row = await cur.fetchone()
-    return dict(row) if row else None
+        "SELECT id, executing_state, stage, certificate->'judgment'->>'court' AS court,"
+        " certificate->'judgment'->>'reference' AS reference FROM cases"
+        " WHERE direction = 'outgoing' AND closed_at IS NULL AND issuing_state = %s"
+        " AND certificate->'judgment'->>'delivered_on' = %s AND id IS DISTINCT FROM %s ORDER BY created_at",
+        (issuing_state, delivered_on, excluding))
+    for row in await cur.fetchall():
+        if identity_text(row["court"]) == court and identity_text(row["reference"]) == reference:
+            return {k: row[k] for k in ("id", "executing_state", "stage")}
+    return None
 
 
 async def reassign(pool: AsyncConnectionPool[Any], case_id: str, authority: str) -> None:

@@ -26,6 +26,7 @@ from web.cases import (
     parse_certificate_or_422,
     read_case,
     record_read,
+    refuse_a_second_transfer,
     visible_case,
 )
 from web.conversation import ConversationEntry
@@ -212,13 +213,7 @@ async def start_transfer(node: Any, user: User, executing_state: str, certificat
                 replayed = Created.model_validate(kept.answer)
                 replayed._replayed = True
                 return replayed
-        open_case = await cases.open_transfer_of_judgment(conn, node.settings.state, cert.judgment_identity())
-        if open_case is not None:
-            raise ApiError(422, problems(("certificate.judgment", (
-                f"this judgment is already being transferred to {open_case['executing_state']} in case "
-                f"{open_case['id']}, which is still open ({open_case['stage']}): a judgment goes to one executing "
-                "state at a time (Art 6(5)); withdraw or close that case first"))),
-                code="judgment_already_transferred")
+        await refuse_a_second_transfer(conn, node.settings.state, cert)
         await cases.insert_case(conn, case_id=case_id, direction="outgoing", authority=authority,
                                 issuing_state=node.settings.state, executing_state=executing_state,
                                 stage=IssuingStage.DRAFT, certificate=cert.model_dump(mode="json"),

@@ -334,6 +334,18 @@ def parse_certificate_or_422(data: dict[str, Any]) -> Any:
                                        if p.severity == "error"))) from err
 
 
+async def refuse_a_second_transfer(conn: Any, issuing_state: str, cert: Any, excluding: str | None = None) -> None:
+    """Art 6(5): 422 when another open transfer forwards the same judgment (on creating a transfer and on
+    correcting its certificate, which could otherwise name the judgment of another open case)."""
+    open_case = await cases.open_transfer_of_judgment(conn, issuing_state, cert.judgment_identity(), excluding)
+    if open_case is not None:
+        raise ApiError(422, problems(("certificate.judgment", (
+            f"this judgment is already being transferred to {open_case['executing_state']} in case "
+            f"{open_case['id']}, which is still open ({open_case['stage']}): a judgment goes to one executing "
+            "state at a time (Art 6(5)); withdraw or close that case first"))),
+            code="judgment_already_transferred")
+
+
 def _completed_certificate(row: dict[str, Any], data: Any) -> dict[str, Any]:
     """Art 8(2): the corrected certificate, checked (422 naming each field); the workflow's `apply_completion`
     activity stores it from the note once the completion is accepted."""

@@ -13,7 +13,7 @@ from temporalio.service import RPCError
 
 from store import audit, cases, drafts
 from store.users import User
-from web.cases import parse_certificate_or_422, visible_case, workflow_id
+from web.cases import parse_certificate_or_422, refuse_a_second_transfer, visible_case, workflow_id
 from web.errors import ApiError, problems
 from workflows.stages import Side
 
@@ -42,7 +42,11 @@ async def replace_certificate(pool: AsyncConnectionPool[Any], user: User, case_i
                                       f"start a new transfer")))
     cert = parse_certificate_or_422({**data, "issuing_state": row["issuing_state"],
                                      "executing_state": row["executing_state"]})
-    await cases.update_certificate(pool, case_id, cert.model_dump(mode="json"), cert.facts().model_dump(mode="json"))
+    async with pool.connection() as conn, conn.transaction():
+        # Art 6(5): the corrected box (b) may not name the judgment of another open transfer; checked and
+        # written under the judgment's lock, as a new transfer is.
+        await refuse_a_second_transfer(conn, row["issuing_state"], cert, excluding=case_id)
+        await cases.write_certificate(conn, case_id, cert.model_dump(mode="json"), cert.facts().model_dump(mode="json"))
     from web.art_6_1 import sent_separately, sync_box_k  # box (k) keeps listing what goes with it
 
     await sync_box_k(pool, case_id, sent_separately(row.get("certificate")))

@@ -31,9 +31,10 @@ from store import documents as store
 from store.users import User
 from web.art_6_1 import sync_box_k
 from web.auth import current_user
-from web.cases import visible_case
+from web.cases import record_read, visible_case
 from web.errors import ApiError, problems
 from web.openapi import errors
+from web.why import ReadWhy, read_why
 from workflows.stages import IssuingStage, Side
 
 router = APIRouter(prefix="/api/v1")
@@ -192,24 +193,26 @@ async def remove_document(pool: AsyncConnectionPool[Any], user: User, case_id: s
 
 
 async def list_documents(pool: AsyncConnectionPool[Any], user: User, side: Side, case_id: str, *,
-                         channel: str = "api", audited: bool = True) -> list[DocumentInfo]:
+                         channel: str = "api", audited: bool = True, why: ReadWhy | None = None
+                         ) -> list[DocumentInfo]:
+    """The case's documents. A read of them is a read of the case's personal data: audited with its purpose
+    and, outside the user's own work, the reason they gave (428 / the reason form when none), as the case is.
+    `audited=False` for a page that shows the list beside a read already audited (the case page)."""
     row = await visible_case(pool, user, side, case_id)
     if audited:
-        async with pool.connection() as conn:
-            await audit.record(conn, user_name=user.name, role=user.role, authority=row["authority"],
-                               case_id=case_id, action="read_documents", detail={"via": channel})
+        await record_read(pool, user, side, row, "read_documents", {"via": channel}, why, channel)
     return [info(r) for r in await store.listed(pool, case_id)]
 
 
 async def document_file(pool: AsyncConnectionPool[Any], user: User, side: Side, case_id: str, doc_id: str, *,
-                        channel: str = "api") -> Response:
+                        channel: str = "api", why: ReadWhy | None = None) -> Response:
+    """One document (the judgment, say), exactly as attached or received: audited as a read of the case."""
     row = await visible_case(pool, user, side, case_id)
     doc = await store.one(pool, case_id, doc_id)
     if doc is None:
         raise ApiError(404, f"no document {doc_id} on this case")
-    async with pool.connection() as conn:
-        await audit.record(conn, user_name=user.name, role=user.role, authority=row["authority"], case_id=case_id,
-                           action="read_document", detail={"document": doc_id, "kind": doc["kind"], "via": channel})
+    await record_read(pool, user, side, row, "read_document",
+                      {"document": doc_id, "kind": doc["kind"], "via": channel}, why, channel)
     return pdf_response(bytes(doc["content"]), str(doc["filename"]))
 
 
@@ -249,12 +252,12 @@ async def post_document(request: Request, case_id: str, user: CurrentUser) -> Do
 
 @router.get("/transfers/{case_id}/documents", response_model=list[DocumentInfo], responses=errors(403, 404, 428))
 async def transfer_documents(request: Request, case_id: str, user: CurrentUser) -> list[DocumentInfo]:
-    return await list_documents(_pool(request), user, Side.ISSUING, case_id)
+    return await list_documents(_pool(request), user, Side.ISSUING, case_id, why=read_why(request))
 
 
 @router.get("/incoming/{case_id}/documents", response_model=list[DocumentInfo], responses=errors(403, 404, 428))
 async def incoming_documents(request: Request, case_id: str, user: CurrentUser) -> list[DocumentInfo]:
-    return await list_documents(_pool(request), user, Side.EXECUTING, case_id)
+    return await list_documents(_pool(request), user, Side.EXECUTING, case_id, why=read_why(request))
 
 
 _FILE_ANSWER: dict[int | str, dict[str, Any]] = {200: {
@@ -265,13 +268,13 @@ _FILE_ANSWER: dict[int | str, dict[str, Any]] = {200: {
 @router.get("/transfers/{case_id}/documents/{doc_id}", response_class=Response,
             responses={**_FILE_ANSWER, **errors(403, 404, 428)})
 async def transfer_document(request: Request, case_id: str, doc_id: str, user: CurrentUser) -> Response:
-    return await document_file(_pool(request), user, Side.ISSUING, case_id, doc_id)
+    return await document_file(_pool(request), user, Side.ISSUING, case_id, doc_id, why=read_why(request))
 
 
 @router.get("/incoming/{case_id}/documents/{doc_id}", response_class=Response,
             responses={**_FILE_ANSWER, **errors(403, 404, 428)})
 async def incoming_document(request: Request, case_id: str, doc_id: str, user: CurrentUser) -> Response:
-    return await document_file(_pool(request), user, Side.EXECUTING, case_id, doc_id)
+    return await document_file(_pool(request), user, Side.EXECUTING, case_id, doc_id, why=read_why(request))
 
 
 @router.delete("/transfers/{case_id}/documents/{doc_id}", status_code=204, response_class=Response,

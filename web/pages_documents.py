@@ -32,6 +32,7 @@ from web.errors import ApiError
 from web.i18n import N_, Translator
 from web.labels import SENT_SEPARATELY
 from web.pages_common import SignedIn, node_of, page_detail, render
+from web.why import read_why
 from workflows.stages import Side
 
 router = APIRouter(include_in_schema=False)
@@ -69,7 +70,7 @@ async def documents_page(request: Request, session: Session, direction: str, cas
                          ) -> Response:
     side = _side(direction)
     pool = node_of(request).pool
-    documents = await list_documents(pool, session.user, side, case_id, channel="page")
+    documents = await list_documents(pool, session.user, side, case_id, channel="page", why=read_why(request))
     row = await cases.get_case(pool, case_id, direction)
     assert row is not None  # list_documents answered 404 otherwise
     officer = session.user.role == "officer" and side == Side.ISSUING
@@ -141,7 +142,7 @@ async def remove(request: Request, session: SignedIn, case_id: str, doc_id: str)
 @router.get("/cases/{direction}/{case_id}/documents/{doc_id}")
 async def download(request: Request, session: SignedIn, direction: str, case_id: str, doc_id: str) -> Response:
     return await document_file(node_of(request).pool, session.user, _side(direction), case_id, doc_id,
-                               channel="page")
+                               channel="page", why=read_why(request))
 
 
 def case_documents_context(documents: list[Any], certificate: dict[str, Any] | None,

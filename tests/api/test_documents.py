@@ -92,8 +92,12 @@ async def test_judgment_attached_at_lu_is_downloadable_at_be_with_the_same_sha25
         assert r.json()["filename"] == "Bewährungsbeschluss.pdf"  # no path ever leaves with a name
 
         r = await http.get(f"{nodes['LU'].url}/api/v1/transfers/{case_id}/documents",
-                           headers=bearer(nodes, "LU", "prosecutor"))
+                           headers=bearer(nodes, "LU", "officer"))
         assert [d["kind"] for d in r.json()] == ["judgment", "probation_decision"]
+        # A draft is not yet the prosecutor's work: reading its documents, like the case, asks why.
+        r = await http.get(f"{nodes['LU'].url}/api/v1/transfers/{case_id}/documents",
+                           headers=bearer(nodes, "LU", "prosecutor"))
+        assert r.status_code == 428, r.text
         # Box (k) of the certificate as it would be sent lists them.
         html = (await http.get(f"{nodes['LU'].url}/api/v1/transfers/{case_id}/certificate.html?lang=en",
                                headers=bearer(nodes, "LU", "officer"))).text
@@ -129,6 +133,18 @@ async def test_judgment_attached_at_lu_is_downloadable_at_be_with_the_same_sha25
         assert r.status_code == 404
         r = await http.get(f"{be}/api/v1/audit", params={"case": case_id}, headers=bearer(nodes, "BE", "auditor"))
         assert {"read_documents", "read_document"} <= {a["action"] for a in r.json()["items"]}
+        # The judgment is the case's personal data: read outside one's own work (an auditor), it needs a reason,
+        # as the case does, and the reason is kept with the read.
+        auditor = bearer(nodes, "BE", "auditor")
+        for path in (f"/documents/{attached['id']}", "/documents"):
+            r = await http.get(f"{be}/api/v1/incoming/{case_id}{path}", headers=auditor)
+            assert r.status_code == 428 and r.json()["error"] == "reason_required", (path, r.text)
+        r = await http.get(f"{be}/api/v1/incoming/{case_id}/documents/{attached['id']}",
+                           headers={**auditor, "X-Probatio-Reason": "complaint 2026-17 of the person"})
+        assert r.status_code == 200 and hashlib.sha256(r.content).hexdigest() == attached["sha256"]
+        r = await http.get(f"{be}/api/v1/audit", params={"case": case_id}, headers=auditor)
+        reads = [a for a in r.json()["items"] if a["action"] == "read_document" and a["user_name"] == "auditor"]
+        assert reads and reads[0]["reason"] == "complaint 2026-17 of the person", reads
 
     # The inbox keeps the message without the documents' bytes: they are stored once, in the documents table.
     async with nodes["BE"].node.pool.connection() as conn:
@@ -148,7 +164,7 @@ async def test_a_20_mb_judgment_passes_the_node_link(nodes: LocalNodes) -> None:
         assert (await _act(http, nodes, case_id, "approve", "prosecutor")).status_code == 200
         await _at_be(http, nodes, case_id)
         r = await http.get(f"{nodes['BE'].url}/api/v1/incoming/{case_id}/documents",
-                           headers=bearer(nodes, "BE", "officer"))
+                           headers=bearer(nodes, "BE", "prosecutor"))
         [doc] = r.json()
         assert doc["size"] == MAX_DOCUMENT_BYTES and doc["sha256"] == hashlib.sha256(judgment).hexdigest()
 

@@ -136,24 +136,34 @@ async def login(request: Request) -> Response:
                             settings.sign_in_lock_minutes)
     address = request.client.host if request.client else "unknown"
     keys = attempts.keys_for(name, address)
-    wait = await attempts.seconds_to_wait(node.pool, keys, limits)
-    if wait > 0:
-        # Refused before the password is looked at, whether or not the name exists.
-        return _login_page(request, error=f"Too many failed attempts. Try again in {_duration(wait)}.", name=name,
-                           next_url=next_url, status_code=429)
-    async with node.pool.connection() as conn:
-        found = await user_by_name(conn, name) if name else None
-    # One Argon2 verification either way (a dummy hash for an unknown name): the same time for both.
-    if not password_matches(found[1] if found else None, password) or found is None:
-        locked = await attempts.record_failure(node.pool, keys, limits)
-        async with node.pool.connection() as conn:
+    async with attempts.one_at_a_time(node.pool, keys) as conn:
+        wait = await attempts.seconds_to_wait(conn, keys, limits)
+        if wait > 0:
+            # Refused before the password is looked at, whether or not the name exists; audited all the same.
             await audit.record(conn, user_name=name[:attempts.NAME_CHARS] or "(empty)", role="-", authority=None,
-                               case_id=None, action="sign_in_failed",
-                               detail={"address": address, "locked": locked} if locked else {"address": address})
+                               case_id=None, action="sign_in_refused",
+                               detail={"address": address, "wait_seconds": round(wait)})
+            refused = True
+        else:
+            refused = False
+            found = await user_by_name(conn, name) if name else None
+            # One Argon2 verification either way (a dummy hash for an unknown name): the same time for both.
+            right = password_matches(found[1] if found else None, password) and found is not None
+            if right:
+                await attempts.record_success(conn, name)
+            else:
+                locked = await attempts.record_failure(conn, keys, limits)
+                await audit.record(conn, user_name=name[:attempts.NAME_CHARS] or "(empty)", role="-",
+                                   authority=None, case_id=None, action="sign_in_failed",
+                                   detail={"address": address, "locked": locked} if locked else {"address": address})
+    if refused:
+        return _login_page(request, error=t.gettext("Too many failed attempts. Try again in %(wait)s.",
+                                                    wait=_duration(wait, t)),
+                           name=name, next_url=next_url, status_code=429)
+    if not right or found is None:
         # One message for both cases: the form must not tell which user names exist.
         return _login_page(request, error=t.gettext("The user name or password is not right."), name=name,
                            next_url=next_url, status_code=401)
-    await attempts.record_success(node.pool, name)
     user = found[0]
     response = RedirectResponse(next_url or HOME.get(user.role, "/cases"), status_code=303)
     await sign_in(request, response, user)
@@ -164,8 +174,10 @@ async def login(request: Request) -> Response:
     return response
 
 
-def _duration(seconds: float) -> str:
-    return f"{int(seconds) + 1} seconds" if seconds < 90 else f"{int(seconds // 60) + 1} minutes"
+def _duration(seconds: float, t: Translator) -> str:
+    if seconds < 90:
+        return t.ngettext("%(num)s second", "%(num)s seconds", int(seconds) + 1)
+    return t.ngettext("%(num)s minute", "%(num)s minutes", int(seconds // 60) + 1)
 
 
 @router.post("/logout")
@@ -195,18 +207,32 @@ async def login_oidc_callback(request: Request) -> Response:
         token = await client.authorize_access_token(request)
     except Exception as err:  # the IdP's refusal or a stale state: show it, never a traceback
         log.warning("OIDC sign-in failed: %s", err)
+        await _audit_sign_in(request, "(unknown)", "sign_in_failed", {"via": "oidc", "why": "not confirmed"})
         return _login_page(request, error=i18n.for_request(request).gettext(
             "The identity provider did not confirm the sign-in."), status_code=401)
     claims = token.get("userinfo") or {}
     username = str(claims.get(settings.oidc_username_claim) or "")
     user = await user_for_oidc(request, username) if username else None
     if user is None:
+        await _audit_sign_in(request, username[:attempts.NAME_CHARS] or "(empty)", "sign_in_failed",
+                             {"via": "oidc", "why": "unknown account"})
         return _login_page(request, error=i18n.for_request(request).gettext(
             "Your account is not known on this node; ask its administrator."), status_code=403)
     response = RedirectResponse(HOME.get(user.role, "/cases"), status_code=303)
     await sign_in(request, response, user, via="oidc")
     await pages_language.after_sign_in(request, response, user)
+    async with node_of(request).pool.connection() as conn:
+        await audit.record(conn, user_name=user.name, role=user.role, authority=",".join(user.authorities),
+                           case_id=None, action="sign_in", detail={"via": "oidc"})
     return response
+
+
+async def _audit_sign_in(request: Request, name: str, action: str, detail: dict[str, Any]) -> None:
+    """A sign-in through the identity provider that did not succeed, for the auditor (as a wrong password is)."""
+    address = request.client.host if request.client else "unknown"
+    async with node_of(request).pool.connection() as conn:
+        await audit.record(conn, user_name=name, role="-", authority=None, case_id=None, action=action,
+                           detail={**detail, "address": address})
 
 
 # --- cases -------------------------------------------------------------------------------------

@@ -100,6 +100,32 @@ async def test_guessing_is_slowed_then_locked_and_audited(nodes: LocalNodes) -> 
     assert any(d.get("locked") for _, d in failed)  # type: ignore[union-attr]
 
 
+async def test_a_burst_of_parallel_guesses_is_counted_one_by_one(nodes: LocalNodes) -> None:
+    """Twenty wrong passwords sent at once for one name: each is judged after the one before was counted, so
+    no more get their password looked at than one by one would; the others wait (429), and that is audited."""
+    settings = nodes["LU"].node.settings
+    forget_failures(nodes)
+    # Each guess from a browser of its own (the sign-in form's token goes with its own cookie).
+    clients = [httpx.AsyncClient(base_url=nodes["LU"].url, timeout=60) for _ in range(20)]
+    try:
+        pages = [await http.get("/login") for http in clients]
+        answers = await asyncio.gather(*(
+            http.post("/login", data={"username": "officer", "password": f"guess-{i}",
+                                      "csrf_token": csrf_of(page.text)})
+            for i, (http, page) in enumerate(zip(clients, pages, strict=True))))
+    finally:
+        for http in clients:
+            await http.aclose()
+    looked_at = [r for r in answers if r.status_code == 401]
+    assert 1 <= len(looked_at) <= settings.sign_in_backoff_after + 1, [r.status_code for r in answers]
+    assert {r.status_code for r in answers} <= {401, 429}
+    with owner(nodes) as conn:
+        refused = conn.execute("SELECT count(*) FROM audit WHERE action = 'sign_in_refused'"
+                               " AND user_name = 'officer'").fetchone()
+    assert refused is not None and refused[0] >= 20 - len(looked_at)
+    forget_failures(nodes)
+
+
 def probatio(nodes: LocalNodes, *args: str) -> subprocess.CompletedProcess[str]:
     s = nodes["LU"].node.settings
     env = {**os.environ, "PROBATIO_DATABASE_URL": str(s.database_url), "PROBATIO_STATE": "LU",

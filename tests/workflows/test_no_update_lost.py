@@ -200,7 +200,7 @@ async def test_closing_actions_at_the_history_threshold_are_refused_or_carried_o
         case_id = await supervised_soon(client, queue)
         handle = client.get_workflow_handle(workflow_id(Side.EXECUTING, case_id))
         assert await attempt(client, case_id, "start_supervision") == "done"
-        await soon(partial(handle.query, "full_state", result_type=CaseMemory), lambda m: m.runs == 2)
+        await soon(partial(handle.query, "full_state", result_type=CaseMemory), lambda m: m.runs >= 2)
         # Breach reports one after the other, then at once the closing action. In even runs a different count
         # each time, so that the closing action lands near the threshold, often while the run waits for a
         # quiet moment to hand over (the closing action then wins). In odd runs reports go on until the run

@@ -47,6 +47,8 @@ from store import audit
 from store import ecodex as books
 from workflows.delivery import DeliveryEvidence
 from workflows.ecodex_poll import EcodexPollInput, EcodexPollResult, poll_schedule_id
+from workflows.model import workflow_id
+from workflows.stages import Side
 
 log = logging.getLogger(__name__)
 
@@ -198,9 +200,9 @@ async def signal_evidence(node: Any, ev: DeliveryEvidence) -> bool:
         row: dict[str, Any] | None = await cur.fetchone()
     if row is None:
         return False
-    prefix = "transfer" if row["direction"] == "outgoing" else "incoming"
+    side = Side.ISSUING if row["direction"] == "outgoing" else Side.EXECUTING
     try:
-        await node.client.get_workflow_handle(f"{prefix}-{row['conversation_id']}").signal("evidence", ev)
+        await node.client.get_workflow_handle(workflow_id(side, row["conversation_id"])).signal("evidence", ev)
     except RPCError:
         return False  # the case has ended; the evidence changes nothing
     return True

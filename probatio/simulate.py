@@ -738,7 +738,7 @@ def handler(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = subparsers.add_parser("simulate", help="run a two-node scenario on the time-skipping test server")
-    p.add_argument("scenario", help="a scenario YAML file (tests/scenarios/ holds thirty of them)")
+    p.add_argument("scenario", help="a scenario YAML file (tests/scenarios/ holds them)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--record-histories", metavar="DIR", default=None,
                    help="also write the workflow histories (for the replay test in tests/workflows/histories)")

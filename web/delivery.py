@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from temporalio.service import RPCError
 
 from adapters.envelope import MAX_ENVELOPE_WITH_DOCUMENTS_BYTES, SENDER_HEADER, SIGNATURE_HEADER, EnvelopeRejected
-from intake import accept_sealed
+from intake import IntakeRefused, accept_sealed
 from store import audit, cases
 from store.users import User
 from web.auth import current_user
@@ -51,6 +51,11 @@ async def upload(request: Request, user: CurrentUser, file: Annotated[UploadFile
     try:
         answer = await accept_sealed(node, body, headers, window=MANUAL_INTAKE_WINDOW, channel="upload")
     except EnvelopeRejected as err:
+        if not isinstance(err, IntakeRefused):  # the intake records its own refusals, with the message's ids
+            async with node.pool.connection() as conn:
+                await audit.record(conn, user_name=user.name, role=user.role, authority=",".join(user.authorities),
+                                   case_id=None, action="manual_intake_rejected", reason=err.reason,
+                                   detail={"status": err.status, "file": file.filename})
         raise ApiError(err.status, problems(("file", err.reason))) from err
     async with node.pool.connection() as conn:
         await audit.record(conn, user_name=user.name, role=user.role, authority=",".join(user.authorities),

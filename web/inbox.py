@@ -36,7 +36,15 @@ async def inbox(request: Request) -> JSONResponse:
     if declared and declared.isdigit() and int(declared) > limit:
         await _audit_rejection(request, 413, "envelope too large", request.headers.get("probatio-sender"))
         return _reject(413, f"an envelope may be at most {limit} bytes")
-    body = await request.body()
+    # A body sent without its length (chunked) is held to the same limit as it streams in: no more is read.
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            await _audit_rejection(request, 413, "envelope too large", request.headers.get("probatio-sender"))
+            return _reject(413, f"an envelope may be at most {limit} bytes")
+        chunks.append(chunk)
+    body = b"".join(chunks)
     try:
         answer = await accept_sealed(node, body, request.headers)
     except EnvelopeRejected as err:

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from adapters.envelope import MAX_ENVELOPE_WITH_DOCUMENTS_BYTES
+from adapters.envelope import MAX_ENVELOPE_BYTES, MAX_ENVELOPE_WITH_DOCUMENTS_BYTES
 from forms.examples import example_certificate
 from probatio.harness import LocalNodes
 from tests.support import bearer, fresh_certificate
@@ -49,6 +49,18 @@ async def test_a_400_mb_chunked_upload_is_refused_without_growing(nodes: LocalNo
     assert str(MAX_ENVELOPE_WITH_DOCUMENTS_BYTES) in r.json()["detail"]  # the inbox takes documents too
     assert sent == 400 * MiB  # the client got its whole body out: the server discarded it as it came
     assert rss_bytes() - before < 64 * MiB, f"grew by {(rss_bytes() - before) // MiB} MiB"
+
+
+async def test_a_chunked_envelope_without_documents_is_held_to_its_own_limit(nodes: LocalNodes) -> None:
+    """An envelope that says it carries no documents may be MAX_ENVELOPE_BYTES, sent with its length or not."""
+    async def ten_mib() -> AsyncIterator[bytes]:
+        for _ in range(10):
+            yield b"x" * MiB
+
+    async with httpx.AsyncClient(base_url=nodes["LU"].url, timeout=120) as http:
+        r = await http.post("/api/v1/inbox", content=ten_mib(), headers={"Content-Type": "application/json"})
+    assert r.status_code == 413, r.text
+    assert str(MAX_ENVELOPE_BYTES) in r.json()["detail"]
 
 
 async def test_every_route_caps_its_body(nodes: LocalNodes) -> None:

@@ -100,11 +100,12 @@ def _texts_only(texts: dict[str, Any]) -> dict[str, str]:
 
 
 def actions_now(side: Side, user: User, row: dict[str, Any]) -> list[str]:
-    """What this user may try now; `resend` only when a delivery failed."""
+    """What this user may try now; `resend` only when a delivery failed and the case is still open (a closed
+    case's workflow ends once nothing is in flight, and nothing can be sent from it any more)."""
     if not user.may_see(row["authority"]):
         return []
     return [a for a in allowed_actions(side, user.role, row["stage"])
-            if a != "resend" or "delivery_failed" in (row.get("alerts") or [])]
+            if a != "resend" or ("delivery_failed" in (row.get("alerts") or []) and row.get("closed_at") is None)]
 
 
 class CaseSummary(BaseModel):
@@ -248,6 +249,9 @@ async def _update(client: Client, user: User, pool: AsyncConnectionPool[Any], ro
             raise ApiError(status, detail) from err
         raise ApiError(409, f"{action} could not be done: {cause or err}; try again later") from err
     except RPCError as err:
+        if "completed" in err.message:
+            # The case's workflow has ended (the case is closed): nothing more is done on it, a resend included.
+            raise ApiError(409, f"{action} cannot be done: this case is closed, nothing more happens on it") from err
         raise ApiError(409, f"the case's workflow does not accept actions now ({err.message})") from err
 
 

@@ -111,13 +111,19 @@ async def _record_evidence(request: Request, user: User, side: Side, case_id: st
         raise ApiError(422, problems(("at", "cannot be in the future")))
     evidence = DeliveryEvidence(message_id=ev.message_id, kind=ev.kind, at=at, channel=ev.channel,
                                 recorded_by=user.name)
+    # As every arrival (intake/): parsed above, bound to the case (a message this case sent), stored (the
+    # audit log), and only then signalled.
+    async with node.pool.connection() as conn:
+        cur = await conn.execute("SELECT 1 FROM outbox WHERE message_id = %s AND conversation_id = %s",
+                                 (ev.message_id, case_id))
+        if await cur.fetchone() is None:
+            raise ApiError(422, problems(("message_id", "is not a message this case sent")))
+        await audit.record(conn, user_name=user.name, role=user.role, authority=row["authority"], case_id=case_id,
+                           action=f"evidence:{ev.kind}", detail={"message_id": ev.message_id, "channel": ev.channel})
     try:
         await node.client.get_workflow_handle(workflow_id(side, case_id)).signal("evidence", evidence)
     except RPCError as err:
         raise ApiError(409, f"the case no longer takes delivery evidence ({err.message})") from err
-    async with node.pool.connection() as conn:
-        await audit.record(conn, user_name=user.name, role=user.role, authority=row["authority"], case_id=case_id,
-                           action=f"evidence:{ev.kind}", detail={"message_id": ev.message_id, "channel": ev.channel})
     return {"id": case_id, "message_id": ev.message_id, "recorded": ev.kind}
 
 

@@ -109,6 +109,11 @@ async def test_over_email(temporal_client: Client, pg_server: str, tmp_path: Pat
                 assert r.json()["message_id"] == message_id
             await judgment_at_be(http, nodes, case_id)
 
+            # Evidence for a message this case never sent is refused, naming the field, and changes nothing.
+            r = await http.post(f"{nodes['LU'].url}/api/v1/transfers/{case_id}/evidence",
+                                json={"message_id": "not-sent-by-this-case", "kind": "delivered", "channel": "email"},
+                                headers=bearer(nodes, "LU", "officer"))
+            assert r.status_code == 422 and r.json()["errors"][0]["path"] == "message_id", r.text
             # LU's officer notes that BE confirmed receipt.
             r = await http.post(f"{nodes['LU'].url}/api/v1/transfers/{case_id}/evidence",
                                 json={"message_id": message_id, "kind": "delivered", "channel": "email"},

@@ -107,7 +107,9 @@ _RESUBMIT_STATUS = "PREPARED"
 _NEW_ID_STATUSES = frozenset({"FAILED", "REJECTED"})
 # Backend message ids of one message: ours, then ours + "~2", "~3"… for each time it had to go out anew.
 _ATTEMPT_SUFFIX = re.compile(r"~(\d+)$")
-MAX_SUBMISSIONS = 20
+# Enough for every retry of the send activity over its 48 hours (back-off doubling from 5 s to an hour: about
+# 60 tries) and for officers' resends after it; each try walks the ids it already used (one GET each).
+MAX_SUBMISSIONS = 500
 # The confirmation types a back end may trigger (DomibusConnectorClientBackendImpl.triggerConfirmationForMessage).
 TRIGGERABLE = frozenset({"DELIVERY", "NON_DELIVERY", "RETRIEVAL", "NON_RETRIEVAL"})
 # The connector (or a proxy in front of it) says the request itself is wrong: retrying cannot help.

@@ -270,15 +270,18 @@ def cmd_users_tokens(args: argparse.Namespace) -> int:
         except NoSuchUser as err:
             print(f"users tokens: {err}", file=sys.stderr)
             return 2
-    print(f"{'token (digest)':<16}{'created':<19}{'last used':<19}{'expires':<19}")
-    for r in rows:
-        def day(v: Any) -> str:
-            return v.strftime("%Y-%m-%d %H:%M") if v else "never"
-        state = " (expired)" if r["expired"] else ""
-        print(f"{r['digest'] + '…':<16}{day(r['created_at']):<19}{day(r['last_used_at']):<19}"
-              f"{day(r['expires_at'])}{state}")
     if not rows:
         print(f"{args.name} has no API token")
+        return 0
+
+    def day(v: Any) -> str:
+        return v.strftime("%Y-%m-%d %H:%M") if v else "never"
+
+    from probatio.console import table
+
+    table(["token (digest)", "created", "last used", "expires"],
+          ([r["digest"] + "…", day(r["created_at"]), day(r["last_used_at"]),
+            day(r["expires_at"]) + (" (expired)" if r["expired"] else "")] for r in rows))
     return 0
 
 

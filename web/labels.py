@@ -77,6 +77,10 @@ DEADLINES = {
 }
 MEASURE_DEADLINE = N_("Measure %(num)s: end of its period")
 DELIVERY_DEADLINE = N_("Delivery evidence for a message")
+DELIVERY_STAGE_DEADLINE = N_("e-CODEX evidence of %(stage)s for a message")
+# The stages of e-CODEX evidence a message waits for (workflows/delivery.EVIDENCE_STAGES).
+DELIVERY_STAGES = {"relay": N_("relay to the other access point"), "delivery": N_("delivery to the authority"),
+                   "retrieval": N_("retrieval by the authority")}
 
 BASES = {"law": N_("law"), "policy": N_("policy")}
 # Art 6(1): how a judgment that is not attached is sent (forms.documents.SeparateChannel).
@@ -145,7 +149,11 @@ def detail_value(key: str, value: Any, t: Translator) -> str:
         return t.gettext("Yes") if value else t.gettext("No")
     if isinstance(value, list):
         return ", ".join(detail_value(key, v, t) for v in value) if value else "—"
+    if key == "measures_changed" and isinstance(value, int):
+        return str(value + 1)  # kept as the certificate's list index; box (j) counts its measures from 1
     text = str(value)
+    if key == "grounds" and text in GROUNDS:
+        return label(GROUNDS, text, t)
     if key == "type":
         return label(MESSAGES, text, t)
     if key in ("outcome", "decision") and (text in OUTCOMES or text in STAGES):
@@ -202,6 +210,9 @@ def label(table: Mapping[str, str], code: Any, t: Translator) -> str:
 
 def deadline_label(name: Any, t: Translator) -> str:
     if str(name).startswith("delivery:"):
+        stage = str(name).split(":")[1]
+        if stage in DELIVERY_STAGES:  # e-CODEX: the stage whose evidence is awaited (workflows/delivery.py)
+            return t.gettext(DELIVERY_STAGE_DEADLINE, stage=t.gettext(DELIVERY_STAGES[stage]))
         return t.gettext(DELIVERY_DEADLINE)
     if str(name).startswith("measure:"):
         return t.gettext(MEASURE_DEADLINE, num=str(name).removeprefix("measure:"))

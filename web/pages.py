@@ -307,6 +307,11 @@ def _side(direction: str) -> Side:
     return side
 
 
+# The step each stage expects of its people, in the order looked for: the case page's one primary button.
+EXPECTED_NEXT = ("approve", "submit", "complete", "decide", "start_supervision", "answer_information",
+                 "reply", "answer_transfer_back", "confirm_no_withdrawal")
+
+
 async def _case_page(request: Request, session: SignedIn, direction: str, case_id: str, *,
                      status_code: int = 200, message: str = "", failed_action: str = "",
                      field_errors: dict[str, str] | None = None, values: dict[str, Any] | None = None) -> Response:
@@ -320,11 +325,15 @@ async def _case_page(request: Request, session: SignedIn, direction: str, case_i
                 "page": PAGE_ACTIONS.get((direction, a)), "label": labels.action_label(a, t, side),
                 "summary": labels.action_summary(a, t, side), "destructive": a in DESTRUCTIVE}
                for a in view["actions"]]
+    # The one green button is the step the stage expects, not whichever action the catalogue lists first.
+    expected = next((a for a in EXPECTED_NEXT if a in view["actions"]), None)
+    for entry in actions:
+        entry["primary"] = entry["name"] == expected and not entry["destructive"]
     if direction == "outgoing" and view["stage"] == "draft" and "submit" in view["actions"]:
         # Art 6(3): a draft (new, or returned by the prosecutor) opens in the wizard on its certificate.
         actions.insert(0, {"name": "correct", "rule": rule_for(side, "submit"), "fields": [],
                            "page": (N_("Correct the certificate in the wizard"), "correct", "post"),
-                           "label": "", "summary": "", "destructive": False})
+                           "label": "", "summary": "", "destructive": False, "primary": False})
     completion = await completion_request(node.pool, view) if view["stage"] == "completion_requested" else None
     attached = case_documents_context(await list_documents(node.pool, session.user, side, case_id, audited=False),
                                       certificate, t)

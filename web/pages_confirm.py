@@ -59,7 +59,9 @@ async def confirm_page(request: Request, session: Session, side: Side, case_id: 
     return render(request, "confirm.html.j2", session, case=row, direction=direction, action=action, title=title,
                   summary=summary, other=other, message_label_text=labels.message_label(message.kind, t)
                   if message else "", article=rule.article if rule is not None else "", target=target,
-                  items=items, shown=shown, destructive=action in DESTRUCTIVE)
+                  items=items, shown=shown,
+                  # A refusal (Art 11) ends the transfer: confirmed as the other steps that do.
+                  destructive=action in DESTRUCTIVE or (action == "decide" and ("outcome", "refused") in items))
 
 
 def _fields(side: Side, action: str, t: Any) -> list[dict[str, Any]]:

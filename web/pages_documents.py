@@ -11,7 +11,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from forms.documents import DocumentKind
-from forms.labels import catalogue
 from forms.law import EU_LANGUAGES
 from store import cases
 from store.sessions import Session
@@ -30,7 +29,7 @@ from web.documents import (
 )
 from web.errors import ApiError
 from web.i18n import N_, Translator
-from web.labels import SENT_SEPARATELY
+from web.labels import SENT_SEPARATELY, form_catalogue
 from web.pages_common import SignedIn, node_of, page_detail, render
 from web.why import read_why
 from workflows.stages import Side
@@ -45,7 +44,7 @@ SEPARATE_LABELS = SENT_SEPARATELY
 
 def language_options(t: Translator) -> list[tuple[str, str]]:
     """The EU's languages, named in the reader's language (the certificate's own catalogue), sorted by name."""
-    names = catalogue(t.lang if t.lang in ("en", "fr", "de") else "en")
+    names = form_catalogue(t.lang)
     return sorted(((code, f"{names.language(code)} ({code})") for code in EU_LANGUAGES), key=lambda o: o[1])
 
 

@@ -102,7 +102,7 @@ async def test_the_conversation_read_on_both_sides(browser: Browser, nodes: Loca
         await expect(prosecutor.get_by_role("alert").filter(has_text="A breach was reported (Art 17).")).to_be_visible()
         for words in (QUESTION, ANSWER, REASONS):
             await expect(panel.get_by_text(words)).to_be_visible()
-        await expect(panel.get_by_role("heading", name="Received from BE: Consultation before a refusal")
+        await expect(panel.get_by_role("heading", name="Received from Belgium: Consultation before a refusal")
                      ).to_be_visible()
         side_by_side = panel.locator("table.side-by-side")
         await expect(side_by_side).to_contain_text("100 hours")
@@ -126,9 +126,11 @@ async def test_the_conversation_read_on_both_sides(browser: Browser, nodes: Loca
         be_prosecutor = await sign_in(browser, be, "prosecutor", width, for_axe=True)
         await be_prosecutor.goto(f"{be}/cases/incoming/{case_id}")
         panel = be_prosecutor.locator("section.conversation")
-        await expect(panel.get_by_role("heading", name="Received from LU: Answer to the consultation")).to_be_visible()
+        await expect(panel.get_by_role("heading", name="Received from Luxembourg: Answer to the consultation")
+                     ).to_be_visible()
         await expect(panel.get_by_text(ANSWER)).to_be_visible()
-        await expect(panel.get_by_role("heading", name="Sent to LU: Report of a breach (Annex II)")).to_be_visible()
+        await expect(panel.get_by_role("heading", name="Sent to Luxembourg: Report of a breach (Annex II)")
+                     ).to_be_visible()
         await check_page(be_prosecutor, FOLDER, f"{width}-03-be-case-conversation")
         await be_prosecutor.context.close()
 

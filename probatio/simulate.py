@@ -29,9 +29,11 @@ from typing import Any
 import httpx
 import yaml
 from google.protobuf.empty_pb2 import Empty
+from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.api.testservice.v1 import SleepRequest
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
@@ -456,8 +458,12 @@ class Simulation:
         """Each workflow's status, pending activities and pending workflow task, for a step that hung."""
         said = []
         for wid in self.out.workflow_ids:
+            client = self.clock.client
             try:
-                raw = (await self.clock.client.get_workflow_handle(wid).describe()).raw_description
+                # The raw answer: the SDK's describe() also decodes the search attributes, and the test
+                # server's Datetime ones do not always decode (the diagnosis must not fail itself).
+                raw = await client.workflow_service.describe_workflow_execution(DescribeWorkflowExecutionRequest(
+                    namespace=client.namespace, execution=WorkflowExecution(workflow_id=wid)))
             except RPCError as err:
                 said.append(f"{wid}: {err}")
                 continue

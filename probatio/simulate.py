@@ -30,7 +30,7 @@ import httpx
 import yaml
 from google.protobuf.empty_pb2 import Empty
 from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.enums.v1 import IndexedValueType, PendingWorkflowTaskState
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
@@ -455,23 +455,29 @@ class Simulation:
         return r.status_code, answer
 
     async def diagnosis(self) -> str:
-        """Each workflow's status, pending activities and pending workflow task, for a step that hung."""
+        """Each workflow's status, pending activities and pending workflow task, in every node's namespace,
+        for a step that hung."""
         said = []
-        for wid in self.out.workflow_ids:
-            client = self.clock.client
-            try:
-                # The raw answer: the SDK's describe() also decodes the search attributes, and the test
-                # server's Datetime ones do not always decode (the diagnosis must not fail itself).
-                raw = await client.workflow_service.describe_workflow_execution(DescribeWorkflowExecutionRequest(
-                    namespace=client.namespace, execution=WorkflowExecution(workflow_id=wid)))
-            except RPCError as err:
-                said.append(f"{wid}: {err}")
-                continue
-            pending = [f"{a.activity_type.name} (attempt {a.attempt}, {a.last_failure.message or 'no failure'})"
-                       for a in raw.pending_activities]
-            task = raw.pending_workflow_task
-            said.append(f"{wid}: pending activities [{', '.join(pending)}]; workflow task "
-                        f"{'attempt ' + str(task.attempt) if raw.HasField('pending_workflow_task') else 'none'}")
+        clients = {local.node.client.namespace: local.node.client for local in self._nodes.values()}
+        for namespace, client in clients.items():
+            for wid in self.out.workflow_ids:
+                try:
+                    # The raw answer: the SDK's describe() also decodes the search attributes, and the test
+                    # server's Datetime ones do not always decode (the diagnosis must not fail itself).
+                    raw = await client.workflow_service.describe_workflow_execution(
+                        DescribeWorkflowExecutionRequest(namespace=namespace,
+                                                         execution=WorkflowExecution(workflow_id=wid)))
+                except RPCError as err:
+                    if err.status != RPCStatusCode.NOT_FOUND:
+                        said.append(f"{namespace}/{wid}: {err}")
+                    continue
+                pending = [f"{a.activity_type.name} (attempt {a.attempt}, {a.last_failure.message or 'no failure'})"
+                           for a in raw.pending_activities]
+                task = raw.pending_workflow_task
+                state = "none"
+                if raw.HasField("pending_workflow_task"):
+                    state = PendingWorkflowTaskState.Name(task.state).split("_STATE_")[-1].lower()
+                said.append(f"{namespace}/{wid}: pending activities [{', '.join(pending)}]; workflow task {state}")
         return " | ".join(said)
 
     async def run(self) -> Outcome:

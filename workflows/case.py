@@ -56,7 +56,7 @@ DECISION_DUE_KEY = SearchAttributeKey.for_datetime("DecisionDue")
 # Recording in PostgreSQL is retried without end: an outage of the database delays work, loses none.
 _RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 # Rendering and checking are retried a few times; a failure then is reported to the person acting.
-_PREPARE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=5,
+PREPARE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=5,
                              non_retryable_error_types=["invalid"])
 
 T = TypeVar("T")
@@ -79,6 +79,9 @@ ECODEX_STAGE_TIMERS = "ecodex-stage-timers"
 LATE_DELAY_NOTICE = "late-delay-notice"
 # completion-pauses-decision: the Art 12(1) clock stops while a completed certificate is awaited (Art 8(2)).
 COMPLETION_PAUSES_DECISION = "completion-pauses-decision"
+# kept-deadline-timer: the deadline loop keeps its timer across wake-ups while the next due date stays the same,
+# and leaves a timer about to fire to fire instead of cancelling it (see TIMER_LEFT_TO_FIRE).
+KEPT_DEADLINE_TIMER = "kept-deadline-timer"
 # completion-overdue-alert: a missed completion period raises an alert on the executing side (Art 8(2)).
 PATCHED_ALERTS = {str(Alert.COMPLETION_OVERDUE): "completion-overdue-alert"}
 
@@ -89,12 +92,19 @@ PATCHED_ALERTS = {str(Alert.COMPLETION_OVERDUE): "completion-overdue-alert"}
 CONTINUE_AS_NEW_AFTER = 500
 HISTORY_BOUND = 800
 
+# A timer due this soon is not cancelled when the loop's next due date changes: it is left to fire, and its
+# wake-up finds nothing to do. Cancelling a timer that fires while the workflow task runs is a race the
+# server settles, but Temporal's time-skipping test server refuses such a completion ("invalid history builder
+# state for action", sdk-java temporal-test-server TestWorkflowMutableStateImpl.processCancelTimer) and the
+# run stops; it did whenever an action came exactly one deadline after the action that set it.
+TIMER_LEFT_TO_FIRE = timedelta(minutes=1)
+
 
 async def prepare(activity: str, case_id: str, result_type: type[T]) -> T:
     """Run a short activity that reads the case from the database (check, facts, render)."""
     result: T = await workflow.execute_activity(activity, case_id, result_type=result_type,
                                                 start_to_close_timeout=timedelta(minutes=2),
-                                                retry_policy=_PREPARE_RETRY)
+                                                retry_policy=PREPARE_RETRY)
     return result
 
 
@@ -123,6 +133,8 @@ class CaseWorkflow:
             self._published = self._view()
             self._indexed = self._index()
         self._only_changes: bool | None = None
+        self._keeps_timer: bool | None = None  # see KEPT_DEADLINE_TIMER
+        self._timer: tuple[datetime, asyncio.Task[None]] | None = None  # the deadline loop's: due, sleep
         self._deliveries = 0
         self._wake = False
         self._continue_as_new_asked = False
@@ -470,12 +482,7 @@ class CaseWorkflow:
                     workflow.continue_as_new(dataclasses.replace(self.inp, snapshot=self.snapshot(),
                                                                   snapshot_published=quiet_end))
                 break
-            wake = dl.next_wakeup(self.m.deadlines, self.now())
-            timeout = (wake - self.now()) if wake else None
-            try:
-                await workflow.wait_condition(lambda: self._wake, timeout=timeout)
-            except TimeoutError:
-                pass
+            await self._sleep_until(dl.next_wakeup(self.m.deadlines, self.now()))
             self._wake = False
             await self.publish(only_if_changed=True)
         # Let deliveries (e.g. the final decision) and running handlers finish before completing.
@@ -484,6 +491,28 @@ class CaseWorkflow:
         else:
             await workflow.wait_condition(lambda: self._deliveries == 0 and workflow.all_handlers_finished())
             await self.publish(only_if_changed=True)
+
+    async def _sleep_until(self, wake: datetime | None) -> None:
+        """Wait until `wake` (the next due date, if any) or until something happens."""
+        if self._keeps_timer is None:
+            self._keeps_timer = workflow.patched(KEPT_DEADLINE_TIMER)
+        if not self._keeps_timer:
+            try:
+                await workflow.wait_condition(lambda: self._wake, timeout=(wake - self.now()) if wake else None)
+            except TimeoutError:
+                pass
+            return
+        if self._timer is not None and self._timer[0] != wake:
+            due, sleeping = self._timer
+            if not sleeping.done() and due - self.now() > TIMER_LEFT_TO_FIRE:
+                sleeping.cancel()
+            self._timer = None
+        if wake is not None and self._timer is None:
+            self._timer = (wake, asyncio.create_task(asyncio.sleep((wake - self.now()).total_seconds())))
+        timer = self._timer[1] if self._timer else None
+        await workflow.wait_condition(lambda: self._wake or (timer is not None and timer.done()))
+        if timer is not None and timer.done():
+            self._timer = None
 
     async def _quiet(self) -> None:
         """Return once nothing runs, nothing is in flight and nothing is left to publish. The last check

@@ -73,18 +73,7 @@ def test_there_is_a_scenario_for_every_branch() -> None:
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
-async def test_scenario(infra: Infrastructure, pg_server: str, path: Path) -> None:
+async def test_scenario(infra: Infrastructure, path: Path) -> None:
     out = await run_scenario(infra, load_scenario(path))
     said = format_outcome(out)
-    if not out.passed and "no answer within" in said:
-        # Late in a long suite, the time-skipping test server now and then leaves one update unanswered for
-        # minutes (never seen on the real server, nor with the scenario run alone). Such a
-        # hang, and only it, is tried once more on a fresh test server; any other failure, or a second hang,
-        # fails the test with what the scenario said.
-        fresh = await open_infrastructure(pg_server)
-        try:
-            out = await run_scenario(fresh, load_scenario(path))
-        finally:
-            await fresh.close()
-        said = f"{format_outcome(out)}\n(first try: {said})"
     assert out.passed, said

@@ -1,18 +1,22 @@
-"""Five years of supervision with monthly events keep every history run small, and a scenario that
-expects the wrong outcome makes `probatio simulate` fail with a readable diff."""
+"""Five years of supervision with monthly events keep every history run small, the deadline loop's timer is
+kept while its date holds and left to fire when it is about to, and a scenario that expects the wrong outcome
+makes `probatio simulate` fail with a readable diff."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from forms.examples import example_certificate
 from probatio import simulate
-from probatio.simulate import Infrastructure, Scenario, Simulation, Step, open_infrastructure
-from workflows.case import HISTORY_BOUND
+from probatio.simulate import Infrastructure, Scenario, Simulation, Step, open_infrastructure, skip_until
+from workflows.case import HISTORY_BOUND, TIMER_LEFT_TO_FIRE
+from workflows.model import Side, workflow_id
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +55,58 @@ async def test_five_years_of_monthly_events_stay_under_the_history_bound(infra: 
     # 60 requests and 60 answers crossed the link, none lost across the runs.
     assert out.messages.count("information_request") == 60
     assert out.messages.count("information") == 60
+
+
+def _during(events: list[Any], update: str) -> list[Any]:
+    """The events from the acceptance of the (only) update `update` to its completion."""
+    start = next(n for n, e in enumerate(events) if e.HasField("workflow_execution_update_accepted_event_attributes")
+                 and e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name == update)
+    end = next(n for n, e in enumerate(events) if n > start
+               and e.HasField("workflow_execution_update_completed_event_attributes"))
+    return events[start:end]
+
+
+async def test_the_deadline_timer_is_kept_while_its_date_holds_and_left_to_fire_when_about_to(
+        infra: Infrastructure) -> None:
+    # BE recognises on day 10, which opens its duty to start supervising (Art 8(1)); the officer starts it
+    # half a minute before that duty falls due. The loop's timer for the duty is then left to fire, not
+    # cancelled: the time-skipping test server refuses a completion that cancels a timer fired meanwhile, and
+    # the case stopped whenever an action came one deadline after the action that set it (scenario 48).
+    scenario = Scenario(name="a timer about to fire", issuing="LU", executing="BE",
+                        certificate=example_certificate("LU", "BE").model_dump(mode="json"),
+                        steps=[Step(0, "LU.officer", "submit"), Step(0, "LU.prosecutor", "approve"),
+                               Step(10, "BE.prosecutor", "decide", {"outcome": "recognised"})], expect={})
+    async with Simulation(infra, scenario) as sim:
+        out = await sim.run()
+        assert out.passed, simulate.format_outcome(out)
+        view = await sim.side_view("BE")
+        assert view is not None
+        duty = next(d for d in view["deadlines"] if d["name"] == "duty:start_supervision")
+        due = datetime.fromisoformat(duty["due"])
+        await skip_until(sim.clock, due - TIMER_LEFT_TO_FIRE / 2)
+        status, answer = await sim.act(Step(0, "BE.officer", "start_supervision"))
+        assert status == 200, answer
+        await skip_until(sim.clock, due + timedelta(days=1))
+        # A breach report changes no date: the loop waits on the same timer.
+        status, answer = await sim.act(Step(0, "BE.officer", "report_breach", {"breach": "example"}))
+        assert status == 200, answer
+        await sim.settle()
+        runs = (await sim.histories())[workflow_id(Side.EXECUTING, sim.case_id or "")]
+
+    started = runs[0].events
+    duty_timers = [e for e in started if e.HasField("timer_started_event_attributes")
+                   and abs(e.event_time.ToDatetime(tzinfo=due.tzinfo)
+                           + e.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta() - due)
+                   < timedelta(seconds=1)]
+    assert len(duty_timers) == 1, "the loop set one timer for the duty"
+    timer_id = duty_timers[0].timer_started_event_attributes.timer_id
+    assert not [e for e in started if e.HasField("timer_canceled_event_attributes")
+                and e.timer_canceled_event_attributes.timer_id == timer_id], "the timer about to fire was cancelled"
+    # (Supervision starts in a run of its own: the run ends before the timer fires.) The breach report is in
+    # the last run.
+    during = _during(runs[-1].events, "report_breach")
+    assert not [e for e in during if e.HasField("timer_started_event_attributes")
+                or e.HasField("timer_canceled_event_attributes")], "an action that moves no date touched the timer"
 
 
 WRONG = """

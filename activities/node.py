@@ -162,6 +162,31 @@ class NodeActivities:
         await cases.update_certificate(self.ctx.pool, case_id, signed.model_dump(mode="json"),
                                        row.get("facts") or signed.facts().model_dump(mode="json"))
 
+    @activity.defn(name="approve_certificate")
+    async def approve_certificate(self, case_id: str, approver: str, note_id: str | None,
+                                  judgment_sent_separately: str | None) -> str:
+        """The approval in one step (Art 6(1), 6(3), 21): box (k) lists the documents attached and how the
+        judgment is sent otherwise, box (l) is the approving prosecutor's signature, the certificate is rendered
+        in a language the executing state accepts and sealed; the certificate and its PDF are stored together,
+        once all of it succeeded, so an approval that fails (or is refused) leaves the draft as it was."""
+        from forms.documents import Art6_1Documents, AttachedDocument, SeparateChannel
+
+        row = await committed_case(self.ctx.pool, case_id, "outgoing")
+        texts = await cases.note_texts(self.ctx.pool, note_id) if note_id else {}
+        post = texts.get("post") if isinstance(texts.get("post"), str) else None
+        attached = [AttachedDocument.of_listed(r) for r in await documents.listed(self.ctx.pool, case_id)]
+        rule = Art6_1Documents(attached=attached,
+                               judgment_sent_separately=SeparateChannel(judgment_sent_separately)
+                               if judgment_sent_separately else None)
+        boxed = certificate_of({**row, "certificate": rule.box_k(row["certificate"])}, case_id)
+        signed = boxed.signed_by(approver, post, activity.info().scheduled_time.date())
+        lang, pdf = await self._render(signed)
+        async with self.ctx.pool.connection() as conn, conn.transaction():
+            await cases.write_certificate(conn, case_id, signed.model_dump(mode="json"),
+                                          row.get("facts") or signed.facts().model_dump(mode="json"))
+            await cases.write_document(conn, case_id, "certificate", lang, "application/pdf", pdf)
+        return lang
+
     @activity.defn(name="reassign_case")
     async def reassign_case(self, case_id: str, authority: str) -> None:
         """Art 6(7), 18(1): the case goes to the competent authority this node also serves."""
@@ -195,11 +220,17 @@ class NodeActivities:
     @activity.defn(name="prepare_certificate")
     async def prepare_certificate(self, case_id: str) -> str:
         """Render the certificate in a language the executing state accepts (Art 21) and keep the PDF."""
+        row = await committed_case(self.ctx.pool, case_id, "outgoing")
+        lang, pdf = await self._render(certificate_of(row, case_id))
+        await cases.save_document(self.ctx.pool, case_id, "certificate", lang, "application/pdf", pdf)
+        return lang
+
+    async def _render(self, cert: Any) -> tuple[str, bytes]:
+        """The certificate's PDF in the first language the executing state accepts that can be rendered, sealed
+        by the node."""
         from forms.render import RENDER_LANGUAGES
         from forms.states import certificate_language
 
-        row = await committed_case(self.ctx.pool, case_id, "outgoing")
-        cert = certificate_of(row, case_id)
         lang = certificate_language(cert.executing_state, [cert.language, *RENDER_LANGUAGES])
         if lang is None or lang not in RENDER_LANGUAGES:
             raise ApplicationError(
@@ -213,8 +244,7 @@ class NodeActivities:
             pdf = await seal_pdf(pdf, self.ctx.seal, location=self.ctx.state,
                                  reason="Certificate under Article 6 of Framework Decision 2008/947/JHA, "
                                         "certified as accurate by the issuing authority (Art 6(3))")
-        await cases.save_document(self.ctx.pool, case_id, "certificate", lang, "application/pdf", pdf)
-        return lang
+        return lang, pdf
 
     @activity.defn(name="send_message")
     async def send_message(self, msg: OutgoingMessage) -> SendResult:
@@ -280,7 +310,7 @@ class NodeActivities:
     def all(self) -> list[Any]:
         return [self.record_case, self.check_certificate, self.load_facts, self.prepare_certificate,
                 self.send_message, self.check_adaptation, self.apply_completion,
-                self.sign_certificate, self.reassign_case]
+                self.sign_certificate, self.approve_certificate, self.reassign_case]
 
 
 def art_14_3_applies(declaration: Any, facts: Any) -> bool:

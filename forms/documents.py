@@ -61,6 +61,12 @@ class AttachedDocument(BaseModel):
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     size: int = Field(ge=1, le=MAX_DOCUMENT_BYTES)
 
+    @classmethod
+    def of_listed(cls, row: Mapping[str, Any]) -> AttachedDocument:
+        """From a row of the case's document list (store/documents.py `listed`)."""
+        return cls(id=row["id"], kind=row["kind"], filename=row["filename"], language=row["language"],
+                   sha256=row["sha256"], size=int(row["size"]))
+
 
 class Art6_1Documents(BaseModel):
     """Art 6(1): the judgment goes with the certificate, or the certificate says how it is sent instead."""
@@ -73,6 +79,16 @@ class Art6_1Documents(BaseModel):
     @property
     def judgment_attached(self) -> bool:
         return any(d.kind == DocumentKind.JUDGMENT for d in self.attached)
+
+    def box_k(self, certificate: Mapping[str, Any]) -> dict[str, Any]:
+        """The certificate with box (k) saying which documents are attached and how the judgment is sent
+        otherwise (a paper original may follow an attached copy: the certificate then says both)."""
+        return {**certificate, "other_circumstances": {
+            **(certificate.get("other_circumstances") or {}),
+            "judgment_attached": self.judgment_attached,
+            "documents": [d.model_dump(mode="json") for d in self.attached],
+            "judgment_sent_separately": self.judgment_sent_separately,
+        }}
 
     def refusal(self) -> str | None:
         """Why the certificate may not be sent yet, or None."""

@@ -287,13 +287,18 @@ async def apply_projection(
 
 async def save_document(pool: AsyncConnectionPool[Any], case_id: str, kind: str, lang: str, media_type: str,
                         content: bytes) -> str:
-    digest = hashlib.sha256(content).hexdigest()
     async with pool.connection() as conn:
-        await conn.execute(
-            "INSERT INTO documents (case_id, kind, lang, media_type, sha256, content) VALUES (%s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT (case_id, kind, lang, sha256) DO NOTHING",
-            (case_id, kind, lang, media_type, digest, content),
-        )
+        return await write_document(conn, case_id, kind, lang, media_type, content)
+
+
+async def write_document(conn: AsyncConnection[Any], case_id: str, kind: str, lang: str, media_type: str,
+                         content: bytes) -> str:
+    digest = hashlib.sha256(content).hexdigest()
+    await conn.execute(
+        "INSERT INTO documents (case_id, kind, lang, media_type, sha256, content) VALUES (%s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (case_id, kind, lang, sha256) DO NOTHING",
+        (case_id, kind, lang, media_type, digest, content),
+    )
     return digest
 
 

@@ -15,12 +15,12 @@ from web.errors import ApiError, problems
 from workflows.stages import IssuingStage
 
 
-async def art_6_1_at_approval(pool: AsyncConnectionPool[Any], row: dict[str, Any], body: dict[str, Any],
-                              *, check_only: bool = False) -> None:
+async def art_6_1_at_approval(pool: AsyncConnectionPool[Any], row: dict[str, Any], body: dict[str, Any]) -> None:
     """`approve` sends the judgment with the certificate, or the body says how it goes separately (422 if
-    neither). Box (k) then says which documents are attached (not with `check_only`: the confirmation step
-    of the pages checks before anything changes). Only in the stage where approval can happen: elsewhere the
-    workflow's 409 says why."""
+    neither). Checked here only: box (k) is written by the approval itself, with box (l) and the rendered
+    certificate in one transaction (activities/node.py `approve_certificate`), so a refused or failed approval
+    leaves the certificate as it was. Only in the stage where approval can happen: elsewhere the workflow's
+    409 says why."""
     if row["stage"] != IssuingStage.AWAITING_APPROVAL:
         return
     raw = body.get("judgment_sent_separately")
@@ -31,13 +31,10 @@ async def art_6_1_at_approval(pool: AsyncConnectionPool[Any], row: dict[str, Any
     if (reason := rule.refusal()) is not None:
         # Named by the body field that settles it, so the approve form shows the reason beside its choice.
         raise ApiError(422, problems(("judgment_sent_separately", reason)))
-    if not check_only:
-        await sync_box_k(pool, row["id"], rule.judgment_sent_separately)
 
 
 async def attached_list(pool: AsyncConnectionPool[Any], case_id: str) -> list[AttachedDocument]:
-    return [AttachedDocument(id=r["id"], kind=r["kind"], filename=r["filename"], language=r["language"],
-                             sha256=r["sha256"], size=int(r["size"])) for r in await store.listed(pool, case_id)]
+    return [AttachedDocument.of_listed(r) for r in await store.listed(pool, case_id)]
 
 
 def sent_separately(certificate: dict[str, Any] | None) -> str | None:
@@ -53,14 +50,7 @@ async def sync_box_k(pool: AsyncConnectionPool[Any], case_id: str, separately: S
     if row is None or row.get("certificate") is None:
         return
     attached = await attached_list(pool, case_id)
-    # A paper original may follow an attached copy: the certificate then says both, as the timeline does.
     rule = Art6_1Documents(attached=attached,
                            judgment_sent_separately=SeparateChannel(separately) if separately else None)
-    certificate = dict(row["certificate"])
-    certificate["other_circumstances"] = {
-        **(certificate.get("other_circumstances") or {}),
-        "judgment_attached": rule.judgment_attached,
-        "documents": [d.model_dump(mode="json") for d in rule.attached],
-        "judgment_sent_separately": rule.judgment_sent_separately,
-    }
+    certificate = rule.box_k(row["certificate"])
     await cases.update_certificate(pool, case_id, certificate, row.get("facts") or {})

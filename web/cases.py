@@ -209,8 +209,7 @@ async def precheck(pool: AsyncConnectionPool[Any], user: User, side: Side, case_
         await _audit_refusal(pool, user, row, action, str(err), body)
         raise ApiError(422, problems(*err.problems)) from err
     if side == Side.ISSUING and action == "approve":
-
-        await art_6_1_at_approval(pool, row, body, check_only=True)
+        await art_6_1_at_approval(pool, row, body)
     if side == Side.EXECUTING and action == "report_breach":
         _check_breach_report(body.get("breach"), row.get("certificate"))
     measures = getattr(parsed, "measures", None)

@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from forms.law import REVIEW_OUTCOME_CLOSES, SUBSEQUENT_DECISION_OUTCOME
@@ -48,7 +47,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from forms.validation import wording
     from workflows import deadlines as dl
-    from workflows.case import CaseWorkflow, prepare, refuse
+    from workflows.case import PREPARE_RETRY, CaseWorkflow, prepare, refuse
     from workflows.model import (
         ActionResult,
         CaseFacts,
@@ -68,6 +67,12 @@ PROBATION_FROM_JUDGMENT = "probation-from-judgment"
 COMPLETE_AFTER_ACCEPTANCE = "complete-after-acceptance"
 # approver-signs-box-l: approval writes the approving prosecutor, post and date into box (l) (Art 6(3)).
 APPROVER_SIGNS_BOX_L = "approver-signs-box-l"
+# approval-in-one-step: boxes (k) and (l), the rendering and the seal in one activity that stores the certificate
+# and its PDF together, so a failed approval leaves the draft as it was.
+APPROVAL_IN_ONE_STEP = "approval-in-one-step"
+# completion-reloads-facts: a completed certificate's facts (box (j): the probation period, its start, the
+# measures) replace the issuing side's, as the executing side's do on receipt.
+COMPLETION_RELOADS_FACTS = "completion-reloads-facts"
 
 # The request that a `reply` in stage `transferred` answers.
 INFORMATION_REQUEST = "information_request"
@@ -135,16 +140,22 @@ class OutgoingTransfer(CaseWorkflow):
     async def approve(self, inp: ActionInput[ApproveFields]) -> ActionResult:
         # Signed and certified (6(3)) by the approval itself; rendered in a language the executing state
         # accepts (21); kept as the document that was sent.
-        if workflow.patched(APPROVER_SIGNS_BOX_L):
-            await workflow.execute_activity("sign_certificate", args=[self.inp.case_id, inp.actor.name, inp.note_id],
-                                            start_to_close_timeout=timedelta(minutes=2),
-                                            retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1),
-                                                                     maximum_attempts=5,
-                                                                     non_retryable_error_types=["invalid"]))
-        lang: str = await prepare("prepare_certificate", self.inp.case_id, str)
+        separately = inp.body.judgment_sent_separately
+        lang: str
+        if workflow.patched(APPROVAL_IN_ONE_STEP):
+            lang = await workflow.execute_activity(
+                "approve_certificate", args=[self.inp.case_id, inp.actor.name, inp.note_id,
+                                             str(separately) if separately else None],
+                result_type=str, start_to_close_timeout=timedelta(minutes=2), retry_policy=PREPARE_RETRY)
+        else:
+            if workflow.patched(APPROVER_SIGNS_BOX_L):
+                await workflow.execute_activity("sign_certificate",
+                                                args=[self.inp.case_id, inp.actor.name, inp.note_id],
+                                                start_to_close_timeout=timedelta(minutes=2),
+                                                retry_policy=PREPARE_RETRY)
+            lang = await prepare("prepare_certificate", self.inp.case_id, str)
         self.m.facts.certificate_language = lang
         ask = inp.body.ask_max_custody
-        separately = inp.body.judgment_sent_separately
         detail: dict[str, object] = {"language": lang, "max_custody_requested": ask}
         if separately:
             detail["judgment_sent_separately"] = str(separately)
@@ -164,11 +175,11 @@ class OutgoingTransfer(CaseWorkflow):
         if workflow.patched(COMPLETE_AFTER_ACCEPTANCE):
             # Stored only now that the completion is accepted: a refused one changes nothing (Art 8(2)).
             await workflow.execute_activity("apply_completion", args=[self.inp.case_id, inp.note_id],
-                                            start_to_close_timeout=timedelta(minutes=2),
-                                            retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1),
-                                                                     maximum_attempts=5,
-                                                                     non_retryable_error_types=["invalid"]))
-        await prepare("prepare_certificate", self.inp.case_id, str)
+                                            start_to_close_timeout=timedelta(minutes=2), retry_policy=PREPARE_RETRY)
+        lang = await prepare("prepare_certificate", self.inp.case_id, str)
+        if workflow.patched(COMPLETION_RELOADS_FACTS):
+            self.m.facts = await prepare("load_facts", self.inp.case_id, CaseFacts)
+            self.m.facts.certificate_language = lang
         self.end_deadline("duty:complete")
         self.resume_decision()
         self.event("completed_certificate", inp.actor, new_stage=S.UNDER_DECISION)

@@ -277,3 +277,24 @@ async def test_dashboard_lists_are_the_first_due_whichever_way_they_are_read(
     overdue = sorted((r["decision_due"], r["id"]) for r in open_cases if r["needs_attention"])
     assert [(r["decision_due"], r["id"]) for r in answer["overdue"]] == overdue[:cases.DASHBOARD_LIST_LIMIT]
     assert answer["totals"]["due_soon"] == len({i for _, i in due})
+
+
+async def test_a_measure_due_soon_is_on_the_dashboard_before_it_is_missed(db_url: str) -> None:
+    """§7 row 25: a measure's own period (community service to be done within it) is watched like a duty:
+    due within 15 days, it is listed with the decisions and duties, by its measure, with the earliest first."""
+    _seed(db_url, 3, datetime(2026, 1, 1, tzinfo=UTC))
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("UPDATE cases SET closed_at = NULL, decision_due = NULL, deadlines = %s::jsonb WHERE id = 'c0'",
+                     (Jsonb([{"name": "measure:2", "due": (now + timedelta(days=9)).isoformat()},
+                             {"name": "duty:end_supervision", "due": (now + timedelta(days=30)).isoformat()},
+                             {"name": "measure:1", "due": (now + timedelta(days=3)).isoformat(), "status": "met"}]),))
+        authority = conn.execute("SELECT authority FROM cases WHERE id = 'c0'").fetchone()[0]  # type: ignore[index]
+    pool = open_pool(db_url)
+    await pool.open()
+    try:
+        answer = await cases.dashboard(pool, [authority], now)
+    finally:
+        await pool.close()
+    listed = [(r["id"], r["due_name"]) for r in answer["decisions_due_soon"]]
+    assert ("c0", "measure:2") in listed, listed

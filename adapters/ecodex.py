@@ -13,9 +13,16 @@ Written against eu-LISA/domibusConnectorClient at e4eb25fb (2024-09-23), the fil
   never be submitted again, so a retry after FAILED goes out as a new message with a new backend message id
   (:func:`backend_message_id`).
 - ``GET /restservice/getMessageByBackendMessageId`` — one message (404 if unknown), evidences without content.
+- ``GET /restservice/loadFileContentFromStorage?storageLocation=&fileName=`` — one file of a stored message; an
+  evidence is the file ``<confirmation type>.xml`` beside its message, which is what the lists load too
+  (client-app-controller/…/rest/util/DomibusConnectorClientRestUtil.java ``mapMessageFromModel``). A file that is
+  not there comes back empty (client-app-fs-storage/…/AbstractDomibusConnectorClientFileSystemReaderImpl.java
+  ``loadFileContentFromMessageFolder``), a storage location that is not there as a 400 (ParameterException).
+  (Read at the versions 3bb1dc90, 38c3c99c and 6565ca65 of the client's repository.)
 - ``GET /messagerestservice/requestRejectedOrConfirmedMessagesFromConnectorClient`` — our messages now in
   REJECTED or CONFIRMED, with all their evidences; the client then marks them CONFIRMATION_DELIVERED_BACKEND.
-  ACCEPTED ones (submission and relay acceptance only) are never listed: :func:`evidences_for` asks for them.
+  ACCEPTED ones (submission and relay acceptance only) are never listed: :func:`evidences_for` asks for them,
+  and reads each evidence's document from the client's storage, so its time is the connector's as well.
 - ``GET /messagerestservice/requestNewMessagesFromConnectorClient`` — messages for us (status RECEIVED); the
   client marks them DELIVERED_BACKEND *before* answering (…/rest/impl/DomibusConnectorClientMessageRestAPIImpl.java),
   so what it returns must be kept by the caller before anything else can fail.
@@ -36,6 +43,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
+import logging
 import os
 import re
 import xml.etree.ElementTree as ET
@@ -93,8 +102,11 @@ SUBMIT_PATH = "/submissionrestservice/submitNewMessageFromBackendToConnectorClie
 TRIGGER_CONFIRMATION_PATH = "/submissionrestservice/triggerConfirmationAtConnectorClient"
 RESUBMIT_PATH = "/restservice/submitStoredClientMessage"
 BY_BACKEND_ID_PATH = "/restservice/getMessageByBackendMessageId"
+LOAD_FILE_PATH = "/restservice/loadFileContentFromStorage"
 CONFIRMED_PATH = "/messagerestservice/requestRejectedOrConfirmedMessagesFromConnectorClient"
 NEW_MESSAGES_PATH = "/messagerestservice/requestNewMessagesFromConnectorClient"
+
+log = logging.getLogger(__name__)
 
 CONTENT_NAMESPACE = "urn:probatio:envelope:1"
 CHANNEL = "ecodex"
@@ -198,6 +210,19 @@ class ConnectorClient:
         message = _json_or_none(response)
         return message if isinstance(message, dict) else None
 
+    async def stored_file(self, storage_location: str, file_name: str) -> bytes | None:
+        """One file of a message in the client's storage, or None when the client has none to give."""
+        response = await self._request(
+            "GET", LOAD_FILE_PATH, params={"storageLocation": storage_location, "fileName": file_name}
+        )
+        if response.status_code == 400:
+            # ParameterException (RestExceptionHandler → 400): the message's storage folder is gone, e.g. cleaned
+            # up on the client (DomibusConnectorClientFSStorageImpl.checkStorageLocationAndMessageFolder). Final.
+            return None
+        if response.status_code != 200:
+            raise self._fail(response, f"reading {file_name} of the stored message {storage_location}")
+        return _file_bytes(response) or None  # empty: no such file (or it could not be read)
+
     async def submit(self, message: dict[str, Any]) -> None:
         response = await self._request("POST", SUBMIT_PATH, json=message)
         if response.status_code != 200:
@@ -251,6 +276,25 @@ def _json_or_none(response: httpx.Response) -> Any:
         raise ConnectorUnavailable(
             f"e-CODEX connector answered {response.status_code} with something that is not JSON", retryable=True
         ) from exc
+
+
+def _file_bytes(response: httpx.Response) -> bytes:
+    """The ``byte[]`` of loadFileContentFromStorage.
+
+    Ambiguous in the source: the method (client-app-rest-api/…/rest/DomibusConnectorClientRestAPI.java) declares
+    no ``produces``, so Spring's message converters decide how a ``byte[]`` goes out: as the raw bytes, or, where
+    a JSON converter answers first, as a JSON string in base64. Both are read; an evidence document is XML and
+    never starts with a quote.
+    """
+    data = response.content
+    stripped = data.strip()
+    if stripped.startswith(b'"') and stripped.endswith(b'"'):
+        try:
+            text = json.loads(stripped)
+            return base64.b64decode(text, validate=True) if isinstance(text, str) else data
+        except (ValueError, binascii.Error):
+            return data
+    return data
 
 
 def backend_message_id(message_id: str, attempt: int) -> str:
@@ -392,11 +436,15 @@ def _timestamp(value: Any) -> datetime | None:
 def evidences_from_message(message: dict[str, Any], *, now: datetime | None = None) -> list[Evidence]:
     """Every evidence the connector client lists for one of our messages, oldest first.
 
-    The connector's confirmation type decides type and outcome. The time is the REM document's EventTime,
-    set by the connector that issued the evidence; the client's ``received`` is only when the client
-    stored it (DomibusConnectorClientPersistenceService.persistNewConfirmation: ``new Date()``), the
-    fallback when the document is missing (getMessageByBackendMessageId sends no contents). Unknown
-    confirmation types are skipped, not guessed.
+    The connector's confirmation type decides type and outcome. The time is the one the connector documented:
+    the REM document's EventTime, set by the connector or gateway that issued the evidence. The client's own
+    ``received`` is only when the client stored it (client-app-controller/…/persistence/service/
+    DomibusConnectorClientPersistenceService.java ``persistNewConfirmation``: ``new Date()``), minutes or hours
+    after the event when the client was down or its connector slow. It is used only when the evidence carries
+    no time of its own: no document (the client had no file for it), a document that cannot be read, or one
+    without an EventTime; the confirmation DTO (client-app-rest-api/…/rest/model/
+    DomibusConnectorClientConfirmation.java) has no other date. ``now`` is the last resort, when neither is
+    there. Unknown confirmation types are skipped, not guessed.
     """
     found: list[Evidence] = []
     backend_id = str(message.get("backendMessageId") or "")
@@ -405,7 +453,8 @@ def evidences_from_message(message: dict[str, Any], *, now: datetime | None = No
         if source_type not in CONFIRMATION_TYPES:
             continue
         stage, outcome = CONFIRMATION_TYPES[source_type]
-        at = _timestamp(confirmation.get("received"))
+        stored_at = _timestamp(confirmation.get("received"))
+        documented_at: datetime | None = None
         reason: str | None = None
         document_text: str | None = None
         raw = confirmation.get("confirmation")
@@ -414,15 +463,23 @@ def evidences_from_message(message: dict[str, Any], *, now: datetime | None = No
                 document = base64.b64decode(raw, validate=True)
                 parsed = parse_evidence_document(document)
                 document_text = document.decode("utf-8", errors="replace")
-                at = parsed.at or at
+                documented_at = parsed.at
                 reason = parsed.reason
             except (binascii.Error, EvidenceDocumentInvalid) as exc:
                 reason = f"evidence document unreadable: {exc}"
+        if documented_at is None:
+            # The client's storage cannot give this evidence's document (a file missing or unreadable: the
+            # client answers both alike, AbstractDomibusConnectorClientFileSystemReaderImpl), or the document
+            # has no EventTime: the case shows when the client stored it instead (debug: the poller looks a
+            # waiting message up every round).
+            log.debug("e-CODEX evidence %s of %s carries no time of its own: using the client's storage time %s",
+                      source_type, backend_id, stored_at)
         found.append(
             Evidence(
                 type=stage,
                 outcome=outcome,
-                at=at or now or datetime.now(UTC),
+                # The connector's time; the client's storage time only for an evidence that carries none.
+                at=documented_at or stored_at or now or datetime.now(UTC),
                 message_reference=our_message_id(backend_id),
                 channel=CHANNEL,
                 source_type=source_type,
@@ -438,23 +495,60 @@ async def fetch_evidences(options: EcodexOptions) -> list[Evidence]:
     """Evidences for our messages that became CONFIRMED or REJECTED since the last call.
 
     A message comes back each time it becomes CONFIRMED or REJECTED again, with all its evidences, so
-    callers de-duplicate (the poller on backend id and confirmation type); repeating one is harmless.
+    callers de-duplicate (the poller on the submission's ebMS id and the confirmation type); repeating one
+    is harmless. The first arrival of an evidence may be kept: it has the same document, and so the same
+    time, whichever way it came (see :func:`evidences_for`).
     """
     async with ConnectorClient(options) as client:
         messages = await client.confirmed_or_rejected()
     return [evidence for message in messages for evidence in evidences_from_message(message)]
 
 
+# The client stores each evidence beside its message as "<confirmation type>.xml" and the lists read it back
+# under that name (DomibusConnectorClientRestUtil.mapMessageFromModel: confirmationType + ".xml"; written by
+# client-app-fs-storage/…/AbstractDomibusConnectorClientFileSystemWriterImpl.java writeConfirmationToFileSystem).
+_EVIDENCE_FILE_SUFFIX = ".xml"
+
+
+async def _with_documents(client: ConnectorClient, message: dict[str, Any]) -> dict[str, Any]:
+    """The message with each evidence's document read from the client's storage, as the lists give it.
+
+    getMessageByBackendMessageId sends evidences without their documents (DomibusConnectorClientRestAPIImpl:
+    ``mapMessageFromModel(…, false)``), so the time they document would be lost. The file is the one the
+    lists load, and it is there as soon as the evidence is listed: the client writes it before it records
+    the confirmation (client-app-controller/…/backend/impl/DomibusConnectorClientBackendImpl.java
+    ``deliverNewConfirmationToClientBackend``: storeConfirmationToMessage, then persistNewConfirmation). An
+    evidence whose file the client does not have keeps its storage time, as in the lists. A failure to read
+    it raises (the poller tries again next round) rather than pass the evidence on with the storage time.
+    """
+    storage = str(message.get("storageInfo") or "")
+    evidences: list[Any] = []
+    for confirmation in message.get("evidences") or []:
+        if (
+            storage
+            and isinstance(confirmation, dict)
+            and not confirmation.get("confirmation")
+            and confirmation.get("confirmationType") in CONFIRMATION_TYPES  # also keeps the file name safe
+        ):
+            name = f"{confirmation['confirmationType']}{_EVIDENCE_FILE_SUFFIX}"
+            document = await client.stored_file(storage, name)
+            if document:
+                confirmation = {**confirmation, "confirmation": base64.b64encode(document).decode("ascii")}
+        evidences.append(confirmation)
+    return {**message, "evidences": evidences}
+
+
 async def evidences_for(options: EcodexOptions, message_id: str) -> list[Evidence]:
     """All evidences so far for one of our messages, across its backend ids (for messages still ACCEPTED,
-    which the client never lists, and for a check before alerting)."""
+    which the client never lists, and for a check before alerting), each with its document and the time it
+    documents, as :func:`fetch_evidences` gives them."""
     found: list[Evidence] = []
     async with ConnectorClient(options) as client:
         for attempt in range(1, MAX_SUBMISSIONS + 1):
             message = await client.message_by_backend_id(backend_message_id(message_id, attempt))
             if message is None:
                 break
-            found.extend(evidences_from_message(message))
+            found.extend(evidences_from_message(await _with_documents(client, message)))
     return sorted(found, key=lambda e: (e.at, e.type))
 
 

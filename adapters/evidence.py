@@ -17,7 +17,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, field_validator
 
 DEFAULT_EVIDENCE_TIMEOUT = timedelta(hours=24)
 """How long to wait for delivery evidence before alerting ``delivery_unconfirmed`` (CONTRACT §3), for a
-channel without stages (post, e-mail)."""
+channel without stages (post, e-mail); the case workflow's own constant is workflows/delivery.py
+``EVIDENCE_TIMEOUT``, of the same value."""
 
 
 class EvidenceType(IntEnum):

@@ -107,7 +107,14 @@ async def trust_of_case(pool: AsyncConnectionPool[Any], conversation_id: str) ->
 
 async def first_evidence(pool: AsyncConnectionPool[Any], *, ebms_message_id: str, confirmation_type: str,
                          message_id: str, event_at: datetime, document: str | None) -> bool:
-    """Note an evidence as passed on; False if it was already (the client lists evidences again)."""
+    """Note an evidence as passed on; False if it was already (the client lists evidences again).
+
+    The first arrival wins, and may: the list and the look-up by backend id give an evidence with the same
+    document from the client's storage, so the same documented time (adapters/ecodex.py ``evidences_for``),
+    and the client writes that file before it lists the evidence. They could differ only for a file the
+    client failed to read once and read later; the client answers that like a missing file (empty), so it
+    cannot be told apart, and the first arrival, with the client's storage time, stays.
+    """
     async with pool.connection() as conn:
         cur = await conn.execute(
             "INSERT INTO ecodex_evidence (ebms_message_id, confirmation_type, message_id, event_at, document)"

@@ -14,10 +14,20 @@ eu-LISA/domibusConnectorClient at e4eb25fb95b7a06fb36bdbc870fab64f2fca4402 (2024
   "rejected or confirmed" lists REJECTED or CONFIRMED ones and marks them CONFIRMATION_DELIVERED_BACKEND,
   both with file and evidence contents (``mapMessagesFromModel(…, true)``).
 - …/rest/impl/DomibusConnectorClientRestAPIImpl.java: getMessageByBackendMessageId without contents;
-  submitStoredClientMessage by ``storageInfo``.
+  submitStoredClientMessage by ``storageInfo``; loadFileContentFromStorage gives one stored file as its bytes.
+- …/rest/util/DomibusConnectorClientRestUtil.java (``mapMessageFromModel``): with contents, each evidence's
+  document is the stored file ``<confirmation type>.xml``; client-app-fs-storage/…/
+  AbstractDomibusConnectorClientFileSystemReaderImpl.java (``loadFileContentFromMessageFolder``): a file that is
+  not there is an empty byte array, and …/DomibusConnectorClientFSStorageImpl.java: a storage location that is not
+  there is an exception the REST API answers with 400. An evidence thus has two times: the one its document
+  states (EventTime, the connector's) and the client's ``received``, which
+  …/persistence/service/DomibusConnectorClientPersistenceService.java ``persistNewConfirmation`` sets to the
+  client's clock when it stores it (:meth:`FakeConnector.add_evidence` takes both). These points were read at
+  the versions 3bb1dc90, 38c3c99c and 6565ca65 of the same repository, not at e4eb25fb.
 - …/rest/impl/DomibusConnectorClientSubmissionRestAPIImpl.java and
   …/backend/impl/DomibusConnectorClientBackendImpl.java: a new message is stored PREPARED, then SENT, or
-  FAILED with a 500 when the connector cannot be reached;
+  FAILED with a 500 when the connector cannot be reached; a confirmation's file is written before its row
+  (``deliverNewConfirmationToClientBackend``);
   only a PREPARED message may be submitted again; triggerConfirmation finds the original by ebMS id, then by
   backend id (404 if neither), and answers ``null``; a confirmation sets CONFIRMED (DELIVERY, RETRIEVAL),
   REJECTED (NON_DELIVERY, SUBMISSION_REJECTION, RELAY_REMMD_FAILURE, NON_RETRIEVAL, RELAY_REMMD_REJECTION) or
@@ -95,6 +105,7 @@ SUBMIT = "/submissionrestservice/submitNewMessageFromBackendToConnectorClient"
 TRIGGER = "/submissionrestservice/triggerConfirmationAtConnectorClient"
 RESUBMIT = "/restservice/submitStoredClientMessage"
 BY_BACKEND_ID = "/restservice/getMessageByBackendMessageId"
+LOAD_FILE = "/restservice/loadFileContentFromStorage"
 CONFIRMED_LIST = "/messagerestservice/requestRejectedOrConfirmedMessagesFromConnectorClient"
 NEW_LIST = "/messagerestservice/requestNewMessagesFromConnectorClient"
 _JSON_POSTS = (SUBMIT, TRIGGER, RESUBMIT)
@@ -243,25 +254,39 @@ class FakeConnector:
         confirmation_type: str,
         *,
         at: datetime | None = None,
+        stored_at: datetime | None = None,
         reason: str | None = None,
         event_code: str | None = None,
     ) -> None:
-        """An evidence arrives from the connector for one of the submitted messages."""
+        """An evidence arrives from the connector for one of the submitted messages: ``at`` is the event time its
+        document states, ``stored_at`` when the client stored it (its ``received``; default: now)."""
         with _GATEWAY:
             message = self.by_backend_id(backend_message_id)
             assert message is not None, f"no message {backend_message_id}"
-            self._evidence(message, confirmation_type, at=at or datetime.now(UTC), reason=reason,
-                           event_code=event_code)
+            self._evidence(message, confirmation_type, at=at or datetime.now(UTC), stored_at=stored_at,
+                           reason=reason, event_code=event_code)
+
+    def lose_evidence_file(self, backend_message_id: str, confirmation_type: str) -> None:
+        """The client's storage no longer has this evidence's file (the row in its database stays)."""
+        with _GATEWAY:
+            message = self.by_backend_id(backend_message_id)
+            assert message is not None, f"no message {backend_message_id}"
+            for evidence in message["evidences"]:
+                if evidence["confirmationType"] == confirmation_type:
+                    evidence["confirmation"] = ""  # what the lists then send: an empty byte array
 
     def _evidence(self, message: dict[str, Any], confirmation_type: str, *, at: datetime,
-                  reason: str | None = None, event_code: str | None = None) -> None:
+                  stored_at: datetime | None = None, reason: str | None = None, event_code: str | None = None
+                  ) -> None:
         document = rem_evidence_xml(confirmation_type, at=at, backend_message_id=message["backendMessageId"],
                                     ebms_message_id=message.get("ebmsMessageId") or "", reason=reason,
                                     event_code=event_code)
         message["evidences"].append({
             "id": sum(len(m["evidences"]) for m in self.messages) + 1,
             "confirmationType": confirmation_type,
-            "received": _millis(datetime.now(UTC)),  # the client's storage time, not the event's
+            # The client's storage time (persistNewConfirmation: new Date()), not the event's.
+            "received": _millis(stored_at or datetime.now(UTC)),
+            # The stored file <confirmation type>.xml, shown only where the client loads contents.
             "confirmation": _b64(document),
         })  # fmt: skip
         message["lastConfirmationReceived"] = confirmation_type
@@ -375,6 +400,21 @@ class FakeConnector:
         shown["files"] = {"files": [f if contents else {**f, "fileContent": None} for f in files]}
         return shown
 
+    def _load_file(self, query: dict[str, str]) -> tuple[int, Any]:
+        """loadFileContentFromStorage: the bytes of one stored file, empty when the folder has no such file."""
+        if "storageLocation" not in query or "fileName" not in query:
+            return 400, "Required request parameter is not present"
+        stored = next((m for m in self.messages if m.get("storageInfo") == query["storageLocation"]), None)
+        if stored is None:
+            return 400, f"Parameter failure: Storage location is not valid! {query['storageLocation']}"
+        name = query["fileName"]
+        # An evidence file is overwritten by a later one of the same type (writeConfirmationToFileSystem).
+        evidence = next((e for e in reversed(stored["evidences"]) if f"{e['confirmationType']}.xml" == name), None)
+        if evidence is not None:
+            return 200, base64.b64decode(evidence["confirmation"] or "")
+        file = next((f for f in stored["files"]["files"] if f.get("fileName") == name), None)
+        return 200, base64.b64decode((file or {}).get("fileContent") or "")
+
     def handle(self, method: str, path: str, query: dict[str, str], body: Any) -> tuple[int, Any]:
         with _GATEWAY:
             if (method, path) == ("POST", SUBMIT):
@@ -416,6 +456,8 @@ class FakeConnector:
                 if found is None:
                     return 404, f"No message with backendMessageId found in database: {query.get('backendMessageId')}"
                 return 200, self._public(found, contents=False)
+            if (method, path) == ("GET", LOAD_FILE):
+                return self._load_file(query)
             if (method, path) == ("GET", CONFIRMED_LIST):
                 listed = [m for m in self.outgoing() if m["messageStatus"] in ("REJECTED", "CONFIRMED")]
                 answer = {"messages": [self._public(m, contents=True) for m in listed]}
@@ -466,9 +508,12 @@ def _handler(fake: FakeConnector) -> type[BaseHTTPRequestHandler]:
             self._send(status, answer)
 
         def _send(self, status: int, answer: Any) -> None:
-            # RestExceptionHandler answers errors as plain text; results are JSON; null is an empty body.
+            # RestExceptionHandler answers errors as plain text; results are JSON; null is an empty body; a
+            # byte[] goes out as it is (Spring's byte-array converter).
             if answer is None:
                 data, kind = b"", None
+            elif isinstance(answer, bytes):
+                data, kind = answer, "application/octet-stream"
             elif isinstance(answer, str):
                 data, kind = answer.encode(), "text/plain;charset=UTF-8"
             else:

@@ -455,3 +455,79 @@ def test_options_need_the_addressing() -> None:
 
     with pytest.raises(AdapterOptionsInvalid, match="final_recipient"):
         adapter_for("ecodex", {"connector_url": "https://c", "to_party_id": "BE", "original_sender": "LU"})
+
+
+# --- evidence times: the connector's, not the client's -----------------------------------------------
+
+TEN = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
+
+
+async def test_a_relay_evidence_keeps_the_time_its_document_states(
+    connector: FakeConnector, message: OutboundMessage
+) -> None:
+    """The connector documented the relay at 10:00; the client stored it at 10:07. The case shows 10:00."""
+    from activities.ecodex import as_delivery_evidence
+
+    options = EcodexOptions.model_validate(options_for(connector))
+    await adapter_for("ecodex", options_for(connector)).deliver(message)
+    connector.add_evidence("msg-0001", "RELAY_REMMD_ACCEPTANCE", at=TEN, stored_at=TEN + timedelta(minutes=7))
+
+    assert await fetch_evidences(options) == []  # ACCEPTED: never listed, only looked up
+    [relayed] = [e for e in await evidences_for(options, "msg-0001") if e.type is EvidenceType.RELAY]
+    assert relayed.at == TEN
+    assert relayed.document is not None and "RelayREMMDAcceptanceRejection" in relayed.document
+    delivery_record = as_delivery_evidence(relayed)  # what the poller signals to the case's workflow
+    assert (delivery_record.kind, delivery_record.at) == ("relayed", TEN)
+    assert ("GET", "/restservice/loadFileContentFromStorage", None) in connector.requests
+
+    # Once the message is CONFIRMED the list carries the same evidence with the same document and time.
+    connector.add_evidence("msg-0001", "DELIVERY", at=TEN + timedelta(hours=1), stored_at=TEN + timedelta(hours=2))
+    listed = {e.source_type: e.at for e in await fetch_evidences(options)}
+    assert (listed["RELAY_REMMD_ACCEPTANCE"], listed["DELIVERY"]) == (TEN, TEN + timedelta(hours=1))
+
+
+async def test_an_evidence_without_its_document_keeps_the_clients_storage_time(
+    connector: FakeConnector, message: OutboundMessage
+) -> None:
+    options = EcodexOptions.model_validate(options_for(connector))
+    await adapter_for("ecodex", options_for(connector)).deliver(message)
+    stored = TEN + timedelta(minutes=7)
+    connector.add_evidence("msg-0001", "RELAY_REMMD_ACCEPTANCE", at=TEN, stored_at=stored)
+    connector.lose_evidence_file("msg-0001", "RELAY_REMMD_ACCEPTANCE")
+    [relayed] = [e for e in await evidences_for(options, "msg-0001") if e.type is EvidenceType.RELAY]
+    assert (relayed.at, relayed.document) == (stored, None)
+
+
+async def test_an_evidence_document_the_client_cannot_give_now_is_not_passed_on(
+    connector: FakeConnector, message: OutboundMessage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A passing failure reading the document fails the look-up (the poller tries again next round) rather
+    than hand the case the client's storage time."""
+    options = EcodexOptions.model_validate(options_for(connector))
+    await adapter_for("ecodex", options_for(connector)).deliver(message)
+    connector.add_evidence("msg-0001", "RELAY_REMMD_ACCEPTANCE", at=TEN, stored_at=TEN + timedelta(minutes=7))
+    original = connector.handle
+
+    def failing(method: str, path: str, query: dict[str, str], body: Any) -> tuple[int, Any]:
+        if path == "/restservice/loadFileContentFromStorage":
+            return 500, "Internal Server Error"
+        return original(method, path, query, body)
+
+    monkeypatch.setattr(connector, "handle", failing)
+    with pytest.raises(DeliveryError) as caught:
+        await evidences_for(options, "msg-0001")
+    assert caught.value.retryable is True
+    monkeypatch.setattr(connector, "handle", original)
+    assert TEN in {e.at for e in await evidences_for(options, "msg-0001")}
+
+
+async def test_a_stored_file_sent_as_json_base64_is_read_too(connector: FakeConnector) -> None:
+    """loadFileContentFromStorage declares no ``produces``: a JSON converter may answer with base64."""
+    import httpx
+
+    from adapters.ecodex import _file_bytes
+
+    document = rem_evidence_xml("DELIVERY", at=TEN, backend_message_id="m", ebms_message_id="e")
+    as_json = httpx.Response(200, json=base64.b64encode(document).decode(), request=httpx.Request("GET", "http://x"))
+    raw = httpx.Response(200, content=document, request=httpx.Request("GET", "http://x"))
+    assert _file_bytes(as_json) == _file_bytes(raw) == document

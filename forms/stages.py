@@ -47,7 +47,7 @@ class Alert(StrEnum):
     DECISION_OVERDUE = "decision_overdue"
     WITHDRAWAL_WINDOW_OPEN = "withdrawal_window_open"  # Art 9(4)
     DUTY_OVERDUE = "duty_overdue"  # a "without delay" duty past its policy deadline
-    DELIVERY_UNCONFIRMED = "delivery_unconfirmed"  # no delivery evidence within 24 h
+    DELIVERY_UNCONFIRMED = "delivery_unconfirmed"  # no evidence in time: 24 h (e-mail, post), per stage (e-CODEX)
     DELIVERY_FAILED = "delivery_failed"  # retries exhausted: an officer must resend
     PROBATION_PERIOD_ENDED = "probation_period_ended"
     # A measure's own period (community service hours, training, damages) ran out: check it was carried out.

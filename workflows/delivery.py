@@ -2,8 +2,8 @@
 
 The node link confirms receipt in the same exchange. e-CODEX (submission, relay, delivery, retrieval
 evidences), e-mail (a reply, or an officer noting receipt) and post (the officer records dispatch and
-receipt) confirm it later; until then the message waits, and after 24 h without confirmation the case
-shows `delivery_unconfirmed`. Over e-CODEX each stage has its own wait, as the connector's own time-outs
+receipt) confirm it later; until then the message waits, and after 24 h without confirmation (e-mail, post)
+the case shows `delivery_unconfirmed`. Over e-CODEX each stage has its own wait, as the connector's own time-outs
 (relay 12 h, delivery 24 h, retrieval 36 h, adapters/evidence.py): the deadline that is missed names the
 stage whose evidence did not come (`delivery:relay:<message id>`, …).
 """

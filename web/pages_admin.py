@@ -121,8 +121,13 @@ async def export(request: Request, session: SignedIn, fmt: str, since: str | Non
                  until: str | None = None, table: str | None = None) -> Response:
     start, end = _period(since, until)
     node = node_of(request)
+    if fmt not in EXPORT_FORMATS:
+        raise ApiError(404, Message(N_("Exports are .csv, .json or .xlsx.")))
+    if fmt == "csv" and table and table not in CSV_TABLES:
+        raise ApiError(422, problems(("table", Message(N_("must be one of %(tables)s"), tables=", ".join(CSV_TABLES)))))
     data = await dashboard_data(node.pool, session.user, start, end)
     tables = _tables(data)
+    await _audit_export(node.pool, session.user, fmt, table, start, end)
     stamp = datetime.now(UTC).strftime("%Y%m%d")
     name = f"probatio-{node.settings.state.lower()}-statistics-{stamp}"
     if fmt == "json":
@@ -131,9 +136,6 @@ async def export(request: Request, session: SignedIn, fmt: str, since: str | Non
                         headers={"Content-Disposition": f'attachment; filename="{name}.json"'})
     if fmt == "csv" and table:
         # One table as a spreadsheet opens it: a header of named columns, one row per group or per case.
-        if table not in CSV_TABLES:
-            raise ApiError(422, problems(("table", Message(N_("must be one of %(tables)s"),
-                                                           tables=", ".join(CSV_TABLES)))))
         rows = tables[table]
         columns = list(rows[0].keys()) if rows else []
         out = io.StringIO()
@@ -164,6 +166,23 @@ async def export(request: Request, session: SignedIn, fmt: str, since: str | Non
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
     raise ApiError(404, Message(N_("Exports are .csv, .json or .xlsx.")))
+
+
+# What an export can be: every table (json, xlsx), one table or one row per case (csv).
+EXPORT_FORMATS = ("csv", "json", "xlsx")
+
+
+async def _audit_export(pool: Any, user: User, fmt: str, table: str | None, since: datetime | None,
+                        until: datetime | None) -> None:
+    """An export leaves the system with the cases' ids, stages and, per case, sex and age group: who took
+    what, over which period, is recorded like a read (Act of 1 August 2018: who consulted what, when)."""
+    what = table or ("cases" if fmt == "csv" else "all tables")
+    async with pool.connection() as conn:
+        await audit.record(conn, user_name=user.name, role=user.role, authority=",".join(user.authorities),
+                           case_id=None, action="statistics_exported",
+                           purpose=audit.PURPOSE_OF_ROLE.get(user.role),
+                           detail={"format": fmt, "table": what, "since": since.isoformat() if since else None,
+                                   "until": until.isoformat() if until else None})
 
 
 async def _case_csv(pool: Any, user: User, since: datetime | None, until: datetime | None) -> AsyncIterator[bytes]:

@@ -178,6 +178,14 @@ async def test_dashboard_exports(nodes: LocalNodes) -> None:
     r = await supervisor.get("/dashboard/export.doc")
     assert r.status_code == 404
     await supervisor.aclose()
+    # Every export is on record: who took which table, in which format, over which period.
+    async with httpx.AsyncClient(base_url=nodes["LU"].url, timeout=30) as http:
+        r = await http.get("/api/v1/audit", params={"action": "statistics_exported", "user": "supervisor"},
+                           headers=bearer(nodes, "LU", "auditor"))
+    assert r.status_code == 200, r.text
+    exported = [(e["detail"]["format"], e["detail"]["table"]) for e in r.json()["items"]]
+    assert {("json", "all tables"), ("csv", "cases"), ("csv", "by_month"), ("xlsx", "all tables")} <= set(exported)
+    assert ("csv", "people") not in exported and "doc" not in {f for f, _ in exported}  # refused: nothing left
 
 
 def test_oidc_is_off_by_default_and_configured_from_settings() -> None:

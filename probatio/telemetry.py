@@ -19,6 +19,7 @@ Spans and metric labels carry ids, stages, states, adapters and message types â€
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import re
@@ -374,6 +375,14 @@ def _on_server_request(state: str) -> Any:
     return hook
 
 
+def from_this_host(request: Request) -> bool:
+    """Whether the request comes from this host (behind a trusted proxy: the client the proxy names)."""
+    try:
+        return request.client is not None and ipaddress.ip_address(request.client.host).is_loopback
+    except ValueError:
+        return False
+
+
 def instrument_app(app: FastAPI, settings: Settings) -> None:
     """Tracing and metrics for the web app: the FastAPI instrumentation, `/metrics`, the metrics port if set."""
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
@@ -387,6 +396,11 @@ def instrument_app(app: FastAPI, settings: Settings) -> None:
                                        excluded_urls="/metrics,/healthz,/static/.*", exclude_spans=["receive", "send"])
 
     async def metrics(request: Request) -> Response:
+        # The node's counts by stage and its traffic are the operator's, not the public's: on the web port
+        # they answer only on this host (`probatio dev`, a local scraper); a cluster scrapes the metrics port
+        # (PROBATIO_METRICS_PORT, deploy/k8s), which is not exposed. Anyone else is told nothing is here.
+        if not from_this_host(request):
+            return Response(status_code=404)
         node = getattr(request.app.state, "node", None)
         if node is not None:
             await refresh_case_gauge(node)

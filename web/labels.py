@@ -324,7 +324,8 @@ def install(env: Any) -> None:
         ground_label=_in_context(_table(GROUNDS)),
         deadline_label=_in_context(deadline_label), action_label=_in_context(action_label),
         action_summary=_in_context(action_summary), message_label=_in_context(message_label),
-        seal_detail=_in_context(seal_detail), box_label=_in_context(box_label))
+        seal_detail=_in_context(seal_detail), box_label=_in_context(box_label),
+        box_value=_box_value_in_context)
 
 
 # The default of PROBATIO_OIDC_LABEL (probatio/settings.py), so that the sign-in page can show it translated.
@@ -387,3 +388,63 @@ def box_label(path: Any, t: Translator) -> str:
     name = label_for(text, "annex1", t.lang)
     found = re.search(r"measures\[(\d+)\]", text)
     return f"{name} ({int(found.group(1)) + 1})" if found else name
+
+
+def box_value(path: Any, value: Any, issuing: Any, t: Translator) -> str:
+    """A value of a certificate box as the certificate's own view shows it (forms/render.py): codes in the
+    words of the forms' catalogue (states, languages, the lists of the law, the issuing State's decisions and
+    measures), dates and durations as the page's language writes them, yes or no; free text as it is."""
+    from web.pages_wizard import country_options, wizard_field
+
+    text = str(path)
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, list):
+        return ", ".join(box_value(path, v, issuing, t) for v in value)
+    if isinstance(value, bool):
+        return t.gettext("Yes") if value else t.gettext("No")
+    forms = form_catalogue(t.lang)
+    f = wizard_field(text)
+    kind = f.kind if f is not None else ""
+    name = text.rsplit(".", 1)[-1]
+    code = str(value)
+    if kind in ("country", "countries") or name in ("executing_state", "issuing_state"):
+        named = forms.country(code)
+        return named if named != code else dict(country_options(t.lang)).get(code, code)
+    if kind in ("language", "languages") or name in ("language", "languages", "report_languages",
+                                                      "languages_understood"):
+        return forms.language(code)
+    if kind == "date" or re.fullmatch(r"\d{4}-\d{2}-\d{2}", code):
+        try:
+            return forms.date(date.fromisoformat(code))  # as the certificate writes a date: "2 June 1990"
+        except ValueError:
+            return code
+    if kind == "duration" and isinstance(value, int):
+        return forms.count("days", value)
+    if name == "category" and text.startswith("measures["):
+        return f"({code}) {_enum_words(forms, 'MeasureCategory', code)}"
+    if name in ("national_decision", "national_measure"):
+        try:
+            profile = load_state(str(issuing))
+        except (KeyError, ValueError):
+            return code.replace("_", " ")
+        found = profile.decision(code) if name == "national_decision" else profile.national_measure(code)
+        names = found.name if found is not None else {}
+        return str(names.get(forms.lang) or names.get("en") or code.replace("_", " "))
+    if f is not None and f.enum:
+        return _enum_words(forms, f.enum, code)
+    if f is not None and f.options:
+        return t.gettext(dict(f.options).get(code, code))
+    return code
+
+
+def _enum_words(forms: Catalogue, enum_name: str, value: str) -> str:
+    try:
+        return forms.enum(enum_name, value).rstrip(" :")  # a heading on the form, a value here
+    except KeyError:
+        return value.replace("_", " ")
+
+
+@pass_context
+def _box_value_in_context(context: Context, path: Any, value: Any, issuing: Any) -> str:
+    return box_value(path, value, issuing, translator(str(context.get("lang") or SOURCE_LANGUAGE)))

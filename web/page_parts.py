@@ -8,8 +8,10 @@ from datetime import date
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
+from forms.adaptation import MeasureChange
 from web import labels
 from web.i18n import N_, SOURCE_LANGUAGE, Translator, translator
+from web.pages_wizard import WizardField, _parse_value
 from workflows.rules import rule_for
 from workflows.stages import Side
 
@@ -25,12 +27,19 @@ OPTION_LABELS: dict[str, str] = {
 }
 
 
+# Body fields that are a length of time in days: asked as years, months and days, as the wizard asks them
+# (web.pages_wizard's `duration`), and sent in days. Their label without the "(days)" of the catalogue's title.
+DURATION_FIELDS: dict[str, str] = {"max_custody_days": N_("Maximum custody")}
+
+
 def _field_kind(annotation: Any) -> tuple[str, list[str]]:
     """How a body field of the catalogue is asked for: its input kind and, for a list of the law, its values."""
     args = [a for a in get_args(annotation) if a is not type(None)]
     inner = args[0] if get_origin(annotation) in (Union, UnionType) and len(args) == 1 else annotation
     if get_origin(inner) is Annotated:
         inner = get_args(inner)[0]
+    if get_origin(inner) is list and get_args(inner) == (MeasureChange,):
+        return "measures", []  # changes to the certificate's measures: the decide page's fields, one row each
     if isinstance(inner, type) and issubclass(inner, enum.Enum):
         return "select", [str(m.value) for m in inner]
     if get_origin(inner) is Literal:
@@ -64,10 +73,53 @@ def action_fields(side: Side, action: str, t: Translator | None = None) -> list[
         kind, values = _field_kind(info.annotation)
         if kind == "select" and len(values) == 1 and not info.is_required():
             continue  # a single possible value needs no question
+        if kind == "int" and name in DURATION_FIELDS:
+            out.append({"name": name, "label": t.gettext(DURATION_FIELDS[name]), "kind": "duration",
+                        "options": [], "required": info.is_required()})
+            continue
         # The field's title in the catalogue, translated (web/catalogue_words.py extracts it).
         out.append({"name": name, "label": t.gettext(info.title) if info.title else name, "kind": kind,
                     "options": [(v, _option(name, v, t)) for v in values], "required": info.is_required()})
     return out
+
+
+def read_duration(form: Any, name: str, t: Translator) -> tuple[int | None, str]:
+    """A duration posted as the wizard posts it (`name-years`, `name-months`, `name-days`), or as one value in
+    days (the API's way): in days, as the wizard converts it; or a message in `t`'s language."""
+    value, problem = _parse_value(WizardField(name, "duration"), form, name)
+    if problem:
+        return None, t.gettext(problem)
+    if value is not None and (not isinstance(value, int) or value < 0):
+        return None, t.gettext("must be a whole number")
+    return value, ""
+
+
+def measure_changes(form: Any, t: Translator) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The changes to the certificate's measures a page posted (the decide page's adaptation, a subsequent
+    decision's modification): one row per measure (`measures[i].duration_days` as years, months and days,
+    `measures[i].hours`, `measures[i].description`), `measure_count` rows. Only rows that change something
+    become a change; messages by field for values that cannot be read."""
+    changes: list[dict[str, Any]] = []
+    errors: dict[str, str] = {}
+    count = str(form.get("measure_count") or "0").strip()
+    for i in range(min(int(count), 100) if count.isdigit() else 0):
+        change: dict[str, Any] = {"measure": i}
+        days, problem = read_duration(form, f"measures[{i}].duration_days", t)
+        if problem:
+            errors[f"measures[{i}].duration_days"] = problem
+        elif days is not None:
+            change["duration_days"] = days
+        raw = str(form.get(f"measures[{i}].hours") or "").strip()
+        if raw and not raw.isdigit():
+            errors[f"measures[{i}].hours"] = t.gettext("must be a whole number")
+        elif raw:
+            change["hours"] = int(raw)
+        text = str(form.get(f"measures[{i}].description") or "").strip()
+        if text:
+            change["description"] = text
+        if len(change) > 1:
+            changes.append(change)
+    return changes, errors
 
 
 async def completion_request(pool: Any, view: dict[str, Any]) -> dict[str, Any] | None:

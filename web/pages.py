@@ -44,7 +44,13 @@ from web.documents import list_documents
 from web.errors import ApiError
 from web.i18n import N_, SOURCE_LANGUAGE, Translator, translator
 from web.i18n import Message as PageMessage
-from web.page_parts import action_fields, completion_request, returned_by_prosecutor
+from web.page_parts import (
+    action_fields,
+    completion_request,
+    measure_changes,
+    read_duration,
+    returned_by_prosecutor,
+)
 from web.pages_common import HOME, STATIC, SignedIn, node_of, page_detail, render
 from web.pages_confirm import DESTRUCTIVE, confirm_page, is_serious
 from web.pages_documents import case_documents_context
@@ -65,6 +71,21 @@ def form_to_body(side: Side, action: str, form: Any, t: Translator | None = None
     body: dict[str, Any] = {}
     problems: dict[str, str] = {}
     for f in action_fields(side, action, t):
+        if f["kind"] == "duration":  # years, months and days, as the wizard asks them; sent in days
+            days, problem = read_duration(form, f["name"], t)
+            if problem:
+                problems[f["name"]] = problem
+            elif days is not None:
+                body[f["name"]] = days
+            continue
+        if f["kind"] == "measures":  # the decide page's fields for changed measures, one row per measure
+            changes, errors = measure_changes(form, t)
+            problems.update(errors)
+            if errors:
+                problems[f["name"]] = t.gettext("see the measures below")
+            elif changes:
+                body[f["name"]] = changes
+            continue
         raw = str(form.get(f["name"]) or "").strip()
         if not raw:
             continue
@@ -517,20 +538,8 @@ async def decide(request: Request, session: SignedIn, case_id: str) -> Response:
     if str(form.get("reasons") or "").strip():
         body["reasons"] = str(form.get("reasons")).strip()
     if outcome == "adapted":
-        changes = []
-        for i in range(int(str(form.get("measure_count") or "0") or 0)):
-            change: dict[str, Any] = {"measure": i}
-            for key in ("duration_days", "hours"):
-                raw = str(form.get(f"measures[{i}].{key}") or "").strip()
-                if raw and not raw.isdigit():
-                    errors[f"measures[{i}].{key}"] = t.gettext("must be a whole number")
-                elif raw:
-                    change[key] = int(raw)
-            text = str(form.get(f"measures[{i}].description") or "").strip()
-            if text:
-                change["description"] = text
-            if len(change) > 1:
-                changes.append(change)
+        changes, measure_errors = measure_changes(form, t)
+        errors.update(measure_errors)
         if not changes and not errors:
             errors["measures"] = t.gettext("an adaptation changes at least one measure; otherwise recognise")
         body["measures"] = changes

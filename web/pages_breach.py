@@ -36,6 +36,7 @@ from web.errors import ApiError
 from web.i18n import N_, SOURCE_LANGUAGE, Message, Translator, translator
 from web.labels import STAGES, problem_text
 from web.pages_common import SignedIn, node_of, page_detail, render, require_role
+from web.pages_documents import language_options
 from web.pages_wizard import (
     PERSON_IDENTITY,
     WizardField,
@@ -65,7 +66,7 @@ def _address(prefix: str, required: bool = True) -> tuple[WizardField, ...]:
         WizardField(f"{prefix}.street", "text", N_("Street and number"), required=required),
         WizardField(f"{prefix}.postcode", "text", N_("Postcode")),
         WizardField(f"{prefix}.city", "text", N_("City"), required=required),
-        WizardField(f"{prefix}.country", "text", N_("Country (ISO code, e.g. BE)"), required=required),
+        WizardField(f"{prefix}.country", "country", N_("Country"), required=required),
     )
 
 
@@ -78,7 +79,7 @@ BOXES: tuple[Box, ...] = (
     Box("a", N_("The sentenced person"), (
         *PERSON_IDENTITY,
         *_address("person.address"),
-        WizardField("person.languages_understood", "codes", hint=N_("comma-separated codes, e.g. fr, de")),
+        WizardField("person.languages_understood", "languages"),
     )),
     Box("b", N_("The judgment and the certificate"), (
         WizardField("judgment.judgment_delivered_on", "date", required=True),
@@ -102,8 +103,7 @@ BOXES: tuple[Box, ...] = (
         WizardField("supervising_authority.phone", "text", required=True),
         WizardField("supervising_authority.fax", "text"),
         WizardField("supervising_authority.email", "text"),
-        WizardField("supervising_authority.languages", "codes", hint=N_("comma-separated codes, e.g. fr, nl"),
-                    required=True),
+        WizardField("supervising_authority.languages", "languages", required=True),
     )),
     Box("d", N_("Breaches and other findings"), (
         WizardField("other_findings", "textarea",
@@ -387,7 +387,11 @@ def _fields_view(doc: dict[str, Any], form: Any | None,
             value = [v for v in form.getlist(f.path) if v]  # one picker per value
         elif form is not None and f.kind not in ("check", "multi") and f.path in form:
             value = str(form.get(f.path) or "")  # what was typed, also when it could not be read
-        return {"f": f, "id": field_id(f.path), "value": value, **field_view(f, t, "annex2")}
+        shown = {"f": f, "id": field_id(f.path), "value": value, **field_view(f, t, "annex2")}
+        if f.kind in ("language", "languages"):
+            # Annex II takes the Union's official languages only: those, named as the documents page names them.
+            shown["options"] = language_options(t)
+        return shown
 
     header = [view(f) for f in HEADER]
     boxes = [{"box": b, "title": _box_title(b.letter, b.title, t), "fields": [view(f) for f in b.fields]}
@@ -442,6 +446,7 @@ def _page(request: Request, session: Session, view: dict[str, Any], row: dict[st
         request, "breach.html.j2", session, status_code=status_code, case=view, header=header, boxes=boxes,
         rows=row_views,
         messages=messages or {}, general=general or [], message=message, issuing=issuing,
+        accepted_names=", ".join(names.language(lang) for lang in accepted),
         may_report=ACTION in view["actions"], preview_html=preview_doc[0] if preview_doc else "",
         preview_lang=preview_doc[1] if preview_doc else "", previewed=previewed, own_state=node.settings.state)
     if preview_doc and preview_doc[2]:

@@ -10,13 +10,14 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
+from starlette.datastructures import ImmutableMultiDict
 
 from forms.messages import MESSAGES
 from store.sessions import Session
 from web import i18n, labels
 from web.cases import visible_case
 from web.i18n import N_
-from web.page_parts import action_fields
+from web.page_parts import action_fields, measure_changes, read_duration
 from web.pages_common import node_of, render
 from workflows.rules import rule_for
 from workflows.stages import Side
@@ -56,6 +57,7 @@ async def confirm_page(request: Request, session: Session, side: Side, case_id: 
         target = target or f"/cases/{direction}/{case_id}/actions/{action}"
     fields = {f["name"]: f for f in _fields(side, action, t)}
     shown = [(fields[k]["label"], _value_words(fields[k], v)) for k, v in items if k in fields and v.strip()]
+    shown += _entered_words(fields, items, t)
     return render(request, "confirm.html.j2", session, case=row, direction=direction, action=action, title=title,
                   summary=summary, other=other, message_label_text=labels.message_label(message.kind, t)
                   if message else "", article=rule.article if rule is not None else "", target=target,
@@ -71,3 +73,26 @@ def _fields(side: Side, action: str, t: Any) -> list[dict[str, Any]]:
 def _value_words(field: dict[str, Any], value: str) -> str:
     options = dict(field.get("options") or [])
     return str(options.get(value, value))
+
+
+def _entered_words(fields: dict[str, dict[str, Any]], items: list[tuple[str, str]],
+                   t: i18n.Translator) -> list[tuple[str, str]]:
+    """What was entered in several inputs, as it will be sent: a duration in days, the changed measures."""
+    form = ImmutableMultiDict(items)
+    out: list[tuple[str, str]] = []
+    for name, f in fields.items():
+        if f["kind"] == "duration":
+            days, problem = read_duration(form, name, t)
+            if days is not None and not problem:
+                out.append((f["label"], t.ngettext("%(num)s day", "%(num)s days", days)))
+        elif f["kind"] == "measures" and form.get("outcome", "adapted") == "adapted":  # decide: adaptations only
+            changes, errors = measure_changes(form, t)
+            if changes and not errors:
+                out.append((f["label"], "; ".join(
+                    t.gettext("Measure %(number)s: %(label)s", number=c["measure"] + 1, label=" · ".join(
+                        [*([c["description"]] if "description" in c else []),
+                         *([t.ngettext("%(num)s day", "%(num)s days", c["duration_days"])]
+                           if "duration_days" in c else []),
+                         *([t.ngettext("%(num)s hour", "%(num)s hours", c["hours"])] if "hours" in c else [])]))
+                    for c in changes)))
+    return out

@@ -282,10 +282,15 @@ def _enum_label(labels: Catalogue, name: str, value: str) -> str:
         return value.replace("_", " ")
 
 
+def wizard_field(path: str) -> WizardField | None:
+    """The wizard's field of a certificate path (`measures[1].hours` is the measure row's), if it has one."""
+    key = re.sub(r"^measures\[\d+\]", "measures[{i}]", path)
+    return next((f for f in (*(f for st in STEPS for f in st.fields), *MEASURE_FIELDS) if f.path == key), None)
+
+
 def readable_path(path: str, t: Translator) -> str:
     """A finding's place as a person reads it: "Measure 2: Duration", never `measures[1].duration_days`."""
-    key = re.sub(r"^measures\[\d+\]", "measures[{i}]", path)
-    known = next((f for f in (*(f for st in STEPS for f in st.fields), *MEASURE_FIELDS) if f.path == key), None)
+    known = wizard_field(path)
     # The label the wizard shows beside the field (its own where it has one), else the form's.
     label = field_view(known, t)["label"] if known is not None else label_for(path, "annex1", t.lang)
     measure = re.match(r"measures\[(\d+)\]", path)

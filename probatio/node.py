@@ -99,7 +99,7 @@ class Node:
 
     def retention_activities(self) -> RetentionActivities:
         key = load_or_create_private_key(self.settings.effective_signing_key_file)
-        return RetentionActivities(self.pool, state=self.settings.state, public_key=key.public_key())
+        return RetentionActivities(self.pool, state=self.settings.state, key=key)
 
     def worker(self) -> Worker:
         return Worker(self.client, task_queue=self.settings.task_queue, workflows=WORKFLOWS,

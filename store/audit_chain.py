@@ -31,6 +31,8 @@ _GENESIS_SQL = "SELECT audit_genesis() AS genesis"
 _HEAD_SQL = "SELECT seq, hash FROM audit_chain_head"
 # How many problems a report lists after the first (the first is what matters; the rest give context).
 MAX_PROBLEMS = 20
+# What a report says of each problem: where the row was in the chain, whose it was, and what is wrong.
+PROBLEM_COLUMNS = ("seq", "row id", "at (UTC)", "user", "action", "problem")
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class ChainReport:
     rows: int = 0
     first_seq: int | None = None
     last_seq: int | None = None
+    last_hash: bytes | None = None  # the last row's, what an anchor signs
     starts_at: str = "the beginning of the log"
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -56,8 +59,25 @@ class ChainReport:
     def intact(self) -> bool:
         return not self.problems
 
+    def checks(self) -> list[tuple[str, str]]:
+        """What was checked and what was found, one (check, finding) pair each: how many rows, from where,
+        any note, and the verdict last."""
+        span = f"seq {self.first_seq}–{self.last_seq}" if self.rows else "no rows"
+        found = [("rows checked", f"{self.rows} ({span})"), ("starting from", self.starts_at)]
+        found += [("note", n) for n in self.notes]
+        found.append(("verdict", "intact: every row is unchanged and in its place" if self.intact else
+                      f"NOT INTACT: {len(self.problems)} problem(s); the first is where tampering begins"))
+        return found
+
+    def problem_rows(self) -> list[tuple[str, ...]]:
+        """One row per problem, the first one first, under PROBLEM_COLUMNS; "-" where a problem has no row."""
+        return [(str(p.seq if p.seq is not None else "-"), str(p.row_id if p.row_id is not None else "-"),
+                 p.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if p.at else "-", p.user_name or "-",
+                 p.action or "-", p.what) for p in self.problems]
+
     def table(self) -> str:
-        """For a person at a terminal: a summary line, then one line per problem, the first one first."""
+        """As plain text (the retention sweep's refusal, a failed test): a summary line, then one line per
+        problem, the first one first. `probatio audit verify` shows the same as tables (probatio/console.py)."""
         span = f"seq {self.first_seq}–{self.last_seq}" if self.rows else "no rows"
         lines = [f"audit log: {self.rows} rows checked ({span}), starting from {self.starts_at}"]
         lines += [f"note: {n}" for n in self.notes]
@@ -65,10 +85,7 @@ class ChainReport:
             lines.append("intact: every row is unchanged and in its place")
             return "\n".join(lines)
         lines.append(f"NOT INTACT: {len(self.problems)} problem(s); the first is where tampering begins")
-        header = ("seq", "row id", "at (UTC)", "user", "action", "problem")
-        body = [(str(p.seq if p.seq is not None else "-"), str(p.row_id if p.row_id is not None else "-"),
-                 p.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if p.at else "-", p.user_name or "-",
-                 p.action or "-", p.what) for p in self.problems]
+        header, body = PROBLEM_COLUMNS, self.problem_rows()
         widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header) - 1)]
         for row in [header, *body]:
             lines.append("  ".join(c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1])
@@ -160,11 +177,20 @@ class _Walker:
         self.expected_seq = seq + 1
         self.expected_prev = stored
         self.previous = row
+        report.last_hash = stored
 
     def finish(self) -> ChainReport:
+        last = self.expected_seq - 1
+        vouched = max((seq for seq in self.anchors if seq > last), default=None)
+        if vouched is not None and len(self.report.problems) <= MAX_PROBLEMS:
+            # A signed checkpoint vouches for rows the log no longer has: its end was cut (and the chain's end
+            # rewritten to hide it, or the check below would say so too).
+            self.report.problems.append(Problem(
+                seq=last + 1, row_id=None, at=None, user_name="", action="",
+                what=f"deleted: a signed checkpoint vouches for the chain up to seq {vouched}, "
+                     f"the last row found is seq {last}"))
         head = self.head
         if head is not None and not self.report.problems:
-            last = self.expected_seq - 1
             if int(head["seq"]) > last:
                 self.report.problems.append(Problem(
                     seq=last + 1, row_id=None, at=None, user_name="", action="",
@@ -202,6 +228,23 @@ async def verify_pool(pool: AsyncConnectionPool[Any], *, state: str,
             async for row in _as_dicts_async(cur):
                 walker.add(row)
     return walker.finish()
+
+
+async def anchor(pool: AsyncConnectionPool[Any], report: ChainReport, *, state: str, key: Ed25519PrivateKey
+                 ) -> dict[str, Any] | None:
+    """Sign the end of a chain just found intact (`anchor`, 0010): from now on, cutting rows up to it from
+    the log is caught even where the chain's end is rewritten to match. Nothing for an empty or broken chain."""
+    if not report.intact or report.last_seq is None or report.last_hash is None:
+        return None
+    checkpoint = {"kind": "anchor", "seq": report.last_seq, "hash": report.last_hash, "rows_deleted": 0,
+                  "made_at": datetime.now(UTC).replace(microsecond=0)}
+    signature = key.sign(checkpoint_message(state, checkpoint)).hex()
+    async with pool.connection() as conn:
+        await conn.execute(
+            "INSERT INTO audit_checkpoints (kind, seq, hash, rows_deleted, made_at, signed_by, signature)"
+            " VALUES (%(kind)s, %(seq)s, %(hash)s, %(rows_deleted)s, %(made_at)s, %(state)s, %(signature)s)",
+            {**checkpoint, "state": state, "signature": signature})
+    return {**checkpoint, "signature": signature}
 
 
 def _first_value(row: Any) -> bytes:

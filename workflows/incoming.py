@@ -123,6 +123,13 @@ class IncomingTransfer(CaseWorkflow):
 
     # --- rules that need the case's facts ------------------------------------------------------------
 
+    def _consultations_answered(self) -> set[str]:
+        """The grounds whose consultation the issuing side answered (Art 11(3))."""
+        if self.m.consultation_answered and not self.m.consultations_answered:
+            # Kept before the grounds were: the last reply answered every consultation.
+            return set(self.m.consultation_due)
+        return set(self.m.consultations_answered)
+
     def check_rule(self, action: str, inp: ActionInput[Any]) -> Refusal | None:
         b = inp.body
         if self.m.forwarding_to and action != "resend":
@@ -130,7 +137,7 @@ class IncomingTransfer(CaseWorkflow):
                                              "(Art 6(7))"), {"authority": self.m.forwarding_to})
         if action == "decide" and isinstance(b, DecideUpdate) and b.outcome == "refused":
             return art_11_refusal([str(g) for g in b.grounds], self.m.consulted_grounds,
-                                  answer_due=self.m.consultation_due, answered=self.m.consultation_answered,
+                                  answer_due=self.m.consultation_due, answered=self._consultations_answered(),
                                   now=self.now())
         if action == "start_supervision" and MAX_CUSTODY_REQUEST in self.m.open_requests:
             return Refusal(CONFLICT, wording("the issuing state asked for the maximum custody (Art 16(2)) and has not "
@@ -232,6 +239,7 @@ class IncomingTransfer(CaseWorkflow):
             # Art 11(3): the answer is awaited for the period set here (policy), shown as a deadline.
             due = self.now() + timedelta(days=inp.body.reply_days)
             self.m.consultation_due[str(ground)] = due
+            self.m.consultations_answered = self._consultations_answered() - {str(ground)}
             self.m.consultation_answered = False
             self.set_deadline(dl.Deadline(name=CONSULTATION_REPLY, due=due, basis="policy", article="11(3)"))
         self.event("consulted", inp.actor, {"ground": str(ground)})
@@ -500,6 +508,7 @@ class IncomingTransfer(CaseWorkflow):
                 self.m.facts = await prepare("load_facts", self.inp.case_id, CaseFacts)
                 self.event("completion_received", peer, ref)
             case ConsultationReplyFields():
+                self.m.consultations_answered = set(self.m.consultation_due)  # every consultation open until now
                 self.m.consultation_answered = True
                 self.end_deadline(CONSULTATION_REPLY)
                 self.event("consultation_reply_received", peer, ref)

@@ -177,10 +177,13 @@ class CaseMemory:
     alerts_seen: SortedSet = Field(default_factory=set)
     facts: CaseFacts = Field(default_factory=CaseFacts)
     consulted_grounds: SortedSet = Field(default_factory=set)
-    # Art 11(3): when the answer to each consultation is due (the period set when consulting), and whether the
-    # issuing side answered. A ground consulted on before these were kept counts as answered.
+    # Art 11(3): when the answer to each consultation is due (the period set when consulting), and which grounds'
+    # consultations the issuing side answered (a reply answers every consultation open when it came). A ground
+    # consulted on before these were kept counts as answered; `consultation_answered` is what runs recorded
+    # before `consultations_answered` kept: the last consultation answered.
     consultation_due: dict[str, datetime] = Field(default_factory=dict)
     consultation_answered: bool = False
+    consultations_answered: SortedSet = Field(default_factory=set)
     # Art 8(2), 11(1)(a), 12(1): while a completed certificate is awaited the 60 days do not run. The decision's
     # date was moved by the whole period set; these say since when, and until when at most, it waits.
     decision_paused_at: datetime | None = None

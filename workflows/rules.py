@@ -87,9 +87,10 @@ def art_9_4_withdrawal(*, supervision_started: bool, window_due: datetime | None
 
 
 def art_11_refusal(grounds: list[str], consulted: set[str], *, answer_due: dict[str, datetime] | None = None,
-                   answered: bool = True, now: datetime | None = None) -> Refusal | None:
+                   answered: set[str] | None = None, now: datetime | None = None) -> Refusal | None:
     """A refusal names grounds of Art 11(1); on (a) (b) (c) (h) (i) (j) (k) only after consulting (11(3)), and
-    consulting means an answer: the issuing side's reply, or the end of the period set when consulting."""
+    consulting means an answer, ground by ground: the issuing side's reply, or the end of the period set when
+    consulting on it. `answered`: the grounds whose consultation was answered (None: all of them)."""
     if not grounds:
         return Refusal(INVALID, wording("grounds: a refusal names at least one ground of Art 11(1)"))
     letters = {g.value for g in RefusalGround}
@@ -102,8 +103,8 @@ def art_11_refusal(grounds: list[str], consulted: set[str], *, answer_due: dict[
         return Refusal(CONFLICT, wording("refusing on ground(s) %(grounds)s needs an earlier consultation of the "
                                          "issuing state (Art 11(3))"),
                        {"grounds": ", ".join(f"({g})" for g in unconsulted)})
-    if not answered and now is not None and answer_due:
-        waiting = sorted(g for g in grounds if g in answer_due and now < answer_due[g])
+    if answered is not None and now is not None and answer_due:
+        waiting = sorted(g for g in grounds if g in answer_due and g not in answered and now < answer_due[g])
         if waiting:
             return Refusal(CONFLICT, wording("the issuing state has not yet answered the consultation on ground(s) "
                                              "%(grounds)s: wait for its answer or until %(date)s, the end of the "

@@ -34,40 +34,12 @@ from forms.messages import MESSAGES, MessageType
 DEFAULT_SERVICE = "FD2008-947-JHA"
 DEFAULT_SERVICE_TYPE = "urn:probatio:e-codex:service"
 
-# message type → e-CODEX action, read by people comparing with the P-Mode (the article of each message is
-# its model's in the catalogue, forms/messages.py: `article_for`). To be agreed with partners until the
-# Commission publishes the FD 947 schema (deploy/README.md).
-ACTIONS: MappingProxyType[MessageType, str] = MappingProxyType(
-    {
-        MessageType.CERTIFICATE: "ForwardJudgmentAndCertificate",
-        MessageType.ACKNOWLEDGEMENT: "AcknowledgeReceipt",
-        MessageType.FORWARDED: "NotifyForwarded",
-        MessageType.COMPLETION_REQUEST: "RequestCompletion",
-        MessageType.COMPLETION: "CompleteCertificate",
-        MessageType.CONSULTATION: "Consult",
-        MessageType.CONSULTATION_REPLY: "ReplyToConsultation",
-        MessageType.DELAY_NOTICE: "NotifyDelay",
-        MessageType.MAX_CUSTODY_INFO: "InformMaximumCustody",
-        MessageType.DECISION: "NotifyDecision",
-        MessageType.WITHDRAWAL: "WithdrawCertificate",
-        MessageType.NO_WITHDRAWAL: "ConfirmNoWithdrawal",
-        MessageType.SUPERVISION_STARTED: "NotifySupervisionStarted",
-        MessageType.BREACH_REPORT: "ReportBreach",
-        MessageType.INFORMATION_REQUEST: "RequestInformation",
-        MessageType.INFORMATION: "ProvideInformation",
-        MessageType.SUBSEQUENT_DECISION: "NotifySubsequentDecision",
-        MessageType.PERSON_NOT_FOUND: "NotifyPersonNotFound",
-        MessageType.AMNESTY_PARDON: "NotifyAmnestyOrPardon",
-        MessageType.TRANSFER_BACK_REQUEST: "RequestTransferBack",
-        MessageType.TRANSFER_BACK: "TransferBack",
-        MessageType.TRANSFER_BACK_DECLINED: "DeclineTransferBack",
-        MessageType.JUDGMENT_REVIEW: "NotifyJudgmentReview",
-        MessageType.SUPERVISION_ENDED: "NotifySupervisionEnded",
-    }
-)
-
+# message type → e-CODEX action, as each message's model in the catalogue names it (forms/messages.py
+# `ecodex_action`, beside its article): read by people comparing with the P-Mode.
+ACTIONS: MappingProxyType[MessageType, str] = MappingProxyType({t: MESSAGES[t].ecodex_action for t in MessageType})
 assert set(ACTIONS) == set(MessageType), "every message of the catalogue has its e-CODEX action"
 _BY_ACTION = {action: message_type for message_type, action in ACTIONS.items()}
+assert len(_BY_ACTION) == len(ACTIONS), "each message has an e-CODEX action of its own"
 
 
 def action_for(message_type: MessageType) -> str:

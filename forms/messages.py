@@ -163,6 +163,9 @@ class Message(MessageFields):
     fields_model: ClassVar[type[MessageFields]] = MessageFields
     # Only a `certificate` opens a conversation; every other message refers to an existing case.
     opens_case: ClassVar[bool] = False
+    # The e-CODEX action that carries it (adapters/ecodex_mapping.py): ours until the Commission publishes the
+    # FD 947 schema, to be agreed with partners and written in both gateways' P-Modes (deploy/README.md).
+    ecodex_action: ClassVar[str]
 
     @model_validator(mode="before")
     @classmethod
@@ -225,6 +228,7 @@ class CertificateMessage(CertificateFields, Message):
     """Art 6(1): the judgment and the Annex I certificate, forwarded to the executing State."""
 
     kind = MessageType.CERTIFICATE
+    ecodex_action = "ForwardJudgmentAndCertificate"
     article = "6(1)"
     label = "Certificate and judgment"
     receivers = {Side.EXECUTING: frozenset({E.RECEIVED})}
@@ -253,6 +257,7 @@ class Acknowledgement(AcknowledgementFields, Message):
     """Receipt of the certificate: the Art 12(1) clock runs from it."""
 
     kind = MessageType.ACKNOWLEDGEMENT
+    ecodex_action = "AcknowledgeReceipt"
     article = "12(1)"
     label = "Receipt of the certificate"
     receivers = {Side.ISSUING: _ISSUING_AWAITING}
@@ -270,6 +275,7 @@ class Forwarded(ForwardedFields, Message):
     """Art 6(7), 18(1): the certificate went to the competent authority of the executing State."""
 
     kind = MessageType.FORWARDED
+    ecodex_action = "NotifyForwarded"
     article = "6(7), 18(1)"
     label = "Forwarded to the competent authority"
     receivers = {Side.ISSUING: _ISSUING_AWAITING}
@@ -287,6 +293,7 @@ class CompletionRequest(CompletionRequestFields, Message):
     """Art 8(2), 11(1)(a): the certificate is incomplete or wrong; complete or correct it within the period."""
 
     kind = MessageType.COMPLETION_REQUEST
+    ecodex_action = "RequestCompletion"
     article = "8(2), 11(1)(a)"
     label = "Request to complete the certificate"
     receivers = {Side.ISSUING: _ISSUING_AWAITING}
@@ -307,6 +314,7 @@ class Completion(CompletionFields, Message):
     """Art 8(2): the completed or corrected certificate."""
 
     kind = MessageType.COMPLETION
+    ecodex_action = "CompleteCertificate"
     fields_model = CompletionFields
     article = "8(2)"
     label = "Completed certificate"
@@ -330,6 +338,7 @@ class Consultation(ConsultationFields, Message):
     """Art 11(3): before refusing on this ground, the executing authority consults the issuing authority."""
 
     kind = MessageType.CONSULTATION
+    ecodex_action = "Consult"
     article = "11(3)"
     label = "Consultation before a refusal"
     receivers = {Side.ISSUING: _ISSUING_AWAITING}
@@ -350,6 +359,7 @@ class ConsultationReply(ConsultationReplyFields, Message):
     """Art 11(3): the issuing authority's answer to a consultation."""
 
     kind = MessageType.CONSULTATION_REPLY
+    ecodex_action = "ReplyToConsultation"
     fields_model = ConsultationReplyFields
     article = "11(3)"
     label = "Answer to the consultation"
@@ -367,6 +377,7 @@ class DelayNotice(DelayNoticeFields, Message):
     """Art 12(2): the 60 days cannot be kept; the reasons and the date the decision is expected by."""
 
     kind = MessageType.DELAY_NOTICE
+    ecodex_action = "NotifyDelay"
     article = "12(2)"
     label = "The decision will take longer"
     receivers = {Side.ISSUING: _ISSUING_AWAITING}
@@ -387,6 +398,7 @@ class MaxCustodyInfo(MaxCustodyFields, Message):
     """Art 16(2): the maximum custody that could be imposed in the executing State on non-compliance."""
 
     kind = MessageType.MAX_CUSTODY_INFO
+    ecodex_action = "InformMaximumCustody"
     article = "16(2)"
     label = "Maximum custody on non-compliance"
     receivers = {Side.ISSUING: _ISSUING_AWAITING | _ISSUING_DECIDED}
@@ -413,6 +425,7 @@ class Decision(DecisionFields, Message):
     """Art 12(1), 18(3)-(5): the decision on recognition, with reasons for a refusal or an adaptation."""
 
     kind = MessageType.DECISION
+    ecodex_action = "NotifyDecision"
     article = "12(1), 18(3)-(5)"
     label = "Decision on recognition"
     receivers = {Side.ISSUING: _ISSUING_AWAITING}
@@ -439,6 +452,7 @@ class Withdrawal(WithdrawalFields, Message):
     """Art 9(4): the issuing authority withdraws the certificate, before supervision began."""
 
     kind = MessageType.WITHDRAWAL
+    ecodex_action = "WithdrawCertificate"
     fields_model = WithdrawalFields
     article = "9(4)"
     label = "Withdrawal of the certificate"
@@ -456,6 +470,7 @@ class NoWithdrawal(NoWithdrawalFields, Message):
     """Art 9(4): the issuing authority will not withdraw; supervision may begin at once."""
 
     kind = MessageType.NO_WITHDRAWAL
+    ecodex_action = "ConfirmNoWithdrawal"
     fields_model = NoWithdrawalFields
     article = "9(4)"
     label = "No withdrawal"
@@ -473,6 +488,7 @@ class SupervisionStarted(SupervisionStartedFields, Message):
     """Art 8(1): the executing State began supervising."""
 
     kind = MessageType.SUPERVISION_STARTED
+    ecodex_action = "NotifySupervisionStarted"
     fields_model = SupervisionStartedFields
     article = "8(1)"
     label = "Supervision began"
@@ -487,6 +503,7 @@ class BreachReportMessage(BreachReportFields, Message):
     """Art 17, Annex II: a breach of a measure, or findings that could lead to a subsequent decision."""
 
     kind = MessageType.BREACH_REPORT
+    ecodex_action = "ReportBreach"
     fields_model = BreachReportFields
     article = "17"
     label = "Report of a breach (Annex II)"
@@ -504,6 +521,7 @@ class InformationRequest(InformationRequestFields, Message):
     """Art 15, 17(1)(c): one authority asks the other for facts it needs."""
 
     kind = MessageType.INFORMATION_REQUEST
+    ecodex_action = "RequestInformation"
     fields_model = InformationRequestFields
     article = "15, 17(1)(c)"
     label = "Request for information"
@@ -522,6 +540,7 @@ class Information(InformationFields, Message):
     """Art 15, 17(1)(c): the answer to a request for information."""
 
     kind = MessageType.INFORMATION
+    ecodex_action = "ProvideInformation"
     fields_model = InformationFields
     article = "15, 17(1)(c)"
     label = "Information"
@@ -541,6 +560,7 @@ class SubsequentDecisionMessage(SubsequentDecisionFields, Message):
     """Art 16(1), 17(4): a decision taken while the measures are supervised, by the competent State."""
 
     kind = MessageType.SUBSEQUENT_DECISION
+    ecodex_action = "NotifySubsequentDecision"
     article = "16(1), 17(4)"
     label = "Subsequent decision"
     receivers = {Side.EXECUTING: frozenset({E.SUPERVISING}), Side.ISSUING: frozenset({I.TRANSFERRED})}
@@ -567,6 +587,7 @@ class PersonNotFound(PersonNotFoundFields, Message):
     """Art 18(2): the sentenced person cannot be found in the executing State."""
 
     kind = MessageType.PERSON_NOT_FOUND
+    ecodex_action = "NotifyPersonNotFound"
     fields_model = PersonNotFoundFields
     article = "18(2)"
     label = "The person cannot be found"
@@ -581,6 +602,7 @@ class AmnestyPardon(AmnestyPardonFields, Message):
     """Art 18(6), 19(1): an amnesty or pardon ends the supervision."""
 
     kind = MessageType.AMNESTY_PARDON
+    ecodex_action = "NotifyAmnestyOrPardon"
     fields_model = AmnestyPardonFields
     article = "18(6), 19(1)"
     label = "Amnesty or pardon"
@@ -600,6 +622,7 @@ class TransferBackRequest(TransferBackRequestFields, Message):
     """Art 20(2): new proceedings in the issuing State; it asks for the supervision back."""
 
     kind = MessageType.TRANSFER_BACK_REQUEST
+    ecodex_action = "RequestTransferBack"
     fields_model = TransferBackRequestFields
     article = "20(2)"
     label = "Request to transfer the supervision back"
@@ -617,6 +640,7 @@ class TransferBack(TransferBackFields, Message):
     """Art 20: competence for the supervision returns to the issuing State."""
 
     kind = MessageType.TRANSFER_BACK
+    ecodex_action = "TransferBack"
     article = "20"
     label = "Supervision transferred back"
     receivers = {Side.ISSUING: frozenset({I.TRANSFERRED})}
@@ -638,6 +662,7 @@ class TransferBackDeclined(TransferBackDeclinedFields, Message):
     """Art 20(2): the executing State "may agree" to give the supervision back; here it does not, with reasons."""
 
     kind = MessageType.TRANSFER_BACK_DECLINED
+    ecodex_action = "DeclineTransferBack"
     fields_model = TransferBackDeclinedFields
     article = "20(2)"
     label = "Transfer back declined"
@@ -658,6 +683,7 @@ class JudgmentReview(JudgmentReviewFields, Message):
     """Art 19: only the issuing State reviews the judgment; it tells the executing State the outcome."""
 
     kind = MessageType.JUDGMENT_REVIEW
+    ecodex_action = "NotifyJudgmentReview"
     article = "19"
     label = "Review of the judgment"
     receivers = {Side.EXECUTING: _EXECUTING_OPEN}
@@ -678,6 +704,7 @@ class SupervisionEnded(SupervisionEndedFields, Message):
     """Art 16(1)(d): the probation period is over and the measures were complied with."""
 
     kind = MessageType.SUPERVISION_ENDED
+    ecodex_action = "NotifySupervisionEnded"
     article = "16(1)(d)"
     label = "Supervision ended"
     receivers = {Side.ISSUING: frozenset({I.TRANSFERRED})}

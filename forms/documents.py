@@ -68,6 +68,14 @@ class AttachedDocument(BaseModel):
                    sha256=row["sha256"], size=int(row["size"]))
 
 
+class TransmittedDocument(AttachedDocument):
+    """One document as a certificate or a completion carries it (Art 6(1)): what box (k) lists of it, and its
+    bytes in base64 inside the signed payload (the receiver checks them against the sha256 and the size before
+    keeping anything: intake/documents.py)."""
+
+    content: str = Field(min_length=1, max_length=4 * ((MAX_DOCUMENT_BYTES + 2) // 3), pattern=r"^[A-Za-z0-9+/=]+$")
+
+
 class Art6_1Documents(BaseModel):
     """Art 6(1): the judgment goes with the certificate, or the certificate says how it is sent instead."""
 
@@ -120,6 +128,7 @@ def safe_filename(name: str | None, kind: DocumentKind) -> str:
 def outgoing_documents(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The message payload's `documents`: each as box (k) lists it, with its bytes in base64 (covered by the
     envelope's signature; the receiver checks them against the sha256)."""
-    return [{**AttachedDocument(id=r["id"], kind=r["kind"], filename=r["filename"], language=r["language"],
-                                sha256=r["sha256"], size=int(r["size"])).model_dump(mode="json"),
-             "content": base64.b64encode(bytes(r["content"])).decode("ascii")} for r in rows]
+    return [TransmittedDocument(id=r["id"], kind=r["kind"], filename=r["filename"], language=r["language"],
+                                sha256=r["sha256"], size=int(r["size"]),
+                                content=base64.b64encode(bytes(r["content"])).decode("ascii")).model_dump(mode="json")
+            for r in rows]

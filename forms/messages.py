@@ -37,7 +37,7 @@ from pydantic_core import PydanticCustomError
 from forms.adaptation import MeasureChange
 from forms.annex1 import Certificate
 from forms.annex2 import BreachReport
-from forms.documents import MAX_DOCUMENTS, SeparateChannel
+from forms.documents import MAX_DOCUMENTS, SeparateChannel, TransmittedDocument
 from forms.law import (
     ART_11_1_WORDING,
     CONSULTATION_REPLY_DAYS_POLICY,
@@ -239,7 +239,7 @@ class CertificateMessage(CertificateFields, Message):
     certificate: Certificate
     certificate_pdf: DocumentInfo | None = None
     # The judgment and other documents (Art 6(1)); each is checked against its digest by the intake.
-    documents: list[dict[str, Any]] | None = Field(default=None, max_length=MAX_DOCUMENTS)
+    documents: list[TransmittedDocument] | None = Field(default=None, max_length=MAX_DOCUMENTS)
 
     def summary(self) -> str:
         ask = "; the maximum custody is asked for (Art 16(2))" if self.max_custody_requested else ""
@@ -324,7 +324,7 @@ class Completion(CompletionFields, Message):
 
     certificate: Certificate
     certificate_pdf: DocumentInfo | None = None
-    documents: list[dict[str, Any]] | None = Field(default=None, max_length=MAX_DOCUMENTS)
+    documents: list[TransmittedDocument] | None = Field(default=None, max_length=MAX_DOCUMENTS)
 
     def summary(self) -> str:
         return "The completed or corrected certificate"

@@ -8,11 +8,9 @@ import binascii
 import hashlib
 from typing import Any
 
-from pydantic import ValidationError
-
 from adapters.envelope import Envelope
-from forms.documents import MAX_DOCUMENTS, AttachedDocument, pdf_problem, safe_filename
-from forms.messages import MESSAGES
+from forms.documents import AttachedDocument, pdf_problem, safe_filename
+from forms.messages import MESSAGES, Message
 from store import documents as store
 
 # The messages that carry documents: those whose model in the catalogue has a `documents` field.
@@ -27,35 +25,26 @@ class ReceivedDocument(AttachedDocument):
     content: bytes
 
 
-def received_documents(envelope: Envelope) -> list[ReceivedDocument]:
-    """The documents inline in a certificate or completion, each checked against its sha256 and size;
-    anything else refuses the whole message (422), so nothing of it is kept."""
-    raw = envelope.payload.get("documents")
-    if raw is None:
+def received_documents(envelope: Envelope, message: Message) -> list[ReceivedDocument]:
+    """The documents inline in a certificate or completion (typed by the catalogue when the message was parsed:
+    at most MAX_DOCUMENTS, each as box (k) lists it with its content in base64), each checked against its sha256
+    and size and that it is a PDF; anything else refuses the whole message (422), so nothing of it is kept."""
+    if envelope.payload.get("documents") is None:
         return []
     if envelope.type not in DOCUMENT_MESSAGES:
         raise DocumentRefused("payload.documents: documents travel only with a certificate or a completion")
-    if not isinstance(raw, list) or len(raw) > MAX_DOCUMENTS:
-        raise DocumentRefused(f"payload.documents: must be a list of at most {MAX_DOCUMENTS} documents")
     out: list[ReceivedDocument] = []
-    for n, item in enumerate(raw):
+    for n, doc in enumerate(getattr(message, "documents", None) or []):
         where = f"payload.documents[{n}]"
-        if not isinstance(item, dict) or not isinstance(item.get("content"), str):
-            raise DocumentRefused(f"{where}: must be a document with its content in base64")
         try:
-            content = base64.b64decode(item["content"], validate=True)
+            content = base64.b64decode(doc.content, validate=True)
         except (binascii.Error, ValueError) as err:
             raise DocumentRefused(f"{where}.content: is not base64") from err
-        try:
-            doc = ReceivedDocument.model_validate({**item, "content": content})
-        except ValidationError as err:
-            first = err.errors()[0]
-            raise DocumentRefused(f"{where}.{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from err
         if hashlib.sha256(content).hexdigest() != doc.sha256 or len(content) != doc.size:
             raise DocumentRefused(f"{where}: its sha256 or size does not match its content ({doc.filename})")
         if (problem := pdf_problem(content[:8])) is not None:
             raise DocumentRefused(f"{where}: {problem}")
-        out.append(doc)
+        out.append(ReceivedDocument(**doc.model_dump(exclude={"content"}), content=content))
     return out
 
 

@@ -75,7 +75,7 @@ async def _take_in(node: Any, envelope: Envelope, now: datetime) -> dict[str, An
             raise IntakeRefused(422, f"{envelope.type}: " + "; ".join(err.problems)) from err
         bound = await _bind(conn, node, envelope, message)
         try:
-            documents = received_documents(envelope)  # Art 6(1): each checked against its sha256 before anything
+            documents = received_documents(envelope, message)  # Art 6(1): each against its sha256, before anything
         except DocumentRefused as err:
             raise IntakeRefused(422, str(err)) from err
         msg = LinkMessage(message_id=envelope.message_id, type=envelope.type, from_state=envelope.from_state,

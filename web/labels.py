@@ -299,6 +299,45 @@ def _readable_values(values: dict[str, str], t: Translator) -> dict[str, str]:
     return out
 
 
+def split_days(days: int) -> tuple[int, int, int]:
+    """Days as years, months and days, counted as the wizard counts what an officer enters
+    (web.pages_wizard.duration_to_days: the law's mean Gregorian year): the most whole years, then the most
+    whole months (fewer than 12), then the days left, so that "1 year 6 months" entered reads back so."""
+    from web.pages_wizard import duration_to_days
+
+    years = max(0, int(days // 365.2425) + 1)
+    while years > 0 and duration_to_days(years, 0, 0) > days:
+        years -= 1
+    months = 11
+    while months > 0 and duration_to_days(years, months, 0) > days:
+        months -= 1
+    return years, months, days - duration_to_days(years, months, 0)
+
+
+# How a duration's parts are joined: "1 year and 6 months", "1 year, 6 months and 2 days".
+DURATION_JOINS = {2: N_("%(first)s and %(second)s"), 3: N_("%(first)s, %(second)s and %(third)s")}
+
+
+def duration_words(days: Any, t: Translator) -> str:
+    """A duration kept in days (a measure of box (j), as the certificate stores it) in years, months and days
+    in the page's language: "1 year", "6 mois", "8 Monate und 27 Tage (270 Tage)"."""
+    if isinstance(days, bool) or not isinstance(days, int):
+        return "—" if days is None or days == "" else str(days)
+    if days <= 0:
+        return t.ngettext("%(num)s day", "%(num)s days", days)
+    years, months, rest = split_days(days)
+    parts = [*([t.ngettext("%(num)s year", "%(num)s years", years)] if years else []),
+             *([t.ngettext("%(num)s month", "%(num)s months", months)] if months else []),
+             *([t.ngettext("%(num)s day", "%(num)s days", rest)] if rest else [])]
+    words = parts[0] if len(parts) == 1 else t.gettext(DURATION_JOINS[len(parts)],
+                                                       **dict(zip(("first", "second", "third"), parts, strict=False)))
+    if rest and (years or months):
+        # Years and months are the law's mean ones: 1095 days is 2 years, 11 months and 30 days. The days the
+        # certificate states stay beside them, so that nobody reads "3 years" where it says 1095 days.
+        return f"{words} ({t.ngettext('%(num)s day', '%(num)s days', days)})"
+    return words
+
+
 @pass_context
 def _detail_in_context(context: Context, key: str, value: Any) -> str:
     return detail_value(key, value, translator(str(context.get("lang") or SOURCE_LANGUAGE)))
@@ -325,7 +364,7 @@ def install(env: Any) -> None:
         deadline_label=_in_context(deadline_label), action_label=_in_context(action_label),
         action_summary=_in_context(action_summary), message_label=_in_context(message_label),
         seal_detail=_in_context(seal_detail), box_label=_in_context(box_label),
-        box_value=_box_value_in_context)
+        box_value=_box_value_in_context, duration_words=_in_context(duration_words))
 
 
 # The default of PROBATIO_OIDC_LABEL (probatio/settings.py), so that the sign-in page can show it translated.

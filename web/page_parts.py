@@ -31,6 +31,12 @@ OPTION_LABELS: dict[str, str] = {
 # (web.pages_wizard's `duration`), and sent in days. Their label without the "(days)" of the catalogue's title.
 DURATION_FIELDS: dict[str, str] = {"max_custody_days": N_("Maximum custody")}
 
+# Art 6(7), 18(1): the competent authority a case is forwarded to, picked by its name from the directory; the
+# catalogue's title says "(code)" for the API, where the code is what is sent.
+AUTHORITY_LABEL = N_("Competent authority")
+AUTHORITY_HINT = N_("The directory of authorities lists no other competent authority here: enter the code of the "
+                    "authority, as the directory of authorities knows it.")
+
 
 def _field_kind(annotation: Any) -> tuple[str, list[str]]:
     """How a body field of the catalogue is asked for: its input kind and, for a list of the law, its values."""
@@ -61,9 +67,11 @@ def _option(name: str, value: str, t: Translator) -> str:
     return t.gettext(OPTION_LABELS[value]) if value in OPTION_LABELS else value
 
 
-def action_fields(side: Side, action: str, t: Translator | None = None) -> list[dict[str, Any]]:
+def action_fields(side: Side, action: str, t: Translator | None = None, *,
+                  authorities: list[tuple[str, str]] | None = None) -> list[dict[str, Any]]:
     """The fields of an action's form: which, of what kind and whether required from its model in the
-    catalogue; their words in the reader's language."""
+    catalogue; their words in the reader's language. `authorities` (see `forward_authorities`), when given,
+    makes forward's authority a choice by name; an empty list, a one-line code with a hint."""
     model = rule_for(side, action)
     if model is None:
         return []
@@ -75,12 +83,39 @@ def action_fields(side: Side, action: str, t: Translator | None = None) -> list[
             continue  # a single possible value needs no question
         if kind == "int" and name in DURATION_FIELDS:
             out.append({"name": name, "label": t.gettext(DURATION_FIELDS[name]), "kind": "duration",
-                        "options": [], "required": info.is_required()})
+                        "options": [], "required": info.is_required(), "hint": ""})
+            continue
+        if side == Side.EXECUTING and action == "forward" and name == "authority" and authorities is not None:
+            out.append({"name": name, "label": t.gettext(AUTHORITY_LABEL), "kind": "select" if authorities else "text",
+                        "options": list(authorities), "required": info.is_required(),
+                        "hint": "" if authorities else t.gettext(AUTHORITY_HINT)})
             continue
         # The field's title in the catalogue, translated (web/catalogue_words.py extracts it).
         out.append({"name": name, "label": t.gettext(info.title) if info.title else name, "kind": kind,
-                    "options": [(v, _option(name, v, t)) for v in values], "required": info.is_required()})
+                    "options": [(v, _option(name, v, t)) for v in values], "required": info.is_required(),
+                    "hint": ""})
     return out
+
+
+def forward_authorities(directory: Any, state: str, current: str | None) -> list[tuple[str, str]]:
+    """Art 6(7), 18(1): the competent authorities of `state` (this node's) that the directory lists, other than
+    the one that holds the case: (code, name), by the directory's name (its code where it has none; the code
+    beside a name two of them share), in the directory's order. Empty when the directory lists none."""
+    entry = directory.states.get(state) if directory is not None else None
+    found = [a for a in (entry.authorities if entry is not None else []) if a.code != current]
+    names = [str(a.name or "").strip() or a.code for a in found]
+    return [(a.code, name if names.count(name) == 1 or name == a.code else f"{name} ({a.code})")
+            for a, name in zip(found, names, strict=True)]
+
+
+def read_date(form: Any, name: str, t: Translator) -> tuple[str | None, str]:
+    """A date posted as the wizard posts it (`name-day`, `name-month`, `name-year`), or as one ISO value (the
+    API's way): the ISO date the API takes, as the wizard converts it; or a message in `t`'s language for a
+    date that cannot be read or does not exist (31 2 2027)."""
+    value, problem = _parse_value(WizardField(name, "date"), form, name)
+    if problem:
+        return None, t.gettext(problem)
+    return (str(value) if value else None), ""
 
 
 def read_duration(form: Any, name: str, t: Translator) -> tuple[int | None, str]:

@@ -47,7 +47,9 @@ from web.i18n import Message as PageMessage
 from web.page_parts import (
     action_fields,
     completion_request,
+    forward_authorities,
     measure_changes,
+    read_date,
     read_duration,
     returned_by_prosecutor,
 )
@@ -77,6 +79,13 @@ def form_to_body(side: Side, action: str, form: Any, t: Translator | None = None
                 problems[f["name"]] = problem
             elif days is not None:
                 body[f["name"]] = days
+            continue
+        if f["kind"] == "date":  # day, month and year, as the wizard asks a date; sent as an ISO date
+            when, problem = read_date(form, f["name"], t)
+            if problem:
+                problems[f["name"]] = problem
+            elif when is not None:
+                body[f["name"]] = when
             continue
         if f["kind"] == "measures":  # the decide page's fields for changed measures, one row per measure
             changes, errors = measure_changes(form, t)
@@ -342,7 +351,10 @@ async def _case_page(request: Request, session: SignedIn, direction: str, case_i
     row = await cases.get_case(node.pool, case_id, direction)
     certificate = (row or {}).get("certificate")
     t = i18n.for_request(request)
-    actions = [{"name": a, "rule": rule_for(side, a), "fields": action_fields(side, a, t),
+    # Art 6(7), 18(1): forward to an authority of this State the directory knows, picked by its name.
+    authorities = forward_authorities(node.directory, view["executing_state"], view.get("authority")) \
+        if "forward" in view["actions"] else None
+    actions = [{"name": a, "rule": rule_for(side, a), "fields": action_fields(side, a, t, authorities=authorities),
                 "page": PAGE_ACTIONS.get((direction, a)), "label": labels.action_label(a, t, side),
                 "summary": labels.action_summary(a, t, side), "destructive": a in DESTRUCTIVE}
                for a in view["actions"]]

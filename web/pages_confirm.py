@@ -17,7 +17,7 @@ from store.sessions import Session
 from web import i18n, labels
 from web.cases import visible_case
 from web.i18n import N_
-from web.page_parts import action_fields, measure_changes, read_duration
+from web.page_parts import action_fields, forward_authorities, measure_changes, read_duration
 from web.pages_common import node_of, render
 from workflows.rules import rule_for
 from workflows.stages import Side
@@ -55,7 +55,10 @@ async def confirm_page(request: Request, session: Session, side: Side, case_id: 
         title = labels.action_label(action, t, side)
         summary = labels.action_summary(action, t, side)
         target = target or f"/cases/{direction}/{case_id}/actions/{action}"
-    fields = {f["name"]: f for f in _fields(side, action, t)}
+    # Art 6(7), 18(1): the authority a case is forwarded to, said by its name as the form offered it.
+    authorities = forward_authorities(node.directory, row["executing_state"], row.get("authority")) \
+        if side == Side.EXECUTING and action == "forward" else None
+    fields = {f["name"]: f for f in action_fields(side, action, t, authorities=authorities)}
     shown = [(fields[k]["label"], _value_words(fields[k], v)) for k, v in items if k in fields and v.strip()]
     shown += _entered_words(fields, items, t)
     return render(request, "confirm.html.j2", session, case=row, direction=direction, action=action, title=title,
@@ -64,10 +67,6 @@ async def confirm_page(request: Request, session: Session, side: Side, case_id: 
                   items=items, shown=shown,
                   # A refusal (Art 11) ends the transfer: confirmed as the other steps that do.
                   destructive=action in DESTRUCTIVE or (action == "decide" and ("outcome", "refused") in items))
-
-
-def _fields(side: Side, action: str, t: Any) -> list[dict[str, Any]]:
-    return action_fields(side, action, t)
 
 
 def _value_words(field: dict[str, Any], value: str) -> str:

@@ -1,8 +1,11 @@
 """Issue 14 (4): what a person types and reads on the pages, outside the wizard too. Durations are asked as
 years, months and days, as the certificate wizard asks them, and sent in days as it converts them: the
 custody of Art 16(2), the adapted measures of the decide page, the measures a subsequent decision modifies
-(fields, never JSON). The breach report names countries and languages in the page's language, with the codes
-as values. A completion's "what changed, box by box" reads in words and dates, as the certificate does."""
+(fields, never JSON); the original measures read in years, months and days. Dates are asked as the wizard asks
+them (day, month, year): the decision expected by a delay notice. Forward asks for a code only when the
+directory names no other competent authority. The breach report names countries and languages in the page's
+language, with the codes as values. A completion's "what changed, box by box" reads in words and dates, as the
+certificate does."""
 
 from __future__ import annotations
 
@@ -56,6 +59,12 @@ def _duration_inputs(html: str, name: str) -> bool:
         and f'name="{name}"' not in html
 
 
+def _form(html: str, action: str) -> str:
+    """The HTML of the form posting to `action`."""
+    start = html.index(f'action="{action}"')
+    return html[start:html.index("</form>", start)]
+
+
 def _cells(html: str, caption: str) -> str:
     """The text of the table with `caption`, tags removed."""
     found = re.search(rf"<caption>{re.escape(caption)}</caption>(.*?)</table>", html, re.DOTALL)
@@ -81,6 +90,40 @@ async def test_durations_in_years_months_days_and_completion_in_words(nodes: Loc
         assert r.status_code == 303, r.text
         sent = _said(await _detail(nodes, http, "BE", case_id), "max_custody_info", "sent")
         assert sent["fields"]["max_custody_days"] == duration_to_days(1, 6, 2) == 550
+
+        # Art 12(2): the expected date is asked as the wizard asks a date (day, month, year), never a browser
+        # date box; a date that cannot be read, does not exist or has passed is named beside it, as typed.
+        page = (await prosecutor.get(case_url)).text
+        delay = _form(page, f"{case_url}/actions/notify_delay")
+        assert all(f'name="expected_by-{part}"' in delay for part in ("day", "month", "year"))
+        assert 'type="date"' not in delay and 'name="expected_by"' not in delay
+        assert "Decision expected by" in delay and ">Day</label>" in delay
+        action = f"{case_url}/actions/notify_delay"
+        for day, month, year, said in (("31", "2", "2027", "must be a real date"),
+                                       ("15", "June", "2027", "must be a real date"),
+                                       ("2", "1", "2020", "must be in the future")):
+            r = await prosecutor.post(action, data={"csrf_token": csrf_of(page), "reasons": "An expert opinion.",
+                                                    "expected_by-day": day, "expected_by-month": month,
+                                                    "expected_by-year": year})
+            assert r.status_code == 422, r.text[:300]
+            beside = re.search(r'<p class="field-error" id="notify_delay-expected_by-error">(.*?)</p>', r.text, re.S)
+            assert beside and said in beside.group(1), r.text[:2000]
+            kept = _form(r.text, action)
+            assert f'value="{day}"' in kept and f'value="{month}"' in kept and f'value="{year}"' in kept
+            assert 'href="#notify_delay-expected_by"' in r.text  # the error summary links to the field
+        r = await prosecutor.post(action, data={"csrf_token": csrf_of(page), "reasons": "An expert opinion.",
+                                                "expected_by-day": "5", "expected_by-month": "7",
+                                                "expected_by-year": "2027"})
+        assert r.status_code == 303, r.text[:2000]
+        sent = await wait_for(lambda: _detail(nodes, http, "BE", case_id),
+                              lambda c: bool(_said(c, "delay_notice", "sent")))
+        assert str(_said(sent, "delay_notice", "sent")["fields"]["expected_by"]).startswith("2027-07-05")
+
+        # Art 6(7): BE's directory lists no competent authority but the one holding the case: the code is
+        # asked in a one-line box, with a hint that says why.
+        forward = _form(page, f"{case_url}/actions/forward")
+        assert re.search(r'<input id="forward-authority" name="authority" type="text"', forward), forward
+        assert "lists no other competent authority here" in forward and "Competent authority (code)" not in forward
 
         # BE asks for a completed certificate; LU sends one with other boxes (the API's way).
         r = await http.post(f"{be}/api/v1/incoming/{case_id}/actions/request_completion",
@@ -117,6 +160,13 @@ async def test_durations_in_years_months_days_and_completion_in_words(nodes: Loc
         decide_url = f"{case_url}/decide"
         page = (await prosecutor.get(decide_url)).text
         assert _duration_inputs(page, "measures[3].duration_days") and "Duration (days)" not in page
+        # The original measures' durations read in years, months and days, in the page's language.
+        originals = _cells(page, "Box (j) of the certificate beside the adaptation")
+        assert "Duration: 1 year ·" in originals and "Duration: 8 months and 27 days (270 days)" in originals
+        assert "365 days" not in originals, originals
+        french = re.sub(r"\s+", " ", (await prosecutor.get(decide_url, headers={"Accept-Language": "fr"})).text)
+        assert "Durée : 1 an ·" in french and "8 mois et 27 jours (270 jours)" in french and "365 jours" not in french
+        assert "1 year" in _cells((await prosecutor.get(case_url)).text, "Measures (box (j))")
         fields = form_fields(page, decide_url)
         fields.update({"outcome": "adapted", "reasons": "Shorter here (Art 9(1)).",
                        "measures[3].duration_days-months": "6"})

@@ -11,8 +11,10 @@ from typing import Any
 from rich_argparse import RawDescriptionRichHelpFormatter
 
 from bench.common import Outcome, record
+from probatio.console import Steps, progress
 
-# name -> module in bench/ with `add_arguments(parser)` and `async run(args) -> Outcome`.
+# name -> module in bench/ with `add_arguments(parser)`, `progress_total(args)` (the steps its run reports: the
+# transfers, samples, supervisions or CPU seconds its arguments ask for) and `async run(args, steps) -> Outcome`.
 BENCHMARKS = {
     "lifecycle": "bench.lifecycle",
     "dashboard": "bench.dashboard",
@@ -31,17 +33,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                                description=module.__doc__, formatter_class=RawDescriptionRichHelpFormatter)
         module.add_arguments(sub)
         sub.add_argument("--no-record", action="store_true", help="do not write bench/RESULTS.md")
-        sub.set_defaults(func=_command(name, module.run))
+        sub.set_defaults(func=_command(name, module.run, module.progress_total))
 
 
-def _command(name: str, run: Callable[[argparse.Namespace], Coroutine[Any, Any, Outcome]]
-             ) -> Callable[[Any], int]:
+Run = Callable[[argparse.Namespace, Steps], Coroutine[Any, Any, Outcome]]
+
+
+def _command(name: str, run: Run, progress_total: Callable[[argparse.Namespace], float]) -> Callable[[Any], int]:
     def command(args: argparse.Namespace) -> int:
-        from probatio.console import progress
-
-        # A benchmark runs for minutes with nothing to say until its result: the bar shows it is alive.
-        with progress(f"bench {name}: measuring and its baseline"):
-            outcome = asyncio.run(run(args))
+        # A benchmark runs for minutes with nothing to say until its result: the bar shows how far it is, out
+        # of a total its arguments fix before it starts (on standard error, so the printed result is as before).
+        with progress(f"bench {name}: starting", total=progress_total(args)) as steps:
+            outcome = asyncio.run(run(args, steps))
         for line in outcome.lines:
             print(line)
         for note in outcome.notes:

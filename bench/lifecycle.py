@@ -34,6 +34,7 @@ from temporalio.client import Client
 from bench.baseline_workflows import Delivery, Plan
 from bench.common import Outcome, embedded_stack
 from forms.stages import Side
+from probatio.console import Steps
 from workflows.model import workflow_id
 
 BASELINE_QUEUE = "bench-baseline"
@@ -83,6 +84,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warmup", type=int, default=2)
 
 
+def progress_total(args: argparse.Namespace) -> int:
+    """The steps `run` reports: the stack and nodes started, then every transfer and every baseline pair,
+    warm-up included."""
+    warmup, transfers = int(args.warmup), int(args.transfers)
+    return 1 + 2 * (warmup + transfers)
+
+
 def _baseline_plans() -> tuple[Plan, Plan]:
     """The bare pair's plans from BASELINE_COUNTS: each side's sends are the other side's signals."""
     lu, be = BASELINE_COUNTS["issuing"], BASELINE_COUNTS["executing"]
@@ -94,8 +102,10 @@ def _baseline_plans() -> tuple[Plan, Plan]:
 
 
 @asynccontextmanager
-async def _baseline(client: Client, address: str, concurrency: int) -> AsyncIterator[Callable[[int], Awaitable[None]]]:
-    """The bare pair's worker (a process of its own), and a driver of `count` pairs at `concurrency`."""
+async def _baseline(client: Client, address: str, concurrency: int, done: Callable[[], None]
+                    ) -> AsyncIterator[Callable[[int], Awaitable[None]]]:
+    """The bare pair's worker (a process of its own), and a driver of `count` pairs at `concurrency` that tells
+    `done` of each pair as it ends."""
     from temporalio.client import WorkflowHandle
     from temporalio.service import RPCError
 
@@ -128,6 +138,7 @@ async def _baseline(client: Client, address: str, concurrency: int) -> AsyncIter
         async def guarded() -> None:
             async with limit:
                 await one()
+            done()
 
         await asyncio.gather(*(guarded() for _ in range(count)))
 
@@ -143,7 +154,7 @@ async def _baseline(client: Client, address: str, concurrency: int) -> AsyncIter
         await asyncio.to_thread(worker.wait, 30)
 
 
-async def run(args: argparse.Namespace) -> Outcome:
+async def run(args: argparse.Namespace, steps: Steps) -> Outcome:
     from bench.transfers import history_counts, many
     from forms.examples import example_certificate
     from probatio import embedded
@@ -153,6 +164,7 @@ async def run(args: argparse.Namespace) -> Outcome:
     rounds = max(1, min(args.rounds, args.transfers))
     shares = [args.transfers // rounds + (1 if i < args.transfers % rounds else 0) for i in range(rounds)]
     ours_seconds = base_seconds = 0.0
+    steps.describe("lifecycle: starting PostgreSQL, Temporal and the LU and BE nodes")
     async with embedded_stack("lifecycle") as stack:
         # The node processes of `probatio dev`, on this stack's PostgreSQL and (in-memory) Temporal server.
         dev = DevStack(home=stack.home / "nodes", nodes=[NodeSpec("LU", embedded.free_port()),
@@ -162,17 +174,20 @@ async def run(args: argparse.Namespace) -> Outcome:
             credentials = await asyncio.to_thread(dev.prepare_nodes)
             await asyncio.to_thread(dev.start_nodes)
             nodes = {state: DevNode(url=c["url"], tokens=c["tokens"]) for state, c in credentials.items()}
-            async with _baseline(stack.client, stack.temporal_address, args.concurrency) as baseline:
-                first = await many(nodes, cert, args.warmup, args.concurrency)
+            steps.advance("lifecycle: warming up")
+            async with _baseline(stack.client, stack.temporal_address, args.concurrency, steps.advance) as baseline:
+                first = await many(nodes, cert, args.warmup, args.concurrency, done=steps.advance)
                 await baseline(args.warmup)
                 # Turns, alternating which side goes first: on a machine others share, a load that comes or goes
                 # during the run weighs on both sides alike. The side waiting its turn is idle (its workers
                 # wait on Temporal's long polls).
                 for turn, share in enumerate(shares):
                     for side in (("ours", "base") if turn % 2 == 0 else ("base", "ours")):
+                        steps.describe(f"lifecycle: turn {turn + 1} of {rounds}, "
+                                       + ("probatio" if side == "ours" else "baseline"))
                         start = time.perf_counter()
                         if side == "ours":
-                            await many(nodes, cert, share, args.concurrency)
+                            await many(nodes, cert, share, args.concurrency, done=steps.advance)
                             ours_seconds += time.perf_counter() - start
                         else:
                             await baseline(share)

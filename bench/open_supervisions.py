@@ -38,6 +38,7 @@ from bench.common import Outcome, embedded_stack
 from bench.transfers import POLL_SECONDS
 from forms.messages import MessageType
 from forms.stages import Side
+from probatio.console import Steps
 from workflows.model import workflow_id as case_workflow_id
 
 
@@ -48,6 +49,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--breakdown", action="store_true",
                         help="also replay them into a worker that traces its allocations (tracemalloc), and say "
                              "where a cached supervision's Python memory goes")
+
+
+def progress_total(args: argparse.Namespace) -> int:
+    """The steps `run` reports: the stack started, each supervision opened and then settled, our worker
+    measured (and traced, with --breakdown), the baseline's workflows started, run and measured."""
+    supervisions = int(args.supervisions)
+    return 1 + 2 * supervisions + 1 + (1 if args.breakdown else 0) + 3
 
 
 def _rss(pid: int) -> int:
@@ -222,15 +230,17 @@ async def _settled(client: Any, workflow_id: str) -> None:
         events = [e async for e in client.get_workflow_handle(workflow_id).fetch_history_events()]
         scheduled = sum(e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED for e in events)
         ended = sum(e.event_type in _ACTIVITY_ENDS for e in events)
-        last_task = next(e.event_type for e in reversed(events) if e.event_type in _WORKFLOW_TASK)
+        # None for a run just continued as new: its history may hold only its start, no workflow task yet.
+        last_task = next((e.event_type for e in reversed(events) if e.event_type in _WORKFLOW_TASK), None)
         if scheduled == ended and last_task == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
             return
         await asyncio.sleep(0.5)
     raise TimeoutError(f"{workflow_id} did not settle")
 
 
-async def _open_supervisions(stack: Any, n: int, concurrency: int) -> tuple[Any, list[str]]:
-    """`n` open supervisions at BE: BE's node settings and the case ids."""
+async def _open_supervisions(stack: Any, n: int, concurrency: int, steps: Steps) -> tuple[Any, list[str]]:
+    """`n` open supervisions at BE: BE's node settings and the case ids. Each is a step as it is opened, and
+    again once its run has settled."""
     import uvicorn
 
     from adapters.keys import load_or_create_private_key
@@ -253,11 +263,16 @@ async def _open_supervisions(stack: Any, n: int, concurrency: int) -> tuple[Any,
 
             async def one() -> str:
                 async with limit:
-                    return await _open_supervision(http, nodes["BE"], lu_key, certificate)
+                    case_id = await _open_supervision(http, nodes["BE"], lu_key, certificate)
+                steps.advance()
+                return case_id
 
+            steps.describe(f"open-supervisions: opening {n} supervisions at BE")
             cases = list(await asyncio.gather(*(one() for _ in range(n))))
+        steps.describe("open-supervisions: waiting for each to settle")
         for case_id in cases:
             await _settled(stack.client, case_workflow_id(Side.EXECUTING, case_id))
+            steps.advance()
         return nodes["BE"].node.settings, cases
     finally:
         await nodes.stop()
@@ -265,12 +280,15 @@ async def _open_supervisions(stack: Any, n: int, concurrency: int) -> tuple[Any,
         await serving
 
 
-async def run(args: argparse.Namespace) -> Outcome:
+async def run(args: argparse.Namespace, steps: Steps) -> Outcome:
     n = args.supervisions
+    steps.describe("open-supervisions: starting PostgreSQL, Temporal and the BE node")
     async with embedded_stack("supervisions") as stack:
+        steps.advance()
         start = time.perf_counter()
-        be, cases = await _open_supervisions(stack, n, args.concurrency)
+        be, cases = await _open_supervisions(stack, n, args.concurrency, steps)
         opened = time.perf_counter() - start
+        steps.describe(f"open-supervisions: our worker with {n} supervisions cached")
         env = {k: v for k, v in os.environ.items() if not k.startswith("PROBATIO_")}
         env.update({"PROBATIO_STATE": "BE", "PROBATIO_HOME": str(be.home),
                     "PROBATIO_DATABASE_URL": be.effective_database_url,
@@ -281,21 +299,28 @@ async def run(args: argparse.Namespace) -> Outcome:
         ours_ids = [case_workflow_id(Side.EXECUTING, c) for c in cases]
         ours_before, ours_after = await _measure([*argv, "ours", str(n + 100), stack.temporal_address], env,
                                                  stack.client, ours_ids)
+        steps.advance()
         notes: list[str] = []
         python_heap = 0.0
         if args.breakdown:
+            steps.describe("open-supervisions: our worker again, tracing its allocations")
             trace = stack.home / "ours.trace"
             await _measure([*argv, "ours", str(n + 100), stack.temporal_address], env, stack.client, ours_ids,
                            trace)
             python_heap, lines = breakdown(trace.with_name("ours.trace.1"), trace.with_name("ours.trace.2"), n - 1)
             notes += lines
+            steps.advance()
+        steps.describe(f"open-supervisions: the baseline, {n} bare waiting workflows")
         base_ids = [f"bench-idle-{i}" for i in range(n)]
         for workflow_id in base_ids:
             await stack.client.start_workflow("BaseSupervision", workflow_id, id=workflow_id, task_queue="bench-idle")
+        steps.advance()
         # Run as ours were: by a worker that then stops, so the measured one replays them from their histories.
         await _first_tasks([*argv, "baseline", str(n + 100), stack.temporal_address], env, stack.client, base_ids)
+        steps.advance()
         base_before, base_after = await _measure([*argv, "baseline", str(n + 100), stack.temporal_address], env,
                                                  stack.client, base_ids)
+        steps.advance()
     ours = max(ours_after - ours_before, 1) / (n - 1) * 10_000
     base = max(base_after - base_before, 1) / (n - 1) * 10_000
     mib = 2**20

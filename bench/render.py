@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bench.common import Outcome
+from probatio.console import Steps
 
 # One line, in each face: words of the certificate's kind, with accents and a dash, as a page would have.
 BASELINE_LINE = "Certificat visé à l'article 6 — décision-cadre 2008/947/JAI du Conseil : page 1 / 1"
@@ -40,6 +41,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 ROUND = 0.25  # seconds of CPU each side gets before the other has its turn
+
+
+def progress_total(args: argparse.Namespace) -> float:
+    """What `run` reports: the CPU seconds each side is to have (the bar follows the side that had fewer)."""
+    return float(args.seconds)
 
 
 class Side:
@@ -63,14 +69,20 @@ class Side:
         return self.count / self.cpu
 
 
-async def _compare(baseline: Side, ours: Side, seconds: float) -> None:
+async def _compare(baseline: Side, ours: Side, seconds: float, steps: Steps) -> None:
     """Turns of a quarter of a second each, in alternation, until each side has had `seconds` of CPU: the
     machine is shared, and a load that comes and goes then weighs on both sides alike. CPU time of this
-    process, not wall-clock time, for the same reason: both sides compute and wait for nothing."""
+    process, not wall-clock time, for the same reason: both sides compute and wait for nothing. The progress
+    bar is moved between turns, so its own work falls in neither side's time."""
     await baseline.make(), await ours.make()  # warm: fonts, templates, the seal's size estimate
+    steps.describe(f"render: {seconds:g} CPU seconds each, in turns")
+    shown = 0.0
     while baseline.cpu < seconds or ours.cpu < seconds:
         await baseline.turn(ROUND)
         await ours.turn(ROUND)
+        done = min(baseline.cpu, ours.cpu, seconds)
+        steps.advance(by=done - shown)
+        shown = done
 
 
 def embedded_faces(document: bytes) -> list[str]:
@@ -119,13 +131,14 @@ def baseline_page(faces: list[str]) -> bytes:
     return out.getvalue()
 
 
-async def run(args: argparse.Namespace) -> Outcome:
+async def run(args: argparse.Namespace, steps: Steps) -> Outcome:
     import pikepdf
 
     from adapters.seal import NodeSeal, seal_pdf
     from forms.examples import example_certificate
     from forms.render import render_certificate
 
+    steps.describe("render: the sample certificate, rendered and sealed")
     certificate = example_certificate("LU", "BE")
     with tempfile.TemporaryDirectory(prefix="probatio-bench-seal-") as keys:  # the signer keeps the key loaded
         seal = NodeSeal.from_files("LU", Path(keys) / "seal.key", Path(keys) / "seal.crt")
@@ -141,7 +154,7 @@ async def run(args: argparse.Namespace) -> Outcome:
         return baseline_page(faces)
 
     base, cert = Side(baseline), Side(ours)
-    await _compare(base, cert, args.seconds)
+    await _compare(base, cert, args.seconds, steps)
     base_rate, base_n, base_size = base.rate, base.count, base.size
     our_rate, our_n, our_size = cert.rate, cert.count, cert.size
     with pikepdf.open(io.BytesIO(await baseline())) as one, pikepdf.open(io.BytesIO(sample)) as sealed:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import httpx
@@ -82,13 +83,18 @@ async def transfer(http: httpx.AsyncClient, nodes: Nodes, certificate: dict[str,
     return case_id
 
 
-async def many(nodes: Nodes, certificate: dict[str, Any], n: int, concurrency: int, **kw: Any) -> list[str]:
+async def many(nodes: Nodes, certificate: dict[str, Any], n: int, concurrency: int, *,
+               done: Callable[[], None] | None = None, **kw: Any) -> list[str]:
+    """`n` transfers, `concurrency` at a time; `done` is told of each as it reaches `recognised` (a progress bar)."""
     limit = asyncio.Semaphore(concurrency)
     async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=4 * concurrency)) as http:
 
         async def one() -> str:
             async with limit:
-                return await transfer(http, nodes, certificate, **kw)
+                case_id = await transfer(http, nodes, certificate, **kw)
+            if done is not None:
+                done()
+            return case_id
 
         return list(await asyncio.gather(*(one() for _ in range(n))))
 

@@ -142,7 +142,7 @@ def cmd_web(args: argparse.Namespace) -> int:
     settings = _settings()
     _logging(settings)
     uvicorn.run(create_app(settings), host=args.host or settings.web_host, port=args.port or settings.web_port,
-                log_level="warning", proxy_headers=True)
+                log_level="warning", proxy_headers=True, forwarded_allow_ips=settings.trusted_proxies)
     return 0
 
 
@@ -293,7 +293,8 @@ def _node_key(settings: Settings) -> Any:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    from store.audit_chain import verify
+    from probatio.console import table
+    from store.audit_chain import PROBLEM_COLUMNS, verify
 
     settings = _settings()
     key = _node_key(settings)
@@ -303,7 +304,11 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     except Exception as err:  # the database unreachable or not migrated: one line, never a traceback
         print(f"audit verify: could not read the audit log: {err}", file=sys.stderr)
         return 2
-    print(report.table())
+    # One row per check, the verdict last; then, when it is not intact, one row per problem, the first one
+    # first: that is where the tampering begins.
+    table(("check", "finding"), report.checks(), title=f"Audit log of the {settings.state} node")
+    if not report.intact:
+        table(PROBLEM_COLUMNS, report.problem_rows(), title="Problems, the first where tampering begins")
     return 0 if report.intact else 1
 
 

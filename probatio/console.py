@@ -40,22 +40,28 @@ def table(columns: Sequence[str], rows: Iterable[Sequence[object]], *, title: st
 
 
 class Steps:
-    """A progress bar's handle: `advance("what comes next")` marks one step done."""
+    """A progress bar's handle: `advance("what comes next")` marks one step done; `by` marks a share of a
+    step (a benchmark that counts seconds of work rather than things done)."""
 
     def __init__(self, progress: Progress | None, task: Any) -> None:
         self._progress = progress
         self._task = task
 
-    def advance(self, next_step: str | None = None) -> None:
+    def advance(self, next_step: str | None = None, *, by: float = 1) -> None:
         if self._progress is None:
             return
-        self._progress.advance(self._task)
+        self._progress.advance(self._task, by)
         if next_step:
             self._progress.update(self._task, description=next_step)
 
+    def describe(self, now: str) -> None:
+        """Say what is being done now, no step done yet (a new phase of the work)."""
+        if self._progress is not None:
+            self._progress.update(self._task, description=now)
+
 
 @contextmanager
-def progress(description: str, total: int | None = None) -> Iterator[Steps]:
+def progress(description: str, total: float | None = None) -> Iterator[Steps]:
     """A progress bar of `total` steps (a spinner with the time elapsed when the total is unknown) on
     standard error, while the block runs; nothing at all when standard error is not a terminal."""
     console = Console(file=sys.stderr)

@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     web_host: str = "127.0.0.1"
     web_port: int = 8000
+    # The reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or networks, comma
+    # separated; "*" for any): behind them, the sign-in limit per address and the audit see the client's
+    # address, not the proxy's. The default believes only a proxy on this host.
+    trusted_proxies: str = "127.0.0.1"
     public_url: str | None = None
     signing_key_file: Path | None = None
     directory_file: Path | None = None

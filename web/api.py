@@ -33,6 +33,7 @@ from web.conversation import ConversationEntry
 from web.correction import delete_case, replace_certificate
 from web.errors import ApiError, problems
 from web.openapi import DASHBOARD_EXAMPLE, DOCUMENT_ANSWERS, LIST_ANSWER, action_body, errors
+from web.paging import Limit, Offset, page_answer
 from web.why import read_why
 from workflows.model import TransferInput, workflow_id
 from workflows.stages import IssuingStage, Side
@@ -278,33 +279,11 @@ def _summaries(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: r.get(k) for k in SUMMARY_FIELDS} for r in rows]
 
 
-def _page(request: Request, items: list[dict[str, Any]], total: int, limit: int, offset: int, *,
-          total_capped: bool | None = None) -> Response:
-    """A page of a list as JSON, with its neighbours in a `Link` header (RFC 8288). The rows go out as they
-    came from PostgreSQL: a list of 200 costs a quarter of what building and validating models did.
-    A capped total (`total_capped`) names no last page: where it is, nobody counted."""
-    links = {"first": 0} if total_capped else {"first": 0, "last": max(0, (total - 1) // limit * limit)}
-    if offset > 0:
-        links["prev"] = max(0, offset - limit)
-    if offset + limit < total or (total_capped and len(items) == limit):
-        links["next"] = offset + limit
-    header = ", ".join(f'<{request.url.include_query_params(limit=limit, offset=at)}>; rel="{rel}"'
-                       for rel, at in links.items())
-    body: dict[str, Any] = {"items": items, "total": total, "limit": limit, "offset": offset}
-    if total_capped:
-        body["total_capped"] = True  # absent means false: the page of an exact total keeps its old shape
-    return Response(orjson.dumps(body), media_type="application/json", headers={"Link": header})
-
-
-Limit = Annotated[int, Query(ge=1, le=1000, description="at most this many cases per page")]
-Offset = Annotated[int, Query(ge=0, le=1_000_000, description="skip this many (the next page: offset + limit)")]
-
-
 async def _case_list(request: Request, user: User, direction: str, limit: int, offset: int,
                      filters: dict[str, Any]) -> Response:
     page = await cases.list_page(_node(request).pool, direction=direction, authorities=user.authorities,
                                  limit=limit, offset=offset, **filters)
-    return _page(request, _summaries(page.rows), page.total, limit, offset, total_capped=page.total_capped)
+    return page_answer(request, _summaries(page.rows), page.total, limit, offset, total_capped=page.total_capped)
 
 
 @router.get("/transfers", response_model=CaseList, responses={200: LIST_ANSWER, **errors(422)})
@@ -454,7 +433,7 @@ async def audit_log(request: Request, user: CurrentUser, case: str | None = None
                                 since=start, until=end, limit=limit, offset=offset, via="api")
     total = await audit.count_entries(pool, within=None if user.node_wide else user.authorities, case_id=case,
                                       user_name=user_name, action=action, since=start, until=end)
-    return _page(request, rows, total, limit, offset)
+    return page_answer(request, rows, total, limit, offset)
 
 
 class PersonQuery(BaseModel):

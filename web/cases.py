@@ -191,7 +191,7 @@ async def act(pool: AsyncConnectionPool[Any], client: Client, user: User, side: 
 
 
 async def precheck(pool: AsyncConnectionPool[Any], user: User, side: Side, case_id: str, action: str,
-                   body: dict[str, Any]) -> None:
+                   body: dict[str, Any], *, directory: Directory | None = None) -> None:
     """What `act` checks before it asks the workflow, with no effect: a page runs it before the confirmation
     step of a serious action, so that nobody confirms what would be refused for its role or its fields."""
     rule = rule_for(side, action)
@@ -212,6 +212,8 @@ async def precheck(pool: AsyncConnectionPool[Any], user: User, side: Side, case_
         await art_6_1_at_approval(pool, row, body)
     if side == Side.EXECUTING and action == "report_breach":
         _check_breach_report(body.get("breach"), row.get("certificate"))
+    if side == Side.EXECUTING and action == "forward":
+        _competent_authority_here(directory, row, str(parsed.structured().get("authority")))
     measures = getattr(parsed, "measures", None)
     if action in ("decide", "decide_subsequent") and measures:
         await _checked_measure_changes(row, [m.model_dump(exclude_none=True) for m in measures],

@@ -7,13 +7,14 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import AsyncGenerator
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from psycopg_pool import AsyncConnectionPool
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
@@ -33,7 +34,8 @@ from web.art_6_1 import sync_box_k
 from web.auth import current_user
 from web.cases import record_read, visible_case
 from web.errors import ApiError, problems
-from web.openapi import errors
+from web.openapi import LIST_ANSWER, errors
+from web.paging import Limit, Offset, page_answer
 from web.why import ReadWhy, read_why
 from workflows.stages import IssuingStage, Side
 
@@ -63,6 +65,20 @@ class DocumentInfo(BaseModel):
     sha256: str
     size: int
     language: str
+
+
+class DocumentList(BaseModel):
+    """A page of a case's documents, in the order they were attached or received: `total` counts them all; the
+    `Link` header names the first, previous, next and last pages (RFC 8288), as for every list of the API."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "items": DocumentInfo.model_config["json_schema_extra"]["examples"],  # type: ignore[index]
+        "total": 1, "limit": 200, "offset": 0}]})
+
+    items: list[DocumentInfo]
+    total: int = Field(description="the case's documents, over all pages")
+    limit: int
+    offset: int
 
 
 def info(row: dict[str, Any]) -> DocumentInfo:
@@ -192,16 +208,37 @@ async def remove_document(pool: AsyncConnectionPool[Any], user: User, case_id: s
     await sync_box_k(pool, case_id)
 
 
-async def list_documents(pool: AsyncConnectionPool[Any], user: User, side: Side, case_id: str, *,
-                         channel: str = "api", audited: bool = True, why: ReadWhy | None = None
-                         ) -> list[DocumentInfo]:
-    """The case's documents. A read of them is a read of the case's personal data: audited with its purpose
-    and, outside the user's own work, the reason they gave (428 / the reason form when none), as the case is.
-    `audited=False` for a page that shows the list beside a read already audited (the case page)."""
+@dataclass(frozen=True)
+class DocumentPage:
+    """The documents of one page, and how many the case has in all."""
+
+    items: list[DocumentInfo]
+    total: int
+
+
+async def document_page(pool: AsyncConnectionPool[Any], user: User, side: Side, case_id: str, *,
+                        limit: int | None = None, offset: int = 0, channel: str = "api", audited: bool = True,
+                        why: ReadWhy | None = None) -> DocumentPage:
+    """A page of the case's documents (every one without `limit`). A read of them is a read of the case's
+    personal data: audited with its purpose and, outside the user's own work, the reason they gave (428 / the
+    reason form when none), as the case is. `audited=False` for a page that shows the list beside a read
+    already audited (the case page)."""
     row = await visible_case(pool, user, side, case_id)
     if audited:
         await record_read(pool, user, side, row, "read_documents", {"via": channel}, why, channel)
-    return [info(r) for r in await store.listed(pool, case_id)]
+    # A case has a handful of documents (a certificate carries at most MAX_DOCUMENTS) and the list leaves their
+    # bytes out: the page is cut from the one small query, so its rows and the total come from one snapshot.
+    rows = await store.listed(pool, case_id)
+    shown = rows[offset:] if limit is None else rows[offset:offset + limit]
+    return DocumentPage(items=[info(r) for r in shown], total=len(rows))
+
+
+async def list_documents(pool: AsyncConnectionPool[Any], user: User, side: Side, case_id: str, *,
+                         channel: str = "api", audited: bool = True, why: ReadWhy | None = None
+                         ) -> list[DocumentInfo]:
+    """Every document of the case, for the pages (which show them all), read and audited as `document_page`."""
+    found = await document_page(pool, user, side, case_id, channel=channel, audited=audited, why=why)
+    return found.items
 
 
 async def document_file(pool: AsyncConnectionPool[Any], user: User, side: Side, case_id: str, doc_id: str, *,
@@ -250,14 +287,29 @@ async def post_document(request: Request, case_id: str, user: CurrentUser) -> Do
     return await attach_document(pool, user, case_id, kind, language, filename, content)
 
 
-@router.get("/transfers/{case_id}/documents", response_model=list[DocumentInfo], responses=errors(403, 404, 428))
-async def transfer_documents(request: Request, case_id: str, user: CurrentUser) -> list[DocumentInfo]:
-    return await list_documents(_pool(request), user, Side.ISSUING, case_id, why=read_why(request))
+async def _document_list(request: Request, side: Side, case_id: str, user: User, limit: int,
+                         offset: int) -> Response:
+    found = await document_page(_pool(request), user, side, case_id, limit=limit, offset=offset,
+                                why=read_why(request))
+    return page_answer(request, [d.model_dump(mode="json") for d in found.items], found.total, limit, offset)
 
 
-@router.get("/incoming/{case_id}/documents", response_model=list[DocumentInfo], responses=errors(403, 404, 428))
-async def incoming_documents(request: Request, case_id: str, user: CurrentUser) -> list[DocumentInfo]:
-    return await list_documents(_pool(request), user, Side.EXECUTING, case_id, why=read_why(request))
+@router.get("/transfers/{case_id}/documents", response_model=DocumentList,
+            responses={200: LIST_ANSWER, **errors(403, 404, 422, 428)})
+async def transfer_documents(request: Request, case_id: str, user: CurrentUser, limit: Limit = 200,
+                             offset: Offset = 0) -> Response:
+    """The documents attached to an outgoing transfer, in the order they were attached; reason and purpose as
+    for `GET /transfers/{id}`."""
+    return await _document_list(request, Side.ISSUING, case_id, user, limit, offset)
+
+
+@router.get("/incoming/{case_id}/documents", response_model=DocumentList,
+            responses={200: LIST_ANSWER, **errors(403, 404, 422, 428)})
+async def incoming_documents(request: Request, case_id: str, user: CurrentUser, limit: Limit = 200,
+                             offset: Offset = 0) -> Response:
+    """The documents that came with an incoming transfer's certificate (and its completions), in the order
+    they were received; reason and purpose as for `GET /incoming/{id}`."""
+    return await _document_list(request, Side.EXECUTING, case_id, user, limit, offset)
 
 
 _FILE_ANSWER: dict[int | str, dict[str, Any]] = {200: {

@@ -44,6 +44,12 @@ OPERATION_IDS = {
     "healthz": "checkHealth",
     "put_certificate": "correctTransferCertificate",
     "delete_transfer": "deleteTransfer",
+    "post_document": "attachTransferDocument",
+    "transfer_documents": "listTransferDocuments",
+    "incoming_documents": "listIncomingDocuments",
+    "transfer_document": "getTransferDocument",
+    "incoming_document": "getIncomingDocument",
+    "delete_document": "deleteTransferDocument",
 }
 
 

@@ -420,7 +420,7 @@ async def case_action(request: Request, session: SignedIn, direction: str, case_
         if confirming:
             # Say what will happen and to whom, and ask once more (forms/messages.py `serious`) — after the
             # checks that need no workflow, so that nobody confirms what would be refused.
-            await precheck(node.pool, session.user, side, case_id, action, body)
+            await precheck(node.pool, session.user, side, case_id, action, body, directory=node.directory)
             return await confirm_page(request, session, side, case_id, action,
                                       [(k, str(v)) for k, v in form.multi_items()
                                        if k not in (CSRF_FIELD, "confirmed")])

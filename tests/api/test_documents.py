@@ -93,7 +93,8 @@ async def test_judgment_attached_at_lu_is_downloadable_at_be_with_the_same_sha25
 
         r = await http.get(f"{nodes['LU'].url}/api/v1/transfers/{case_id}/documents",
                            headers=bearer(nodes, "LU", "officer"))
-        assert [d["kind"] for d in r.json()] == ["judgment", "probation_decision"]
+        assert [d["kind"] for d in r.json()["items"]] == ["judgment", "probation_decision"]
+        assert r.json()["total"] == 2
         # A draft is not yet the prosecutor's work: reading its documents, like the case, asks why.
         r = await http.get(f"{nodes['LU'].url}/api/v1/transfers/{case_id}/documents",
                            headers=bearer(nodes, "LU", "prosecutor"))
@@ -113,7 +114,7 @@ async def test_judgment_attached_at_lu_is_downloadable_at_be_with_the_same_sha25
         be, be_prosecutor = nodes["BE"].url, bearer(nodes, "BE", "prosecutor")
         r = await http.get(f"{be}/api/v1/incoming/{case_id}/documents", headers=be_prosecutor)
         assert r.status_code == 200, r.text
-        listed = {d["kind"]: d for d in r.json()}
+        listed = {d["kind"]: d for d in r.json()["items"]}
         assert listed["judgment"]["id"] == attached["id"]
         assert listed["judgment"]["sha256"] == attached["sha256"]
         assert listed["probation_decision"]["sha256"] == hashlib.sha256(decision).hexdigest()
@@ -154,6 +155,38 @@ async def test_judgment_attached_at_lu_is_downloadable_at_be_with_the_same_sha25
         assert row is not None and all("content" not in d for d in row["envelope"]["payload"]["documents"])
 
 
+async def test_the_documents_list_is_paged_like_every_list(nodes: LocalNodes) -> None:
+    """Three documents, two a page: the total counts all three, the `Link` header leads from the first page to
+    the second and back, and paging through gives each document once, in the order attached."""
+    lu, officer = nodes["LU"].url, bearer(nodes, "LU", "officer")
+    async with httpx.AsyncClient(timeout=60) as http:
+        case_id = await _new_transfer(http, nodes)
+        attached = []
+        for kind in ("judgment", "probation_decision", "other"):
+            r = await _upload(http, nodes, case_id, _pdf_of(5_000), kind=kind, filename=f"{kind}.pdf")
+            assert r.status_code == 201, r.text
+            attached.append(r.json()["id"])
+
+        first = await http.get(f"{lu}/api/v1/transfers/{case_id}/documents", params={"limit": 2}, headers=officer)
+        assert first.status_code == 200, first.text
+        page = first.json()
+        assert (page["total"], page["limit"], page["offset"]) == (3, 2, 0)
+        assert [d["id"] for d in page["items"]] == attached[:2]
+        assert "prev" not in first.links and first.links["first"]["url"].endswith("limit=2&offset=0")
+        assert first.links["next"]["url"].endswith(f"/api/v1/transfers/{case_id}/documents?limit=2&offset=2")
+        assert first.links["last"]["url"].endswith("limit=2&offset=2")
+
+        second = await http.get(first.links["next"]["url"], headers=officer)
+        assert second.status_code == 200, second.text
+        assert second.json() == {**second.json(), "total": 3, "limit": 2, "offset": 2}
+        assert [d["id"] for d in second.json()["items"]] == attached[2:]
+        assert "next" not in second.links and second.links["prev"]["url"].endswith("limit=2&offset=0")
+
+        # The same parameters as the other lists, refused alike out of bounds.
+        r = await http.get(f"{lu}/api/v1/transfers/{case_id}/documents", params={"limit": 0}, headers=officer)
+        assert r.status_code == 422 and r.json()["error"] == "invalid", r.text
+
+
 async def test_a_20_mb_judgment_passes_the_node_link(nodes: LocalNodes) -> None:
     judgment = _pdf_of(MAX_DOCUMENT_BYTES)
     async with httpx.AsyncClient(timeout=120) as http:
@@ -165,7 +198,7 @@ async def test_a_20_mb_judgment_passes_the_node_link(nodes: LocalNodes) -> None:
         await _at_be(http, nodes, case_id)
         r = await http.get(f"{nodes['BE'].url}/api/v1/incoming/{case_id}/documents",
                            headers=bearer(nodes, "BE", "prosecutor"))
-        [doc] = r.json()
+        [doc] = r.json()["items"]
         assert doc["size"] == MAX_DOCUMENT_BYTES and doc["sha256"] == hashlib.sha256(judgment).hexdigest()
 
 
@@ -191,7 +224,7 @@ async def test_bad_documents_and_approval_without_judgment_are_refused(nodes: Lo
 
         # Nothing of the refused uploads was kept.
         r = await http.get(f"{lu}/api/v1/transfers/{case_id}/documents", headers=bearer(nodes, "LU", "officer"))
-        assert r.json() == []
+        assert r.json() == {"items": [], "total": 0, "limit": 200, "offset": 0}
 
         # A document attached by mistake is removed while the transfer is a draft.
         r = await _upload(http, nodes, case_id, _pdf_of(5_000), kind="other")

@@ -84,5 +84,14 @@ def test_lists_and_refusal_grounds_are_described(document: dict[str, Any]) -> No
     grounds = document["components"]["schemas"]["Decide"]["properties"]["grounds"]["items"]["oneOf"]
     assert {"const": "j", "title": "the probation measure or alternative sanction lasts less than six months"} \
         in grounds
+    # A case's documents are a list like the others: the same parameters, a page with a total, a Link header.
+    for path, operation_id in (("/api/v1/transfers/{case_id}/documents", "listTransferDocuments"),
+                               ("/api/v1/incoming/{case_id}/documents", "listIncomingDocuments")):
+        listed = document["paths"][path]["get"]
+        assert listed["operationId"] == operation_id
+        assert {"limit", "offset"} <= {p["name"] for p in listed["parameters"]}
+        answer = listed["responses"]["200"]
+        assert set(answer["content"]["application/json"]["example"]) == {"items", "total", "limit", "offset"}
+        assert "Link" in answer["headers"]
     created = document["paths"]["/api/v1/transfers"]["post"]
     assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in created["parameters"])

@@ -65,7 +65,7 @@ async def judgment_at_be(http: httpx.AsyncClient, nodes: LocalNodes, case_id: st
     be, headers = nodes["BE"].url, bearer(nodes, "BE", "prosecutor")
     r = await http.get(f"{be}/api/v1/incoming/{case_id}/documents", headers=headers)
     assert r.status_code == 200, r.text
-    [judgment] = r.json()
+    [judgment] = r.json()["items"]
     assert judgment["kind"] == "judgment"
     assert judgment["sha256"] == hashlib.sha256(example_judgment_pdf()).hexdigest()
     r = await http.get(f"{be}/api/v1/incoming/{case_id}/documents/{judgment['id']}", headers=headers)

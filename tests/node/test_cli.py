@@ -1,4 +1,5 @@
-"""The production commands an operator types: migrate, users create and list, healthcheck, --version, help."""
+"""The production commands an operator types: migrate, users create and list, healthcheck, --version, help,
+and the progress bar of `bench`."""
 
 from __future__ import annotations
 
@@ -111,3 +112,79 @@ def test_the_password_is_asked_for_at_a_terminal(monkeypatch: pytest.MonkeyPatch
         _read_password(args)
     answers[:] = [""]
     assert _read_password(args) is None  # API token only
+
+
+def test_the_web_believes_forwarded_headers_only_from_the_trusted_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Behind an ingress, the per-address sign-in limit must count the client the ingress names, not the
+    ingress: `probatio web` hands uvicorn the proxies PROBATIO_TRUSTED_PROXIES names (only this host by default)."""
+    import argparse
+
+    import uvicorn
+
+    from probatio import cli
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: seen.update(kwargs))
+    monkeypatch.setattr(cli, "_logging", lambda settings=None: None)
+    cli.cmd_web(argparse.Namespace(host=None, port=None))
+    assert seen["proxy_headers"] is True and seen["forwarded_allow_ips"] == "127.0.0.1"
+    monkeypatch.setenv("PROBATIO_TRUSTED_PROXIES", "10.0.0.0/8")
+    cli.cmd_web(argparse.Namespace(host=None, port=None))
+    assert seen["forwarded_allow_ips"] == "10.0.0.0/8"
+
+
+@pytest.mark.parametrize(("argv", "total"), [
+    (["lifecycle", "-n", "10", "--warmup", "1"], 1 + 2 * (1 + 10)),  # the stack, each transfer and baseline pair
+    (["dashboard", "--cases", "120000", "--samples", "50", "--national"], 1 + 3 + 1 + 1 + 8 * 50),
+    (["open-supervisions", "-n", "30", "--breakdown"], 1 + 2 * 30 + 1 + 1 + 3),  # each opened, then settled
+    (["render", "--seconds", "3"], 3.0),  # CPU seconds each side
+])
+def test_each_bench_knows_its_total_from_its_arguments(argv: list[str], total: float) -> None:
+    import importlib
+
+    from bench.cli import BENCHMARKS
+    from probatio.cli import build_parser
+
+    args = build_parser().parse_args(["bench", *argv])
+    assert importlib.import_module(BENCHMARKS[argv[0]]).progress_total(args) == total
+
+
+def test_bench_fills_a_progress_bar_and_prints_its_result_as_before(monkeypatch: pytest.MonkeyPatch,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """A real (tiny) run of `bench render`: a bar with its total, not a spinner, filled to that total on
+    standard error; on standard output the same lines as without a terminal, the ratio last."""
+    from collections.abc import Iterator
+    from contextlib import contextmanager
+
+    import bench.cli
+    from probatio.cli import build_parser
+    from probatio.console import Steps
+
+    totals: list[float | None] = []
+    real_progress = bench.cli.progress
+
+    @contextmanager
+    def progress(description: str, total: float | None = None) -> Iterator[Steps]:
+        totals.append(total)
+        with real_progress(description, total) as steps:
+            yield steps
+
+    moved: list[float] = []
+    real_advance = Steps.advance
+
+    def advance(self: Steps, next_step: str | None = None, *, by: float = 1) -> None:
+        moved.append(by)
+        real_advance(self, next_step, by=by)
+
+    monkeypatch.setattr(bench.cli, "progress", progress)
+    monkeypatch.setattr(Steps, "advance", advance)
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # standard error counts as a terminal: rich draws the bar
+    args = build_parser().parse_args(["bench", "render", "--seconds", "0.05", "--no-record"])
+    assert args.func(args) == 0
+    out, err = capsys.readouterr()
+    assert totals == [0.05] and sum(moved) == pytest.approx(0.05)
+    assert "━" in err and "render:" in err  # the bar's line, with what the benchmark is doing
+    lines = out.splitlines()
+    assert lines[0].startswith("baseline: ReportLab canvas") and lines[1].startswith("probatio: Annex I certificate")
+    assert lines[-2].startswith("target ≥ 0.5 per page: ") and lines[-1].startswith("ratio: ")
+    assert "━" not in out

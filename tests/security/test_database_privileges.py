@@ -84,8 +84,15 @@ def test_the_app_role_works_on_cases_and_adds_audit_rows(app_url: str) -> None:
 
 
 def probatio(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    # Wide enough that no cell of `audit verify`'s tables wraps: each row is one line to read.
     return subprocess.run([sys.executable, "-m", "probatio", *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **env})
+                          env={**os.environ, "COLUMNS": "200", **env})
+
+
+def table_rows(stdout: str) -> list[list[str]]:
+    """The rows of the tables a command printed (probatio/console.py), as their cells; headings left out."""
+    return [[cell.strip() for cell in line.strip().strip("│").split("│")]
+            for line in stdout.splitlines() if line.startswith("│")]
 
 
 @pytest.fixture
@@ -120,15 +127,20 @@ def test_verify_says_intact_then_names_a_changed_row(owner_url: str, app_url: st
     _audit(app_url, 5)
     ok = probatio("audit", "verify", env=env)
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert "5 rows checked" in ok.stdout and "intact" in ok.stdout
+    assert "Audit log of the LU node" in ok.stdout
+    checks = table_rows(ok.stdout)
+    assert ["rows checked", "5 (seq 1–5)"] in checks and ["starting from", "the beginning of the log"] in checks
+    assert checks[-1] == ["verdict", "intact: every row is unchanged and in its place"]
 
     row_id, seq = _seq_of(owner_url, 2)
     _as_superuser(owner_url, f"UPDATE audit SET user_name = 'mallory' WHERE id = {row_id}")
     broken = probatio("audit", "verify", env=env)
     assert broken.returncode == 1
-    first = broken.stdout.splitlines()[broken.stdout.splitlines().index(
-        next(line for line in broken.stdout.splitlines() if line.startswith("seq"))) + 1]
-    assert first.split()[:2] == [str(seq), str(row_id)] and "changed" in first and "mallory" in first
+    rows = table_rows(broken.stdout)
+    assert ["verdict", "NOT INTACT: 1 problem(s); the first is where tampering begins"] in rows
+    # The problems' table, one row per problem: the first names the changed row, its place and its user.
+    first = next(row for row in rows if len(row) == len(audit_chain.PROBLEM_COLUMNS))
+    assert first[:2] == [str(seq), str(row_id)] and first[3] == "mallory" and "changed" in first[-1]
     assert "Traceback" not in broken.stderr
 
 

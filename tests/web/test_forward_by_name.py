@@ -63,6 +63,9 @@ async def test_forward_picks_the_competent_authority_by_name(nodes_with_liege: L
         assert r.status_code == 422, r.text[:500]
         beside = re.search(r'<p class="field-error" id="forward-authority-error">(.*?)</p>', r.text, re.S)
         assert beside and "BE-NOWHERE" in beside.group(1), r.text[:3000]
+        # ... and before the confirmation step too: nobody confirms a forward the directory would refuse.
+        r = await prosecutor.post(action, data={"csrf_token": csrf_of(page), "authority": "BE-NOWHERE"})
+        assert r.status_code == 422 and "Check before you go on" not in r.text, r.text[:500]
 
         # Picked by name: the confirmation says which authority by its name; the action receives the code.
         fields = form_fields(page, action)

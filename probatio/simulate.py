@@ -441,6 +441,15 @@ class Simulation:
                                             "certificate": resolve_body(self.scn.certificate, start=self.start,
                                                                         issuing=self.scn.issuing,
                                                                         executing=self.scn.executing)})
+            if r.status_code == 201 and self.scn.judgment:
+                from probatio.harness import attach_example_judgment
+
+                # Art 6(1): the judgment goes with this certificate too, as with the scenario's own transfer.
+                attached = await attach_example_judgment(self._http, self._nodes[state].url, r.json()["id"],
+                                                         self._headers(state, role))
+                if attached.status_code != 201:
+                    raise ScenarioError(f"the example judgment could not be attached ({attached.status_code}): "
+                                        f"{attached.text}")
             return r.status_code, r.json()
         try:
             r = await self._http.post(f"{self._nodes[state].url}/api/v1/{kind}/{self.case_id}/actions/{step.action}",

@@ -16,6 +16,7 @@ from probatio import __version__, telemetry
 from probatio.node import Node
 from probatio.settings import Settings
 from web import api, delivery, documents, errors, guard, inbox, openapi, pages
+from web.auth import session_cookie
 
 
 async def _audit_inbox_refusal(scope: Scope, status: int, reason: str) -> None:
@@ -62,7 +63,7 @@ def create_app(settings: Settings | None = None, node: Node | None = None) -> Fa
     openapi.install(app)
     # Outermost: every body is capped (and every answer marked no-store) before any route sees it.
     app.add_middleware(guard.GuardedRequests, default_cap=lambda: settings.max_body_bytes,
-                       on_refused=_audit_inbox_refusal)
+                       on_refused=_audit_inbox_refusal, session_cookie=session_cookie(settings))
 
     @app.get("/healthz", tags=["operations"], responses={
         200: {"content": {"application/json": {"example": {"status": "ok", "state": "LU", "database": "ok",

@@ -7,13 +7,21 @@
 - A JSON body nested deeper than MAX_JSON_DEPTH answers 422 naming the body, before any parser recurses.
 - Every answer but the static files carries `Cache-Control: no-store`: answers of the API and the pages
   carry personal data, and no browser or proxy cache may keep them.
+- Before the memory: a body larger than the default (a document upload, an e-mail's upload) is read only
+  from someone showing credentials (a Bearer token or the session cookie; the route then checks them), and
+  the node-link inbox, whose sender proves itself by the signature over the whole body, holds at most
+  LARGE_INBOX_BODIES bodies past the size of a message without documents at once; another is told to come
+  back (503, Retry-After), which a sending node does with back-off. So memory held for unauthenticated
+  senders is bounded, not one envelope with documents per connection.
 
 Plain ASGI, outermost in the app, so no route can read a body before the cap applies.
 """
 
 from __future__ import annotations
 
+import asyncio
 import codecs
+import contextlib
 import json
 import re
 from collections.abc import Awaitable, Callable
@@ -77,15 +85,34 @@ def _as_json(body: bytes) -> bytes | None:
     return body if body[:1] in (b"{", b"[") else None
 
 
+INBOX_PATH = "/api/v1/inbox"
+# How many inbox bodies larger than a message without documents are held at once (each up to
+# MAX_ENVELOPE_WITH_DOCUMENTS_BYTES): certificates with their judgment are a few a day, never a crowd.
+LARGE_INBOX_BODIES = 2
+INBOX_BUSY_RETRY_SECONDS = 30
+
+
+def shows_credentials(scope: Scope, session_cookie: str | None) -> bool:
+    """Whether the request carries a Bearer token or the session cookie (checked by the route, not here)."""
+    headers = dict(scope.get("headers") or [])
+    if headers.get(b"authorization", b"")[:7].lower() == b"bearer ":
+        return True
+    cookies = headers.get(b"cookie", b"")
+    return session_cookie is not None and f"{session_cookie}=".encode() in cookies
+
+
 # Told of each refusal (scope, status, reason): the node link's inbox audits what it refused.
 OnRefused = Callable[[Scope, int, str], Awaitable[None]]
 
 
 class GuardedRequests:
-    def __init__(self, app: ASGIApp, *, default_cap: Callable[[], int], on_refused: OnRefused | None = None) -> None:
+    def __init__(self, app: ASGIApp, *, default_cap: Callable[[], int], on_refused: OnRefused | None = None,
+                 session_cookie: str | None = None) -> None:
         self.app = app
         self.default_cap = default_cap
         self.on_refused = on_refused
+        self.session_cookie = session_cookie
+        self.large_inbox_bodies = asyncio.Semaphore(LARGE_INBOX_BODIES)
 
     async def _refuse(self, scope: Scope, send: Send, status: int, code: str, detail: object, reason: str) -> None:
         await _answer(send, status, code, detail)
@@ -99,28 +126,46 @@ class GuardedRequests:
         path = str(scope.get("path", ""))
         if not path.startswith("/static/"):
             send = _no_store(send)
-        cap = body_cap(str(scope.get("method", "GET")), path, self.default_cap())
+        default = self.default_cap()
+        cap = body_cap(str(scope.get("method", "GET")), path, default)
         declared = dict(scope.get("headers") or []).get(b"content-length")
         too_large = f"the body may be at most {cap} bytes"
         if declared is not None and declared.isdigit() and int(declared) > cap:
             await self._refuse(scope, send, 413, "too_large", too_large, "body too large")
             return
-        # Read the body here, counting: within the cap it is handed on whole; past it, refused at once.
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > cap:
-                await self._refuse(scope, send, 413, "too_large", too_large, "body too large")
-                return
-            chunks.append(chunk)
-            more = bool(message.get("more_body", False))
-        body = b"".join(chunks)
+        if cap > default and path != INBOX_PATH and not shows_credentials(scope, self.session_cookie):
+            await self._refuse(scope, send, 401, "unauthorized",
+                               "sign in, or send a Bearer token, before sending documents", "no credentials")
+            return
+        async with contextlib.AsyncExitStack() as held:
+            # Read the body here, counting: within the cap it is handed on whole; past it, refused at once.
+            chunks: list[bytes] = []
+            size = 0
+            more = True
+            large = False
+            while more:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > cap:
+                    await self._refuse(scope, send, 413, "too_large", too_large, "body too large")
+                    return
+                if path == INBOX_PATH and not large and size > envelope.MAX_ENVELOPE_BYTES:
+                    large = True
+                    if self.large_inbox_bodies.locked():
+                        await _answer(send, 503, "busy", "other messages with documents are being received: "
+                                      f"send again in {INBOX_BUSY_RETRY_SECONDS} s",
+                                      [(b"retry-after", str(INBOX_BUSY_RETRY_SECONDS).encode())])
+                        return
+                    await held.enter_async_context(self.large_inbox_bodies)  # until the inbox is done with it
+                chunks.append(chunk)
+                more = bool(message.get("more_body", False))
+            body = b"".join(chunks)
+            await self._pass_on(scope, receive, send, body)
+
+    async def _pass_on(self, scope: Scope, receive: Receive, send: Send, body: bytes) -> None:
         as_json = _as_json(body) if body else None
         if as_json is not None and json_depth_exceeds(as_json):
             deep = f"is nested more than {MAX_JSON_DEPTH} levels deep"
@@ -147,11 +192,13 @@ def _no_store(send: Send) -> Send:
     return with_header
 
 
-async def _answer(send: Send, status: int, code: str, detail: object) -> None:
+async def _answer(send: Send, status: int, code: str, detail: object,
+                  headers: list[tuple[bytes, bytes]] | None = None) -> None:
     """An error as every answer writes it (RFC 9457 problem details). The server discards the rest of the
     body as it arrives (never keeping it), so the client, which reads the answer once it has sent
     everything, gets this 413."""
     body = orjson.dumps(problem_body(status, detail, code))
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]})
+                "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode()),
+                            *(headers or [])]})
     await send({"type": "http.response.body", "body": body})

@@ -4,10 +4,12 @@ personal data says `Cache-Control: no-store`; and a read outside one's own work 
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -126,3 +128,92 @@ async def test_personal_data_is_never_cached_and_a_reason_is_asked(nodes: LocalN
                            headers=bearer(nodes, "LU", "auditor"))
         reads = {(e["user_name"], e["purpose"], e["reason"]) for e in r.json()["items"]}
         assert ("auditor", "audit", "complaint 2026-17") in reads and ("officer", "case_work", None) in reads
+
+
+async def test_no_large_body_is_read_before_credentials_are_shown(nodes: LocalNodes) -> None:
+    """A document upload (20 MB) or an e-mail's upload is read only from someone who shows a token or a
+    session: without, 401 before the body, however large it says it is."""
+    async def ten_mib() -> AsyncIterator[bytes]:
+        for _ in range(10):
+            yield b"x" * MiB
+
+    before = rss_bytes()
+    async with httpx.AsyncClient(base_url=nodes["LU"].url, timeout=60) as http:
+        for path in ("/api/v1/transfers/00000000-0000-0000-0000-000000000000/documents", "/api/v1/inbox/upload"):
+            r = await http.post(path, content=ten_mib(), headers={"Content-Type": "multipart/form-data; boundary=x"})
+            assert r.status_code == 401 and r.json()["error"] == "unauthorized", (path, r.status_code, r.text)
+        # With a token the route reads it (and refuses what is not a multipart upload of a case it knows).
+        r = await http.post("/api/v1/transfers/00000000-0000-0000-0000-000000000000/documents", content=b"x",
+                            headers={**bearer(nodes, "LU", "officer"),
+                                     "Content-Type": "multipart/form-data; boundary=x"})
+        assert r.status_code != 401, r.text
+    assert rss_bytes() - before < 32 * MiB
+
+
+@pytest.mark.parametrize(("headers", "pulled"), [
+    ([], 0),  # nothing shown: refused before a byte of the body is read
+    ([(b"authorization", b"Bearer something")], 3),
+    ([(b"cookie", b"theme=dark; probatio_session_lu=abc")], 3),
+])
+async def test_the_guard_reads_a_large_body_only_after_credentials(headers: list[tuple[bytes, bytes]],
+                                                                   pulled: int) -> None:
+    from web.guard import GuardedRequests
+
+    reached: list[bytes] = []
+    chunks = 0
+
+    async def route(scope: Any, receive: Any, send: Any) -> None:
+        reached.append((await receive())["body"])
+
+    async def receive() -> dict[str, Any]:
+        nonlocal chunks
+        chunks += 1
+        return {"type": "http.request", "body": b"x" * 1000, "more_body": chunks < 3}
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    guard = GuardedRequests(route, default_cap=lambda: 1024 * 1024, session_cookie="probatio_session_lu")
+    await guard({"type": "http", "method": "POST", "path": "/api/v1/transfers/c-1/documents", "headers": headers},
+                receive, send)
+    assert chunks == pulled
+    assert (sent[0]["status"] if sent else None) == (401 if pulled == 0 else None)
+    assert reached == ([] if pulled == 0 else [b"x" * 3000])
+
+
+async def test_the_inbox_holds_few_large_bodies_at_once(nodes: LocalNodes) -> None:
+    """The inbox must read a whole body to check its signature: past the size of a message without documents,
+    only LARGE_INBOX_BODIES are held at once; one more is told to come back later (503, Retry-After), which a
+    sending node does with back-off."""
+    from web.guard import LARGE_INBOX_BODIES
+
+    release = asyncio.Event()
+    passed = [asyncio.Event() for _ in range(LARGE_INBOX_BODIES)]
+
+    async def held(n: int) -> AsyncIterator[bytes]:
+        for _ in range(6):
+            yield b"x" * MiB
+        passed[n].set()  # past MAX_ENVELOPE_BYTES: the guard holds it
+        await release.wait()
+        yield b"x"
+
+    async def six_mib() -> AsyncIterator[bytes]:
+        for _ in range(6):
+            yield b"x" * MiB
+
+    headers = {"Content-Type": "application/json"}
+    async with httpx.AsyncClient(base_url=nodes["LU"].url, timeout=60) as http:
+        holding = [asyncio.create_task(http.post("/api/v1/inbox", content=held(n), headers=headers))
+                   for n in range(LARGE_INBOX_BODIES)]
+        await asyncio.wait_for(asyncio.gather(*(e.wait() for e in passed)), 30)
+        await asyncio.sleep(0.2)  # the last chunk reaches the guard
+        r = await http.post("/api/v1/inbox", content=six_mib(), headers=headers)
+        assert r.status_code == 503 and r.headers["retry-after"] == "30", (r.status_code, r.text)
+        release.set()
+        answers = await asyncio.gather(*holding)
+        assert all(a.status_code == 413 for a in answers), [a.status_code for a in answers]  # no documents said
+        # Once they are done, the next one is read again.
+        r = await http.post("/api/v1/inbox", content=six_mib(), headers=headers)
+        assert r.status_code == 413, r.status_code

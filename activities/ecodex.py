@@ -47,8 +47,6 @@ from store import audit
 from store import ecodex as books
 from workflows.delivery import DeliveryEvidence
 from workflows.ecodex_poll import EcodexPollInput, EcodexPollResult, poll_schedule_id
-from workflows.model import workflow_id
-from workflows.stages import Side
 
 log = logging.getLogger(__name__)
 
@@ -192,20 +190,12 @@ def _submission_id(ev: Evidence) -> str:
 
 
 async def signal_evidence(node: Any, ev: DeliveryEvidence) -> bool:
-    """Find the case the message belongs to (the outbox knows) and tell its workflow."""
+    """Through the intake (intake/evidence.py): bound to the case whose message it is, then told to its workflow."""
+    from intake.evidence import bind_evidence, tell_case
+
     async with node.pool.connection() as conn:
-        cur = await conn.execute(
-            "SELECT o.conversation_id, c.direction FROM outbox o JOIN cases c ON c.id = o.conversation_id"
-            " WHERE o.message_id = %s", (ev.message_id,))
-        row: dict[str, Any] | None = await cur.fetchone()
-    if row is None:
-        return False
-    side = Side.ISSUING if row["direction"] == "outgoing" else Side.EXECUTING
-    try:
-        await node.client.get_workflow_handle(workflow_id(side, row["conversation_id"])).signal("evidence", ev)
-    except RPCError:
-        return False  # the case has ended; the evidence changes nothing
-    return True
+        case = await bind_evidence(conn, ev.message_id)
+    return case is not None and await tell_case(node.client, case, ev) is None
 
 
 async def poll_once(node: Any) -> EcodexPollResult:

@@ -13,6 +13,9 @@ verify → de-duplicate → parse against the catalogue → bind to its case →
   signal fails nothing is kept and the sender's retry starts afresh.
 
 Anything else is refused with a 4xx naming the reason, recorded for the auditor, and changes nothing.
+
+Delivery evidence (the e-CODEX connector's, or a letter's receipt an officer records) comes in here too
+(intake/evidence.py): bound to the case whose outbox holds the message it names, and only then signalled.
 """
 
 from __future__ import annotations

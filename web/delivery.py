@@ -9,14 +9,14 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
-from temporalio.service import RPCError
 
 from adapters.envelope import MAX_ENVELOPE_WITH_DOCUMENTS_BYTES, SENDER_HEADER, SIGNATURE_HEADER, EnvelopeRejected
 from intake import IntakeRefused, accept_sealed
+from intake.evidence import bind_evidence, tell_case
 from store import audit, cases
 from store.users import User
 from web.auth import current_user
-from web.cases import DIRECTION, act, visible_case, workflow_id
+from web.cases import DIRECTION, act, visible_case
 from web.errors import ApiError, problems
 from web.openapi import INTAKE_ANSWER, errors
 from workflows.delivery import DeliveryEvidence
@@ -114,16 +114,13 @@ async def _record_evidence(request: Request, user: User, side: Side, case_id: st
     # As every arrival (intake/): parsed above, bound to the case (a message this case sent), stored (the
     # audit log), and only then signalled.
     async with node.pool.connection() as conn:
-        cur = await conn.execute("SELECT 1 FROM outbox WHERE message_id = %s AND conversation_id = %s",
-                                 (ev.message_id, case_id))
-        if await cur.fetchone() is None:
+        bound = await bind_evidence(conn, ev.message_id, case_id=case_id)
+        if bound is None:
             raise ApiError(422, problems(("message_id", "is not a message this case sent")))
         await audit.record(conn, user_name=user.name, role=user.role, authority=row["authority"], case_id=case_id,
                            action=f"evidence:{ev.kind}", detail={"message_id": ev.message_id, "channel": ev.channel})
-    try:
-        await node.client.get_workflow_handle(workflow_id(side, case_id)).signal("evidence", evidence)
-    except RPCError as err:
-        raise ApiError(409, f"the case no longer takes delivery evidence ({err.message})") from err
+    if (ended := await tell_case(node.client, bound, evidence)) is not None:
+        raise ApiError(409, f"the case no longer takes delivery evidence ({ended})")
     return {"id": case_id, "message_id": ev.message_id, "recorded": ev.kind}
 
 

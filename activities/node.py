@@ -141,15 +141,44 @@ class NodeActivities:
     @activity.defn(name="apply_completion")
     async def apply_completion(self, case_id: str, note_id: str | None) -> None:
         """Art 8(2): the completed certificate (checked by the web layer, kept in the action's note) replaces
-        the stored one, now that the workflow accepted the completion."""
-        from web.cases import store_completed_certificate
+        the stored one, now that the workflow accepted the completion (histories before completion-in-one-step)."""
+        completed = await self._completed(case_id, note_id)
+        await cases.update_certificate(self.ctx.pool, case_id, completed.model_dump(mode="json"),
+                                       completed.facts().model_dump(mode="json"))
+
+    @activity.defn(name="complete_certificate")
+    async def complete_certificate(self, case_id: str, note_id: str | None) -> str:
+        """Art 8(2) in one step: the completed certificate (kept in the action's note) with box (l) the approving
+        prosecutor's and box (k) what is attached, rendered and sealed; it and its PDF are stored together once
+        all of it succeeded, so a completion that fails leaves the certificate as it was sent."""
+        completed = await self._completed(case_id, note_id)
+        lang, pdf = await self._render(completed)
+        async with self.ctx.pool.connection() as conn, conn.transaction():
+            await cases.write_certificate(conn, case_id, completed.model_dump(mode="json"),
+                                          completed.facts().model_dump(mode="json"))
+            await cases.write_document(conn, case_id, "certificate", lang, "application/pdf", pdf)
+        return lang
+
+    async def _completed(self, case_id: str, note_id: str | None) -> Any:
+        """The completed certificate as it is to be kept: the officer completes the content, not the signature
+        (box (l) stays the approving prosecutor's, Art 6(3)); box (k) keeps listing what goes with it."""
+        from forms.annex1 import Certificate
+        from forms.documents import Art6_1Documents, AttachedDocument, SeparateChannel, sent_separately
 
         texts = await cases.note_texts(self.ctx.pool, note_id) if note_id else {}
         certificate = texts.get("certificate")
         if not isinstance(certificate, dict):
             raise ApplicationError("certificate: the completed certificate is missing from the action's note",
                                    type="invalid", non_retryable=True)
-        await store_completed_certificate(self.ctx.pool, case_id, certificate)
+        row = await committed_case(self.ctx.pool, case_id, "outgoing")
+        cert = Certificate.model_validate(certificate)
+        if row.get("certificate") is not None:
+            cert = cert.model_copy(update={"signature": certificate_of(row, case_id).signature})
+        separately = sent_separately(row.get("certificate"))
+        attached = [AttachedDocument.of_listed(r) for r in await documents.listed(self.ctx.pool, case_id)]
+        rule = Art6_1Documents(attached=attached,
+                               judgment_sent_separately=SeparateChannel(separately) if separately else None)
+        return Certificate.model_validate(rule.box_k(cert.model_dump(mode="json")))
 
     @activity.defn(name="sign_certificate")
     async def sign_certificate(self, case_id: str, approver: str, note_id: str | None) -> None:
@@ -310,7 +339,7 @@ class NodeActivities:
     def all(self) -> list[Any]:
         return [self.record_case, self.check_certificate, self.load_facts, self.prepare_certificate,
                 self.send_message, self.check_adaptation, self.apply_completion,
-                self.sign_certificate, self.approve_certificate, self.reassign_case]
+                self.sign_certificate, self.approve_certificate, self.complete_certificate, self.reassign_case]
 
 
 def art_14_3_applies(declaration: Any, facts: Any) -> bool:

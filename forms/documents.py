@@ -107,6 +107,12 @@ class Art6_1Documents(BaseModel):
                 f"(POST …/documents), or say here how it is sent separately ({channels})")
 
 
+def sent_separately(certificate: Mapping[str, Any] | None) -> str | None:
+    """How the certificate (box (k)) says its judgment is sent, where it is not attached."""
+    value = ((certificate or {}).get("other_circumstances") or {}).get("judgment_sent_separately")
+    return str(value) if value else None
+
+
 def pdf_problem(head: bytes) -> str | None:
     """Why these first bytes are not those of a PDF, or None."""
     if not head.startswith(PDF_MAGIC):

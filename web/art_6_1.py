@@ -37,12 +37,6 @@ async def attached_list(pool: AsyncConnectionPool[Any], case_id: str) -> list[At
     return [AttachedDocument.of_listed(r) for r in await store.listed(pool, case_id)]
 
 
-def sent_separately(certificate: dict[str, Any] | None) -> str | None:
-    """How the certificate says its judgment is sent, where it is not attached."""
-    value = ((certificate or {}).get("other_circumstances") or {}).get("judgment_sent_separately")
-    return str(value) if value else None
-
-
 async def sync_box_k(pool: AsyncConnectionPool[Any], case_id: str, separately: SeparateChannel | str | None = None
                      ) -> None:
     """Box (k) of the stored certificate follows what is attached (Art 6(1))."""

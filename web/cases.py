@@ -18,7 +18,7 @@ from adapters.directory import Directory
 from forms.messages import Action, ActionInput, ActionRefused, Actor, parse_action
 from store import audit, cases
 from store.users import User
-from web.art_6_1 import art_6_1_at_approval, sent_separately, sync_box_k
+from web.art_6_1 import art_6_1_at_approval
 from web.certificate_receipt import seal_view
 from web.conversation import conversation
 from web.errors import ApiError, problems
@@ -360,20 +360,6 @@ def _completed_certificate(row: dict[str, Any], data: Any) -> dict[str, Any]:
                                      "executing_state": row["executing_state"]})
     dumped: dict[str, Any] = cert.model_dump(mode="json")
     return dumped
-
-
-async def store_completed_certificate(pool: AsyncConnectionPool[Any], case_id: str, data: dict[str, Any]) -> None:
-    """Art 8(2): the corrected certificate replaces the stored one before it is rendered and sent again; box
-    (k) keeps listing what goes with it."""
-    from forms.annex1 import Certificate
-
-    row = await cases.get_case(pool, case_id, "outgoing")
-    cert = Certificate.model_validate(data)
-    if row is not None and row.get("certificate") is not None:
-        # Box (l) stays the approving prosecutor's (Art 6(3)): the officer completes the content, not the signature.
-        cert = cert.model_copy(update={"signature": Certificate.model_validate(row["certificate"]).signature})
-    await cases.update_certificate(pool, case_id, cert.model_dump(mode="json"), cert.facts().model_dump(mode="json"))
-    await sync_box_k(pool, case_id, sent_separately((row or {}).get("certificate")))
 
 
 # The codes a refusal names, as a page shows them (web/labels.py words them in the reader's language).

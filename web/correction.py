@@ -47,7 +47,8 @@ async def replace_certificate(pool: AsyncConnectionPool[Any], user: User, case_i
         # written under the judgment's lock, as a new transfer is.
         await refuse_a_second_transfer(conn, row["issuing_state"], cert, excluding=case_id)
         await cases.write_certificate(conn, case_id, cert.model_dump(mode="json"), cert.facts().model_dump(mode="json"))
-    from web.art_6_1 import sent_separately, sync_box_k  # box (k) keeps listing what goes with it
+    from forms.documents import sent_separately
+    from web.art_6_1 import sync_box_k  # box (k) keeps listing what goes with it
 
     await sync_box_k(pool, case_id, sent_separately(row.get("certificate")))
     async with pool.connection() as conn:

@@ -10,12 +10,11 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from forms.documents import DocumentKind
+from forms.documents import DocumentKind, sent_separately
 from forms.law import EU_LANGUAGES
 from store import cases
 from store.sessions import Session
 from web import i18n
-from web.art_6_1 import sent_separately
 from web.auth import check_csrf
 from web.documents import (
     ATTACH_STAGES,

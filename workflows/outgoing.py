@@ -73,6 +73,9 @@ APPROVAL_IN_ONE_STEP = "approval-in-one-step"
 # completion-reloads-facts: a completed certificate's facts (box (j): the probation period, its start, the
 # measures) replace the issuing side's, as the executing side's do on receipt.
 COMPLETION_RELOADS_FACTS = "completion-reloads-facts"
+# completion-in-one-step: the completed certificate is stored with its PDF once rendered and sealed, in one
+# activity, so a completion whose rendering fails leaves the certificate as it was sent.
+COMPLETION_IN_ONE_STEP = "completion-in-one-step"
 
 # The request that a `reply` in stage `transferred` answers.
 INFORMATION_REQUEST = "information_request"
@@ -172,11 +175,18 @@ class OutgoingTransfer(CaseWorkflow):
 
     @workflow.update
     async def complete(self, inp: ActionInput[ActionFields]) -> ActionResult:
-        if workflow.patched(COMPLETE_AFTER_ACCEPTANCE):
-            # Stored only now that the completion is accepted: a refused one changes nothing (Art 8(2)).
-            await workflow.execute_activity("apply_completion", args=[self.inp.case_id, inp.note_id],
-                                            start_to_close_timeout=timedelta(minutes=2), retry_policy=PREPARE_RETRY)
-        lang = await prepare("prepare_certificate", self.inp.case_id, str)
+        lang: str
+        if workflow.patched(COMPLETION_IN_ONE_STEP):
+            # Stored only now that the completion is accepted, and only with its rendering (Art 8(2)).
+            lang = await workflow.execute_activity("complete_certificate", args=[self.inp.case_id, inp.note_id],
+                                                   result_type=str, start_to_close_timeout=timedelta(minutes=2),
+                                                   retry_policy=PREPARE_RETRY)
+        else:
+            if workflow.patched(COMPLETE_AFTER_ACCEPTANCE):
+                await workflow.execute_activity("apply_completion", args=[self.inp.case_id, inp.note_id],
+                                                start_to_close_timeout=timedelta(minutes=2),
+                                                retry_policy=PREPARE_RETRY)
+            lang = await prepare("prepare_certificate", self.inp.case_id, str)
         if workflow.patched(COMPLETION_RELOADS_FACTS):
             self.m.facts = await prepare("load_facts", self.inp.case_id, CaseFacts)
             self.m.facts.certificate_language = lang

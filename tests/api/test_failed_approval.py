@@ -1,7 +1,8 @@
-"""An approval that fails changes nothing (issue 13 item 2): boxes (k) and (l), the rendering and the seal are
-one step, stored together once all of it succeeded. Before, box (k) was written by the web before the workflow
-was asked and box (l) before the certificate was rendered, so a rendering that failed left a draft listing
-documents and signed by a prosecutor who never approved it."""
+"""An approval or a completion that fails changes nothing (issue 13 item 2): boxes (k) and (l), the rendering
+and the seal are one step, stored together once all of it succeeded. Before, box (k) was written by the web
+before the workflow was asked and box (l) before the certificate was rendered, so a rendering that failed left a
+draft listing documents and signed by a prosecutor who never approved it; a completion was stored before it was
+rendered."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from temporalio.exceptions import ApplicationError
 
 import activities.node
 from probatio.harness import LocalNodes, attach_example_judgment
-from tests.support import bearer, fresh_certificate
+from tests.support import bearer, fresh_certificate, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -63,3 +64,34 @@ async def test_a_failed_approval_leaves_the_certificate_as_it_was(nodes: LocalNo
         assert approved["signature"]["post"] == "Procureur d'État adjoint"
         assert approved["other_circumstances"]["judgment_attached"] is True
         assert [d["kind"] for d in approved["other_circumstances"]["documents"]] == ["judgment"]
+
+        # BE asks for a completion (Art 8(2)); LU's completion fails at rendering: the certificate stays as sent.
+        be = nodes["BE"].url
+
+        async def lu_stage() -> str:
+            r = await http.get(f"{lu}/api/v1/transfers/{case_id}", headers=bearer(nodes, "LU", "officer"))
+            return str(r.json()["stage"])
+
+        async def asked() -> int:
+            r = await http.post(f"{be}/api/v1/incoming/{case_id}/actions/request_completion",
+                                json={"missing": "box (e): identity number", "due_days": 10},
+                                headers=bearer(nodes, "BE", "prosecutor"))
+            return r.status_code
+
+        await wait_for(asked, lambda status: status == 200)
+        await wait_for(lu_stage, lambda stage: stage == "completion_requested")
+        corrected = {**approved, "person": {**approved["person"], "identity_number": "1985 0312 123"}}
+        monkeypatch.setattr(activities.node, "render_certificate_pdf", broken)
+        r = await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/complete", json={"certificate": corrected},
+                            headers=bearer(nodes, "LU", "officer"))
+        assert r.status_code == 422 and "out of order" in r.text, r.text
+        assert await certificate() == approved
+        assert await lu_stage() == "completion_requested"
+        monkeypatch.undo()
+        r = await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/complete", json={"certificate": corrected},
+                            headers=bearer(nodes, "LU", "officer"))
+        assert r.status_code == 200, r.text
+        completed = await certificate()
+        assert completed["person"]["identity_number"] == "1985 0312 123"
+        assert completed["signature"] == approved["signature"]  # box (l) stays the approving prosecutor's
+        assert completed["other_circumstances"]["judgment_attached"] is True  # box (k) still lists the judgment

@@ -76,6 +76,10 @@ COMPLETION_RELOADS_FACTS = "completion-reloads-facts"
 # completion-in-one-step: the completed certificate is stored with its PDF once rendered and sealed, in one
 # activity, so a completion whose rendering fails leaves the certificate as it was sent.
 COMPLETION_IN_ONE_STEP = "completion-in-one-step"
+# decision-ends-duties: once the executing state decided, completing the certificate or answering its
+# consultation is no longer anyone's duty here (both actions are refused from then on): they are cancelled,
+# not left to turn into an overdue alert nobody can clear.
+DECISION_ENDS_DUTIES = "decision-ends-duties"
 
 # The request that a `reply` in stage `transferred` answers.
 INFORMATION_REQUEST = "information_request"
@@ -392,6 +396,11 @@ class OutgoingTransfer(CaseWorkflow):
     def _on_decision(self, msg: LinkMessage, decision: DecisionFields) -> None:
         self.end_deadline(dl.DECISION)
         self.end_deadline(dl.DECISION_EXPECTED)
+        moot = [name for name in ("duty:complete", "duty:reply")
+                if (duty := self.deadline(name)) is not None and duty.status in ("open", "missed")]
+        if moot and workflow.patched(DECISION_ENDS_DUTIES):
+            for name in moot:
+                self.end_deadline(name, "cancelled")
         if decision.art_14_3 is not None:
             # Art 14(3)-(4): the executing state says at recognition whether it leaves 14(1)(b)-(c) to us.
             self.m.issuing_competent = decision.art_14_3

@@ -184,6 +184,12 @@ async def test_completing_a_certificate_with_the_wizard(nodes: LocalNodes) -> No
         assert "asked for a completed certificate" in page
         assert "Please give the person&#39;s identity number." in page and MARKUP not in page
         assert f'action="{case_url}/correct"' in page and 'name="certificate"' not in page
+        # The decision's date is marked as waiting with the 60 days (Art 8(2), 12(1)), on both sides.
+        assert "the 60 days wait while the completed certificate is awaited (Art 8(2))" in page
+        prosecutor_be = await signed_in(be, "prosecutor")
+        be_page = (await prosecutor_be.get(f"/cases/incoming/{case_id}")).text
+        assert "the 60 days wait while the completed certificate is awaited (Art 8(2))" in be_page
+        await prosecutor_be.aclose()
 
         r = await officer.post(f"{case_url}/correct", data={"csrf_token": csrf_of(page)})
         assert r.status_code == 303

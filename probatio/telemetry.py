@@ -354,6 +354,21 @@ async def refresh_case_gauge(node: Any) -> None:
     _gauge_series[state] = _gauge_series.get(state, set()) | set(now)
 
 
+# How often the web process refreshes the cases gauge for the metrics port, which a scraper reads without
+# going through the app (the web port's /metrics refreshes it on each request).
+CASE_GAUGE_SECONDS = 30.0
+
+
+async def keep_case_gauge(node: Any, every: float = CASE_GAUGE_SECONDS) -> None:
+    """Refresh the cases gauge now and every `every` seconds, until cancelled (the web app's lifespan runs it
+    while PROBATIO_METRICS_PORT is served)."""
+    import asyncio
+
+    while True:
+        await refresh_case_gauge(node)
+        await asyncio.sleep(every)
+
+
 # --- processes ------------------------------------------------------------------------------------------
 
 _CASE_PATH = re.compile(r"^/api/v1/(?:transfers|incoming)/([0-9a-fA-F-]{8,64})(?:/|$)")

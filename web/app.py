@@ -40,9 +40,13 @@ def create_app(settings: Settings | None = None, node: Node | None = None) -> Fa
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = node is None
         app.state.node = node or await Node.open(settings)
+        # The metrics port (what a cluster scrapes) is served beside the app: the cases gauge is kept fresh here.
+        gauge = asyncio.create_task(telemetry.keep_case_gauge(app.state.node)) if settings.metrics_port else None
         try:
             yield
         finally:
+            if gauge is not None:
+                gauge.cancel()
             if owned:
                 await app.state.node.close()
 

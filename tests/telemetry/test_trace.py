@@ -215,3 +215,14 @@ async def test_the_cases_gauge_falls_to_zero_when_a_stage_empties(nodes: LocalNo
     await telemetry.refresh_case_gauge(node)
     assert count(stage) == 0
     assert count("closed") == 1
+    # Where a cluster scrapes the metrics port, the web process keeps the gauge fresh on its own.
+    async with node.pool.connection() as conn:
+        await conn.execute("UPDATE cases SET stage = 'transferred' WHERE id = %s", (case_id,))
+    keeping = asyncio.create_task(telemetry.keep_case_gauge(node, every=0.05))
+    try:
+        async def refreshed() -> bool:
+            return count("closed") == 0
+
+        assert await until(refreshed), count("closed")
+    finally:
+        keeping.cancel()

@@ -20,6 +20,7 @@ from web.auth import check_csrf
 from web.cases import summary
 from web.errors import ApiError, problems
 from web.i18n import N_, Message, Translator
+from web.page_parts import read_date
 from web.pages_charts import bar_chart, stacked_columns
 from web.pages_common import SignedIn, node_of, render, require_role
 
@@ -41,6 +42,54 @@ def _period(since: str | None, until: str | None) -> tuple[datetime | None, date
         # A period that ends before it starts holds nothing: say so rather than show empty charts.
         raise ApiError(422, problems(("until", Message(N_("the end of the period must come after its start")))))
     return out[0], out[1]
+
+
+# --- a period or a date asked as the wizard asks a date: day, month and year --------------------------------
+
+_DATE_PARTS = ("day", "month", "year")
+
+
+def _page_date(query: Any, name: str, t: Translator) -> tuple[str, str, list[str]]:
+    """A date a page sent as the wizard sends one (`name-day`, `name-month`, `name-year`), or as one ISO value
+    (a link's or the API's way, `?since=2026-01-01`): the ISO value the routes take ("" when none), a message
+    in `t`'s language for one that cannot be read, and what the boxes show back (year, month, day as typed)."""
+    typed = {f"{name}-{p}": str(query.get(f"{name}-{p}") or "").strip() for p in _DATE_PARTS}
+    if any(typed.values()):
+        value, problem = read_date(typed, name, t)
+        return value or "", problem, [typed[f"{name}-year"], typed[f"{name}-month"], typed[f"{name}-day"]]
+    raw = str(query.get(name) or "").strip()
+    if not raw:
+        return "", "", ["", "", ""]
+    try:
+        when = datetime.fromisoformat(raw)
+    except ValueError:
+        return "", t.gettext("must be a date (YYYY-MM-DD)"), ["", "", ""]
+    return raw, "", [f"{when.year:04d}", f"{when.month:02d}", f"{when.day:02d}"]
+
+
+def _page_period(query: Any, t: Translator) -> tuple[dict[str, str], dict[str, str], dict[str, list[str]]]:
+    """The period of the dashboard or the audit log as its page asks it: the ISO `since` and `until` the routes
+    take, messages by field (a date that cannot be read; an end that does not come after the start, beside
+    the end) and what each field's boxes show back."""
+    values: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    parts: dict[str, list[str]] = {}
+    for name in ("since", "until"):
+        values[name], problem, parts[name] = _page_date(query, name, t)
+        if problem:
+            errors[name] = problem
+    if not errors and values["since"] and values["until"]:
+        try:
+            _period(values["since"], values["until"])
+        except ApiError:
+            errors["until"] = t.gettext("the end of the period must come after its start")
+    return values, errors, parts
+
+
+def _date_field(name: str, label: str, parts: dict[str, list[str]], hint: str = "") -> dict[str, Any]:
+    """What `_wizard_field.html.j2` takes to show one date as day, month and year boxes."""
+    return {"f": {"path": name, "kind": "date", "required": False}, "id": name, "label": label,
+            "value": "", "parts": parts.get(name) or ["", "", ""], "hint": hint}
 
 
 async def dashboard_data(pool: Any, user: User, since: datetime | None = None,
@@ -89,14 +138,23 @@ def _charts(data: dict[str, Any], t: Translator) -> dict[str, Any]:
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
-async def dashboard(request: Request, session: SignedIn, since: str | None = None,
-                    until: str | None = None) -> Response:
-    start, end = _period(since, until)
+async def dashboard(request: Request, session: SignedIn) -> Response:
+    # The period as day, month and year boxes (`since-day` …), or ISO dates in a link (`?since=2026-01-01`).
+    t = i18n.for_request(request)
+    values, errors, parts = _page_period(request.query_params, t)
+    fields = [_date_field("since", t.gettext("Cases started from"), parts),
+              _date_field("until", t.gettext("until (exclusive)"), parts)]
+    context: dict[str, Any] = {
+        "csv_tables": CSV_TABLES, "since": values["since"], "until": values["until"], "fields": fields,
+        "messages": {k: [v] for k, v in errors.items()},
+        "found": [(k, x["label"], errors[k]) for k, x in zip(("since", "until"), fields, strict=True) if k in errors],
+        "age_groups": statistics.AGE_GROUPS, "sexes": statistics.SEXES}
+    if errors:
+        # Nothing is counted over a period that cannot be read: the form again, the message beside the box.
+        return render(request, "dashboard.html.j2", session, status_code=422, data=None, charts=None, **context)
+    start, end = _period(values["since"] or None, values["until"] or None)
     data = await dashboard_data(node_of(request).pool, session.user, start, end)
-    return render(request, "dashboard.html.j2", session, csv_tables=CSV_TABLES, data=data,
-                  charts=_charts(data, i18n.for_request(request)),
-                  since=since or "",
-                  until=until or "", age_groups=statistics.AGE_GROUPS, sexes=statistics.SEXES)
+    return render(request, "dashboard.html.j2", session, data=data, charts=_charts(data, t), **context)
 
 
 def _tables(data: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
@@ -234,19 +292,29 @@ async def read_audit_log(pool: Any, reader: User, *, case_id: str | None, user_n
 
 @router.get("/audit", response_class=HTMLResponse)
 async def audit_page(request: Request, session: SignedIn, case: str | None = None, user: str | None = None,
-                     action: str | None = None, since: str | None = None, until: str | None = None) -> Response:
-    start, end = _period(since, until)
+                     action: str | None = None) -> Response:
+    # From and until as day, month and year boxes (`since-day` …), or ISO dates in a link (`?since=2026-01-01`).
+    t = i18n.for_request(request)
+    values, errors, parts = _page_period(request.query_params, t)
+    fields = [_date_field("since", t.gettext("From"), parts),
+              _date_field("until", t.gettext("Until (exclusive)"), parts)]
+    context: dict[str, Any] = {
+        "filters": {"case": case or "", "user": user or "", "action": action or "", **values}, "fields": fields,
+        "messages": {k: [v] for k, v in errors.items()},
+        "found": [(k, x["label"], errors[k]) for k, x in zip(("since", "until"), fields, strict=True) if k in errors]}
+    if errors:
+        require_role(session, "auditor", what=N_("The audit log"))
+        return render(request, "audit.html.j2", session, status_code=422, rows=[], **context)
+    start, end = _period(values["since"] or None, values["until"] or None)
     rows = await read_audit_log(node_of(request).pool, session.user, case_id=case or None, user_name=user or None,
                                 action=action or None, since=start, until=end, limit=500, via="page")
-    return render(request, "audit.html.j2", session, rows=rows,
-                  filters={"case": case or "", "user": user or "", "action": action or "", "since": since or "",
-                           "until": until or ""})
+    return render(request, "audit.html.j2", session, rows=rows, **context)
 
 
 @router.get("/audit/person", response_class=HTMLResponse)
 async def person_form(request: Request, session: SignedIn) -> Response:
     require_role(session, "auditor", what=N_("The export of data about a person"))
-    return render(request, "person.html.j2", session, errors={}, values={})
+    return render(request, "person.html.j2", session, errors={}, values={}, born_parts=["", "", ""], found=[])
 
 
 async def person_export(pool: Any, user: User, surname: str, forenames: str | None, born: date,
@@ -274,17 +342,34 @@ async def person_download(request: Request, session: SignedIn) -> Response:
     form = await request.form()
     check_csrf(session, form)
     t = i18n.for_request(request)
-    values = {k: str(form.get(k) or "").strip() for k in ("surname", "forenames", "date_of_birth")}
+    values = {k: str(form.get(k) or "").strip() for k in ("surname", "forenames")}
     errors: dict[str, str] = {}
     if not values["surname"]:
         errors["surname"] = t.gettext("the surname is required")
+    # The date of birth as the wizard asks it (day, month and year), or as one ISO value (`date_of_birth`).
+    typed = {f"date_of_birth-{p}": str(form.get(f"date_of_birth-{p}") or "").strip() for p in _DATE_PARTS}
+    born_parts = [typed["date_of_birth-year"], typed["date_of_birth-month"], typed["date_of_birth-day"]]
     born = None
-    try:
-        born = date.fromisoformat(values["date_of_birth"])
-    except ValueError:
-        errors["date_of_birth"] = t.gettext("the date of birth is required, as YYYY-MM-DD")
+    if any(typed.values()):
+        iso, problem = read_date(typed, "date_of_birth", t)
+        if problem:
+            errors["date_of_birth"] = problem
+        elif iso:
+            born = date.fromisoformat(iso)
+    elif str(form.get("date_of_birth") or "").strip():
+        try:
+            born = date.fromisoformat(str(form.get("date_of_birth")).strip())
+            born_parts = [f"{born.year:04d}", f"{born.month:02d}", f"{born.day:02d}"]
+        except ValueError:
+            errors["date_of_birth"] = t.gettext("the date of birth is required, as YYYY-MM-DD")
+    if born is None and "date_of_birth" not in errors:
+        errors["date_of_birth"] = t.gettext("the date of birth is required")
     if errors or born is None:
-        return render(request, "person.html.j2", session, status_code=422, errors=errors, values=values)
+        labels_of = {"surname": ("a-surname", t.gettext("Surname")),
+                     "date_of_birth": ("a-date_of_birth", t.gettext("Date of birth"))}
+        found = [(*labels_of[k], errors[k]) for k in labels_of if k in errors]
+        return render(request, "person.html.j2", session, status_code=422, errors=errors, values=values,
+                      born_parts=born_parts, found=found)
     data = await person_export(node_of(request).pool, session.user, values["surname"],
                                values["forenames"] or None, born, "page")
     return Response(json.dumps(data, indent=2, ensure_ascii=False).encode(), media_type="application/json",

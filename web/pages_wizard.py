@@ -40,7 +40,8 @@ Options = list[tuple[str, str]]
 @dataclass(frozen=True)
 class WizardField:
     path: str  # JSON path in the certificate; `{i}` stands for the measure's index
-    # text, textarea, date (day/month/year), duration (years/months/days, stored as days), int, yesno, check,
+    # text, textarea, date (day/month/year), duration (years/months/days, stored as days), months (years/months,
+    # stored as months: the certificate's own unit where it counts in months), int, yesno, check,
     # select, codes (comma-separated), multi (checkboxes), country (one, by name), countries / languages (by name)
     kind: str
     label: str = ""
@@ -162,7 +163,8 @@ STEPS: tuple[WizardStep, ...] = (
         WizardField("offences.legal_classification", "textarea", required=True),
         WizardField("offences.list_offences", "multi", N_("List offences (Art 10(1))"),
                     **_enum("ListOffence", ListOffence)),
-        WizardField("offences.maximum_custody_months", "int"),
+        # Box (g) point 2 counts in months: asked as years and months, stored in months (the model has no days).
+        WizardField("offences.maximum_custody_months", "months"),
         WizardField("offences.full_description", "textarea"),
         WizardField("appearance.appeared_in_person", "yesno", required=True),
         WizardField("appearance.exception", "select", **_enum("AbsentiaException", AbsentiaException)),
@@ -379,11 +381,12 @@ def blank_certificate(issuing_state: str) -> dict[str, Any]:
 
 DATE_PARTS = ("day", "month", "year")
 DURATION_PARTS = ("years", "months", "days")
+MONTHS_PARTS = ("years", "months")  # a duration the certificate counts in whole months: no days
 
 
 def posted(f: WizardField, form: Any, name: str) -> bool:
-    """Whether the page sent this field (a date and a duration come as three inputs)."""
-    parts = DATE_PARTS if f.kind == "date" else DURATION_PARTS if f.kind == "duration" else ()
+    """Whether the page sent this field (a date and a duration come as three inputs, months as two)."""
+    parts = {"date": DATE_PARTS, "duration": DURATION_PARTS, "months": MONTHS_PARTS}.get(f.kind, ())
     return name in form or any(f"{name}-{part}" in form for part in parts)
 
 
@@ -414,12 +417,27 @@ def _parse_duration(form: Any, name: str) -> tuple[Any, str | None]:
     return duration_to_days(years, months, days), None
 
 
+def _parse_months(form: Any, name: str) -> tuple[Any, str | None]:
+    """Years and months (the duration field's boxes, without days) to whole months: 1 year 6 months is 18."""
+    parts = [str(form.get(f"{name}-{part}") or "").strip() for part in MONTHS_PARTS]
+    if not any(parts):
+        return None, None
+    if not all(re.fullmatch(r"\d{0,5}", p) for p in parts):
+        return None, N_("years and months must be whole numbers")
+    years, months = (int(p or 0) for p in parts)
+    return years * 12 + months, None
+
+
 def duration_parts(doc: dict[str, Any], path: str) -> tuple[int, int, int] | None:
     """A duration as the officer entered it (years, months, days) when that still gives the stored days;
-    else all in days: the certificate stores days, and a breakdown it does not match would mislead."""
+    else all in days: the certificate stores days, and a breakdown it does not match would mislead. A
+    duration in months (`months` fields) shows as whole years and the months left over, no days."""
     days = get_path(doc, path)
     if not isinstance(days, int):
         return None
+    known = wizard_field(path)
+    if known is not None and known.kind == "months":
+        return days // 12, days % 12, 0
     entered = (doc.get("_durations") or {}).get(path)
     if isinstance(entered, list) and len(entered) == 3 and duration_to_days(*entered) == days:
         return entered[0], entered[1], entered[2]
@@ -439,10 +457,13 @@ def _parse_value(f: WizardField, form: Any, name: str) -> tuple[Any, str | None]
         return _parse_date(form, name)
     if f.kind == "duration" and name not in form:
         return _parse_duration(form, name)
+    if f.kind == "months" and name not in form:
+        return _parse_months(form, name)
     raw = str(form.get(name) or "").strip()
     if raw == "":
         return None, None
-    if f.kind in ("int", "duration"):  # a duration posted as one value is in days (the API's way)
+    # A duration posted as one value is in days, a `months` field's in months (the API's way).
+    if f.kind in ("int", "duration", "months"):
         if not re.fullmatch(r"-?\d{1,9}", raw):
             return raw, N_("must be a whole number")
         return int(raw), None

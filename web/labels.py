@@ -127,7 +127,7 @@ DETAILS = {
     "reasons": N_("reasons"), "outcome": N_("outcome"), "stage": N_("stage"), "type": N_("type"),
     "to": N_("to"), "from": N_("from"), "channel": N_("channel"), "authority": N_("authority"),
     "due": N_("due"), "due_days": N_("days given"), "ground": N_("ground"), "decision": N_("decision"),
-    "expected_by": N_("expected by"), "max_custody_days": N_("maximum custody (days)"), "alert": N_("alert"),
+    "expected_by": N_("expected by"), "max_custody_days": N_("maximum custody"), "alert": N_("alert"),
     "adapter": N_("channel"), "evidence": N_("evidence"), "attempts": N_("attempts"), "language": N_("language"),
     "lang": N_("language"), "draft": N_("draft"), "via": N_("via"), "status": N_("status"),
     "executing_state": N_("executing State"), "received_at": N_("received"),
@@ -136,6 +136,8 @@ DETAILS = {
     # The free text of a message (forms/messages.py text_fields), as the conversation panel names it.
     "question": N_("question"), "text": N_("answer"), "missing": N_("what is missing"),
     "judgment_sent_separately": N_("judgment sent separately"),
+    # Art 6(7), 18(1): a certificate forwarded within the executing State says by whom and to whom.
+    "forwarded": N_("forwarded"),
 }
 
 # The messages between nodes (CONTRACT §3): the catalogue's labels (forms/messages.py), translated.
@@ -143,29 +145,80 @@ MESSAGES = {str(kind): model.label for kind, model in MESSAGE_MODELS.items()}
 
 
 def detail_value(key: str, value: Any, t: Translator) -> str:
-    """A value of a timeline event's detail as a person reads it: codes as labels, times and yes/no in the
-    page's language; free values as they are."""
+    """A value of a timeline event's detail or of a message of the conversation as a person reads it, in the
+    page's language: codes as the pages' and the forms' catalogue words (an outcome, a subsequent decision, a
+    review, a reason for a transfer back, a channel), language codes as language names, States as country
+    names, times and dates as the language writes them, yes/no, days counted; a nested structure (a forwarded
+    certificate's `forwarded`) as a sentence. Free values as they are."""
+    if value is None or value == "":
+        return "—"
     if isinstance(value, bool):
         return t.gettext("Yes") if value else t.gettext("No")
+    if isinstance(value, dict):
+        return _nested_value(key, value, t)
     if isinstance(value, list):
         return ", ".join(detail_value(key, v, t) for v in value) if value else "—"
     if key == "measures_changed" and isinstance(value, int):
         return str(value + 1)  # kept as the certificate's list index; box (j) counts its measures from 1
+    if key == "max_custody_days" and isinstance(value, int):
+        return duration_words(value, t)  # asked as years, months and days (web/page_parts.DURATION_FIELDS)
+    if key.endswith("_days") and isinstance(value, int):
+        return t.ngettext("%(num)s day", "%(num)s days", value)
     text = str(value)
     if key == "grounds" and text in GROUNDS:
         return label(GROUNDS, text, t)
     if key == "type":
         return label(MESSAGES, text, t)
-    if key in ("outcome", "decision") and (text in OUTCOMES or text in STAGES):
-        return label(OUTCOMES, text, t) if text in OUTCOMES else label(STAGES, text, t)
+    if key in _CHOSEN_KEYS:
+        from web.page_parts import OPTION_LABELS  # page_parts imports this module
+
+        if text in OUTCOMES:
+            return label(OUTCOMES, text, t)
+        if text in STAGES:
+            return label(STAGES, text, t)
+        if text in READ_OPTIONS:
+            return t.gettext(READ_OPTIONS[text])
+        if text in OPTION_LABELS and text not in ("true", "false"):
+            return t.gettext(OPTION_LABELS[text])
     if key == "alert":
         return label(ALERTS, text, t)
     if key == "judgment_sent_separately":
         return label(SENT_SEPARATELY, text, t)
-    if key.endswith("_at") or key in ("due", "expected_by"):
+    if key in ("language", "lang") and re.fullmatch(r"[a-z]{2}", text):
+        return form_catalogue(t.lang).language(text)
+    if key in _STATE_KEYS and re.fullmatch(r"[A-Z]{2}", text):
+        return country_name(text, t)
+    if key in ("due", "expected_by"):
+        return t.date(text) or text  # a day, whether a date or a time at midnight crossed the wire
+    if key.endswith("_at"):
         shown = t.time(text) if "T" in text else t.date(text)
         return shown or text
     return text
+
+
+# The detail keys whose value is a code of one of the law's lists (an outcome, a stage, a subsequent decision,
+# a review's outcome, why the supervision goes back), read with web/page_parts.OPTION_LABELS where no outcome
+# or stage has that code.
+_CHOSEN_KEYS = frozenset({"outcome", "decision", "reason", "stage"})
+_STATE_KEYS = frozenset({"executing_state", "issuing_state", "state"})
+# Where the words of a choice are the chooser's (OPTION_LABELS: "no longer resides here", on the executing
+# State's form), the words both States read it in: Art 20(1).
+READ_OPTIONS = {"residence_lost": N_("the person no longer has a lawful and ordinary residence in the executing "
+                                     "State")}
+
+# Art 6(7), 18(1): a certificate forwarded within the executing State (forms/messages.ForwardedWithin).
+FORWARDED_WITHIN = N_("by %(by)s to %(to)s; the executing State first received it on %(received)s")
+
+
+def _nested_value(key: str, value: dict[str, Any], t: Translator) -> str:
+    """A structure inside a message as a sentence: a forwarded certificate's `forwarded` in the law's words;
+    any other as its entries, each named as the timeline names it."""
+    if key == "forwarded" and {"by_authority", "to_authority"} <= set(value):
+        return t.gettext(FORWARDED_WITHIN, by=str(value["by_authority"]), to=str(value["to_authority"]),
+                         received=detail_value("received_at", value.get("received_at"), t))
+    shown = [(k, v) for k, v in value.items() if not str(k).startswith("_") and v not in (None, "", [])]
+    return "; ".join(f"{label(DETAILS, k, t)}: {detail_value(str(k), v, t)}" for k, v in shown) or "—"
+
 
 ROLES = {"officer": N_("officer"), "prosecutor": N_("prosecutor"), "supervisor": N_("supervisor"),
          "auditor": N_("auditor"), "admin": N_("administrator"),

@@ -64,6 +64,8 @@ def _field_kind(annotation: Any) -> tuple[str, list[str]]:
 def _option(name: str, value: str, t: Translator) -> str:
     if name in ("ground", "grounds"):
         return f"({value}) {t.gettext(labels.GROUNDS[value])}"
+    if name == "outcome" and value in labels.OUTCOMES:
+        return t.gettext(labels.OUTCOMES[value])
     return t.gettext(OPTION_LABELS[value]) if value in OPTION_LABELS else value
 
 

@@ -170,9 +170,7 @@ async def login(request: Request) -> Response:
         wait = await attempts.seconds_to_wait(conn, keys, limits)
         if wait > 0:
             # Refused before the password is looked at, whether or not the name exists; audited all the same.
-            await audit.record(conn, user_name=name[:attempts.NAME_CHARS] or "(empty)", role="-", authority=None,
-                               case_id=None, action="sign_in_refused",
-                               detail={"address": address, "wait_seconds": round(wait)})
+            await _record_sign_in(conn, name, "sign_in_refused", address, {"wait_seconds": round(wait)})
             refused = True
         else:
             refused = False
@@ -183,9 +181,7 @@ async def login(request: Request) -> Response:
                 await attempts.record_success(conn, name)
             else:
                 locked = await attempts.record_failure(conn, keys, limits)
-                await audit.record(conn, user_name=name[:attempts.NAME_CHARS] or "(empty)", role="-",
-                                   authority=None, case_id=None, action="sign_in_failed",
-                                   detail={"address": address, "locked": locked} if locked else {"address": address})
+                await _record_sign_in(conn, name, "sign_in_failed", address, {"locked": locked} if locked else {})
     if refused:
         return _login_page(request, error=t.gettext("Too many failed attempts. Try again in %(wait)s.",
                                                     wait=_duration(wait, t)),
@@ -244,7 +240,7 @@ async def login_oidc_callback(request: Request) -> Response:
     username = str(claims.get(settings.oidc_username_claim) or "")
     user = await user_for_oidc(request, username) if username else None
     if user is None:
-        await _audit_sign_in(request, username[:attempts.NAME_CHARS] or "(empty)", "sign_in_failed",
+        await _audit_sign_in(request, username, "sign_in_failed",
                              {"via": "oidc", "why": "unknown account"})
         return _login_page(request, error=i18n.for_request(request).gettext(
             "Your account is not known on this node; ask its administrator."), status_code=403)
@@ -259,10 +255,14 @@ async def login_oidc_callback(request: Request) -> Response:
 
 async def _audit_sign_in(request: Request, name: str, action: str, detail: dict[str, Any]) -> None:
     """A sign-in through the identity provider that did not succeed, for the auditor (as a wrong password is)."""
-    address = request.client.host if request.client else "unknown"
     async with node_of(request).pool.connection() as conn:
-        await audit.record(conn, user_name=name, role="-", authority=None, case_id=None, action=action,
-                           detail={**detail, "address": address})
+        await _record_sign_in(conn, name, action, request.client.host if request.client else "unknown", detail)
+
+
+async def _record_sign_in(conn: Any, name: str, action: str, address: str, detail: dict[str, Any]) -> None:
+    """A sign-in that did not succeed (or was not even tried), by the name given and the address it came from."""
+    await audit.record(conn, user_name=name[:attempts.NAME_CHARS] or "(empty)", role="-", authority=None,
+                       case_id=None, action=action, detail={**detail, "address": address})
 
 
 # --- cases -------------------------------------------------------------------------------------

@@ -1,17 +1,24 @@
 """The certificate PDF as an archival document: PDF/A-3b by pikepdf's validator, and each requirement we
 implement checked in the file itself (XMP identification, output intent, embedded fonts, no encryption,
-the JSON as associated file), the metadata a reader sees, and the same bytes for the same inputs."""
+the JSON as associated file), the metadata a reader sees, and the same bytes for the same inputs.
+
+The same as the receiving node keeps it: sealed by the issuing node (adapters/seal.py, a PAdES signature in
+an incremental update), checked as a whole file, the seal's field, signature and appended bytes included."""
 
 from __future__ import annotations
 
 import io
 from datetime import UTC, datetime, time
+from pathlib import Path
 
 import pikepdf
 import pytest
-from pikepdf import Name
+from pikepdf import Name, pdfa
 from pikepdf.models.metadata import decode_pdf_date
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
+from adapters.seal import NodeSeal, seal_pdf
 from forms.annex1 import Certificate
 from forms.annex2 import BreachReport
 from forms.examples import example_breach, example_certificate
@@ -31,8 +38,72 @@ def printed(certificate: Certificate) -> bytes:
     return render_certificate(certificate, "fr", "pdf", issued_at=APPROVED)
 
 
+@pytest.fixture(scope="module")
+async def sealed(printed: bytes, tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """The certificate as LU's node sends it and BE's keeps it: sealed at approval."""
+    keys: Path = tmp_path_factory.mktemp("seal")
+    seal = NodeSeal.from_files("LU", keys / "LU-seal.key", keys / "LU-seal.crt")
+    return await seal_pdf(printed, seal, reason="approved", location="LU")
+
+
+@pytest.fixture(params=["printed", "sealed"])
+def document(request: pytest.FixtureRequest) -> bytes:
+    """Each check of the file, on the rendered certificate and on the sealed one as a whole."""
+    found: bytes = request.getfixturevalue(request.param)
+    return found
+
+
 def test_the_validator_approves_it_as_pdfa_3b(printed: bytes) -> None:
     assert pdfa_findings(printed) == []
+
+
+def test_the_sealed_certificate_is_pdfa_3b_as_a_whole(printed: bytes, sealed: bytes) -> None:
+    """The seal is an incremental update: the sealed revision is the approved document, and the whole file
+    (the seal's field, widget and signature, the XMP and document information pyHanko rewrote, the bytes it
+    appended) is still PDF/A-3b."""
+    assert sealed.startswith(printed) and len(sealed) > len(printed)
+    assert pdfa_findings(sealed) == []
+    # Why forms.pdfa checks a sealed file in parts: pikepdf's validator alone leaves the seal's form field and
+    # the file's embedded files (which it then no longer reaches) unsupported; it finds no violation.
+    alone = pdfa.validate_written(io.BytesIO(sealed), "3b")
+    assert all(finding.kind == "unsupported" for finding in alone.findings), alone.findings
+
+
+def _updated(sealed: bytes, change: str) -> bytes:
+    """An incremental update after the seal, as an editor's save would add."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(sealed))
+    root = writer.root
+    if change == "need_appearances":
+        form = root["/AcroForm"]
+        form["/NeedAppearances"] = generic.BooleanObject(True)
+        widget = form["/Fields"][0].get_object()
+        widget["/F"] = generic.NumberObject(2)  # hidden, not printed
+        writer.update_container(form)
+        writer.update_container(widget)
+    elif change == "no_output_intent":
+        del root["/OutputIntents"]
+        writer.update_root()
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_the_sealed_file_checks_are_not_blind(sealed: bytes) -> None:
+    """What the checks of a sealed file find: a form that asks for appearances and a hidden widget (and the
+    seal then no longer covering the file), an output intent gone from the last revision (the validator's
+    part), bytes after the end of the file, a stream whose Length is wrong in the appended bytes."""
+    found = "\n".join(pdfa_findings(_updated(sealed, "need_appearances")))
+    assert "6.4.1-3" in found and "6.3.2-2" in found and "6.4.3-1" in found
+    found = "\n".join(pdfa_findings(_updated(sealed, "no_output_intent")))
+    assert "pikepdf:output-intent" in found and "DeviceRGB used with OutputIntent colour space None" in found
+    assert any("6.1.3-3" in f for f in pdfa_findings(sealed + b"trailing"))
+    first_end = sealed.index(b"%%EOF") + len(b"%%EOF")
+    length = sealed.index(b"/Length ", first_end)
+    digits = sealed[length + 8:sealed.index(b"\n", length)]
+    wrong = sealed[:length + 8] + str(int(digits) + 1).rjust(len(digits), "0").encode() + sealed[length + 8
+                                                                                                + len(digits):]
+    assert len(wrong) == len(sealed)
+    assert any("6.1.7.1-1" in f for f in pdfa_findings(wrong)), pdfa_findings(wrong)
 
 
 def test_the_validator_is_not_blind(printed: bytes) -> None:
@@ -48,9 +119,9 @@ def test_the_validator_is_not_blind(printed: bytes) -> None:
     assert pdfa_findings(out.getvalue()) != []
 
 
-def test_xmp_declares_pdfa_3b_and_repeats_the_document_information(printed: bytes, certificate: Certificate
+def test_xmp_declares_pdfa_3b_and_repeats_the_document_information(document: bytes, certificate: Certificate
                                                                    ) -> None:
-    with pikepdf.open(io.BytesIO(printed)) as pdf:
+    with pikepdf.open(io.BytesIO(document)) as pdf:
         meta = pdf.open_metadata()
         assert (meta["pdfaid:part"], meta["pdfaid:conformance"]) == ("3", "B")
         assert meta.pdfa_status == "3B"
@@ -66,8 +137,8 @@ def test_xmp_declares_pdfa_3b_and_repeats_the_document_information(printed: byte
         assert pdf.Root.Lang == "fr"
 
 
-def test_srgb_output_intent_with_an_icc_profile(printed: bytes) -> None:
-    with pikepdf.open(io.BytesIO(printed)) as pdf:
+def test_srgb_output_intent_with_an_icc_profile(document: bytes) -> None:
+    with pikepdf.open(io.BytesIO(document)) as pdf:
         (intent,) = pdf.Root.OutputIntents
         assert intent.S == Name.GTS_PDFA1
         assert intent.OutputConditionIdentifier == "sRGB"
@@ -75,8 +146,8 @@ def test_srgb_output_intent_with_an_icc_profile(printed: bytes) -> None:
         assert profile[36:40] == b"acsp" and profile[16:20] == b"RGB "  # an ICC profile of an RGB space
 
 
-def test_every_font_is_embedded_and_nothing_is_encrypted(printed: bytes) -> None:
-    with pikepdf.open(io.BytesIO(printed)) as pdf:
+def test_every_font_is_embedded_and_nothing_is_encrypted(document: bytes) -> None:
+    with pikepdf.open(io.BytesIO(document)) as pdf:
         assert not pdf.is_encrypted
         fonts = {}
         for page in pdf.pages:
@@ -88,13 +159,13 @@ def test_every_font_is_embedded_and_nothing_is_encrypted(printed: bytes) -> None
             assert "DejaVu" in str(font.BaseFont)
 
 
-def test_the_certificate_json_travels_inside_as_associated_file(printed: bytes, certificate: Certificate) -> None:
-    with pikepdf.open(io.BytesIO(printed)) as pdf:
+def test_the_certificate_json_travels_inside_as_associated_file(document: bytes, certificate: Certificate) -> None:
+    with pikepdf.open(io.BytesIO(document)) as pdf:
         (spec,) = pdf.Root.AF
         assert spec.AFRelationship == Name.Source
         assert spec.UF == "certificate.json"
         assert spec.EF.F.Subtype == Name("/application/json")
-    content = attached_file(printed, "certificate.json")
+    content = attached_file(document, "certificate.json")
     assert content is not None
     assert Certificate.model_validate_json(content) == certificate  # read back without retyping
 

@@ -1,6 +1,7 @@
 """The certificate as an official document between two real nodes: LU approves, its node seals the
-PDF/A certificate; BE keeps the PDF exactly as received, checks the seal against the directory and shows
-the result to its prosecutor (API detail and case page); the JSON inside reads back as the certificate."""
+PDF/A certificate; BE keeps the PDF exactly as received, a PDF/A-3b file as a whole, seal included; BE checks
+the seal against the directory and shows the result to its prosecutor (API detail and case page); the JSON
+inside reads back as the certificate."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import httpx
 import pikepdf
 import pytest
+from pikepdf import Name
 
 from forms.annex1 import Certificate
 from forms.examples import example_certificate
@@ -49,10 +51,21 @@ async def test_be_receives_the_sealed_pdfa_certificate_as_sent(nodes: LocalNodes
         assert sent.status_code == received.status_code == 200
         assert received.content == sent.content  # as received, seal intact: never re-rendered
 
-        # The approval is the document's creation date; the sealed revision is PDF/A-3b.
+        # The approval is the document's creation date; the file as BE keeps it is PDF/A-3b as a whole (the
+        # seal's incremental update included, forms/pdfa.py), and so is the sealed revision alone.
+        assert pdfa_findings(received.content) == []
         with pikepdf.open(io.BytesIO(received.content)) as pdf:
-            assert pdf.open_metadata().pdfa_status == "3B"
+            meta = pdf.open_metadata()
+            assert meta.pdfa_status == "3B" and str(pdf.docinfo.Producer) == meta["pdf:Producer"]
             created = pikepdf.models.metadata.decode_pdf_date(str(pdf.docinfo.CreationDate))
+            (intent,) = pdf.Root.OutputIntents
+            assert intent.S == Name.GTS_PDFA1 and intent.DestOutputProfile.read_bytes()[36:40] == b"acsp"
+            fonts = [font for page in pdf.pages for font in page.Resources.Font.values()]
+            assert fonts and all(Name.FontFile2 in font.FontDescriptor for font in fonts)
+            (spec,) = pdf.Root.AF
+            assert spec.AFRelationship == Name.Source and spec.UF == "certificate.json"
+            (seal_field,) = pdf.Root.AcroForm.Fields
+            assert seal_field.V.SubFilter == Name("/ETSI.CAdES.detached")
         approved = [e for e in (await http.get(f"{nodes['LU'].url}/api/v1/transfers/{case_id}",
                                                headers=bearer(nodes, "LU", "officer"))).json()["timeline"]
                     if e["type"] == "approved"]
@@ -132,6 +145,7 @@ async def test_the_completed_certificate_replaces_the_first_with_its_own_seal(no
         sent = await http.get(f"{lu}/api/v1/transfers/{case_id}/certificate.pdf",
                               headers=bearer(nodes, "LU", "officer"))
         assert received.content == sent.content
+        assert pdfa_findings(received.content) == []  # sealed again, PDF/A-3b again as a whole
         content = attached_file(received.content, "certificate.json")
         assert content is not None
         assert Certificate.model_validate_json(content).person.identity_number == "1985 0312 123"

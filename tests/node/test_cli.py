@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -188,3 +189,138 @@ def test_bench_fills_a_progress_bar_and_prints_its_result_as_before(monkeypatch:
     assert lines[0].startswith("baseline: ReportLab canvas") and lines[1].startswith("probatio: Annex I certificate")
     assert lines[-2].startswith("target ≥ 0.5 per page: ") and lines[-1].startswith("ratio: ")
     assert "━" not in out
+
+
+def _count_progress(monkeypatch: pytest.MonkeyPatch, module: object, events: list[str] | None = None
+                    ) -> tuple[list[float | None], list[float]]:
+    """The totals of the bars `module` opens and each advance of any bar (also noted in `events`), counted on
+    the way to rich; standard error taken for a terminal (as the bench test above does), so rich draws them."""
+    from collections.abc import Iterator
+    from contextlib import contextmanager
+
+    from probatio import console
+    from probatio.console import Steps
+
+    totals: list[float | None] = []
+    moved: list[float] = []
+    real_progress, real_advance = console.progress, Steps.advance
+
+    @contextmanager
+    def progress(description: str, total: float | None = None) -> Iterator[Steps]:
+        totals.append(total)
+        with real_progress(description, total) as steps:
+            yield steps
+
+    def advance(self: Steps, next_step: str | None = None, *, by: float = 1) -> None:
+        moved.append(by)
+        if events is not None:
+            events.append("advance")
+        real_advance(self, next_step, by=by)
+
+    monkeypatch.setattr(module, "progress", progress)
+    monkeypatch.setattr(Steps, "advance", advance)
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    monkeypatch.setenv("COLUMNS", "200")  # room for the whole description beside the bar
+    return totals, moved
+
+
+def _simulation_without_nodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """`probatio simulate` as it runs, its Simulation.run included, with what needs Temporal and PostgreSQL
+    (the test server, the two nodes, their answers) left out; returns the steps the simulation told of."""
+    from typing import Any
+
+    from probatio import simulate
+    from probatio.simulate import Simulation, Step
+
+    class Infrastructure:
+        async def close(self) -> None:
+            pass
+
+    async def open_infrastructure(pg_url: str | None = None) -> Infrastructure:
+        return Infrastructure()
+
+    async def enter(self: Simulation) -> Simulation:
+        return self
+
+    async def nothing(self: Simulation, *args: object) -> None:
+        return None
+
+    async def act(self: Simulation, step: Step) -> tuple[int, Any]:
+        return (409, {"detail": "refused"}) if step.expect == "refused" else (200, {"stage": "ok"})
+
+    told: list[str] = []
+    monkeypatch.setattr(simulate, "open_infrastructure", open_infrastructure)
+    monkeypatch.setattr(Simulation, "__aenter__", enter)
+    monkeypatch.setattr(Simulation, "__aexit__", nothing)
+    for name in ("create_transfer", "advance_to", "settle", "collect"):
+        monkeypatch.setattr(Simulation, name, nothing)
+    monkeypatch.setattr(Simulation, "act", act)
+    monkeypatch.setattr(Simulation, "check", lambda self: told.append("check"))
+    return told
+
+
+def test_simulate_fills_a_bar_of_its_steps(monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """`probatio simulate FILE` at a terminal: a bar of a known total (starting the nodes, each step of the
+    scenario, the final check), each advanced once, naming the step; the result on standard output."""
+    from probatio import console
+    from probatio.cli import build_parser
+    from probatio.simulate import load_scenario
+
+    scenario = Path(__file__).parents[1] / "scenarios" / "01-recognised-and-completed.yaml"
+    steps = len(load_scenario(scenario).steps)
+    assert steps >= 5
+    told = _simulation_without_nodes(monkeypatch)
+    totals, moved = _count_progress(monkeypatch, console)
+    args = build_parser().parse_args(["simulate", str(scenario)])
+    assert args.func(args) == 0
+    out, err = capsys.readouterr()
+    assert totals == [steps + 2] and moved == [1] * (steps + 2)
+    assert told == ["check"]
+    assert "━" in err and f"{scenario.name}: day 1128: checking the expectations" in err
+    assert "PASS: every expectation holds" in out and "━" not in out
+
+
+def test_simulate_draws_nothing_without_a_terminal(monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from probatio.cli import build_parser
+
+    scenario = Path(__file__).parents[1] / "scenarios" / "01-recognised-and-completed.yaml"
+    _simulation_without_nodes(monkeypatch)
+    for name in ("TTY_COMPATIBLE", "FORCE_COLOR", "TTY_INTERACTIVE"):
+        monkeypatch.delenv(name, raising=False)
+    args = build_parser().parse_args(["simulate", str(scenario)])
+    assert args.func(args) == 0
+    out, err = capsys.readouterr()
+    assert err == "" and out.startswith("scenario: ")
+
+
+def test_dev_start_up_advances_once_per_step(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """`probatio dev` at a terminal: a bar of three steps (PostgreSQL and Temporal, the databases and demo
+    users, the nodes' processes), each advanced once after its work; the stack itself is left out here
+    (tests/node/test_dev_stack.py starts it)."""
+    import signal
+
+    from probatio import dev
+
+    events: list[str] = []
+
+    def doing(name: str, answer: object = None) -> object:
+        def step(self: dev.DevStack, *args: object, **kwargs: object) -> object:
+            events.append(name)
+            return answer
+        return step
+
+    for name in ("start_services", "start_emulators", "start_nodes", "watch", "shutdown"):
+        monkeypatch.setattr(dev.DevStack, name, doing(name))
+    monkeypatch.setattr(dev.DevStack, "prepare_nodes", doing("prepare_nodes", {"LU": {}, "BE": {}}))
+    monkeypatch.setattr(signal, "signal", lambda signum, handler: None)  # pytest keeps its own Ctrl-C
+    totals, moved = _count_progress(monkeypatch, dev, events)
+    assert dev.run("LU", "BE", 18765, tmp_path) == 0
+    out, err = capsys.readouterr()
+    assert totals == [3] and sum(moved) == 3
+    assert events == ["start_services", "start_emulators", "advance", "prepare_nodes", "advance", "start_nodes",
+                      "advance", "watch", "shutdown"]
+    assert "━" in err and "workers and web apps" in err
+    assert "probatio dev: LU node: http://127.0.0.1:18765" in out and "━" not in out

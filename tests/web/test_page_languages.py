@@ -260,6 +260,71 @@ def page_routes(cases: dict[str, str], draft: str, correction: str, blank: str) 
             ("LU", "prosecutor", "/queue"),  # the breach report's task
             ("LU", "officer", "/audit"),  # 403
             ("LU", "officer", "/cases/sideways/x")]  # 404
+    out += [route for route in why_routes_of(cases) if route not in out]
+    return out
+
+
+def why_routes_of(cases: dict[str, str]) -> list[tuple[str, str, str]]:
+    """428: a case outside the reader's own work asks why it is opened (web/why.py) before showing it: any
+    case to an auditor, a draft to the prosecutor (nothing to do on it yet, never acted on it)."""
+    return [("LU", "auditor", f"/cases/outgoing/{cases['supervising']}"),
+            ("BE", "auditor", f"/cases/incoming/{cases['supervising']}"),
+            ("LU", "prosecutor", f"/cases/outgoing/{cases['draft']}")]
+
+
+async def _posted_pages(clients: dict[tuple[str, str], httpx.AsyncClient], cases: dict[str, str],
+                        headers: dict[str, str]) -> list[tuple[str, httpx.Response]]:
+    """The pages that answer a form: the confirmation step of a serious action (approve; a refusal, which
+    ends the transfer), a decision and an action refused with their messages beside the fields (422), and
+    the search for data about a person with its messages. None of them changes a case: nothing is confirmed,
+    and what is refused is refused before anything is done."""
+    from webhelp import form_fields
+
+    out: list[tuple[str, httpx.Response]] = []
+    lu_prosecutor, be_prosecutor = clients[("LU", "prosecutor")], clients[("BE", "prosecutor")]
+    case_url = f"/cases/outgoing/{cases['awaiting_approval']}"
+    page = await lu_prosecutor.get(case_url, headers=headers)
+    r = await lu_prosecutor.post(f"{case_url}/actions/approve", headers=headers,
+                                 data={"csrf_token": csrf_of(page.text), "judgment_sent_separately": "post"})
+    assert r.status_code == 200 and 'name="confirmed"' in r.text, r.text[:1000]
+    out.append((f"LU prosecutor POST {case_url}/actions/approve (confirmation)", r))
+
+    decide_url = f"/cases/incoming/{cases['under_decision']}/decide"
+    fields = form_fields((await be_prosecutor.get(decide_url, headers=headers)).text, decide_url)
+    r = await be_prosecutor.post(decide_url, headers=headers,
+                                 data={**fields, "outcome": "refused", "grounds": "e", "reasons": "statute-barred"})
+    assert r.status_code == 200 and 'name="confirmed"' in r.text, r.text[:1000]
+    out.append((f"BE prosecutor POST {decide_url} refused (confirmation)", r))
+    r = await be_prosecutor.post(decide_url, headers=headers, data={**fields, "outcome": "adapted"})
+    assert r.status_code == 422, r.text[:1000]  # an adaptation that changes no measure
+    out.append((f"BE prosecutor POST {decide_url} adapted, nothing changed (422)", r))
+
+    case_url = f"/cases/incoming/{cases['under_decision']}"
+    page = await be_prosecutor.get(case_url, headers=headers)
+    r = await be_prosecutor.post(f"{case_url}/actions/request_completion", headers=headers,
+                                 data={"csrf_token": csrf_of(page.text), "due_days": "ten", "missing": ""})
+    assert r.status_code == 422 and "due_days" in r.text, r.text[:1000]
+    out.append((f"BE prosecutor POST {case_url}/actions/request_completion (422, the case page again)", r))
+
+    auditor = clients[("LU", "auditor")]
+    page = await auditor.get("/audit/person", headers=headers)
+    r = await auditor.post("/audit/person", headers=headers, data={"csrf_token": csrf_of(page.text)})
+    assert r.status_code == 422, r.text[:1000]
+    out.append(("LU auditor POST /audit/person (422)", r))
+    # Its result is a download, the export's own data under its own keys: no page, nothing to translate.
+    person = example_certificate("LU", "BE").person
+    fields = form_fields(page.text, "/audit/person")
+    fields["surname"] = person.surname
+    born = person.date_of_birth
+    assert born is not None
+    if "date_of_birth-day" in fields:  # asked as the wizard asks a date
+        fields.update({"date_of_birth-day": str(born.day), "date_of_birth-month": str(born.month),
+                       "date_of_birth-year": str(born.year)})
+    else:
+        fields["date_of_birth"] = born.isoformat()
+    r = await auditor.post("/audit/person", headers=headers, data=fields)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json"), r.text[:1000]
+    assert "attachment" in r.headers["content-disposition"] and r.json()["cases"]
     return out
 
 
@@ -357,6 +422,7 @@ async def test_every_page_in_every_language(nodes: LocalNodes, monkeypatch: pyte
     data |= words("Common Name probatio seal LU self-signed not qualified Organization node Country")
 
     routes = page_routes(cases, draft, correction, blank)
+    why_routes = set(why_routes_of(cases))
     allowed = pseudo_allowed(data)
 
     def english_in(lang: str, part: str, vocabulary: set[str]) -> list[str]:
@@ -364,12 +430,15 @@ async def test_every_page_in_every_language(nodes: LocalNodes, monkeypatch: pyte
 
     try:
         seen_en: dict[str, str] = {}
+        english_on: dict[str, list[str]] = {}  # every language's findings, then one report of them all
         for lang in ["en", *LANGUAGES, PSEUDO]:
             vocabulary = english_interface_words(lang, data) if lang not in ("en", PSEUDO) else set()
             failures: list[str] = []
             for state, role, path in routes:
                 r = await clients[(state, role)].get(path, headers={"Accept-Language": f"{lang};q=1, en;q=0.1"})
                 assert r.status_code < 500, (lang, path, r.text[:500])
+                if (state, role, path) in why_routes:
+                    assert r.status_code == 428 and 'name="reason"' in r.text, (lang, path, r.text[:500])
                 shown_lang, parts = page_text(r.text)
                 assert shown_lang == lang, (path, shown_lang)
                 if lang == "en":
@@ -390,7 +459,20 @@ async def test_every_page_in_every_language(nodes: LocalNodes, monkeypatch: pyte
                     english = english_in(lang, part, vocabulary)
                     if english:
                         failures.append(f"BE officer {breach_url} (preview): {part!r} ({', '.join(english)})")
-            assert not failures, f"English on {lang} pages:\n" + "\n".join(dict.fromkeys(failures))
+            for label, r in await _posted_pages(clients, cases, {"Accept-Language": f"{lang};q=1, en;q=0.1"}):
+                shown_lang, parts = page_text(r.text)
+                assert shown_lang == lang, (label, shown_lang)
+                if lang == "en":
+                    seen_en[label] = r.text
+                    continue
+                for part in parts:
+                    english = english_in(lang, part, vocabulary)
+                    if english:
+                        failures.append(f"{label}: {part!r} ({', '.join(english)})")
+            if failures:
+                english_on[lang] = list(dict.fromkeys(failures))
+        assert not english_on, "\n".join(f"English on {lang} pages:\n" + "\n".join(found)
+                                          for lang, found in english_on.items())
         assert len(seen_en) > 40
     finally:
         for http in clients.values():

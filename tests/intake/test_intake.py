@@ -47,7 +47,7 @@ def valid_payload(type_: MessageType) -> dict[str, Any]:
     """A payload its model accepts: what an honest peer would send."""
     cert = fresh_certificate(LU, BE)
     now = datetime.now(UTC)
-    return {
+    payloads: dict[MessageType, dict[str, Any]] = {
         MessageType.CERTIFICATE: {"certificate": cert, "language": "fr"},
         MessageType.ACKNOWLEDGEMENT: {"received_at": now.isoformat()},
         MessageType.FORWARDED: {"authority": "BE-PG"},
@@ -72,7 +72,8 @@ def valid_payload(type_: MessageType) -> dict[str, Any]:
         MessageType.TRANSFER_BACK_DECLINED: {"reasons": "treatment half done here"},
         MessageType.JUDGMENT_REVIEW: {"outcome": "annulled"},
         MessageType.SUPERVISION_ENDED: {"outcome": "completed"},
-    }[type_]
+    }
+    return payloads[type_]
 
 
 # A malformed copy of each: a wrong type, value or limit; where a message has no field of its own, a value
@@ -238,7 +239,9 @@ async def test_every_message_type_malformed_out_of_stage_or_from_a_third_state_i
                                                       valid_payload(type_), (409,))
                     out_of_stage_tried.append(type_)
                     break
-        # Messages acceptable in every open stage have no out-of-stage copy; every other one was tried.
+        # Messages acceptable in every open stage of these two cases have no out-of-stage copy here (amnesty_pardon,
+        # judgment_review, max_custody_info: the next test sends each where its stage does not accept it); every
+        # other one was tried.
         always = {t for t in MessageType if {IssuingStage.UNDER_DECISION, IssuingStage.TRANSFERRED}
                   <= MESSAGES[t].receivers.get(Side.ISSUING, frozenset())
                   or {ExecutingStage.UNDER_DECISION, ExecutingStage.SUPERVISING}
@@ -325,8 +328,125 @@ async def test_a_repeated_message_id_gets_its_first_answer(three: LocalNodes) ->
         assert sum(e["type"] == "decision_delayed" for e in case["timeline"]) == 1
 
 
+async def a_draft(nodes: LocalNodes, http: httpx.AsyncClient) -> str:
+    """A transfer LU's officer created for BE and has not submitted: no certificate has gone anywhere yet."""
+    r = await http.post(f"{nodes[LU].url}/api/v1/transfers",
+                        json={"executing_state": BE, "certificate": fresh_certificate(LU, BE)},
+                        headers=bearer(nodes, LU, "officer"))
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+async def an_ended_case(nodes: LocalNodes, http: httpx.AsyncClient) -> str:
+    """A case LU withdrew while BE decided (Art 9(4)): closed on both sides, both workflows completed."""
+    case_id = await a_case_under_decision(nodes, http)
+    r = await http.post(f"{nodes[LU].url}/api/v1/transfers/{case_id}/actions/withdraw",
+                        json={"reason": "the person moved on"}, headers=bearer(nodes, LU, "prosecutor"))
+    assert r.status_code == 200, r.text
+    # Read from the database: the API asks for a purpose before it shows a case that has ended.
+    for state in (BE, LU):
+        await wait_for(lambda s=state: asyncio.sleep(0, snapshot(nodes, s, case_id)["case"]),
+                       lambda case: case["stage"] == "closed")
+    return case_id
+
+
+def what_the_workflow_holds(memory: CaseMemory) -> tuple[Any, ...]:
+    """What a message acted on would change: stage, outcome, deadlines, what was received, what was published."""
+    return (memory.stage, memory.outcome, memory.deadlines, memory.messages_received, memory.seen_message_ids,
+            memory.open_requests, memory.revision)
+
+
+def inbox_answer(nodes: LocalNodes, state: str, message_id: str) -> dict[str, Any] | None:
+    with psycopg.connect(nodes[state].node.settings.effective_database_url, row_factory=dict_row) as conn:
+        row = conn.execute("SELECT response FROM inbox WHERE message_id = %s", (message_id,)).fetchone()
+    return dict(row["response"]) if row else None
+
+
+def rejections(nodes: LocalNodes, state: str) -> dict[str, str]:
+    """The auditor's record of what the intake refused: reason by message id."""
+    with psycopg.connect(nodes[state].node.settings.effective_database_url, row_factory=dict_row) as conn:
+        rows = conn.execute("SELECT reason, detail FROM audit WHERE action = 'inbox_rejected'").fetchall()
+    return {str(row["detail"]["message_id"]): str(row["reason"]) for row in rows}
+
+
+async def test_messages_acceptable_in_every_open_stage_change_nothing_where_their_stage_does_not_accept_them(
+        three: LocalNodes) -> None:
+    """amnesty_pardon, judgment_review and max_custody_info are acceptable in every open stage of the side the
+    test above sends them to, so it tries no out-of-stage copy of them. Here each goes where its stage does not
+    accept it. In an open case: 409 naming the stage, recorded for the auditor, and nothing changes, in the
+    database or the workflow. In a case that has ended: kept, answered with the intake's note that it changes
+    nothing, and nothing changes either. Both cases then still take actions."""
+    nodes = three
+    async with httpx.AsyncClient(timeout=60) as http:
+        peer = Peer(nodes, http)
+        peer.count = 10_000  # message ids of their own: a kept message's id gets its first answer for good
+        deciding = await a_case_under_decision(nodes, http)
+        draft = await a_draft(nodes, http)
+        ended = await an_ended_case(nodes, http)
+        await settled(nodes, [deciding, draft, ended])
+        to_lu = (BE, LU, Side.ISSUING)
+        to_be = (LU, BE, Side.EXECUTING)
+
+        # Open cases, in a stage that does not accept the message.
+        refused: list[tuple[tuple[str, str, Side], str, MessageType, str]] = [
+            # Art 18(6): the executing state tells of an amnesty once it has recognised; LU has had no decision.
+            (to_lu, deciding, MessageType.AMNESTY_PARDON, IssuingStage.UNDER_DECISION),
+            # Art 16(2): the maximum custody answers a certificate received; LU's draft has sent none.
+            (to_lu, draft, MessageType.MAX_CUSTODY_INFO, IssuingStage.DRAFT),
+            (to_lu, draft, MessageType.AMNESTY_PARDON, IssuingStage.DRAFT),
+            # Art 19: only the issuing state reviews its judgment and tells; no stage of LU's side accepts a review.
+            (to_lu, deciding, MessageType.JUDGMENT_REVIEW, IssuingStage.UNDER_DECISION),
+        ]
+        sent: dict[str, str] = {}
+        for (from_state, to_state, side), case_id, type_, stage in refused:
+            assert stage not in MESSAGES[type_].receivers.get(side, frozenset()), (type_, stage)
+            before = what_the_workflow_holds(await workflow_memory(nodes, to_state, side, case_id))
+            reason = await refused_and_nothing_changed(nodes, peer, from_state, to_state, side, case_id, type_,
+                                                       valid_payload(type_), (409,))
+            assert (f"is not acceptable while case {case_id} is {stage}" in reason
+                    or (side not in MESSAGES[type_].receivers and "is sent to the executing side" in reason)), reason
+            after = what_the_workflow_holds(await workflow_memory(nodes, to_state, side, case_id))
+            assert after == before, type_
+            sent[f"attack-{peer.count}-{type_}"] = reason
+        # Each refusal is there for the auditor, with the reason its sender was given.
+        audited = rejections(nodes, LU)
+        for message_id, reason in sent.items():
+            assert audited.get(message_id) == reason, (message_id, audited.get(message_id))
+
+        # A case that has ended: the message crossed its end. Kept, answered with the note, nothing changes.
+        kept: list[tuple[tuple[str, str, Side], MessageType]] = [
+            (to_be, MessageType.JUDGMENT_REVIEW),
+            (to_be, MessageType.AMNESTY_PARDON),
+            (to_lu, MessageType.MAX_CUSTODY_INFO),
+            (to_lu, MessageType.AMNESTY_PARDON),
+        ]
+        for (from_state, to_state, side), type_ in kept:
+            before_db = snapshot(nodes, to_state, ended)
+            before_wf = what_the_workflow_holds(await workflow_memory(nodes, to_state, side, ended))
+            r = await peer.send(from_state, to_state, ended, type_, valid_payload(type_))
+            assert r.status_code == 200, (type_, r.status_code, r.text)
+            answer = r.json()
+            assert "changes nothing" in answer.get("note", ""), (type_, answer)
+            message_id = f"attack-{peer.count}-{type_}"
+            assert inbox_answer(nodes, to_state, message_id) == answer, type_
+            after_db = snapshot(nodes, to_state, ended)
+            assert after_db["case"] == before_db["case"] and after_db["timeline"] == before_db["timeline"], type_
+            assert after_db["inbox"]["n"] == before_db["inbox"]["n"] + 1, type_
+            assert what_the_workflow_holds(await workflow_memory(nodes, to_state, side, ended)) == before_wf, type_
+
+        # The open cases still take actions: BE recognises the first, LU sees it; LU's officer submits the draft.
+        r = await http.post(f"{nodes[BE].url}/api/v1/incoming/{deciding}/actions/decide",
+                            json={"outcome": "recognised"}, headers=bearer(nodes, BE, "prosecutor"))
+        assert r.status_code == 200, r.text
+        await wait_for(lambda: outgoing_case(http, nodes, deciding), lambda c: c["stage"] == "transferred")
+        r = await http.post(f"{nodes[LU].url}/api/v1/transfers/{draft}/actions/submit",
+                            headers=bearer(nodes, LU, "officer"))
+        assert r.status_code == 200, r.text
+        assert (await outgoing_case(http, nodes, draft))["stage"] == "awaiting_approval"
+
+
 def test_pdf_digest_is_what_the_intake_checks() -> None:
     """The certificate's PDF travels in base64 with its sha256; the intake recomputes it (unit level)."""
     content = b"%PDF-1.7 example"
     assert base64.b64decode(base64.b64encode(content)) == content
-    assert Path  # keeps the import used by fixtures' type hints
+    assert Path is not None  # keeps the import used by fixtures' type hints

@@ -65,9 +65,29 @@ def create_app(settings: Settings | None = None, node: Node | None = None) -> Fa
     app.state.settings = settings
     pages.install(app)  # after the API: its error handlers stay JSON for /api, pages get HTML
     openapi.install(app)
+
+    async def _valid_credentials(scope: Scope) -> bool:
+        """The guard's question before it reads a large body: a token or a session that exists now."""
+        from http.cookies import CookieError, SimpleCookie
+
+        from store import sessions
+        from store.users import user_for_token
+
+        pool = app.state.node.pool
+        headers = dict(scope.get("headers") or [])
+        authorization = headers.get(b"authorization", b"").decode("latin-1")
+        if authorization[:7].lower() == "bearer ":
+            return await user_for_token(pool, authorization[7:].strip()) is not None
+        try:
+            cookie = SimpleCookie(headers.get(b"cookie", b"").decode("latin-1")).get(session_cookie(settings))
+        except CookieError:
+            return False
+        return cookie is not None and await sessions.session_for(pool, cookie.value) is not None
+
     # Outermost: every body is capped (and every answer marked no-store) before any route sees it.
     app.add_middleware(guard.GuardedRequests, default_cap=lambda: settings.max_body_bytes,
-                       on_refused=_audit_inbox_refusal, session_cookie=session_cookie(settings))
+                       on_refused=_audit_inbox_refusal, session_cookie=session_cookie(settings),
+                       authenticate=_valid_credentials)
 
     @app.get("/healthz", tags=["operations"], responses={
         200: {"content": {"application/json": {"example": {"status": "ok", "state": "LU", "database": "ok",

@@ -24,7 +24,7 @@ import codecs
 import contextlib
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 import orjson
 from starlette.datastructures import MutableHeaders
@@ -44,12 +44,12 @@ _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
 
 
-def body_cap(method: str, path: str, default: int) -> int:
+def body_cap(method: str, path: str, default: int, headers: Mapping[str, str] | None = None) -> int:
     """The largest body this route takes."""
     if path == "/api/v1/inbox":
-        # An envelope carrying the judgment and other documents (Art 6(1)); the inbox itself then holds one
-        # without documents to the smaller cap (adapters.envelope.envelope_limit).
-        return envelope.MAX_ENVELOPE_WITH_DOCUMENTS_BYTES
+        # An envelope that says it carries the judgment and other documents (Art 6(1)) may be larger; one
+        # without documents is held to the smaller cap (adapters.envelope.envelope_limit).
+        return envelope.envelope_limit(headers or {})
     if path == "/api/v1/inbox/upload":
         # An e-mail carries its documents twice: inline in the signed envelope, and as attachments to read.
         return 2 * envelope.MAX_ENVELOPE_WITH_DOCUMENTS_BYTES + _MULTIPART_ALLOWANCE
@@ -93,12 +93,17 @@ INBOX_BUSY_RETRY_SECONDS = 30
 
 
 def shows_credentials(scope: Scope, session_cookie: str | None) -> bool:
-    """Whether the request carries a Bearer token or the session cookie (checked by the route, not here)."""
+    """Whether the request carries a Bearer token or the session cookie at all (before asking whether they
+    are valid, which needs the database)."""
     headers = dict(scope.get("headers") or [])
     if headers.get(b"authorization", b"")[:7].lower() == b"bearer ":
         return True
     cookies = headers.get(b"cookie", b"")
     return session_cookie is not None and f"{session_cookie}=".encode() in cookies
+
+
+# Whether the credentials a request shows are valid (a token or a session that exists and is not revoked).
+Authenticate = Callable[[Scope], Awaitable[bool]]
 
 
 # Told of each refusal (scope, status, reason): the node link's inbox audits what it refused.
@@ -107,11 +112,12 @@ OnRefused = Callable[[Scope, int, str], Awaitable[None]]
 
 class GuardedRequests:
     def __init__(self, app: ASGIApp, *, default_cap: Callable[[], int], on_refused: OnRefused | None = None,
-                 session_cookie: str | None = None) -> None:
+                 session_cookie: str | None = None, authenticate: Authenticate | None = None) -> None:
         self.app = app
         self.default_cap = default_cap
         self.on_refused = on_refused
         self.session_cookie = session_cookie
+        self.authenticate = authenticate
         self.large_inbox_bodies = asyncio.Semaphore(LARGE_INBOX_BODIES)
 
     async def _refuse(self, scope: Scope, send: Send, status: int, code: str, detail: object, reason: str) -> None:
@@ -127,15 +133,18 @@ class GuardedRequests:
         if not path.startswith("/static/"):
             send = _no_store(send)
         default = self.default_cap()
-        cap = body_cap(str(scope.get("method", "GET")), path, default)
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers") or []}
+        cap = body_cap(str(scope.get("method", "GET")), path, default, headers)
         declared = dict(scope.get("headers") or []).get(b"content-length")
         too_large = f"the body may be at most {cap} bytes"
         if declared is not None and declared.isdigit() and int(declared) > cap:
             await self._refuse(scope, send, 413, "too_large", too_large, "body too large")
             return
-        if cap > default and path != INBOX_PATH and not shows_credentials(scope, self.session_cookie):
+        if cap > default and path != INBOX_PATH and not (
+                shows_credentials(scope, self.session_cookie)
+                and (self.authenticate is None or await self.authenticate(scope))):
             await self._refuse(scope, send, 401, "unauthorized",
-                               "sign in, or send a Bearer token, before sending documents", "no credentials")
+                               "sign in, or send a valid Bearer token, before sending documents", "no credentials")
             return
         async with contextlib.AsyncExitStack() as held:
             # Read the body here, counting: within the cap it is handed on whole; past it, refused at once.

@@ -46,7 +46,8 @@ async def test_a_400_mb_chunked_upload_is_refused_without_growing(nodes: LocalNo
     before = rss_bytes()
     async with httpx.AsyncClient(base_url=nodes["LU"].url, timeout=120) as http:
         # No Content-Length: the body is chunked, so only counting as it streams can stop it.
-        r = await http.post("/api/v1/inbox", content=chunks(), headers={"Content-Type": "application/json"})
+        r = await http.post("/api/v1/inbox", content=chunks(),
+                            headers={"Content-Type": "application/json", "Probatio-Documents": "1"})
     assert r.status_code == 413 and r.json()["error"] == "too_large"
     assert str(MAX_ENVELOPE_WITH_DOCUMENTS_BYTES) in r.json()["detail"]  # the inbox takes documents too
     assert sent == 400 * MiB  # the client got its whole body out: the server discarded it as it came
@@ -152,8 +153,9 @@ async def test_no_large_body_is_read_before_credentials_are_shown(nodes: LocalNo
 
 @pytest.mark.parametrize(("headers", "pulled"), [
     ([], 0),  # nothing shown: refused before a byte of the body is read
-    ([(b"authorization", b"Bearer something")], 3),
-    ([(b"cookie", b"theme=dark; probatio_session_lu=abc")], 3),
+    ([(b"authorization", b"Bearer made-up")], 0),  # shown, but no such token: refused all the same
+    ([(b"authorization", b"Bearer good")], 3),
+    ([(b"cookie", b"theme=dark; probatio_session_lu=good")], 3),
 ])
 async def test_the_guard_reads_a_large_body_only_after_credentials(headers: list[tuple[bytes, bytes]],
                                                                    pulled: int) -> None:
@@ -175,7 +177,11 @@ async def test_the_guard_reads_a_large_body_only_after_credentials(headers: list
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    guard = GuardedRequests(route, default_cap=lambda: 1024 * 1024, session_cookie="probatio_session_lu")
+    async def authenticate(scope: Any) -> bool:
+        return any(b"good" in value for _, value in scope["headers"])
+
+    guard = GuardedRequests(route, default_cap=lambda: 1024 * 1024, session_cookie="probatio_session_lu",
+                            authenticate=authenticate)
     await guard({"type": "http", "method": "POST", "path": "/api/v1/transfers/c-1/documents", "headers": headers},
                 receive, send)
     assert chunks == pulled
@@ -203,7 +209,7 @@ async def test_the_inbox_holds_few_large_bodies_at_once(nodes: LocalNodes) -> No
         for _ in range(6):
             yield b"x" * MiB
 
-    headers = {"Content-Type": "application/json"}
+    headers = {"Content-Type": "application/json", "Probatio-Documents": "1"}
     async with httpx.AsyncClient(base_url=nodes["LU"].url, timeout=60) as http:
         holding = [asyncio.create_task(http.post("/api/v1/inbox", content=held(n), headers=headers))
                    for n in range(LARGE_INBOX_BODIES)]
@@ -213,7 +219,7 @@ async def test_the_inbox_holds_few_large_bodies_at_once(nodes: LocalNodes) -> No
         assert r.status_code == 503 and r.headers["retry-after"] == "30", (r.status_code, r.text)
         release.set()
         answers = await asyncio.gather(*holding)
-        assert all(a.status_code == 413 for a in answers), [a.status_code for a in answers]  # no documents said
-        # Once they are done, the next one is read again.
+        assert all(a.status_code == 401 for a in answers), [(a.status_code, a.text[:200]) for a in answers]
+        # Once they are done, the next one is read again (and refused as what it is: no signed envelope).
         r = await http.post("/api/v1/inbox", content=six_mib(), headers=headers)
-        assert r.status_code == 413, r.status_code
+        assert r.status_code == 401, r.status_code

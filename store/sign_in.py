@@ -5,6 +5,8 @@ attempt is refused without looking at the password, so guessing gets nowhere fas
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -39,12 +41,21 @@ def _wait(row: dict[str, Any], limits: Limits, now: datetime) -> float:
     return max(0.0, float((ready - now).total_seconds()))
 
 
+# How many sign-in attempts of one process hold a database connection at once. An attempt waits for its keys'
+# locks while holding one; without this bound, a burst of attempts on one name would hold every connection of
+# the pool, and the whole node (its pages, its API, the inbox) would wait with them.
+SIGN_IN_SLOTS = 2
+_slots: weakref.WeakKeyDictionary[AsyncConnectionPool[Any], asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
 @asynccontextmanager
 async def one_at_a_time(pool: AsyncConnectionPool[Any], keys: list[str]) -> AsyncIterator[AsyncConnection[Any]]:
     """A transaction holding each key's lock (in one order, so two attempts cannot deadlock): attempts on one
     name or from one address are judged one after the other, from the check of the wait to the failure
-    counted, so a burst of parallel guesses cannot all pass the check before the first is counted."""
-    async with pool.connection() as conn, conn.transaction():
+    counted, so a burst of parallel guesses cannot all pass the check before the first is counted. At most
+    SIGN_IN_SLOTS attempts of this process hold a connection meanwhile; the others wait without one."""
+    slots = _slots.setdefault(pool, asyncio.Semaphore(SIGN_IN_SLOTS))
+    async with slots, pool.connection() as conn, conn.transaction():
         for key in sorted(keys):
             await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 9471))", (key,))
         yield conn

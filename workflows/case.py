@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         CertificateFields,
         MessageFields,
         MessageType,
+        SubsequentDecisionFields,
         message_type_of,
         parse_fields,
     )
@@ -45,7 +46,7 @@ with workflow.unsafe.imports_passed_through():
         TransferInput,
     )
     from workflows.projection import decision_due, projection, refresh_alerts, view
-    from workflows.rules import CONFLICT, INVALID, Refusal, check_role, check_stage, rule_for
+    from workflows.rules import CONFLICT, INVALID, Refusal, art_14_subsequent, check_role, check_stage, rule_for
     from workflows.stages import Alert, Side
 
 STAGE_KEY = SearchAttributeKey.for_keyword("TransferStage")
@@ -82,6 +83,9 @@ COMPLETION_PAUSES_DECISION = "completion-pauses-decision"
 # kept-deadline-timer: the deadline loop keeps its timer across wake-ups while the next due date stays the same,
 # and leaves a timer about to fire to fire instead of cancelling it (see TIMER_LEFT_TO_FIRE).
 KEPT_DEADLINE_TIMER = "kept-deadline-timer"
+# subsequent-competence: a subsequent decision received from the state not competent for it in this case
+# (Art 14(1), 14(3)) is noted and changes nothing, as one from a third party is.
+SUBSEQUENT_COMPETENCE = "subsequent-competence"
 # completion-overdue-alert: a missed completion period raises an alert on the executing side (Art 8(2)).
 PATCHED_ALERTS = {str(Alert.COMPLETION_OVERDUE): "completion-overdue-alert"}
 
@@ -368,6 +372,11 @@ class CaseWorkflow:
             why = f"it comes from {msg.from_state}, which is not the other party of this case"
         elif self.stage not in accepted:
             why = f"a {msg.type} is not acceptable while this case is {self.stage}"
+        elif isinstance(fields, SubsequentDecisionFields) and (refusal := art_14_subsequent(
+                fields.decision, side=Side.ISSUING if self.side == Side.EXECUTING else Side.EXECUTING,
+                issuing_competent=self.m.issuing_competent)) is not None and workflow.patched(SUBSEQUENT_COMPETENCE):
+            # Art 14: a subsequent decision counts only from the state competent for it in this case.
+            why = f"{msg.from_state} is not competent for this subsequent decision: {refusal.reason}"
         if why:
             self.event("message_ignored", msg.from_state, {"type": msg.type, "message_id": msg.message_id,
                                                            "why": why})

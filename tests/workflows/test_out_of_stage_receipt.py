@@ -171,3 +171,41 @@ async def test_amnesty_review_and_max_custody_out_of_stage_are_noted_and_change_
     # And the case goes on: the withdrawal is still LU's to make (Art 9(4)), and it is sent.
     assert (await act(client, case_id, "withdraw", "prosecutor")).stage == IssuingStage.CLOSED
     await wait_for(partial(asyncio.sleep, 0, recorder.sent[case_id]), lambda sent: "withdrawal" in sent)
+
+
+async def test_a_subsequent_decision_from_the_state_not_competent_for_it_changes_nothing(
+        worker: tuple[Client, str, Recorder]) -> None:
+    """Art 14(3): BE declared it leaves revocation to LU; a revocation BE sends anyway is noted with why and
+    closes nothing, while a modification (still BE's, Art 14(1)(a)) is taken."""
+    client, queue, recorder = worker
+    case_id = str(uuid.uuid4())
+    handle = client.get_workflow_handle(workflow_id(Side.ISSUING, case_id))
+    await client.start_workflow(
+        "OutgoingTransfer", TransferInput(case_id=case_id, issuing_state="LU", executing_state="BE",
+                                          authority="LU", created_by="officer"),
+        id=workflow_id(Side.ISSUING, case_id), task_queue=queue)
+    await act(client, case_id, "submit", "officer")
+    await act(client, case_id, "approve", "prosecutor", ApproveFields())
+    now = datetime.now(UTC)
+    for n, (type_, body) in enumerate([("acknowledgement", {"received_at": now.isoformat()}),
+                                       ("decision", {"outcome": "recognised", "art_14_3": True})]):
+        await handle.signal("receive", LinkMessage(message_id=f"{case_id}-{n}", type=type_, from_state="BE",
+                                                   sent_at=now, received_at=now, body=body))
+    memory = await wait_for(lambda: memory_of(client, case_id), lambda m: m.stage == IssuingStage.TRANSFERRED)
+    assert memory.issuing_competent
+
+    revoke = f"{case_id}-revoke"
+    await handle.signal("receive", LinkMessage(message_id=revoke, type="subsequent_decision", from_state="BE",
+                                               sent_at=now, received_at=now, body={"decision": "revoke"}))
+    noted = await wait_for(partial(asyncio.sleep, 0, recorder.events[case_id]), partial(mentions, revoke))
+    note = next(e for e in noted if e.detail.get("message_id") == revoke)
+    assert note.type == "message_ignored" and "not competent" in note.detail["why"], note
+    assert (await memory_of(client, case_id)).stage == IssuingStage.TRANSFERRED
+
+    modify = f"{case_id}-modify"
+    await handle.signal("receive", LinkMessage(message_id=modify, type="subsequent_decision", from_state="BE",
+                                               sent_at=now, received_at=now, body={"decision": "modify"}))
+    taken = await wait_for(partial(asyncio.sleep, 0, recorder.events[case_id]),
+                           lambda events: any(e.type == "subsequent_decision_received" for e in events))
+    assert any(e.type == "subsequent_decision_received" and e.detail.get("decision") == "modify" for e in taken)
+    assert (await memory_of(client, case_id)).stage == IssuingStage.TRANSFERRED

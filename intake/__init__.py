@@ -5,7 +5,8 @@ verify → de-duplicate → parse against the catalogue → bind to its case →
 
 - verify: the sender's Ed25519 signature over the exact bytes, the size, the addressee, the time window
   (adapters.envelope.open_envelope);
-- de-duplicate: a message id already taken in gets its first answer again, and nothing happens twice;
+- de-duplicate: a message id already taken in, or refused for what it is (422, 403), gets its first answer
+  again, and nothing happens twice; a refusal for the moment (404, 409) is judged afresh;
 - parse: the payload must be the message's model in `forms.messages` (types, limits, no U+0000);
 - bind: `to_state` is this node; a `certificate` opens only a new conversation; any other message refers
   to an existing case, comes from that case's other party, and is acceptable in the case's current stage;

@@ -16,6 +16,20 @@ async def inbox_answer(conn: AsyncConnection[Any], message_id: str) -> dict[str,
     return dict(row["response"]) if row else None
 
 
+async def inbox_refusal(conn: AsyncConnection[Any], message_id: str) -> tuple[int, str] | None:
+    """The refusal this message id got the first time, when it was refused for what it is (0034)."""
+    cur = await conn.execute("SELECT status, reason FROM inbox_refusals WHERE message_id = %s", (message_id,))
+    row = await cur.fetchone()
+    return (int(row["status"]), str(row["reason"])) if row else None
+
+
+async def remember_refusal(pool: AsyncConnectionPool[Any], *, message_id: str, from_state: str, status: int,
+                           reason: str) -> None:
+    async with pool.connection() as conn:
+        await conn.execute("INSERT INTO inbox_refusals (message_id, from_state, status, reason) VALUES (%s, %s, %s, %s)"
+                           " ON CONFLICT (message_id) DO NOTHING", (message_id, from_state, status, reason))
+
+
 async def inbox_record(conn: AsyncConnection[Any], *, message_id: str, conversation_id: str, type_: str,
                        from_state: str, envelope: dict[str, Any], response: dict[str, Any]) -> bool:
     cur = await conn.execute(

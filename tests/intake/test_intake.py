@@ -327,6 +327,25 @@ async def test_a_repeated_message_id_gets_its_first_answer(three: LocalNodes) ->
                               lambda c: any(e["type"] == "decision_delayed" for e in c["timeline"]))
         assert sum(e["type"] == "decision_delayed" for e in case["timeline"]) == 1
 
+        # Refused for what it is (422), an id keeps its answer, whatever it carries when sent again...
+        bad = Envelope(message_id="refused-once", conversation_id=deciding, type=MessageType.DELAY_NOTICE,
+                       from_state=BE, to_state=LU, sent_at=datetime.now(UTC), payload={"expected_by": "not-a-date"})
+        first = await http.post(url, content=seal(bad, key).body, headers=seal(bad, key).headers)
+        assert first.status_code == 422, first.text
+        good = bad.model_copy(update={"payload": valid_payload(MessageType.DELAY_NOTICE)})
+        again = await http.post(url, content=seal(good, key).body, headers=seal(good, key).headers)
+        assert (again.status_code, again.json()["detail"]) == (422, first.json()["detail"])
+        # ... while one refused for the moment (409: not in this stage) is judged afresh when it comes again.
+        early = Envelope(message_id="too-early", conversation_id=deciding, type=MessageType.SUPERVISION_STARTED,
+                         from_state=BE, to_state=LU, sent_at=datetime.now(UTC),
+                         payload=valid_payload(MessageType.SUPERVISION_STARTED))
+        r = await http.post(url, content=seal(early, key).body, headers=seal(early, key).headers)
+        assert r.status_code == 409, r.text
+        with psycopg.connect(nodes[LU].owner_url) as conn:
+            kept = conn.execute("SELECT message_id, status FROM inbox_refusals WHERE message_id IN"
+                                " ('refused-once', 'too-early')").fetchall()
+        assert kept == [("refused-once", 422)]
+
 
 async def a_draft(nodes: LocalNodes, http: httpx.AsyncClient) -> str:
     """A transfer LU's officer created for BE and has not submitted: no certificate has gone anywhere yet."""

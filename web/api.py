@@ -92,7 +92,7 @@ class Deadline(BaseModel):
     due: str
     basis: Literal["law", "policy"]
     article: str
-    status: Literal["open", "met", "missed", "cancelled"]
+    status: Literal["open", "met", "met_late", "missed", "cancelled"]
 
 
 class TimelineEvent(BaseModel):

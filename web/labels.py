@@ -85,7 +85,8 @@ DELIVERY_STAGES = {"relay": N_("relay to the other access point"), "delivery": N
 BASES = {"law": N_("law"), "policy": N_("policy")}
 # Art 6(1): how a judgment that is not attached is sent (forms.documents.SeparateChannel).
 SENT_SEPARATELY = {"post": N_("by post"), "email": N_("by e-mail"), "ecodex": N_("through e-CODEX")}
-DEADLINE_STATUSES = {"open": N_("open"), "met": N_("met"), "missed": N_("missed"), "cancelled": N_("cancelled")}
+DEADLINE_STATUSES = {"open": N_("open"), "met": N_("met"), "met_late": N_("met late"), "missed": N_("missed"),
+                     "cancelled": N_("cancelled")}
 
 EVENTS = {
     "created": N_("created"), "submitted": N_("submitted"), "approved": N_("approved"),

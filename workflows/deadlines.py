@@ -39,7 +39,8 @@ class Deadline:
     due: datetime
     basis: Literal["law", "policy"]
     article: str
-    status: Literal["open", "met", "missed", "cancelled"] = "open"
+    # `met_late`: done after it was missed (the record keeps that it was late; its alert ends).
+    status: Literal["open", "met", "met_late", "missed", "cancelled"] = "open"
     # Why the date is what it is when it is not the plain period (a code the pages word): `completion_awaited`
     # (Art 8(2): moved by the whole period set while the completion is awaited), `completion_waited` (moved by
     # `moved_days`, the days the decision waited), `after_60_days` (an Art 12(2) date given once the 60 days

@@ -224,7 +224,8 @@ class CaseMemory:
     def end_deadline(self, name: str, status: str = "met") -> None:
         for d in self.deadlines:
             if d.name == name and d.status in ("open", "missed"):
-                d.status = status  # type: ignore[assignment]
+                # Done after it was missed: the record says it was late, not that it was met.
+                d.status = "met_late" if status == "met" and d.status == "missed" else status  # type: ignore[assignment]
 
     def close(self, new_stage: str, outcome: str | None) -> None:
         """Move to a final stage: every open deadline is cancelled, nothing is watched any more."""

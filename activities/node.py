@@ -146,6 +146,30 @@ class NodeActivities:
         await cases.update_certificate(self.ctx.pool, case_id, completed.model_dump(mode="json"),
                                        completed.facts().model_dump(mode="json"))
 
+    @activity.defn(name="accept_completion")
+    async def accept_completion(self, case_id: str, message_id: str) -> CaseFacts:
+        """Art 8(2) on the executing side, once the case's workflow accepted the completion: the completed
+        certificate (kept by the intake with the message) replaces the one received, and its PDF is kept with
+        its seal checked, in one transaction; the case's facts follow it."""
+        from forms.messages import Completion, parse_message
+        from intake.certificate_pdf import keep_received_certificate
+
+        payload = await messages.inbox_payload(self.ctx.pool, message_id)
+        if payload is None:
+            raise ApplicationError(f"completion {message_id} is not in the inbox", type="invalid", non_retryable=True)
+        # The documents' bytes are kept apart (documents table; the inbox keeps their descriptions only).
+        completion = parse_message("completion", {k: v for k, v in payload.items() if k != "documents"})
+        if not isinstance(completion, Completion):  # parse_message gives the model of the type it is asked for
+            raise ApplicationError(f"message {message_id} is not a completion", type="invalid", non_retryable=True)
+        row = await committed_case(self.ctx.pool, case_id, "incoming")
+        async with self.ctx.pool.connection() as conn, conn.transaction():
+            await cases.write_certificate(conn, case_id, completion.certificate.model_dump(mode="json"),
+                                          completion.certificate.facts().model_dump(mode="json"))
+            await keep_received_certificate(conn, self.ctx.directory, case_id=case_id, from_state=row["issuing_state"],
+                                            message_id=message_id, pdf=completion.certificate_pdf)
+        facts: CaseFacts = await self.load_facts(case_id)
+        return facts
+
     @activity.defn(name="complete_certificate")
     async def complete_certificate(self, case_id: str, note_id: str | None) -> str:
         """Art 8(2) in one step: the completed certificate (kept in the action's note) with box (l) the approving
@@ -339,7 +363,8 @@ class NodeActivities:
     def all(self) -> list[Any]:
         return [self.record_case, self.check_certificate, self.load_facts, self.prepare_certificate,
                 self.send_message, self.check_adaptation, self.apply_completion,
-                self.sign_certificate, self.approve_certificate, self.complete_certificate, self.reassign_case]
+                self.sign_certificate, self.approve_certificate, self.complete_certificate, self.accept_completion,
+                self.reassign_case]
 
 
 def art_14_3_applies(declaration: Any, facts: Any) -> bool:

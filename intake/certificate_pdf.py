@@ -2,7 +2,8 @@
 checked against the digest the sender gave, its electronic seal checked against the sending state's trust
 anchors and the result stored beside it (shown to the prosecutor: a bad seal is recorded, not hidden).
 
-Called by the intake in the receipt's transaction, once the case exists and the message is bound to it.
+Called by the intake in the receipt's transaction, once the case exists and the message is bound to it; for a
+completion, once the case's workflow accepted it (activities/node.py `accept_completion`).
 """
 
 from __future__ import annotations
@@ -22,10 +23,8 @@ from store import seals
 log = logging.getLogger(__name__)
 
 
-async def keep_received_certificate(conn: Any, directory: Directory, *, case_id: str, from_state: str,
-                                    message_id: str, pdf: DocumentInfo | None) -> None:
-    if pdf is None:
-        return
+def checked_pdf(pdf: DocumentInfo) -> tuple[bytes, str]:
+    """The PDF's bytes and digest, checked against the digest the sender gave (DocumentRefused otherwise)."""
     try:
         content = base64.b64decode(pdf.content, validate=True)
     except (binascii.Error, ValueError) as err:
@@ -33,6 +32,14 @@ async def keep_received_certificate(conn: Any, directory: Directory, *, case_id:
     digest = hashlib.sha256(content).hexdigest()
     if pdf.sha256 and pdf.sha256 != digest:
         raise DocumentRefused("payload.certificate_pdf.sha256: does not match the document's bytes")
+    return content, digest
+
+
+async def keep_received_certificate(conn: Any, directory: Directory, *, case_id: str, from_state: str,
+                                    message_id: str, pdf: DocumentInfo | None) -> None:
+    if pdf is None:
+        return
+    content, digest = checked_pdf(pdf)
     await conn.execute(
         "INSERT INTO documents (case_id, kind, lang, media_type, sha256, content) VALUES (%s, %s, %s, %s, %s, %s)"
         " ON CONFLICT DO NOTHING", (case_id, "certificate", pdf.lang or "und", "application/pdf", digest, content))

@@ -15,7 +15,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from adapters.envelope import Envelope, EnvelopeRejected, open_envelope
 from forms.messages import CertificateMessage, Completion, DocumentInfo, Message, MessageRefused, parse_message
 from forms.stages import Side
-from intake.certificate_pdf import keep_received_certificate
+from intake.certificate_pdf import checked_pdf, keep_received_certificate
 from intake.documents import DocumentRefused, keep_received, received_documents, without_document_content
 from store import audit, cases, messages
 from workflows.model import LinkMessage, TransferInput, workflow_id
@@ -100,8 +100,14 @@ async def _take_in(node: Any, envelope: Envelope, now: datetime) -> dict[str, An
                           sent_at=envelope.sent_at, received_at=now, body=message.signal_body())
         if isinstance(message, CertificateMessage):
             await _open_incoming_case(node, conn, envelope, message)
-        elif isinstance(message, Completion) and bound.open:
-            await _replace_certificate(node, conn, envelope, message)
+        elif isinstance(message, Completion) and bound.open and message.certificate_pdf is not None:
+            # Checked now (the sender hears of a PDF that is not what it says); the completed certificate and
+            # its PDF are kept once the case's workflow accepts the completion (accept_completion): a case that
+            # has moved on since this read of its stage ignores it, and keeps the certificate it had.
+            try:
+                checked_pdf(message.certificate_pdf)
+            except DocumentRefused as err:
+                raise IntakeRefused(422, str(err)) from err
         if bound.open:
             await keep_received(conn, envelope, documents)
         # The documents' bytes are kept once, in the documents table; the inbox keeps the rest of the envelope.
@@ -203,14 +209,6 @@ async def _open_incoming_case(node: Any, conn: Any, envelope: Envelope, message:
                             created_by=f"peer:{envelope.from_state}")
     # The seal is the issuing authority's, also on a certificate forwarded within this state.
     await _keep_pdf(node, conn, envelope, message.certificate_pdf, sealed_by=_issuing_state(envelope, message))
-
-
-async def _replace_certificate(node: Any, conn: Any, envelope: Envelope, message: Completion) -> None:
-    """Art 8(2): the completed certificate replaces the one received; its facts follow it."""
-    await conn.execute("UPDATE cases SET certificate = %s, facts = %s, updated_at = now() WHERE id = %s",
-                       (Jsonb(message.certificate.model_dump(mode="json")),
-                        Jsonb(message.certificate.facts().model_dump(mode="json")), envelope.conversation_id))
-    await _keep_pdf(node, conn, envelope, message.certificate_pdf)
 
 
 async def _keep_pdf(node: Any, conn: Any, envelope: Envelope, pdf: DocumentInfo | None, *,

@@ -57,7 +57,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from forms.validation import wording
     from workflows import deadlines as dl
-    from workflows.case import CaseWorkflow, prepare, refuse
+    from workflows.case import PREPARE_RETRY, CaseWorkflow, prepare, refuse
     from workflows.model import (
         ActionResult,
         AdaptationCheck,
@@ -87,6 +87,9 @@ MEASURE_TIMERS = "measure-timers"
 # forward-to-another-node: the certificate is sent on to a competent authority another node serves, and the
 # case closes as `forwarded` once it has it (before, the case closed and nothing went anywhere).
 FORWARD_TO_ANOTHER_NODE = "forward-to-another-node"
+# completion-accepted-here: the completed certificate replaces the one received once this case accepts the
+# completion (an activity), no longer at the intake, which read the case's stage before the case had moved on.
+COMPLETION_ACCEPTED_HERE = "completion-accepted-here"
 
 CONSULTATION_REPLY = "consultation_reply"
 
@@ -502,10 +505,17 @@ class IncomingTransfer(CaseWorkflow):
         ref = {"message_id": msg.message_id}
         match fields:
             case CompletionFields():
-                # Art 8(2): the completed certificate is in the database; its facts may have changed.
+                # Art 8(2): the completed certificate replaces the one received (now that this case accepts
+                # it); its facts may have changed.
                 self.end_deadline("completion")
                 self.resume_decision()
-                self.m.facts = await prepare("load_facts", self.inp.case_id, CaseFacts)
+                if workflow.patched(COMPLETION_ACCEPTED_HERE):
+                    self.m.facts = await workflow.execute_activity(
+                        "accept_completion", args=[self.inp.case_id, msg.message_id], result_type=CaseFacts,
+                        start_to_close_timeout=timedelta(minutes=2), retry_policy=PREPARE_RETRY)
+                else:
+                    # Histories recorded before: the intake had stored it already.
+                    self.m.facts = await prepare("load_facts", self.inp.case_id, CaseFacts)
                 self.event("completion_received", peer, ref)
             case ConsultationReplyFields():
                 self.m.consultations_answered = set(self.m.consultation_due)  # every consultation open until now

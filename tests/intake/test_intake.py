@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -469,3 +470,35 @@ def test_pdf_digest_is_what_the_intake_checks() -> None:
     content = b"%PDF-1.7 example"
     assert base64.b64decode(base64.b64encode(content)) == content
     assert Path is not None  # keeps the import used by fixtures' type hints
+
+
+async def test_a_completion_the_case_no_longer_awaits_leaves_the_certificate_as_it_was(three: LocalNodes) -> None:
+    """The intake reads the case's stage from its projection, which may lag behind the workflow: BE has
+    recognised, but its row still says a completion is awaited. The completion is then taken in (200), and the
+    workflow, which has moved on, ignores it: the certificate received stays, since the completed one replaces
+    it only once the case accepts the completion. Before, the intake replaced it at once."""
+    nodes = three
+    async with httpx.AsyncClient(timeout=60) as http:
+        case_id = await a_case_under_decision(nodes, http)
+        r = await http.post(f"{nodes[BE].url}/api/v1/incoming/{case_id}/actions/decide",
+                            json={"outcome": "recognised"}, headers=bearer(nodes, BE, "prosecutor"))
+        assert r.status_code == 200, r.text
+        await settled(nodes, [case_id])
+        url = nodes[BE].node.settings.effective_database_url
+        with psycopg.connect(url, autocommit=True) as conn:
+            before = conn.execute("SELECT certificate FROM cases WHERE id = %s", (case_id,)).fetchone()
+            # The projection as it was a moment before the decision: a completion awaited, under decision.
+            conn.execute("UPDATE cases SET stage = 'under_decision', deadlines = deadlines || %s::jsonb"
+                         " WHERE id = %s", (json.dumps([{"name": "completion", "due": datetime.now(UTC).isoformat(),
+                                                         "status": "open", "basis": "law", "article": "8(2)"}]),
+                                            case_id))
+        completed = fresh_certificate(LU, BE)
+        completed["person"]["surname"] = "Completed-Too-Late"
+        r = await Peer(nodes, http).send(LU, BE, case_id, MessageType.COMPLETION, {"certificate": completed})
+        assert r.status_code == 200, r.text
+        memory = await wait_for(lambda: workflow_memory(nodes, BE, Side.EXECUTING, case_id),
+                                lambda m: "completion" in m.messages_received)
+        assert memory.stage == "recognised"
+        with psycopg.connect(url) as conn:
+            after = conn.execute("SELECT certificate FROM cases WHERE id = %s", (case_id,)).fetchone()
+        assert after == before and "Completed-Too-Late" not in json.dumps(after)

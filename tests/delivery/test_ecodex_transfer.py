@@ -6,8 +6,10 @@ schedule runs (activities/ecodex.py)."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import functools
+import hashlib
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,7 +24,7 @@ from activities.ecodex import poll_once
 from adapters.ecodex import business_content
 from adapters.envelope import Envelope, seal
 from adapters.keys import generate_key, load_or_create_private_key
-from forms.examples import example_certificate
+from forms.examples import EXAMPLE_JUDGMENT_FILENAME, example_certificate, example_judgment_pdf
 from forms.messages import MessageType
 from probatio.harness import LocalNodes, start_nodes
 from probatio.simulate import TestServer, skip_until
@@ -87,6 +89,28 @@ async def certificate_id(http: httpx.AsyncClient, nodes: LocalNodes, case_id: st
     return str(found)
 
 
+async def judgment_travelled(http: httpx.AsyncClient, nodes: LocalNodes, case_id: str) -> None:
+    """Art 6(1): the judgment LU attached went with the certificate through both connectors: BE lists it with
+    the sha256 of the example judgment and gives those very bytes (issue 12, "the judgment travels")."""
+    judgment = example_judgment_pdf()
+    digest = hashlib.sha256(judgment).hexdigest()
+    lu_docs = await http.get(f"{nodes['LU'].url}/api/v1/transfers/{case_id}/documents",
+                             headers=bearer(nodes, "LU", "prosecutor"))
+    assert lu_docs.status_code == 200, lu_docs.text
+    assert [(d["kind"], d["sha256"]) for d in lu_docs.json()["items"]] == [("judgment", digest)]
+    incoming = f"{nodes['BE'].url}/api/v1/incoming/{case_id}/documents"
+    prosecutor = bearer(nodes, "BE", "prosecutor")
+    r = await http.get(incoming, headers=prosecutor)
+    assert r.status_code == 200, r.text
+    [doc] = r.json()["items"]
+    assert (doc["kind"], doc["sha256"], doc["size"]) == ("judgment", digest, len(judgment)), doc
+    assert doc["filename"] == EXAMPLE_JUDGMENT_FILENAME, doc
+    r = await http.get(f"{incoming}/{doc['id']}", headers=prosecutor)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/pdf"
+    assert r.content == judgment
+
+
 async def test_a_transfer_lu_to_be_over_two_connectors(
     temporal_client: Client, pg_server: str, tmp_path: Path, connectors: tuple[FakeConnector, FakeConnector]
 ) -> None:
@@ -104,6 +128,7 @@ async def test_a_transfer_lu_to_be_over_two_connectors(
                 return r.status_code
 
             assert await wait_for(at_be, lambda status: status == 200) == 200, "BE's poll never took it in"
+            await judgment_travelled(http, nodes, case_id)
             await recognise_at_be(http, nodes, case_id)  # the decision comes back over e-CODEX too
 
             case = functools.partial(outgoing_case, http, nodes, case_id)
@@ -132,6 +157,10 @@ async def test_a_transfer_lu_to_be_over_two_connectors(
     [certificate] = [m for m in lu.outgoing() if m["backendMessageId"] == message_id]
     assert [e["confirmationType"] for e in certificate["evidences"]] == [
         "SUBMISSION_ACCEPTANCE", "RELAY_REMMD_ACCEPTANCE", "DELIVERY", "RETRIEVAL"]
+    # The judgment crossed the gateway with the certificate, also as an attachment a person at BE can open.
+    attached = {f["fileName"]: base64.b64decode(f["fileContent"]) for f in certificate["files"]["files"]
+                if f["fileType"] == "BUSINESS_ATTACHMENT"}
+    assert attached.get(EXAMPLE_JUDGMENT_FILENAME) == example_judgment_pdf()
     assert be.refused_triggers == [] and lu.refused_triggers == []
 
 

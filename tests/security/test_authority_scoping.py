@@ -10,6 +10,8 @@ node-wide on purpose; the admin does not read the audit log.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import itertools
 import re
 import uuid
@@ -24,9 +26,11 @@ from fastapi.routing import APIRoute
 from psycopg.types.json import Jsonb
 from starlette.routing import Route
 
-from probatio.harness import LocalNodes
+from forms.messages import ACTIONS
+from forms.stages import Side
+from probatio.harness import LocalNodes, attach_example_judgment
 from store.users import ROLES, create_user
-from tests.support import bearer, fresh_certificate
+from tests.support import bearer, fresh_certificate, wait_for
 from tests.web.webhelp import csrf_of, signed_in
 
 pytestmark = pytest.mark.integration
@@ -43,16 +47,22 @@ class Secrets:
     draft_id: str
     marker: str
     surname: str
+    # An incoming case of LU (a transfer BE -> LU): without one every /incoming/{id} route only answers 404.
+    incoming_id: str = ""
+    incoming_marker: str = ""
+    incoming_doc: str = ""
 
     def leaked(self, text: str, status: int) -> list[str]:
         # A filter field showing back the id the caller typed is not a leak, nor is the language picker's
         # way back to the page asked for (its own address, query included); anything else is.
-        text = text.replace(f'value="{self.case_id}"', "")
+        for case_id in filter(None, (self.case_id, self.incoming_id)):
+            text = text.replace(f'value="{case_id}"', "")
         text = re.sub(r'<input type="hidden" name="next" value="[^"]*">', "", text)
-        found = [name for name, value in (("person's data", self.marker),) if value in text]
+        found = [name for name, value in (("person's data", self.marker),
+                                          ("incoming person's data", self.incoming_marker)) if value and value in text]
         if 200 <= status < 300:
-            found += [name for name, value in (("case id", self.case_id), ("draft id", self.draft_id))
-                      if value in text]
+            found += [name for name, value in (("case id", self.case_id), ("draft id", self.draft_id),
+                                               ("incoming case id", self.incoming_id)) if value and value in text]
         return found
 
 
@@ -85,6 +95,59 @@ async def _lu_case_and_draft(nodes: LocalNodes) -> Secrets:
     return Secrets(case_id=case_id, draft_id=draft_id, marker=marker, surname=surname)
 
 
+async def _lu_incoming_case(nodes: LocalNodes, secrets: Secrets) -> Secrets:
+    """A transfer BE -> LU with the judgment attached, taken in by LU's intake: an incoming case of LU's own
+    authority that exists, so that the incoming routes are swept with an id that answers."""
+    marker = f"Incoming{uuid.uuid4().hex[:10]}"
+    cert = fresh_certificate("BE", "LU")
+    cert["person"]["place_of_birth"] = marker
+    async with httpx.AsyncClient(base_url=nodes["BE"].url, timeout=30) as http:
+        r = await http.post("/api/v1/transfers", headers=bearer(nodes, "BE", "officer"),
+                            json={"executing_state": "LU", "certificate": cert})
+        assert r.status_code == 201, r.text
+        case_id = str(r.json()["id"])
+        r = await attach_example_judgment(http, nodes["BE"].url, case_id, bearer(nodes, "BE", "officer"))
+        assert r.status_code == 201, r.text
+        for role, action in (("officer", "submit"), ("prosecutor", "approve")):
+            r = await http.post(f"/api/v1/transfers/{case_id}/actions/{action}", headers=bearer(nodes, "BE", role))
+            assert r.status_code == 200, r.text
+    async with httpx.AsyncClient(base_url=nodes["LU"].url, timeout=30) as http:
+        async def at_lu() -> dict[str, Any]:
+            r = await http.get(f"/api/v1/incoming/{case_id}", headers=bearer(nodes, "LU", "prosecutor"))
+            return dict(r.json()) if r.status_code == 200 else {}
+
+        case = await wait_for(at_lu, lambda c: c.get("stage") == "under_decision")
+        assert case["stage"] == "under_decision", "LU never took in BE's certificate"
+        r = await http.get(f"/api/v1/incoming/{case_id}/documents", headers=bearer(nodes, "LU", "prosecutor"))
+        assert r.status_code == 200, r.text
+        [doc] = r.json()["items"]
+    return dataclasses.replace(secrets, incoming_id=case_id, incoming_marker=marker, incoming_doc=str(doc["id"]))
+
+
+def _incoming_state(nodes: LocalNodes, case_id: str) -> tuple[Any, ...]:
+    """What an action of the other authority on LU's incoming case would change."""
+    with psycopg.connect(nodes["LU"].owner_url) as conn:
+        row = conn.execute("SELECT authority, stage, outcome, revision, certificate, deadlines FROM cases"
+                           " WHERE id = %s AND direction = 'incoming'", (case_id,)).fetchone()
+        timeline = conn.execute("SELECT count(*) FROM timeline WHERE case_id = %s", (case_id,)).fetchone()
+        documents = conn.execute("SELECT count(*) FROM documents WHERE case_id = %s", (case_id,)).fetchone()
+    assert row is not None
+    return (*row, timeline, documents)
+
+
+async def _settled(nodes: LocalNodes, case_id: str) -> tuple[Any, ...]:
+    """The incoming case once its workflow has stopped moving (the receipt it sent, its evidences), so that a
+    change seen after the sweep can only come from the sweep."""
+    last = _incoming_state(nodes, case_id)
+    for _ in range(40):
+        await asyncio.sleep(1)
+        now = _incoming_state(nodes, case_id)
+        if now == last:
+            return now
+        last = now
+    raise AssertionError("LU's incoming case never settled")
+
+
 def _others(nodes: LocalNodes) -> dict[str, str]:
     """A user of every role in another authority of the LU node; their tokens."""
     tokens = {}
@@ -97,10 +160,12 @@ def _others(nodes: LocalNodes) -> dict[str, str]:
 def _values(name: str, secrets: Secrets) -> list[str]:
     """What to put in a path parameter: LU's ids wherever an id goes, every variant where there are few."""
     return {
-        "case_id": [secrets.case_id], "draft_id": [secrets.draft_id], "direction": ["outgoing", "incoming"],
+        "case_id": [secrets.case_id, *filter(None, [secrets.incoming_id])], "draft_id": [secrets.draft_id],
+        "direction": ["outgoing", "incoming"],
         "fmt": ["pdf", "html", "csv", "json", "xlsx"], "step_key": ["a", "person", "review"],
-        "action": ["submit", "approve", "withdraw", "decide"], "doc_id": ["1"],
-    }.get(name, [secrets.case_id])
+        "action": ["submit", "approve", "withdraw", "decide"],
+        "doc_id": ["1", *filter(None, [secrets.incoming_doc])],
+    }.get(name, [secrets.case_id, *filter(None, [secrets.incoming_id])])
 
 
 def every_route(app: FastAPI) -> list[tuple[str, set[str]]]:
@@ -141,12 +206,18 @@ def _person(secrets: Secrets) -> dict[str, str]:
 
 
 async def test_another_authority_sees_nothing_of_lu(nodes: LocalNodes) -> None:
-    secrets = await _lu_case_and_draft(nodes)
+    secrets = await _lu_incoming_case(nodes, await _lu_case_and_draft(nodes))
     tokens = _others(nodes)
     routes = _paths(app_of(nodes, "LU"), secrets)
     assert any("/audit" in p for _, p in routes) and any("person-data" in p for _, p in routes)
+    incoming_routes = [(m, p) for m, p in routes if p.startswith(f"/api/v1/incoming/{secrets.incoming_id}")]
+    assert any(p == f"/api/v1/incoming/{secrets.incoming_id}" for _, p in incoming_routes)
+    assert any(p == f"/api/v1/incoming/{secrets.incoming_id}/documents/{secrets.incoming_doc}"
+               for _, p in incoming_routes)
+    before = await _settled(nodes, secrets.incoming_id)
     failures: list[str] = []
     calls = 0
+    incoming_answers: dict[str, set[int]] = {}
     for role in ROLES:
         api = httpx.AsyncClient(base_url=nodes["LU"].url, timeout=60,
                                 headers={"Authorization": f"Bearer {tokens[role]}"})
@@ -163,6 +234,8 @@ async def test_another_authority_sees_nothing_of_lu(nodes: LocalNodes) -> None:
                         kwargs["data"] = {"csrf_token": csrf, **_person(secrets)}
                 r = await client.request(method, path, **kwargs)
                 calls += 1
+                if path.startswith(f"/api/v1/incoming/{secrets.incoming_id}"):
+                    incoming_answers.setdefault(f"{method} {path}", set()).add(r.status_code)
                 if r.status_code >= 500:
                     failures.append(f"{role} {method} {path}: {r.status_code}")
                 leaks = secrets.leaked(r.text, r.status_code)
@@ -173,11 +246,43 @@ async def test_another_authority_sees_nothing_of_lu(nodes: LocalNodes) -> None:
             await page.aclose()
     assert calls > 200
     assert not failures, "\n".join(failures)
+    # LU's incoming case exists, and its routes refused the other authority (CONTRACT §2: 403, "authority not
+    # allowed"), whatever the role. Only what is answered alike for any id is not a 403: an action the
+    # executing side does not have (404 before any case is looked up), a body the endpoint cannot parse (422).
+    case_free = {f"POST /api/v1/incoming/{secrets.incoming_id}/actions/{a}": {404}
+                 for a in _values("action", secrets) if a not in ACTIONS[Side.EXECUTING]}
+    case_free[f"POST /api/v1/incoming/{secrets.incoming_id}/evidence"] = {422}
+    assert f"POST /api/v1/incoming/{secrets.incoming_id}/actions/decide" in incoming_answers
+    wrong = {k: v for k, v in incoming_answers.items() if v != case_free.get(k, {403})}
+    assert not wrong, wrong
+    # So every action of the executing side, and a well-formed delivery evidence, is tried too: all 403.
+    async with httpx.AsyncClient(base_url=nodes["LU"].url, timeout=60) as http:
+        for role in ROLES:
+            other = {"Authorization": f"Bearer {tokens[role]}"}
+            for action in ACTIONS[Side.EXECUTING]:
+                r = await http.post(f"/api/v1/incoming/{secrets.incoming_id}/actions/{action}", json={},
+                                    headers=other)
+                if r.status_code != 403 or secrets.leaked(r.text, r.status_code):
+                    failures.append(f"{role} {action}: {r.status_code} {r.text[:200]}")
+            r = await http.post(f"/api/v1/incoming/{secrets.incoming_id}/evidence", headers=other,
+                                json={"message_id": "any", "kind": "delivered", "channel": "post"})
+            if r.status_code != 403 or secrets.leaked(r.text, r.status_code):
+                failures.append(f"{role} evidence: {r.status_code} {r.text[:200]}")
+    assert not failures, "\n".join(failures)
+    # Nothing the sweep sent changed LU's incoming case; each look at it was refused and recorded for the auditor.
+    assert _incoming_state(nodes, secrets.incoming_id) == before
+    with psycopg.connect(nodes["LU"].owner_url) as conn:
+        denied = {row[0] for row in conn.execute(
+            "SELECT user_name FROM audit WHERE action = 'read_denied' AND case_id = %s", (secrets.incoming_id,))}
+    assert denied == {f"other-{role}" for role in ROLES}, denied
     # The detector itself: LU's own officer does get the case, and the sweep would have said so.
     async with httpx.AsyncClient(base_url=nodes["LU"].url, timeout=30) as http:
         r = await http.get(f"/api/v1/transfers/{secrets.case_id}/certificate.html",
                            headers=bearer(nodes, "LU", "officer"))
         assert r.status_code == 200 and secrets.leaked(r.text, r.status_code)
+        r = await http.get(f"/api/v1/incoming/{secrets.incoming_id}/certificate.html",
+                           headers=bearer(nodes, "LU", "prosecutor"))
+        assert r.status_code == 200 and "incoming person's data" in secrets.leaked(r.text, r.status_code)
 
 
 async def test_the_auditor_reads_their_authorities_rows_only(nodes: LocalNodes) -> None:

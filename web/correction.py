@@ -46,6 +46,12 @@ async def replace_certificate(pool: AsyncConnectionPool[Any], user: User, case_i
         # Art 6(5): the corrected box (b) may not name the judgment of another open transfer; checked and
         # written under the judgment's lock, as a new transfer is.
         await refuse_a_second_transfer(conn, row["issuing_state"], cert, excluding=case_id)
+        # Still a draft now, under the row's lock: a submission that moved the case on since it was read wins.
+        cur = await conn.execute("SELECT stage FROM cases WHERE id = %s FOR UPDATE", (case_id,))
+        now = await cur.fetchone()
+        if now is None or now["stage"] != "draft":
+            raise ApiError(409, "the certificate can be corrected only while the transfer is a draft; it is "
+                                f"{now['stage'] if now else 'gone'}")
         await cases.write_certificate(conn, case_id, cert.model_dump(mode="json"), cert.facts().model_dump(mode="json"))
     from forms.documents import sent_separately
     from web.art_6_1 import sync_box_k  # box (k) keeps listing what goes with it

@@ -121,9 +121,10 @@ class GuardedRequests:
         self.large_inbox_bodies = asyncio.Semaphore(LARGE_INBOX_BODIES)
 
     async def _refuse(self, scope: Scope, send: Send, status: int, code: str, detail: object, reason: str) -> None:
-        await _answer(send, status, code, detail)
+        # Recorded before the answer: a sender (or a test) that reads the audit log once answered finds it there.
         if self.on_refused is not None:
             await self.on_refused(scope, status, reason)
+        await _answer(send, status, code, detail)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

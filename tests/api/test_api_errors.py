@@ -91,7 +91,7 @@ def _sealed(nodes: LocalNodes, tmp: Path, **changes: object) -> tuple[bytes, dic
 
 
 async def test_inbox_refuses_forged_replayed_malformed_and_oversized(nodes: LocalNodes, tmp_path: Path) -> None:
-    async with httpx.AsyncClient(base_url=nodes["BE"].url) as http:
+    async with httpx.AsyncClient(base_url=nodes["BE"].url, timeout=30) as http:
         body, headers = _sealed(nodes, tmp_path)
         first = await http.post("/api/v1/inbox", content=body, headers=headers)
         assert first.status_code == 200

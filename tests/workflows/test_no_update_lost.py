@@ -66,10 +66,10 @@ T = TypeVar("T")
 
 STATE = {Side.ISSUING: "LU", Side.EXECUTING: "BE"}
 PEER = {Side.ISSUING: "BE", Side.EXECUTING: "LU"}
-# Runs of the issuing side's tests: its five closing actions eight times each at the start of supervision, six
-# times each (three of each way) at the threshold, where a run takes longer.
-RUNS_ISSUING_START = 40
-RUNS_ISSUING_THRESHOLD = 30
+# Runs of the issuing side's tests: 100 in a row, as the executing side's (its five closing actions twenty times
+# each, at the start of supervision and at the history threshold).
+RUNS_ISSUING_START = 100
+RUNS_ISSUING_THRESHOLD = 100
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,11 @@ the certificate's model."""
 from __future__ import annotations
 
 import re
-from typing import Any
 
-import httpx
 import pytest
-from webhelp import csrf_of, form_fields, signed_in
+from webhelp import draft_certificate, example_draft, form_fields, signed_in
 
 from probatio.harness import LocalNodes
-from store import drafts
 
 pytestmark = pytest.mark.integration
 
@@ -112,22 +109,9 @@ async def test_the_person_search_asks_the_date_of_birth_in_boxes(nodes: LocalNod
     await auditor.aclose()
 
 
-async def _draft(officer: httpx.AsyncClient) -> str:
-    page = await officer.get("/transfers/new")
-    r = await officer.post("/transfers/new", data={"start": "example", "csrf_token": csrf_of(page.text)})
-    assert r.status_code == 303
-    return str(r.headers["location"].rsplit("/", 1)[0])
-
-
-async def _certificate(nodes: LocalNodes, draft: str) -> dict[str, Any]:
-    row = await drafts.get_draft(nodes["LU"].node.pool, draft.rsplit("/", 1)[-1])
-    assert row is not None
-    return dict(row["certificate"])
-
-
 async def test_the_maximum_custody_in_years_and_months(nodes: LocalNodes) -> None:
     officer = await signed_in(nodes["LU"].url, "officer")
-    draft = await _draft(officer)
+    draft = await example_draft(officer)
     action = f"/transfers/drafts/{draft.rsplit('/', 1)[-1]}/g"
     page = (await officer.get(f"{draft}/g")).text
     name = "offences.maximum_custody_months"
@@ -137,7 +121,7 @@ async def test_the_maximum_custody_in_years_and_months(nodes: LocalNodes) -> Non
     fields.update({f"{name}-years": "2", f"{name}-months": "6", "go": "stay"})
     r = await officer.post(f"{draft}/g", data=fields)
     assert r.status_code in (200, 303), r.text[-2000:]
-    assert (await _certificate(nodes, draft))["offences"]["maximum_custody_months"] == 30
+    assert (await draft_certificate(nodes, draft))["offences"]["maximum_custody_months"] == 30
     # Shown back as years and the months left over.
     page = (await officer.get(f"{draft}/g")).text
     assert (_box(page, f"{name}-years"), _box(page, f"{name}-months")) == ("2", "6")
@@ -146,5 +130,5 @@ async def test_the_maximum_custody_in_years_and_months(nodes: LocalNodes) -> Non
     fields.update({f"{name}-years": "two", "go": "stay"})
     r = await officer.post(f"{draft}/g", data=fields)
     assert "whole numbers" in _beside(r.text, "f-offences-maximum-custody-months"), r.text[-2000:]
-    assert (await _certificate(nodes, draft))["offences"]["maximum_custody_months"] == 30
+    assert (await draft_certificate(nodes, draft))["offences"]["maximum_custody_months"] == 30
     await officer.aclose()

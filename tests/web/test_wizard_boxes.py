@@ -5,35 +5,20 @@ by name, and every box the certificate prints fillable and printed."""
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import httpx
 import pytest
-from webhelp import csrf_of, form_fields, signed_in
+from webhelp import csrf_of, draft_certificate, example_draft, form_fields, signed_in
 
 from forms.annex1 import Certificate
 from forms.render import render_certificate
 from probatio.harness import LocalNodes
-from store import drafts
 
 pytestmark = pytest.mark.integration
 
 # What must never reach a person's eyes in a wizard message: a JSON path, a pattern, pydantic's wording.
 TECHNICAL = re.compile(r"measures\[\d+\]|\w+\.\w+_\w+|\^\[|\$'|Field required|should match|Input should|"
                        r"type=|sursis_probatoire|\bLU\b|\bBE\b")
-
-
-async def _draft(officer: httpx.AsyncClient) -> str:
-    page = await officer.get("/transfers/new")
-    r = await officer.post("/transfers/new", data={"start": "example", "csrf_token": csrf_of(page.text)})
-    assert r.status_code == 303
-    return str(r.headers["location"].rsplit("/", 1)[0])
-
-
-async def _certificate(nodes: LocalNodes, draft: str) -> dict[str, Any]:
-    row = await drafts.get_draft(nodes["LU"].node.pool, draft.rsplit("/", 1)[-1])
-    assert row is not None
-    return dict(row["certificate"])
 
 
 def _errors(html: str) -> list[str]:
@@ -46,7 +31,7 @@ def _errors(html: str) -> list[str]:
 
 async def test_rules_are_checked_when_the_box_is_saved_in_plain_words(nodes: LocalNodes) -> None:
     officer = await signed_in(nodes["LU"].url, "officer")
-    draft = await _draft(officer)
+    draft = await example_draft(officer)
     for lang, future, order, unsupervised, shorter in (
         ("en", "in the future", "before the judgment was delivered", "Belgium notified no measure",
          "shorter than Luxembourg law allows"),
@@ -113,7 +98,7 @@ async def _reset(officer: httpx.AsyncClient, draft: str) -> None:
 async def test_dates_durations_and_names(nodes: LocalNodes) -> None:
     officer = await signed_in(nodes["LU"].url, "officer")
     officer.cookies.set("probatio_lang_lu", "fr")
-    draft = await _draft(officer)
+    draft = await example_draft(officer)
     action = f"/transfers/drafts/{draft.rsplit('/', 1)[-1]}"
     # Durations: 3 years and 2 months is stored in days as the certificate counts them, and shown back so.
     page = await officer.get(f"{draft}/j")
@@ -122,7 +107,7 @@ async def test_dates_durations_and_names(nodes: LocalNodes) -> None:
                    "supervision.total_duration_days-days": "0", "go": "stay"})
     r = await officer.post(f"{draft}/j", data=fields)
     assert r.status_code in (200, 422)
-    cert = await _certificate(nodes, draft)
+    cert = await draft_certificate(nodes, draft)
     assert cert["supervision"]["total_duration_days"] == round(3 * 365.2425 + 2 * 365.2425 / 12)
     shown = form_fields((await officer.get(f"{draft}/j")).text, f"{action}/j")
     assert (shown["supervision.total_duration_days-years"], shown["supervision.total_duration_days-months"],
@@ -134,7 +119,7 @@ async def test_dates_durations_and_names(nodes: LocalNodes) -> None:
     fields.update({"judgment.delivered_on-day": "7", "judgment.delivered_on-month": "3",
                    "judgment.delivered_on-year": "2025", "go": "stay"})
     await officer.post(f"{draft}/b", data=fields)
-    assert (await _certificate(nodes, draft))["judgment"]["delivered_on"] == "2025-03-07"
+    assert (await draft_certificate(nodes, draft))["judgment"]["delivered_on"] == "2025-03-07"
     fields.update({"judgment.delivered_on-day": "31", "judgment.delivered_on-month": "2", "go": "d"})
     r = await officer.post(f"{draft}/b", data=fields)
     assert r.status_code == 422 and "date" in r.text
@@ -148,13 +133,13 @@ async def test_dates_durations_and_names(nodes: LocalNodes) -> None:
     r = await officer.post(f"{draft}/e", data={**fields, "person.nationality": [fields["person.nationality"], "MA"],
                                                "go": "stay"})
     assert r.status_code == 200
-    assert (await _certificate(nodes, draft))["person"]["nationality"] == ["LU", "MA"]
+    assert (await draft_certificate(nodes, draft))["person"]["nationality"] == ["LU", "MA"]
     assert '<option value="MA" selected>Maroc</option>' in r.text
 
 
 async def test_every_box_the_pdf_prints_is_fillable_and_printed(nodes: LocalNodes) -> None:
     officer = await signed_in(nodes["LU"].url, "officer")
-    draft = await _draft(officer)
+    draft = await example_draft(officer)
     action = f"/transfers/drafts/{draft.rsplit('/', 1)[-1]}"
     filled = {
         "d": {"contact_authority.fax": "+352 47 11 11", "contact_authority.contact_persons[0].name": "Anne Weber",
@@ -176,7 +161,7 @@ async def test_every_box_the_pdf_prints_is_fillable_and_printed(nodes: LocalNode
         fields.update({**values, "go": "stay"})
         r = await officer.post(f"{draft}/{step}", data=fields)
         assert r.status_code == 200, r.text[-1500:]
-    cert = await _certificate(nodes, draft)
+    cert = await draft_certificate(nodes, draft)
     assert cert["contact_authority"]["fax"] == "+352 47 11 11"
     assert cert["contact_authority"]["contact_persons"][0]["name"] == "Anne Weber"
     assert cert["person"]["addresses"]["elsewhere"]["country"] == "IT"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from typing import Any
 
 import httpx
 
@@ -95,3 +96,20 @@ def date_of(fields: dict[str, str], path: str) -> str:
     """The ISO date a GOV.UK date input (`path-day`, `path-month`, `path-year`) holds on the page."""
     day, month, year = (fields.get(f"{path}-{part}", "") for part in ("day", "month", "year"))
     return f"{year}-{int(month):02d}-{int(day):02d}" if day and month and year else ""
+
+
+async def example_draft(officer: httpx.AsyncClient) -> str:
+    """A new draft started from the project's example in the wizard: its URL without the step."""
+    page = await officer.get("/transfers/new")
+    r = await officer.post("/transfers/new", data={"start": "example", "csrf_token": csrf_of(page.text)})
+    assert r.status_code == 303
+    return str(r.headers["location"].rsplit("/", 1)[0])
+
+
+async def draft_certificate(nodes: Any, draft: str) -> dict[str, Any]:
+    """The certificate the wizard's draft at `draft` (a URL from example_draft) holds now, as stored."""
+    from store import drafts
+
+    row = await drafts.get_draft(nodes["LU"].node.pool, draft.rsplit("/", 1)[-1])
+    assert row is not None
+    return dict(row["certificate"])

@@ -23,7 +23,6 @@ from functools import partial
 from typing import Any, TypeVar
 
 import pytest
-from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
@@ -46,16 +45,11 @@ from forms.messages import (
 from probatio.node import WORKFLOWS
 from probatio.runner import workflow_runner
 from tests.support import NeverHappened
+from tests.workflows.recording import Recorder
 from workflows.model import (
     ActionResult,
-    AdaptationCheck,
-    CaseFacts,
     CaseMemory,
-    CaseProjection,
     LinkMessage,
-    OutgoingMessage,
-    SendResult,
-    SubmissionCheck,
     TransferInput,
     workflow_id,
 )
@@ -108,54 +102,6 @@ ISSUING_CLOSING = [
     Closing("notify_amnesty", "amnesty_pardon"),
     Closing("notify_review", "judgment_review", ReviewFields(outcome=ReviewOutcome.ANNULLED)),
 ]
-
-
-# How long writing a racing case to the database takes here, as it may in production: the moment between the
-# last handler and the hand-over is then as wide on a fast machine as on a slow one, and races land in it.
-SLOW_PUBLISH = 0.03
-
-
-class Recorder:
-    """Activities that do nothing but remember which messages each case sent."""
-
-    def __init__(self) -> None:
-        self.sent: dict[str, list[str]] = defaultdict(list)
-        self.slow: set[str] = set()  # cases whose projection takes SLOW_PUBLISH to write
-
-    @activity.defn(name="record_case")
-    async def record_case(self, projection: CaseProjection) -> None:
-        if projection.case_id in self.slow:
-            await asyncio.sleep(SLOW_PUBLISH)
-
-    @activity.defn(name="load_facts")
-    async def load_facts(self, case_id: str) -> CaseFacts:
-        return CaseFacts(probation_period_days=365, measure_count=1)
-
-    @activity.defn(name="check_certificate")
-    async def check_certificate(self, case_id: str) -> SubmissionCheck:
-        return SubmissionCheck()
-
-    @activity.defn(name="prepare_certificate")
-    async def prepare_certificate(self, case_id: str) -> str:
-        return "fr"
-
-    @activity.defn(name="approve_certificate")
-    async def approve_certificate(self, case_id: str, approver: str, note_id: str | None,
-                                  judgment_sent_separately: str | None) -> str:
-        return "fr"
-
-    @activity.defn(name="check_adaptation")
-    async def check_adaptation(self, case_id: str, note_id: str | None) -> AdaptationCheck:
-        return AdaptationCheck()
-
-    @activity.defn(name="send_message")
-    async def send_message(self, msg: OutgoingMessage) -> SendResult:
-        self.sent[msg.case_id].append(msg.type)
-        return SendResult(message_id=msg.message_id, delivered=True, adapter="nodelink")
-
-    def all(self) -> list[Callable[..., Any]]:
-        return [self.record_case, self.load_facts, self.check_certificate, self.prepare_certificate,
-                self.approve_certificate, self.check_adaptation, self.send_message]
 
 
 @pytest.fixture(scope="module")

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
 import pytest
-from temporalio import activity
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -27,15 +25,11 @@ from forms.stages import IssuingStage
 from probatio.node import WORKFLOWS
 from probatio.runner import workflow_runner
 from tests.support import wait_for
+from tests.workflows.recording import Recorder
 from workflows.model import (
     ActionResult,
-    CaseFacts,
     CaseMemory,
-    CaseProjection,
     LinkMessage,
-    OutgoingMessage,
-    SendResult,
-    SubmissionCheck,
     TimelineEvent,
     TransferInput,
     workflow_id,
@@ -49,40 +43,6 @@ PAYLOADS: dict[MessageType, dict[str, Any]] = {
     MessageType.JUDGMENT_REVIEW: {"outcome": "annulled"},
     MessageType.MAX_CUSTODY_INFO: {"max_custody_days": 90},
 }
-
-
-class Recorder:
-    """Activities that only record: the timeline events each case published, and the messages it sent."""
-
-    def __init__(self) -> None:
-        self.events: dict[str, list[TimelineEvent]] = defaultdict(list)
-        self.sent: dict[str, list[str]] = defaultdict(list)
-
-    @activity.defn(name="record_case")
-    async def record_case(self, projection: CaseProjection) -> None:
-        self.events[projection.case_id].extend(projection.events)
-
-    @activity.defn(name="load_facts")
-    async def load_facts(self, case_id: str) -> CaseFacts:
-        return CaseFacts(probation_period_days=365, measure_count=1)
-
-    @activity.defn(name="check_certificate")
-    async def check_certificate(self, case_id: str) -> SubmissionCheck:
-        return SubmissionCheck()
-
-    @activity.defn(name="approve_certificate")
-    async def approve_certificate(self, case_id: str, approver: str, note_id: str | None,
-                                  judgment_sent_separately: str | None) -> str:
-        return "fr"
-
-    @activity.defn(name="send_message")
-    async def send_message(self, msg: OutgoingMessage) -> SendResult:
-        self.sent[msg.case_id].append(msg.type)
-        return SendResult(message_id=msg.message_id, delivered=True, adapter="nodelink")
-
-    def all(self) -> list[Callable[..., Any]]:
-        return [self.record_case, self.load_facts, self.check_certificate, self.approve_certificate,
-                self.send_message]
 
 
 @pytest.fixture(scope="module")

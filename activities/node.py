@@ -187,7 +187,7 @@ class NodeActivities:
         """The completed certificate as it is to be kept: the officer completes the content, not the signature
         (box (l) stays the approving prosecutor's, Art 6(3)); box (k) keeps listing what goes with it."""
         from forms.annex1 import Certificate
-        from forms.documents import Art6_1Documents, AttachedDocument, SeparateChannel, sent_separately
+        from forms.documents import Art6_1Documents, sent_separately
 
         texts = await cases.note_texts(self.ctx.pool, note_id) if note_id else {}
         certificate = texts.get("certificate")
@@ -198,10 +198,8 @@ class NodeActivities:
         cert = Certificate.model_validate(certificate)
         if row.get("certificate") is not None:
             cert = cert.model_copy(update={"signature": certificate_of(row, case_id).signature})
-        separately = sent_separately(row.get("certificate"))
-        attached = [AttachedDocument.of_listed(r) for r in await documents.listed(self.ctx.pool, case_id)]
-        rule = Art6_1Documents(attached=attached,
-                               judgment_sent_separately=SeparateChannel(separately) if separately else None)
+        rule = Art6_1Documents.of_listed(await documents.listed(self.ctx.pool, case_id),
+                                         sent_separately(row.get("certificate")))
         return Certificate.model_validate(rule.box_k(cert.model_dump(mode="json")))
 
     @activity.defn(name="sign_certificate")
@@ -222,15 +220,12 @@ class NodeActivities:
         judgment is sent otherwise, box (l) is the approving prosecutor's signature, the certificate is rendered
         in a language the executing state accepts and sealed; the certificate and its PDF are stored together,
         once all of it succeeded, so an approval that fails (or is refused) leaves the draft as it was."""
-        from forms.documents import Art6_1Documents, AttachedDocument, SeparateChannel
+        from forms.documents import Art6_1Documents
 
         row = await committed_case(self.ctx.pool, case_id, "outgoing")
         texts = await cases.note_texts(self.ctx.pool, note_id) if note_id else {}
         post = texts.get("post") if isinstance(texts.get("post"), str) else None
-        attached = [AttachedDocument.of_listed(r) for r in await documents.listed(self.ctx.pool, case_id)]
-        rule = Art6_1Documents(attached=attached,
-                               judgment_sent_separately=SeparateChannel(judgment_sent_separately)
-                               if judgment_sent_separately else None)
+        rule = Art6_1Documents.of_listed(await documents.listed(self.ctx.pool, case_id), judgment_sent_separately)
         boxed = certificate_of({**row, "certificate": rule.box_k(row["certificate"])}, case_id)
         signed = boxed.signed_by(approver, post, activity.info().scheduled_time.date())
         lang, pdf = await self._render(signed)

@@ -88,6 +88,12 @@ class Art6_1Documents(BaseModel):
     def judgment_attached(self) -> bool:
         return any(d.kind == DocumentKind.JUDGMENT for d in self.attached)
 
+    @classmethod
+    def of_listed(cls, rows: Iterable[Mapping[str, Any]], separately: str | None) -> Art6_1Documents:
+        """From the case's document list (store/documents.py `listed`) and how the judgment goes otherwise."""
+        return cls(attached=[AttachedDocument.of_listed(r) for r in rows],
+                   judgment_sent_separately=SeparateChannel(separately) if separately else None)
+
     def box_k(self, certificate: Mapping[str, Any]) -> dict[str, Any]:
         """The certificate with box (k) saying which documents are attached and how the judgment is sent
         otherwise (a paper original may follow an attached copy: the certificate then says both)."""

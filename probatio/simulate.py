@@ -418,14 +418,19 @@ class Simulation:
             raise ScenarioError(f"the transfer could not be created ({r.status_code}): {r.text}")
         self.case_id = self.out.case_id = r.json()["id"]
         self.out.workflow_ids = [workflow_id(Side.ISSUING, self.case_id), workflow_id(Side.EXECUTING, self.case_id)]
-        if s.judgment:
-            from probatio.harness import attach_example_judgment
+        await self._attach_judgment(s.issuing, "officer", self.case_id)
 
-            # Art 6(1): the example judgment goes with every certificate, whatever the scenario's certificate.
-            r = await attach_example_judgment(self._http, self._nodes[s.issuing].url, self.case_id,
-                                              self._headers(s.issuing, "officer"))
-            if r.status_code != 201:
-                raise ScenarioError(f"the example judgment could not be attached ({r.status_code}): {r.text}")
+    async def _attach_judgment(self, state: str, role: str, case_id: str) -> None:
+        """Art 6(1): the example judgment goes with every certificate a scenario's transfer sends, whatever its
+        certificate (unless the scenario says `judgment: none`)."""
+        if not self.scn.judgment:
+            return
+        from probatio.harness import attach_example_judgment
+
+        assert self._http is not None
+        r = await attach_example_judgment(self._http, self._nodes[state].url, case_id, self._headers(state, role))
+        if r.status_code != 201:
+            raise ScenarioError(f"the example judgment could not be attached ({r.status_code}): {r.text}")
 
     async def act(self, step: Step) -> tuple[int, Any]:
         assert self._http is not None and self.start is not None and step.actor is not None
@@ -441,15 +446,8 @@ class Simulation:
                                             "certificate": resolve_body(self.scn.certificate, start=self.start,
                                                                         issuing=self.scn.issuing,
                                                                         executing=self.scn.executing)})
-            if r.status_code == 201 and self.scn.judgment:
-                from probatio.harness import attach_example_judgment
-
-                # Art 6(1): the judgment goes with this certificate too, as with the scenario's own transfer.
-                attached = await attach_example_judgment(self._http, self._nodes[state].url, r.json()["id"],
-                                                         self._headers(state, role))
-                if attached.status_code != 201:
-                    raise ScenarioError(f"the example judgment could not be attached ({attached.status_code}): "
-                                        f"{attached.text}")
+            if r.status_code == 201:
+                await self._attach_judgment(state, role, r.json()["id"])
             return r.status_code, r.json()
         try:
             r = await self._http.post(f"{self._nodes[state].url}/api/v1/{kind}/{self.case_id}/actions/{step.action}",

@@ -8,7 +8,7 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from forms.documents import Art6_1Documents, AttachedDocument, SeparateChannel
+from forms.documents import Art6_1Documents, SeparateChannel
 from store import cases
 from store import documents as store
 from web.errors import ApiError, problems
@@ -26,15 +26,10 @@ async def art_6_1_at_approval(pool: AsyncConnectionPool[Any], row: dict[str, Any
     raw = body.get("judgment_sent_separately")
     if raw is not None and raw not in set(SeparateChannel):
         raise ApiError(422, problems(("judgment_sent_separately", "must be one of " + ", ".join(SeparateChannel))))
-    rule = Art6_1Documents(attached=await attached_list(pool, row["id"]),
-                           judgment_sent_separately=SeparateChannel(raw) if raw else None)
+    rule = Art6_1Documents.of_listed(await store.listed(pool, row["id"]), raw)
     if (reason := rule.refusal()) is not None:
         # Named by the body field that settles it, so the approve form shows the reason beside its choice.
         raise ApiError(422, problems(("judgment_sent_separately", reason)))
-
-
-async def attached_list(pool: AsyncConnectionPool[Any], case_id: str) -> list[AttachedDocument]:
-    return [AttachedDocument.of_listed(r) for r in await store.listed(pool, case_id)]
 
 
 async def sync_box_k(pool: AsyncConnectionPool[Any], case_id: str, separately: SeparateChannel | str | None = None
@@ -43,8 +38,5 @@ async def sync_box_k(pool: AsyncConnectionPool[Any], case_id: str, separately: S
     row = await cases.get_case(pool, case_id, "outgoing")
     if row is None or row.get("certificate") is None:
         return
-    attached = await attached_list(pool, case_id)
-    rule = Art6_1Documents(attached=attached,
-                           judgment_sent_separately=SeparateChannel(separately) if separately else None)
-    certificate = rule.box_k(row["certificate"])
+    certificate = Art6_1Documents.of_listed(await store.listed(pool, case_id), separately).box_k(row["certificate"])
     await cases.update_certificate(pool, case_id, certificate, row.get("facts") or {})

@@ -181,7 +181,14 @@ class CaseWorkflow:
                 self.m.close(new_stage, outcome)
             else:
                 self.m.stage = new_stage
-        name, role = (actor.name, actor.role) if isinstance(actor, Actor) else (actor, "peer")
+        if isinstance(actor, Actor):
+            name, role = actor.name, actor.role
+        else:
+            # A name without a role: the node itself, the officer who created the case (its first event), or
+            # the other state's node, whose messages the case acts on.
+            name = actor
+            role = ("system" if actor == "system" else
+                    "officer" if actor == self.inp.created_by and not actor.startswith("peer:") else "peer")
         self._pending.append(TimelineEvent(
             key=f"{self.inp.case_id}:{self.side}:{workflow.uuid4()}",
             at=self.now(), type=type_, actor=name, role=role, detail=detail or {},

@@ -37,6 +37,7 @@ from pydantic_core import PydanticCustomError
 from forms.adaptation import MeasureChange
 from forms.annex1 import Certificate
 from forms.annex2 import BreachReport
+from forms.common import MemberStateCode
 from forms.documents import MAX_DOCUMENTS, SeparateChannel, TransmittedDocument
 from forms.law import (
     ART_11_1_WORDING,
@@ -864,13 +865,21 @@ class Approve(ApproveFields, Action):
         default=None, title="Your post (title or grade), for box (l) of the certificate")
 
 
+class CompletedCertificate(Certificate):
+    """Art 8(2): the completed or corrected certificate as the officer sends it. Its States are the case's:
+    given or not, the node fills box (a)'s States from the case before the certificate's own rules run."""
+
+    issuing_state: MemberStateCode | None = None  # type: ignore[assignment]
+    executing_state: MemberStateCode | None = None  # type: ignore[assignment]
+
+
 class Complete(Action):
     side, name, roles = Side.ISSUING, "complete", frozenset({OFFICER})
     stages = frozenset({I.COMPLETION_REQUESTED})
     article, label, summary = "8(2)", "Send the completed certificate", "send the completed certificate"
     text_fields, message = frozenset({"certificate"}), MessageType.COMPLETION
 
-    certificate: dict[str, Any] = Field(title="Completed certificate (JSON)")
+    certificate: CompletedCertificate = Field(title="Completed certificate (Annex I)")
 
 
 class Reply(Action):
@@ -1116,7 +1125,7 @@ class ReportBreach(Action):
     article, label, summary = "17", "Report a breach (Annex II)", "report a breach on the Annex II form"
     text_fields, message = frozenset({"breach"}), MessageType.BREACH_REPORT
 
-    breach: dict[str, Any] = Field(title="Breach report, Annex II (JSON)")
+    breach: BreachReport = Field(title="Breach report (Annex II)")
 
 
 class AnswerInformation(Action):

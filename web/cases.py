@@ -15,7 +15,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.service import RPCError
 
 from adapters.directory import Directory
-from forms.messages import Action, ActionInput, ActionRefused, Actor, parse_action
+from forms.messages import Action, ActionInput, ActionRefused, Actor, CompletedCertificate, parse_action
 from store import audit, cases
 from store.users import User
 from web.art_6_1 import art_6_1_at_approval
@@ -164,7 +164,8 @@ async def act(pool: AsyncConnectionPool[Any], client: Client, user: User, side: 
     if side == Side.ISSUING and action == "complete":
         # Checked now (422 naming each field), stored by the workflow only once it accepted the completion:
         # a refused `complete` leaves the certificate as it was (the workflow's apply_completion activity).
-        parsed = parsed.model_copy(update={"certificate": _completed_certificate(row, body.get("certificate"))})
+        completed = CompletedCertificate.model_validate(_completed_certificate(row, body.get("certificate")))
+        parsed = parsed.model_copy(update={"certificate": completed})
     if side == Side.EXECUTING and action in ("forward", "report_breach"):
         # These are checked against the case here (directory, certificate): a wrong stage is said first (409),
         # as the workflow would have.

@@ -242,12 +242,16 @@ DOCUMENT_ANSWERS: dict[str, dict[str, Any]] = {
 
 def _action_example(rule: Any) -> dict[str, Any]:
     """A body for one action, built from its rule's required fields (CONTRACT §3)."""
+    from forms.examples import example_breach, example_certificate
+
     samples: dict[str, Any] = {
         "reason": "the person moved back to Luxembourg", "text": "the judgment became final on 3 May 2026",
         "question": "has the community service begun?", "reasons": "see the attached decision",
         "outcome": "confirmed", "decision": "revoke", "authority": "BE-PG-BRU", "missing": "box (h) point 3",
-        "due_days": 20, "ground": "j", "expected_by": "2027-03-01", "certificate": {"…": "the Annex I certificate"},
-        "breach": {"…": "the Annex II form, see `probatio breach schema`"}, "measures": [],
+        "due_days": 20, "ground": "j", "expected_by": "2027-03-01", "measures": [],
+        # The two forms as the catalogue types them: the project's own examples, valid against their schemas.
+        "certificate": example_certificate().model_dump(mode="json", exclude_none=True),
+        "breach": example_breach().model_dump(mode="json", exclude_none=True),
     }
     required = sorted(n for n, f in rule.model_fields.items() if f.is_required())
     return {field: samples.get(field, "…") for field in required}

@@ -360,10 +360,11 @@ class CaseWorkflow:
         """A received message as its model, when it is to be acted on: seen for the first time, of the
         catalogue, from the case's other party, acceptable in this stage, and the case still open. Anything
         else is noted on the timeline and changes nothing: no handler ever raises on what a peer sent."""
-        if not self.m.first_receipt(msg.message_id, msg.type):
+        if not self.m.first_receipt(msg.message_id):
             return None
         if not workflow.patched(TYPED_RECEIPT):
             # Histories recorded before the catalogue: every message of an open case was acted on as it came.
+            self.m.taken(msg.type)
             if self.closed and msg.type != MessageType.CERTIFICATE:
                 return None
             return parse_fields(msg.type, msg.body) or MessageFields()
@@ -388,6 +389,7 @@ class CaseWorkflow:
             self.event("message_ignored", msg.from_state, {"type": msg.type, "message_id": msg.message_id,
                                                            "why": why})
             return None
+        self.m.taken(msg.type)
         return fields
 
     def _forwarded_within(self, msg: LinkMessage, fields: MessageFields) -> bool:

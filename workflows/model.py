@@ -235,13 +235,17 @@ class CaseMemory:
             if d.status == "open":
                 d.status = "cancelled"
 
-    def first_receipt(self, message_id: str, type_: str) -> bool:
+    def first_receipt(self, message_id: str) -> bool:
         """De-duplicate on receipt: a message id is handled once, however often it arrives."""
         if message_id in self.seen_message_ids:
             return False
         self.seen_message_ids.add(message_id)
-        self.messages_received.append(type_)
         return True
+
+    def taken(self, type_: str) -> None:
+        """A received message this case acts on. One it ignored (out of stage, from a third state, after the
+        end) is on the timeline as ignored, not counted here: the count is of what the case heard and heeded."""
+        self.messages_received.append(type_)
 
 
 # The name recorded histories know the handed-over state by.

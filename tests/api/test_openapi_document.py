@@ -95,3 +95,21 @@ def test_lists_and_refusal_grounds_are_described(document: dict[str, Any]) -> No
         assert "Link" in answer["headers"]
     created = document["paths"]["/api/v1/transfers"]["post"]
     assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in created["parameters"])
+
+
+def test_the_forms_an_action_carries_are_typed_and_their_examples_valid(document: dict[str, Any]) -> None:
+    """`complete` carries the Annex I certificate and `report_breach` the Annex II form: an integrator reads
+    each box's fields and types from the schema (not an untyped object), and the example body validates."""
+    import jsonschema
+
+    schemas = document["components"]["schemas"]
+    for action, field, form, box in (("Complete", "certificate", "CompletedCertificate", "judgment"),
+                                     ("ReportBreach", "breach", "BreachReport", "breaches")):
+        assert schemas[action]["properties"][field]["$ref"] == f"#/components/schemas/{form}", schemas[action]
+        assert box in schemas[form]["properties"], schemas[form]
+    issuing = document["paths"]["/api/v1/transfers/{case_id}/actions/{action}"]["post"]["requestBody"]
+    executing = document["paths"]["/api/v1/incoming/{case_id}/actions/{action}"]["post"]["requestBody"]
+    for body, action, name in ((issuing, "Complete", "complete"), (executing, "ReportBreach", "report_breach")):
+        example = body["content"]["application/json"]["examples"][name]["value"]
+        resolver = {"$ref": f"#/components/schemas/{action}", "components": document["components"]}
+        jsonschema.validate(example, resolver)

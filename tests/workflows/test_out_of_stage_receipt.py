@@ -73,9 +73,10 @@ def mentions(message_id: str, events: list[TimelineEvent]) -> bool:
 
 
 def unchanged(memory: CaseMemory) -> tuple[Any, ...]:
-    """What a message acted on would change."""
+    """What a message acted on would change (the count of messages heard and heeded among it)."""
     return (memory.stage, memory.outcome, memory.deadlines, memory.facts, memory.open_requests,
-            memory.messages_sent, memory.supervision_started, memory.issuing_competent, memory.authority)
+            memory.messages_sent, memory.messages_received, memory.supervision_started, memory.issuing_competent,
+            memory.authority)
 
 
 async def ignored_in_stage(client: Client, recorder: Recorder, case_id: str, stage: str,
@@ -160,7 +161,9 @@ async def test_a_subsequent_decision_from_the_state_not_competent_for_it_changes
     noted = await wait_for(partial(asyncio.sleep, 0, recorder.events[case_id]), partial(mentions, revoke))
     note = next(e for e in noted if e.detail.get("message_id") == revoke)
     assert note.type == "message_ignored" and "not competent" in note.detail["why"], note
-    assert (await memory_of(client, case_id)).stage == IssuingStage.TRANSFERRED
+    ignored = await memory_of(client, case_id)
+    assert ignored.stage == IssuingStage.TRANSFERRED
+    assert ignored.messages_received == ["acknowledgement", "decision"], ignored.messages_received
 
     modify = f"{case_id}-modify"
     await handle.signal("receive", LinkMessage(message_id=modify, type="subsequent_decision", from_state="BE",
@@ -168,4 +171,6 @@ async def test_a_subsequent_decision_from_the_state_not_competent_for_it_changes
     taken = await wait_for(partial(asyncio.sleep, 0, recorder.events[case_id]),
                            lambda events: any(e.type == "subsequent_decision_received" for e in events))
     assert any(e.type == "subsequent_decision_received" and e.detail.get("decision") == "modify" for e in taken)
-    assert (await memory_of(client, case_id)).stage == IssuingStage.TRANSFERRED
+    heeded = await memory_of(client, case_id)
+    assert heeded.stage == IssuingStage.TRANSFERRED
+    assert heeded.messages_received == ["acknowledgement", "decision", "subsequent_decision"]

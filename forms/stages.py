@@ -54,3 +54,5 @@ class Alert(StrEnum):
     MEASURE_PERIOD_ENDED = "measure_period_ended"
     # Art 8(2), 11(1)(a): the period set for the completed certificate ran out without it.
     COMPLETION_OVERDUE = "completion_overdue"
+    # Art 17: an Annex II breach report waits for the issuing state's reading and decision on what follows.
+    BREACH_REPORTED = "breach_reported"

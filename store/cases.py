@@ -375,6 +375,9 @@ DASHBOARD_SQL: dict[str, str] = {
         " ORDER BY due, id LIMIT %(limit)s",
     "overdue": f"SELECT {_SUMMARY_COLUMNS} FROM cases WHERE {_OPEN} AND needs_attention"
                " ORDER BY decision_due NULLS LAST, id LIMIT %(limit)s",
+    # Art 17: breach reports waiting for the issuing state's decision (migration 0035's index).
+    "breach_reports": f"SELECT {_SUMMARY_COLUMNS} FROM cases WHERE {_OPEN} AND alerts ? 'breach_reported'"
+                      " ORDER BY updated_at, id LIMIT %(limit)s",
     # Cases with a decision or a duty due soon, each once: the clock moves this count, so no tally can hold
     # it; two index-only range scans (0030), the second skipping what the first counted.
     "totals": f"SELECT (SELECT count(*) FROM cases WHERE {_OPEN} AND {_DECISION_DUE_SOON})"
@@ -392,6 +395,8 @@ DASHBOARD_NODE_WIDE_SQL: dict[str, str] = {
         + ") ORDER BY due, id LIMIT %(limit)s",
     "overdue": _node_wide(f"SELECT {_SUMMARY_COLUMNS}, created_at FROM cases WHERE closed_at IS NULL"
                           " AND needs_attention ORDER BY decision_due NULLS LAST, id"),
+    "breach_reports": _node_wide(f"SELECT {_SUMMARY_COLUMNS}, created_at FROM cases WHERE closed_at IS NULL"
+                                 " AND alerts ? 'breach_reported' ORDER BY updated_at, id"),
 }
 # How many open cases the user's authorities hold, and the node: which of the two above reads less.
 OPEN_SHARE_SQL = ("SELECT COALESCE(sum(open) FILTER (WHERE authority = ANY(%(auth)s)), 0)::bigint AS mine,"
@@ -444,6 +449,7 @@ async def dashboard(pool: AsyncConnectionPool[Any], authorities: Sequence[str], 
     listed, counted = await asyncio.gather(lists(), counts())
     return {"by_stage": counted["by_stage"], "by_state": counted["by_state"],
             "decisions_due_soon": listed["decisions_due_soon"], "overdue": listed["overdue"],
+            "breach_reports": listed["breach_reports"],
             "totals": {"due_soon": int(listed["totals"][0]["due_soon"]), "overdue": counted["overdue"]},
             "statistics": counted["statistics"]}
 

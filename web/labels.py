@@ -61,6 +61,7 @@ ALERTS = {
     "delivery_unconfirmed": N_("delivery unconfirmed"), "delivery_failed": N_("delivery failed"),
     "probation_period_ended": N_("probation period ended"),
     "measure_period_ended": N_("a measure's period ended"), "completion_overdue": N_("completion overdue"),
+    "breach_reported": N_("breach report to decide on (Art 17)"),
 }
 
 DEADLINES = {

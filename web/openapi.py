@@ -202,6 +202,7 @@ DASHBOARD_EXAMPLE: dict[str, Any] = {
                             "updated_at": "2026-11-23T09:05:01+00:00",
                             "due": "2027-01-22T09:05:01+00:00", "due_name": "decision"}],
     "overdue": [],
+    "breach_reports": [],
     "totals": {"open": 3, "closed": 0},
     "statistics": {"by_state": [], "by_month": [], "by_sex_and_age": []},
 }

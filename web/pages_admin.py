@@ -103,6 +103,8 @@ async def dashboard_data(pool: Any, user: User, since: datetime | None = None,
         "decisions_due_soon": [{**summary(r), "due": r["due"].isoformat(), "due_name": r["due_name"]}
                                for r in data["decisions_due_soon"]],
         "overdue": [summary(r) for r in data["overdue"]],
+        # Art 17: open cases whose breach report waits for a decision on what follows.
+        "breach_reports": [summary(r) for r in data["breach_reports"]],
         "totals": data["totals"],
         "statistics": data["statistics"],
     }

@@ -87,7 +87,9 @@ KEPT_DEADLINE_TIMER = "kept-deadline-timer"
 # (Art 14(1), 14(3)) is noted and changes nothing, as one from a third party is.
 SUBSEQUENT_COMPETENCE = "subsequent-competence"
 # completion-overdue-alert: a missed completion period raises an alert on the executing side (Art 8(2)).
-PATCHED_ALERTS = {str(Alert.COMPLETION_OVERDUE): "completion-overdue-alert"}
+# breach-report-alert: a breach report shows as an alert on the issuing side until it is answered (Art 17).
+PATCHED_ALERTS = {str(Alert.COMPLETION_OVERDUE): "completion-overdue-alert",
+                  str(Alert.BREACH_REPORTED): "breach-report-alert"}
 
 # A run continues as new once its history holds this many events. Monthly supervision adds about 25
 # events a month, so a five-year supervision takes a handful of runs, each far below Temporal's warning
@@ -267,6 +269,7 @@ class CaseWorkflow:
         `forward_to`: the certificate goes on to that authority of this (executing) state instead (Art 6(7)).
         `then` runs once the message is delivered or handed over, `otherwise` if its delivery fails."""
         type_ = message_type_of(fields)
+        self.m.breach_unanswered = False  # whatever goes out answers a breach report (Art 17(4)): it was read
         # The issuing side writes to the authority the executing state named when it forwarded the case.
         to_authority = forward_to or (self.m.authority if self.side == Side.ISSUING else None)
         msg = OutgoingMessage(case_id=self.inp.case_id, message_id=str(workflow.uuid4()), type=type_,

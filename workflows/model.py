@@ -191,6 +191,9 @@ class CaseMemory:
     supervision_started: bool = False
     # Art 14(3): the executing state declared it will not take the 14(1)(b)-(c) decisions for this case.
     issuing_competent: bool = False
+    # Art 17: a breach report came and this side has not written to the executing state since: the case
+    # shows the `breach_reported` alert until a subsequent decision, a request or a reply goes out.
+    breach_unanswered: bool = False
     received_at: datetime | None = None
     # Art 6(7), 18(1): the authority that now holds the case, where it was forwarded (on the executing side
     # the competent authority this node reassigned it to; on the issuing side the one the executing state named).
@@ -231,6 +234,7 @@ class CaseMemory:
         """Move to a final stage: every open deadline is cancelled, nothing is watched any more."""
         self.stage = new_stage
         self.outcome = outcome
+        self.breach_unanswered = False
         for d in self.deadlines:
             if d.status == "open":
                 d.status = "cancelled"

@@ -367,6 +367,7 @@ class OutgoingTransfer(CaseWorkflow):
                 if self.m.issuing_competent:
                     # Art 17(4): the issuing state decides on the Annex II report and tells the executing state.
                     self.duty("decide_subsequent", "17(4)")
+                self.m.breach_unanswered = True
                 self.event("breach_reported", peer, ref)
             case InformationFields():
                 self.event("information_received", peer, ref)

@@ -20,6 +20,8 @@ def refresh_alerts(m: CaseMemory, now: datetime) -> list[str]:
     alerts = {str(a) for a in dl.alerts_at(m.deadlines, now)}
     if m.failed:
         alerts.add(Alert.DELIVERY_FAILED)
+    if m.breach_unanswered:
+        alerts.add(Alert.BREACH_REPORTED)
     raised = sorted(alerts - m.alerts)
     m.alerts = alerts
     m.alerts_seen |= alerts

@@ -87,6 +87,10 @@ async def test_each_message_reads_in_words_on_the_other_side(nodes: LocalNodes) 
         # BE's own page shows what it sent, in the same words.
         sent = _said(await _detail(http, be_case, be_p), "decision", "sent")
         assert sent["texts"]["reasons"] == REASONS and sent["measures"][0]["changed"] == {"hours": 100}
+        be_pages = await signed_in(be, "prosecutor")
+        be_page = (await be_pages.get(f"/cases/incoming/{case_id}")).text
+        for words in (REASONS, "As certified", "As changed", "100"):
+            assert words in be_page, words
 
         lu_pages = await signed_in(lu, "prosecutor")
         page = (await lu_pages.get(f"/cases/outgoing/{case_id}")).text
@@ -116,9 +120,30 @@ async def test_each_message_reads_in_words_on_the_other_side(nodes: LocalNodes) 
         assert "article 17" in french.text.lower() and french.text != form.text
         pdf = await lu_pages.get(f"/cases/outgoing/{case_id}/messages/{breach['message_id']}/breach.pdf")
         assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
-        # Once LU answers (a request for information), the task leaves the queue.
+        # The case carries the alert, and the dashboard lists it among the breach reports to decide on.
+        alerted = await wait_for(lambda: _detail(http, lu_case, lu_p),
+                                 lambda c: "breach_reported" in c.get("alerts", []))
+        assert "breach_reported" in alerted["alerts"], alerted["alerts"]
+        dashboard = (await http.get(f"{lu}/api/v1/dashboard", headers=lu_p)).json()
+        assert [r["id"] for r in dashboard["breach_reports"]] == [case_id], dashboard["breach_reports"]
+        board = (await lu_pages.get("/dashboard")).text
+        assert "Breach reports to decide on (Art 17)" in board and f"/cases/outgoing/{case_id}" in board
+        assert "breach report to decide on (Art 17)" in (await lu_pages.get(f"/cases/outgoing/{case_id}")).text
+        # BE re-opens the report it sent, from its own case page.
+        sent_breach = _said(await _detail(http, be_case, be_o), "breach_report", "sent")
+        form_url = f"/cases/incoming/{case_id}/messages/{sent_breach['message_id']}/breach.html"
+        assert f'href="{form_url}"' in (await be_pages.get(f"/cases/incoming/{case_id}")).text
+        reopened = await be_pages.get(form_url)
+        assert reopened.status_code == 200 and "Article 17" in reopened.text, reopened.text[:300]
+        await be_pages.aclose()
+        # Once LU answers (a request for information), the task leaves the queue and the alert the case.
         await _act(http, f"{lu_case}/actions/request_information", lu_p, {"question": "When exactly?"})
         assert await wait_for(lambda: lu_pages.get("/queue"), lambda r: case_id[:8] not in r.text)
+        answered = await wait_for(lambda: _detail(http, lu_case, lu_p),
+                                  lambda c: "breach_reported" not in c.get("alerts", ["breach_reported"]))
+        assert "breach_reported" not in answered["alerts"]
+        dashboard = (await http.get(f"{lu}/api/v1/dashboard", headers=lu_p)).json()
+        assert dashboard["breach_reports"] == []
         await lu_pages.aclose()
 
 

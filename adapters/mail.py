@@ -36,8 +36,15 @@ from adapters.base import (
     OutboundMessage,
     register_adapter,
 )
-from adapters.envelope import SENDER_HEADER, SIGNATURE_HEADER, SealedEnvelope
+from adapters.envelope import MAX_ENVELOPE_WITH_DOCUMENTS_BYTES, SENDER_HEADER, SIGNATURE_HEADER, SealedEnvelope
 from adapters.tls import client_context
+from forms.documents import MAX_DOCUMENTS_TOTAL_BYTES
+
+# The largest e-mail this adapter writes: its documents twice, inline in the signed envelope and as attachments
+# to read, both base64 in the mail (lines of 76 characters and a line break: 78 bytes for 57 read), so about
+# 167 MB at most; one 20 MB judgment makes an e-mail of about 64 MiB. A relay must take that size (say so
+# to its operator: many take 25-35 MB), and the receiving node's upload takes up to this.
+MAX_EMAIL_BYTES = -(-(MAX_ENVELOPE_WITH_DOCUMENTS_BYTES + MAX_DOCUMENTS_TOTAL_BYTES) // 57) * 78
 
 ENVELOPE_FILENAME = "probatio-envelope.json"
 MESSAGE_ID_HEADER = "Probatio-Message-Id"

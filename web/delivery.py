@@ -10,7 +10,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapters.envelope import MAX_ENVELOPE_WITH_DOCUMENTS_BYTES, SENDER_HEADER, SIGNATURE_HEADER, EnvelopeRejected
+from adapters.envelope import SENDER_HEADER, SIGNATURE_HEADER, EnvelopeRejected
+from adapters.mail import MAX_EMAIL_BYTES
 from intake import IntakeRefused, accept_sealed
 from intake.evidence import bind_evidence, tell_case
 from store import audit, cases
@@ -43,7 +44,7 @@ async def upload(request: Request, user: CurrentUser, file: Annotated[UploadFile
         raise ApiError(403, f"taking in messages is for the officer or prosecutor, not the {user.role}")
     node = request.app.state.node
     # An e-mail carries its documents twice (inline in the signed envelope, and as attachments to read).
-    limit = 2 * MAX_ENVELOPE_WITH_DOCUMENTS_BYTES
+    limit = MAX_EMAIL_BYTES
     raw = await file.read(limit + 1)
     if len(raw) > limit:
         raise ApiError(413, f"a message may be at most {limit} bytes")

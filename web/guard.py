@@ -2,7 +2,8 @@
 
 - Every request body is capped before it is read whole: a declared Content-Length over the route's cap is
   refused at once, and a chunked body is counted as it streams in and refused with 413 the moment it
-  passes the cap, so a 400 MB upload never reaches memory. The node-link inbox and the uploads take the
+  passes the cap, so a 400 MB upload never reaches memory; what streams in past the size of a message
+  without documents is kept in a temporary file until the body is whole. The node-link inbox and the uploads take the
   sizes adapters/envelope.py documents; everything else `Settings.max_body_bytes`.
 - A JSON body nested deeper than MAX_JSON_DEPTH answers 422 naming the body, before any parser recurses.
 - Every answer but the static files carries `Cache-Control: no-store`: answers of the API and the pages
@@ -24,6 +25,7 @@ import codecs
 import contextlib
 import json
 import re
+import tempfile
 from collections.abc import Awaitable, Callable, Mapping
 
 import orjson
@@ -31,6 +33,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters import envelope
+from adapters.mail import MAX_EMAIL_BYTES
 from forms.documents import MAX_DOCUMENT_BYTES
 from web.errors import PROBLEM_JSON, problem_body
 
@@ -40,6 +43,8 @@ MAX_JSON_DEPTH = 64
 # The upload of a message that came by e-mail or post: the envelope (or the .eml carrying it) and its
 # signature file, plus what multipart adds around them.
 _MULTIPART_ALLOWANCE = 128 * 1024
+# The largest e-mail the e-mail adapter writes (its documents twice, base64), in a multipart upload.
+EMAIL_UPLOAD_BYTES = MAX_EMAIL_BYTES + _MULTIPART_ALLOWANCE
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
 
@@ -51,8 +56,7 @@ def body_cap(method: str, path: str, default: int, headers: Mapping[str, str] | 
         # without documents is held to the smaller cap (adapters.envelope.envelope_limit).
         return envelope.envelope_limit(headers or {})
     if path == "/api/v1/inbox/upload":
-        # An e-mail carries its documents twice: inline in the signed envelope, and as attachments to read.
-        return 2 * envelope.MAX_ENVELOPE_WITH_DOCUMENTS_BYTES + _MULTIPART_ALLOWANCE
+        return EMAIL_UPLOAD_BYTES
     if method == "POST" and path.endswith("/documents"):
         return MAX_DOCUMENT_BYTES + _MULTIPART_ALLOWANCE
     return default
@@ -149,7 +153,9 @@ class GuardedRequests:
             return
         async with contextlib.AsyncExitStack() as held:
             # Read the body here, counting: within the cap it is handed on whole; past it, refused at once.
-            chunks: list[bytes] = []
+            # Past the size of a message without documents it goes to a temporary file as it streams, so a
+            # body that turns out too large (400 MB, unauthenticated) never held more than that in memory.
+            chunks = held.enter_context(tempfile.SpooledTemporaryFile(max_size=envelope.MAX_ENVELOPE_BYTES))
             size = 0
             more = True
             large = False
@@ -170,9 +176,10 @@ class GuardedRequests:
                                       [(b"retry-after", str(INBOX_BUSY_RETRY_SECONDS).encode())])
                         return
                     await held.enter_async_context(self.large_inbox_bodies)  # until the inbox is done with it
-                chunks.append(chunk)
+                chunks.write(chunk)
                 more = bool(message.get("more_body", False))
-            body = b"".join(chunks)
+            chunks.seek(0)
+            body = chunks.read()
             await self._pass_on(scope, receive, send, body)
 
     async def _pass_on(self, scope: Scope, receive: Receive, send: Send, body: bytes) -> None:

@@ -66,8 +66,10 @@ def test_the_app_role_adds_anchors_only(owner_url: str) -> None:
             with pytest.raises(error):
                 conn.execute("INSERT INTO audit_checkpoints (kind, seq, hash, signed_by, signature)"
                              " VALUES (%s, 1, '\\x00', 'LU', 'x')", (kind,))
+        # An anchor names a row as it is (tests/security/test_database_privileges.py: never a junk one).
+        conn.execute("INSERT INTO audit (user_name, role, action) VALUES ('o', 'officer', 'read')")
         conn.execute("INSERT INTO audit_checkpoints (kind, seq, hash, signed_by, signature)"
-                     " VALUES ('anchor', 1, '\\x00', 'LU', 'x')")
+                     " SELECT 'anchor', seq, hash, 'LU', 'x' FROM audit")
         for statement in ("DELETE FROM audit_checkpoints", "UPDATE audit_checkpoints SET seq = 2"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(statement)  # type: ignore[arg-type]

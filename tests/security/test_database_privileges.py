@@ -270,3 +270,22 @@ def test_concurrent_writers_keep_one_unbroken_chain(app_url: str) -> None:
     report = audit_chain.verify(app_url, state="LU", public_key=None)
     assert report.intact, report.table()
     assert report.rows == report.last_seq == 8 * 25
+
+
+def test_an_anchor_the_app_role_adds_names_a_row_as_it_is_and_is_made_now(app_url: str) -> None:
+    """The application's role may add an anchor (the nightly check signs the chain's end), but not a junk one:
+    the row it names must be there with that hash, and it is made now, not backdated."""
+    _audit(app_url, 2)
+    insert = ("INSERT INTO audit_checkpoints (kind, seq, hash, rows_deleted, made_at, signed_by, signature)"
+              " VALUES ('anchor', %s, %s, 0, %s, 'LU', 'not checked here')")
+    with psycopg.connect(app_url, autocommit=True) as conn:
+        seq, real = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()  # type: ignore[misc]
+        now = datetime.now(UTC)
+        for bad_seq, bad_hash, made_at in ((seq, b"\x00" * 32, now), (seq + 100, real, now),
+                                           (seq, real, now - timedelta(days=30))):
+            with pytest.raises(psycopg.errors.CheckViolation):
+                conn.execute(insert, (bad_seq, bad_hash, made_at))
+        conn.execute(insert, (seq, real, now))
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(insert.replace("'anchor'", "'pruned'"), (seq, real, now))
+        assert conn.execute("SELECT count(*) FROM audit_checkpoints").fetchone() == (1,)

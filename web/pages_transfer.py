@@ -206,6 +206,11 @@ def _step_context(request: Request, session: Session, row: dict[str, Any], step_
             options[f.path] = [o for o in states if o[0] != node.settings.state]
             if correcting(row):
                 options[f.path] = [o for o in states if o[0] == doc.get("executing_state")]
+        elif f.path == "language" and executing is not None:
+            # Art 21: the certificate goes in a language the executing State accepts; those are offered, and
+            # a language already chosen stays (the check beside the field says why it will not do).
+            accepted = set(executing.accepted_languages) | {str(doc.get("language") or "")}
+            options[f.path] = [o for o in views[f.path]["options"] if o[0] in accepted]
         else:
             options[f.path] = views[f.path]["options"]
     messages: dict[str, list[str]] = {}
@@ -261,9 +266,11 @@ async def _review_page(request: Request, session: Session, row: dict[str, Any], 
 
 @router.get("/transfers/drafts/{draft_id}/{step_key}", response_class=HTMLResponse)
 async def wizard_step(request: Request, session: SignedIn, draft_id: str, step_key: str) -> Response:
-    row = await _draft(request, session, draft_id)
     if step_key not in STEP_BY_KEY:
+        # Said before the draft is read: a page that does not exist shows no personal data, so no read is audited.
+        require_role(session, "officer", what=N_("Filling a certificate"))
         raise ApiError(404, Message(N_("There is no step %(step)s in the certificate."), step=step_key))
+    row = await _draft(request, session, draft_id)
     show = request.query_params.get("check") == "1"
     extra = await _correction_context(request, session, row)
     return render(request, "wizard.html.j2", session, **extra, **_step_context(request, session, row, step_key,
@@ -386,9 +393,11 @@ async def delete_transfer_page(request: Request, session: SignedIn, case_id: str
 
 @router.post("/transfers/drafts/{draft_id}/{step_key}", response_class=HTMLResponse)
 async def save_step(request: Request, session: SignedIn, draft_id: str, step_key: str) -> Response:
-    row = await _draft(request, session, draft_id)
     if step_key not in STEP_BY_KEY:
+        # Said before the draft is read: a page that does not exist shows no personal data, so no read is audited.
+        require_role(session, "officer", what=N_("Filling a certificate"))
         raise ApiError(404, Message(N_("There is no step %(step)s in the certificate."), step=step_key))
+    row = await _draft(request, session, draft_id)
     if row["case_id"]:
         return RedirectResponse(f"/cases/outgoing/{quote(row['case_id'])}", status_code=303)
     form = await request.form()

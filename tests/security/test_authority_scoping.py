@@ -346,12 +346,15 @@ async def test_draft_reads_are_audited_and_the_audit_page_shows_why(nodes: Local
     secrets = await _lu_case_and_draft(nodes)
     officer = await signed_in(nodes["LU"].url, "officer")
     assert (await officer.get(f"/transfers/drafts/{secrets.draft_id}/a")).status_code == 200
+    # A step that does not exist shows nothing of the draft: no read to audit.
+    assert (await officer.get(f"/transfers/drafts/{secrets.draft_id}/no-such-step")).status_code == 404
     await officer.aclose()
     async with httpx.AsyncClient(base_url=nodes["LU"].url, timeout=30) as http:
         r = await http.get("/api/v1/audit", params={"action": "read_draft", "user": "officer"},
                            headers=bearer(nodes, "LU", "auditor"))
         drafts = [e for e in r.json()["items"] if e["detail"].get("draft") == secrets.draft_id]
         assert drafts and drafts[0]["purpose"] == "case_work" and drafts[0]["authority"] == "LU"
+        assert [e["detail"]["via"] for e in drafts] == ["a"], drafts
         r = await http.get(f"/api/v1/transfers/{secrets.case_id}", headers={
             **bearer(nodes, "LU", "auditor"), "X-Probatio-Reason": "data subject's request 2026/4"})
         assert r.status_code == 200

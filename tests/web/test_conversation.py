@@ -213,6 +213,9 @@ async def test_only_a_transfer_never_submitted_can_be_deleted(nodes: LocalNodes)
         officer = await signed_in(lu, "officer")
         page = await officer.get(f"/cases/outgoing/{fresh}")
         assert "Delete this transfer" in page.text
+        # Never submitted, never returned: nothing was corrected yet, nothing goes "again".
+        assert "submits the certificate to the prosecutor for approval" in page.text
+        assert "corrected certificate" not in page.text
         r = await officer.post(f"/cases/outgoing/{fresh}/delete", data={"csrf_token": csrf_of(page.text)})
         assert r.status_code == 200 and "Check before you go on" in r.text
         r = await officer.post(f"/cases/outgoing/{fresh}/delete", data={"csrf_token": csrf_of(r.text),

@@ -135,6 +135,12 @@ async def test_dates_durations_and_names(nodes: LocalNodes) -> None:
     assert r.status_code == 200
     assert (await draft_certificate(nodes, draft))["person"]["nationality"] == ["LU", "MA"]
     assert '<option value="MA" selected>Maroc</option>' in r.text
+    # Box (a): the certificate's language is one Belgium accepts (Art 21), so only those are offered there,
+    # while a person's languages (box (e)) may be any.
+    page = (await officer.get(f"{draft}/a")).text
+    box_a = re.search(r'<select[^>]*name="language".*?</select>', page, re.DOTALL)
+    assert box_a is not None
+    assert sorted(re.findall(r'<option value="([a-z]{2})"', box_a.group(0))) == ["de", "en", "fr", "nl"]
 
 
 async def test_every_box_the_pdf_prints_is_fillable_and_printed(nodes: LocalNodes) -> None:

@@ -292,8 +292,10 @@ async def case_list(request: Request, session: SignedIn, stage: str | None = Non
                                case_id=None, action="read_list", purpose=audit.Purpose.CASE_WORK,
                                detail={"via": "page", "cases": len(outgoing) + len(incoming),
                                        "search": bool(query)})
+    # After a deletion (pages_transfer.py redirects here): say it was done, the deleted row being gone.
+    done = request.query_params.get("done", "")
     return render(request, "cases.html.j2", session, outgoing=outgoing, incoming=incoming, drafts=my_drafts,
-                  stage=stage or "", q=query)
+                  stage=stage or "", q=query, done=done if done in ("transfer_deleted", "draft_deleted") else "")
 
 
 def _matches(query: str, row: dict[str, Any], people: dict[str, dict[str, Any]]) -> bool:
@@ -385,7 +387,9 @@ async def _case_page(request: Request, session: SignedIn, direction: str, case_i
                   side=side.value, certificate=certificate, actions=actions, message=message,
                   completion=completion, **attached, ecodex_trust=await ecodex_trust(node.pool, case_id),
                   failed_action=failed_action, field_errors=field_errors or {}, values=values or {},
-                  done=request.query_params.get("done", ""))
+                  done=request.query_params.get("done", ""),
+                  # The action done, in this side's words: on the executing side decide_subsequent is Art 16(1).
+                  done_label=labels.action_label(request.query_params.get("done", "").split(":")[0], t, side))
 
 
 def _holder_name(node: Any, view: dict[str, Any]) -> str | None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.requests import HTTPConnection
 from starlette.types import Scope
 
 from adapters.envelope import SENDER_HEADER
@@ -16,7 +17,7 @@ from probatio import __version__, telemetry
 from probatio.node import Node
 from probatio.settings import Settings
 from web import api, delivery, documents, errors, guard, inbox, openapi, pages
-from web.auth import session_cookie
+from web.auth import session_cookie, shows_valid_credentials
 
 
 async def _audit_inbox_refusal(scope: Scope, status: int, reason: str) -> None:
@@ -68,21 +69,7 @@ def create_app(settings: Settings | None = None, node: Node | None = None) -> Fa
 
     async def _valid_credentials(scope: Scope) -> bool:
         """The guard's question before it reads a large body: a token or a session that exists now."""
-        from http.cookies import CookieError, SimpleCookie
-
-        from store import sessions
-        from store.users import user_for_token
-
-        pool = app.state.node.pool
-        headers = dict(scope.get("headers") or [])
-        authorization = headers.get(b"authorization", b"").decode("latin-1")
-        if authorization[:7].lower() == "bearer ":
-            return await user_for_token(pool, authorization[7:].strip()) is not None
-        try:
-            cookie = SimpleCookie(headers.get(b"cookie", b"").decode("latin-1")).get(session_cookie(settings))
-        except CookieError:
-            return False
-        return cookie is not None and await sessions.session_for(pool, cookie.value) is not None
+        return await shows_valid_credentials(HTTPConnection(scope), app.state.node.pool, settings)
 
     # Outermost: every body is capped (and every answer marked no-store) before any route sees it.
     app.add_middleware(guard.GuardedRequests, default_cap=lambda: settings.max_body_bytes,

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.requests import HTTPConnection
 
 from probatio.settings import Settings
 from store import sessions
@@ -86,6 +87,16 @@ async def sign_out(request: Request, response: Response) -> None:
     if secret:
         await sessions.close_session(request.app.state.node.pool, secret)
     response.delete_cookie(session_cookie(settings), path="/")
+
+
+async def shows_valid_credentials(connection: HTTPConnection, pool: Any, settings: Settings) -> bool:
+    """Whether a request (its scope, before its body is read) shows a token or a session that exists now: the
+    guard asks it before it reads a large body. Cookies are read as a Request reads them (Starlette's parser)."""
+    authorization = connection.headers.get("authorization", "")
+    if authorization[:7].lower() == "bearer ":
+        return await user_for_token(pool, authorization[7:].strip()) is not None
+    secret = connection.cookies.get(session_cookie(settings))
+    return secret is not None and await sessions.session_for(pool, secret) is not None
 
 
 async def optional_session(request: Request) -> Session | None:

@@ -9,11 +9,13 @@ The same list is the API detail's `conversation` and the case page's panel."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel, Field, ValidationError
 
+from forms.annex2 import BreachReport
 from forms.messages import MESSAGES, MessageType
 from store.messages import conversation_messages
 
@@ -58,6 +60,8 @@ class ConversationEntry(BaseModel):
     measures: list[MeasureSideBySide] = Field(default_factory=list)
     certificate_changes: list[BoxChange] = Field(default_factory=list)
     breach_form: bool = Field(default=False, description="a breach report whose Annex II form can be shown")
+    breach: BreachReport | None = Field(default=None, description="a breach report's Annex II form, box by box "
+                                                                  "(Art 17), as it was sent")
 
 
 def _flatten(value: Any, path: str = "") -> dict[str, Any]:
@@ -131,6 +135,8 @@ def read_entry(row: dict[str, Any], original_certificate: dict[str, Any] | None,
         entry.certificate_changes = certificate_changes(previous_certificate, payload.get("certificate"))
     if model.kind == MessageType.BREACH_REPORT:
         entry.breach_form = isinstance(payload.get("breach"), dict)
+        with contextlib.suppress(ValidationError):  # a form this node cannot read shows as its label only
+            entry.breach = BreachReport.model_validate(payload.get("breach"))
     return entry
 
 

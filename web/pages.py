@@ -344,6 +344,16 @@ def _side(direction: str) -> Side:
 # The step each stage expects of its people, in the order looked for: the case page's one primary button.
 EXPECTED_NEXT = ("approve", "submit", "complete", "decide", "start_supervision", "answer_information",
                  "reply", "answer_transfer_back", "confirm_no_withdrawal")
+# An answer is expected only while something waits for it: the duty the workflow set when the question came.
+ANSWERS_TO = {"answer_information": "duty:answer_information", "reply": "duty:reply",
+              "answer_transfer_back": "duty:answer_transfer_back_request"}
+
+
+def expected_next(actions: list[str], deadlines: list[dict[str, Any]] | None) -> str | None:
+    """The one step this case expects of this person now, if any."""
+    waiting = {str(d.get("name")) for d in deadlines or [] if d.get("status") in ("open", "missed")}
+    return next((a for a in EXPECTED_NEXT if a in actions and (a not in ANSWERS_TO or ANSWERS_TO[a] in waiting)),
+                None)
 
 
 async def _case_page(request: Request, session: SignedIn, direction: str, case_id: str, *,
@@ -363,7 +373,7 @@ async def _case_page(request: Request, session: SignedIn, direction: str, case_i
                 "summary": labels.action_summary(a, t, side), "destructive": a in DESTRUCTIVE}
                for a in view["actions"]]
     # The one green button is the step the stage expects, not whichever action the catalogue lists first.
-    expected = next((a for a in EXPECTED_NEXT if a in view["actions"]), None)
+    expected = expected_next(view["actions"], view.get("deadlines"))
     for entry in actions:
         entry["primary"] = entry["name"] == expected and not entry["destructive"]
     if direction == "outgoing" and view["stage"] == "draft" and "submit" in view["actions"]:

@@ -107,6 +107,10 @@ async def test_each_message_reads_in_words_on_the_other_side(nodes: LocalNodes) 
                               lambda c: bool(_said(c, "breach_report", "received")))
         breach = _said(seen, "breach_report", "received")
         assert breach["breach_form"] is True and breach["label"] == "Report of a breach (Annex II)"
+        # The API carries the form itself, box by box, for other systems to show.
+        sent_form = example_breach("LU", "BE")
+        assert breach["breach"]["person"]["surname"] == sent_form.person.surname
+        assert [b["description"] for b in breach["breach"]["breaches"]] == [b.description for b in sent_form.breaches]
 
         # The competent prosecutor is told: an alert on the case page, a task in the queue, the form itself.
         page = (await lu_pages.get(f"/cases/outgoing/{case_id}")).text

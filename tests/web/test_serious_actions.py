@@ -164,6 +164,17 @@ async def test_under_supervision_serious_steps_say_what_and_to_whom(nodes: Local
                             headers=bearer(nodes, "BE", "officer"))
         assert r.status_code == 200 and r.json()["stage"] == "supervising", r.text
         await wait_for(lambda: outgoing_case(http, nodes, case_id), lambda c: c.get("stage") == "transferred")
+        # Supervising, nothing asked: no step is expected, so nothing is green (reporting a breach is not).
+        assert _primaries((await be_o.get(incoming)).text) == []
+        # Luxembourg asks for information: answering it is the one green button.
+        r = await http.post(f"{nodes['LU'].url}/api/v1/transfers/{case_id}/actions/request_information",
+                            json={"question": "Has the community service begun?"},
+                            headers=bearer(nodes, "LU", "prosecutor"))
+        assert r.status_code == 200, r.text
+        await wait_for(lambda: _incoming(http, nodes, case_id), lambda c: any(
+            d["name"] == "duty:answer_information" and d["status"] == "open" for d in c.get("deadlines", [])))
+        primaries = _primaries((await be_o.get(incoming)).text)
+        assert len(primaries) == 1 and "Give the information asked for" in primaries[0], primaries
 
     # Art 16(1)(d): the officer ends the supervision; Luxembourg is told.
     said = await _confirmation(be_o, incoming, "end_supervision", {}, "Luxembourg")

@@ -144,9 +144,12 @@ async def start_nodes(client: Client, server_url: str, states: list[str], home: 
         owner_url = fresh_database(server_url, db_prefix + database_name(name))
         url = app_database(owner_url)
         own: dict[str, Any] = {"authority": name, "temporal_namespace": name.lower()} if name in extra else {}
+        # Each group of nodes on the shared test server has task queues of its own (by its databases' prefix):
+        # a workflow left running by an earlier group is never taken up by a later group's workers.
+        queues: dict[str, Any] = {"task_queue_prefix": f"probatio-{db_prefix.rstrip('_')}"} if db_prefix else {}
         settings = Settings(state=s, home=home, database_url=url, database_owner_url=owner_url,
                             web_port=ports[name], signing_key_file=home / "keys" / f"{s}.pem",
-                            directory_file=directory_file, **own, **(settings_overrides or {}))
+                            directory_file=directory_file, **own, **queues, **(settings_overrides or {}))
         tokens = {}
         with psycopg.connect(url, autocommit=True) as conn:
             for role in ROLES:

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     database_owner_url: str | None = None
     temporal_address: str | None = None
     temporal_namespace: str = "default"
+    # The node's Temporal task queue is `<prefix>-<state>`: nodes sharing a namespace (tests, simulations on
+    # one server) keep apart by a prefix of their own, so no worker takes up another's workflows.
+    task_queue_prefix: str = "probatio"
     web_host: str = "127.0.0.1"
     web_port: int = 8000
     # The reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or networks, comma
@@ -172,7 +175,7 @@ class Settings(BaseSettings):
 
     @property
     def task_queue(self) -> str:
-        return f"probatio-{self.state}"
+        return f"{self.task_queue_prefix}-{self.state}"
 
     @property
     def node_authority(self) -> str:

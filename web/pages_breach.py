@@ -45,6 +45,7 @@ from web.pages_wizard import (
     field_id,
     field_view,
     get_path,
+    label_for,
     set_path,
 )
 from workflows.stages import Side
@@ -345,8 +346,31 @@ def place_messages(problems: list[Problem], origin: list[int], paths: set[str],
         if target:
             messages.setdefault(target, []).append(text)
         else:
-            general.append(f"{p.path}: {text}")
+            # Said as the form names the box, never as a JSON path.
+            general.append(f"{label_for(p.path, 'annex2', reader.lang)}: {text}")
     return messages, general
+
+
+def _error_summary(messages: dict[str, list[str]], header: list[dict[str, Any]], boxes: list[dict[str, Any]],
+                   rows: list[dict[str, Any]], t: Translator) -> list[tuple[str, str, str]]:
+    """GOV.UK's error summary: each message beside a field, in the order of the form, as (field id, label,
+    message), linking to the field it is about."""
+    found: list[tuple[str, str, str]] = []
+
+    def add(fields: list[dict[str, Any]], prefix: str = "") -> None:
+        for x in fields:
+            found.extend((x["id"], f"{prefix}{x['label']}", text) for text in messages.get(x["f"].path, []))
+
+    add(header)
+    for b in boxes:
+        if b["box"].letter == "d":
+            first = rows[0]["id"] if rows else ""
+            found.extend((first, b["title"], text) for text in messages.get("breaches", []))
+            for r in rows:
+                found.extend((r["id"], r["row"].title, text) for text in messages.get(r["path"], []))
+                add(r["fields"], f"{r['row'].title}: ")
+        add(b["fields"])
+    return found
 
 
 def _nearest(path: str, paths: set[str]) -> str | None:
@@ -444,7 +468,7 @@ def _page(request: Request, session: Session, view: dict[str, Any], row: dict[st
                         "value": shown.get(f.path.rsplit(".", 1)[1], "")} for f in fields]})
     response = render(
         request, "breach.html.j2", session, status_code=status_code, case=view, header=header, boxes=boxes,
-        rows=row_views,
+        rows=row_views, found=_error_summary(messages or {}, header, boxes, row_views, t),
         messages=messages or {}, general=general or [], message=message, issuing=issuing,
         accepted_names=", ".join(names.language(lang) for lang in accepted),
         may_report=ACTION in view["actions"], preview_html=preview_doc[0] if preview_doc else "",

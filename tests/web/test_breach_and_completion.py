@@ -15,6 +15,7 @@ from webhelp import csrf_of, date_of, form_fields, signed_in
 
 from probatio.harness import LocalNodes, attach_example_judgment
 from tests.support import bearer, fresh_certificate, wait_for
+from web.pages_wizard import field_id
 
 pytestmark = pytest.mark.integration
 
@@ -94,6 +95,10 @@ async def test_breach_report_through_the_annex_ii_page(nodes: LocalNodes) -> Non
         assert "at least one breach" in _error_beside(r.text, "breaches")
         assert _error_beside(r.text, "supervising_authority.name")
         assert 'id="h-preview"' not in r.text
+        # And an error summary at the top, as GOV.UK does it: each problem linking to its field.
+        summary = r.text[r.text.index('class="error-summary"'):r.text.index('class="breach-form"')]
+        assert f'href="#{field_id("supervising_authority.name")}"' in summary, summary[:1500]
+        assert f'href="#{field_id("rows[0].ticked")}"' in summary and "at least one breach" in summary
 
         # A date after today is named beside the breach's own date field; the typed values stay.
         tomorrow = (date.today() + timedelta(days=1)).isoformat()

@@ -33,6 +33,10 @@ async def test_documents_step_then_download_at_be(nodes: LocalNodes) -> None:
     r = await officer.post(docs_url, data={"csrf_token": token, "kind": "judgment", "language": "fr"},
                            files={"file": ("scan.gif", b"GIF89a....", "image/gif")})
     assert r.status_code == 422 and 'id="a-file-error"' in r.text and "is not a PDF" in r.text
+    # The error summary at the top links to the field (GOV.UK), in words.
+    summary = r.text[r.text.index('class="error-summary"'):]
+    summary = summary[:summary.index("</div>")]
+    assert 'href="#a-file"' in summary and "The document (PDF, at most 20 MB)" in summary and "is not a PDF" in summary
     r = await officer.post(docs_url, data={"kind": "judgment", "language": "fr"},
                            files={"file": ("j.pdf", example_judgment_pdf(), "application/pdf")})
     assert r.status_code == 403  # no CSRF token, nothing attached

@@ -21,6 +21,6 @@ Delivery evidence (the e-CODEX connector's, or a letter's receipt an officer rec
 
 from __future__ import annotations
 
-from intake.receive import IntakeRefused, accept_sealed, take_in
+from intake.receive import HandOverPending, IntakeRefused, accept_sealed, take_in
 
-__all__ = ["IntakeRefused", "accept_sealed", "take_in"]
+__all__ = ["HandOverPending", "IntakeRefused", "accept_sealed", "take_in"]

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from psycopg.types.json import Jsonb
 from temporalio.client import Client
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.envelope import Envelope, EnvelopeRejected, open_envelope
@@ -76,6 +76,21 @@ async def take_in(node: Any, envelope: Envelope, now: datetime, *, channel: str 
         raise
 
 
+@dataclass(frozen=True)
+class HandOver:
+    """What the case's workflow is told once the message is stored: a new case's workflow started with it,
+    or the case's workflow signalled."""
+
+    msg: LinkMessage
+    side: Side
+    certificate: CertificateMessage | None = None
+
+
+class HandOverPending(Exception):
+    """The message is stored but its case's workflow could not be told now: the sender is asked to send it
+    again (503 on the link, the next round on e-CODEX), and the same id is then handed over, not stored twice."""
+
+
 async def _take_in(node: Any, envelope: Envelope, now: datetime) -> dict[str, Any]:
     answer: dict[str, Any] = {"accepted": True, "message_id": envelope.message_id, "received_at": now.isoformat()}
     async with node.pool.connection() as conn, conn.transaction():
@@ -83,47 +98,94 @@ async def _take_in(node: Any, envelope: Envelope, now: datetime) -> dict[str, An
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (envelope.message_id,))
         first = await messages.inbox_answer(conn, envelope.message_id)
         if first is not None:
-            return first
-        refused = await messages.inbox_refusal(conn, envelope.message_id)
-        if refused is not None:
-            raise IntakeRefused(*refused, repeated=True)
+            kept, handed_over = first
+            if handed_over:
+                return kept
+            # Stored the first time, its workflow not told: tell it now (it takes a message id once).
+            answer, hand_over = kept, await _hand_over_again(conn, envelope, kept)
+        else:
+            hand_over = await _store(node, conn, envelope, now, answer)
+    # Only now, the message committed, does the workflow hear of it: whatever it then reads (the completed
+    # certificate, the documents) is there.
+    if hand_over is not None:
         try:
-            message = parse_message(envelope.type, envelope.payload)
-        except MessageRefused as err:
-            raise IntakeRefused(422, f"{envelope.type}: " + "; ".join(err.problems)) from err
-        bound = await _bind(conn, node, envelope, message)
+            if hand_over.certificate is not None:
+                await _start_incoming(node, envelope, hand_over.msg, hand_over.certificate)
+            else:
+                await _signal(node.client, workflow_id(hand_over.side, envelope.conversation_id), hand_over.msg,
+                              answer)
+        except WorkflowAlreadyStartedError:
+            pass  # told by a delivery of the same id racing this one
+        except RPCError as err:
+            raise HandOverPending(f"message {envelope.message_id} is kept; its case could not be told now "
+                                  f"({err.message}): send it again") from err
+        await messages.inbox_handed_over(node.pool, envelope.message_id, answer)
+    return answer
+
+
+async def _store(node: Any, conn: Any, envelope: Envelope, now: datetime, answer: dict[str, Any]) -> HandOver | None:
+    """Parse, bind and store one message (in the caller's transaction); what its workflow is then told."""
+    refused = await messages.inbox_refusal(conn, envelope.message_id)
+    if refused is not None:
+        raise IntakeRefused(*refused, repeated=True)
+    try:
+        message = parse_message(envelope.type, envelope.payload)
+    except MessageRefused as err:
+        raise IntakeRefused(422, f"{envelope.type}: " + "; ".join(err.problems)) from err
+    bound = await _bind(conn, node, envelope, message)
+    try:
+        documents = received_documents(envelope, message)  # Art 6(1): each against its sha256, before anything
+    except DocumentRefused as err:
+        raise IntakeRefused(422, str(err)) from err
+    msg = _link_message(envelope, message, now)
+    if isinstance(message, CertificateMessage):
+        await _open_incoming_case(node, conn, envelope, message)
+    elif isinstance(message, Completion) and bound.open and message.certificate_pdf is not None:
+        # Checked now (the sender hears of a PDF that is not what it says); the completed certificate and
+        # its PDF are kept once the case's workflow accepts the completion (accept_completion): a case that
+        # has moved on since this read of its stage ignores it, and keeps the certificate it had.
         try:
-            documents = received_documents(envelope, message)  # Art 6(1): each against its sha256, before anything
+            checked_pdf(message.certificate_pdf)
         except DocumentRefused as err:
             raise IntakeRefused(422, str(err)) from err
-        msg = LinkMessage(message_id=envelope.message_id, type=envelope.type, from_state=envelope.from_state,
-                          sent_at=envelope.sent_at, received_at=now, body=message.signal_body())
-        if isinstance(message, CertificateMessage):
-            await _open_incoming_case(node, conn, envelope, message)
-        elif isinstance(message, Completion) and bound.open and message.certificate_pdf is not None:
-            # Checked now (the sender hears of a PDF that is not what it says); the completed certificate and
-            # its PDF are kept once the case's workflow accepts the completion (accept_completion): a case that
-            # has moved on since this read of its stage ignores it, and keeps the certificate it had.
-            try:
-                checked_pdf(message.certificate_pdf)
-            except DocumentRefused as err:
-                raise IntakeRefused(422, str(err)) from err
-        if bound.open:
-            await keep_received(conn, envelope, documents)
-        # The documents' bytes are kept once, in the documents table; the inbox keeps the rest of the envelope.
-        await messages.inbox_record(conn, message_id=envelope.message_id, conversation_id=envelope.conversation_id,
-                                    type_=envelope.type, from_state=envelope.from_state,
-                                    envelope=without_document_content(envelope.model_dump(mode="json")),
-                                    response=answer)
-        if isinstance(message, CertificateMessage):
-            await _start_incoming(node, envelope, msg, message)
-        elif bound.open:
-            await _signal(node.client, workflow_id(bound.side, envelope.conversation_id), msg, answer)
-        else:
-            answer["note"] = "the case has ended here; the message was kept but changes nothing"
-            await conn.execute("UPDATE inbox SET response = %s WHERE message_id = %s",
-                               (Jsonb(answer), envelope.message_id))
-    return answer
+    if bound.open:
+        await keep_received(conn, envelope, documents)
+    else:
+        answer["note"] = "the case has ended here; the message was kept but changes nothing"
+    hand_over = None
+    if isinstance(message, CertificateMessage):
+        hand_over = HandOver(msg, Side.EXECUTING, message)
+    elif bound.open:
+        hand_over = HandOver(msg, bound.side)
+    # The documents' bytes are kept once, in the documents table; the inbox keeps the rest of the envelope.
+    await messages.inbox_record(conn, message_id=envelope.message_id, conversation_id=envelope.conversation_id,
+                                type_=envelope.type, from_state=envelope.from_state,
+                                envelope=without_document_content(envelope.model_dump(mode="json")),
+                                response=answer, handed_over=hand_over is None)
+    return hand_over
+
+
+async def _hand_over_again(conn: Any, envelope: Envelope, kept: dict[str, Any]) -> HandOver | None:
+    """What to tell the workflow of a message stored before and not yet handed over, from its copy sent again
+    (its signature verified: the same sender, the same id)."""
+    try:
+        message = parse_message(envelope.type, envelope.payload)
+    except MessageRefused:
+        return None  # stored once as readable: a copy that is not cannot be what was stored
+    cur = await conn.execute("SELECT direction FROM cases WHERE id = %s", (envelope.conversation_id,))
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    received = datetime.fromisoformat(str(kept.get("received_at"))) if kept.get("received_at") else datetime.now(UTC)
+    msg = _link_message(envelope, message, received)
+    if isinstance(message, CertificateMessage):
+        return HandOver(msg, Side.EXECUTING, message)
+    return HandOver(msg, SIDE_OF_DIRECTION[row["direction"]])
+
+
+def _link_message(envelope: Envelope, message: Message, received_at: datetime) -> LinkMessage:
+    return LinkMessage(message_id=envelope.message_id, type=envelope.type, from_state=envelope.from_state,
+                       sent_at=envelope.sent_at, received_at=received_at, body=message.signal_body())
 
 
 async def _bind(conn: Any, node: Any, envelope: Envelope, message: Message) -> Bound:

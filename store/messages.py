@@ -9,11 +9,19 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 
-async def inbox_answer(conn: AsyncConnection[Any], message_id: str) -> dict[str, Any] | None:
-    """The answer given the first time this message id arrived, if it did."""
-    cur = await conn.execute("SELECT response FROM inbox WHERE message_id = %s", (message_id,))
+async def inbox_answer(conn: AsyncConnection[Any], message_id: str) -> tuple[dict[str, Any], bool] | None:
+    """The answer given the first time this message id arrived, if it did, and whether the case's workflow
+    was told of it (0037)."""
+    cur = await conn.execute("SELECT response, handed_over FROM inbox WHERE message_id = %s", (message_id,))
     row = await cur.fetchone()
-    return dict(row["response"]) if row else None
+    return (dict(row["response"]), bool(row["handed_over"])) if row else None
+
+
+async def inbox_handed_over(pool: AsyncConnectionPool[Any], message_id: str, response: dict[str, Any]) -> None:
+    """The case's workflow has the message (or has ended: the answer says so)."""
+    async with pool.connection() as conn:
+        await conn.execute("UPDATE inbox SET handed_over = true, response = %s WHERE message_id = %s",
+                           (Jsonb(response), message_id))
 
 
 async def inbox_refusal(conn: AsyncConnection[Any], message_id: str) -> tuple[int, str] | None:
@@ -31,11 +39,12 @@ async def remember_refusal(pool: AsyncConnectionPool[Any], *, message_id: str, f
 
 
 async def inbox_record(conn: AsyncConnection[Any], *, message_id: str, conversation_id: str, type_: str,
-                       from_state: str, envelope: dict[str, Any], response: dict[str, Any]) -> bool:
+                       from_state: str, envelope: dict[str, Any], response: dict[str, Any],
+                       handed_over: bool = True) -> bool:
     cur = await conn.execute(
-        "INSERT INTO inbox (message_id, conversation_id, type, from_state, envelope, response)"
-        " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (message_id) DO NOTHING",
-        (message_id, conversation_id, type_, from_state, Jsonb(envelope), Jsonb(response)),
+        "INSERT INTO inbox (message_id, conversation_id, type, from_state, envelope, response, handed_over)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (message_id) DO NOTHING",
+        (message_id, conversation_id, type_, from_state, Jsonb(envelope), Jsonb(response), handed_over),
     )
     return cur.rowcount == 1
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.envelope import SENDER_HEADER, SIGNATURE_HEADER, EnvelopeRejected
 from adapters.mail import MAX_EMAIL_BYTES
-from intake import IntakeRefused, accept_sealed
+from intake import HandOverPending, IntakeRefused, accept_sealed
 from intake.evidence import bind_evidence, tell_case
 from store import audit, cases
 from store.users import User
@@ -51,6 +51,8 @@ async def upload(request: Request, user: CurrentUser, file: Annotated[UploadFile
     body, headers = _unpack(raw, await signature.read(64_000) if signature else None)
     try:
         answer = await accept_sealed(node, body, headers, window=MANUAL_INTAKE_WINDOW, channel="upload")
+    except HandOverPending as err:
+        raise ApiError(503, f"{err} (upload the same file again in a moment)") from err
     except EnvelopeRejected as err:
         if not isinstance(err, IntakeRefused):  # the intake records its own refusals, with the message's ids
             async with node.pool.connection() as conn:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from adapters.envelope import EnvelopeRejected, envelope_limit
-from intake import IntakeRefused, accept_sealed
+from intake import HandOverPending, IntakeRefused, accept_sealed
 from store import audit
 from web.errors import problem_response
 from web.openapi import INBOX_ANSWERS
@@ -47,6 +47,9 @@ async def inbox(request: Request) -> JSONResponse:
     body = b"".join(chunks)
     try:
         answer = await accept_sealed(node, body, request.headers)
+    except HandOverPending as err:
+        # Kept, not yet told to its case: the sender's retry (with back-off) hands it over, once.
+        return problem_response(503, str(err), code="busy", headers={"Retry-After": "5"})
     except EnvelopeRejected as err:
         if not isinstance(err, IntakeRefused):  # the intake records its own refusals, with the message's ids
             await _audit_rejection(request, err.status, err.reason, request.headers.get("probatio-sender"))

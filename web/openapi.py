@@ -222,6 +222,8 @@ INBOX_ANSWERS: dict[int | str, dict[str, Any]] = {
     413: {"description": ERROR_DESCRIPTIONS[413]},
     422: {"description": "the envelope or its payload does not match the message's model in the catalogue, or is "
                          "outside its time window"},
+    503: {"description": "busy: other messages with documents are being received, or the message is kept and its "
+                         "case could not be told now; send the same message again after `Retry-After` seconds"},
 }
 
 LIST_ANSWER: dict[str, Any] = {

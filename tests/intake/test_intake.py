@@ -503,3 +503,54 @@ async def test_a_completion_the_case_no_longer_awaits_leaves_the_certificate_as_
         with psycopg.connect(url) as conn:
             after = conn.execute("SELECT certificate FROM cases WHERE id = %s", (case_id,)).fetchone()
         assert after == before and "Completed-Too-Late" not in json.dumps(after)
+
+
+class _Unreachable:
+    """A Temporal client that cannot reach the server at the moment of the signal."""
+
+    def get_workflow_handle(self, workflow_id: str) -> Any:
+        return self
+
+    async def signal(self, *args: Any) -> None:
+        from temporalio.service import RPCError, RPCStatusCode
+
+        raise RPCError("the frontend does not answer", RPCStatusCode.UNAVAILABLE, b"")
+
+
+async def test_a_message_is_stored_before_its_case_hears_of_it_and_handed_over_when_sent_again(
+        three: LocalNodes) -> None:
+    """Store, then signal: a message the case's workflow could not be told of is kept (not lost, not stored
+    twice), the sender is asked to send it again, and the same id sent again is handed over once."""
+    from types import SimpleNamespace
+
+    from intake import HandOverPending, take_in
+
+    nodes = three
+    async with httpx.AsyncClient(timeout=60) as http:
+        deciding = await a_case_under_decision(nodes, http)
+        await settled(nodes, [deciding])
+        key = load_or_create_private_key(nodes[LU].node.settings.home / "keys" / "BE.pem")
+        envelope = Envelope(message_id="told-later", conversation_id=deciding, type=MessageType.DELAY_NOTICE,
+                            from_state=BE, to_state=LU, sent_at=datetime.now(UTC),
+                            payload=valid_payload(MessageType.DELAY_NOTICE))
+        lu = nodes[LU].node
+        cut_off = SimpleNamespace(pool=lu.pool, client=_Unreachable(), settings=lu.settings, directory=lu.directory)
+        with pytest.raises(HandOverPending, match="send it again"):
+            await take_in(cut_off, envelope, datetime.now(UTC))
+        with psycopg.connect(nodes[LU].owner_url) as conn:
+            kept = conn.execute("SELECT handed_over FROM inbox WHERE message_id = 'told-later'").fetchall()
+        assert kept == [(False,)]
+        assert "told-later" not in (await workflow_memory(nodes, LU, Side.ISSUING, deciding)).seen_message_ids
+
+        sealed = seal(envelope, key)
+        again = await http.post(f"{nodes[LU].url}/api/v1/inbox", content=sealed.body, headers=sealed.headers)
+        assert again.status_code == 200 and again.json()["message_id"] == "told-later", again.text
+        case = await wait_for(lambda: outgoing_case(http, nodes, deciding),
+                              lambda c: any(e["type"] == "decision_delayed" for e in c["timeline"]))
+        assert sum(e["type"] == "decision_delayed" for e in case["timeline"]) == 1
+        with psycopg.connect(nodes[LU].owner_url) as conn:
+            kept = conn.execute("SELECT handed_over FROM inbox WHERE message_id = 'told-later'").fetchall()
+        assert kept == [(True,)]
+        # Told once: a third copy gets the first answer and changes nothing.
+        third = await http.post(f"{nodes[LU].url}/api/v1/inbox", content=sealed.body, headers=sealed.headers)
+        assert third.status_code == 200 and third.json() == again.json()

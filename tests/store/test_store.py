@@ -79,7 +79,7 @@ async def test_inbox_keeps_the_first_answer(db_url: str) -> None:
             assert not await messages.inbox_record(conn, message_id="m1", conversation_id="c", type_="certificate",
                                                    from_state="LU", envelope={"payload": {}},
                                                    response={"accepted": True, "received_at": "second"})
-            assert await messages.inbox_answer(conn, "m1") == first
+            assert await messages.inbox_answer(conn, "m1") == (first, True)
             assert await messages.inbox_answer(conn, "m2") is None
     finally:
         await pool.close()

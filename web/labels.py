@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from datetime import date
+from functools import cache
 from typing import Any
 
 from babel.dates import format_date
@@ -473,15 +474,34 @@ def seal_detail(detail: Any, t: Translator) -> str:
 
 
 def box_label(path: Any, t: Translator) -> str:
-    """A box of the certificate by its name on the form, in the reader's language; a measure's number kept."""
-    import re
-
-    from web.pages_wizard import label_for
+    """A box of the certificate as a person finds it on the form, in the reader's language: the box's letter,
+    the field's label as the wizard shows it, and the part of the box it is in where the box has that label more
+    than once (box (e)'s three addresses): "(e) In the executing State: Postcode", "(j) Measure 2: Hours"."""
+    from web.pages_wizard import STEPS, label_for, readable_path
 
     text = str(path)
-    name = label_for(text, "annex1", t.lang)
-    found = re.search(r"measures\[(\d+)\]", text)
-    return f"{name} ({int(found.group(1)) + 1})" if found else name
+    name = readable_path(text, t)
+    for step in STEPS:
+        for i, prefix in enumerate(step.prefixes):
+            if text == prefix or text.startswith((prefix + ".", prefix + "[")):
+                if readable_path(text, translator(SOURCE_LANGUAGE)) in _shared_labels(step.key) and "." in text:
+                    part = label_for(text.rsplit(".", 1)[0], "annex1", t.lang)
+                    name = t.gettext("%(part)s: %(label)s", part=part, label=name)
+                boxes = step.boxes.split()
+                return f"{boxes[i] if len(boxes) == len(step.prefixes) else step.boxes} {name}"
+    return name
+
+
+@cache
+def _shared_labels(step_key: str) -> frozenset[str]:
+    """The labels that more than one field of a wizard step has (in English)."""
+    from collections import Counter
+
+    from web.pages_wizard import STEP_BY_KEY, readable_path
+
+    t = translator(SOURCE_LANGUAGE)
+    counts = Counter(readable_path(f.path, t) for f in STEP_BY_KEY[step_key].fields)
+    return frozenset(label for label, n in counts.items() if n > 1)
 
 
 def box_value(path: Any, value: Any, issuing: Any, t: Translator) -> str:

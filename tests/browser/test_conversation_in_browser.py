@@ -135,48 +135,57 @@ async def test_the_conversation_read_on_both_sides(browser: Browser, nodes: Loca
         await be_prosecutor.context.close()
 
 
-async def test_a_returned_transfer_corrected_and_approved_in_the_browser(browser: Browser, nodes: LocalNodes) -> None:
+async def _returned(nodes: LocalNodes, http: httpx.AsyncClient) -> str:
+    """A transfer the LU prosecutor returned to the officer, with the reason why (Art 6(3))."""
     lu = nodes["LU"].url
-    width = WIDTHS[0]
-    async with httpx.AsyncClient(timeout=60) as http:
-        case_id = await _transfer(nodes, http)
-        await _api(http, "POST", f"{lu}/api/v1/transfers/{case_id}/actions/return", bearer(nodes, "LU", "prosecutor"),
-                   {"reason": RETURN_REASON})
-        await _stage(http, f"{lu}/api/v1/transfers/{case_id}", bearer(nodes, "LU", "officer"), "draft")
+    case_id = await _transfer(nodes, http)
+    await _api(http, "POST", f"{lu}/api/v1/transfers/{case_id}/actions/return", bearer(nodes, "LU", "prosecutor"),
+               {"reason": RETURN_REASON})
+    await _stage(http, f"{lu}/api/v1/transfers/{case_id}", bearer(nodes, "LU", "officer"), "draft")
+    return case_id
 
-    for width in WIDTHS:
+
+async def test_a_returned_transfer_corrected_and_approved_in_the_browser(browser: Browser, nodes: LocalNodes) -> None:
+    """At each width, the whole walk: the officer reads why it was returned, corrects box (e) in the wizard,
+    checks and submits it again and finds it in the list of cases by the person's name; the prosecutor signs
+    and sends it through the confirmation step, and the certificate sent carries the correction."""
+    lu = nodes["LU"].url
+    async with httpx.AsyncClient(timeout=60) as http:
+        returned_cases = await asyncio.gather(*(_returned(nodes, http) for _ in WIDTHS))
+
+    for width, case_id in zip(WIDTHS, returned_cases, strict=True):
+        forenames = f"Jean-Corrigé {width}"
         officer = await sign_in(browser, lu, "officer", width, for_axe=True)
         await officer.goto(f"{lu}/cases/outgoing/{case_id}")
         returned = officer.locator(".alert.returned")
         await expect(returned).to_contain_text("The prosecutor returned the transfer")
         await expect(returned).to_contain_text(RETURN_REASON)
         await check_page(officer, FOLDER, f"{width}-04-lu-returned")
-        if width != WIDTHS[-1]:
-            await officer.context.close()
-    # At the last width the officer corrects it: the wizard opens on the certificate, then submits it again.
-    await officer.get_by_role("button", name="Correct the certificate in the wizard").click()
-    await officer.wait_for_url("**/transfers/drafts/*/a")
-    await expect(officer.locator(".alert.returned")).to_contain_text(RETURN_REASON)
-    draft_url = officer.url.rsplit("/", 1)[0]
-    await officer.goto(f"{draft_url}/e")  # box (e): the person
-    # At phone width the step starts with its form; the list of boxes comes after it.
-    form_top = (await officer.locator("section.step").bounding_box() or {}).get("y", 0)
-    list_top = (await officer.locator("nav.tasklist").bounding_box() or {}).get("y", 0)
-    assert form_top < list_top, (form_top, list_top)
-    await check_page(officer, FOLDER, f"{WIDTHS[-1]}-04b-lu-wizard-box-e")
-    await officer.locator("#f-person-forenames").fill("Jean-Corrigé")
-    await officer.locator(".buttons button[name=go]").first.click()
-    await officer.wait_for_load_state()
-    await officer.goto(f"{draft_url}/review")
-    await check_page(officer, FOLDER, f"{WIDTHS[-1]}-05-lu-correction-review")
-    await officer.get_by_role("button", name="Submit the corrected certificate for approval").click()
-    await officer.wait_for_url("**/cases/outgoing/*")
-    await expect(officer.get_by_role("status")).to_contain_text("Awaiting approval")
-    await officer.context.close()
-
-    # The list finds it by the person's name, accents and case aside.
-    for width in WIDTHS:
-        officer = await sign_in(browser, lu, "officer", width, for_axe=True)
+        # The officer corrects it: the wizard opens on the certificate, then submits it again.
+        await officer.get_by_role("button", name="Correct the certificate in the wizard").click()
+        await officer.wait_for_url("**/transfers/drafts/*/a")
+        await expect(officer.locator(".alert.returned")).to_contain_text(RETURN_REASON)
+        draft_url = officer.url.rsplit("/", 1)[0]
+        await officer.goto(f"{draft_url}/e")  # box (e): the person
+        if width == WIDTHS[-1]:
+            # At phone width the step starts with its form; the list of boxes comes after it.
+            form_top = (await officer.locator("section.step").bounding_box() or {}).get("y", 0)
+            list_top = (await officer.locator("nav.tasklist").bounding_box() or {}).get("y", 0)
+            assert form_top < list_top, (form_top, list_top)
+        await check_page(officer, FOLDER, f"{width}-04b-lu-wizard-box-e")
+        await officer.locator("#f-person-forenames").fill(forenames)
+        await officer.locator(".buttons button[name=go]").first.click()
+        await officer.wait_for_load_state()
+        await officer.goto(f"{draft_url}/review")
+        await expect(officer.locator(".alert.ok")).to_contain_text(
+            "Submitting it replaces the transfer's certificate and sends it to the prosecutor again")
+        await check_page(officer, FOLDER, f"{width}-05-lu-correction-review")
+        await officer.get_by_role("button", name="Submit the corrected certificate for approval").click()
+        await officer.wait_for_url("**/cases/outgoing/*")
+        await expect(officer.get_by_role("status")).to_contain_text("Awaiting approval")
+        await expect(officer.locator(".alert.returned")).to_have_count(0)
+        await check_page(officer, FOLDER, f"{width}-05b-lu-resubmitted")
+        # The list finds it by the person's name, accents and case aside.
         await officer.goto(f"{lu}/cases")
         await officer.get_by_label("Find a case by the person's name, the case number or a reference").fill("MULLER")
         await officer.get_by_role("button", name="Search").click()
@@ -184,15 +193,16 @@ async def test_a_returned_transfer_corrected_and_approved_in_the_browser(browser
         await check_page(officer, FOLDER, f"{width}-07-lu-case-list-search")
         await officer.context.close()
 
-    prosecutor = await sign_in(browser, lu, "prosecutor", WIDTHS[0], for_axe=True)
-    await prosecutor.goto(f"{lu}/cases/outgoing/{case_id}")
-    await prosecutor.get_by_role("button", name="Sign and send to the executing State").click()
-    await expect(prosecutor.get_by_role("heading", level=1)).to_contain_text("Check before you go on")
-    await expect(prosecutor.locator(".confirm-what")).to_contain_text("to Belgium")
-    await check_page(prosecutor, FOLDER, f"{WIDTHS[0]}-06-lu-confirm-approval")
-    await prosecutor.get_by_role("button", name="Yes: Sign and send to the executing State").click()
-    await expect(prosecutor.get_by_role("status")).to_contain_text("Sent")
-    await prosecutor.goto(f"{lu}/cases/outgoing/{case_id}/certificate.html")
-    await expect(prosecutor.locator("body")).to_contain_text("Jean-Corrigé")
-    await prosecutor.context.close()
-    await asyncio.sleep(0)
+        prosecutor = await sign_in(browser, lu, "prosecutor", width, for_axe=True)
+        await prosecutor.goto(f"{lu}/cases/outgoing/{case_id}")
+        await expect(prosecutor.locator("main")).to_contain_text(forenames)
+        await prosecutor.get_by_role("button", name="Sign and send to the executing State").click()
+        await expect(prosecutor.get_by_role("heading", level=1)).to_contain_text("Check before you go on")
+        await expect(prosecutor.locator(".confirm-what")).to_contain_text("to Belgium")
+        await check_page(prosecutor, FOLDER, f"{width}-06-lu-confirm-approval")
+        await prosecutor.get_by_role("button", name="Yes: Sign and send to the executing State").click()
+        await expect(prosecutor.get_by_role("status")).to_contain_text("Sent")
+        await check_page(prosecutor, FOLDER, f"{width}-06b-lu-approved-and-sent")
+        await prosecutor.goto(f"{lu}/cases/outgoing/{case_id}/certificate.html")
+        await expect(prosecutor.locator("body")).to_contain_text(forenames)
+        await prosecutor.context.close()

@@ -15,11 +15,13 @@ import pytest
 from webhelp import csrf_of, signed_in
 
 from activities.retention import ensure_schedule
+from forms.stages import Side
 from probatio.harness import LocalNodes
 from probatio.settings import Settings
 from store import retention
 from tests.support import bearer, fresh_certificate
 from web.auth import oidc_client
+from workflows.model import workflow_id
 from workflows.retention import RetentionInput, RetentionResult, schedule_id
 
 pytestmark = pytest.mark.integration
@@ -70,7 +72,7 @@ async def test_retention_erases_personal_data_and_keeps_statistics(nodes: LocalN
             if conn.execute("SELECT revision FROM cases WHERE id = %s", (case_id,)).fetchone() != (0,):
                 break
             await asyncio.sleep(0.1)
-    await nodes["LU"].node.client.get_workflow_handle(f"transfer-{case_id}").terminate("retention test")
+    await nodes["LU"].node.client.get_workflow_handle(workflow_id(Side.ISSUING, case_id)).terminate("retention test")
     with psycopg.connect(db(nodes), autocommit=True) as conn:
         conn.execute("UPDATE cases SET closed_at = now() - interval '400 days', stage = 'closed' WHERE id = %s",
                      (case_id,))

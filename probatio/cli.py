@@ -122,11 +122,30 @@ def _ensure_app_role(settings: Settings) -> int:
     return 0
 
 
+def _least_privilege(settings: Settings) -> int:
+    """0 when the web app and worker log in as a role that cannot touch the audit log beyond adding to it;
+    else one line saying why, and 2 (unless PROBATIO_ALLOW_OWNER_CONNECTION says it is meant)."""
+    from store.db import more_than_the_app_role
+
+    why = more_than_the_app_role(settings.effective_database_url)
+    if why is None:
+        return 0
+    if settings.allow_owner_connection:
+        print(f"warning: {why} (PROBATIO_ALLOW_OWNER_CONNECTION): it could alter the audit log", file=sys.stderr)
+        return 0
+    print(f"error: {why}; give the web app and the worker the application's role (PROBATIO_DATABASE_URL) and "
+          "keep the owner's for migrate (PROBATIO_DATABASE_OWNER_URL): deploy/README.md, Database roles",
+          file=sys.stderr)
+    return 2
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     from probatio.node import run_worker
 
     settings = _settings()
     _logging(settings)
+    if refused := _least_privilege(settings):
+        return refused
     try:
         asyncio.run(run_worker(settings))
     except KeyboardInterrupt:
@@ -141,6 +160,8 @@ def cmd_web(args: argparse.Namespace) -> int:
 
     settings = _settings()
     _logging(settings)
+    if refused := _least_privilege(settings):
+        return refused
     uvicorn.run(create_app(settings), host=args.host or settings.web_host, port=args.port or settings.web_port,
                 log_level="warning", proxy_headers=True, forwarded_allow_ips=settings.trusted_proxies)
     return 0

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     # The node's Temporal task queue is `<prefix>-<state>`: nodes sharing a namespace (tests, simulations on
     # one server) keep apart by a prefix of their own, so no worker takes up another's workflows.
     task_queue_prefix: str = "probatio"
+    # `probatio web` and `probatio worker` refuse to start as a superuser or the tables' owner (issue 15): such a
+    # role could switch the audit log's guards off. Only for a deployment that cannot have two roles yet.
+    allow_owner_connection: bool = False
     web_host: str = "127.0.0.1"
     web_port: int = 8000
     # The reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or networks, comma

@@ -103,6 +103,42 @@ async def _check_unless_fresh(conn: AsyncConnection[Any]) -> None:
         await AsyncConnectionPool.check_connection(conn)
 
 
+# Who the connection logs in as, whether a superuser, and whether the owner of the tables (or a member of it).
+_ROLE_SQL = ("SELECT current_user, r.rolsuper, COALESCE(pg_has_role(current_user, t.tableowner, 'USAGE'), false)"
+             " FROM pg_roles r LEFT JOIN pg_tables t ON t.tablename = 'audit' AND t.schemaname = current_schema()"
+             " WHERE r.rolname = current_user")
+
+
+def _too_much(row: Any) -> str | None:
+    if row is None:
+        return None
+    user, superuser, owner = row
+    if superuser:
+        return f"the database URL logs in as {user}, a superuser"
+    if owner:
+        return f"the database URL logs in as {user}, the owner of the tables"
+    return None
+
+
+def more_than_the_app_role(url: str) -> str | None:
+    """Why the role `url` logs in as may do more than the application's role should (issue 15: it could switch
+    the audit log's guards off: a superuser, or the owner of the tables), or None. None too while the database
+    cannot be reached: the node asks again once it can (`more_than_the_app_role_in`)."""
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+            return _too_much(conn.execute(_ROLE_SQL).fetchone())
+    except psycopg.OperationalError:
+        return None
+
+
+async def more_than_the_app_role_in(pool: AsyncConnectionPool[Any]) -> str | None:
+    """The same question, asked through the node's pool once it is open."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(_ROLE_SQL)
+        row = await cur.fetchone()
+    return _too_much(tuple(row.values()) if isinstance(row, dict) else row)
+
+
 def open_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> AsyncConnectionPool[Any]:
     """An async pool; call `await pool.open()` (or use `async with`). Rows come back as dicts."""
     return AsyncConnectionPool(

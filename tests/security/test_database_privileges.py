@@ -289,3 +289,23 @@ def test_an_anchor_the_app_role_adds_names_a_row_as_it_is_and_is_made_now(app_ur
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute(insert.replace("'anchor'", "'pruned'"), (seq, real, now))
         assert conn.execute("SELECT count(*) FROM audit_checkpoints").fetchone() == (1,)
+
+
+@pytest.mark.parametrize("command", ["web", "worker"])
+def test_web_and_worker_refuse_to_log_in_as_the_owner(owner_url: str, command: str, env: dict[str, str]) -> None:
+    """A deployment that gives the web app or the worker the owner's URL by accident is told so, in one line,
+    and does not start: that role could switch the audit log's guards off."""
+    done = probatio(command, env={**env, "PROBATIO_DATABASE_URL": owner_url})
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    # The owner here is the test server's superuser: said as what it is.
+    assert len(lines) == 1 and "Traceback" not in done.stderr, lines
+    assert "a superuser" in lines[0] or "the owner of the tables" in lines[0], lines
+    assert "PROBATIO_DATABASE_OWNER_URL" in lines[0]
+
+
+def test_the_app_role_is_not_more_than_it_should_be(app_url: str, owner_url: str) -> None:
+    from store.db import more_than_the_app_role
+
+    assert more_than_the_app_role(app_url) is None
+    assert more_than_the_app_role(owner_url) is not None

@@ -132,6 +132,9 @@ class CaseWorkflow:
         self.m = inp.snapshot if inp.snapshot is not None else CaseMemory(stage=stage)
         # What this run alone keeps: events not yet written, what was last published, deliveries in flight.
         self._pending: list[TimelineEvent] = []
+        # Each event a little later than the one before: two handlers of one workflow task share its time, and
+        # publish in activities that may land in either order; the timeline is read in time order.
+        self._last_event_at: datetime | None = None
         self._published: bytes | None = None  # a digest of the projection last written, without its revision
         self._indexed: tuple[Any, ...] | None = None  # the search attributes last set
         if inp.snapshot is not None and inp.snapshot_published:
@@ -191,9 +194,13 @@ class CaseWorkflow:
             name = actor
             role = ("system" if actor == "system" else
                     "officer" if actor == self.inp.created_by and not actor.startswith("peer:") else "peer")
+        at = self.now()
+        if self._last_event_at is not None and at <= self._last_event_at:
+            at = self._last_event_at + timedelta(microseconds=1)
+        self._last_event_at = at
         self._pending.append(TimelineEvent(
             key=f"{self.inp.case_id}:{self.side}:{workflow.uuid4()}",
-            at=self.now(), type=type_, actor=name, role=role, detail=detail or {},
+            at=at, type=type_, actor=name, role=role, detail=detail or {},
             old_stage=old if new_stage is not None else None, new_stage=new_stage,
         ))
         self._wake = True

@@ -410,7 +410,7 @@ def install(env: Any) -> None:
         stage_label=_in_context(_table(STAGES)), outcome_label=_in_context(_table(OUTCOMES)),
         alert_label=_in_context(_table(ALERTS)), event_label=_in_context(_table(EVENTS)),
         detail_label=_in_context(_table(DETAILS)), role_label=_in_context(_table(ROLES)),
-        actor_label=_in_context(lambda a, t: t.gettext(ACTORS[a]) if a in ACTORS else str(a)),
+        actor_label=_in_context(actor_label),
         direction_label=_in_context(_table(DIRECTIONS)), basis_label=_in_context(_table(BASES)),
         deadline_status_label=_in_context(_table(DEADLINE_STATUSES)), sex_label=_in_context(_table(SEXES)),
         age_group_label=_in_context(lambda g, t: t.gettext(AGE_GROUPS[g]) if g in AGE_GROUPS else str(g)),
@@ -471,6 +471,18 @@ SEAL_DETAILS = {
 def seal_detail(detail: Any, t: Translator) -> str:
     text = str(detail or "")
     return t.gettext(SEAL_DETAILS[text]) if text in SEAL_DETAILS else text
+
+
+def actor_label(actor: Any, t: Translator) -> str:
+    """Who did it, as a person reads it: the node itself, or the other State by its name (its node acts as
+    `BE`, or `peer:BE` where it opened the case), else the user's name."""
+    text = str(actor)
+    if text in ACTORS:
+        return t.gettext(ACTORS[text])
+    code = text.removeprefix("peer:")
+    if re.fullmatch(r"[A-Z]{2}", code):
+        return country_name(code, t)
+    return text
 
 
 def box_label(path: Any, t: Translator) -> str:

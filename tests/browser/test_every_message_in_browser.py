@@ -15,16 +15,16 @@ from __future__ import annotations
 import asyncio
 import copy
 import re
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
 from playwright.async_api import Browser, Locator, Page, expect
 
-from probatio.harness import LocalNodes, attach_example_judgment
+from probatio.harness import LocalNodes
 from tests.browser.chromium import WIDTHS, check_page, sign_in
-from tests.support import bearer, fresh_certificate, wait_for
+from tests.support import wait_for
+from tests.transfer_driver import Transfer, detail, got
 from web.i18n import translator
 from web.pages_wizard import field_id
 
@@ -49,69 +49,6 @@ NEW_POSTCODE = "6701"
 WHY = "Checking the conversation of a closed case."
 
 
-async def _act(http: httpx.AsyncClient, url: str, headers: dict[str, str], body: dict[str, Any] | None = None
-               ) -> None:
-    r = await http.post(url, headers=headers, json=body or {})
-    assert r.status_code == 200, (url, r.text)
-
-
-async def _detail(http: httpx.AsyncClient, url: str, headers: dict[str, str]) -> dict[str, Any]:
-    r = await http.get(url, headers=headers)
-    return dict(r.json()) if r.status_code == 200 else {}
-
-
-def _got(case: dict[str, Any], kind: str) -> bool:
-    return any(m["type"] == kind and m["way"] == "received" for m in case.get("conversation", []))
-
-
-class Transfer:
-    """One transfer LU → BE driven through the API, waiting at each step for the message to cross (the driver of
-    tests/web/test_conversation_words.py)."""
-
-    def __init__(self, nodes: LocalNodes, http: httpx.AsyncClient) -> None:
-        self.nodes, self.http = nodes, http
-        self.lu_p, self.be_p = bearer(nodes, "LU", "prosecutor"), bearer(nodes, "BE", "prosecutor")
-        self.lu_o, self.be_o = bearer(nodes, "LU", "officer"), bearer(nodes, "BE", "officer")
-        # Waiting reads as the supervisor, who oversees every case: a closed case is no one else's own work.
-        self.lu_s, self.be_s = bearer(nodes, "LU", "supervisor"), bearer(nodes, "BE", "supervisor")
-        self.id = ""
-        self.certificate: dict[str, Any] = {}
-        self.due: date | None = None
-
-    @property
-    def lu(self) -> str:
-        return f"{self.nodes['LU'].url}/api/v1/transfers/{self.id}"
-
-    @property
-    def be(self) -> str:
-        return f"{self.nodes['BE'].url}/api/v1/incoming/{self.id}"
-
-    async def start(self) -> Transfer:
-        self.certificate = fresh_certificate("LU", "BE")
-        r = await self.http.post(f"{self.nodes['LU'].url}/api/v1/transfers", headers=self.lu_o,
-                                 json={"executing_state": "BE", "certificate": self.certificate})
-        assert r.status_code == 201, r.text
-        self.id = str(r.json()["id"])
-        assert (await attach_example_judgment(self.http, self.nodes["LU"].url, self.id, self.lu_o)).status_code == 201
-        await _act(self.http, f"{self.lu}/actions/submit", self.lu_o)
-        await _act(self.http, f"{self.lu}/actions/approve", self.lu_p)
-        await self.wait("BE", lambda c: c.get("stage") == "under_decision")
-        return self
-
-    async def wait(self, state: str, predicate: Any) -> dict[str, Any]:
-        url, who = (self.lu, self.lu_s) if state == "LU" else (self.be, self.be_s)
-        return dict(await wait_for(lambda: _detail(self.http, url, who), predicate, 60))
-
-    async def lu_does(self, action: str, body: dict[str, Any] | None = None, *, arrives: str) -> None:
-        await _act(self.http, f"{self.lu}/actions/{action}", self.lu_o if action == "complete" else self.lu_p, body)
-        await self.wait("BE", lambda c: _got(c, arrives))
-
-    async def be_does(self, action: str, body: dict[str, Any] | None = None, *, arrives: str) -> None:
-        officer = action in ("start_supervision", "end_supervision")
-        await _act(self.http, f"{self.be}/actions/{action}", self.be_o if officer else self.be_p, body)
-        await self.wait("LU", lambda c: _got(c, arrives))
-
-
 async def _full(t: Transfer) -> None:
     """Completion asked for and sent, a delay, the maximum custody, an adaptation, supervision, information asked
     for and given, a modification, the supervision asked back and declined, then ended."""
@@ -125,7 +62,7 @@ async def _full(t: Transfer) -> None:
     await t.be_does("decide", {"outcome": "adapted", "measures": [{"measure": 4, "hours": 100}],
                                "reasons": ADAPT_REASONS}, arrives="decision")
     await t.lu_does("confirm_no_withdrawal", arrives="no_withdrawal")
-    await wait_for(lambda: _detail(t.http, t.be, t.be_o), lambda c: "start_supervision" in c.get("actions", []), 60)
+    await wait_for(lambda: detail(t.http, t.be, t.be_o), lambda c: "start_supervision" in c.get("actions", []), 60)
     await t.be_does("start_supervision", arrives="supervision_started")
     await t.lu_does("request_information", {"question": QUESTION}, arrives="information_request")
     await t.be_does("answer_information", {"text": INFORMATION}, arrives="information")
@@ -196,7 +133,7 @@ async def _completion_asked(t: Transfer) -> None:
     """Belgium asks for a completed certificate within 10 days; `t.due` is the day it is due."""
     await t.start()
     await t.be_does("request_completion", {"missing": MISSING, "due_days": 10}, arrives="completion_request")
-    case = await _detail(t.http, t.lu, t.lu_s)
+    case = await detail(t.http, t.lu, t.lu_s)
     asked = next(m for m in case["conversation"] if m["type"] == "completion_request")
     t.due = (datetime.fromisoformat(asked["at"]) + timedelta(days=10)).date()
 
@@ -248,7 +185,7 @@ async def test_a_completion_asked_for_is_sent_from_the_wizard_and_read_box_by_bo
             await check_page(officer, FOLDER, f"{width}-04-lu-completion-sent")
             await officer.context.close()
 
-            await t.wait("BE", lambda c: _got(c, "completion"))
+            await t.wait("BE", lambda c: got(c, "completion"))
             prosecutor = await sign_in(browser, be, "prosecutor", width, for_axe=True)
             await _open(prosecutor, f"{be}/cases/incoming/{t.id}", f"{width}-05a-be-why")
             completed = _message(prosecutor, "Received from Luxembourg: Completed certificate")

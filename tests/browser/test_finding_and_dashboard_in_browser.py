@@ -25,10 +25,11 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from probatio.harness import LocalNodes, attach_example_judgment
+from probatio.harness import LocalNodes
 from store.statistics import CASE_COLUMNS
 from tests.browser.chromium import WIDTHS, check_page, sign_in
-from tests.support import bearer, create_and_approve, fresh_certificate, wait_for
+from tests.support import bearer, create_and_approve, wait_for
+from tests.transfer_driver import submitted_transfer
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -40,19 +41,7 @@ SEARCH = "Find a case by the person's name, the case number or a reference"
 
 
 async def _submitted(nodes: LocalNodes, http: httpx.AsyncClient, surname: str, reference: str) -> str:
-    """A transfer submitted by LU's officer: it waits in LU's prosecutor's queue for approval."""
-    lu = nodes["LU"].url
-    cert = fresh_certificate("LU", "BE")
-    cert["person"] = {**cert["person"], "surname": surname, "date_of_birth": BORN}
-    cert["judgment"] = {**cert["judgment"], "reference": reference}
-    r = await http.post(f"{lu}/api/v1/transfers", headers=bearer(nodes, "LU", "officer"),
-                        json={"executing_state": "BE", "certificate": cert})
-    assert r.status_code == 201, r.text
-    case_id = str(r.json()["id"])
-    assert (await attach_example_judgment(http, lu, case_id, bearer(nodes, "LU", "officer"))).status_code == 201
-    r = await http.post(f"{lu}/api/v1/transfers/{case_id}/actions/submit", headers=bearer(nodes, "LU", "officer"))
-    assert r.status_code == 200, r.text
-    return case_id
+    return await submitted_transfer(nodes, http, surname=surname, born=BORN, reference=reference)
 
 
 async def _search(page: Page, query: str) -> None:

@@ -9,15 +9,15 @@ from __future__ import annotations
 import asyncio
 import re
 from html import unescape
-from typing import Any
 
 import httpx
 import pytest
 from webhelp import signed_in
 
 from forms.examples import example_breach
-from probatio.harness import LocalNodes, attach_example_judgment
-from tests.support import bearer, fresh_certificate, wait_for
+from probatio.harness import LocalNodes
+from tests.support import fresh_certificate
+from tests.transfer_driver import Transfer
 from web.conversation import read_entry
 from web.i18n import translator
 from web.labels import detail_value
@@ -54,73 +54,6 @@ WORDS: dict[tuple[str, str], list[tuple[str, str]]] = {
     ("transfer_back", "residence_lost"): [("lawful and ordinary residence in the executing State", "résidence")],
     ("supervision_ended", "completed"): [("completed", "accomplie")],
 }
-
-
-async def _act(http: httpx.AsyncClient, url: str, headers: dict[str, str], body: dict[str, Any] | None = None
-               ) -> None:
-    r = await http.post(url, headers=headers, json=body or {})
-    assert r.status_code == 200, (url, r.text)
-
-
-async def _detail(http: httpx.AsyncClient, url: str, headers: dict[str, str]) -> dict[str, Any]:
-    r = await http.get(url, headers=headers)
-    return dict(r.json()) if r.status_code == 200 else {}
-
-
-def _got(case: dict[str, Any], kind: str, way: str = "received") -> bool:
-    return any(m["type"] == kind and m["way"] == way for m in case.get("conversation", []))
-
-
-class Transfer:
-    """One transfer LU → BE driven through the API, waiting at each step for the message to cross."""
-
-    def __init__(self, nodes: LocalNodes, http: httpx.AsyncClient) -> None:
-        self.nodes, self.http = nodes, http
-        self.lu_p, self.be_p = bearer(nodes, "LU", "prosecutor"), bearer(nodes, "BE", "prosecutor")
-        self.lu_o, self.be_o = bearer(nodes, "LU", "officer"), bearer(nodes, "BE", "officer")
-        self.id = ""
-
-    async def start(self, **approve: Any) -> Transfer:
-        lu = self.nodes["LU"].url
-        r = await self.http.post(f"{lu}/api/v1/transfers", headers=self.lu_o,
-                                 json={"executing_state": "BE", "certificate": fresh_certificate("LU", "BE")})
-        assert r.status_code == 201, r.text
-        self.id = str(r.json()["id"])
-        assert (await attach_example_judgment(self.http, lu, self.id, self.lu_o)).status_code == 201
-        await _act(self.http, f"{self.lu}/actions/submit", self.lu_o)
-        await _act(self.http, f"{self.lu}/actions/approve", self.lu_p, approve)
-        await self.wait("BE", lambda c: c.get("stage") == "under_decision")
-        return self
-
-    @property
-    def lu(self) -> str:
-        return f"{self.nodes['LU'].url}/api/v1/transfers/{self.id}"
-
-    @property
-    def be(self) -> str:
-        return f"{self.nodes['BE'].url}/api/v1/incoming/{self.id}"
-
-    async def wait(self, state: str, predicate: Any) -> dict[str, Any]:
-        url, who = (self.lu, self.lu_p) if state == "LU" else (self.be, self.be_p)
-        # With a reason: a closed case is outside the reader's own work, and its read asks why (428 without).
-        return dict(await wait_for(lambda: _detail(self.http, url, {**who, **WHY}), predicate, 90))
-
-    async def supervise(self) -> None:
-        """BE's officer starts the supervision once it may (after LU's answer to an adaptation, Art 9(4))."""
-        await wait_for(lambda: _detail(self.http, self.be, self.be_o),
-                       lambda c: "start_supervision" in c.get("actions", []))
-        await self.be_does("start_supervision", arrives="supervision_started")
-
-    async def lu_does(self, action: str, body: dict[str, Any] | None = None, *, arrives: str = "") -> None:
-        await _act(self.http, f"{self.lu}/actions/{action}", self.lu_o if action == "complete" else self.lu_p, body)
-        if arrives:
-            await self.wait("BE", lambda c: _got(c, arrives))
-
-    async def be_does(self, action: str, body: dict[str, Any] | None = None, *, arrives: str = "") -> None:
-        officer = action in ("start_supervision", "report_breach", "end_supervision")
-        await _act(self.http, f"{self.be}/actions/{action}", self.be_o if officer else self.be_p, body)
-        if arrives:
-            await self.wait("LU", lambda c: _got(c, arrives))
 
 
 async def _full_transfer(t: Transfer) -> None:

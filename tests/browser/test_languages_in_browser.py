@@ -68,7 +68,7 @@ async def test_a_french_and_a_german_user_work_through_a_transfer(browser: Brows
     await officer.wait_for_url("**/cases/outgoing/*")
     case_id = officer.url.split("?")[0].rsplit("/", 1)[-1]
     await expect(officer.get_by_role("status")).to_contain_text("En attente d'approbation")
-    await expect(officer.get_by_role("heading", level=1)).to_contain_text("Transfert sortant vers BE")
+    await expect(officer.get_by_role("heading", level=1)).to_contain_text("Transfert sortant vers Belgique")
     await check_page(officer, FOLDER, f"{width}-02-fr-submitted")
 
     # LU prosecutor: a French browser (Accept-Language), no choice made.
@@ -99,7 +99,7 @@ async def test_a_french_and_a_german_user_work_through_a_transfer(browser: Brows
     await be_prosecutor.get_by_role("link", name=case_id[:8]).click()
     await be_prosecutor.wait_for_url("**/decide")
     await expect(be_prosecutor.get_by_role("heading", level=1)).to_contain_text(
-        "Entscheidung über die Anerkennung — Übertragung aus LU")
+        "Entscheidung über die Anerkennung — Übertragung aus Luxemburg")
     # The 60-day clock as German writes it: a date like 28.01.2027 and the days counted in German.
     deadline = be_prosecutor.locator("table.data").first
     await expect(deadline).to_contain_text("Entscheidung über die Anerkennung")

@@ -125,7 +125,7 @@ def _ensure_app_role(settings: Settings) -> int:
 def _least_privilege(settings: Settings) -> int:
     """0 when the web app and worker log in as a role that cannot touch the audit log beyond adding to it;
     else one line saying why, and 2 (unless PROBATIO_ALLOW_OWNER_CONNECTION says it is meant)."""
-    from store.db import more_than_the_app_role
+    from store.db import app_role_refusal, more_than_the_app_role
 
     why = more_than_the_app_role(settings.effective_database_url)
     if why is None:
@@ -133,9 +133,7 @@ def _least_privilege(settings: Settings) -> int:
     if settings.allow_owner_connection:
         print(f"warning: {why} (PROBATIO_ALLOW_OWNER_CONNECTION): it could alter the audit log", file=sys.stderr)
         return 0
-    print(f"error: {why}; give the web app and the worker the application's role (PROBATIO_DATABASE_URL) and "
-          "keep the owner's for migrate (PROBATIO_DATABASE_OWNER_URL): deploy/README.md, Database roles",
-          file=sys.stderr)
+    print(app_role_refusal(why), file=sys.stderr)
     return 2
 
 

@@ -21,7 +21,7 @@ from adapters.seal import NodeSeal, Pkcs11Seal
 from probatio import telemetry
 from probatio.runner import workflow_runner
 from probatio.settings import Settings
-from store.db import more_than_the_app_role_in, open_pool
+from store.db import app_role_refusal, more_than_the_app_role_in, open_pool
 from workflows.ecodex_poll import EcodexPoll
 from workflows.incoming import IncomingTransfer
 from workflows.outgoing import OutgoingTransfer
@@ -90,8 +90,7 @@ class Node:
             # `probatio web` and `worker` said so before starting when the database answered then; this is
             # for one that was not up yet.
             await pool.close()
-            raise SystemExit(f"error: {why}; give the web app and the worker the application's role "
-                             "(PROBATIO_DATABASE_URL): deploy/README.md, Database roles")
+            raise SystemExit(app_role_refusal(why))
         client = await connect_temporal(settings)
         return cls(settings=settings, pool=pool, client=client, directory=load_directory(settings))
 

@@ -131,6 +131,12 @@ def more_than_the_app_role(url: str) -> str | None:
         return None
 
 
+def app_role_refusal(why: str) -> str:
+    """What `probatio web` and `worker` say when they will not start as that role: why, and the fix."""
+    return (f"error: {why}; give the web app and the worker the application's role (PROBATIO_DATABASE_URL) and "
+            "keep the owner's for migrate (PROBATIO_DATABASE_OWNER_URL): deploy/README.md, Database roles")
+
+
 async def more_than_the_app_role_in(pool: AsyncConnectionPool[Any]) -> str | None:
     """The same question, asked through the node's pool once it is open."""
     async with pool.connection() as conn:

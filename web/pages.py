@@ -57,6 +57,7 @@ from web.pages_common import HOME, STATIC, SignedIn, node_of, page_detail, rende
 from web.pages_confirm import DESTRUCTIVE, confirm_page, is_serious
 from web.pages_documents import case_documents_context
 from web.why import REASON_MAX_CHARS, ReasonRequired, read_why
+from workflows.deadlines import DUTY_PREFIX
 from workflows.rules import rule_for
 from workflows.stages import Side
 
@@ -345,8 +346,8 @@ def _side(direction: str) -> Side:
 EXPECTED_NEXT = ("approve", "submit", "complete", "decide", "start_supervision", "answer_information",
                  "reply", "answer_transfer_back", "confirm_no_withdrawal")
 # An answer is expected only while something waits for it: the duty the workflow set when the question came.
-ANSWERS_TO = {"answer_information": "duty:answer_information", "reply": "duty:reply",
-              "answer_transfer_back": "duty:answer_transfer_back_request"}
+ANSWERS_TO = {"answer_information": DUTY_PREFIX + "answer_information", "reply": DUTY_PREFIX + "reply",
+              "answer_transfer_back": DUTY_PREFIX + "answer_transfer_back_request"}
 
 
 def expected_next(actions: list[str], deadlines: list[dict[str, Any]] | None) -> str | None:

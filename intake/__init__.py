@@ -10,8 +10,11 @@ verify → de-duplicate → parse against the catalogue → bind to its case →
 - parse: the payload must be the message's model in `forms.messages` (types, limits, no U+0000);
 - bind: `to_state` is this node; a `certificate` opens only a new conversation; any other message refers
   to an existing case, comes from that case's other party, and is acceptable in the case's current stage;
-- store, then signal the case's workflow (or start it, for a certificate), in one transaction: if the
-  signal fails nothing is kept and the sender's retry starts afresh.
+- store, then signal the case's workflow (or start it, for a certificate): the message is committed before
+  the workflow hears of it, so whatever the workflow then reads is there. If the workflow cannot be told (Temporal
+  does not answer), the message stays kept with what its workflow is to be told; the sender is asked to send it
+  again (503), and the node hands it over by itself once Temporal answers (`hand_over_kept`, from the worker),
+  whichever comes first; a workflow takes a message id once.
 
 Anything else is refused with a 4xx naming the reason, recorded for the auditor, and changes nothing.
 
@@ -21,6 +24,6 @@ Delivery evidence (the e-CODEX connector's, or a letter's receipt an officer rec
 
 from __future__ import annotations
 
-from intake.receive import HandOverPending, IntakeRefused, accept_sealed, take_in
+from intake.receive import HandOverPending, IntakeRefused, accept_sealed, hand_over_kept, take_in
 
-__all__ = ["HandOverPending", "IntakeRefused", "accept_sealed", "take_in"]
+__all__ = ["HandOverPending", "IntakeRefused", "accept_sealed", "hand_over_kept", "take_in"]

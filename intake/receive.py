@@ -13,7 +13,16 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.envelope import Envelope, EnvelopeRejected, open_envelope
-from forms.messages import CertificateMessage, Completion, DocumentInfo, Message, MessageRefused, parse_message
+from forms.messages import (
+    MESSAGES,
+    CertificateMessage,
+    Completion,
+    DocumentInfo,
+    Message,
+    MessageRefused,
+    MessageType,
+    parse_message,
+)
 from forms.stages import Side
 from intake.certificate_pdf import checked_pdf, keep_received_certificate
 from intake.documents import DocumentRefused, keep_received, received_documents, without_document_content
@@ -161,7 +170,8 @@ async def _store(node: Any, conn: Any, envelope: Envelope, now: datetime, answer
     await messages.inbox_record(conn, message_id=envelope.message_id, conversation_id=envelope.conversation_id,
                                 type_=envelope.type, from_state=envelope.from_state,
                                 envelope=without_document_content(envelope.model_dump(mode="json")),
-                                response=answer, handed_over=hand_over is None)
+                                response=answer,
+                                hand_over=hand_over.msg.model_dump(mode="json") if hand_over else None)
     return hand_over
 
 
@@ -285,16 +295,55 @@ async def _keep_pdf(node: Any, conn: Any, envelope: Envelope, pdf: DocumentInfo 
 
 
 async def _start_incoming(node: Any, envelope: Envelope, msg: LinkMessage, message: CertificateMessage) -> None:
+    await _start_incoming_case(node, case_id=envelope.conversation_id, issuing_state=_issuing_state(envelope, message),
+                               authority=_authority(node, message), created_by=f"peer:{envelope.from_state}", msg=msg)
+
+
+async def _start_incoming_case(node: Any, *, case_id: str, issuing_state: str, authority: str, created_by: str,
+                               msg: LinkMessage) -> None:
+    """Start the executing side's workflow of a case a certificate opened, with the certificate as its first
+    message (the values are those its row in `cases` was made with)."""
     client: Client = node.client
     await client.start_workflow(
         "IncomingTransfer",
-        TransferInput(case_id=envelope.conversation_id, issuing_state=_issuing_state(envelope, message),
-                      executing_state=node.settings.state, authority=_authority(node, message),
-                      created_by=f"peer:{envelope.from_state}", duty_working_days=node.settings.duty_working_days,
+        TransferInput(case_id=case_id, issuing_state=issuing_state, executing_state=node.settings.state,
+                      authority=authority, created_by=created_by, duty_working_days=node.settings.duty_working_days,
                       delivery_retry_hours=node.settings.delivery_retry_hours),
-        id=workflow_id(Side.EXECUTING, envelope.conversation_id), task_queue=node.settings.task_queue,
+        id=workflow_id(Side.EXECUTING, case_id), task_queue=node.settings.task_queue,
         start_signal="receive", start_signal_args=[msg],
     )
+
+
+# A message kept and not handed over is handed over by the node itself once it is this old: younger ones are
+# still in the hands of the intake that stored them (it tells the workflow right after its commit).
+HAND_OVER_GRACE = timedelta(seconds=30)
+
+
+async def hand_over_kept(node: Any, *, older_than: timedelta = HAND_OVER_GRACE) -> int:
+    """Tell each case's workflow of the messages kept for it and not handed over (Temporal did not answer
+    after the intake's commit), oldest first; how many were handed over. Stops at the first that still cannot
+    be told: the next round tries again. A workflow takes a message id once, so a message handed over twice
+    (this racing a sender's copy sent again) changes its case once."""
+    told = 0
+    for row in await messages.inbox_awaiting_hand_over(node.pool, older_than=older_than):
+        msg = LinkMessage.model_validate(row["hand_over"])
+        answer = dict(row["response"])
+        side = SIDE_OF_DIRECTION[row["direction"]]
+        try:
+            if side == Side.EXECUTING and MESSAGES[MessageType(row["type"])].opens_case:
+                await _start_incoming_case(node, case_id=row["conversation_id"], issuing_state=row["issuing_state"],
+                                           authority=row["authority"], created_by=row["created_by"], msg=msg)
+            else:
+                await _signal(node.client, workflow_id(side, row["conversation_id"]), msg, answer)
+        except WorkflowAlreadyStartedError:
+            pass  # told by a copy of the message sent again meanwhile
+        except RPCError as err:
+            log.warning("message %s is kept; its case still cannot be told (%s)", row["message_id"], err.message)
+            break
+        await messages.inbox_handed_over(node.pool, row["message_id"], answer)
+        log.info("message %s handed over to case %s", row["message_id"], row["conversation_id"])
+        told += 1
+    return told
 
 
 async def _signal(client: Client, wf_id: str, msg: LinkMessage, answer: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ from activities.retention import RetentionActivities, ensure_schedule
 from adapters.directory import Directory
 from adapters.keys import load_or_create_private_key
 from adapters.seal import NodeSeal, Pkcs11Seal
+from intake import hand_over_kept
 from probatio import telemetry
 from probatio.runner import workflow_runner
 from probatio.settings import Settings
@@ -126,6 +127,22 @@ async def run_worker(settings: Settings) -> None:
         # One e-CODEX poll per node, however many workers run (not a loop in each worker).
         await ensure_poll_schedule(node.client, settings.state, settings.task_queue, settings.ecodex_poll_seconds,
                                    wanted=bool(connectors(node)))
-        await node.worker().run()
+        sweeping = asyncio.create_task(_hand_over_kept_forever(node))
+        try:
+            await node.worker().run()
+        finally:
+            sweeping.cancel()
     finally:
         await node.close()
+
+
+async def _hand_over_kept_forever(node: Node) -> None:
+    """Messages the intake kept while Temporal did not answer reach their cases without their senders' help
+    (a letter or an e-mail is not sent again by anyone). Each worker sweeps: handing over is idempotent."""
+    while True:
+        await asyncio.sleep(node.settings.hand_over_sweep_seconds)
+        try:
+            await hand_over_kept(node)
+        except Exception:  # a database or Temporal outage: the next round tries again, the worker goes on
+            log.exception("handing over kept messages failed; trying again in %ss",
+                          node.settings.hand_over_sweep_seconds)

@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     envelope_window_seconds: int = 600
     # How long delivery to a peer is retried before the case shows `delivery_failed`.
     delivery_retry_hours: int = 48
+    # How often each worker hands over messages the intake kept without telling their case's workflow
+    # (Temporal did not answer just after the message was stored): intake.receive.hand_over_kept.
+    hand_over_sweep_seconds: int = Field(60, ge=1)
     # e-CODEX: how often the node polls its connector client (one Temporal schedule per node), and how long
     # a message waits for each stage's evidence before the case shows `delivery_unconfirmed`; the defaults
     # are the connector's own time-outs (adapters/evidence.py). Keep them equal to the connector's.

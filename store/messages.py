@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -20,8 +21,23 @@ async def inbox_answer(conn: AsyncConnection[Any], message_id: str) -> tuple[dic
 async def inbox_handed_over(pool: AsyncConnectionPool[Any], message_id: str, response: dict[str, Any]) -> None:
     """The case's workflow has the message (or has ended: the answer says so)."""
     async with pool.connection() as conn:
-        await conn.execute("UPDATE inbox SET handed_over = true, response = %s WHERE message_id = %s",
+        await conn.execute("UPDATE inbox SET handed_over = true, hand_over = NULL, response = %s"
+                           " WHERE message_id = %s",
                            (Jsonb(response), message_id))
+
+
+async def inbox_awaiting_hand_over(pool: AsyncConnectionPool[Any], *, older_than: timedelta,
+                                   limit: int = 100) -> list[dict[str, Any]]:
+    """Messages kept and not yet handed over to their case's workflow, oldest first, with what their case's
+    workflow is to be told and the case it belongs to (0038)."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT i.message_id, i.conversation_id, i.type, i.hand_over, i.response, c.direction,"
+            " c.issuing_state, c.executing_state, c.authority, c.created_by"
+            " FROM inbox i JOIN cases c ON c.id = i.conversation_id"
+            " WHERE NOT i.handed_over AND i.hand_over IS NOT NULL AND i.received_at < now() - %s"
+            " ORDER BY i.received_at LIMIT %s", (older_than, limit))
+        return [dict(row) for row in await cur.fetchall()]
 
 
 async def inbox_refusal(conn: AsyncConnection[Any], message_id: str) -> tuple[int, str] | None:
@@ -40,11 +56,13 @@ async def remember_refusal(pool: AsyncConnectionPool[Any], *, message_id: str, f
 
 async def inbox_record(conn: AsyncConnection[Any], *, message_id: str, conversation_id: str, type_: str,
                        from_state: str, envelope: dict[str, Any], response: dict[str, Any],
-                       handed_over: bool = True) -> bool:
+                       hand_over: dict[str, Any] | None = None) -> bool:
+    """Keep a message; `hand_over` is what its case's workflow is to be told, until it has been (0038)."""
     cur = await conn.execute(
-        "INSERT INTO inbox (message_id, conversation_id, type, from_state, envelope, response, handed_over)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (message_id) DO NOTHING",
-        (message_id, conversation_id, type_, from_state, Jsonb(envelope), Jsonb(response), handed_over),
+        "INSERT INTO inbox (message_id, conversation_id, type, from_state, envelope, response, handed_over,"
+        " hand_over) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (message_id) DO NOTHING",
+        (message_id, conversation_id, type_, from_state, Jsonb(envelope), Jsonb(response), hand_over is None,
+         Jsonb(hand_over) if hand_over is not None else None),
     )
     return cur.rowcount == 1
 

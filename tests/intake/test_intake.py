@@ -511,10 +511,12 @@ class _Unreachable:
     def get_workflow_handle(self, workflow_id: str) -> Any:
         return self
 
-    async def signal(self, *args: Any) -> None:
+    async def signal(self, *args: Any, **kwargs: Any) -> None:
         from temporalio.service import RPCError, RPCStatusCode
 
         raise RPCError("the frontend does not answer", RPCStatusCode.UNAVAILABLE, b"")
+
+    start_workflow = signal
 
 
 async def test_a_message_is_stored_before_its_case_hears_of_it_and_handed_over_when_sent_again(
@@ -554,3 +556,74 @@ async def test_a_message_is_stored_before_its_case_hears_of_it_and_handed_over_w
         # Told once: a third copy gets the first answer and changes nothing.
         third = await http.post(f"{nodes[LU].url}/api/v1/inbox", content=sealed.body, headers=sealed.headers)
         assert third.status_code == 200 and third.json() == again.json()
+
+
+def kept_for_hand_over(nodes: LocalNodes, state: str, message_id: str) -> list[tuple[Any, ...]]:
+    with psycopg.connect(nodes[state].owner_url) as conn:
+        return conn.execute("SELECT handed_over, hand_over IS NOT NULL FROM inbox WHERE message_id = %s",
+                            (message_id,)).fetchall()
+
+
+async def test_a_kept_message_reaches_its_case_once_temporal_answers_without_being_sent_again(
+        three: LocalNodes) -> None:
+    """A letter or an e-mail is not sent again by anyone: a message kept while Temporal did not answer is
+    handed over by the node itself once it answers (the worker's sweep), once, and a copy the sender sends
+    again afterwards changes nothing."""
+    from types import SimpleNamespace
+
+    from intake import HandOverPending, hand_over_kept, take_in
+
+    nodes = three
+    async with httpx.AsyncClient(timeout=60) as http:
+        deciding = await a_case_under_decision(nodes, http)
+        await settled(nodes, [deciding])
+        envelope = Envelope(message_id="told-by-the-node", conversation_id=deciding, type=MessageType.DELAY_NOTICE,
+                            from_state=BE, to_state=LU, sent_at=datetime.now(UTC),
+                            payload=valid_payload(MessageType.DELAY_NOTICE))
+        lu = nodes[LU].node
+        cut_off = SimpleNamespace(pool=lu.pool, client=_Unreachable(), settings=lu.settings, directory=lu.directory)
+        with pytest.raises(HandOverPending):
+            await take_in(cut_off, envelope, datetime.now(UTC))
+        # Temporal still does not answer: the message stays kept, for the next round.
+        assert await hand_over_kept(cut_off, older_than=timedelta(0)) == 0
+        assert kept_for_hand_over(nodes, LU, "told-by-the-node") == [(False, True)]
+        # A message younger than the grace is still the intake's own to hand over.
+        assert await hand_over_kept(lu) == 0
+
+        assert await hand_over_kept(lu, older_than=timedelta(0)) == 1
+        case = await wait_for(lambda: outgoing_case(http, nodes, deciding),
+                              lambda c: any(e["type"] == "decision_delayed" for e in c["timeline"]))
+        assert kept_for_hand_over(nodes, LU, "told-by-the-node") == [(True, False)]
+        assert await hand_over_kept(lu, older_than=timedelta(0)) == 0
+
+        key = load_or_create_private_key(nodes[LU].node.settings.home / "keys" / "BE.pem")
+        sealed = seal(envelope, key)
+        again = await http.post(f"{nodes[LU].url}/api/v1/inbox", content=sealed.body, headers=sealed.headers)
+        assert again.status_code == 200, again.text
+        await settled(nodes, [deciding])
+        case = await outgoing_case(http, nodes, deciding)
+        assert sum(e["type"] == "decision_delayed" for e in case["timeline"]) == 1
+
+
+async def test_a_kept_certificate_opens_its_case_once_temporal_answers(three: LocalNodes) -> None:
+    """A certificate kept while Temporal did not answer: its case is in the list, and its workflow is started
+    by the node's sweep, with the certificate as its first message."""
+    from types import SimpleNamespace
+
+    from intake import HandOverPending, hand_over_kept, take_in
+
+    nodes = three
+    be = nodes[BE].node
+    envelope = Envelope(message_id="certificate-kept", conversation_id="kept-certificate-case",
+                        type=MessageType.CERTIFICATE, from_state=LU, to_state=BE, sent_at=datetime.now(UTC),
+                        payload=valid_payload(MessageType.CERTIFICATE))
+    cut_off = SimpleNamespace(pool=be.pool, client=_Unreachable(), settings=be.settings, directory=be.directory)
+    with pytest.raises(HandOverPending):
+        await take_in(cut_off, envelope, datetime.now(UTC))
+    assert kept_for_hand_over(nodes, BE, "certificate-kept") == [(False, True)]
+
+    assert await hand_over_kept(be, older_than=timedelta(0)) == 1
+    memory = await wait_for(lambda: workflow_memory(nodes, BE, Side.EXECUTING, "kept-certificate-case"),
+                            lambda m: "certificate-kept" in m.seen_message_ids)
+    assert memory.messages_received == ["certificate"] and memory.stage == ExecutingStage.RECEIVED
+    assert kept_for_hand_over(nodes, BE, "certificate-kept") == [(True, False)]

@@ -4,7 +4,9 @@ none of them holds the sentenced person's personal data.
 The histories under histories/ were recorded from scenarios with
 `probatio simulate tests/scenarios/NN-….yaml --record-histories tests/workflows/histories`, except
 outgoing-over-ecodex-stage-evidence-timers-run1.json: the LU side of the transfer in
-tests/delivery/test_ecodex_transfer.py (two connector fakes), fetched once the three evidences had come. Record new
+tests/delivery/test_ecodex_transfer.py (two connector fakes), fetched once the three evidences had come. Scenarios 18
+(the breach report's alert), 39 (a late delay notice), 43 (the completion period missed) and 51 (a decision ends the
+issuing side's duties) were recorded on 2026-11-30 with every patch of that day. Record new
 ones when a workflow gains behaviour; never re-record to make this test pass: a failure means running
 transfers would break, and the change needs `workflow.patched`.
 """

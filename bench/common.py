@@ -148,3 +148,71 @@ def record(outcome: Outcome, path: Path = RESULTS) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
     path.write_text(text, encoding="utf-8")
+
+
+# Where a run's CPU goes: every process of the machine's user, grouped by what it is (its command line).
+# The first group whose words are all in the command line names it; the benchmark's own process is "driver".
+CPU_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Temporal server", ("temporal", "server", "start-dev")),
+    ("workers", ("-m probatio worker",)),
+    ("web", ("-m probatio web",)),
+    ("PDF rendering", ("multiprocessing.spawn",)),
+    ("PostgreSQL", ("postgres",)),
+    ("baseline worker", ("bench._worker",)),
+)
+
+
+def _cpu_group(command: str) -> str | None:
+    for name, words in CPU_GROUPS:
+        if all(word in command for word in words):
+            return name
+    return None
+
+
+class CpuMeter:
+    """CPU seconds spent by each group of processes between two readings (psutil, a dev dependency; without
+    it the meter reads nothing). A process that ends between two readings is not counted: the benchmarks'
+    processes live through the whole run."""
+
+    def __init__(self) -> None:
+        self.spent: dict[str, float] = {}
+        self._last: dict[int, tuple[str, float]] = {}
+
+    def _read(self) -> dict[int, tuple[str, float]]:
+        try:
+            import psutil
+        except ImportError:
+            return {}
+        me = os.getpid()
+        seen: dict[int, tuple[str, float]] = {}
+        for proc in psutil.process_iter(["pid", "cmdline"]):
+            try:
+                group = "driver" if proc.pid == me else _cpu_group(" ".join(proc.info["cmdline"] or []))
+                if group is not None:
+                    times = proc.cpu_times()
+                    seen[proc.pid] = (group, times.user + times.system)
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+        return seen
+
+    def start(self) -> None:
+        self._last = self._read()
+
+    def stop(self) -> None:
+        """Add what each group spent since `start`."""
+        now = self._read()
+        for pid, (group, seconds) in now.items():
+            before = self._last.get(pid, (group, 0.0))[1]
+            self.spent[group] = self.spent.get(group, 0.0) + max(0.0, seconds - before)
+        self._last = now
+
+    def describe(self, label: str, count: int, wall_seconds: float) -> str:
+        """CPU per unit by group, largest first, and how much of the machine the run kept busy."""
+        total = sum(self.spent.values())
+        cores = len(os.sched_getaffinity(0))
+        parts = ", ".join(f"{group} {1000 * seconds / count:.0f}"
+                          for group, seconds in sorted(self.spent.items(), key=lambda kv: -kv[1])
+                          if seconds * 1000 / count >= 0.5)
+        busy = 100 * total / (cores * wall_seconds) if wall_seconds else 0.0
+        return (f"{label}: CPU ms per transfer — {parts}; total {1000 * total / count:.0f} "
+                f"({busy:.0f}% of {cores} cores)")

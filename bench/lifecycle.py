@@ -32,7 +32,7 @@ from temporalio import activity
 from temporalio.client import Client
 
 from bench.baseline_workflows import Delivery, Plan
-from bench.common import Outcome, embedded_stack
+from bench.common import CpuMeter, Outcome, embedded_stack
 from forms.stages import Side
 from probatio.console import Steps
 from workflows.model import workflow_id
@@ -164,6 +164,9 @@ async def run(args: argparse.Namespace, steps: Steps) -> Outcome:
     rounds = max(1, min(args.rounds, args.transfers))
     shares = [args.transfers // rounds + (1 if i < args.transfers % rounds else 0) for i in range(rounds)]
     ours_seconds = base_seconds = 0.0
+    # Where the CPU of each side's turns goes: with both sides near the machine's two cores, a transfer's CPU is
+    # what bounds its throughput, and the groups say which part of ours weighs what.
+    ours_cpu, base_cpu = CpuMeter(), CpuMeter()
     steps.describe("lifecycle: starting PostgreSQL, Temporal and the LU and BE nodes")
     async with embedded_stack("lifecycle") as stack:
         # The node processes of `probatio dev`, on this stack's PostgreSQL and (in-memory) Temporal server.
@@ -185,6 +188,8 @@ async def run(args: argparse.Namespace, steps: Steps) -> Outcome:
                     for side in (("ours", "base") if turn % 2 == 0 else ("base", "ours")):
                         steps.describe(f"lifecycle: turn {turn + 1} of {rounds}, "
                                        + ("probatio" if side == "ours" else "baseline"))
+                        meter = ours_cpu if side == "ours" else base_cpu
+                        meter.start()
                         start = time.perf_counter()
                         if side == "ours":
                             await many(nodes, cert, share, args.concurrency, done=steps.advance)
@@ -192,6 +197,7 @@ async def run(args: argparse.Namespace, steps: Steps) -> Outcome:
                         else:
                             await baseline(share)
                             base_seconds += time.perf_counter() - start
+                        meter.stop()
         finally:
             await asyncio.to_thread(dev.shutdown)
         lu = await history_counts(stack.client, workflow_id(Side.ISSUING, first[0]))
@@ -211,6 +217,8 @@ async def run(args: argparse.Namespace, steps: Steps) -> Outcome:
         f"probatio: {args.transfers} transfers LU → BE, draft to recognised (PDF rendering, signing, HTTP, "
         f"PostgreSQL included; each node a worker and a web process), {args.concurrency} in flight: "
         f"{ours:.2f} transfers/s",
+        ours_cpu.describe("probatio", args.transfers, ours_seconds),
+        base_cpu.describe("baseline", args.transfers, base_seconds),
         f"measured in {rounds} turns each, alternating (transfers per turn: {', '.join(map(str, shares))})",
     ]
     return Outcome(name="lifecycle", params=f"-n {args.transfers} -c {args.concurrency} --rounds {rounds}",

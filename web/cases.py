@@ -80,7 +80,8 @@ async def case_view(pool: AsyncConnectionPool[Any], row: dict[str, Any], user: U
         "certificate_seal": await seal_view(pool, row),
         # What the two authorities said to each other, in full (web/conversation.py).
         "conversation": [e.model_dump(mode="json")
-                         for e in await conversation(pool, row["id"], row.get("certificate"))],
+                         for e in await conversation(pool, row["id"], row.get("certificate"),
+                                                     row["deadlines"] or [])],
     }
 
 

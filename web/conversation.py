@@ -10,20 +10,26 @@ The same list is the API detail's `conversation` and the case page's panel."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel, Field, ValidationError
 
 from forms.annex2 import BreachReport
-from forms.messages import MESSAGES, MessageType
+from forms.messages import MESSAGES, CompletionRequest, MessageType
 from store.messages import conversation_messages
+from workflows.deadlines import COMPLETION, DUTY_PREFIX, completion_due
 
 # Messages whose `measures` change the certificate's measures (Art 9 adaptation, Art 16(1) modification).
 _CHANGES_MEASURES = {MessageType.DECISION, MessageType.SUBSEQUENT_DECISION}
 # Messages that carry a whole certificate: a completion is compared box by box with the one before it.
 _CARRIES_CERTIFICATE = {MessageType.CERTIFICATE, MessageType.COMPLETION}
 _MEASURE_KEYS = ("description", "duration_days", "hours")
+# Art 8(2): the deadline each side's workflow keeps for the latest completion request (the executing side's
+# period set, the issuing side's duty to answer), named as workflows/incoming.py and outgoing.py name it.
+_COMPLETION_DEADLINES = frozenset({COMPLETION, f"{DUTY_PREFIX}complete"})
 
 
 class MeasureSideBySide(BaseModel):
@@ -59,6 +65,8 @@ class ConversationEntry(BaseModel):
                                   description="its free text: reasons, question, answer, what is missing")
     measures: list[MeasureSideBySide] = Field(default_factory=list)
     certificate_changes: list[BoxChange] = Field(default_factory=list)
+    due: str | None = Field(default=None, description="for a request that gives days to answer within (a "
+                                                      "completion request, Art 8(2)): by when, ISO 8601")
     breach_form: bool = Field(default=False, description="a breach report whose Annex II form can be shown")
     breach: BreachReport | None = Field(default=None, description="a breach report's Annex II form, box by box "
                                                                   "(Art 17), as it was sent")
@@ -131,6 +139,8 @@ def read_entry(row: dict[str, Any], original_certificate: dict[str, Any] | None,
                    if isinstance(payload.get(name), str) and payload[name].strip()}
     if model.kind in _CHANGES_MEASURES:
         entry.measures = measures_side_by_side(original_certificate, payload.get("measures"))
+    if isinstance(message, CompletionRequest) and isinstance(row["at"], datetime):
+        entry.due = completion_due(row["at"], message.due_days).isoformat()
     if model.kind == MessageType.COMPLETION:
         entry.certificate_changes = certificate_changes(previous_certificate, payload.get("certificate"))
     if model.kind == MessageType.BREACH_REPORT:
@@ -140,10 +150,12 @@ def read_entry(row: dict[str, Any], original_certificate: dict[str, Any] | None,
     return entry
 
 
-async def conversation(pool: AsyncConnectionPool[Any], case_id: str,
-                       certificate: dict[str, Any] | None) -> list[ConversationEntry]:
+async def conversation(pool: AsyncConnectionPool[Any], case_id: str, certificate: dict[str, Any] | None,
+                       deadlines: Sequence[dict[str, Any]] = ()) -> list[ConversationEntry]:
     """Every message of the case, both ways, in order. `certificate` is the case's certificate now: the
-    original measures an adaptation is compared with are the first certificate's, when it is still held."""
+    original measures an adaptation is compared with are the first certificate's, when it is still held.
+    `deadlines`, the case's (CONTRACT §2): the latest completion request is due when its deadline says, so that
+    the conversation and the deadlines table give one date."""
     rows = await conversation_messages(pool, case_id)
     certified = [r["payload"]["certificate"] for r in rows if r["type"] in _CARRIES_CERTIFICATE
                  and isinstance(r.get("payload"), dict) and isinstance(r["payload"].get("certificate"), dict)]
@@ -156,6 +168,10 @@ async def conversation(pool: AsyncConnectionPool[Any], case_id: str,
         if row["type"] in _CARRIES_CERTIFICATE and isinstance(payload, dict) \
                 and isinstance(payload.get("certificate"), dict):
             previous = payload["certificate"]
+    kept = next((d.get("due") for d in deadlines if d.get("name") in _COMPLETION_DEADLINES and d.get("due")), None)
+    latest = next((e for e in reversed(entries) if e.type == MessageType.COMPLETION_REQUEST and e.due), None)
+    if kept and latest is not None:
+        latest.due = str(kept)
     return entries
 
 

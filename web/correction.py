@@ -14,6 +14,7 @@ from temporalio.service import RPCError
 from store import audit, cases, drafts
 from store.users import User
 from web.cases import parse_certificate_or_422, refuse_a_second_transfer, visible_case, workflow_id
+from web.conversation import BoxChange, certificate_changes
 from web.errors import ApiError, problems
 from workflows.stages import Side
 
@@ -61,6 +62,15 @@ async def replace_certificate(pool: AsyncConnectionPool[Any], user: User, case_i
         await audit.record(conn, user_name=user.name, role=user.role, authority=row["authority"], case_id=case_id,
                            action="certificate_corrected", old_stage="draft", detail={"via": channel})
     return {"id": case_id, "stage": row["stage"]}
+
+
+async def corrected_boxes(pool: AsyncConnectionPool[Any], case_id: str,
+                          corrected: dict[str, Any]) -> list[BoxChange]:
+    """What a correction changes (Art 6(3), 8(2)), box by box: the case's certificate as it stands against the
+    corrected copy the wizard holds, compared as the conversation compares a completion, so that the officer who
+    sends it reads what the executing State or the prosecutor will find changed. The caller has read the case."""
+    row = await cases.get_case(pool, case_id, "outgoing")
+    return certificate_changes((row or {}).get("certificate"), corrected)
 
 
 async def never_submitted(pool: AsyncConnectionPool[Any], case_id: str) -> bool:

@@ -65,6 +65,9 @@ log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 
 SIDE_OF = {"outgoing": Side.ISSUING, "incoming": Side.EXECUTING}
+# Choices of the case page's action forms asked as radios, as GOV.UK asks a choice among a few: every choice in
+# sight, none made for the person (Art 19: the review's three outcomes). (side, action, field).
+RADIOS = frozenset({(Side.ISSUING, "notify_review", "outcome")})
 
 def form_to_body(side: Side, action: str, form: Any, t: Translator | None = None) -> tuple[dict[str, Any],
                                                                                         dict[str, str]]:
@@ -369,7 +372,9 @@ async def _case_page(request: Request, session: SignedIn, direction: str, case_i
     # Art 6(7), 18(1): forward to an authority of this State the directory knows, picked by its name.
     authorities = forward_authorities(node.directory, view["executing_state"], view.get("authority")) \
         if "forward" in view["actions"] else None
-    actions = [{"name": a, "rule": rule_for(side, a), "fields": action_fields(side, a, t, authorities=authorities),
+    actions = [{"name": a, "rule": rule_for(side, a),
+                "fields": [{**f, "kind": "radios"} if (side, a, f["name"]) in RADIOS else f
+                           for f in action_fields(side, a, t, authorities=authorities)],
                 "page": PAGE_ACTIONS.get((direction, a)), "label": labels.action_label(a, t, side),
                 "summary": labels.action_summary(a, t, side), "destructive": a in DESTRUCTIVE}
                for a in view["actions"]]

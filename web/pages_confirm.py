@@ -2,7 +2,7 @@
 certificate, decides, withdraws, revokes, transfers back or ends a supervision, it says what will happen and
 to whom, shows what was entered, and asks once more. Destructive steps — those that end the transfer or take
 it back — are marked as such; the expected, harmless step is the primary button. Deleting a transfer never
-submitted comes here too."""
+submitted comes here too, and so does deleting a draft certificate from the list of cases."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from web.cases import visible_case
 from web.i18n import N_
 from web.page_parts import action_fields, forward_authorities, measure_changes, read_duration
 from web.pages_common import node_of, render
+from web.pages_wizard import readable_path
 from workflows.rules import rule_for
 from workflows.stages import Side
 
@@ -31,6 +32,10 @@ DESTRUCTIVE = frozenset({"withdraw", "transfer_back", "request_transfer_back", "
 DELETE_LABEL = N_("Delete this transfer")
 DELETE_SUMMARY = N_("The transfer, its certificate and its documents are deleted. It was never submitted, so no "
                     "one else has seen it; the audit log keeps that it existed and that you deleted it.")
+DELETE_DRAFT_LABEL = N_("Delete this draft")
+DELETE_DRAFT_SUMMARY = N_("The draft certificate and everything entered in it are deleted. This cannot be undone. "
+                          "It was never sent, so no one else has seen it; the audit log keeps that it existed and "
+                          "that you deleted it.")
 
 
 def is_serious(side: Side, action: str) -> bool:
@@ -95,3 +100,22 @@ def _entered_words(fields: dict[str, dict[str, Any]], items: list[tuple[str, str
                          *([t.ngettext("%(num)s hour", "%(num)s hours", c["hours"])] if "hours" in c else [])]))
                     for c in changes)))
     return out
+
+
+def confirm_draft_delete_page(request: Request, session: Session, draft: dict[str, Any]) -> Response:
+    """The same step for a draft certificate (not yet a transfer, so no case to go back to): which draft, in
+    the words of the list of cases and of the certificate's boxes, so the officer deletes the one meant."""
+    t = i18n.for_request(request)
+    doc = draft["certificate"]
+    person = doc.get("person") or {}
+    name = ", ".join(str(p) for p in (person.get("surname"), person.get("forenames")) if p)
+    shown = [(t.gettext("Draft"), str(draft["id"])[:8]), (t.gettext("Person"), name or "—")]
+    if doc.get("executing_state"):
+        shown.append((t.gettext("To"), labels.country_name(doc["executing_state"], t)))
+    reference = (doc.get("judgment") or {}).get("reference")
+    if reference:
+        shown.append((readable_path("judgment.reference", t), str(reference)))
+    return render(request, "confirm.html.j2", session, draft=draft, action="delete",
+                  title=t.gettext(DELETE_DRAFT_LABEL), summary=t.gettext(DELETE_DRAFT_SUMMARY), other="",
+                  message_label_text="", article="", target=f"/transfers/drafts/{draft['id']}/delete", items=[],
+                  shown=shown, destructive=True)

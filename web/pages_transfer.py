@@ -25,17 +25,19 @@ from store.sessions import Session
 from web import api, i18n, labels
 from web.auth import check_csrf
 from web.cases import act, actions_now, read_case, visible_case
-from web.correction import delete_case, delete_draft, replace_certificate
+from web.correction import corrected_boxes, delete_case, delete_draft, replace_certificate
 from web.documents import attach_document, list_documents
 from web.errors import ApiError
 from web.i18n import N_, Message
 from web.labels import country_name, problem_text
 from web.page_parts import completion_request, returned_by_prosecutor
 from web.pages_common import SignedIn, node_of, page_detail, render, require_role
+from web.pages_confirm import confirm_draft_delete_page, confirm_page
 from web.pages_wizard import (
     STEP_BY_KEY,
     STEPS,
     apply_form,
+    as_typed,
     blank_certificate,
     category_options,
     decision_options,
@@ -176,12 +178,14 @@ async def _correction_context(request: Request, session: Session, row: dict[str,
     request_info = await completion_request(node.pool, view) if view["stage"] == "completion_requested" else None
     # A draft transfer (returned by the prosecutor, Art 6(3)) is corrected in place and submitted again.
     returned = (returned_by_prosecutor(view) or {"reason": ""}) if view["stage"] == "draft" else None
-    return {"correction": {"case": view, "request": request_info, "returned": returned}}
+    # The review page lists what the officer changed, box by box, before it is sent.
+    changes = await corrected_boxes(node.pool, case_id, row["certificate"])
+    return {"correction": {"case": view, "request": request_info, "returned": returned, "changes": changes}}
 
 
 def _step_context(request: Request, session: Session, row: dict[str, Any], step_key: str,
                   unreadable: dict[str, str] | None = None, show_errors: bool = False,
-                  rule_problems: list[Problem] | None = None) -> dict[str, Any]:
+                  rule_problems: list[Problem] | None = None, posted_form: Any = None) -> dict[str, Any]:
     node = node_of(request)
     t = i18n.for_request(request)
     doc = row["certificate"]
@@ -235,7 +239,10 @@ def _step_context(request: Request, session: Session, row: dict[str, Any], step_
         "fields": [{"f": f, "id": field_id(f.path), "label": views[f.path]["label"], "hint": views[f.path]["hint"],
                     "summary_label": readable_path(f.path, t), "parts": duration_parts(doc, f.path),
                     "value": get_path(doc, f.path), "options": options[f.path],
-                    "locked": bool(correcting(row)) and f.path == "executing_state"} for f in fields],
+                    "locked": bool(correcting(row)) and f.path == "executing_state",
+                    # What could not be read is shown as typed, not as the draft's last readable value.
+                    **(as_typed(f, posted_form) if posted_form is not None and f.path in (unreadable or {})
+                       else {})} for f in fields],
         "messages": messages if (show_errors or unreadable or rule_problems) else {},
         "general": general if (show_errors or rule_problems) else [],
         "executing": executing,
@@ -262,6 +269,17 @@ async def _review_page(request: Request, session: Session, row: dict[str, Any], 
                   api_problems=api_problems or [],
                   errors=sum(1 for ps in grouped.values() for p in ps if p.severity == "error") + len(other),
                   statuses={s.key: step_status(s, row["certificate"], grouped[s.key]) for s in STEPS})
+
+
+@router.get("/transfers/drafts/{draft_id}/delete", response_class=HTMLResponse)
+async def confirm_draft_delete(request: Request, session: SignedIn, draft_id: str) -> Response:
+    """The list's Delete of a draft: first the confirmation step, which says which draft (its read audited).
+    Declared before the wizard's steps, whose `{step_key}` would take `delete` for a step."""
+    row = await _draft(request, session, draft_id)
+    if row["case_id"]:
+        # A transfer now: its own case page deletes it, if it was never submitted.
+        return RedirectResponse(f"/cases/outgoing/{quote(row['case_id'])}", status_code=303)
+    return confirm_draft_delete_page(request, session, row)
 
 
 @router.get("/transfers/drafts/{draft_id}/{step_key}", response_class=HTMLResponse)
@@ -370,9 +388,12 @@ async def _resubmit(request: Request, session: Session, row: dict[str, Any], cas
 
 @router.post("/transfers/drafts/{draft_id}/delete")
 async def delete_draft_page(request: Request, session: SignedIn, draft_id: str) -> Response:
-    """A draft certificate deleted by its authority's officer (audited); back to the list of cases."""
+    """A draft certificate deleted by its authority's officer (audited) once confirmed; back to the list of cases."""
     form = await request.form()
     check_csrf(session, form)
+    if form.get("confirmed") != "1":
+        # Never deleted unasked, whichever page posted: the confirmation step first.
+        return RedirectResponse(f"/transfers/drafts/{quote(draft_id)}/delete", status_code=303)
     await delete_draft(node_of(request).pool, session.user, draft_id)
     return RedirectResponse("/cases?done=draft_deleted", status_code=303)
 
@@ -384,8 +405,6 @@ async def delete_transfer_page(request: Request, session: SignedIn, case_id: str
     check_csrf(session, form)
     node = node_of(request)
     if form.get("confirmed") != "1":
-        from web.pages_confirm import confirm_page
-
         return await confirm_page(request, session, Side.ISSUING, case_id, "delete", [])
     await delete_case(node.pool, node.client, session.user, case_id, channel="page")
     return RedirectResponse("/cases?done=transfer_deleted", status_code=303)
@@ -426,7 +445,7 @@ async def save_step(request: Request, session: SignedIn, draft_id: str, step_key
         extra = await _correction_context(request, session, row)
         return render(request, "wizard.html.j2", session, status_code=422 if (unreadable or refused) else 200,
                       **extra, **_step_context(request, session, row, step_key, unreadable, show_errors=check,
-                                               rule_problems=found))
+                                               rule_problems=found, posted_form=form))
     if go == "review":
         return RedirectResponse(f"/transfers/drafts/{draft_id}/review", status_code=303)
     target = go if go in STEP_BY_KEY else step_key

@@ -474,6 +474,22 @@ def _parse_value(f: WizardField, form: Any, name: str) -> tuple[Any, str | None]
     return raw, None
 
 
+def as_typed(f: WizardField, form: Any) -> dict[str, Any]:
+    """A field that could not be read, as the officer typed it (GOV.UK: the page shows it back beside its
+    error, so the mistake can be seen and mended): the field view's `parts` of a date, a duration or a
+    `months` field, or its `value`. The draft keeps its last readable value; only the page shows this."""
+    if f.kind == "date" and f.path not in form:
+        # The template's order for a date is that of its stored form: year, month, day.
+        return {"parts": [str(form.get(f"{f.path}-{part}") or "") for part in reversed(DATE_PARTS)]}
+    if f.kind in ("duration", "months"):
+        if f.path in form:
+            # One value posted for the boxes (the API's way): in days for a duration, in months for `months`.
+            one = str(form.get(f.path) or "")
+            return {"parts": ["", one, ""] if f.kind == "months" else ["", "", one]}
+        return {"parts": [str(form.get(f"{f.path}-{part}") or "") for part in DURATION_PARTS]}
+    return {"value": str(form.get(f.path) or "")}
+
+
 def step_fields(step: WizardStep, doc: dict[str, Any]) -> list[WizardField]:
     fields = list(step.fields)
     if step.key == "j":

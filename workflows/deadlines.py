@@ -31,6 +31,12 @@ MEASURE_PREFIX = "measure:"  # one per measure with a duration: `measure:N`, N c
 DELIVERY_PREFIX = "delivery:"  # one per message awaiting its delivery evidence (workflows/delivery.py)
 
 
+def completion_due(requested_at: datetime, days: int) -> datetime:
+    """Art 8(2): when the completed certificate is due: the time the request was made (executing side) or
+    received (issuing side), plus the days it gives. Both workflows set their deadline by it; the pages say it."""
+    return requested_at + timedelta(days=days)
+
+
 # A slotted dataclass, not a BaseModel: a cached supervision holds one per watched date, and a model's
 # __dict__ and set of fields set cost about 0.6 KiB each (README.md, "Memory of a worker"). Same JSON.
 @dataclass(slots=True)

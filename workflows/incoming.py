@@ -222,9 +222,9 @@ class IncomingTransfer(CaseWorkflow):
     async def request_completion(self, inp: ActionInput[RequestCompletionFields]) -> ActionResult:
         # Art 8(2): the decision may wait for the completed certificate until the period set here.
         days = inp.body.due_days
-        self.set_deadline(dl.Deadline(name="completion", due=self.now() + timedelta(days=days), basis="law",
-                                      article="8(2)"))
-        self.pause_decision(self.now() + timedelta(days=days))
+        due = dl.completion_due(self.now(), days)
+        self.set_deadline(dl.Deadline(name=dl.COMPLETION, due=due, basis="law", article="8(2)"))
+        self.pause_decision(due)
         self.event("completion_requested", inp.actor, {"due_days": days})
         self.send(CompletionRequestFields(due_days=days), note_id=inp.note_id)
         await self.publish()

@@ -338,9 +338,9 @@ class OutgoingTransfer(CaseWorkflow):
                 self.m.authority = authority
                 self.event("forwarded_by_executing", peer, {"authority": authority})
             case CompletionRequestFields(due_days=days):
-                self.set_deadline(dl.Deadline(name="duty:complete", due=self.now() + timedelta(days=days),
-                                              basis="law", article="8(2)"))
-                self.pause_decision(self.now() + timedelta(days=days))
+                due = dl.completion_due(self.now(), days)
+                self.set_deadline(dl.Deadline(name="duty:complete", due=due, basis="law", article="8(2)"))
+                self.pause_decision(due)
                 self.event("completion_requested", peer, {"due_days": days, **ref}, new_stage=S.COMPLETION_REQUESTED)
             case ConsultationFields(ground=ground):
                 self.duty("reply", "11(3)")

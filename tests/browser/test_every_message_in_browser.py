@@ -54,6 +54,7 @@ async def _full(t: Transfer) -> None:
     for and given, a modification, the supervision asked back and declined, then ended."""
     await t.start()
     await t.be_does("request_completion", {"missing": MISSING, "due_days": 10}, arrives="completion_request")
+    await _note_due(t)
     completed = copy.deepcopy(t.certificate)
     completed["person"]["addresses"]["in_executing_state"].update(street=NEW_STREET, postcode=NEW_POSTCODE)
     await t.lu_does("complete", {"certificate": completed}, arrives="completion")
@@ -133,6 +134,11 @@ async def _completion_asked(t: Transfer) -> None:
     """Belgium asks for a completed certificate within 10 days; `t.due` is the day it is due."""
     await t.start()
     await t.be_does("request_completion", {"missing": MISSING, "due_days": 10}, arrives="completion_request")
+    await _note_due(t)
+
+
+async def _note_due(t: Transfer) -> None:
+    """`t.due`: the day the completion Belgium asked for within 10 days is due, 10 days after it was asked."""
     case = await detail(t.http, t.lu, t.lu_s)
     asked = next(m for m in case["conversation"] if m["type"] == "completion_request")
     t.due = (datetime.fromisoformat(asked["at"]) + timedelta(days=10)).date()
@@ -157,7 +163,7 @@ async def test_a_completion_asked_for_is_sent_from_the_wizard_and_read_box_by_bo
                 has_text="send the completed certificate")
             await expect(deadline).to_contain_text(due)
             await _reads(_message(officer, "Received from Belgium: Request to complete the certificate"),
-                         {"what is missing": MISSING, "days given": "10 days"})
+                         {"what is missing": MISSING, "days given": f"10 days, by {due}"})
             await _in_words(officer)
             await check_page(officer, FOLDER, f"{width}-01-lu-completion-asked")
 
@@ -176,6 +182,11 @@ async def test_a_completion_asked_for_is_sent_from_the_wizard_and_read_box_by_bo
             await officer.goto(f"{draft}/review")
             await expect(officer.locator(".alert.ok")).to_contain_text(
                 "Sending it replaces the certificate of the case and sends it again to Belgium")
+            # What the officer changed, before it is sent: the two boxes of the address, and nothing else.
+            await expect(officer.locator("table.certificate-changes tbody tr")).to_have_count(2)
+            await expect(officer.locator("table.certificate-changes tbody tr").filter(
+                has_text="(e) In the executing State: Postcode").locator("td")).to_have_text(
+                ["(e) In the executing State: Postcode", "6700", NEW_POSTCODE])
             await check_page(officer, FOLDER, f"{width}-03-lu-completion-review")
             await officer.get_by_role("button", name="Send the corrected certificate").click()
             await officer.wait_for_url("**/cases/outgoing/*")
@@ -217,7 +228,7 @@ async def test_every_message_read_on_the_receiving_page(browser: Browser, nodes:
         await _open(page, f"{lu}/cases/outgoing/{full.id}", f"{width}-10a-lu-why")
         await expect(page.get_by_role("heading", level=2, name="Conversation with Belgium")).to_be_visible()
         await _reads(_message(page, "Received from Belgium: Request to complete the certificate"),
-                     {"what is missing": MISSING, "days given": "10 days"})
+                     {"what is missing": MISSING, "days given": f"10 days, by {translator('en').date(full.due)}"})
         await _reads(_message(page, "Received from Belgium: The decision will take longer"),
                      {"reasons": DELAY_REASONS, "expected by": "5 Jul 2027"})
         await _reads(_message(page, "Received from Belgium: Maximum custody on non-compliance"),

@@ -1,6 +1,6 @@
 """Issue 14 (3) in Chromium, as people would do it, at 1366 and 390 px: the serious actions. The LU officer deletes
 a transfer never submitted (and a draft certificate from the list of cases); the LU prosecutor withdraws a
-certificate and tells Belgium of a review (its three outcomes a choice); the BE prosecutor refuses recognition,
+certificate and tells Belgium of a review (its three outcomes radios); the BE prosecutor refuses recognition,
 transfers the supervision back and revokes the suspension; the BE officer ends the supervision. Each destructive
 step is a red `warning` button (never the green one), opens a confirmation that says what will happen and to
 whom, and "No, go back to the case" changes nothing. Each page passes axe-core with no violation and does not
@@ -8,6 +8,7 @@ scroll sideways. Screenshots go to test-artifacts/browser/serious/."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -161,6 +162,16 @@ async def test_the_officer_deletes_a_transfer_never_submitted_and_a_draft(browse
         await _marked_destructive(remove)
         await check_page(officer, FOLDER, f"{width}-04-lu-cases-with-draft")
         await remove.click()
+        # Asked first, as the transfer was (one red button), and the way back is to the list, where it still is.
+        await expect(officer.get_by_role("heading", level=1)).to_have_text(f"{CONFIRM}: Delete this draft")
+        await expect(officer.locator(".confirm-what")).to_contain_text("This cannot be undone.")
+        await _marked_destructive(officer.get_by_role("button", name="Yes: Delete this draft"))
+        assert await officer.locator("main .primary").count() == 0, "a green button on a destructive confirmation"
+        await check_page(officer, FOLDER, f"{width}-05-lu-confirm-delete-draft")
+        await officer.get_by_role("link", name="No, go back to the list of cases").click()
+        await officer.wait_for_url("**/cases")
+        await remove.click()
+        await officer.get_by_role("button", name="Yes: Delete this draft").click()
         await officer.wait_for_url("**/cases?done=draft_deleted")
         await expect(officer.get_by_role("status")).to_contain_text("The draft was deleted.")
         await expect(officer.get_by_role("link", name=draft[:8])).to_have_count(0)
@@ -177,14 +188,25 @@ async def test_the_issuing_prosecutor_withdraws_and_tells_of_a_review(browser: B
         await prosecutor.goto(lu + case_path)
         await expect(_stage_tag(prosecutor)).to_have_text("Under decision")
 
-        # Art 19: the review's three outcomes are a choice of three, not a box to type in.
+        # Art 19: the review's three outcomes are three radios under the question, none chosen; not a box to type in.
         review = prosecutor.locator("form[action$='/actions/notify_review']")
-        outcome = review.get_by_label("Outcome of the review")
-        assert await outcome.evaluate("e => e.tagName") == "SELECT"
-        options = await outcome.locator("option").evaluate_all("os => os.map(o => [o.value, o.textContent])")
-        assert [v for v, _ in options if v] == ["annulled", "amended", "confirmed"], options
-        assert [t for v, t in options if v] == ["annulled", "amended", "confirmed"], options
-        assert await review.locator("input[name=outcome], textarea[name=outcome]").count() == 0
+        outcome = review.get_by_role("group", name="Outcome of the review")
+        radios = outcome.get_by_role("radio")
+        assert await radios.evaluate_all("rs => rs.map(r => r.value)") == ["annulled", "amended", "confirmed"]
+        for words in ("annulled", "amended", "confirmed"):
+            await expect(outcome.get_by_role("radio", name=words, exact=True)).not_to_be_checked()
+        assert await review.locator("select, textarea[name=outcome]").count() == 0
+        # Submitted with none chosen: GOV.UK's error summary, whose link leads to the first radio, and the error
+        # beside the choice, which stays unmade.
+        await review.get_by_role("button").click()
+        summary = prosecutor.locator(".error-summary")
+        await expect(summary.get_by_role("link")).to_have_text(re.compile("^Outcome of the review"))
+        first = await outcome.get_by_role("radio", name="annulled", exact=True).get_attribute("id")
+        await expect(summary.get_by_role("link")).to_have_attribute("href", f"#{first}")
+        await expect(outcome.locator(".field-error")).to_be_visible()
+        await expect(outcome.get_by_role("radio").and_(prosecutor.locator(":checked"))).to_have_count(0)
+        await check_page(prosecutor, FOLDER, f"{width}-10a-lu-review-outcome-missing")
+        await prosecutor.goto(lu + case_path)
 
         withdraw = prosecutor.locator("form[action$='/actions/withdraw']")
         button = withdraw.get_by_role("button", name="Withdraw the certificate (Art 9(4))")

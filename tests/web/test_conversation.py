@@ -235,7 +235,11 @@ async def test_only_a_transfer_never_submitted_can_be_deleted(nodes: LocalNodes)
         draft = r.headers["location"].split("/")[3]
         cases = await officer.get("/cases")
         assert f"/transfers/drafts/{draft}/delete" in cases.text
-        r = await officer.post(f"/transfers/drafts/{draft}/delete", data={"csrf_token": csrf_of(cases.text)})
+        # After the confirmation step, as the transfer (tests/web/test_draft_delete_asks_first.py says how).
+        asked = await officer.get(f"/transfers/drafts/{draft}/delete")
+        assert "Check before you go on" in asked.text
+        r = await officer.post(f"/transfers/drafts/{draft}/delete", data={"csrf_token": csrf_of(asked.text),
+                                                                         "confirmed": "1"})
         assert r.status_code == 303
         assert f"/transfers/drafts/{draft}/a" not in (await officer.get("/cases")).text
         await officer.aclose()

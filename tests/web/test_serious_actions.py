@@ -2,7 +2,7 @@
 supervision and a subsequent decision that revokes have a confirmation step that says what will happen and to
 whom (which State the message goes to), marked as destructive (a warning, never a green button); the case page
 has exactly one primary (green) button, the step the stage expects; the labels are the law's words ("Send the
-maximum custody (Art 16(2))"); `notify_review` offers its three outcomes as a choice. Issue 14 (6): the cases
+maximum custody (Art 16(2))"); `notify_review` offers its three outcomes as radios. Issue 14 (6): the cases
 list and the prosecutor's queue say what is due on a case whose decision is due, and by when."""
 
 from __future__ import annotations
@@ -114,12 +114,28 @@ async def test_before_supervision_serious_steps_and_the_expected_button(nodes: L
     said = await _confirmation(lu_p, case_url, "withdraw", {"reason": "The person moved elsewhere."}, "Belgium")
     assert "Withdraw the certificate" in said and "The person moved elsewhere." in said
 
-    # Art 19: the review's three outcomes are a choice, not free text.
-    form = _form(page, f"{case_url}/actions/notify_review")
-    picker = re.search(r'<select id="notify_review-outcome" name="outcome"[^>]*>(.*?)</select>', form, re.S)
-    assert picker, form
-    assert re.findall(r'<option value="(\w+)"', picker.group(1)) == ["annulled", "amended", "confirmed"]
-    assert not re.search(r'<(input|textarea)[^>]*name="outcome"', form)
+    # Art 19: the review's three outcomes are a choice of three radios under the question, none chosen for the
+    # prosecutor, each in words; not a select, not free text.
+    review = f"{case_url}/actions/notify_review"
+    form = _form(page, review)
+    group = re.search(r"<fieldset[^>]*>\s*<legend>(.*?)</legend>(.*?)</fieldset>", form, re.S)
+    assert group and _text(group.group(1)).startswith("Outcome of the review"), form
+    radios = re.findall(r'<input type="radio" id="([^"]+)" name="outcome" value="(\w+)"([^>]*)>\s*'
+                        r'<label class="inline-label" for="([^"]+)">([^<]*)</label>', group.group(2))
+    assert [(value, words) for _, value, _, _, words in radios] == [
+        ("annulled", "annulled"), ("amended", "amended"), ("confirmed", "confirmed")], radios
+    assert all(rid == target and "checked" not in rest for rid, _, rest, target, _ in radios), radios
+    assert radios[0][0] == "notify_review-outcome"  # where the error summary's link lands
+    assert "<select" not in form and not re.search(r'<textarea[^>]*name="outcome"', form)
+    # None chosen: the form comes back with GOV.UK's error summary linking to the choice, and the error beside it.
+    r = await lu_p.post(review, data={**form_fields(page, review), "reasons": "Appeal decided."})
+    assert r.status_code == 422, _text(r.text)[:1500]
+    summary = re.search(r'<div class="error-summary".*?</div>', r.text, re.S)
+    assert summary and 'href="#notify_review-outcome"' in summary.group(0), _text(r.text)[:1500]
+    assert "Outcome of the review" in _text(summary.group(0))
+    form = _form(r.text, review)
+    assert 'id="notify_review-outcome-error"' in form and 'aria-describedby="notify_review-outcome-error"' in form
+    assert "Appeal decided." in form and "checked" not in form  # what was typed stays; still nothing chosen
     await lu_p.aclose()
 
     # The executing State's prosecutor: deciding is the one green button; the law's words for Art 16(2).

@@ -29,8 +29,8 @@ async def signed_in(url: str, name: str, password: str = "demo") -> httpx.AsyncC
 
 
 class _FormReader(HTMLParser):
-    """The fields a browser without script would send for one form: text, hidden and date inputs,
-    ticked checkboxes, the selected option of each enabled select, textareas; disabled fields never."""
+    """The fields a browser without script would send for one form: text, hidden and date inputs, ticked
+    checkboxes, the chosen radio, the selected option of each enabled select, textareas; disabled fields never."""
 
     def __init__(self, action: str) -> None:
         super().__init__(convert_charrefs=True)
@@ -52,7 +52,7 @@ class _FormReader(HTMLParser):
             return
         name = a.get("name", "")
         if tag == "input" and name and a.get("type", "text") not in ("submit", "button"):
-            if a.get("type") == "checkbox" and "checked" not in a:
+            if a.get("type") in ("checkbox", "radio") and "checked" not in a:
                 return
             self.fields.append((name, a.get("value", "")))
         elif tag == "select" and name:
@@ -90,6 +90,14 @@ def form_fields(html: str, action: str) -> dict[str, str]:
             continue  # a hidden "" before a ticked box of the same name
         out[name] = value
     return out
+
+
+def form_items(html: str, action: str) -> list[tuple[str, str]]:
+    """What submitting the form posting to `action` sends, every value of every name in order: for a form whose
+    lists (languages, nationalities) post one name several times."""
+    reader = _FormReader(action)
+    reader.feed(html)
+    return reader.fields
 
 
 def date_of(fields: dict[str, str], path: str) -> str:

@@ -206,9 +206,13 @@ class CpuMeter:
             self.spent[group] = self.spent.get(group, 0.0) + max(0.0, seconds - before)
         self._last = now
 
+    @property
+    def total(self) -> float:
+        return sum(self.spent.values())
+
     def describe(self, label: str, count: int, wall_seconds: float) -> str:
         """CPU per unit by group, largest first, and how much of the machine the run kept busy."""
-        total = sum(self.spent.values())
+        total = self.total
         cores = len(os.sched_getaffinity(0))
         parts = ", ".join(f"{group} {1000 * seconds / count:.0f}"
                           for group, seconds in sorted(self.spent.items(), key=lambda kv: -kv[1])

@@ -154,6 +154,17 @@ async def _baseline(client: Client, address: str, concurrency: int, done: Callab
         await asyncio.to_thread(worker.wait, 30)
 
 
+def _budget_line(cpu_seconds: float, transfers: int, seconds: float, base: float) -> list[str]:
+    """What the target leaves a transfer: with the machine as busy as during our turns, the CPU one transfer may
+    spend at 0.8 of the baseline's throughput, against what it spends."""
+    if not cpu_seconds:
+        return []
+    busy = cpu_seconds / seconds  # cores kept busy during our turns
+    budget, spent = busy / (0.8 * base), cpu_seconds / transfers
+    return [f"at 0.8 of the baseline, with the cores as busy, a transfer may spend {1000 * budget:.0f} ms of CPU; it "
+            f"spends {1000 * spent:.0f} ms ({1000 * (spent - budget):+.0f} ms)"]
+
+
 async def run(args: argparse.Namespace, steps: Steps) -> Outcome:
     from bench.transfers import history_counts, many
     from forms.examples import example_certificate
@@ -219,6 +230,7 @@ async def run(args: argparse.Namespace, steps: Steps) -> Outcome:
         f"{ours:.2f} transfers/s",
         ours_cpu.describe("probatio", args.transfers, ours_seconds),
         base_cpu.describe("baseline", args.transfers, base_seconds),
+        *_budget_line(ours_cpu.total, args.transfers, ours_seconds, base),
         f"measured in {rounds} turns each, alternating (transfers per turn: {', '.join(map(str, shares))})",
     ]
     return Outcome(name="lifecycle", params=f"-n {args.transfers} -c {args.concurrency} --rounds {rounds}",

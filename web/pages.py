@@ -451,8 +451,9 @@ async def case_action(request: Request, session: SignedIn, direction: str, case_
     except ApiError as err:
         field_errors: dict[str, str] = {}
         if err.status == 422 and isinstance(err.detail, list):
-            field_errors = {str(p.get("path", "")).split(".")[0].split("[")[0]: str(p.get("reason", ""))
-                            for p in err.detail}
+            field_errors = {name: _reason_in_words(side, action, name, str(p.get("reason", "")), t)
+                            for p in err.detail
+                            for name in [str(p.get("path", "")).split(".")[0].split("[")[0]]}
             text = t.gettext("%(action)s was not done: see the fields below", action=what)
         else:
             text = t.gettext("%(action)s was not done: %(reason)s", action=what, reason=page_detail(err.detail, t))
@@ -463,6 +464,22 @@ async def case_action(request: Request, session: SignedIn, direction: str, case_
                                 failed_action=action, field_errors=field_errors, values=values)
     return RedirectResponse(f"/cases/{direction}/{quote(case_id)}?done={quote(action)}:{quote(result.stage)}",
                             status_code=303)
+
+
+# A required field left empty, as the page says it beside the field (the API says "required for <action>", the
+# action's code: a person reads what to do instead).
+_REQUIRED_CHOICE = N_("required: choose one")
+_REQUIRED_DATE = N_("required: give the date")
+_REQUIRED_TEXT = N_("required: fill this in")
+
+
+def _reason_in_words(side: Side, action: str, field: str, reason: str, t: Translator) -> str:
+    if reason != f"required for {action}":
+        return reason
+    kind = next((f["kind"] for f in action_fields(side, action, t) if f["name"] == field), "")
+    wording = _REQUIRED_CHOICE if kind in ("select", "radios") else \
+        _REQUIRED_DATE if kind == "date" else _REQUIRED_TEXT
+    return t.gettext(wording)
 
 
 @router.get("/cases/{direction}/{case_id}/certificate.{fmt}")

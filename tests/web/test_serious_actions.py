@@ -133,6 +133,8 @@ async def test_before_supervision_serious_steps_and_the_expected_button(nodes: L
     summary = re.search(r'<div class="error-summary".*?</div>', r.text, re.S)
     assert summary and 'href="#notify_review-outcome"' in summary.group(0), _text(r.text)[:1500]
     assert "Outcome of the review" in _text(summary.group(0))
+    # In words, not the API's ("required for notify_review"): what to do.
+    assert "required: choose one" in _text(summary.group(0)) and "notify_review" not in _text(r.text)
     form = _form(r.text, review)
     assert 'id="notify_review-outcome-error"' in form and 'aria-describedby="notify_review-outcome-error"' in form
     assert "Appeal decided." in form and "checked" not in form  # what was typed stays; still nothing chosen

@@ -153,6 +153,20 @@ async def write_certificate(conn: AsyncConnection[Any], case_id: str, certificat
                        (Jsonb(certificate), Jsonb(facts), case_id))
 
 
+async def correct_certificate(conn: AsyncConnection[Any], case_id: str, certificate: dict[str, Any],
+                              facts: dict[str, Any]) -> None:
+    """The officer's corrected certificate replaces a draft transfer's (Art 6(3)). After a return by the
+    prosecutor, the certificate as they returned it is kept first (migration 0039), once per return: a second
+    correction before the transfer is submitted again keeps what the prosecutor saw, not the first correction.
+    A draft never returned keeps nothing (no prosecutor has seen it). The projection clears it
+    (`_PROJECTION_SQL`)."""
+    await conn.execute(
+        "UPDATE cases SET certificate_before_correction = COALESCE(certificate_before_correction,"
+        " CASE WHEN EXISTS (SELECT 1 FROM timeline t WHERE t.case_id = cases.id AND t.type = 'returned_to_officer')"
+        " THEN certificate END), certificate = %s, facts = %s, updated_at = now() WHERE id = %s",
+        (Jsonb(certificate), Jsonb(facts), case_id))
+
+
 @dataclass(frozen=True)
 class CasePage:
     rows: list[Row]
@@ -240,7 +254,13 @@ WITH known AS (
     UPDATE cases SET stage = %(stage)s, outcome = %(outcome)s, decision_due = %(decision_due)s,
         deadlines = %(deadlines)s, alerts = %(alerts)s,
         alerts_seen = ARRAY(SELECT DISTINCT unnest(alerts_seen || %(alerts_seen)s::text[])),
-        closed_at = %(closed_at)s, revision = %(revision)s, updated_at = now()
+        closed_at = %(closed_at)s, revision = %(revision)s, updated_at = now(),
+        -- What the prosecutor returned (0039), until they decide again: kept while the transfer stays in draft
+        -- or awaits approval; cleared when it leaves them (approved and sent, withdrawn) or comes back to draft
+        -- (a new return: what they saw since is the corrected certificate). `stage` is the row's stage before.
+        certificate_before_correction = CASE
+            WHEN %(stage)s = 'awaiting_approval' OR (%(stage)s = 'draft' AND stage = 'draft')
+            THEN certificate_before_correction END
     WHERE id = %(case_id)s AND revision <= %(revision)s
 )
 SELECT EXISTS (SELECT 1 FROM known) AS known

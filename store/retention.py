@@ -39,7 +39,8 @@ async def erase_closed_cases(pool: AsyncConnectionPool[Any], *, closed_before: d
             return []
         await conn.execute(
             f"UPDATE cases SET anonymous_facts = CASE WHEN certificate IS NULL THEN anonymous_facts"
-            f" ELSE {_ANONYMOUS_FACTS} END, certificate = NULL, erased_at = now() WHERE id = ANY(%s)", (ids,))
+            f" ELSE {_ANONYMOUS_FACTS} END, certificate = NULL, certificate_before_correction = NULL,"
+            f" erased_at = now() WHERE id = ANY(%s)", (ids,))
         await conn.execute("DELETE FROM notes WHERE case_id = ANY(%s)", (ids,))
         await conn.execute("DELETE FROM documents WHERE case_id = ANY(%s)", (ids,))
         await conn.execute(

@@ -29,7 +29,7 @@ from web.cases import (
     refuse_a_second_transfer,
     visible_case,
 )
-from web.conversation import ConversationEntry
+from web.conversation import BoxChange, ConversationEntry
 from web.correction import delete_case, replace_certificate
 from web.errors import ApiError, problems
 from web.openapi import DASHBOARD_EXAMPLE, DOCUMENT_ANSWERS, LIST_ANSWER, action_body, errors
@@ -130,6 +130,10 @@ class CaseView(CaseSummary):
         default_factory=list, description="every message between the two authorities, both ways, in order and in "
                                           "full: free text, structured fields, adapted measures beside the "
                                           "original ones, a completed certificate's changes box by box")
+    certificate_changes_since_return: list[BoxChange] = Field(
+        default_factory=list, description="Art 6(3), outgoing transfers awaiting approval: what the officer changed "
+                                          "in the certificate since the prosecutor returned it, box by box (the "
+                                          "value returned and the corrected one); empty otherwise")
 
 
 class AuditEntry(BaseModel):

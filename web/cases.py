@@ -20,7 +20,7 @@ from store import audit, cases
 from store.users import User
 from web.art_6_1 import art_6_1_at_approval
 from web.certificate_receipt import seal_view
-from web.conversation import conversation
+from web.conversation import certificate_changes, conversation
 from web.errors import ApiError, problems
 from web.i18n import Message
 from web.why import ReadWhy, resolve
@@ -82,7 +82,19 @@ async def case_view(pool: AsyncConnectionPool[Any], row: dict[str, Any], user: U
         "conversation": [e.model_dump(mode="json")
                          for e in await conversation(pool, row["id"], row.get("certificate"),
                                                      row["deadlines"] or [])],
+        "certificate_changes_since_return": changes_since_return(row, side),
     }
+
+
+def changes_since_return(row: dict[str, Any], side: Side) -> list[dict[str, Any]]:
+    """Art 6(3): what the officer changed, box by box, in the certificate the prosecutor returned, for the
+    prosecutor who approves it again. Only while the corrected transfer awaits approval: the certificate as it was
+    returned is kept until then (store.cases.correct_certificate) and the projection clears it once it moves on;
+    a draft being corrected shows its changes on the officer's review page instead."""
+    before = row.get("certificate_before_correction")
+    if side != Side.ISSUING or row["stage"] != "awaiting_approval" or not before:
+        return []
+    return [c.model_dump(mode="json") for c in certificate_changes(before, row.get("certificate"))]
 
 
 def executing_authority(side: Side, row: dict[str, Any], events: list[dict[str, Any]]) -> str | None:

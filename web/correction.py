@@ -53,7 +53,9 @@ async def replace_certificate(pool: AsyncConnectionPool[Any], user: User, case_i
         if now is None or now["stage"] != "draft":
             raise ApiError(409, "the certificate can be corrected only while the transfer is a draft; it is "
                                 f"{now['stage'] if now else 'gone'}")
-        await cases.write_certificate(conn, case_id, cert.model_dump(mode="json"), cert.facts().model_dump(mode="json"))
+        # What the prosecutor returned is kept for them to compare (store.cases.correct_certificate).
+        await cases.correct_certificate(conn, case_id, cert.model_dump(mode="json"),
+                                        cert.facts().model_dump(mode="json"))
     from forms.documents import sent_separately
     from web.art_6_1 import sync_box_k  # box (k) keeps listing what goes with it
 

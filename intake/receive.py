@@ -86,13 +86,33 @@ async def take_in(node: Any, envelope: Envelope, now: datetime, *, channel: str 
 
 
 @dataclass(frozen=True)
-class HandOver:
-    """What the case's workflow is told once the message is stored: a new case's workflow started with it,
-    or the case's workflow signalled."""
+class IncomingCase:
+    """What the executing side's workflow of a case a certificate opened starts with: the values its row in
+    `cases` was made with."""
 
-    msg: LinkMessage
+    issuing_state: str
+    authority: str
+    created_by: str
+
+
+@dataclass(frozen=True)
+class HandOver:
+    """What the case's workflow is told once the message is stored: the message, to the workflow of this side;
+    for a certificate, the executing side's workflow is started with it (`opens`)."""
+
+    case_id: str
     side: Side
-    certificate: CertificateMessage | None = None
+    msg: LinkMessage
+    opens: IncomingCase | None = None
+
+    @classmethod
+    def kept(cls, row: Mapping[str, Any]) -> HandOver:
+        """From a kept message's row (messages.inbox_kept): its stored hand-over and its case's row."""
+        side = SIDE_OF_DIRECTION[row["direction"]]
+        opens = IncomingCase(issuing_state=row["issuing_state"], authority=row["authority"],
+                             created_by=row["created_by"]) \
+            if side == Side.EXECUTING and MESSAGES[MessageType(row["type"])].opens_case else None
+        return cls(row["conversation_id"], side, LinkMessage.model_validate(row["hand_over"]), opens)
 
 
 class HandOverPending(Exception):
@@ -110,21 +130,16 @@ async def _take_in(node: Any, envelope: Envelope, now: datetime) -> dict[str, An
             kept, handed_over = first
             if handed_over:
                 return kept
-            # Stored the first time, its workflow not told: tell it now (it takes a message id once).
-            answer, hand_over = kept, await _hand_over_again(conn, envelope, kept)
+            # Stored the first time, its workflow not told: tell it now (it takes a message id once), as kept.
+            row = await messages.inbox_kept(conn, envelope.message_id)
+            answer, hand_over = kept, HandOver.kept(row) if row is not None else None
         else:
             hand_over = await _store(node, conn, envelope, now, answer)
     # Only now, the message committed, does the workflow hear of it: whatever it then reads (the completed
     # certificate, the documents) is there.
     if hand_over is not None:
         try:
-            if hand_over.certificate is not None:
-                await _start_incoming(node, envelope, hand_over.msg, hand_over.certificate)
-            else:
-                await _signal(node.client, workflow_id(hand_over.side, envelope.conversation_id), hand_over.msg,
-                              answer)
-        except WorkflowAlreadyStartedError:
-            pass  # told by a delivery of the same id racing this one
+            await _tell(node, hand_over, answer)
         except RPCError as err:
             raise HandOverPending(f"message {envelope.message_id} is kept; its case could not be told now "
                                   f"({err.message}): send it again") from err
@@ -147,8 +162,9 @@ async def _store(node: Any, conn: Any, envelope: Envelope, now: datetime, answer
     except DocumentRefused as err:
         raise IntakeRefused(422, str(err)) from err
     msg = _link_message(envelope, message, now)
+    opens: IncomingCase | None = None
     if isinstance(message, CertificateMessage):
-        await _open_incoming_case(node, conn, envelope, message)
+        opens = await _open_incoming_case(node, conn, envelope, message)
     elif isinstance(message, Completion) and bound.open and message.certificate_pdf is not None:
         # Checked now (the sender hears of a PDF that is not what it says); the completed certificate and
         # its PDF are kept once the case's workflow accepts the completion (accept_completion): a case that
@@ -162,10 +178,10 @@ async def _store(node: Any, conn: Any, envelope: Envelope, now: datetime, answer
     else:
         answer["note"] = "the case has ended here; the message was kept but changes nothing"
     hand_over = None
-    if isinstance(message, CertificateMessage):
-        hand_over = HandOver(msg, Side.EXECUTING, message)
+    if opens is not None:
+        hand_over = HandOver(envelope.conversation_id, Side.EXECUTING, msg, opens)
     elif bound.open:
-        hand_over = HandOver(msg, bound.side)
+        hand_over = HandOver(envelope.conversation_id, bound.side, msg)
     # The documents' bytes are kept once, in the documents table; the inbox keeps the rest of the envelope.
     await messages.inbox_record(conn, message_id=envelope.message_id, conversation_id=envelope.conversation_id,
                                 type_=envelope.type, from_state=envelope.from_state,
@@ -173,24 +189,6 @@ async def _store(node: Any, conn: Any, envelope: Envelope, now: datetime, answer
                                 response=answer,
                                 hand_over=hand_over.msg.model_dump(mode="json") if hand_over else None)
     return hand_over
-
-
-async def _hand_over_again(conn: Any, envelope: Envelope, kept: dict[str, Any]) -> HandOver | None:
-    """What to tell the workflow of a message stored before and not yet handed over, from its copy sent again
-    (its signature verified: the same sender, the same id)."""
-    try:
-        message = parse_message(envelope.type, envelope.payload)
-    except MessageRefused:
-        return None  # stored once as readable: a copy that is not cannot be what was stored
-    cur = await conn.execute("SELECT direction FROM cases WHERE id = %s", (envelope.conversation_id,))
-    row = await cur.fetchone()
-    if row is None:
-        return None
-    received = datetime.fromisoformat(str(kept.get("received_at"))) if kept.get("received_at") else datetime.now(UTC)
-    msg = _link_message(envelope, message, received)
-    if isinstance(message, CertificateMessage):
-        return HandOver(msg, Side.EXECUTING, message)
-    return HandOver(msg, SIDE_OF_DIRECTION[row["direction"]])
 
 
 def _link_message(envelope: Envelope, message: Message, received_at: datetime) -> LinkMessage:
@@ -271,16 +269,19 @@ def _completion_awaited(row: dict[str, Any]) -> bool:
                for d in row.get("deadlines") or [])
 
 
-async def _open_incoming_case(node: Any, conn: Any, envelope: Envelope, message: CertificateMessage) -> None:
+async def _open_incoming_case(node: Any, conn: Any, envelope: Envelope, message: CertificateMessage) -> IncomingCase:
+    """The executing side's case a certificate opens; what its workflow is started with."""
     certificate = message.certificate
+    opens = IncomingCase(issuing_state=_issuing_state(envelope, message), authority=_authority(node, message),
+                         created_by=f"peer:{envelope.from_state}")
     await cases.insert_case(conn, case_id=envelope.conversation_id, direction="incoming",
-                            authority=_authority(node, message), issuing_state=_issuing_state(envelope, message),
+                            authority=opens.authority, issuing_state=opens.issuing_state,
                             executing_state=node.settings.state, stage="received",
                             certificate=certificate.model_dump(mode="json"),
-                            facts=certificate.facts().model_dump(mode="json"),
-                            created_by=f"peer:{envelope.from_state}")
+                            facts=certificate.facts().model_dump(mode="json"), created_by=opens.created_by)
     # The seal is the issuing authority's, also on a certificate forwarded within this state.
-    await _keep_pdf(node, conn, envelope, message.certificate_pdf, sealed_by=_issuing_state(envelope, message))
+    await _keep_pdf(node, conn, envelope, message.certificate_pdf, sealed_by=opens.issuing_state)
+    return opens
 
 
 async def _keep_pdf(node: Any, conn: Any, envelope: Envelope, pdf: DocumentInfo | None, *,
@@ -294,24 +295,25 @@ async def _keep_pdf(node: Any, conn: Any, envelope: Envelope, pdf: DocumentInfo 
         raise IntakeRefused(422, str(err)) from err
 
 
-async def _start_incoming(node: Any, envelope: Envelope, msg: LinkMessage, message: CertificateMessage) -> None:
-    await _start_incoming_case(node, case_id=envelope.conversation_id, issuing_state=_issuing_state(envelope, message),
-                               authority=_authority(node, message), created_by=f"peer:{envelope.from_state}", msg=msg)
-
-
-async def _start_incoming_case(node: Any, *, case_id: str, issuing_state: str, authority: str, created_by: str,
-                               msg: LinkMessage) -> None:
-    """Start the executing side's workflow of a case a certificate opened, with the certificate as its first
-    message (the values are those its row in `cases` was made with)."""
-    client: Client = node.client
-    await client.start_workflow(
-        "IncomingTransfer",
-        TransferInput(case_id=case_id, issuing_state=issuing_state, executing_state=node.settings.state,
-                      authority=authority, created_by=created_by, duty_working_days=node.settings.duty_working_days,
-                      delivery_retry_hours=node.settings.delivery_retry_hours),
-        id=workflow_id(Side.EXECUTING, case_id), task_queue=node.settings.task_queue,
-        start_signal="receive", start_signal_args=[msg],
-    )
+async def _tell(node: Any, hand_over: HandOver, answer: dict[str, Any]) -> None:
+    """Tell the case's workflow of a stored message: start the executing side's workflow with a certificate,
+    or signal the case's. Told already (a copy racing this one) is told."""
+    if hand_over.opens is None:
+        await _signal(node.client, workflow_id(hand_over.side, hand_over.case_id), hand_over.msg, answer)
+        return
+    opens, client = hand_over.opens, node.client
+    try:
+        await client.start_workflow(
+            "IncomingTransfer",
+            TransferInput(case_id=hand_over.case_id, issuing_state=opens.issuing_state,
+                          executing_state=node.settings.state, authority=opens.authority,
+                          created_by=opens.created_by, duty_working_days=node.settings.duty_working_days,
+                          delivery_retry_hours=node.settings.delivery_retry_hours),
+            id=workflow_id(Side.EXECUTING, hand_over.case_id), task_queue=node.settings.task_queue,
+            start_signal="receive", start_signal_args=[hand_over.msg],
+        )
+    except WorkflowAlreadyStartedError:
+        pass
 
 
 # A message kept and not handed over is handed over by the node itself once it is this old: younger ones are
@@ -326,17 +328,9 @@ async def hand_over_kept(node: Any, *, older_than: timedelta = HAND_OVER_GRACE) 
     (this racing a sender's copy sent again) changes its case once."""
     told = 0
     for row in await messages.inbox_awaiting_hand_over(node.pool, older_than=older_than):
-        msg = LinkMessage.model_validate(row["hand_over"])
         answer = dict(row["response"])
-        side = SIDE_OF_DIRECTION[row["direction"]]
         try:
-            if side == Side.EXECUTING and MESSAGES[MessageType(row["type"])].opens_case:
-                await _start_incoming_case(node, case_id=row["conversation_id"], issuing_state=row["issuing_state"],
-                                           authority=row["authority"], created_by=row["created_by"], msg=msg)
-            else:
-                await _signal(node.client, workflow_id(side, row["conversation_id"]), msg, answer)
-        except WorkflowAlreadyStartedError:
-            pass  # told by a copy of the message sent again meanwhile
+            await _tell(node, HandOver.kept(row), answer)
         except RPCError as err:
             log.warning("message %s is kept; its case still cannot be told (%s)", row["message_id"], err.message)
             break

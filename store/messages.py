@@ -26,17 +26,25 @@ async def inbox_handed_over(pool: AsyncConnectionPool[Any], message_id: str, res
                            (Jsonb(response), message_id))
 
 
+# A kept message with what its workflow is to be told (0038) and the case it belongs to (intake HandOver.kept).
+_KEPT = ("SELECT i.message_id, i.conversation_id, i.type, i.hand_over, i.response, c.direction, c.issuing_state,"
+         " c.authority, c.created_by FROM inbox i JOIN cases c ON c.id = i.conversation_id"
+         " WHERE NOT i.handed_over AND i.hand_over IS NOT NULL")
+
+
+async def inbox_kept(conn: AsyncConnection[Any], message_id: str) -> dict[str, Any] | None:
+    """One message kept and not yet handed over to its case's workflow, if it is."""
+    cur = await conn.execute(_KEPT + " AND i.message_id = %s", (message_id,))
+    row = await cur.fetchone()
+    return dict(row) if row else None
+
+
 async def inbox_awaiting_hand_over(pool: AsyncConnectionPool[Any], *, older_than: timedelta,
                                    limit: int = 100) -> list[dict[str, Any]]:
-    """Messages kept and not yet handed over to their case's workflow, oldest first, with what their case's
-    workflow is to be told and the case it belongs to (0038)."""
+    """Messages kept and not yet handed over, at least `older_than` old, oldest first."""
     async with pool.connection() as conn:
-        cur = await conn.execute(
-            "SELECT i.message_id, i.conversation_id, i.type, i.hand_over, i.response, c.direction,"
-            " c.issuing_state, c.executing_state, c.authority, c.created_by"
-            " FROM inbox i JOIN cases c ON c.id = i.conversation_id"
-            " WHERE NOT i.handed_over AND i.hand_over IS NOT NULL AND i.received_at < now() - %s"
-            " ORDER BY i.received_at LIMIT %s", (older_than, limit))
+        cur = await conn.execute(_KEPT + " AND i.received_at < now() - %s ORDER BY i.received_at LIMIT %s",
+                                 (older_than, limit))
         return [dict(row) for row in await cur.fetchall()]
 
 

@@ -1242,6 +1242,11 @@ class ActionRefused(ValueError):
         self.problems = problems
 
 
+def required_for(action: str) -> str:
+    """What a refused action body says of a required field left out (the pages put it in words)."""
+    return f"required for {action}"
+
+
 def parse_action(side: Side, name: str, body: Any) -> Action:
     model = action_model(side, name)
     if model is None:
@@ -1255,7 +1260,7 @@ def parse_action(side: Side, name: str, body: Any) -> Action:
         for e in err.errors():
             # Pydantic's words for a missing or unknown field, said as the action's own.
             if e["type"] == "missing":
-                e = {**e, "msg": f"required for {name}"}
+                e = {**e, "msg": required_for(name)}
             elif e["type"] == "extra_forbidden":
                 e = {**e, "msg": f"is not a field of {name}"}
             lines.append(problem_line("", e).lstrip("."))

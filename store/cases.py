@@ -163,8 +163,8 @@ async def correct_certificate(conn: AsyncConnection[Any], case_id: str, certific
     await conn.execute(
         "UPDATE cases SET certificate_before_correction = COALESCE(certificate_before_correction,"
         " CASE WHEN EXISTS (SELECT 1 FROM timeline t WHERE t.case_id = cases.id AND t.type = 'returned_to_officer')"
-        " THEN certificate END), certificate = %s, facts = %s, updated_at = now() WHERE id = %s",
-        (Jsonb(certificate), Jsonb(facts), case_id))
+        " THEN certificate END) WHERE id = %s", (case_id,))
+    await write_certificate(conn, case_id, certificate, facts)
 
 
 @dataclass(frozen=True)

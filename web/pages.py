@@ -19,6 +19,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from forms.law import CONSULTATION_REQUIRED, RefusalGround
+from forms.messages import required_for
 from store import audit, cases
 from store import sign_in as attempts
 from store.names import folded
@@ -468,18 +469,16 @@ async def case_action(request: Request, session: SignedIn, direction: str, case_
 
 # A required field left empty, as the page says it beside the field (the API says "required for <action>", the
 # action's code: a person reads what to do instead).
-_REQUIRED_CHOICE = N_("required: choose one")
-_REQUIRED_DATE = N_("required: give the date")
+# By the field's kind in web.page_parts.action_fields (a choice is a select there, whether shown so or as radios).
+_REQUIRED_BY_KIND = {"select": N_("required: choose one"), "date": N_("required: give the date")}
 _REQUIRED_TEXT = N_("required: fill this in")
 
 
 def _reason_in_words(side: Side, action: str, field: str, reason: str, t: Translator) -> str:
-    if reason != f"required for {action}":
+    if reason != required_for(action):
         return reason
     kind = next((f["kind"] for f in action_fields(side, action, t) if f["name"] == field), "")
-    wording = _REQUIRED_CHOICE if kind in ("select", "radios") else \
-        _REQUIRED_DATE if kind == "date" else _REQUIRED_TEXT
-    return t.gettext(wording)
+    return t.gettext(_REQUIRED_BY_KIND.get(kind, _REQUIRED_TEXT))
 
 
 @router.get("/cases/{direction}/{case_id}/certificate.{fmt}")

@@ -40,8 +40,12 @@ BORN = "1990-06-02"
 SEARCH = "Find a case by the person's name, the case number or a reference"
 
 
-async def _submitted(nodes: LocalNodes, http: httpx.AsyncClient, surname: str, reference: str) -> str:
-    return await submitted_transfer(nodes, http, surname=surname, born=BORN, reference=reference)
+async def _mine_and_other(nodes: LocalNodes) -> tuple[str, str]:
+    """Two submitted transfers at LU: the one searched for (SURNAME, REFERENCE) and another that must not show."""
+    async with httpx.AsyncClient(timeout=60) as http:
+        mine = await submitted_transfer(nodes, http, surname=SURNAME, born=BORN, reference=REFERENCE)
+        other = await submitted_transfer(nodes, http, surname="Dupont", born=BORN, reference="LCRI 888/2025")
+    return mine, other
 
 
 async def _search(page: Page, query: str) -> None:
@@ -61,9 +65,7 @@ async def _downloaded(page: Page, link: str) -> tuple[str, str]:
 
 async def test_finding_a_case_by_name_number_and_reference(browser: Browser, nodes: LocalNodes) -> None:
     lu = nodes["LU"].url
-    async with httpx.AsyncClient(timeout=60) as http:
-        mine = await _submitted(nodes, http, SURNAME, REFERENCE)
-        other = await _submitted(nodes, http, "Dupont", "LCRI 888/2025")
+    mine, other = await _mine_and_other(nodes)
     for width in WIDTHS:
         # The officer's list of cases: by name without regard to case or accents, by number, by reference.
         officer = await sign_in(browser, lu, "officer", width, for_axe=True)
@@ -106,9 +108,7 @@ async def test_finding_a_case_by_name_number_and_reference(browser: Browser, nod
 
 async def test_the_auditor_finds_a_case_and_a_person(browser: Browser, nodes: LocalNodes) -> None:
     lu = nodes["LU"].url
-    async with httpx.AsyncClient(timeout=60) as http:
-        mine = await _submitted(nodes, http, SURNAME, REFERENCE)
-        other = await _submitted(nodes, http, "Dupont", "LCRI 888/2025")
+    mine, other = await _mine_and_other(nodes)
     for width in WIDTHS:
         auditor = await sign_in(browser, lu, "auditor", width, for_axe=True)
         # The audit log filtered by the short case id the pages show, typed in capitals.

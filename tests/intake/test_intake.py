@@ -10,6 +10,7 @@ import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -314,10 +315,8 @@ async def test_a_repeated_message_id_gets_its_first_answer(three: LocalNodes) ->
     async with httpx.AsyncClient(timeout=60) as http:
         deciding = await a_case_under_decision(nodes, http)
         await settled(nodes, [deciding])
-        key = load_or_create_private_key(nodes[LU].node.settings.home / "keys" / "BE.pem")
-        envelope = Envelope(message_id="twice", conversation_id=deciding, type=MessageType.DELAY_NOTICE,
-                            from_state=BE, to_state=LU, sent_at=datetime.now(UTC),
-                            payload=valid_payload(MessageType.DELAY_NOTICE))
+        key = be_key_at_lu(nodes)
+        envelope = delay_notice_from_be(deciding, "twice")
         sealed = seal(envelope, key)
         url = f"{nodes[LU].url}/api/v1/inbox"
         first = await http.post(url, content=sealed.body, headers=sealed.headers)
@@ -519,24 +518,35 @@ class _Unreachable:
     start_workflow = signal
 
 
+def cut_off_from_temporal(node: Any) -> SimpleNamespace:
+    """The node as the intake sees it, its Temporal client unable to reach the server."""
+    return SimpleNamespace(pool=node.pool, client=_Unreachable(), settings=node.settings, directory=node.directory)
+
+
+def delay_notice_from_be(case_id: str, message_id: str) -> Envelope:
+    """BE's delay notice for a case LU sent, as an honest BE would send it."""
+    return Envelope(message_id=message_id, conversation_id=case_id, type=MessageType.DELAY_NOTICE, from_state=BE,
+                    to_state=LU, sent_at=datetime.now(UTC), payload=valid_payload(MessageType.DELAY_NOTICE))
+
+
+def be_key_at_lu(nodes: LocalNodes) -> Any:
+    """BE's signing key, which the test nodes keep beside LU's (the harness made it)."""
+    return load_or_create_private_key(nodes[LU].node.settings.home / "keys" / "BE.pem")
+
+
 async def test_a_message_is_stored_before_its_case_hears_of_it_and_handed_over_when_sent_again(
         three: LocalNodes) -> None:
     """Store, then signal: a message the case's workflow could not be told of is kept (not lost, not stored
     twice), the sender is asked to send it again, and the same id sent again is handed over once."""
-    from types import SimpleNamespace
-
     from intake import HandOverPending, take_in
 
     nodes = three
     async with httpx.AsyncClient(timeout=60) as http:
         deciding = await a_case_under_decision(nodes, http)
         await settled(nodes, [deciding])
-        key = load_or_create_private_key(nodes[LU].node.settings.home / "keys" / "BE.pem")
-        envelope = Envelope(message_id="told-later", conversation_id=deciding, type=MessageType.DELAY_NOTICE,
-                            from_state=BE, to_state=LU, sent_at=datetime.now(UTC),
-                            payload=valid_payload(MessageType.DELAY_NOTICE))
-        lu = nodes[LU].node
-        cut_off = SimpleNamespace(pool=lu.pool, client=_Unreachable(), settings=lu.settings, directory=lu.directory)
+        key = be_key_at_lu(nodes)
+        envelope = delay_notice_from_be(deciding, "told-later")
+        cut_off = cut_off_from_temporal(nodes[LU].node)
         with pytest.raises(HandOverPending, match="send it again"):
             await take_in(cut_off, envelope, datetime.now(UTC))
         with psycopg.connect(nodes[LU].owner_url) as conn:
@@ -569,19 +579,15 @@ async def test_a_kept_message_reaches_its_case_once_temporal_answers_without_bei
     """A letter or an e-mail is not sent again by anyone: a message kept while Temporal did not answer is
     handed over by the node itself once it answers (the worker's sweep), once, and a copy the sender sends
     again afterwards changes nothing."""
-    from types import SimpleNamespace
-
     from intake import HandOverPending, hand_over_kept, take_in
 
     nodes = three
     async with httpx.AsyncClient(timeout=60) as http:
         deciding = await a_case_under_decision(nodes, http)
         await settled(nodes, [deciding])
-        envelope = Envelope(message_id="told-by-the-node", conversation_id=deciding, type=MessageType.DELAY_NOTICE,
-                            from_state=BE, to_state=LU, sent_at=datetime.now(UTC),
-                            payload=valid_payload(MessageType.DELAY_NOTICE))
+        envelope = delay_notice_from_be(deciding, "told-by-the-node")
         lu = nodes[LU].node
-        cut_off = SimpleNamespace(pool=lu.pool, client=_Unreachable(), settings=lu.settings, directory=lu.directory)
+        cut_off = cut_off_from_temporal(lu)
         with pytest.raises(HandOverPending):
             await take_in(cut_off, envelope, datetime.now(UTC))
         # Temporal still does not answer: the message stays kept, for the next round.
@@ -596,8 +602,7 @@ async def test_a_kept_message_reaches_its_case_once_temporal_answers_without_bei
         assert kept_for_hand_over(nodes, LU, "told-by-the-node") == [(True, False)]
         assert await hand_over_kept(lu, older_than=timedelta(0)) == 0
 
-        key = load_or_create_private_key(nodes[LU].node.settings.home / "keys" / "BE.pem")
-        sealed = seal(envelope, key)
+        sealed = seal(envelope, be_key_at_lu(nodes))
         again = await http.post(f"{nodes[LU].url}/api/v1/inbox", content=sealed.body, headers=sealed.headers)
         assert again.status_code == 200, again.text
         await settled(nodes, [deciding])
@@ -608,8 +613,6 @@ async def test_a_kept_message_reaches_its_case_once_temporal_answers_without_bei
 async def test_a_kept_certificate_opens_its_case_once_temporal_answers(three: LocalNodes) -> None:
     """A certificate kept while Temporal did not answer: its case is in the list, and its workflow is started
     by the node's sweep, with the certificate as its first message."""
-    from types import SimpleNamespace
-
     from intake import HandOverPending, hand_over_kept, take_in
 
     nodes = three
@@ -617,7 +620,7 @@ async def test_a_kept_certificate_opens_its_case_once_temporal_answers(three: Lo
     envelope = Envelope(message_id="certificate-kept", conversation_id="kept-certificate-case",
                         type=MessageType.CERTIFICATE, from_state=LU, to_state=BE, sent_at=datetime.now(UTC),
                         payload=valid_payload(MessageType.CERTIFICATE))
-    cut_off = SimpleNamespace(pool=be.pool, client=_Unreachable(), settings=be.settings, directory=be.directory)
+    cut_off = cut_off_from_temporal(be)
     with pytest.raises(HandOverPending):
         await take_in(cut_off, envelope, datetime.now(UTC))
     assert kept_for_hand_over(nodes, BE, "certificate-kept") == [(False, True)]
